@@ -1,0 +1,34 @@
+# Kiln: multi-stage build of the one binary and its site assets, with the
+# same set-up script the README uses, then a slim non-root runtime.
+FROM rust:1.95-bookworm AS build
+RUN apt-get update -qq \
+ && apt-get install -y -qq --no-install-recommends nodejs npm sudo \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+# .ci/setup installs the wasm target, cargo-leptos, wasm-bindgen-cli and the
+# npm tools (--build-only: no browser, no test services).
+RUN bash .ci/setup --build-only && cargo leptos build --release \
+ && mkdir -p /out/bin \
+ && cp target/release/kiln /out/bin/kiln \
+ && cp -r target/site /out/site
+
+FROM debian:bookworm-slim AS runtime
+RUN apt-get update -qq \
+ && apt-get install -y -qq --no-install-recommends ca-certificates curl git \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /var/lib/kiln --create-home kiln
+COPY --from=build /out/bin/kiln /usr/local/bin/kiln
+COPY --from=build /out/site /usr/local/share/kiln/site
+ENV KILN_LISTEN=0.0.0.0:3000 \
+    KILN_DATA_DIR=/var/lib/kiln \
+    KILN_SITE_DIR=/usr/local/share/kiln/site \
+    KILN_LOG_FORMAT=json
+USER kiln
+WORKDIR /var/lib/kiln
+VOLUME ["/var/lib/kiln"]
+EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+  CMD curl -fsS http://127.0.0.1:3000/healthz || exit 1
+ENTRYPOINT ["kiln"]
+CMD ["serve"]

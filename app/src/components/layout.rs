@@ -1,0 +1,41 @@
+//! The dashboard frame: a top bar, a collapsible side navigation and the page.
+//! The collapse toggle is plain client-side state, so it is also the proof that
+//! the page hydrated.
+
+use leptos::prelude::*;
+
+use crate::components::nav::SideNav;
+
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    let (nav_open, set_nav_open) = signal(true);
+    // Effects run only in the browser, after hydration: the marker tells
+    // tests (and curious people) that the page is live.
+    let (hydrated, set_hydrated) = signal(false);
+    Effect::new(move |_| set_hydrated.set(true));
+
+    view! {
+        <div class="flex min-h-screen flex-col" data-hydrated=move || hydrated.get().to_string()>
+            <header class="flex h-14 items-center gap-3 border-b border-stone-200 bg-white px-4 dark:border-stone-800 dark:bg-stone-900">
+                <button
+                    type="button"
+                    id="nav-toggle"
+                    class="rounded-md border border-stone-300 px-2 py-1 text-sm hover:bg-stone-100 dark:border-stone-700 dark:hover:bg-stone-800"
+                    aria-controls="side-nav"
+                    aria-expanded=move || nav_open.get().to_string()
+                    on:click=move |_| set_nav_open.update(|open| *open = !*open)
+                >
+                    {move || if nav_open.get() { "Hide menu" } else { "Show menu" }}
+                </button>
+                <a href="/" class="flex items-center gap-2 font-semibold tracking-tight">
+                    <span class="inline-block h-3 w-3 rounded-sm bg-orange-600"></span>
+                    "Kiln"
+                </a>
+            </header>
+            <div class="flex flex-1">
+                <SideNav open=nav_open />
+                <main class="flex-1 p-6">{children()}</main>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,13 @@
+//! Kiln's domain: plain types and pure functions with no IO.
+//!
+//! Everything here is tested in milliseconds and compiles for wasm32, so the
+//! browser and the server share the same definitions (error bodies, the
+//! dashboard's sections, database URL validation).
+
+pub mod api_error;
+pub mod database_url;
+pub mod sections;
+
+pub use api_error::{ErrorBody, ErrorDetail};
+pub use database_url::{DatabaseKind, DatabaseUrl, DatabaseUrlError};
+pub use sections::Section;

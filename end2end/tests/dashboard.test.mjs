@@ -1,0 +1,87 @@
+// The dashboard shell: navigation is in the server's HTML before any script
+// runs; after hydration the menu toggle works; no console errors; the 404 page.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { startKiln } from './server.mjs';
+import { launchChromium } from './browser.mjs';
+
+const screenshots = path.resolve(import.meta.dirname, '..', 'screenshots');
+let kiln;
+let browser;
+
+before(async () => {
+  kiln = await startKiln();
+  browser = await launchChromium();
+  mkdirSync(screenshots, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  const code = await kiln?.stop();
+  assert.equal(code, 0, 'kiln exits 0 on SIGTERM');
+});
+
+test('the server-rendered HTML already has the navigation', async () => {
+  const response = await fetch(`${kiln.url}/`);
+  assert.equal(response.status, 200);
+  const html = await response.text();
+  for (const label of ['Projects', 'Runs', 'Workflows', 'Schedules', 'Admin']) {
+    assert.match(html, new RegExp(`<a[^>]*href="/${label.toLowerCase()}"[^>]*>${label}</a>`), label);
+  }
+  assert.match(html, /\/pkg\/kiln\.css/);
+  assert.match(html, /\/pkg\/kiln\.js/);
+});
+
+test('the dashboard hydrates and the menu toggle works', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (msg) => { if (msg.type() === 'error') problems.push(msg.text()); });
+  page.on('pageerror', (error) => problems.push(error.message));
+  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}`));
+
+  await page.goto(`${kiln.url}/runs`);
+  await page.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
+  const toggle = page.locator('#nav-toggle');
+  assert.equal(await toggle.textContent(), 'Hide menu');
+  assert.equal(await page.locator('#side-nav').isVisible(), true);
+  assert.equal(await page.locator('#side-nav a[aria-current="page"]').textContent(), 'Runs');
+
+  await toggle.click();
+  await page.waitForFunction(() => document.querySelector('#nav-toggle')?.textContent === 'Show menu');
+  assert.equal(await page.locator('#side-nav').isVisible(), false);
+  assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+
+  const css = await page.evaluate(() => getComputedStyle(document.querySelector('header')).display);
+  assert.equal(css, 'flex', 'Tailwind styles are applied');
+
+  await page.screenshot({ path: path.join(screenshots, 'dashboard.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('dark mode follows the operating system', async () => {
+  const context = await browser.newContext({ colorScheme: 'dark' });
+  const page = await context.newPage();
+  await page.goto(`${kiln.url}/`);
+  const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  await page.screenshot({ path: path.join(screenshots, 'dashboard-dark.png') });
+  await context.close();
+
+  const light = await browser.newContext({ colorScheme: 'light' });
+  const lightPage = await light.newPage();
+  await lightPage.goto(`${kiln.url}/`);
+  const lightBackground = await lightPage.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  await light.close();
+  assert.notEqual(background, lightBackground);
+});
+
+test('unknown pages get the styled 404 page', async () => {
+  const response = await fetch(`${kiln.url}/no/such/page`);
+  assert.equal(response.status, 404);
+  const html = await response.text();
+  assert.match(html, /Page not found/);
+  assert.match(html, /href="\/projects"/, 'the 404 page keeps the navigation');
+});

@@ -1,0 +1,9 @@
+//! The browser entry point: hydrates the server-rendered dashboard so its
+//! controls come alive. Built for wasm32 by cargo-leptos; empty elsewhere.
+
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(kiln_app::App);
+}

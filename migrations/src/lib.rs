@@ -1,0 +1,22 @@
+//! Kiln's schema, as an ordered list of sea-orm migrations. This crate is the
+//! only place a table is created or changed; `kiln migrate` and `kiln serve`
+//! apply it on SQLite, PostgreSQL and MySQL/MariaDB alike.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_sessions;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_sessions::Migration)]
+    }
+
+    // Kiln's own name, so apalis' and sea-orm's bookkeeping never collide with
+    // another application sharing the database.
+    fn migration_table_name() -> DynIden {
+        "kiln_migrations".into_iden()
+    }
+}

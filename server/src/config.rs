@@ -1,0 +1,324 @@
+//! Configuration, layered: built-in defaults < TOML file < `KILN_*`
+//! environment variables < command-line flags (figment does the merging).
+//! Unknown keys are rejected, naming the key and where it came from.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use kiln_core::DatabaseUrl;
+use serde::{Deserialize, Serialize};
+
+/// Environment variables with Kiln's prefix that are not settings: the config
+/// file's own location, and what a step's process receives from its worker.
+const NON_SETTING_VARS: &[&str] = &["config", "run_id", "task", "output"];
+const NON_SETTING_PREFIXES: &[&str] = &["param_"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server binds to.
+    pub listen: SocketAddr,
+    /// Where Kiln keeps its SQLite database, logs and workspaces.
+    pub data_dir: PathBuf,
+    /// `sqlite://…`, `postgres://…` or `mysql://…`; default: `kiln.db` in `data_dir`.
+    pub database_url: Option<String>,
+    /// The compiled site (WASM, JS, CSS); default: `site/` beside the binary's folder.
+    pub site_dir: Option<PathBuf>,
+    /// The URL users reach Kiln at; `https://…` makes session cookies Secure.
+    pub public_url: Option<String>,
+    /// `text` (human) or `json` (one object a line).
+    pub log_format: LogFormat,
+    /// A tracing filter, e.g. `info` or `info,kiln_server=debug`.
+    pub log_level: String,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// A request still running after this long gets 408.
+    pub request_timeout_seconds: u64,
+    /// How long shutdown waits for in-flight requests and jobs.
+    pub shutdown_timeout_seconds: u64,
+    /// How long start-up waits for the database.
+    pub database_connect_timeout_seconds: u64,
+    /// Maximum connections in the one database pool.
+    pub database_max_connections: u32,
+    /// Jobs the in-process worker pool runs at once; 0 = number of cores.
+    pub worker_concurrency: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            site_dir: None,
+            public_url: None,
+            log_format: LogFormat::Text,
+            log_level: "info".to_owned(),
+            max_body_bytes: 2 * 1024 * 1024,
+            request_timeout_seconds: 30,
+            shutdown_timeout_seconds: 10,
+            database_connect_timeout_seconds: 5,
+            database_max_connections: 10,
+            worker_concurrency: 0,
+        }
+    }
+}
+
+/// Values given as command-line flags; only the ones present override.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    #[error("invalid value for database_url: {0}")]
+    DatabaseUrl(#[from] kiln_core::DatabaseUrlError),
+}
+
+impl From<figment::Error> for ConfigError {
+    fn from(error: figment::Error) -> Self {
+        // figment reports one error per bad key; join them on one line.
+        let all: Vec<String> = error.into_iter().map(|e| e.to_string()).collect();
+        ConfigError::Invalid(all.join("; "))
+    }
+}
+
+impl Config {
+    /// Reads the layers: defaults, then `file` (when given), then `KILN_*`
+    /// variables from `env`, then `overrides`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::MissingFile(path.to_owned()));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let settings: Vec<(String, String)> = env
+            .into_iter()
+            .filter_map(|(key, value)| {
+                let name = key.strip_prefix("KILN_")?.to_ascii_lowercase();
+                let is_setting = !NON_SETTING_VARS.contains(&name.as_str())
+                    && !NON_SETTING_PREFIXES.iter().any(|p| name.starts_with(p));
+                is_setting.then_some((name, value))
+            })
+            .collect();
+        figment = figment
+            .merge(env_provider(settings))
+            .merge(Serialized::defaults(overrides));
+        let config: Config = figment.extract()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.database_url()?;
+        if self.max_body_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "max_body_bytes must be above 0".into(),
+            ));
+        }
+        if self.database_max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "database_max_connections must be above 0".into(),
+            ));
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "public_url must start with http:// or https://, got {url:?}"
+            )));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log_level).map_err(|e| {
+            ConfigError::Invalid(format!(
+                "log_level {:?} is not a filter: {e}",
+                self.log_level
+            ))
+        })?;
+        Ok(())
+    }
+
+    /// The database to use: the configured URL, or a SQLite file in `data_dir`.
+    pub fn database_url(&self) -> Result<DatabaseUrl, kiln_core::DatabaseUrlError> {
+        match &self.database_url {
+            Some(url) => DatabaseUrl::parse(url),
+            None => Ok(DatabaseUrl::sqlite_file(
+                &self.data_dir.join("kiln.db").to_string_lossy(),
+            )),
+        }
+    }
+
+    /// Where the compiled WASM/JS/CSS live: configured, else `site/` next to
+    /// the folder holding the binary (`target/release/kiln` → `target/site`).
+    pub fn site_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.site_dir {
+            return dir.clone();
+        }
+        std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.parent()?.join("site")))
+            .unwrap_or_else(|| PathBuf::from("target/site"))
+    }
+
+    pub fn worker_concurrency(&self) -> usize {
+        match self.worker_concurrency {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
+/// `KILN_*` variables as a figment provider; values are parsed like TOML
+/// scalars (`8080` is a number, `true` a bool). Errors name the variable's
+/// setting and say it came from the environment.
+struct EnvVars(Vec<(String, String)>);
+
+impl figment::Provider for EnvVars {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named("KILN_* environment variable")
+    }
+
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        let dict: figment::value::Dict = self
+            .0
+            .iter()
+            .map(|(key, value)| {
+                let parsed: figment::value::Value =
+                    value.parse().unwrap_or_else(|never| match never {});
+                (key.clone(), parsed)
+            })
+            .collect();
+        Ok(figment::Profile::Default.collect(dict))
+    }
+}
+
+fn env_provider(vars: Vec<(String, String)>) -> EnvVars {
+    EnvVars(vars)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let config = Config::load(None, env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(
+            config.database_url().unwrap().expose(),
+            "sqlite://data/kiln.db?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn layers_override_in_order() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(
+            file,
+            "listen = \"0.0.0.0:4000\"\nlog_level = \"debug\"\nworker_concurrency = 3"
+        )
+        .unwrap();
+        let config = Config::load(
+            Some(file.path()),
+            env(&[
+                ("KILN_LOG_LEVEL", "warn"),
+                ("KILN_LISTEN", "0.0.0.0:5000"),
+                ("PATH", "/bin"),
+            ]),
+            &Overrides {
+                listen: Some("127.0.0.1:6000".parse().unwrap()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(config.listen.port(), 6000, "flag beats env and file");
+        assert_eq!(config.log_level, "warn", "env beats file");
+        assert_eq!(config.worker_concurrency, 3, "file beats default");
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "listne = \"0.0.0.0:4000\"").unwrap();
+        let err = Config::load(Some(file.path()), env(&[]), &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("listne"), "{err}");
+
+        let err = Config::load(
+            None,
+            env(&[("KILN_DATABSE_URL", "x")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("databse_url"), "{err}");
+    }
+
+    #[test]
+    fn step_variables_are_not_settings() {
+        let vars = env(&[
+            ("KILN_RUN_ID", "1"),
+            ("KILN_PARAM_X", "y"),
+            ("KILN_CONFIG", "k.toml"),
+        ]);
+        assert!(Config::load(None, vars, &Overrides::default()).is_ok());
+    }
+
+    #[test]
+    fn invalid_values_are_named() {
+        let cases = [
+            ("KILN_LISTEN", "not-an-address", "listen"),
+            ("KILN_WORKER_CONCURRENCY", "many", "worker_concurrency"),
+            ("KILN_LOG_FORMAT", "xml", "log_format"),
+            ("KILN_DATABASE_URL", "redis://x", "database_url"),
+            ("KILN_PUBLIC_URL", "ftp://x", "public_url"),
+        ];
+        for (key, value, named) in cases {
+            let err = Config::load(None, env(&[(key, value)]), &Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains(named), "{key}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error() {
+        let err = Config::load(
+            Some(Path::new("/nonexistent/kiln.toml")),
+            env(&[]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/kiln.toml"));
+    }
+}

@@ -1,0 +1,4 @@
+//! SeaORM entities, one file per table. The schema itself lives in the
+//! `kiln-migrations` crate; these mirror it for queries.
+
+pub mod session;

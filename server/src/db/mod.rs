@@ -1,0 +1,8 @@
+//! The database edge: one sqlx pool per process, wrapped for SeaORM (and, on
+//! SQLite and PostgreSQL, shared with apalis), migrations, and entities.
+
+pub mod connect;
+pub mod entities;
+pub mod migrate;
+
+pub use connect::{Database, DbError, Pool};

@@ -1,0 +1,109 @@
+//! Prometheus metrics: the recorder (installed once per process), the request
+//! middleware that counts and times every request by route template, and the
+//! `/metrics` handler that also samples process memory and CPU.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// What `/metrics` needs: the recorder's handle and the process sampler.
+#[derive(Clone)]
+pub struct Metrics {
+    handle: PrometheusHandle,
+    process: Arc<metrics_process::Collector>,
+}
+
+static METRICS: OnceLock<Metrics> = OnceLock::new();
+
+impl Metrics {
+    /// The process-wide recorder; the first call installs it.
+    pub fn global() -> Metrics {
+        METRICS.get_or_init(install).clone()
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        self.process.collect();
+        self.handle.run_upkeep();
+        self.handle.render()
+    }
+}
+
+fn install() -> Metrics {
+    // Histograms with buckets (not summaries), so Prometheus can aggregate them.
+    let builder = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), LATENCY_BUCKETS)
+        .unwrap_or_else(|_| PrometheusBuilder::new());
+    let recorder = builder.build_recorder();
+    let handle = recorder.handle();
+    if metrics::set_global_recorder(recorder).is_err() {
+        tracing::warn!("a metrics recorder was already installed; /metrics will be empty");
+    }
+    describe();
+    let process = metrics_process::Collector::new("kiln_");
+    process.describe();
+    metrics::gauge!("kiln_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    Metrics {
+        handle,
+        process: Arc::new(process),
+    }
+}
+
+fn describe() {
+    metrics::describe_gauge!("kiln_build_info", "Kiln's version; the value is always 1.");
+    metrics::describe_counter!(
+        "kiln_http_requests_total",
+        "HTTP requests answered, by route template, method and status."
+    );
+    metrics::describe_histogram!(
+        "kiln_http_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time to answer an HTTP request, by route template."
+    );
+    metrics::describe_counter!(
+        "kiln_jobs_total",
+        "Background jobs finished, by job type and outcome."
+    );
+    metrics::describe_histogram!(
+        "kiln_job_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time a background job ran, by job type."
+    );
+}
+
+/// Middleware: counts and times each request under its route template (never
+/// the raw path, so unknown URLs cannot blow up the number of series). The
+/// template comes back on the response, put there by a route layer inside.
+pub async fn track_requests(request: Request, next: Next) -> Response {
+    let method = request.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let route = response
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("kiln_http_requests_total", "route" => route.clone(), "method" => method, "status" => status)
+        .increment(1);
+    metrics::histogram!("kiln_http_request_duration_seconds", "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+pub async fn handler(State(metrics): State<Metrics>) -> impl IntoResponse {
+    (
+        [(
+            http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        metrics.render(),
+    )
+}

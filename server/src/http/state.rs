@@ -1,0 +1,21 @@
+//! What every handler can ask for, typed: a handler names the part it needs
+//! (`State<Database>`, `State<Metrics>`, …) and `FromRef` hands it over.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use crate::config::Config;
+use crate::db::Database;
+use crate::http::metrics::Metrics;
+use crate::jobs::JobQueue;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Database,
+    pub jobs: JobQueue,
+    pub metrics: Metrics,
+    pub leptos_options: LeptosOptions,
+}

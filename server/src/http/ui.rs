@@ -1,0 +1,46 @@
+//! The dashboard: Leptos renders each UI route on the server, `/pkg` serves
+//! the compiled WASM, JS and CSS, and any other path renders the app's own
+//! "not found" page with status 404.
+
+use axum::Router;
+use kiln_app::{App, shell};
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
+
+use super::AppState;
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    let pkg_dir =
+        std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+    let context_state = state.clone();
+    Router::new()
+        .leptos_routes_with_context(
+            state,
+            routes,
+            move || provide_context(context_state.config.clone()),
+            {
+                let options = options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .nest_service(
+            "/pkg",
+            tower::Layer::layer(&CompressionLayer::new(), ServeDir::new(pkg_dir)),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+}
+
+/// Options Leptos needs to render: where the site lives and what the
+/// compiled bundle is called (`kiln.js`, `kiln.wasm`, `kiln.css` in `/pkg`).
+pub fn leptos_options(site_root: &std::path::Path) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("kiln")
+        .site_root(site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .build()
+}

@@ -1,0 +1,166 @@
+//! Starts the in-process worker pool: sets up apalis' tables on the shared
+//! pool, registers a worker per job type under one apalis `Monitor`, and
+//! stops it when the shutdown token fires, letting running jobs finish.
+
+use std::time::Duration;
+
+use apalis::prelude::*;
+use apalis_postgres::{Config as PostgresConfig, PostgresStorage};
+use apalis_sqlite::{Config as SqliteConfig, SqliteStorage};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::cleanup::{self, CLEANUP_EVERY, JobContext};
+use super::notifier::Notifier;
+use super::{JobQueue, JobsError};
+use crate::db::{Database, Pool};
+
+/// Fallback poll: catches jobs pushed by other processes on SQLite.
+const SQLITE_POLL: Duration = Duration::from_secs(2);
+/// How often workers prove they are alive; a worker silent for
+/// `HEARTBEAT * MISSED_HEARTBEATS` has its jobs handed to others.
+const HEARTBEAT: Duration = Duration::from_secs(10);
+const MISSED_HEARTBEATS: usize = 3;
+
+/// The running pool; `wait` returns once every worker has stopped.
+pub struct Workers {
+    monitor: Option<JoinHandle<()>>,
+    ticker: Option<JoinHandle<()>>,
+}
+
+impl Workers {
+    pub async fn wait(self) {
+        for handle in [self.ticker, self.monitor].into_iter().flatten() {
+            if let Err(error) = handle.await {
+                tracing::error!(%error, "job worker task failed");
+            }
+        }
+    }
+}
+
+/// Sets up the queue on `db` and starts `concurrency` job slots.
+pub async fn start(
+    db: &Database,
+    concurrency: usize,
+    shutdown: CancellationToken,
+    grace: Duration,
+) -> Result<(JobQueue, Workers), JobsError> {
+    let context = JobContext {
+        db: db.conn.clone(),
+    };
+    // Unique per process run: apalis refuses a worker name seen recently.
+    let instance = uuid::Uuid::now_v7().simple().to_string();
+    let (queue, monitor) = match &db.pool {
+        Pool::Sqlite(pool) => {
+            // Only the migrations: `setup` would also change PRAGMAs (e.g.
+            // synchronous=OFF) on a connection of the shared pool.
+            SqliteStorage::<()>::migrations()
+                .run(pool)
+                .await
+                .map_err(|e| JobsError::Setup(e.to_string()))?;
+            let config = SqliteConfig::default()
+                .queue(cleanup::QUEUE)
+                .batch_size(concurrency.max(1))
+                .heartbeat_interval(HEARTBEAT)
+                .missed_heartbeats(MISSED_HEARTBEATS);
+            let notifier = Notifier::default();
+            let queue = JobQueue::Sqlite {
+                cleanup: SqliteStorage::new(pool).with_config(config.clone()),
+                notifier: notifier.clone(),
+            };
+            let pool = pool.clone();
+            let monitor = Monitor::new().register(move |restarts| {
+                let backend = SqliteStorage::new(&pool)
+                    .with_config(config.clone())
+                    .poll_with_strategy(
+                        Strategy::new()
+                            .interval(SQLITE_POLL)
+                            .stream(notifier.subscribe()),
+                    );
+                WorkerBuilder::new(format!("cleanup-{instance}-{restarts}"))
+                    .backend(backend)
+                    .concurrency(concurrency)
+                    .parallelize(tokio::spawn)
+                    .data(context.clone())
+                    .build(cleanup::run)
+            });
+            (queue, monitor)
+        }
+        Pool::Postgres(pool) => {
+            PostgresStorage::<()>::setup(pool)
+                .await
+                .map_err(|e| JobsError::Setup(e.to_string()))?;
+            let config = PostgresConfig::default()
+                .queue(cleanup::QUEUE)
+                .batch_size(concurrency.max(1))
+                .heartbeat_interval(HEARTBEAT)
+                .missed_heartbeats(MISSED_HEARTBEATS);
+            let queue = JobQueue::Postgres {
+                cleanup: PostgresStorage::new(pool).with_config(config.clone()),
+            };
+            let pool = pool.clone();
+            let monitor = Monitor::new().register(move |restarts| {
+                let backend = PostgresStorage::new(&pool)
+                    .with_config(config.clone())
+                    .with_pubsub();
+                WorkerBuilder::new(format!("cleanup-{instance}-{restarts}"))
+                    .backend(backend)
+                    .concurrency(concurrency)
+                    .parallelize(tokio::spawn)
+                    .data(context.clone())
+                    .build(cleanup::run)
+            });
+            (queue, monitor)
+        }
+        Pool::MySql(_) => {
+            tracing::warn!(
+                "background jobs are disabled on MySQL/MariaDB: apalis 1.0 has no MySQL backend yet"
+            );
+            let workers = Workers {
+                monitor: None,
+                ticker: None,
+            };
+            return Ok((JobQueue::Unavailable { backend: "mysql" }, workers));
+        }
+    };
+
+    let signal = shutdown.clone();
+    let monitor = monitor
+        .should_restart(|worker, error| {
+            tracing::warn!(worker = worker.name(), %error, "job worker stopped; restarting");
+            !worker.is_shutting_down() && worker.restarts() < 100
+        })
+        .shutdown_timeout(grace)
+        .run_with_signal(async move {
+            signal.cancelled().await;
+            Ok(())
+        });
+    let monitor = tokio::spawn(async move {
+        if let Err(error) = monitor.await {
+            tracing::error!(%error, "job monitor failed");
+        }
+    });
+    let ticker = tokio::spawn(push_cleanup_periodically(queue.clone(), shutdown));
+    Ok((
+        queue,
+        Workers {
+            monitor: Some(monitor),
+            ticker: Some(ticker),
+        },
+    ))
+}
+
+async fn push_cleanup_periodically(queue: JobQueue, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(CLEANUP_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every.tick() => {
+                if let Err(error) = queue.push_cleanup().await {
+                    tracing::warn!(%error, "could not enqueue cleanup");
+                }
+            }
+        }
+    }
+}

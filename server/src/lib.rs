@@ -1,0 +1,14 @@
+//! Kiln's server: configuration, the CLI, the HTTP surface (dashboard, API,
+//! health, metrics), the database, and the background job workers.
+//!
+//! The binary is a thin CLI over this library; tests start the same server
+//! in-process on port 0 through [`serve::Server`].
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod jobs;
+pub mod serve;
+pub mod shutdown;
+pub mod telemetry;

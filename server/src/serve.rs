@@ -1,0 +1,187 @@
+//! `kiln serve`: opens and migrates the database, starts the worker pool,
+//! binds the listener and serves until shutdown; then drains requests and
+//! jobs (bounded by `shutdown_timeout_seconds`) and closes the database.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, ConfigError};
+use crate::db::connect::PoolSettings;
+use crate::db::{self, Database, DbError};
+use crate::http::{self, AppState, metrics::Metrics};
+use crate::jobs::{self, JobsError, Workers};
+
+/// Why the server could not start or stopped badly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error(transparent)]
+    Jobs(#[from] JobsError),
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("HTTP server failed: {0}")]
+    Http(std::io::Error),
+}
+
+/// A running server; tests start it on port 0 and read `addr`.
+pub struct Server {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: JoinHandle<Result<(), ServeError>>,
+    jobs: jobs::JobQueue,
+    database: Database,
+}
+
+/// Opens the configured database (creating the data directory first).
+pub async fn open_database(config: &Config) -> Result<Database, ServeError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let url = config.database_url().map_err(ConfigError::from)?;
+    let settings = PoolSettings {
+        max_connections: config.database_max_connections,
+        connect_timeout: Duration::from_secs(config.database_connect_timeout_seconds),
+    };
+    Ok(Database::connect(&url, settings).await?)
+}
+
+impl Server {
+    pub async fn start(config: Config) -> Result<Server, ServeError> {
+        let config = Arc::new(config);
+        let database = open_database(&config).await?;
+        db::migrate::up(&database).await.map_err(DbError::from)?;
+        tracing::info!(database = %database.url, "database ready");
+
+        let shutdown = CancellationToken::new();
+        let grace = Duration::from_secs(config.shutdown_timeout_seconds);
+        let (queue, workers) = jobs::start(
+            &database,
+            config.worker_concurrency(),
+            shutdown.clone(),
+            grace,
+        )
+        .await?;
+
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(ServeError::Http)?;
+
+        let database_handle = database.clone();
+        let state = AppState {
+            config: config.clone(),
+            db: database.clone(),
+            jobs: queue,
+            metrics: Metrics::global(),
+            leptos_options: http::ui::leptos_options(&config.site_dir()),
+        };
+        let jobs = state.jobs.clone();
+        let app = http::router(state);
+        let token = shutdown.clone();
+        tracing::info!(%addr, "listening on http://{addr}");
+        let task = tokio::spawn(async move {
+            let serving = axum::serve(listener, app)
+                .with_graceful_shutdown(token.clone().cancelled_owned())
+                .into_future();
+            let result = run_until_drained(serving, &token, grace).await;
+            drain_workers(workers, grace).await;
+            database.close().await;
+            tracing::info!("stopped");
+            result
+        });
+        Ok(Server {
+            addr,
+            shutdown,
+            task,
+            jobs,
+            database: database_handle,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The job queue, for tests that push work directly.
+    pub fn jobs(&self) -> &jobs::JobQueue {
+        &self.jobs
+    }
+
+    /// The database handle, for tests that inspect stored state.
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
+    /// Cancelling this token starts a graceful shutdown.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Waits until the server has stopped.
+    pub async fn wait(self) -> Result<(), ServeError> {
+        match self.task.await {
+            Ok(result) => result,
+            Err(join) => Err(ServeError::Http(std::io::Error::other(join.to_string()))),
+        }
+    }
+
+    /// Starts a graceful shutdown and waits for it to finish.
+    pub async fn stop(self) -> Result<(), ServeError> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+}
+
+/// Serves until shutdown is requested, then gives in-flight requests `grace`
+/// to finish before dropping them.
+async fn run_until_drained(
+    serving: impl std::future::Future<Output = std::io::Result<()>>,
+    token: &CancellationToken,
+    grace: Duration,
+) -> Result<(), ServeError> {
+    tokio::pin!(serving);
+    tokio::select! {
+        result = &mut serving => return result.map_err(ServeError::Http),
+        () = token.cancelled() => {}
+    }
+    match tokio::time::timeout(grace, serving).await {
+        Ok(result) => result.map_err(ServeError::Http),
+        Err(_) => {
+            tracing::warn!(
+                grace_seconds = grace.as_secs(),
+                "requests still running after the grace period; dropping them"
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn drain_workers(workers: Workers, grace: Duration) {
+    if tokio::time::timeout(grace, workers.wait()).await.is_err() {
+        tracing::warn!(
+            grace_seconds = grace.as_secs(),
+            "jobs still running after the grace period; they will be retried"
+        );
+    }
+}

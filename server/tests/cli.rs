@@ -1,0 +1,256 @@
+//! The `kiln` binary as an operator meets it: bad flags, bad configuration,
+//! an unreachable database, a busy port — each one line on stderr and a
+//! non-zero exit; `serve` stopping cleanly on SIGTERM; `migrate` walking the
+//! schema up, down to empty and up again on all three backends.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::{Backend, TestDb};
+
+fn kiln() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    // The test's own environment must not leak settings into the binary.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("KILN_") {
+            command.env_remove(key);
+        }
+    }
+    command.env("KILN_LOG_LEVEL", "warn");
+    command
+}
+
+fn run(command: &mut Command) -> Output {
+    command.stdin(Stdio::null()).output().expect("kiln runs")
+}
+
+/// Asserts the process failed with exactly one `error:` line naming `cause`.
+fn assert_one_line_error(output: &Output, code: i32, cause: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "exit code; stderr:\n{stderr}"
+    );
+    let last = lines.last().copied().unwrap_or_default();
+    assert!(
+        last.starts_with("error: "),
+        "stderr ends in an error line:\n{stderr}"
+    );
+    assert!(
+        last.contains(cause),
+        "error line names {cause:?}:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked")
+            && !stderr.contains("backtrace")
+            && !stderr.contains("RUST_BACKTRACE"),
+        "no panic:\n{stderr}"
+    );
+    let error_lines = lines.iter().filter(|l| l.starts_with("error")).count();
+    assert_eq!(error_lines, 1, "one error line:\n{stderr}");
+}
+
+#[test]
+fn version_prints_the_version() {
+    let output = run(kiln().arg("version"));
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        format!("kiln {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn an_unknown_flag_is_one_line() {
+    let output = run(kiln().args(["serve", "--bogus"]));
+    assert_one_line_error(&output, 2, "--bogus");
+}
+
+#[test]
+fn a_bad_config_value_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(kiln()
+        .args(["serve"])
+        .env("KILN_LISTEN", "not-an-address")
+        .current_dir(dir.path()));
+    assert_one_line_error(&output, 1, "listen");
+
+    let config = dir.path().join("kiln.toml");
+    std::fs::write(&config, "worker_concurrency = \"lots\"\n").unwrap();
+    let output = run(kiln()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .current_dir(dir.path()));
+    assert_one_line_error(&output, 1, "worker_concurrency");
+
+    std::fs::write(&config, "listn = \"127.0.0.1:1\"\n").unwrap();
+    let output = run(kiln()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .current_dir(dir.path()));
+    assert_one_line_error(&output, 1, "listn");
+
+    let output = run(kiln().args(["serve", "--config", "/nonexistent/kiln.toml"]));
+    assert_one_line_error(&output, 1, "/nonexistent/kiln.toml");
+}
+
+#[test]
+fn an_unreachable_database_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(kiln()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            "postgres://kiln:secret@127.0.0.1:1/kiln",
+        ])
+        .env("KILN_DATABASE_CONNECT_TIMEOUT_SECONDS", "2")
+        .current_dir(dir.path()));
+    assert_one_line_error(
+        &output,
+        1,
+        "cannot connect to database postgres://kiln:***@127.0.0.1:1/kiln",
+    );
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("secret"),
+        "password is not shown"
+    );
+
+    let output = run(kiln()
+        .args(["serve", "--database-url", "redis://localhost/0"])
+        .current_dir(dir.path()));
+    assert_one_line_error(&output, 1, "unsupported database URL scheme");
+}
+
+#[test]
+fn a_busy_port_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let output = run(kiln()
+        .args(["serve", "--listen", &addr, "--data-dir"])
+        .arg(dir.path()));
+    assert_one_line_error(&output, 1, &format!("cannot listen on {addr}"));
+}
+
+#[test]
+fn serve_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = kiln()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("KILN_LOG_LEVEL", "info")
+        .env("KILN_LOG_FORMAT", "json")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut lines = Vec::new();
+    let addr = loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "kiln exited early: {lines:?}"
+        );
+        let event: serde_json::Value = serde_json::from_str(&line).expect("JSON log lines");
+        lines.push(line);
+        if let Some(addr) = event["addr"].as_str() {
+            break addr.to_owned();
+        }
+    };
+    // A request made through the JSON logger carries its request id.
+    let response = reqwest::blocking_get(&format!("http://{addr}/healthz"));
+    assert_eq!(response, 200);
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = wait_with_timeout(&mut child, Duration::from_secs(15));
+    assert_eq!(exit, Some(0), "exit code after SIGTERM");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(rest.contains("\"stopped\""), "logs the stop:\n{rest}");
+    assert!(
+        dir.path().join("kiln.db").exists(),
+        "SQLite file in the data directory"
+    );
+}
+
+fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    None
+}
+
+/// A tiny blocking GET without pulling in reqwest's blocking feature.
+mod reqwest {
+    pub fn blocking_get(url: &str) -> u16 {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async { ::reqwest::get(url).await.unwrap().status().as_u16() })
+    }
+}
+
+async fn migrate_walks_up_down_and_up(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let migrate = |args: &[&str]| {
+        let mut command = kiln();
+        command
+            .arg("migrate")
+            .args(args)
+            .args(["--database-url", &db.url, "--data-dir"])
+            .arg(db.data_dir());
+        run(&mut command)
+    };
+    let stdout = |output: &Output| String::from_utf8_lossy(&output.stdout).into_owned();
+
+    let status = migrate(&["status"]);
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert!(stdout(&status).contains("pending"), "{}", stdout(&status));
+    assert!(!stdout(&status).contains("applied"), "{}", stdout(&status));
+
+    assert!(migrate(&["up"]).status.success());
+    let status = migrate(&["status"]);
+    assert!(!stdout(&status).contains("pending"), "{}", stdout(&status));
+
+    let down = migrate(&["down", "1000"]);
+    assert!(
+        down.status.success(),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
+    let status = migrate(&["status"]);
+    assert!(
+        !stdout(&status).contains("applied"),
+        "back to empty: {}",
+        stdout(&status)
+    );
+
+    assert!(migrate(&["up"]).status.success());
+    let status = migrate(&["status"]);
+    assert!(!stdout(&status).contains("pending"), "{}", stdout(&status));
+}
+on_all_backends!(migrate_walks_up_down_and_up);

@@ -1,0 +1,251 @@
+//! The HTTP surface of a real server on port 0, on SQLite, PostgreSQL and
+//! MariaDB: health and readiness, metrics (checked by promtool), JSON 404s
+//! under /api, the dashboard's HTML, request ids, the job queue, shutdown.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Backend, TestApp};
+use kiln_server::db::entities::session;
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+
+async fn health_and_readiness(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let health = app.get("/healthz").await;
+    assert_eq!(health.status(), 200);
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["database"], "ok");
+
+    // With the database gone, /readyz says so and /healthz does not care.
+    app.server.database().clone().close().await;
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["database"], "unreachable");
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    app.stop().await;
+}
+on_all_backends!(health_and_readiness);
+
+async fn metrics_are_prometheus_text(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    assert_eq!(app.get("/").await.status(), 200);
+    assert_eq!(app.get("/api/v1/nope").await.status(), 404);
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"),
+        "exposition content type"
+    );
+    let text = response.text().await.unwrap();
+    for needle in [
+        "kiln_build_info{version=\"",
+        "kiln_http_requests_total{route=\"/\",method=\"GET\",status=\"200\"}",
+        "kiln_http_requests_total{route=\"/api/*__private__axum_fallback\"",
+        "kiln_http_request_duration_seconds_bucket{route=\"/\",le=\"0.005\"}",
+        "kiln_process_resident_memory_bytes",
+        "kiln_process_cpu_seconds_total",
+    ] {
+        assert!(text.contains(needle), "missing {needle} in:\n{text}");
+    }
+    promtool_accepts(&text);
+    app.stop().await;
+}
+on_all_backends!(metrics_are_prometheus_text);
+
+fn promtool_accepts(metrics: &str) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool is installed (Debian package `prometheus`; .ci/setup installs it)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(metrics.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "promtool check metrics failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+async fn unknown_api_paths_are_json_404s(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for (method, path) in [
+        (reqwest::Method::GET, "/api/v1/nope"),
+        (reqwest::Method::POST, "/api/v2/runs"),
+        (reqwest::Method::DELETE, "/api/"),
+    ] {
+        let response = app
+            .client
+            .request(method.clone(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{method} {path}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json")
+        );
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "not_found");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(path),
+            "{body}"
+        );
+    }
+    let version: serde_json::Value = app.get("/api/v1/version").await.json().await.unwrap();
+    assert_eq!(version["version"], env!("CARGO_PKG_VERSION"));
+    app.stop().await;
+}
+on_all_backends!(unknown_api_paths_are_json_404s);
+
+async fn dashboard_is_rendered_on_the_server(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let response = app.get("/").await;
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    for section in ["Projects", "Runs", "Workflows", "Schedules", "Admin"] {
+        let link = format!("href=\"/{}\"", section.to_lowercase());
+        assert!(
+            html.contains(&link) && html.contains(section),
+            "nav link to {section}"
+        );
+    }
+    assert!(
+        html.contains("/pkg/kiln.js") && html.contains("/pkg/kiln.wasm"),
+        "hydration scripts"
+    );
+    for page in ["/projects", "/runs", "/workflows", "/schedules", "/admin"] {
+        let response = app.get(page).await;
+        assert_eq!(response.status(), 200, "{page}");
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("aria-current=\"page\""),
+            "{page} marks its nav link"
+        );
+    }
+
+    let missing = app.get("/no/such/page").await;
+    assert_eq!(missing.status(), 404);
+    assert!(
+        missing.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(missing.text().await.unwrap().contains("Page not found"));
+    app.stop().await;
+}
+on_all_backends!(dashboard_is_rendered_on_the_server);
+
+async fn request_ids_are_kept_or_made(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let made = app.get("/healthz").await;
+    let id = made.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let kept = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.headers()["x-request-id"], "trace-me-42");
+    app.stop().await;
+}
+on_all_backends!(request_ids_are_kept_or_made);
+
+async fn oversized_bodies_get_413_json(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let body = vec![b'x'; 3 * 1024 * 1024];
+    let response = app
+        .client
+        .post(app.url("/api/v1/version"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "payload_too_large");
+    app.stop().await;
+}
+on_all_backends!(oversized_bodies_get_413_json);
+
+/// A pushed job runs at once, not on apalis' 30-second heartbeat. The bound
+/// here is generous on purpose; bench/foundation measures the real latency.
+async fn pushed_jobs_run_promptly(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let jobs = app.server.jobs();
+    if backend == Backend::MySql {
+        assert!(!jobs.is_available(), "no apalis 1.0 MySQL backend yet");
+        let err = jobs.push_cleanup().await.unwrap_err();
+        assert!(err.to_string().contains("mysql"), "{err}");
+        app.stop().await;
+        return;
+    }
+    let db = &app.server.database().conn;
+    let expired = session::ActiveModel {
+        id: Set("expired-session".to_owned()),
+        data: Set(b"{}".to_vec()),
+        expires_at: Set(chrono::Utc::now().timestamp() - 60),
+    };
+    expired.insert(db).await.unwrap();
+    let started = Instant::now();
+    jobs.push_cleanup().await.unwrap();
+    loop {
+        let left = session::Entity::find_by_id("expired-session".to_owned())
+            .one(db)
+            .await
+            .unwrap();
+        if left.is_none() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the cleanup job was not picked up within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    app.stop().await;
+}
+on_all_backends!(pushed_jobs_run_promptly);
+
+async fn shutdown_waits_for_requests_in_flight(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = app.server.shutdown_token();
+    let client = app.client.clone();
+    let url = app.url("/readyz");
+    let request = tokio::spawn(async move { client.get(url).send().await.map(|r| r.status()) });
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    token.cancel();
+    let TestApp { server, db, .. } = app;
+    server.wait().await.expect("clean shutdown");
+    // The request either completed before the listener closed, or was never
+    // accepted; it is never cut off half-way with a 5xx.
+    if let Ok(Ok(status)) = request.await {
+        assert_eq!(status, 200);
+    }
+    drop(db);
+}
+on_all_backends!(shutdown_waits_for_requests_in_flight);
