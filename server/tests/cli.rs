@@ -146,7 +146,7 @@ fn serve_stops_cleanly_on_sigterm() {
     let mut child = kiln()
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
-        .env("KILN_LOG_LEVEL", "info")
+        .env("KILN_LOG_LEVEL", "info,tower_http=debug")
         .env("KILN_LOG_FORMAT", "json")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -181,6 +181,16 @@ fn serve_stops_cleanly_on_sigterm() {
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     assert!(rest.contains("\"stopped\""), "logs the stop:\n{rest}");
+    let request_line = rest
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|event| event["span"]["path"] == "/healthz")
+        .unwrap_or_else(|| panic!("a log line for the request:\n{rest}"));
+    assert_eq!(
+        request_line["span"]["request_id"].as_str().map(str::len),
+        Some(36),
+        "{request_line}"
+    );
     assert!(
         dir.path().join("kiln.db").exists(),
         "SQLite file in the data directory"

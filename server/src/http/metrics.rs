@@ -73,9 +73,9 @@ fn describe() {
         "Background jobs finished, by job type and outcome."
     );
     metrics::describe_histogram!(
-        "kiln_job_duration_seconds",
+        "kiln_job_pickup_seconds",
         metrics::Unit::Seconds,
-        "Time a background job ran, by job type."
+        "Time from a job being pushed to a worker starting it, by job type."
     );
 }
 

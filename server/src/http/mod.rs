@@ -14,6 +14,21 @@ use axum::Router;
 use axum::routing::get;
 
 pub use error::ApiError;
+
+/// Paths no route matched: JSON for anything under `/api` (whatever the
+/// nesting rules say about `/api/` itself), the app's 404 page otherwise.
+async fn fallback(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = request.uri().path();
+    if path == "/api" || path.starts_with("/api/") {
+        let message = format!("no API route for {} {path}", request.method());
+        return ApiError::NotFound(message).into_response();
+    }
+    ui::not_found(state, request).await
+}
 pub use state::AppState;
 
 pub fn router(state: AppState) -> Router {
@@ -23,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::handler))
         .nest("/api", api::router())
-        .merge(ui::router(&state));
+        .merge(ui::router(&state))
+        .fallback(fallback);
     middleware::wrap(routes, limits).with_state(state)
 }

@@ -1,6 +1,6 @@
 //! The dashboard: Leptos renders each UI route on the server, `/pkg` serves
-//! the compiled WASM, JS and CSS, and any other path renders the app's own
-//! "not found" page with status 404.
+//! the compiled WASM, JS and CSS, and `not_found` renders the app's own
+//! "not found" page with status 404 for paths nothing else matched.
 
 use axum::Router;
 use kiln_app::{App, shell};
@@ -32,7 +32,16 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/pkg",
             tower::Layer::layer(&CompressionLayer::new(), ServeDir::new(pkg_dir)),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+}
+
+/// Renders the app for a path no route matched: its fallback view is the
+/// "not found" page, answered with 404.
+pub async fn not_found(
+    state: AppState,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    let handler = leptos_axum::file_and_error_handler::<AppState, _>(shell);
+    handler(request.uri().clone(), axum::extract::State(state), request).await
 }
 
 /// Options Leptos needs to render: where the site lives and what the

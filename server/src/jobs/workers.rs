@@ -22,6 +22,19 @@ const SQLITE_POLL: Duration = Duration::from_secs(2);
 const HEARTBEAT: Duration = Duration::from_secs(10);
 const MISSED_HEARTBEATS: usize = 3;
 
+/// One worker for the cleanup queue on any backend (the builder's types
+/// differ per backend, so a function would need their full signatures).
+macro_rules! cleanup_worker {
+    ($name:expr, $backend:expr, $concurrency:expr, $context:expr) => {
+        WorkerBuilder::new($name)
+            .backend($backend)
+            .concurrency($concurrency)
+            .parallelize(tokio::spawn)
+            .data($context.clone())
+            .build(cleanup::run)
+    };
+}
+
 /// The running pool; `wait` returns once every worker has stopped.
 pub struct Workers {
     monitor: Option<JoinHandle<()>>,
@@ -77,12 +90,12 @@ pub async fn start(
                             .interval(SQLITE_POLL)
                             .stream(notifier.subscribe()),
                     );
-                WorkerBuilder::new(format!("cleanup-{instance}-{restarts}"))
-                    .backend(backend)
-                    .concurrency(concurrency)
-                    .parallelize(tokio::spawn)
-                    .data(context.clone())
-                    .build(cleanup::run)
+                cleanup_worker!(
+                    format!("cleanup-{instance}-{restarts}"),
+                    backend,
+                    concurrency,
+                    context
+                )
             });
             (queue, monitor)
         }
@@ -103,12 +116,12 @@ pub async fn start(
                 let backend = PostgresStorage::new(&pool)
                     .with_config(config.clone())
                     .with_pubsub();
-                WorkerBuilder::new(format!("cleanup-{instance}-{restarts}"))
-                    .backend(backend)
-                    .concurrency(concurrency)
-                    .parallelize(tokio::spawn)
-                    .data(context.clone())
-                    .build(cleanup::run)
+                cleanup_worker!(
+                    format!("cleanup-{instance}-{restarts}"),
+                    backend,
+                    concurrency,
+                    context
+                )
             });
             (queue, monitor)
         }

@@ -25,6 +25,7 @@ pub enum Backend {
 pub struct TestDb {
     pub backend: Backend,
     pub url: String,
+    /// A random `kiln_test_<uuid>`: safe to splice into SQL.
     name: String,
     pub dir: tempfile::TempDir,
 }
@@ -46,7 +47,7 @@ impl TestDb {
                          pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
                         )
                     });
-                sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .execute(&mut admin)
                     .await
                     .unwrap();
@@ -61,7 +62,7 @@ impl TestDb {
                          start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd"
                         )
                     });
-                sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .execute(&mut admin)
                     .await
                     .unwrap();
@@ -109,18 +110,20 @@ impl Drop for TestDb {
                 match backend {
                     Backend::Postgres => {
                         if let Ok(mut admin) = sqlx::PgConnection::connect(POSTGRES_ADMIN).await {
-                            let _ = sqlx::raw_sql(&format!(
+                            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
                                 "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                            ))
+                            )))
                             .execute(&mut admin)
                             .await;
                         }
                     }
                     Backend::MySql => {
                         if let Ok(mut admin) = sqlx::MySqlConnection::connect(MYSQL_ADMIN).await {
-                            let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}"))
-                                .execute(&mut admin)
-                                .await;
+                            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                                "DROP DATABASE IF EXISTS {name}"
+                            )))
+                            .execute(&mut admin)
+                            .await;
                         }
                     }
                     Backend::Sqlite => {}
@@ -141,8 +144,15 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Starts the server with the test configuration changed by `adjust`.
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let db = TestDb::create(backend).await;
-        let server = Server::start(db.config()).await.expect("server starts");
+        let mut config = db.config();
+        adjust(&mut config);
+        let server = Server::start(config).await.expect("server starts");
         let base = format!("http://{}", server.addr());
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
@@ -177,7 +187,6 @@ impl TestApp {
 macro_rules! on_all_backends {
     ($name:ident) => {
         mod $name {
-            use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
                 super::$name($crate::common::Backend::Sqlite).await;
