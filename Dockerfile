@@ -1,19 +1,23 @@
 # Kiln: multi-stage build of the one binary and its site assets, with the
 # same set-up script the README uses, then a slim non-root runtime.
-FROM rust:1.95-bookworm AS build
+# Trixie: its Node.js (20) satisfies Tailwind v4 and playwright-core.
+FROM rust:1.95-trixie AS build
 RUN apt-get update -qq \
- && apt-get install -y -qq --no-install-recommends nodejs npm sudo \
+ && apt-get install -y -qq --no-install-recommends nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+# Tools first (cargo-leptos, wasm-bindgen-cli, npm packages: ~15 min), so a
+# source change does not rebuild them.
+COPY .ci/setup .ci/setup
+COPY Cargo.lock package.json package-lock.json ./
+RUN bash .ci/setup --build-only
 COPY . .
-# .ci/setup installs the wasm target, cargo-leptos, wasm-bindgen-cli and the
-# npm tools (--build-only: no browser, no test services).
-RUN bash .ci/setup --build-only && cargo leptos build --release \
+RUN cargo leptos build --release \
  && mkdir -p /out/bin \
  && cp target/release/kiln /out/bin/kiln \
  && cp -r target/site /out/site
 
-FROM debian:bookworm-slim AS runtime
+FROM debian:trixie-slim AS runtime
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends ca-certificates curl git \
  && rm -rf /var/lib/apt/lists/* \
@@ -28,7 +32,10 @@ USER kiln
 WORKDIR /var/lib/kiln
 VOLUME ["/var/lib/kiln"]
 EXPOSE 3000
+# Checks port 3000: change it too when KILN_LISTEN moves the server.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
   CMD curl -fsS http://127.0.0.1:3000/healthz || exit 1
+# docker stop waits 10 s by default, as long as shutdown_timeout_seconds.
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["kiln"]
 CMD ["serve"]

@@ -46,18 +46,16 @@ impl DatabaseUrl {
         if url.is_empty() {
             return Err(DatabaseUrlError::Empty);
         }
-        let scheme = url
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+        let Some((scheme, rest)) = url.split_once(':') else {
+            return Err(DatabaseUrlError::UnsupportedScheme(url.to_owned()));
+        };
+        let scheme = scheme.to_ascii_lowercase();
         let kind = match scheme.as_str() {
             "sqlite" => DatabaseKind::Sqlite,
             "postgres" | "postgresql" => DatabaseKind::Postgres,
             "mysql" | "mariadb" => DatabaseKind::MySql,
             _ => return Err(DatabaseUrlError::UnsupportedScheme(scheme)),
         };
-        let rest = &url[scheme.len() + 1..];
         let rest = rest.strip_prefix("//").unwrap_or(rest);
         let target = rest.split('?').next().unwrap_or_default();
         let names_database = match kind {
@@ -111,19 +109,38 @@ impl fmt::Display for DatabaseUrl {
     }
 }
 
-fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+/// Replaces the password (in the user part or a `password=` query
+/// parameter) with `***`. A URL that does not parse is hidden whole when it
+/// might hold credentials.
+fn redact(raw: &str) -> String {
+    let Ok(mut url) = url::Url::parse(raw) else {
+        return match raw.split_once("://") {
+            Some((scheme, rest)) if rest.contains('@') => format!("{scheme}://***"),
+            _ => raw.to_owned(),
+        };
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{path}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
+    if url.password().is_some() && url.set_password(Some("***")).is_err() {
+        return format!("{}://***", url.scheme());
     }
+    let secret_params = ["password", "pass", "pwd", "sslpassword"];
+    if url
+        .query_pairs()
+        .any(|(k, _)| secret_params.contains(&k.as_ref()))
+    {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if secret_params.contains(&k.as_ref()) {
+                    "***".into()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string().replace("%2A%2A%2A", "***")
 }
 
 #[cfg(test)]
@@ -164,6 +181,29 @@ mod tests {
             Err(DatabaseUrlError::MissingDatabase(m)) if !m.contains("secret")
         ));
         assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn urls_without_a_scheme_are_errors_not_panics() {
+        for raw in ["postgres", "sqlite", "kiln.db", "/var/lib/kiln.db"] {
+            assert!(matches!(
+                DatabaseUrl::parse(raw),
+                Err(DatabaseUrlError::UnsupportedScheme(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn hides_awkward_passwords_too() {
+        let url =
+            DatabaseUrl::parse("postgres://kiln:p%2Fw@db/kiln?password=other&sslmode=require")
+                .unwrap();
+        let shown = url.redacted();
+        assert!(
+            !shown.contains("p%2Fw") && !shown.contains("other"),
+            "{shown}"
+        );
+        assert!(shown.contains("sslmode=require"), "{shown}");
     }
 
     #[test]

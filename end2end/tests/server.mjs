@@ -8,10 +8,14 @@ import path from 'node:path';
 const root = path.resolve(import.meta.dirname, '..', '..');
 
 export async function startKiln() {
-  const binary = process.env.KILN_E2E_BINARY ?? path.join(root, 'target', 'debug', 'kiln');
+  const binary = process.env.E2E_KILN_BINARY ?? path.join(root, 'target', 'debug', 'kiln');
   const dataDir = mkdtempSync(path.join(tmpdir(), 'kiln-e2e-'));
   const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
-    env: { ...process.env, KILN_SITE_DIR: path.join(root, 'target', 'site') },
+    // Only the settings this test chooses: none leak in from the caller.
+    env: {
+      ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('KILN_'))),
+      KILN_SITE_DIR: path.join(root, 'target', 'site'),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -33,14 +37,16 @@ export async function startKiln() {
     });
   });
   // The port answers once the listener is bound; wait for readiness too.
-  for (let i = 0; i < 100; i++) {
-    const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 100));
+  let ready = false;
+  for (let i = 0; i < 100 && !ready; i++) {
+    ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    if (!ready) await new Promise((r) => setTimeout(r, 100));
   }
+  if (!ready) throw new Error(`kiln at ${url} never became ready:\n${output}`);
   return {
     url,
     async stop() {
+      if (child.exitCode !== null) return child.exitCode;
       child.removeAllListeners('exit');
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');

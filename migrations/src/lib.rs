@@ -5,13 +5,17 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_sessions;
+mod m20261125_000002_mysql_job_queue;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_sessions::Migration)]
+        vec![
+            Box::new(m20261125_000001_sessions::Migration),
+            Box::new(m20261125_000002_mysql_job_queue::Migration),
+        ]
     }
 
     // Kiln's own name, so apalis' and sea-orm's bookkeeping never collide with

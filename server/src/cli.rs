@@ -217,6 +217,12 @@ fn quiet_panics() {
             .map(|s| (*s).to_owned())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown cause".to_owned());
-        eprintln!("error: internal bug{location}: {message}");
+        // Inside the server the JSON log stream must stay JSON; before
+        // logging is set up, plain stderr is all there is.
+        if tracing::dispatcher::has_been_set() {
+            tracing::error!(location, message, "internal bug");
+        } else {
+            eprintln!("error: internal bug{location}: {message}");
+        }
     }));
 }

@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 
 /// Environment variables with Kiln's prefix that are not settings: the config
 /// file's own location, and what a step's process receives from its worker.
-const NON_SETTING_VARS: &[&str] = &["config", "run_id", "task", "output"];
-const NON_SETTING_PREFIXES: &[&str] = &["param_"];
+/// Kubernetes also adds `KILN_SERVICE_HOST`, `KILN_PORT_3000_TCP`, … for a
+/// Service named `kiln`.
+const NON_SETTING_VARS: &[&str] = &["config", "run_id", "task", "output", "port"];
+const NON_SETTING_PREFIXES: &[&str] = &["param_", "service_", "port_"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -140,6 +142,17 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "max_body_bytes must be above 0".into(),
             ));
+        }
+        for (key, value) in [
+            ("request_timeout_seconds", self.request_timeout_seconds),
+            (
+                "database_connect_timeout_seconds",
+                self.database_connect_timeout_seconds,
+            ),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid(format!("{key} must be above 0")));
+            }
         }
         if self.database_max_connections == 0 {
             return Err(ConfigError::Invalid(
@@ -292,6 +305,9 @@ mod tests {
             ("KILN_RUN_ID", "1"),
             ("KILN_PARAM_X", "y"),
             ("KILN_CONFIG", "k.toml"),
+            ("KILN_SERVICE_HOST", "10.0.0.1"),
+            ("KILN_PORT", "tcp://10.0.0.1:3000"),
+            ("KILN_PORT_3000_TCP_ADDR", "10.0.0.1"),
         ]);
         assert!(Config::load(None, vars, &Overrides::default()).is_ok());
     }
@@ -304,6 +320,11 @@ mod tests {
             ("KILN_LOG_FORMAT", "xml", "log_format"),
             ("KILN_DATABASE_URL", "redis://x", "database_url"),
             ("KILN_PUBLIC_URL", "ftp://x", "public_url"),
+            (
+                "KILN_REQUEST_TIMEOUT_SECONDS",
+                "0",
+                "request_timeout_seconds",
+            ),
         ];
         for (key, value, named) in cases {
             let err = Config::load(None, env(&[(key, value)]), &Overrides::default()).unwrap_err();

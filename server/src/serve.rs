@@ -37,6 +37,8 @@ pub enum ServeError {
     },
     #[error("HTTP server failed: {0}")]
     Http(std::io::Error),
+    #[error("server task failed: {0}")]
+    Task(String),
 }
 
 /// A running server; tests start it on port 0 and read `addr`.
@@ -69,6 +71,17 @@ impl Server {
         db::migrate::up(&database).await.map_err(DbError::from)?;
         tracing::info!(database = %database.url, "database ready");
 
+        // Bind before starting workers, so a busy port stops start-up with
+        // nothing left running.
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(ServeError::Http)?;
+
         let shutdown = CancellationToken::new();
         let grace = Duration::from_secs(config.shutdown_timeout_seconds);
         let (queue, workers) = jobs::start(
@@ -78,15 +91,6 @@ impl Server {
             grace,
         )
         .await?;
-
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| ServeError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
-        let addr = listener.local_addr().map_err(ServeError::Http)?;
 
         let database_handle = database.clone();
         let state = AppState {
@@ -106,7 +110,11 @@ impl Server {
                 .into_future();
             let result = run_until_drained(serving, &token, grace).await;
             drain_workers(workers, grace).await;
-            database.close().await;
+            // Connections still held by abandoned requests or jobs would make
+            // close wait for ever; the process is leaving anyway.
+            if tokio::time::timeout(grace, database.close()).await.is_err() {
+                tracing::warn!("database connections still busy; closing anyway");
+            }
             tracing::info!("stopped");
             result
         });
@@ -142,7 +150,7 @@ impl Server {
     pub async fn wait(self) -> Result<(), ServeError> {
         match self.task.await {
             Ok(result) => result,
-            Err(join) => Err(ServeError::Http(std::io::Error::other(join.to_string()))),
+            Err(join) => Err(ServeError::Task(join.to_string())),
         }
     }
 

@@ -146,7 +146,7 @@ fn serve_stops_cleanly_on_sigterm() {
     let mut child = kiln()
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
-        .env("KILN_LOG_LEVEL", "info,tower_http=debug")
+        .env("KILN_LOG_LEVEL", "info")
         .env("KILN_LOG_FORMAT", "json")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -65,8 +65,15 @@ impl Database {
                     .busy_timeout(Duration::from_secs(5))
                     .foreign_keys(true);
                 create_parent_dir(options.get_filename())?;
+                // Each connection to `:memory:` is a database of its own.
+                let in_memory = options.get_filename() == std::path::Path::new(":memory:");
+                let max_connections = if in_memory {
+                    1
+                } else {
+                    settings.max_connections
+                };
                 let pool = SqlitePoolOptions::new()
-                    .max_connections(settings.max_connections)
+                    .max_connections(max_connections)
                     .acquire_timeout(settings.connect_timeout)
                     .connect_with(options)
                     .await

@@ -21,5 +21,10 @@ async fn version() -> Json<Value> {
 }
 
 async fn not_found(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
-    ApiError::NotFound(format!("no API route for {method} {}", uri.path()))
+    no_route(&method, uri.path())
+}
+
+/// The error for a method and path no API route answers.
+pub fn no_route(method: &Method, path: &str) -> ApiError {
+    ApiError::NotFound(format!("no API route for {method} {path}"))
 }

@@ -83,7 +83,7 @@ fn describe() {
 /// the raw path, so unknown URLs cannot blow up the number of series). The
 /// template comes back on the response, put there by a route layer inside.
 pub async fn track_requests(request: Request, next: Next) -> Response {
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     let route = response
@@ -96,6 +96,20 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
     metrics::histogram!("kiln_http_request_duration_seconds", "route" => route)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// Clients may send any method token; only the standard ones become labels.
+fn method_label(method: &http::Method) -> &'static str {
+    match *method {
+        http::Method::GET => "GET",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::PATCH => "PATCH",
+        http::Method::DELETE => "DELETE",
+        http::Method::HEAD => "HEAD",
+        http::Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 pub async fn handler(State(metrics): State<Metrics>) -> impl IntoResponse {

@@ -17,7 +17,8 @@ use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use super::ApiError;
 use super::metrics::track_requests;
@@ -55,15 +56,37 @@ pub fn wrap<S: Clone + Send + Sync + 'static>(routes: Router<S>, limits: Limits)
             limits.request_timeout,
         ))
         .layer(CatchPanicLayer::custom(|_| {
-            ApiError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
+            ApiError::Internal("a request handler panicked".into()).into_response()
         }))
         .layer(middleware::from_fn(move |req, next| {
             json_errors(req, next, limit)
         }))
         .layer(middleware::from_fn(track_requests))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        // Outermost: an incoming id is kept only when it is short and plain,
+        // so clients cannot inject text into logs.
+        .layer(middleware::from_fn(drop_unsafe_request_id))
+}
+
+async fn drop_unsafe_request_id(mut request: Request, next: Next) -> Response {
+    let unsafe_id = request.headers().get(&REQUEST_ID).is_some_and(|value| {
+        let bytes = value.as_bytes();
+        bytes.is_empty()
+            || bytes.len() > 128
+            || !bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    });
+    if unsafe_id {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    next.run(request).await
 }
 
 fn request_span(request: &Request<Body>) -> tracing::Span {

@@ -11,24 +11,11 @@ pub mod state;
 pub mod ui;
 
 use axum::Router;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 pub use error::ApiError;
-
-/// Paths no route matched: JSON for anything under `/api` (whatever the
-/// nesting rules say about `/api/` itself), the app's 404 page otherwise.
-async fn fallback(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    request: axum::extract::Request,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let path = request.uri().path();
-    if path == "/api" || path.starts_with("/api/") {
-        let message = format!("no API route for {} {path}", request.method());
-        return ApiError::NotFound(message).into_response();
-    }
-    ui::not_found(state, request).await
-}
 pub use state::AppState;
 
 pub fn router(state: AppState) -> Router {
@@ -41,4 +28,14 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::router(&state))
         .fallback(fallback);
     middleware::wrap(routes, limits).with_state(state)
+}
+
+/// Paths no route matched: JSON for anything under `/api` (whatever the
+/// nesting rules say about `/api/` itself), the app's 404 page otherwise.
+async fn fallback(State(state): State<AppState>, request: Request) -> Response {
+    let path = request.uri().path();
+    if path == "/api" || path.starts_with("/api/") {
+        return api::no_route(request.method(), path).into_response();
+    }
+    ui::not_found(state, request).await
 }

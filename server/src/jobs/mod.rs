@@ -4,11 +4,11 @@
 //! SQLite uses apalis-sqlite, woken in-process the moment a job is pushed
 //! (apalis-sqlite alone would only notice on its 30-second heartbeat);
 //! PostgreSQL uses apalis-postgres with LISTEN/NOTIFY, so workers on other
-//! machines wake too. MySQL has no apalis 1.0 backend yet (apalis-mysql
-//! 1.0.0-rc.8 targets a pre-1.0 apalis-core and does not compile against 1.0),
-//! so on MySQL the queue reports itself unavailable.
+//! machines wake too. MySQL/MariaDB uses Kiln's own apalis backend (`mysql/`),
+//! since apalis-mysql 1.0.0-rc.8 does not compile against apalis 1.0.
 
 pub mod cleanup;
+pub mod mysql;
 pub mod notifier;
 pub mod queue;
 pub mod workers;
@@ -16,12 +16,13 @@ pub mod workers;
 pub use queue::JobQueue;
 pub use workers::{Workers, start};
 
+/// apalis' storages each have their own error type; keep the cause boxed.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum JobsError {
     #[error("cannot set up the job queue tables: {0}")]
-    Setup(String),
+    Setup(#[source] Cause),
     #[error("cannot enqueue job: {0}")]
-    Push(String),
-    #[error("background jobs are not available on {0} yet")]
-    Unsupported(&'static str),
+    Push(#[source] Cause),
 }

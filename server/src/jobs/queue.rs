@@ -6,6 +6,7 @@ use apalis_sqlite::SqliteStorage;
 
 use super::JobsError;
 use super::cleanup::Cleanup;
+use super::mysql::MySqlStorage;
 use super::notifier::Notifier;
 
 #[derive(Clone)]
@@ -17,8 +18,9 @@ pub enum JobQueue {
     Postgres {
         cleanup: PostgresStorage<Cleanup>,
     },
-    Unavailable {
-        backend: &'static str,
+    MySql {
+        cleanup: MySqlStorage<Cleanup>,
+        notifier: Notifier,
     },
 }
 
@@ -32,7 +34,7 @@ impl JobQueue {
                 storage
                     .push(job)
                     .await
-                    .map_err(|e| JobsError::Push(e.to_string()))?;
+                    .map_err(|e| JobsError::Push(e.into()))?;
                 notifier.notify();
             }
             JobQueue::Postgres { cleanup } => {
@@ -40,14 +42,17 @@ impl JobQueue {
                 storage
                     .push(job)
                     .await
-                    .map_err(|e| JobsError::Push(e.to_string()))?;
+                    .map_err(|e| JobsError::Push(e.into()))?;
             }
-            JobQueue::Unavailable { backend } => return Err(JobsError::Unsupported(backend)),
+            JobQueue::MySql { cleanup, notifier } => {
+                let mut storage = cleanup.clone();
+                storage
+                    .push(job)
+                    .await
+                    .map_err(|e| JobsError::Push(e.into()))?;
+                notifier.notify();
+            }
         }
         Ok(())
-    }
-
-    pub fn is_available(&self) -> bool {
-        !matches!(self, JobQueue::Unavailable { .. })
     }
 }

@@ -11,12 +11,14 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::cleanup::{self, CLEANUP_EVERY, JobContext};
+use super::mysql::{MySqlQueueConfig, MySqlStorage};
 use super::notifier::Notifier;
 use super::{JobQueue, JobsError};
 use crate::db::{Database, Pool};
 
-/// Fallback poll: catches jobs pushed by other processes on SQLite.
-const SQLITE_POLL: Duration = Duration::from_secs(2);
+/// Fallback poll on SQLite and MySQL, which have no LISTEN/NOTIFY: catches
+/// jobs pushed by other processes (this process wakes its workers at once).
+const POLL_FALLBACK: Duration = Duration::from_secs(2);
 /// How often workers prove they are alive; a worker silent for
 /// `HEARTBEAT * MISSED_HEARTBEATS` has its jobs handed to others.
 const HEARTBEAT: Duration = Duration::from_secs(10);
@@ -63,14 +65,14 @@ pub async fn start(
     };
     // Unique per process run: apalis refuses a worker name seen recently.
     let instance = uuid::Uuid::now_v7().simple().to_string();
-    let (queue, monitor) = match &db.pool {
+    let (queue, monitor): (JobQueue, Monitor) = match &db.pool {
         Pool::Sqlite(pool) => {
             // Only the migrations: `setup` would also change PRAGMAs (e.g.
             // synchronous=OFF) on a connection of the shared pool.
             SqliteStorage::<()>::migrations()
                 .run(pool)
                 .await
-                .map_err(|e| JobsError::Setup(e.to_string()))?;
+                .map_err(|e| JobsError::Setup(e.into()))?;
             let config = SqliteConfig::default()
                 .queue(cleanup::QUEUE)
                 .batch_size(concurrency.max(1))
@@ -87,7 +89,7 @@ pub async fn start(
                     .with_config(config.clone())
                     .poll_with_strategy(
                         Strategy::new()
-                            .interval(SQLITE_POLL)
+                            .interval(POLL_FALLBACK)
                             .stream(notifier.subscribe()),
                     );
                 cleanup_worker!(
@@ -102,7 +104,7 @@ pub async fn start(
         Pool::Postgres(pool) => {
             PostgresStorage::<()>::setup(pool)
                 .await
-                .map_err(|e| JobsError::Setup(e.to_string()))?;
+                .map_err(|e| JobsError::Setup(e.into()))?;
             let config = PostgresConfig::default()
                 .queue(cleanup::QUEUE)
                 .batch_size(concurrency.max(1))
@@ -125,15 +127,34 @@ pub async fn start(
             });
             (queue, monitor)
         }
-        Pool::MySql(_) => {
-            tracing::warn!(
-                "background jobs are disabled on MySQL/MariaDB: apalis 1.0 has no MySQL backend yet"
-            );
-            let workers = Workers {
-                monitor: None,
-                ticker: None,
+        Pool::MySql(pool) => {
+            // The tables come from the migrations crate (MySQL only).
+            let config = MySqlQueueConfig {
+                batch_size: concurrency.max(1),
+                heartbeat_interval: HEARTBEAT,
+                missed_heartbeats: u32::try_from(MISSED_HEARTBEATS).unwrap_or(3),
+                ..MySqlQueueConfig::new(cleanup::QUEUE)
             };
-            return Ok((JobQueue::Unavailable { backend: "mysql" }, workers));
+            let notifier = Notifier::default();
+            let queue = JobQueue::MySql {
+                cleanup: MySqlStorage::new(pool, config.clone()),
+                notifier: notifier.clone(),
+            };
+            let pool = pool.clone();
+            let monitor = Monitor::new().register(move |restarts| {
+                let backend = MySqlStorage::new(&pool, config.clone()).poll_with_strategy(
+                    Strategy::new()
+                        .interval(POLL_FALLBACK)
+                        .stream(notifier.subscribe()),
+                );
+                cleanup_worker!(
+                    format!("cleanup-{instance}-{restarts}"),
+                    backend,
+                    concurrency,
+                    context
+                )
+            });
+            (queue, monitor)
         }
     };
 
