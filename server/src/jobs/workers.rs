@@ -24,17 +24,28 @@ const POLL_FALLBACK: Duration = Duration::from_secs(2);
 const HEARTBEAT: Duration = Duration::from_secs(10);
 const MISSED_HEARTBEATS: usize = 3;
 
-/// One worker for the cleanup queue on any backend (the builder's types
-/// differ per backend, so a function would need their full signatures).
-macro_rules! cleanup_worker {
-    ($name:expr, $backend:expr, $concurrency:expr, $context:expr) => {
-        WorkerBuilder::new($name)
-            .backend($backend)
-            .concurrency($concurrency)
-            .parallelize(tokio::spawn)
-            .data($context.clone())
-            .build(cleanup::run)
+/// A monitor running the cleanup worker on `$backend`, rebuilt on restart
+/// (the builder's types differ per backend, so a function would need their
+/// full signatures).
+macro_rules! cleanup_monitor {
+    ($instance:ident, $concurrency:ident, $context:ident, $backend:expr) => {
+        Monitor::new().register(move |restarts| {
+            WorkerBuilder::new(format!("cleanup-{}-{restarts}", $instance))
+                .backend($backend)
+                .concurrency($concurrency)
+                .parallelize(tokio::spawn)
+                .data($context.clone())
+                .build(cleanup::run)
+        })
     };
+}
+
+/// Wake-ups for backends without LISTEN/NOTIFY: this process's pushes at
+/// once, other processes' on the fallback poll.
+fn woken(notifier: &Notifier) -> Strategy {
+    Strategy::new()
+        .interval(POLL_FALLBACK)
+        .stream(notifier.subscribe())
 }
 
 /// The running pool; `wait` returns once every worker has stopped.
@@ -84,20 +95,10 @@ pub async fn start(
                 notifier: notifier.clone(),
             };
             let pool = pool.clone();
-            let monitor = Monitor::new().register(move |restarts| {
-                let backend = SqliteStorage::new(&pool)
+            let monitor = cleanup_monitor!(instance, concurrency, context, {
+                SqliteStorage::new(&pool)
                     .with_config(config.clone())
-                    .poll_with_strategy(
-                        Strategy::new()
-                            .interval(POLL_FALLBACK)
-                            .stream(notifier.subscribe()),
-                    );
-                cleanup_worker!(
-                    format!("cleanup-{instance}-{restarts}"),
-                    backend,
-                    concurrency,
-                    context
-                )
+                    .poll_with_strategy(woken(&notifier))
             });
             (queue, monitor)
         }
@@ -114,16 +115,10 @@ pub async fn start(
                 cleanup: PostgresStorage::new(pool).with_config(config.clone()),
             };
             let pool = pool.clone();
-            let monitor = Monitor::new().register(move |restarts| {
-                let backend = PostgresStorage::new(&pool)
+            let monitor = cleanup_monitor!(instance, concurrency, context, {
+                PostgresStorage::new(&pool)
                     .with_config(config.clone())
-                    .with_pubsub();
-                cleanup_worker!(
-                    format!("cleanup-{instance}-{restarts}"),
-                    backend,
-                    concurrency,
-                    context
-                )
+                    .with_pubsub()
             });
             (queue, monitor)
         }
@@ -141,18 +136,8 @@ pub async fn start(
                 notifier: notifier.clone(),
             };
             let pool = pool.clone();
-            let monitor = Monitor::new().register(move |restarts| {
-                let backend = MySqlStorage::new(&pool, config.clone()).poll_with_strategy(
-                    Strategy::new()
-                        .interval(POLL_FALLBACK)
-                        .stream(notifier.subscribe()),
-                );
-                cleanup_worker!(
-                    format!("cleanup-{instance}-{restarts}"),
-                    backend,
-                    concurrency,
-                    context
-                )
+            let monitor = cleanup_monitor!(instance, concurrency, context, {
+                MySqlStorage::new(&pool, config.clone()).poll_with_strategy(woken(&notifier))
             });
             (queue, monitor)
         }
