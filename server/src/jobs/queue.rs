@@ -9,37 +9,35 @@ use super::mysql::MySqlStorage;
 use super::notifier::Notifier;
 use super::{Cause, JobsError};
 
+/// Where the jobs go, and how this process's workers are woken for them.
 #[derive(Clone)]
-pub enum JobQueue {
-    Sqlite {
-        cleanup: SqliteStorage<Cleanup>,
-        notifier: Notifier,
-    },
-    Postgres {
-        cleanup: PostgresStorage<Cleanup>,
-    },
-    MySql {
-        cleanup: MySqlStorage<Cleanup>,
-        notifier: Notifier,
-    },
+pub struct JobQueue {
+    cleanup: CleanupStorage,
+    notifier: Notifier,
+}
+
+#[derive(Clone)]
+pub enum CleanupStorage {
+    Sqlite(SqliteStorage<Cleanup>),
+    Postgres(PostgresStorage<Cleanup>),
+    MySql(MySqlStorage<Cleanup>),
 }
 
 impl JobQueue {
-    /// Pushes a cleanup job; returns once it is stored. PostgreSQL wakes
-    /// workers by NOTIFY; the others are woken in-process.
+    pub fn new(cleanup: CleanupStorage, notifier: Notifier) -> Self {
+        Self { cleanup, notifier }
+    }
+
+    /// Pushes a cleanup job; returns once it is stored, with this process's
+    /// workers already woken for it.
     pub async fn push_cleanup(&self) -> Result<(), JobsError> {
         let job = Cleanup::now();
-        match self {
-            JobQueue::Sqlite { cleanup, notifier } => {
-                push(cleanup, job).await?;
-                notifier.notify();
-            }
-            JobQueue::Postgres { cleanup } => push(cleanup, job).await?,
-            JobQueue::MySql { cleanup, notifier } => {
-                push(cleanup, job).await?;
-                notifier.notify();
-            }
+        match &self.cleanup {
+            CleanupStorage::Sqlite(storage) => push(storage, job).await?,
+            CleanupStorage::Postgres(storage) => push(storage, job).await?,
+            CleanupStorage::MySql(storage) => push(storage, job).await?,
         }
+        self.notifier.notify();
         Ok(())
     }
 }
