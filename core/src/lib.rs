@@ -2,8 +2,11 @@
 //!
 //! Everything here is tested in milliseconds and compiles for wasm32, so the
 //! browser and the server share the same definitions (error bodies, the
-//! dashboard's sections, database URL validation).
+//! dashboard's sections, database URL validation, account rules and the
+//! permission table).
 
+pub mod access;
+pub mod accounts;
 pub mod api_error;
 pub mod database_url;
 pub mod sections;
