@@ -1,7 +1,8 @@
 //! Slugs name groups and projects in paths like `platform/backend/api`:
 //! 1 to 64 characters of lower-case letters, digits, `-`, `_` and `.`,
-//! starting and ending with a letter or digit, and not a word the URL
-//! space needs.
+//! starting and ending with a letter or digit. Tree paths are served under
+//! their own URL prefix, so no slug is reserved (`platform/backend/api` is
+//! a fine project path).
 
 use std::fmt;
 
@@ -16,14 +17,7 @@ pub enum SlugError {
     Characters,
     #[error("slug must start and end with a letter or digit")]
     Edges,
-    #[error("slug {0:?} is reserved")]
-    Reserved(String),
 }
-
-/// Path segments the UI and API use for themselves.
-const RESERVED: &[&str] = &[
-    "api", "new", "edit", "settings", "members", "admin", "pkg", "hooks",
-];
 
 impl Slug {
     pub fn parse(raw: &str) -> Result<Self, SlugError> {
@@ -39,9 +33,6 @@ impl Slug {
         let edge_ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
         if !edge_ok(bytes[0]) || !edge_ok(bytes[bytes.len() - 1]) {
             return Err(SlugError::Edges);
-        }
-        if RESERVED.contains(&raw) {
-            return Err(SlugError::Reserved(raw.to_owned()));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -63,7 +54,15 @@ mod tests {
 
     #[test]
     fn accepts_slugs() {
-        for ok in ["a", "backend", "api-gateway", "v1.2", "my_proj", "x9"] {
+        for ok in [
+            "a",
+            "backend",
+            "api",
+            "api-gateway",
+            "v1.2",
+            "my_proj",
+            "x9",
+        ] {
             assert_eq!(Slug::parse(ok).unwrap().as_str(), ok);
         }
     }
@@ -76,6 +75,5 @@ mod tests {
         assert_eq!(Slug::parse("a/b"), Err(SlugError::Characters));
         assert_eq!(Slug::parse("-a"), Err(SlugError::Edges));
         assert_eq!(Slug::parse("a."), Err(SlugError::Edges));
-        assert_eq!(Slug::parse("api"), Err(SlugError::Reserved("api".into())));
     }
 }
