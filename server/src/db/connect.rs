@@ -92,6 +92,20 @@ impl Database {
                 MySqlPoolOptions::new()
                     .max_connections(settings.max_connections)
                     .acquire_timeout(settings.connect_timeout)
+                    // InnoDB's default REPEATABLE READ takes gap locks on the
+                    // job queue's `FOR UPDATE SKIP LOCKED` scans, stalling
+                    // concurrent inserts; READ COMMITTED is what PostgreSQL
+                    // runs with anyway.
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            sqlx::Executor::execute(
+                                conn,
+                                "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+                            )
+                            .await
+                            .map(|_| ())
+                        })
+                    })
                     .connect(url.expose())
                     .await
                     .map_err(connect_error)?,

@@ -152,6 +152,10 @@ impl TestApp {
         let db = TestDb::create(backend).await;
         let mut config = db.config();
         adjust(&mut config);
+        // Warnings (a worker restarting, a failed job) show in a failing
+        // test's captured output.
+        config.log_level = "warn".to_owned();
+        kiln_server::telemetry::init(&config);
         let server = Server::start(config).await.expect("server starts");
         let base = format!("http://{}", server.addr());
         let client = reqwest::Client::builder()
