@@ -55,13 +55,13 @@ fn woken(notifier: &Notifier, fallback: Duration) -> Strategy {
 
 /// The running pool; `wait` returns once every worker has stopped.
 pub struct Workers {
-    monitor: Option<JoinHandle<()>>,
-    ticker: Option<JoinHandle<()>>,
+    monitor: JoinHandle<()>,
+    ticker: JoinHandle<()>,
 }
 
 impl Workers {
     pub async fn wait(self) {
-        for handle in [self.ticker, self.monitor].into_iter().flatten() {
+        for handle in [self.ticker, self.monitor] {
             if let Err(error) = handle.await {
                 tracing::error!(%error, "job worker task failed");
             }
@@ -81,6 +81,8 @@ pub async fn start(
     };
     // Unique per process run: apalis refuses a worker name seen recently.
     let instance = uuid::Uuid::now_v7().simple().to_string();
+    // Wakes this process's workers the moment it pushes a job.
+    let notifier = Notifier::default();
     let (queue, monitor): (JobQueue, Monitor) = match &db.pool {
         Pool::Sqlite(pool) => {
             // Only the migrations: `setup` would also change PRAGMAs (e.g.
@@ -94,7 +96,6 @@ pub async fn start(
                 .batch_size(concurrency.max(1))
                 .heartbeat_interval(HEARTBEAT)
                 .missed_heartbeats(MISSED_HEARTBEATS);
-            let notifier = Notifier::default();
             let queue = JobQueue::new(
                 CleanupStorage::Sqlite(SqliteStorage::new(pool).with_config(config.clone())),
                 notifier.clone(),
@@ -116,7 +117,6 @@ pub async fn start(
                 .batch_size(concurrency.max(1))
                 .heartbeat_interval(HEARTBEAT)
                 .missed_heartbeats(MISSED_HEARTBEATS);
-            let notifier = Notifier::default();
             let queue = JobQueue::new(
                 CleanupStorage::Postgres(PostgresStorage::new(pool).with_config(config.clone())),
                 notifier.clone(),
@@ -144,7 +144,6 @@ pub async fn start(
                 missed_heartbeats: u32::try_from(MISSED_HEARTBEATS).unwrap_or(3),
                 ..MySqlQueueConfig::new(cleanup::QUEUE)
             };
-            let notifier = Notifier::default();
             let queue = JobQueue::new(
                 CleanupStorage::MySql(MySqlStorage::new(pool, config.clone())),
                 notifier.clone(),
@@ -175,13 +174,7 @@ pub async fn start(
         }
     });
     let ticker = tokio::spawn(push_cleanup_periodically(queue.clone(), shutdown));
-    Ok((
-        queue,
-        Workers {
-            monitor: Some(monitor),
-            ticker: Some(ticker),
-        },
-    ))
+    Ok((queue, Workers { monitor, ticker }))
 }
 
 async fn push_cleanup_periodically(queue: JobQueue, shutdown: CancellationToken) {
