@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_sessions;
 mod m20261125_000002_mysql_job_queue;
+mod m20261125_000003_accounts;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_sessions::Migration),
             Box::new(m20261125_000002_mysql_job_queue::Migration),
+            Box::new(m20261125_000003_accounts::Migration),
         ]
     }
 

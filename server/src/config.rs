@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use kiln_core::DatabaseUrl;
+use kiln_core::accounts::RegistrationMode;
 use serde::{Deserialize, Serialize};
 
 /// Environment variables with Kiln's prefix that are not settings: the config
@@ -46,6 +47,21 @@ pub struct Config {
     pub database_max_connections: u32,
     /// Jobs the in-process worker pool runs at once; 0 = number of cores.
     pub worker_concurrency: usize,
+    /// Who may create an account: `open`, `invite` (instance admins create
+    /// them) or `closed` (only `kiln user create`). The first account can
+    /// always be made, and becomes the instance admin.
+    pub registration: RegistrationMode,
+    /// A browser session unused for this long is logged out.
+    pub session_idle_minutes: u64,
+    /// Failed logins allowed per minute, per account and per client address.
+    pub login_attempts_per_minute: u32,
+    /// API quota, in cost units per minute, of callers who are not signed in
+    /// (counted per client address).
+    pub quota_anonymous_per_minute: u32,
+    /// API quota of signed-in users and their tokens (a token may set its own).
+    pub quota_user_per_minute: u32,
+    /// API quota of instance admins.
+    pub quota_admin_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +87,12 @@ impl Default for Config {
             database_connect_timeout_seconds: 5,
             database_max_connections: 10,
             worker_concurrency: 0,
+            registration: RegistrationMode::Open,
+            session_idle_minutes: 7 * 24 * 60,
+            login_attempts_per_minute: 10,
+            quota_anonymous_per_minute: 300,
+            quota_user_per_minute: 3000,
+            quota_admin_per_minute: 12000,
         }
     }
 }
@@ -145,6 +167,23 @@ impl Config {
         }
         for (key, value) in [
             ("request_timeout_seconds", self.request_timeout_seconds),
+            ("session_idle_minutes", self.session_idle_minutes),
+            (
+                "login_attempts_per_minute",
+                u64::from(self.login_attempts_per_minute),
+            ),
+            (
+                "quota_anonymous_per_minute",
+                u64::from(self.quota_anonymous_per_minute),
+            ),
+            (
+                "quota_user_per_minute",
+                u64::from(self.quota_user_per_minute),
+            ),
+            (
+                "quota_admin_per_minute",
+                u64::from(self.quota_admin_per_minute),
+            ),
             (
                 "database_connect_timeout_seconds",
                 self.database_connect_timeout_seconds,
@@ -173,6 +212,13 @@ impl Config {
             ))
         })?;
         Ok(())
+    }
+
+    /// Whether cookies must be `Secure`: Kiln is reached over https.
+    pub fn serves_https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"))
     }
 
     /// The database to use: the configured URL, or a SQLite file in `data_dir`.

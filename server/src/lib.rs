@@ -4,6 +4,7 @@
 //! The binary is a thin CLI over this library; tests start the same server
 //! in-process on port 0 through [`serve::Server`].
 
+pub mod accounts;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -10,9 +10,11 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::accounts::throttle::LoginThrottle;
 use crate::config::{Config, ConfigError};
 use crate::db::connect::PoolSettings;
 use crate::db::{self, Database, DbError};
+use crate::http::quota::Quotas;
 use crate::http::{self, AppState, metrics::Metrics};
 use crate::jobs::{self, JobsError, Workers};
 
@@ -99,15 +101,21 @@ impl Server {
             jobs: queue,
             metrics: Metrics::global(),
             leptos_options: http::ui::leptos_options(&config.site_dir()),
+            throttle: Arc::new(LoginThrottle::new(config.login_attempts_per_minute)),
+            quotas: Quotas::new(&config, http::api::costs()),
         };
+        spawn_housekeeping(&state, shutdown.clone());
         let jobs = state.jobs.clone();
         let app = http::router(state);
         let token = shutdown.clone();
         tracing::info!(%addr, "listening on http://{addr}");
         let task = tokio::spawn(async move {
-            let serving = axum::serve(listener, app)
-                .with_graceful_shutdown(token.clone().cancelled_owned())
-                .into_future();
+            let serving = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(token.clone().cancelled_owned())
+            .into_future();
             let result = run_until_drained(serving, &token, grace).await;
             drain_workers(workers, grace).await;
             // Connections still held by abandoned requests or jobs would make
@@ -192,4 +200,23 @@ async fn drain_workers(workers: Workers, grace: Duration) {
             "jobs still running after the grace period; they will be retried"
         );
     }
+}
+
+/// Once a minute, forget rate-limit state of callers idle long enough to be
+/// back at full allowance, so memory stays bounded by recent callers.
+fn spawn_housekeeping(state: &AppState, shutdown: CancellationToken) {
+    let throttle = state.throttle.clone();
+    let quotas = state.quotas.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = every.tick() => {
+                    throttle.forget_idle();
+                    quotas.forget_idle();
+                }
+            }
+        }
+    });
 }

@@ -49,6 +49,22 @@ impl Action {
         Action::Delete,
     ];
 
+    /// The action in words, for error messages: "a viewer may not {…}".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::View => "view this",
+            Action::Run => "start, cancel or retry runs here",
+            Action::EditDefinitions => "change pipelines, workflows or schedules here",
+            Action::CreateChildren => "create groups or projects here",
+            Action::ManageSecrets => "manage secrets here",
+            Action::ManageMembers => "manage members here",
+            Action::EditSettings => "change these settings",
+            Action::ManageOwners => "grant or revoke the owner role here",
+            Action::Move => "move this",
+            Action::Delete => "delete this",
+        }
+    }
+
     pub fn kind(self) -> AccessKind {
         match self {
             Action::View => AccessKind::Read,

@@ -6,13 +6,45 @@ use super::action::Action;
 use super::role::Role;
 use super::scope::Scope;
 
-/// Who sees a node without a role on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Who sees a node without a role on it; ordered from fewest viewers to most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Visibility {
     /// Members only.
     Private,
     /// Any signed-in user may view.
     Internal,
+}
+
+impl Visibility {
+    pub const ALL: [Visibility; 2] = [Visibility::Private, Visibility::Internal];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Private => "private",
+            Visibility::Internal => "internal",
+        }
+    }
+
+    /// A child may not be seen by more people than its parent: an internal
+    /// project in a private group would reveal the group's path.
+    pub fn allowed_under(self, parent: Visibility) -> bool {
+        self <= parent
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown visibility {0:?}: use private or internal")]
+pub struct UnknownVisibility(pub String);
+
+impl std::str::FromStr for Visibility {
+    type Err = UnknownVisibility;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Visibility::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| UnknownVisibility(s.to_owned()))
+    }
 }
 
 /// Who is asking.
@@ -237,6 +269,19 @@ mod tests {
             decide(write_token, Some(Role::Owner), Visibility::Private, Delete),
             Decision::Deny
         );
+    }
+
+    #[test]
+    fn children_are_never_more_visible_than_parents() {
+        use Visibility::*;
+        assert!(Private.allowed_under(Private));
+        assert!(Private.allowed_under(Internal));
+        assert!(Internal.allowed_under(Internal));
+        assert!(!Internal.allowed_under(Private));
+        for v in Visibility::ALL {
+            assert_eq!(v.as_str().parse::<Visibility>(), Ok(v));
+        }
+        assert!("public".parse::<Visibility>().is_err());
     }
 
     #[test]

@@ -4,11 +4,12 @@
 //! whole table is tested exhaustively without a database.
 
 pub mod action;
+pub mod csrf;
 pub mod decision;
 pub mod role;
 pub mod scope;
 
 pub use action::Action;
-pub use decision::{Caller, Visibility, decide};
-pub use role::Role;
-pub use scope::Scope;
+pub use decision::{Caller, Decision, UnknownVisibility, Visibility, decide};
+pub use role::{Role, UnknownRole, effective_role};
+pub use scope::{Scope, UnknownScope};

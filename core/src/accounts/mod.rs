@@ -2,12 +2,20 @@
 //! password and a slug may look like, and which group moves keep the tree a
 //! tree.
 
+pub mod names;
 pub mod password;
+pub mod registration;
 pub mod slug;
+pub mod token;
 pub mod tree;
 pub mod username;
 
+pub use names::{NameError, check_description, check_name};
 pub use password::{PasswordError, check_password};
+pub use registration::{RegistrationMode, may_register};
 pub use slug::{Slug, SlugError};
-pub use tree::{FullPath, MoveError, PathError, check_group_move};
+pub use token::{TOKEN_PREFIX, looks_like_token, token_hint};
+pub use tree::{
+    FullPath, MAX_FULL_PATH_LEN, MoveError, NodeKind, PathError, check_group_move, rebase,
+};
 pub use username::{Username, UsernameError};

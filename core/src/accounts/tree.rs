@@ -5,6 +5,35 @@ use std::fmt;
 
 use super::slug::{Slug, SlugError};
 
+/// The longest full path, in bytes: the unique index on it must fit MySQL's
+/// key-length limit.
+pub const MAX_FULL_PATH_LEN: usize = 512;
+
+/// What a node of the tree is: groups hold groups and projects; projects
+/// hold pipelines, workflows and runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NodeKind {
+    Group,
+    Project,
+}
+
+impl NodeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeKind::Group => "group",
+            NodeKind::Project => "project",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<NodeKind> {
+        match raw {
+            "group" => Some(NodeKind::Group),
+            "project" => Some(NodeKind::Project),
+            _ => None,
+        }
+    }
+}
+
 /// A node's place in the tree: its ancestors' slugs, then its own.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FullPath(Vec<Slug>);
@@ -13,6 +42,8 @@ pub struct FullPath(Vec<Slug>);
 pub enum PathError {
     #[error("path is empty")]
     Empty,
+    #[error("path is longer than {MAX_FULL_PATH_LEN} characters")]
+    TooLong,
     #[error("path segment {index} ({segment:?}): {reason}")]
     Segment {
         index: usize,
@@ -39,13 +70,42 @@ impl FullPath {
             })
             .collect::<Result<Vec<_>, _>>()
             .map(FullPath)
+            .and_then(FullPath::checked)
+    }
+
+    /// A top-level node's path.
+    pub fn root(slug: Slug) -> FullPath {
+        FullPath(vec![slug])
     }
 
     /// The path of a child named `slug` under this one.
-    pub fn child(&self, slug: Slug) -> FullPath {
+    pub fn child(&self, slug: Slug) -> Result<FullPath, PathError> {
         let mut segments = self.0.clone();
         segments.push(slug);
-        FullPath(segments)
+        FullPath(segments).checked()
+    }
+
+    fn checked(self) -> Result<FullPath, PathError> {
+        if self.to_string().len() > MAX_FULL_PATH_LEN {
+            Err(PathError::TooLong)
+        } else {
+            Ok(self)
+        }
+    }
+
+    /// This path and every ancestor's, root first: `a`, `a/b`, `a/b/c`. Roles
+    /// granted on any of them apply here.
+    pub fn lineage(&self) -> Vec<String> {
+        let mut out = Vec::with_capacity(self.0.len());
+        let mut current = String::new();
+        for slug in &self.0 {
+            if !current.is_empty() {
+                current.push('/');
+            }
+            current.push_str(slug.as_str());
+            out.push(current.clone());
+        }
+        out
     }
 
     pub fn segments(&self) -> &[Slug] {
@@ -67,6 +127,16 @@ impl fmt::Display for FullPath {
         }
         Ok(())
     }
+}
+
+/// Where a descendant's path goes when the subtree at `old_root` moves to
+/// `new_root`; `None` when `path` is not in that subtree.
+pub fn rebase(path: &str, old_root: &str, new_root: &str) -> Option<String> {
+    if path == old_root {
+        return Some(new_root.to_owned());
+    }
+    let rest = path.strip_prefix(old_root)?.strip_prefix('/')?;
+    Some(format!("{new_root}/{rest}"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -103,8 +173,55 @@ mod tests {
             FullPath::parse("/platform/").unwrap().to_string(),
             "platform"
         );
-        let child = path.child(Slug::parse("v2").unwrap());
+        let child = path.child(Slug::parse("v2").unwrap()).unwrap();
         assert_eq!(child.to_string(), "platform/backend/api/v2");
+        assert_eq!(
+            child.lineage(),
+            [
+                "platform",
+                "platform/backend",
+                "platform/backend/api",
+                "platform/backend/api/v2"
+            ]
+        );
+    }
+
+    #[test]
+    fn paths_have_a_length_limit() {
+        let slug = "a".repeat(64);
+        let mut path = FullPath::root(Slug::parse(&slug).unwrap());
+        for _ in 0..6 {
+            path = path.child(Slug::parse(&slug).unwrap()).unwrap();
+        }
+        assert_eq!(path.to_string().len(), 7 * 64 + 6);
+        assert_eq!(
+            path.child(Slug::parse(&slug).unwrap()),
+            Err(PathError::TooLong)
+        );
+        assert_eq!(
+            FullPath::parse(&vec![slug; 9].join("/")),
+            Err(PathError::TooLong)
+        );
+    }
+
+    #[test]
+    fn rebasing_moves_a_subtree_only() {
+        assert_eq!(rebase("a/b", "a/b", "x/b").as_deref(), Some("x/b"));
+        assert_eq!(rebase("a/b/c/d", "a/b", "x/b").as_deref(), Some("x/b/c/d"));
+        assert_eq!(
+            rebase("a/bc", "a/b", "x/b"),
+            None,
+            "a sibling sharing a prefix"
+        );
+        assert_eq!(rebase("a", "a/b", "x/b"), None);
+    }
+
+    #[test]
+    fn node_kinds_round_trip() {
+        for kind in [NodeKind::Group, NodeKind::Project] {
+            assert_eq!(NodeKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(NodeKind::parse("repo"), None);
     }
 
     #[test]

@@ -4,5 +4,6 @@
 pub mod connect;
 pub mod entities;
 pub mod migrate;
+pub mod session_store;
 
 pub use connect::{Database, DbError, Pool};

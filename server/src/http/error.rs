@@ -1,10 +1,15 @@
 //! The HTTP layer's one error type and its mapping to status codes and the
-//! JSON body of DESIGN.md. Internal causes are logged, never sent.
+//! JSON body of DESIGN.md. Lower layers' errors convert into it here, in one
+//! place. Internal causes are logged, never sent.
+
+use std::time::Duration;
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kiln_core::ErrorBody;
+
+use crate::accounts::AccountsError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -12,6 +17,21 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// A well-formed request whose field breaks a rule.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// A name already taken, or a state that forbids the change.
+    #[error("{field}: {message}")]
+    Conflict { field: String, message: String },
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after: Duration,
+    },
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("request took too long")]
@@ -25,6 +45,11 @@ impl ApiError {
         match self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -35,9 +60,42 @@ impl ApiError {
         match self {
             ApiError::NotFound(_) => "not_found",
             ApiError::BadRequest(_) => "bad_request",
+            ApiError::Invalid { .. } => "invalid",
+            ApiError::Conflict { .. } => "conflict",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::Timeout => "timeout",
             ApiError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<AccountsError> for ApiError {
+    fn from(error: AccountsError) -> Self {
+        match error {
+            AccountsError::Invalid { field, message } => ApiError::invalid(field, message),
+            AccountsError::Conflict { field, message } => ApiError::Conflict {
+                field: field.to_owned(),
+                message,
+            },
+            AccountsError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            AccountsError::Forbidden(message) => ApiError::Forbidden(message),
+            AccountsError::Unauthenticated(message) => ApiError::Unauthorized(message.to_owned()),
+            error @ AccountsError::Throttled { retry_after } => ApiError::TooManyRequests {
+                message: error.to_string(),
+                retry_after,
+            },
+            AccountsError::Database(e) => ApiError::Internal(Box::new(e)),
+            error @ AccountsError::Hashing(_) => ApiError::Internal(Box::new(error)),
         }
     }
 }
@@ -47,7 +105,28 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(cause) = &self {
             tracing::error!(error = %cause, "internal error");
         }
-        let body = ErrorBody::new(self.code(), self.to_string());
-        (self.status(), Json(body)).into_response()
+        let body = match &self {
+            ApiError::Invalid { field, message } | ApiError::Conflict { field, message } => {
+                ErrorBody::for_field(self.code(), field.clone(), format!("{field}: {message}"))
+            }
+            _ => ErrorBody::new(self.code(), self.to_string()),
+        };
+        let mut response = (self.status(), Json(body)).into_response();
+        match &self {
+            ApiError::TooManyRequests { retry_after, .. } => {
+                let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            ApiError::Unauthorized(_) => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"kiln\""),
+                );
+            }
+            _ => {}
+        }
+        response
     }
 }

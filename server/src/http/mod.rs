@@ -3,17 +3,25 @@
 //! stack (request id, tracing, metrics, timeout, body limit).
 
 pub mod api;
+pub mod auth;
 pub mod error;
+pub mod extract;
 pub mod health;
 pub mod metrics;
 pub mod middleware;
+pub mod quota;
 pub mod state;
 pub mod ui;
 
 use axum::Router;
 use axum::extract::{Request, State};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::db::session_store::DbSessionStore;
 
 pub use error::ApiError;
 pub use state::AppState;
@@ -24,10 +32,33 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::handler))
-        .nest("/api", api::router())
+        .nest("/api/v1", api_v1(&state))
         .merge(ui::router(&state))
         .fallback(fallback);
     middleware::wrap(routes, limits).with_state(state)
+}
+
+/// The API with what every call goes through, outermost first: the session
+/// cookie, then the gate (who the caller is, CSRF, the quota).
+fn api_v1(state: &AppState) -> Router<AppState> {
+    let (routes, _) = api::routes().split_for_parts();
+    routes
+        .fallback(api::not_found)
+        .layer(from_fn_with_state(state.clone(), quota::gate))
+        .layer(sessions(state))
+}
+
+/// Browser sessions: stored in the database, cookie `kiln_session`
+/// (HttpOnly, SameSite=Lax, Secure behind https), ended after the configured
+/// idle time.
+pub fn sessions(state: &AppState) -> SessionManagerLayer<DbSessionStore> {
+    let idle = i64::try_from(state.config.session_idle_minutes).unwrap_or(i64::MAX / 60);
+    SessionManagerLayer::new(DbSessionStore::new(state.db.conn.clone()))
+        .with_name("kiln_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.serves_https())
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(idle)))
 }
 
 /// Paths no route matched: JSON for anything under `/api` (whatever the

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
+use crate::accounts::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::db::Database;
 use crate::http::metrics::Metrics;
+use crate::http::quota::Quotas;
 use crate::jobs::JobQueue;
 
 #[derive(Clone, FromRef)]
@@ -18,4 +20,6 @@ pub struct AppState {
     pub jobs: JobQueue,
     pub metrics: Metrics,
     pub leptos_options: LeptosOptions,
+    pub throttle: Arc<LoginThrottle>,
+    pub quotas: Quotas,
 }

@@ -140,6 +140,7 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub db: TestDb,
+    pub config: Config,
 }
 
 impl TestApp {
@@ -156,7 +157,7 @@ impl TestApp {
         // test's captured output.
         config.log_level = "warn".to_owned();
         kiln_server::telemetry::init(&config);
-        let server = Server::start(config).await.expect("server starts");
+        let server = Server::start(config.clone()).await.expect("server starts");
         let base = format!("http://{}", server.addr());
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
@@ -167,7 +168,37 @@ impl TestApp {
             base,
             client,
             db,
+            config,
         }
+    }
+
+    /// Stops the server and starts a new one on the same database (on a new
+    /// port: cookies are per host, not per port, so sessions carry over).
+    pub async fn restart(self) -> TestApp {
+        let TestApp {
+            server,
+            client,
+            db,
+            config,
+            ..
+        } = self;
+        server.stop().await.expect("server stops cleanly");
+        let server = Server::start(config.clone())
+            .await
+            .expect("server restarts");
+        let base = format!("http://{}", server.addr());
+        TestApp {
+            server,
+            base,
+            client,
+            db,
+            config,
+        }
+    }
+
+    /// A browser-like API client of its own (cookie jar, `Origin` set).
+    pub fn browser(&self) -> Api {
+        Api::new(&self.base)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -182,6 +213,136 @@ impl TestApp {
         let TestApp { server, db, .. } = self;
         server.stop().await.expect("server stops cleanly");
         drop(db);
+    }
+}
+
+/// An API client with its own cookie jar. Requests carry the `Origin` a
+/// browser on Kiln's pages would send, unless made with `bare`.
+#[derive(Clone)]
+pub struct Api {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub bearer: Option<String>,
+}
+
+impl Api {
+    pub fn new(base: &str) -> Api {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap();
+        Api {
+            base: base.to_owned(),
+            client,
+            bearer: None,
+        }
+    }
+
+    /// The same cookie jar, pointed at another server (after a restart).
+    pub fn at(&self, base: &str) -> Api {
+        Api {
+            base: base.to_owned(),
+            ..self.clone()
+        }
+    }
+
+    /// A client sending `Authorization: Bearer secret` and no cookies.
+    pub fn with_token(base: &str, secret: &str) -> Api {
+        Api {
+            bearer: Some(secret.to_owned()),
+            ..Api::new(base)
+        }
+    }
+
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("origin", &self.base);
+        if let Some(token) = &self.bearer {
+            request = request.bearer_auth(token);
+        }
+        request
+    }
+
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.request(method, path);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let json = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text)
+                .unwrap_or_else(|_| panic!("{status} with a non-JSON body: {text}"))
+        };
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.send("GET", path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.send("POST", path, Some(body)).await
+    }
+
+    /// Registers (or, when taken, signs in) and returns the user's id.
+    pub async fn sign_up(&self, username: &str) -> i64 {
+        let creds = serde_json::json!({"username": username, "password": "correct horse"});
+        let (status, body) = self.post("/api/v1/auth/register", creds.clone()).await;
+        assert_eq!(status, 201, "register {username}: {body}");
+        body["id"].as_i64().unwrap()
+    }
+
+    pub async fn sign_in(&self, username: &str) {
+        let creds = serde_json::json!({"username": username, "password": "correct horse"});
+        let (status, body) = self.post("/api/v1/auth/login", creds).await;
+        assert_eq!(status, 200, "login {username}: {body}");
+    }
+
+    /// Creates a group (top level when `parent` is None); returns its id.
+    pub async fn group(&self, slug: &str, parent: Option<i64>) -> i64 {
+        let (status, body) = self
+            .post(
+                "/api/v1/groups",
+                serde_json::json!({"slug": slug, "parent_id": parent}),
+            )
+            .await;
+        assert_eq!(status, 201, "create group {slug}: {body}");
+        body["id"].as_i64().unwrap()
+    }
+
+    pub async fn project(&self, slug: &str, group: i64) -> i64 {
+        let (status, body) = self
+            .post(
+                "/api/v1/projects",
+                serde_json::json!({"slug": slug, "group_id": group}),
+            )
+            .await;
+        assert_eq!(status, 201, "create project {slug}: {body}");
+        body["id"].as_i64().unwrap()
+    }
+
+    pub async fn token(&self, scope: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/v1/me/tokens",
+                serde_json::json!({"name": format!("{scope} token"), "scope": scope}),
+            )
+            .await;
+        assert_eq!(status, 201, "create token: {body}");
+        body["secret"].as_str().unwrap().to_owned()
     }
 }
 

@@ -1,4 +1,8 @@
 //! SeaORM entities, one file per table. The schema itself lives in the
 //! `kiln-migrations` crate; these mirror it for queries.
 
+pub mod api_token;
+pub mod membership;
+pub mod node;
 pub mod session;
+pub mod user;

@@ -1,0 +1,70 @@
+//! The one place a request is checked against the project tree: load the
+//! node, the caller's effective role on it, and ask the permission table.
+//! Hidden nodes answer exactly like missing ones, so existence never leaks.
+
+use kiln_core::access::{Action, Decision, Role, decide};
+use kiln_core::accounts::NodeKind;
+use sea_orm::ConnectionTrait;
+
+use super::nodes::{self, Node, noun};
+use super::{AccountsError, Principal, members};
+
+/// A node the caller may act on, with their role there.
+#[derive(Debug, Clone)]
+pub struct Authorized {
+    pub node: Node,
+    pub role: Option<Role>,
+}
+
+/// Checks `action` on the `kind` node `id` for `principal`.
+pub async fn authorize(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    kind: NodeKind,
+    id: i64,
+    action: Action,
+) -> Result<Authorized, AccountsError> {
+    let node = nodes::get(db, id).await?;
+    authorize_node(db, principal, kind, node, action).await
+}
+
+/// The same check for a node already loaded (or looked up by path).
+pub async fn authorize_node(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    kind: NodeKind,
+    node: Option<Node>,
+    action: Action,
+) -> Result<Authorized, AccountsError> {
+    let Some(user) = principal.user() else {
+        return Err(AccountsError::Unauthenticated(
+            "sign in or send an API token",
+        ));
+    };
+    let node = node
+        .filter(|n| n.kind == kind)
+        .ok_or(AccountsError::NotFound(noun(kind)))?;
+    let role = members::effective(db, user.id, &node.full_path).await?;
+    match decide(principal.caller(), role, node.visibility, action) {
+        Decision::Allow => Ok(Authorized { node, role }),
+        Decision::Hidden => Err(AccountsError::NotFound(noun(kind))),
+        Decision::Deny => Err(AccountsError::Forbidden(denial(principal, role, action))),
+    }
+}
+
+fn denial(principal: &Principal, role: Option<Role>, action: Action) -> String {
+    let by_scope = principal
+        .user()
+        .and_then(|u| u.token)
+        .is_some_and(|token| !token.scope.permits(action));
+    if by_scope {
+        return format!(
+            "this API token's scope does not allow {}",
+            action.describe()
+        );
+    }
+    match role {
+        Some(role) => format!("a {role} may not {}", action.describe()),
+        None => format!("only members may {}", action.describe()),
+    }
+}

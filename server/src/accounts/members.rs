@@ -1,0 +1,205 @@
+//! Role grants on groups and projects, and the effective role: the highest
+//! role granted on a node or any ancestor, found in one query over the
+//! node's lineage of paths.
+
+use std::collections::BTreeMap;
+
+use kiln_core::access::{Role, effective_role};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter,
+    QuerySelect, RelationDef, Set,
+};
+
+use super::nodes::{Node, lineage_of};
+use super::users::{self, User};
+use super::{AccountsError, now};
+use crate::db::entities::{membership, node, user};
+
+fn to_node() -> RelationDef {
+    membership::Entity::belongs_to(node::Entity)
+        .from(membership::Column::NodeId)
+        .to(node::Column::Id)
+        .into()
+}
+
+fn parse_role(raw: &str) -> Result<Role, AccountsError> {
+    raw.parse::<Role>()
+        .map_err(|e| AccountsError::Database(sea_orm::DbErr::Custom(e.to_string())))
+}
+
+/// The user's role on the node at `full_path`, inherited from ancestors.
+pub async fn effective(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    full_path: &str,
+) -> Result<Option<Role>, AccountsError> {
+    let roles: Vec<String> = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::Role)
+        .join(JoinType::InnerJoin, to_node())
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(node::Column::FullPath.is_in(lineage_of(full_path)))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let roles = roles
+        .iter()
+        .map(|r| parse_role(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(effective_role(roles))
+}
+
+/// The paths of every node the user holds a role on directly.
+pub async fn paths_of(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<Vec<String>, AccountsError> {
+    Ok(membership::Entity::find()
+        .select_only()
+        .column(node::Column::FullPath)
+        .join(JoinType::InnerJoin, to_node())
+        .filter(membership::Column::UserId.eq(user_id))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// A member of a node, with where the role comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub user_id: i64,
+    pub username: String,
+    pub role: Role,
+    /// The path the role is granted on: this node's, or an ancestor's.
+    pub granted_on: String,
+}
+
+/// Everyone with a role on the node, directly or inherited: each user once,
+/// with their highest role.
+pub async fn list(db: &impl ConnectionTrait, node: &Node) -> Result<Vec<Member>, AccountsError> {
+    let rows: Vec<(i64, String, String, String)> = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::UserId)
+        .column(user::Column::Username)
+        .column(membership::Column::Role)
+        .column(node::Column::FullPath)
+        .join(JoinType::InnerJoin, to_node())
+        .join(
+            JoinType::InnerJoin,
+            membership::Entity::belongs_to(user::Entity)
+                .from(membership::Column::UserId)
+                .to(user::Column::Id)
+                .into(),
+        )
+        .filter(node::Column::FullPath.is_in(node.lineage()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut best: BTreeMap<i64, Member> = BTreeMap::new();
+    for (user_id, username, role, granted_on) in rows {
+        let role = parse_role(&role)?;
+        let better = best.get(&user_id).is_none_or(|m| {
+            role > m.role || (role == m.role && granted_on.len() > m.granted_on.len())
+        });
+        if better {
+            best.insert(
+                user_id,
+                Member {
+                    user_id,
+                    username,
+                    role,
+                    granted_on,
+                },
+            );
+        }
+    }
+    let mut members: Vec<Member> = best.into_values().collect();
+    members.sort_by(|a, b| b.role.cmp(&a.role).then(a.username.cmp(&b.username)));
+    Ok(members)
+}
+
+/// The role granted on this node itself (not inherited).
+pub async fn direct(
+    db: &impl ConnectionTrait,
+    node_id: i64,
+    user_id: i64,
+) -> Result<Option<Role>, AccountsError> {
+    membership::Entity::find()
+        .filter(membership::Column::NodeId.eq(node_id))
+        .filter(membership::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .map(|m| parse_role(&m.role))
+        .transpose()
+}
+
+pub fn parse_requested_role(raw: &str) -> Result<Role, AccountsError> {
+    raw.parse::<Role>()
+        .map_err(|e| AccountsError::invalid("role", e))
+}
+
+/// Grants `role` on the node to the named user (or changes their grant).
+pub async fn grant(
+    db: &impl ConnectionTrait,
+    node: &Node,
+    username: &str,
+    role: Role,
+) -> Result<(User, bool), AccountsError> {
+    let user = users::find_by_username(db, username)
+        .await?
+        .ok_or_else(|| AccountsError::invalid("username", "no such user"))?;
+    let existing = membership::Entity::find()
+        .filter(membership::Column::NodeId.eq(node.id))
+        .filter(membership::Column::UserId.eq(user.id))
+        .one(db)
+        .await?;
+    let created = match existing {
+        Some(m) => {
+            let mut active: membership::ActiveModel = m.into();
+            active.role = Set(role.as_str().to_owned());
+            active.update(db).await?;
+            false
+        }
+        None => {
+            membership::ActiveModel {
+                node_id: Set(node.id),
+                user_id: Set(user.id),
+                role: Set(role.as_str().to_owned()),
+                created_at: Set(now()),
+                ..Default::default()
+            }
+            .insert(db)
+            .await
+            .map_err(|e| AccountsError::from_unique(e, "username", "already a member"))?;
+            true
+        }
+    };
+    Ok((user, created))
+}
+
+/// Removes the user's grant on this node.
+pub async fn revoke(
+    db: &impl ConnectionTrait,
+    node: &Node,
+    user_id: i64,
+) -> Result<(), AccountsError> {
+    let deleted = membership::Entity::delete_many()
+        .filter(membership::Column::NodeId.eq(node.id))
+        .filter(membership::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    if deleted.rows_affected == 0 {
+        return Err(AccountsError::NotFound("member"));
+    }
+    Ok(())
+}
+
+/// How many owners are granted directly on the node.
+pub async fn direct_owners(db: &impl ConnectionTrait, node_id: i64) -> Result<u64, AccountsError> {
+    use sea_orm::PaginatorTrait;
+    Ok(membership::Entity::find()
+        .filter(membership::Column::NodeId.eq(node_id))
+        .filter(membership::Column::Role.eq(Role::Owner.as_str()))
+        .count(db)
+        .await?)
+}

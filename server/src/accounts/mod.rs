@@ -1,0 +1,42 @@
+//! Accounts and the project tree, as services over the database: users and
+//! their passwords, API tokens, groups and projects, role grants, and the one
+//! place every request is authorized. The rules themselves are pure
+//! functions in `kiln_core::{accounts, access}`; this module applies them.
+
+pub mod authorize;
+pub mod error;
+pub mod members;
+pub mod nodes;
+pub mod passwords;
+pub mod principal;
+pub mod throttle;
+pub mod tokens;
+pub mod users;
+
+pub use authorize::authorize;
+pub use error::AccountsError;
+pub use principal::{Principal, TokenGrant, UserPrincipal};
+
+/// Now, as the Unix seconds every table stores.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Unix seconds as RFC 3339, for API responses.
+pub fn rfc3339(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A page of a list: `limit` items after the id `cursor`.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: u64,
+    pub after: Option<i64>,
+}
+
+impl Page {
+    pub const DEFAULT_LIMIT: u64 = 50;
+    pub const MAX_LIMIT: u64 = 200;
+}

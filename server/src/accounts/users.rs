@@ -1,0 +1,174 @@
+//! Accounts: creating them (the first becomes the instance admin), checking a
+//! login, changing and resetting passwords, listing.
+
+use kiln_core::accounts::{Username, check_password};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::{AccountsError, Page, now, passwords};
+use crate::db::entities::user;
+
+/// An account as the rest of Kiln sees it (never the hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub is_admin: bool,
+    pub auth_epoch: i64,
+    pub created_at: i64,
+}
+
+impl From<user::Model> for User {
+    fn from(m: user::Model) -> Self {
+        User {
+            id: m.id,
+            username: m.username,
+            is_admin: m.is_admin,
+            auth_epoch: m.auth_epoch,
+            created_at: m.created_at,
+        }
+    }
+}
+
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    /// Make an instance admin (the CLI's `--admin`).
+    pub admin: bool,
+}
+
+pub async fn count(db: &impl ConnectionTrait) -> Result<u64, AccountsError> {
+    Ok(user::Entity::find().count(db).await?)
+}
+
+/// Creates an account after checking its fields; the first account on the
+/// instance is made admin whatever was asked.
+pub async fn create(db: &impl ConnectionTrait, new: NewUser) -> Result<User, AccountsError> {
+    let username =
+        Username::parse(&new.username).map_err(|e| AccountsError::invalid("username", e))?;
+    check_password(&new.password).map_err(|e| AccountsError::invalid("password", e))?;
+    if find_by_username(db, username.as_str()).await?.is_some() {
+        return Err(taken());
+    }
+    let first = count(db).await? == 0;
+    let hash = passwords::hash(new.password).await?;
+    let model = user::ActiveModel {
+        username: Set(username.as_str().to_owned()),
+        username_key: Set(username.key()),
+        password_hash: Set(hash),
+        is_admin: Set(new.admin || first),
+        auth_epoch: Set(0),
+        created_at: Set(now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(|e| AccountsError::from_unique(e, "username", "username is already taken"))?;
+    Ok(model.into())
+}
+
+fn taken() -> AccountsError {
+    AccountsError::conflict("username", "username is already taken")
+}
+
+async fn find_model(
+    db: &impl ConnectionTrait,
+    raw_username: &str,
+) -> Result<Option<user::Model>, AccountsError> {
+    let key = raw_username.trim().to_ascii_lowercase();
+    Ok(user::Entity::find()
+        .filter(user::Column::UsernameKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+pub async fn find_by_username(
+    db: &impl ConnectionTrait,
+    raw_username: &str,
+) -> Result<Option<User>, AccountsError> {
+    Ok(find_model(db, raw_username).await?.map(User::from))
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<Option<User>, AccountsError> {
+    Ok(user::Entity::find_by_id(id).one(db).await?.map(User::from))
+}
+
+/// The account whose username and password match; unknown user and wrong
+/// password fail alike, after the same hashing work.
+pub async fn check_login(
+    db: &impl ConnectionTrait,
+    raw_username: &str,
+    password: &str,
+) -> Result<User, AccountsError> {
+    let found = find_model(db, raw_username).await?;
+    let stored = found.as_ref().map(|m| m.password_hash.clone());
+    let ok = passwords::verify(password.to_owned(), stored).await?;
+    match found {
+        Some(model) if ok => Ok(model.into()),
+        _ => Err(AccountsError::Unauthenticated(
+            "invalid username or password",
+        )),
+    }
+}
+
+/// Sets a new password and bumps the account's epoch, which ends every other
+/// session; returns the new epoch for the caller's own session.
+pub async fn set_password(
+    db: &impl ConnectionTrait,
+    id: i64,
+    new_password: String,
+) -> Result<i64, AccountsError> {
+    check_password(&new_password).map_err(|e| AccountsError::invalid("new_password", e))?;
+    let hash = passwords::hash(new_password).await?;
+    let updated = user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(hash))
+        .col_expr(
+            user::Column::AuthEpoch,
+            Expr::col(user::Column::AuthEpoch).add(1),
+        )
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(AccountsError::NotFound("user"));
+    }
+    let user = get(db, id).await?.ok_or(AccountsError::NotFound("user"))?;
+    Ok(user.auth_epoch)
+}
+
+/// Changes the password after checking the current one.
+pub async fn change_password(
+    db: &impl ConnectionTrait,
+    id: i64,
+    current: &str,
+    new_password: String,
+) -> Result<i64, AccountsError> {
+    let model = user::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AccountsError::NotFound("user"))?;
+    if !passwords::verify(current.to_owned(), Some(model.password_hash)).await? {
+        return Err(AccountsError::invalid(
+            "current_password",
+            "current password is wrong",
+        ));
+    }
+    set_password(db, id, new_password).await
+}
+
+pub async fn list(db: &impl ConnectionTrait, page: Page) -> Result<Vec<User>, AccountsError> {
+    let mut query = user::Entity::find().order_by_asc(user::Column::Id);
+    if let Some(after) = page.after {
+        query = query.filter(user::Column::Id.gt(after));
+    }
+    Ok(query
+        .limit(page.limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(User::from)
+        .collect())
+}

@@ -1,0 +1,479 @@
+//! Groups and projects: list, create, read, change, move, delete, and resolve
+//! a full path. Every handler authorizes through `accounts::authorize`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use kiln_core::access::{Action, Scope};
+use kiln_core::accounts::NodeKind;
+use sea_orm::TransactionTrait;
+
+use super::types::{
+    DeleteQuery, GroupListQuery, GroupMoveBody, NewGroupBody, NewProjectBody, NodeBody, NodeList,
+    NodeUpdateBody, ProjectListQuery, ProjectMoveBody, ResolveQuery, next_cursor, page,
+};
+use crate::accounts::authorize::{authorize, authorize_node};
+use crate::accounts::nodes::{self, Listing, NewNode, NodeChanges};
+use crate::accounts::{Principal, members};
+use crate::http::extract::{Json, Path, Query};
+use crate::http::{ApiError, AppState};
+use kiln_core::access::Role;
+
+async fn list_nodes(
+    state: &AppState,
+    principal: &Principal,
+    kind: NodeKind,
+    parent: Option<i64>,
+    limit: Option<u64>,
+    cursor: Option<&str>,
+) -> Result<NodeList, ApiError> {
+    let db = &state.db.conn;
+    let page = page(limit, cursor)?;
+    let Some(user) = principal.user() else {
+        return Err(ApiError::Unauthorized(
+            "sign in or send an API token".into(),
+        ));
+    };
+    let admin = principal.is_admin_with(Scope::Read);
+    // Inside a node the caller holds a role on, everything is visible.
+    let mut sees_all = admin;
+    if let Some(parent) = parent {
+        let parent = authorize(db, principal, NodeKind::Group, parent, Action::View).await?;
+        sees_all |= parent.role.is_some();
+    }
+    let paths = if sees_all {
+        Vec::new()
+    } else {
+        members::paths_of(db, user.id).await?
+    };
+    let listing = if sees_all {
+        Listing::All
+    } else {
+        Listing::VisibleFrom(&paths)
+    };
+    let found = nodes::list(db, Some(kind), parent, listing, page).await?;
+    let next = next_cursor(&found, page, |n| n.id);
+    let mut items = Vec::with_capacity(found.len());
+    for node in found {
+        let role = members::effective(db, user.id, &node.full_path).await?;
+        items.push(NodeBody::new(node, role));
+    }
+    Ok(NodeList {
+        items,
+        next_cursor: next,
+    })
+}
+
+/// Groups the caller can see: all of them for instance admins; otherwise the
+/// internal ones and those at or below the caller's memberships.
+#[utoipa::path(get, path = "/groups", tag = "groups",
+    params(GroupListQuery),
+    responses((status = 200, body = NodeList)),
+    extensions(("x-kiln-cost" = json!({"units": 2, "complexity": "O(limit)"}))))]
+pub async fn list_groups(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<GroupListQuery>,
+) -> Result<Json<NodeList>, ApiError> {
+    list_nodes(
+        &state,
+        &principal,
+        NodeKind::Group,
+        q.parent_id,
+        q.limit,
+        q.cursor.as_deref(),
+    )
+    .await
+    .map(Json)
+}
+
+/// Projects the caller can see.
+#[utoipa::path(get, path = "/projects", tag = "projects",
+    params(ProjectListQuery),
+    responses((status = 200, body = NodeList)),
+    extensions(("x-kiln-cost" = json!({"units": 2, "complexity": "O(limit)"}))))]
+pub async fn list_projects(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<ProjectListQuery>,
+) -> Result<Json<NodeList>, ApiError> {
+    list_nodes(
+        &state,
+        &principal,
+        NodeKind::Project,
+        q.group_id,
+        q.limit,
+        q.cursor.as_deref(),
+    )
+    .await
+    .map(Json)
+}
+
+async fn create_node(
+    state: &AppState,
+    principal: &Principal,
+    kind: NodeKind,
+    parent_id: Option<i64>,
+    new: NewNode,
+) -> Result<NodeBody, ApiError> {
+    let db = &state.db.conn;
+    let Some(user) = principal.user() else {
+        return Err(ApiError::Unauthorized(
+            "sign in or send an API token".into(),
+        ));
+    };
+    let parent = match parent_id {
+        Some(id) => Some(
+            authorize(db, principal, NodeKind::Group, id, Action::CreateChildren)
+                .await
+                .map_err(|e| match e {
+                    // The parent is named by a field, so say which.
+                    crate::accounts::AccountsError::NotFound(_) => ApiError::invalid(
+                        match kind {
+                            NodeKind::Group => "parent_id",
+                            NodeKind::Project => "group_id",
+                        },
+                        "no such group",
+                    ),
+                    other => other.into(),
+                })?
+                .node,
+        ),
+        None => {
+            if user
+                .token
+                .is_some_and(|t| !t.scope.permits(Action::CreateChildren))
+            {
+                return Err(ApiError::Forbidden(
+                    "this API token's scope does not allow creating groups".into(),
+                ));
+            }
+            None
+        }
+    };
+    let txn = db
+        .begin()
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let node = nodes::create(&txn, NewNode { parent, ..new }).await?;
+    // Whoever makes a top-level group owns it; below, roles are inherited.
+    let role = if node.parent_id.is_none() {
+        members::grant(&txn, &node, &user.username, Role::Owner).await?;
+        Some(Role::Owner)
+    } else {
+        members::effective(&txn, user.id, &node.full_path).await?
+    };
+    txn.commit()
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    tracing::info!(path = %node.full_path, kind = kind.as_str(), "created");
+    Ok(NodeBody::new(node, role))
+}
+
+/// Create a group: top level (any signed-in user; they become its owner) or
+/// inside a group where the caller is maintainer or owner.
+#[utoipa::path(post, path = "/groups", tag = "groups",
+    request_body = NewGroupBody,
+    responses(
+        (status = 201, body = NodeBody),
+        (status = 409, description = "The path is taken"),
+        (status = 422, description = "Invalid slug, name, visibility or parent"),
+    ),
+    extensions(("x-kiln-cost" = json!({"units": 5, "complexity": "O(depth)"}))))]
+pub async fn create_group(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(body): Json<NewGroupBody>,
+) -> Result<(StatusCode, Json<NodeBody>), ApiError> {
+    let new = NewNode {
+        kind: NodeKind::Group,
+        parent: None,
+        slug: body.slug,
+        name: body.name,
+        description: body.description,
+        visibility: body.visibility,
+    };
+    let node = create_node(&state, &principal, NodeKind::Group, body.parent_id, new).await?;
+    Ok((StatusCode::CREATED, Json(node)))
+}
+
+/// Create a project in a group where the caller is maintainer or owner.
+#[utoipa::path(post, path = "/projects", tag = "projects",
+    request_body = NewProjectBody,
+    responses(
+        (status = 201, body = NodeBody),
+        (status = 409, description = "The path is taken"),
+        (status = 422, description = "Invalid slug, name, visibility or group"),
+    ),
+    extensions(("x-kiln-cost" = json!({"units": 5, "complexity": "O(depth)"}))))]
+pub async fn create_project(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(body): Json<NewProjectBody>,
+) -> Result<(StatusCode, Json<NodeBody>), ApiError> {
+    let new = NewNode {
+        kind: NodeKind::Project,
+        parent: None,
+        slug: body.slug,
+        name: body.name,
+        description: body.description,
+        visibility: body.visibility,
+    };
+    let node = create_node(
+        &state,
+        &principal,
+        NodeKind::Project,
+        Some(body.group_id),
+        new,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(node)))
+}
+
+async fn get_node(
+    state: &AppState,
+    principal: &Principal,
+    kind: NodeKind,
+    id: i64,
+) -> Result<NodeBody, ApiError> {
+    let found = authorize(&state.db.conn, principal, kind, id, Action::View).await?;
+    Ok(NodeBody::new(found.node, found.role))
+}
+
+#[utoipa::path(get, path = "/groups/{id}", tag = "groups",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = NodeBody), (status = 404, description = "No such group, or hidden")),
+    extensions(("x-kiln-cost" = json!({"units": 1, "complexity": "O(depth)"}))))]
+pub async fn get_group(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<NodeBody>, ApiError> {
+    get_node(&state, &principal, NodeKind::Group, id)
+        .await
+        .map(Json)
+}
+
+#[utoipa::path(get, path = "/projects/{id}", tag = "projects",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = NodeBody), (status = 404, description = "No such project, or hidden")),
+    extensions(("x-kiln-cost" = json!({"units": 1, "complexity": "O(depth)"}))))]
+pub async fn get_project(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<NodeBody>, ApiError> {
+    get_node(&state, &principal, NodeKind::Project, id)
+        .await
+        .map(Json)
+}
+
+/// The group or project at a full path, in one lookup.
+#[utoipa::path(get, path = "/resolve", tag = "groups",
+    params(ResolveQuery),
+    responses((status = 200, body = NodeBody), (status = 404, description = "Nothing visible there")),
+    extensions(("x-kiln-cost" = json!({"units": 1, "complexity": "O(depth)"}))))]
+pub async fn resolve(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<ResolveQuery>,
+) -> Result<Json<NodeBody>, ApiError> {
+    let db = &state.db.conn;
+    let node = nodes::find_by_path(db, &q.path).await?;
+    let kind = node.as_ref().map_or(NodeKind::Group, |n| n.kind);
+    let found = authorize_node(db, &principal, kind, node, Action::View)
+        .await
+        .map_err(|e| match e {
+            crate::accounts::AccountsError::NotFound(_) => {
+                ApiError::NotFound(format!("nothing at {}", q.path.trim_matches('/')))
+            }
+            other => other.into(),
+        })?;
+    Ok(Json(NodeBody::new(found.node, found.role)))
+}
+
+async fn update_node(
+    state: &AppState,
+    principal: &Principal,
+    kind: NodeKind,
+    id: i64,
+    body: NodeUpdateBody,
+) -> Result<NodeBody, ApiError> {
+    let db = &state.db.conn;
+    // A new slug changes every path below: that is a move.
+    let action = if body.slug.is_some() {
+        Action::Move
+    } else {
+        Action::EditSettings
+    };
+    let found = authorize(db, principal, kind, id, action).await?;
+    let node = nodes::update(
+        db,
+        &found.node,
+        NodeChanges {
+            slug: body.slug,
+            name: body.name,
+            description: body.description,
+            visibility: body.visibility,
+        },
+    )
+    .await?;
+    Ok(NodeBody::new(node, found.role))
+}
+
+/// Rename, re-describe, change visibility (maintainer), or change the slug
+/// (owner: it moves every path inside).
+#[utoipa::path(patch, path = "/groups/{id}", tag = "groups",
+    params(("id" = i64, Path)), request_body = NodeUpdateBody,
+    responses((status = 200, body = NodeBody), (status = 409, description = "Path taken or visibility conflict"), (status = 422, description = "Invalid field")),
+    extensions(("x-kiln-cost" = json!({"units": 5, "complexity": "O(subtree) when the slug changes, else O(1)"}))))]
+pub async fn update_group(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    Json(body): Json<NodeUpdateBody>,
+) -> Result<Json<NodeBody>, ApiError> {
+    update_node(&state, &principal, NodeKind::Group, id, body)
+        .await
+        .map(Json)
+}
+
+#[utoipa::path(patch, path = "/projects/{id}", tag = "projects",
+    params(("id" = i64, Path)), request_body = NodeUpdateBody,
+    responses((status = 200, body = NodeBody), (status = 409, description = "Path taken"), (status = 422, description = "Invalid field")),
+    extensions(("x-kiln-cost" = json!({"units": 5, "complexity": "O(1)"}))))]
+pub async fn update_project(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    Json(body): Json<NodeUpdateBody>,
+) -> Result<Json<NodeBody>, ApiError> {
+    update_node(&state, &principal, NodeKind::Project, id, body)
+        .await
+        .map(Json)
+}
+
+async fn move_node(
+    state: &AppState,
+    principal: &Principal,
+    kind: NodeKind,
+    id: i64,
+    to: Option<i64>,
+) -> Result<NodeBody, ApiError> {
+    let db = &state.db.conn;
+    let found = authorize(db, principal, kind, id, Action::Move).await?;
+    let field = match kind {
+        NodeKind::Group => "parent_id",
+        NodeKind::Project => "group_id",
+    };
+    let target = match to {
+        Some(parent) => Some(
+            authorize(
+                db,
+                principal,
+                NodeKind::Group,
+                parent,
+                Action::CreateChildren,
+            )
+            .await
+            .map_err(|e| match e {
+                crate::accounts::AccountsError::NotFound(_) => {
+                    ApiError::invalid(field, "no such group")
+                }
+                other => other.into(),
+            })?
+            .node,
+        ),
+        None => None,
+    };
+    let moved = nodes::move_to(db, &found.node, target.as_ref()).await?;
+    let user_id = principal.user().map_or(0, |u| u.id);
+    let role = members::effective(db, user_id, &moved.full_path).await?;
+    tracing::info!(from = %found.node.full_path, to = %moved.full_path, "moved");
+    Ok(NodeBody::new(moved, role))
+}
+
+/// Move a group under another group (or to the top level). Needs owner on
+/// the group and maintainer on the destination; never under itself.
+#[utoipa::path(post, path = "/groups/{id}/move", tag = "groups",
+    params(("id" = i64, Path)), request_body = GroupMoveBody,
+    responses((status = 200, body = NodeBody), (status = 409, description = "Path taken at the destination"), (status = 422, description = "Destination is inside the group")),
+    extensions(("x-kiln-cost" = json!({"units": 10, "complexity": "O(subtree)"}))))]
+pub async fn move_group(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    Json(body): Json<GroupMoveBody>,
+) -> Result<Json<NodeBody>, ApiError> {
+    move_node(&state, &principal, NodeKind::Group, id, body.parent_id)
+        .await
+        .map(Json)
+}
+
+/// Move a project to another group.
+#[utoipa::path(post, path = "/projects/{id}/move", tag = "projects",
+    params(("id" = i64, Path)), request_body = ProjectMoveBody,
+    responses((status = 200, body = NodeBody), (status = 409, description = "Path taken at the destination")),
+    extensions(("x-kiln-cost" = json!({"units": 5, "complexity": "O(1)"}))))]
+pub async fn move_project(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    Json(body): Json<ProjectMoveBody>,
+) -> Result<Json<NodeBody>, ApiError> {
+    move_node(
+        &state,
+        &principal,
+        NodeKind::Project,
+        id,
+        Some(body.group_id),
+    )
+    .await
+    .map(Json)
+}
+
+async fn delete_node(
+    state: &AppState,
+    principal: &Principal,
+    kind: NodeKind,
+    id: i64,
+    recursive: bool,
+) -> Result<StatusCode, ApiError> {
+    let db = &state.db.conn;
+    let found = authorize(db, principal, kind, id, Action::Delete).await?;
+    let count = nodes::delete(db, &found.node, recursive).await?;
+    tracing::info!(path = %found.node.full_path, count, "deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Delete a group; refused while it holds anything unless `recursive=true`.
+#[utoipa::path(delete, path = "/groups/{id}", tag = "groups",
+    params(("id" = i64, Path), DeleteQuery),
+    responses((status = 204, description = "Deleted"), (status = 409, description = "Not empty")),
+    extensions(("x-kiln-cost" = json!({"units": 10, "complexity": "O(subtree)"}))))]
+pub async fn delete_group(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    Query(q): Query<DeleteQuery>,
+) -> Result<StatusCode, ApiError> {
+    delete_node(
+        &state,
+        &principal,
+        NodeKind::Group,
+        id,
+        q.recursive.unwrap_or(false),
+    )
+    .await
+}
+
+#[utoipa::path(delete, path = "/projects/{id}", tag = "projects",
+    params(("id" = i64, Path)),
+    responses((status = 204, description = "Deleted")),
+    extensions(("x-kiln-cost" = json!({"units": 10, "complexity": "O(1)"}))))]
+pub async fn delete_project(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    delete_node(&state, &principal, NodeKind::Project, id, false).await
+}

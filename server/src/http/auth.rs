@@ -1,0 +1,204 @@
+//! Who is calling, resolved once per API request: a bearer token (checked,
+//! never falling back to the cookie), else the session cookie, else nobody.
+//! State-changing requests authenticated by cookie must pass the CSRF rules
+//! (`kiln_core::access::csrf`). The quota gate calls this and puts the
+//! [`Principal`] in the request's extensions; handlers take it as an
+//! extractor.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use kiln_core::access::csrf::{self, CsrfVerdict, RequestOrigin};
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use tower_sessions::Session;
+
+use super::{ApiError, AppState};
+use crate::accounts::users::User;
+use crate::accounts::{Principal, UserPrincipal, tokens, users};
+
+/// Session keys.
+const USER_ID: &str = "user_id";
+const AUTH_EPOCH: &str = "auth_epoch";
+const CSRF_TOKEN: &str = "csrf_token";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The caller of a request (from its head), or why its credentials fail.
+pub async fn principal_of(state: &AppState, request: &Parts) -> Result<Principal, ApiError> {
+    let addr = request
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    if let Some(secret) = bearer(&request.headers) {
+        let (user, grant) = tokens::authenticate(&state.db.conn, secret).await?;
+        return Ok(Principal::User(UserPrincipal {
+            id: user.id,
+            username: user.username,
+            is_admin: user.is_admin,
+            token: Some(grant),
+        }));
+    }
+    let session = request.extensions.get::<Session>();
+    let user = match session {
+        Some(session) => session_user(state, session).await?,
+        None => None,
+    };
+    let unsafe_method = csrf::is_unsafe_method(request.method.as_str());
+    if unsafe_method {
+        check_csrf(state, request, session, user.is_some()).await?;
+    }
+    Ok(match user {
+        Some(user) => Principal::User(UserPrincipal {
+            id: user.id,
+            username: user.username,
+            is_admin: user.is_admin,
+            token: None,
+        }),
+        None => Principal::Anonymous { addr },
+    })
+}
+
+/// The user a session belongs to, unless their password changed since.
+async fn session_user(state: &AppState, session: &Session) -> Result<Option<User>, ApiError> {
+    let internal = |e: tower_sessions::session::Error| ApiError::Internal(Box::new(e));
+    let Some(id) = session.get::<i64>(USER_ID).await.map_err(internal)? else {
+        return Ok(None);
+    };
+    let epoch = session.get::<i64>(AUTH_EPOCH).await.map_err(internal)?;
+    match users::get(&state.db.conn, id).await? {
+        Some(user) if Some(user.auth_epoch) == epoch => Ok(Some(user)),
+        _ => {
+            session.flush().await.map_err(internal)?;
+            Ok(None)
+        }
+    }
+}
+
+async fn check_csrf(
+    state: &AppState,
+    request: &Parts,
+    session: Option<&Session>,
+    signed_in: bool,
+) -> Result<(), ApiError> {
+    let headers = &request.headers;
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let public_origin = state.config.public_url.as_deref().and_then(origin_of);
+    let verdict = csrf::judge(RequestOrigin {
+        sec_fetch_site: headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
+        origin: text(header::ORIGIN),
+        host: text(header::HOST),
+        public_origin: public_origin.as_deref(),
+    });
+    match verdict {
+        CsrfVerdict::Allow => Ok(()),
+        CsrfVerdict::Reject(reason) => Err(ApiError::Forbidden(format!(
+            "{reason}: state-changing requests must come from Kiln's own pages or use an API token"
+        ))),
+        // Without a session there is nothing a forged request could ride on.
+        CsrfVerdict::NeedToken if !signed_in => Ok(()),
+        CsrfVerdict::NeedToken => {
+            let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+            let expected = match session {
+                Some(session) => session
+                    .get::<String>(CSRF_TOKEN)
+                    .await
+                    .map_err(|e| ApiError::Internal(Box::new(e)))?,
+                None => None,
+            };
+            match (sent, expected) {
+                (Some(sent), Some(expected))
+                    if subtle::ConstantTimeEq::ct_eq(sent.as_bytes(), expected.as_bytes())
+                        .into() =>
+                {
+                    Ok(())
+                }
+                _ => Err(ApiError::Forbidden(format!(
+                    "missing or wrong {CSRF_HEADER} header (GET /api/v1/me gives the token)"
+                ))),
+            }
+        }
+    }
+}
+
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split('/').next()?;
+    Some(format!("{scheme}://{authority}"))
+}
+
+/// Starts a signed-in session for `user`: a new session id (so a fixed or
+/// stolen pre-login id is worthless) and a fresh CSRF token.
+pub async fn sign_in(session: &Session, user: &User) -> Result<(), ApiError> {
+    let internal = |e: tower_sessions::session::Error| ApiError::Internal(Box::new(e));
+    session.cycle_id().await.map_err(internal)?;
+    session.insert(USER_ID, user.id).await.map_err(internal)?;
+    session
+        .insert(AUTH_EPOCH, user.auth_epoch)
+        .await
+        .map_err(internal)?;
+    let token: String = rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect();
+    session.insert(CSRF_TOKEN, token).await.map_err(internal)?;
+    Ok(())
+}
+
+/// Keeps the current session valid after its user's password changed.
+pub async fn renew_epoch(session: &Session, epoch: i64) -> Result<(), ApiError> {
+    session
+        .insert(AUTH_EPOCH, epoch)
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))
+}
+
+pub async fn sign_out(session: &Session) -> Result<(), ApiError> {
+    session
+        .delete()
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))
+}
+
+pub async fn csrf_token(session: &Session) -> Result<Option<String>, ApiError> {
+    session
+        .get::<String>(CSRF_TOKEN)
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        Ok(parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .unwrap_or(Principal::Anonymous { addr: None }))
+    }
+}
+
+/// A signed-in user (session or token); 401 otherwise.
+pub struct SignedIn(pub UserPrincipal);
+
+impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Principal::from_request_parts(parts, state).await? {
+            Principal::User(user) => Ok(SignedIn(user)),
+            Principal::Anonymous { .. } => Err(ApiError::Unauthorized(
+                "sign in or send an API token".into(),
+            )),
+        }
+    }
+}

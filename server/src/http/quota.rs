@@ -1,0 +1,247 @@
+//! The API quota: every caller (user, API token, or client address when
+//! anonymous) has a budget of cost units per minute, and each request spends
+//! its operation's `x-kiln-cost` from the OpenAPI document. GCRA by governor,
+//! one limiter per caller (budgets differ per role and per token). Every
+//! `/api/v1` response carries `RateLimit-Limit`, `RateLimit-Remaining` and
+//! `RateLimit-Reset`; over budget: 429 with `Retry-After`.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
+
+use super::auth::principal_of;
+use super::{ApiError, AppState};
+use crate::accounts::Principal;
+use crate::config::Config;
+
+type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
+
+struct Entry {
+    per_minute: u32,
+    limiter: Limiter,
+    last_used: Instant,
+}
+
+/// Budgets by kind of caller, and what each operation costs.
+#[derive(Clone)]
+pub struct Quotas {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    anonymous: u32,
+    user: u32,
+    admin: u32,
+    /// `(METHOD, /api/v1/route/{template})` → units.
+    costs: HashMap<(String, String), u32>,
+    callers: Mutex<HashMap<String, Entry>>,
+}
+
+impl std::fmt::Debug for Quotas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Quotas").finish_non_exhaustive()
+    }
+}
+
+impl Quotas {
+    pub fn new(config: &Config, costs: HashMap<(String, String), u32>) -> Self {
+        Quotas {
+            inner: Arc::new(Inner {
+                anonymous: config.quota_anonymous_per_minute,
+                user: config.quota_user_per_minute,
+                admin: config.quota_admin_per_minute,
+                costs,
+                callers: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The caller's key and budget per minute.
+    fn budget(&self, principal: &Principal) -> (String, u32) {
+        match principal {
+            Principal::Anonymous { addr } => (
+                format!(
+                    "addr:{}",
+                    addr.map_or_else(|| "unknown".to_owned(), |a| a.to_string())
+                ),
+                self.inner.anonymous,
+            ),
+            Principal::User(user) => {
+                let by_role = if user.is_admin {
+                    self.inner.admin
+                } else {
+                    self.inner.user
+                };
+                match user.token {
+                    Some(token) => (
+                        format!("token:{}", token.id),
+                        token.quota_per_minute.unwrap_or(by_role),
+                    ),
+                    None => (format!("user:{}", user.id), by_role),
+                }
+            }
+        }
+    }
+
+    pub fn cost(&self, method: &str, route: &str) -> u32 {
+        self.inner
+            .costs
+            .get(&(method.to_owned(), route.to_owned()))
+            .copied()
+            .unwrap_or(1)
+    }
+
+    /// Spends `cost` units of the caller's budget.
+    fn spend(&self, principal: &Principal, cost: u32) -> Verdict {
+        let (key, per_minute) = self.budget(principal);
+        let per_minute_nz = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+        let mut callers = self
+            .inner
+            .callers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry = callers
+            .entry(key)
+            .or_insert_with(|| new_entry(per_minute_nz));
+        if entry.per_minute != per_minute {
+            *entry = new_entry(per_minute_nz);
+        }
+        entry.last_used = Instant::now();
+        let cost_nz = NonZeroU32::new(cost).unwrap_or(NonZeroU32::MIN);
+        let unit = Duration::from_secs(60) / per_minute.max(1);
+        match entry.limiter.check_n(cost_nz) {
+            Ok(Ok(snapshot)) => {
+                let remaining = snapshot.remaining_burst_capacity();
+                Verdict::Allowed {
+                    limit: per_minute,
+                    remaining,
+                    reset: unit * per_minute.saturating_sub(remaining),
+                }
+            }
+            Ok(Err(not_until)) => Verdict::Refused {
+                limit: per_minute,
+                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+                reset: unit * per_minute,
+            },
+            Err(_) => Verdict::Refused {
+                limit: per_minute,
+                retry_after: Duration::from_secs(60),
+                reset: unit * per_minute,
+            },
+        }
+    }
+
+    /// Drops callers idle long enough for their budget to be full again.
+    pub fn forget_idle(&self) {
+        let mut callers = self
+            .inner
+            .callers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        callers.retain(|_, entry| entry.last_used.elapsed() < Duration::from_secs(120));
+    }
+}
+
+fn new_entry(per_minute: NonZeroU32) -> Entry {
+    Entry {
+        per_minute: per_minute.get(),
+        limiter: RateLimiter::direct(Quota::per_minute(per_minute))
+            .with_middleware::<StateInformationMiddleware>(),
+        last_used: Instant::now(),
+    }
+}
+
+enum Verdict {
+    Allowed {
+        limit: u32,
+        remaining: u32,
+        reset: Duration,
+    },
+    Refused {
+        limit: u32,
+        retry_after: Duration,
+        reset: Duration,
+    },
+}
+
+fn ceil_secs(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+fn set_headers(headers: &mut HeaderMap, limit: u32, remaining: u32, reset: Duration) {
+    headers.insert("ratelimit-limit", HeaderValue::from(limit));
+    headers.insert("ratelimit-remaining", HeaderValue::from(remaining));
+    headers.insert("ratelimit-reset", HeaderValue::from(ceil_secs(reset)));
+}
+
+/// The gate every `/api/v1` request passes: who is calling (a failed
+/// credential is charged as its client address), then the quota, then the
+/// route. The rate-limit headers go on every answer, errors included.
+pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    // The body is not Sync: keep only the head borrowed across awaits.
+    let (mut parts, body) = request.into_parts();
+    let resolved = principal_of(&state, &parts).await;
+    let principal = match &resolved {
+        Ok(principal) => principal.clone(),
+        Err(_) => Principal::Anonymous {
+            addr: parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip()),
+        },
+    };
+    let cost = match parts.extensions.get::<MatchedPath>() {
+        Some(route) => state.quotas.cost(parts.method.as_str(), route.as_str()),
+        None => 1,
+    };
+    match state.quotas.spend(&principal, cost) {
+        Verdict::Allowed {
+            limit,
+            remaining,
+            reset,
+        } => {
+            let mut response = match resolved {
+                Ok(principal) => {
+                    parts.extensions.insert(principal);
+                    next.run(Request::from_parts(parts, body)).await
+                }
+                Err(error) => error.into_response(),
+            };
+            set_headers(response.headers_mut(), limit, remaining, reset);
+            response
+        }
+        Verdict::Refused {
+            limit,
+            retry_after,
+            reset,
+        } => {
+            let kind = match &principal {
+                Principal::Anonymous { .. } => "anonymous",
+                Principal::User(user) if user.token.is_some() => "token",
+                Principal::User(_) => "user",
+            };
+            metrics::counter!("kiln_quota_rejections_total", "caller" => kind).increment(1);
+            let mut response = ApiError::TooManyRequests {
+                message: format!(
+                    "API quota exceeded: this request costs {cost} units and the budget is {limit} a minute"
+                ),
+                retry_after: retry_after.max(Duration::from_secs(1)),
+            }
+            .into_response();
+            set_headers(response.headers_mut(), limit, 0, reset.max(retry_after));
+            response
+        }
+    }
+}
