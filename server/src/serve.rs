@@ -41,6 +41,10 @@ pub enum ServeError {
     Http(std::io::Error),
     #[error("server task failed: {0}")]
     Task(String),
+    #[error(transparent)]
+    Accounts(#[from] crate::accounts::AccountsError),
+    #[error("{0}")]
+    Input(String),
 }
 
 /// A running server; tests start it on port 0 and read `addr`.

@@ -264,3 +264,82 @@ async fn migrate_walks_up_down_and_up(backend: Backend) {
     assert!(!stdout(&status).contains("pending"), "{}", stdout(&status));
 }
 on_all_backends!(migrate_walks_up_down_and_up);
+
+/// Runs `kiln` with `input` on stdin.
+fn run_with_stdin(command: &mut Command, input: &str) -> Output {
+    use std::io::Write;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kiln runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+async fn operator_creates_users_and_resets_passwords(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let url = db.url.clone();
+    let data_dir = db.data_dir();
+    let user = |args: &[&str]| {
+        let mut command = kiln();
+        command
+            .arg("user")
+            .args(args)
+            .arg("--database-url")
+            .arg(&url)
+            .arg("--data-dir")
+            .arg(&data_dir);
+        command
+    };
+    let created = run_with_stdin(
+        &mut user(&["create", "ops", "--admin", "--password-stdin"]),
+        "operator secret\n",
+    );
+    assert!(created.status.success(), "{created:?}");
+    assert!(String::from_utf8_lossy(&created.stdout).contains("created instance admin ops"));
+
+    // Taken names, bad passwords, no password: one line each.
+    let taken = run_with_stdin(
+        &mut user(&["create", "OPS", "--password-stdin"]),
+        "another one\n",
+    );
+    assert_one_line_error(&taken, 1, "username is already taken");
+    let short = run_with_stdin(&mut user(&["create", "kim", "--password-stdin"]), "short\n");
+    assert_one_line_error(&short, 1, "password");
+    let no_tty = run(&mut user(&["create", "kim"]));
+    assert_one_line_error(&no_tty, 1, "--password-stdin");
+    let unknown = run_with_stdin(
+        &mut user(&["reset-password", "nobody", "--password-stdin"]),
+        "whatever it is\n",
+    );
+    assert_one_line_error(&unknown, 1, "no user named");
+
+    let reset = run_with_stdin(
+        &mut user(&["reset-password", "ops", "--password-stdin"]),
+        "a brand new secret\n",
+    );
+    assert!(reset.status.success(), "{reset:?}");
+
+    // The new password works against a real server on the same database.
+    let mut config = db.config();
+    config.log_level = "warn".into();
+    let server = kiln_server::serve::Server::start(config).await.unwrap();
+    let api = common::Api::new(&format!("http://{}", server.addr()));
+    let (status, body) = api
+        .post(
+            "/api/v1/auth/login",
+            serde_json::json!({"username": "ops", "password": "a brand new secret"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["is_admin"], true);
+    server.stop().await.unwrap();
+}
+on_all_backends!(operator_creates_users_and_resets_passwords);

@@ -1,5 +1,5 @@
 //! The command line: `kiln serve`, `kiln migrate up|down N|status`,
-//! `kiln version`. Every failure ends as one `error: …` line on stderr and a
+//! `kiln user create|reset-password`, `kiln version`. Every failure ends as one `error: …` line on stderr and a
 //! non-zero exit code; never a panic message or a backtrace.
 
 use std::net::SocketAddr;
@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+
+mod user;
 
 use crate::config::{Config, Overrides};
 use crate::db::{self, Database};
@@ -33,6 +35,14 @@ enum Command {
         config: ConfigArgs,
         #[command(subcommand)]
         action: MigrateAction,
+    },
+    /// Create accounts and reset passwords (the password is read from a
+    /// prompt, or from stdin with --password-stdin; never from arguments).
+    User {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(subcommand)]
+        action: user::UserAction,
     },
     /// Print the version.
     Version,
@@ -126,6 +136,20 @@ async fn run(cli: Cli) -> Result<(), ServeError> {
             let server = Server::start(config).await?;
             crate::shutdown::cancel_on_signal(server.shutdown_token());
             server.wait().await
+        }
+        Command::User { config, action } => {
+            let config = config.load(None)?;
+            crate::telemetry::init(&Config {
+                log_level: "warn".into(),
+                ..config.clone()
+            });
+            let database = crate::serve::open_database(&config).await?;
+            let result = match db::migrate::up(&database).await {
+                Ok(()) => user::run(&database, action).await,
+                Err(e) => Err(db::DbError::from(e).into()),
+            };
+            database.close().await;
+            result
         }
         Command::Migrate { config, action } => {
             let config = config.load(None)?;
