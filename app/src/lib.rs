@@ -4,23 +4,39 @@
 //! `shell` is the HTML document; `App` is the router with the dashboard
 //! layout around every page.
 
+#[cfg(feature = "ssr")]
+pub mod backend;
 pub mod components;
+pub mod data;
 pub mod pages;
+pub mod server_fns;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
+    SsrMode,
     components::{ParentRoute, Route, Router, Routes},
     path,
 };
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    admin::AdminPage, dashboard::DashboardPage, not_found::NotFoundPage, projects::ProjectsPage,
-    runs::RunsPage, schedules::SchedulesPage, workflows::WorkflowsPage,
+    account::AccountPageView,
+    admin::AdminPage,
+    api_reference::ApiReferencePage,
+    dashboard::DashboardPage,
+    login::{LoginPage, RegisterPage},
+    node::{GroupPage, ProjectPage},
+    not_found::NotFoundPage,
+    projects::ProjectsPage,
+    runs::RunsPage,
+    schedules::SchedulesPage,
+    workflows::WorkflowsPage,
 };
 
-/// The HTML document every page is rendered into.
+/// The HTML document every page is rendered into. Routes render in
+/// `SsrMode::Async`: the server waits for the page's data and sends it whole,
+/// so every page (and its forms) works before, or without, the WASM.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
@@ -52,13 +68,19 @@ pub fn App() -> impl IntoView {
         } />
         <Router>
             <Routes fallback=|| view! { <Layout><NotFoundPage /></Layout> }>
-                <ParentRoute path=path!("") view=LayoutOutlet>
-                    <Route path=path!("") view=DashboardPage />
-                    <Route path=path!("projects") view=ProjectsPage />
-                    <Route path=path!("runs") view=RunsPage />
-                    <Route path=path!("workflows") view=WorkflowsPage />
-                    <Route path=path!("schedules") view=SchedulesPage />
-                    <Route path=path!("admin") view=AdminPage />
+                <ParentRoute path=path!("") view=LayoutOutlet ssr=SsrMode::Async>
+                    <Route path=path!("") view=DashboardPage ssr=SsrMode::Async />
+                    <Route path=path!("projects") view=ProjectsPage ssr=SsrMode::Async />
+                    <Route path=path!("runs") view=RunsPage ssr=SsrMode::Async />
+                    <Route path=path!("workflows") view=WorkflowsPage ssr=SsrMode::Async />
+                    <Route path=path!("schedules") view=SchedulesPage ssr=SsrMode::Async />
+                    <Route path=path!("admin") view=AdminPage ssr=SsrMode::Async />
+                    <Route path=path!("login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("register") view=RegisterPage ssr=SsrMode::Async />
+                    <Route path=path!("account") view=AccountPageView ssr=SsrMode::Async />
+                    <Route path=path!("docs/api") view=ApiReferencePage ssr=SsrMode::Async />
+                    <Route path=path!("g/*path") view=GroupPage ssr=SsrMode::Async />
+                    <Route path=path!("p/*path") view=ProjectPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

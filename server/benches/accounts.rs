@@ -46,8 +46,14 @@ async fn hashing() -> Result<(), Box<dyn Error>> {
         passwords::verify("correct horse battery".into(), Some(hash.clone())).await?;
         verify_times.push(started.elapsed());
     }
-    println!("argon2id (m=19 MiB, t=2, p=1) hash:   {}", summary(hash_times));
-    println!("argon2id verify (= one login):        {}", summary(verify_times));
+    println!(
+        "argon2id (m=19 MiB, t=2, p=1) hash:   {}",
+        summary(hash_times)
+    );
+    println!(
+        "argon2id verify (= one login):        {}",
+        summary(verify_times)
+    );
     Ok(())
 }
 

@@ -385,3 +385,39 @@ async fn quota_is_enforced(backend: Backend) {
     app.stop().await;
 }
 on_all_backends!(quota_is_enforced);
+
+async fn registration_modes(backend: Backend) {
+    use kiln_core::accounts::RegistrationMode;
+    let app = TestApp::spawn_with(backend, |c| c.registration = RegistrationMode::Invite).await;
+    let admin = app.browser();
+    admin.sign_up("boss").await; // the first account is always allowed
+    let stranger = app.browser();
+    let creds = json!({"username": "walk-in", "password": "correct horse"});
+    let (status, body) = stranger.post("/api/v1/auth/register", creds.clone()).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("invitation")
+    );
+    // An instance admin creates the account; the admin stays signed in as themself.
+    let (status, body) = admin.post("/api/v1/auth/register", creds).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(admin.get("/api/v1/me").await.1["username"], "boss");
+    stranger.sign_in("walk-in").await;
+    app.stop().await;
+
+    let app = TestApp::spawn_with(backend, |c| c.registration = RegistrationMode::Closed).await;
+    app.browser().sign_up("first").await;
+    let (status, _) = app
+        .browser()
+        .post(
+            "/api/v1/auth/register",
+            json!({"username": "second", "password": "correct horse"}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    app.stop().await;
+}
+on_all_backends!(registration_modes);

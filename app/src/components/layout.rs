@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use crate::components::nav::SideNav;
+use crate::server_fns::whoami;
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
@@ -31,11 +32,39 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <span class="inline-block h-3 w-3 rounded-sm bg-orange-600"></span>
                     "Kiln"
                 </a>
+                <div class="ml-auto flex items-center gap-3 text-sm">
+                    <a href="/docs/api" class="hover:underline">"API"</a>
+                    <UserMenu />
+                </div>
             </header>
             <div class="flex flex-1">
                 <SideNav open=nav_open />
                 <main class="flex-1 p-6">{children()}</main>
             </div>
         </div>
+    }
+}
+
+/// Who is signed in, with account and sign-out; or the sign-in links.
+#[component]
+fn UserMenu() -> impl IntoView {
+    let me = Resource::new(|| (), |_| whoami());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(user)) => view! {
+                        <a href="/account" id="user-menu" class="font-medium hover:underline">{user.username}</a>
+                        <form method="post" action="/ui/logout">
+                            <button type="submit" id="sign-out" class="rounded-md border border-stone-300 px-2 py-1 dark:border-stone-700">"Sign out"</button>
+                        </form>
+                    }.into_any(),
+                    _ => view! {
+                        <a href="/login" class="hover:underline">"Sign in"</a>
+                        <a href="/register" class="hover:underline">"Register"</a>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }

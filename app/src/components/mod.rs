@@ -1,7 +1,10 @@
 //! Building blocks shared by pages: the dashboard layout and its navigation,
-//! page headers and empty states.
+//! page headers, empty states, forms, breadcrumbs and "denied" views.
 
+pub mod breadcrumbs;
+pub mod denied;
 pub mod empty_state;
+pub mod forms;
 pub mod layout;
 pub mod nav;
 pub mod page_header;

@@ -1,13 +1,42 @@
-//! The Admin page. It lists nothing yet: the feature that fills it is still to come.
+//! Instance administration: every account (instance admins only).
 
 use leptos::prelude::*;
 
-use crate::components::{empty_state::EmptyState, page_header::PageHeader};
+use crate::components::denied::{DeniedView, LoadError};
+use crate::components::page_header::PageHeader;
+use crate::server_fns::load_users;
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| load_users());
     view! {
-        <PageHeader title="Admin" description="Users, workers and instance health." />
-        <EmptyState message="Nothing to administer yet." />
+        <PageHeader title="Admin" description="Accounts on this instance." />
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(Ok(users)) => view! {
+                        <table class="w-full text-left text-sm" id="users">
+                            <thead>
+                                <tr class="border-b border-stone-200 dark:border-stone-800">
+                                    <th class="py-2">"Id"</th><th>"Username"</th><th>"Admin"</th><th>"Created"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {users.into_iter().map(|u| view! {
+                                    <tr class="border-b border-stone-100 dark:border-stone-900">
+                                        <td class="py-2">{u.id}</td>
+                                        <td>{u.username}</td>
+                                        <td>{if u.is_admin { "yes" } else { "" }}</td>
+                                        <td>{u.created_at}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Ok(Err(denied)) => view! { <DeniedView denied /> }.into_any(),
+                    Err(e) => view! { <LoadError message=e.to_string() /> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }

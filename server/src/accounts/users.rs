@@ -1,7 +1,7 @@
 //! Accounts: creating them (the first becomes the instance admin), checking a
 //! login, changing and resetting passwords, listing.
 
-use kiln_core::accounts::{Username, check_password};
+use kiln_core::accounts::{RegistrationMode, Username, check_password, may_register};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
@@ -68,6 +68,26 @@ pub async fn create(db: &impl ConnectionTrait, new: NewUser) -> Result<User, Acc
     .await
     .map_err(|e| AccountsError::from_unique(e, "username", "username is already taken"))?;
     Ok(model.into())
+}
+
+/// Sign-up: `create`, if the registration mode lets this caller (an
+/// instance admin when `by_admin`) make an account now.
+pub async fn register(
+    db: &impl ConnectionTrait,
+    mode: RegistrationMode,
+    by_admin: bool,
+    new: NewUser,
+) -> Result<User, AccountsError> {
+    let empty = count(db).await? == 0;
+    if !may_register(mode, empty, by_admin) {
+        return Err(AccountsError::Forbidden(match mode {
+            RegistrationMode::Invite => {
+                "registration is by invitation: ask an instance admin".into()
+            }
+            _ => "registration is closed".into(),
+        }));
+    }
+    create(db, new).await
 }
 
 fn taken() -> AccountsError {

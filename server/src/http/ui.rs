@@ -17,21 +17,42 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let options = state.leptos_options.clone();
     let pkg_dir =
         std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
-    let context_state = state.clone();
-    Router::new()
+    let backend = super::pages::backend(state.clone());
+    let render_backend = backend.clone();
+    let config = state.config.clone();
+    let pages = Router::new()
         .leptos_routes_with_context(
             state,
             routes,
-            move || provide_context(context_state.config.clone()),
+            move || {
+                provide_context(config.clone());
+                provide_context(render_backend.clone());
+            },
             {
                 let options = options.clone();
                 move || shell(options.clone())
             },
         )
-        .nest_service(
-            "/pkg",
-            tower::Layer::layer(&CompressionLayer::new(), ServeDir::new(pkg_dir)),
+        .route(
+            "/ui/fn/{*name}",
+            axum::routing::post(move |request: axum::extract::Request| {
+                let backend = backend.clone();
+                async move {
+                    leptos_axum::handle_server_fns_with_context(
+                        move || provide_context(backend.clone()),
+                        request,
+                    )
+                    .await
+                }
+            }),
         )
+        .merge(super::forms::router())
+        // Pages and forms know who is looking through the session cookie.
+        .layer(super::sessions(state));
+    pages.nest_service(
+        "/pkg",
+        tower::Layer::layer(&CompressionLayer::new(), ServeDir::new(pkg_dir)),
+    )
 }
 
 /// Renders the app for a path no route matched: its fallback view is the

@@ -5,7 +5,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use kiln_core::access::Scope;
-use kiln_core::accounts::{RegistrationMode, may_register};
 use tower_sessions::Session;
 
 use super::types::{Credentials, UserBody};
@@ -32,19 +31,11 @@ pub async fn register(
     session: Session,
     Json(body): Json<Credentials>,
 ) -> Result<(StatusCode, Json<UserBody>), ApiError> {
-    let db = &state.db.conn;
     let by_admin = principal.is_admin_with(Scope::Admin);
-    let empty = users::count(db).await? == 0;
-    if !may_register(state.config.registration, empty, by_admin) {
-        return Err(ApiError::Forbidden(match state.config.registration {
-            RegistrationMode::Invite => {
-                "registration is by invitation: ask an instance admin".into()
-            }
-            _ => "registration is closed".into(),
-        }));
-    }
-    let user = users::create(
-        db,
+    let user = users::register(
+        &state.db.conn,
+        state.config.registration,
+        by_admin,
         NewUser {
             username: body.username,
             password: body.password,

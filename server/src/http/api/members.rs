@@ -13,7 +13,7 @@ use crate::accounts::{AccountsError, Principal, members, users};
 use crate::http::extract::{Json, Path};
 use crate::http::{ApiError, AppState};
 
-async fn list(
+pub(crate) async fn list(
     state: &AppState,
     principal: &Principal,
     kind: NodeKind,
@@ -63,7 +63,7 @@ async fn authorize_change(
     Ok((found, current))
 }
 
-async fn add(
+pub(crate) async fn add(
     state: &AppState,
     principal: &Principal,
     kind: NodeKind,
@@ -126,7 +126,7 @@ async fn change(
     })
 }
 
-async fn remove(
+pub(crate) async fn remove(
     state: &AppState,
     principal: &Principal,
     kind: NodeKind,

@@ -18,7 +18,7 @@ use crate::http::extract::{Json, Path, Query};
 use crate::http::{ApiError, AppState};
 use kiln_core::access::Role;
 
-async fn list_nodes(
+pub(crate) async fn list_nodes(
     state: &AppState,
     principal: &Principal,
     kind: NodeKind,
@@ -108,7 +108,7 @@ pub async fn list_projects(
     .map(Json)
 }
 
-async fn create_node(
+pub(crate) async fn create_node(
     state: &AppState,
     principal: &Principal,
     kind: NodeKind,
@@ -291,7 +291,7 @@ pub async fn resolve(
     Ok(Json(NodeBody::new(found.node, found.role)))
 }
 
-async fn update_node(
+pub(crate) async fn update_node(
     state: &AppState,
     principal: &Principal,
     kind: NodeKind,
@@ -431,7 +431,7 @@ pub async fn move_project(
     .map(Json)
 }
 
-async fn delete_node(
+pub(crate) async fn delete_node(
     state: &AppState,
     principal: &Principal,
     kind: NodeKind,

@@ -1,0 +1,47 @@
+//! The API's operations and what each costs of the caller's quota, from the
+//! same OpenAPI document as `/api/v1/openapi.json`.
+
+use leptos::prelude::*;
+
+use crate::components::denied::LoadError;
+use crate::components::page_header::PageHeader;
+use crate::server_fns::load_operations;
+
+#[component]
+pub fn ApiReferencePage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| load_operations());
+    view! {
+        <PageHeader title="API" description="Every /api/v1 operation with its cost in quota units per call." />
+        <p class="mb-4 text-sm">
+            "Machine-readable: " <a href="/api/v1/openapi.json" class="text-orange-700 underline dark:text-orange-300">"/api/v1/openapi.json"</a>
+            ". Authenticate with your session or " <code>"Authorization: Bearer kiln_…"</code> "."
+        </p>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(ops) => view! {
+                        <table class="w-full text-left text-sm" id="operations">
+                            <thead>
+                                <tr class="border-b border-stone-200 dark:border-stone-800">
+                                    <th class="py-2">"Method"</th><th>"Path"</th><th>"Cost"</th><th>"Complexity"</th><th>"What it does"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {ops.into_iter().map(|op| view! {
+                                    <tr class="border-b border-stone-100 dark:border-stone-900">
+                                        <td class="py-2 font-mono">{op.method}</td>
+                                        <td class="font-mono">{op.path}</td>
+                                        <td>{op.units}</td>
+                                        <td class="font-mono">{op.complexity}</td>
+                                        <td>{op.summary}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(e) => view! { <LoadError message=e.to_string() /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,172 @@
+//! A group's page (subgroups, projects, members) and a project's page
+//! (settings, members), at `/g/{path}` and `/p/{path}`. Controls appear only
+//! when the viewer's role allows them; the server checks again anyway.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::components::breadcrumbs::Breadcrumbs;
+use crate::components::denied::{DeniedView, LoadError};
+use crate::components::forms::{Choice, Field, FormAlert, FormCard, Submit};
+use crate::data::{MemberView, NodePage};
+use crate::pages::projects::NodeList;
+use crate::server_fns::load_node;
+
+#[component]
+pub fn GroupPage() -> impl IntoView {
+    view! { <NodePageView kind="group" /> }
+}
+
+#[component]
+pub fn ProjectPage() -> impl IntoView {
+    view! { <NodePageView kind="project" /> }
+}
+
+#[component]
+fn NodePageView(kind: &'static str) -> impl IntoView {
+    let params = use_params_map();
+    let path = move || params.read().get("path").unwrap_or_default();
+    let data = Resource::new(path, move |path| load_node(kind.to_owned(), path));
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(Ok(page)) => view! { <Node page /> }.into_any(),
+                    Ok(Err(denied)) => view! { <DeniedView denied /> }.into_any(),
+                    Err(e) => view! { <LoadError message=e.to_string() /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Node(page: NodePage) -> impl IntoView {
+    let NodePage {
+        node,
+        crumbs,
+        subgroups,
+        projects,
+        members,
+        can,
+    } = page;
+    let is_group = node.kind == "group";
+    let base = format!("/ui/nodes/{}", node.id);
+    let title = node.name.clone();
+    view! {
+        <Title text=title.clone() />
+        <Breadcrumbs crumbs />
+        <div class="mb-6 flex items-baseline gap-3">
+            <h1 class="text-2xl font-semibold tracking-tight" id="node-title">{title}</h1>
+            <span class="rounded bg-stone-200 px-2 py-0.5 text-xs dark:bg-stone-800">{node.kind.clone()}</span>
+            <span class="text-xs text-stone-500">{node.visibility.clone()}</span>
+            <span class="text-xs text-stone-500" id="node-role">
+                {node.role.clone().map(|r| format!("your role: {r}")).unwrap_or_else(|| "no role here".into())}
+            </span>
+        </div>
+        {(!node.description.is_empty()).then(|| view! { <p class="mb-6 text-sm">{node.description.clone()}</p> })}
+        <div class="grid gap-6 lg:grid-cols-3">
+            <div class="lg:col-span-2">
+                {is_group
+                    .then(|| {
+                        view! {
+                            <h2 class="mb-2 font-medium">"Subgroups"</h2>
+                            <NodeList nodes=subgroups empty="No subgroups." />
+                            <h2 class="mb-2 mt-6 font-medium">"Projects"</h2>
+                            <NodeList nodes=projects empty="No projects in this group." />
+                        }
+                    })}
+                <h2 class="mb-2 mt-6 font-medium">"Members"</h2>
+                <Members members can_manage=can.manage_members base=base.clone() />
+            </div>
+            <div>
+                {(is_group && can.create_children)
+                    .then(|| {
+                        view! {
+                            <FormCard title="New subgroup" action=format!("{base}/groups")>
+                                <FormAlert form="subgroup" />
+                                <Field form="subgroup" name="slug" label="Slug" required=true />
+                                <Field form="subgroup" name="name" label="Name" />
+                                <Submit label="Create subgroup" />
+                            </FormCard>
+                            <FormCard title="New project" action=format!("{base}/projects")>
+                                <FormAlert form="project" />
+                                <Field form="project" name="slug" label="Slug" required=true />
+                                <Field form="project" name="name" label="Name" />
+                                <Submit label="Create project" />
+                            </FormCard>
+                        }
+                    })}
+                {can.manage_members
+                    .then(|| {
+                        view! {
+                            <FormCard title="Add member" action=format!("{base}/members")>
+                                <FormAlert form="member" />
+                                <Field form="member" name="username" label="Username" required=true />
+                                <Choice form="member" name="role" label="Role" options=&["viewer", "developer", "maintainer", "owner"] />
+                                <Submit label="Add member" />
+                            </FormCard>
+                        }
+                    })}
+                {can.edit_settings
+                    .then(|| {
+                        view! {
+                            <FormCard title="Settings" action=format!("{base}/settings")>
+                                <FormAlert form="settings" />
+                                <Field form="settings" name="name" label="Name" value=node.name.clone() />
+                                <Field form="settings" name="description" label="Description" value=node.description.clone() />
+                                <Submit label="Save" />
+                            </FormCard>
+                        }
+                    })}
+                {can.delete
+                    .then(|| {
+                        view! {
+                            <FormCard title="Delete" action=format!("{base}/delete")>
+                                <FormAlert form="delete" />
+                                <p class="mb-3 text-sm">"Deletes it for good. A group must be empty."</p>
+                                <button type="submit" class="rounded-md bg-red-700 px-4 py-2 text-sm font-medium text-white">"Delete"</button>
+                            </FormCard>
+                        }
+                    })}
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn Members(members: Vec<MemberView>, can_manage: bool, base: String) -> impl IntoView {
+    view! {
+        <table class="w-full text-left text-sm" id="members">
+            <thead>
+                <tr class="border-b border-stone-200 dark:border-stone-800">
+                    <th class="py-2">"User"</th><th>"Role"</th><th>"From"</th><th></th>
+                </tr>
+            </thead>
+            <tbody>
+                {members
+                    .into_iter()
+                    .map(|m| {
+                        let remove = format!("{base}/members/{}/remove", m.user_id);
+                        view! {
+                            <tr class="border-b border-stone-100 dark:border-stone-900">
+                                <td class="py-2">{m.username}</td>
+                                <td>{m.role}</td>
+                                <td>{if m.inherited { m.granted_on } else { "here".to_owned() }}</td>
+                                <td>
+                                    {(can_manage && !m.inherited)
+                                        .then(|| view! {
+                                            <form method="post" action=remove>
+                                                <button type="submit" class="text-red-700 underline dark:text-red-300">"Remove"</button>
+                                            </form>
+                                        })}
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}

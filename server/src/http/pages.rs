@@ -1,0 +1,306 @@
+//! The dashboard's data port ([`kiln_app::backend::UiBackend`]) over the same
+//! services and authorization as the REST API: pages see exactly what the
+//! API would show the same viewer.
+
+use std::sync::Arc;
+
+use axum::http::request::Parts;
+use kiln_app::backend::{SharedBackend, UiBackend};
+use kiln_app::data::{
+    AccountPage, Crumb, Denied, Loaded, MemberView, NodePage, NodeView, OperationView, Permissions,
+    TokenView, TreePage, UserView, node_href,
+};
+use kiln_core::access::{Action, Decision, Scope, decide};
+use kiln_core::accounts::NodeKind;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use tower_sessions::Session;
+
+use super::api::types::{MemberBody, NodeBody};
+use super::api::{members as api_members, tree as api_tree};
+use super::auth::principal_of;
+use super::{ApiError, AppState};
+use crate::accounts::authorize::authorize_node;
+use crate::accounts::users::User;
+use crate::accounts::{AccountsError, Page, Principal, nodes, rfc3339, tokens, users};
+use crate::db::entities::node;
+
+/// Session key of a just-created token's secret, shown once on the account page.
+pub const NEW_TOKEN_SECRET: &str = "new_token_secret";
+
+pub struct PagesBackend {
+    state: AppState,
+}
+
+pub fn backend(state: AppState) -> SharedBackend {
+    Arc::new(PagesBackend { state })
+}
+
+fn user_view(u: User) -> UserView {
+    UserView {
+        id: u.id,
+        username: u.username,
+        is_admin: u.is_admin,
+        created_at: rfc3339(u.created_at),
+    }
+}
+
+fn node_view(n: NodeBody) -> NodeView {
+    NodeView {
+        id: n.id,
+        kind: n.kind.to_owned(),
+        slug: n.slug,
+        name: n.name,
+        description: n.description,
+        visibility: n.visibility.to_owned(),
+        full_path: n.full_path,
+        role: n.role.map(str::to_owned),
+    }
+}
+
+fn member_view(m: MemberBody) -> MemberView {
+    MemberView {
+        user_id: m.user_id,
+        username: m.username,
+        role: m.role.to_owned(),
+        granted_on: m.granted_on,
+        inherited: m.inherited,
+    }
+}
+
+/// How a failure looks to a page.
+fn denied(error: ApiError) -> Denied {
+    match error {
+        ApiError::Unauthorized(_) => Denied::SignIn,
+        ApiError::NotFound(_) => Denied::NotFound,
+        ApiError::Forbidden(message) => Denied::Forbidden(message),
+        other => {
+            tracing::error!(error = %other, "page data failed");
+            Denied::Forbidden("something went wrong; see the server log".into())
+        }
+    }
+}
+
+impl PagesBackend {
+    async fn principal(&self, request: &Parts) -> Principal {
+        principal_of(&self.state, request)
+            .await
+            .unwrap_or(Principal::Anonymous { addr: None })
+    }
+
+    async fn node_page(
+        &self,
+        principal: &Principal,
+        kind: &str,
+        path: &str,
+    ) -> Result<NodePage, ApiError> {
+        let db = &self.state.db.conn;
+        let kind = NodeKind::parse(kind).ok_or(AccountsError::NotFound("page"))?;
+        let found = nodes::find_by_path(db, path).await?;
+        let authorized = authorize_node(db, principal, kind, found, Action::View).await?;
+        let node = authorized.node.clone();
+        let lineage = node.lineage();
+        let mut ancestors = node::Entity::find()
+            .filter(node::Column::FullPath.is_in(lineage))
+            .all(db)
+            .await
+            .map_err(AccountsError::from)?;
+        ancestors.sort_by_key(|n| n.full_path.len());
+        let crumbs = ancestors
+            .into_iter()
+            .map(|n| Crumb {
+                href: node_href(&n.kind, &n.full_path),
+                label: n.name,
+            })
+            .collect();
+        let (subgroups, projects) = if kind == NodeKind::Group {
+            let limit = Some(Page::MAX_LIMIT);
+            let groups = api_tree::list_nodes(
+                &self.state,
+                principal,
+                NodeKind::Group,
+                Some(node.id),
+                limit,
+                None,
+            )
+            .await?;
+            let projects = api_tree::list_nodes(
+                &self.state,
+                principal,
+                NodeKind::Project,
+                Some(node.id),
+                limit,
+                None,
+            )
+            .await?;
+            (
+                groups.items.into_iter().map(node_view).collect(),
+                projects.items.into_iter().map(node_view).collect(),
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let members = api_members::list(&self.state, principal, kind, node.id)
+            .await?
+            .items
+            .into_iter()
+            .map(member_view)
+            .collect();
+        let allowed = |action| {
+            decide(principal.caller(), authorized.role, node.visibility, action) == Decision::Allow
+        };
+        let can = Permissions {
+            edit_settings: allowed(Action::EditSettings),
+            manage_members: allowed(Action::ManageMembers),
+            create_children: allowed(Action::CreateChildren),
+            delete: allowed(Action::Delete),
+        };
+        Ok(NodePage {
+            node: node_view(NodeBody::new(node, authorized.role)),
+            crumbs,
+            subgroups,
+            projects,
+            members,
+            can,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl UiBackend for PagesBackend {
+    async fn whoami(&self, request: &Parts) -> Option<UserView> {
+        let user = self.principal(request).await.user()?.id;
+        users::get(&self.state.db.conn, user)
+            .await
+            .ok()
+            .flatten()
+            .map(user_view)
+    }
+
+    async fn tree(&self, request: &Parts) -> Loaded<TreePage> {
+        let principal = self.principal(request).await;
+        let limit = Some(Page::MAX_LIMIT);
+        let load = async {
+            let groups =
+                api_tree::list_nodes(&self.state, &principal, NodeKind::Group, None, limit, None)
+                    .await?;
+            let projects = api_tree::list_nodes(
+                &self.state,
+                &principal,
+                NodeKind::Project,
+                None,
+                limit,
+                None,
+            )
+            .await?;
+            Ok::<_, ApiError>((groups, projects))
+        };
+        let (groups, projects) = load.await.map_err(denied)?;
+        let sorted = |items: Vec<NodeBody>| {
+            let mut views: Vec<NodeView> = items.into_iter().map(node_view).collect();
+            views.sort_by(|a, b| a.full_path.cmp(&b.full_path));
+            views
+        };
+        Ok(TreePage {
+            groups: sorted(groups.items),
+            projects: sorted(projects.items),
+        })
+    }
+
+    async fn node(&self, request: &Parts, kind: &str, path: &str) -> Loaded<NodePage> {
+        let principal = self.principal(request).await;
+        self.node_page(&principal, kind, path).await.map_err(denied)
+    }
+
+    async fn account(&self, request: &Parts) -> Loaded<AccountPage> {
+        let principal = self.principal(request).await;
+        let Some(me) = principal.user() else {
+            return Err(Denied::SignIn);
+        };
+        let db = &self.state.db.conn;
+        let user = users::get(db, me.id)
+            .await
+            .ok()
+            .flatten()
+            .ok_or(Denied::SignIn)?;
+        let tokens = tokens::list(db, me.id)
+            .await
+            .map_err(|e| denied(e.into()))?;
+        let new_secret = match request.extensions.get::<Session>() {
+            Some(session) => session
+                .remove::<String>(NEW_TOKEN_SECRET)
+                .await
+                .ok()
+                .flatten(),
+            None => None,
+        };
+        Ok(AccountPage {
+            user: user_view(user),
+            tokens: tokens
+                .into_iter()
+                .map(|t| TokenView {
+                    id: t.id,
+                    name: t.name,
+                    hint: t.hint,
+                    scope: t.scope.as_str().to_owned(),
+                    expires_at: t.expires_at.map(rfc3339),
+                    last_used_at: t.last_used_at.map(rfc3339),
+                    revoked_at: t.revoked_at.map(rfc3339),
+                    created_at: rfc3339(t.created_at),
+                })
+                .collect(),
+            new_secret,
+        })
+    }
+
+    async fn users(&self, request: &Parts) -> Loaded<Vec<UserView>> {
+        let principal = self.principal(request).await;
+        if principal.user().is_none() {
+            return Err(Denied::SignIn);
+        }
+        if !principal.is_admin_with(Scope::Read) {
+            return Err(Denied::Forbidden(
+                "only instance admins see the accounts".into(),
+            ));
+        }
+        let page = Page {
+            limit: Page::MAX_LIMIT,
+            after: None,
+        };
+        users::list(&self.state.db.conn, page)
+            .await
+            .map(|list| list.into_iter().map(user_view).collect())
+            .map_err(|e| denied(e.into()))
+    }
+
+    fn operations(&self) -> Vec<OperationView> {
+        let mut out = Vec::new();
+        let Some(paths) = super::api::openapi()["paths"].as_object() else {
+            return out;
+        };
+        for (path, item) in paths {
+            let Some(item) = item.as_object() else {
+                continue;
+            };
+            for (method, op) in item {
+                out.push(OperationView {
+                    method: method.to_ascii_uppercase(),
+                    path: path.clone(),
+                    summary: op["summary"]
+                        .as_str()
+                        .or_else(|| op["description"].as_str())
+                        .unwrap_or("")
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .to_owned(),
+                    units: op["x-kiln-cost"]["units"].as_u64().unwrap_or(1),
+                    complexity: op["x-kiln-cost"]["complexity"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_owned(),
+                });
+            }
+        }
+        out
+    }
+}
