@@ -134,7 +134,8 @@ test('forms work without JavaScript', async () => {
   await page.reload();
   assert.equal(await page.locator('#new-token').count(), 0, 'the secret is shown once');
   await page.goto(`${kiln.url}/admin`);
-  assert.match(await page.locator('#users').textContent(), /alice[\s\S]*bob/);
+  await submit(page, '/ui/admin/users', { username: 'carol', password: 'correct horse' });
+  assert.match(await page.locator('#users').textContent(), /alice[\s\S]*bob[\s\S]*carol/);
   await page.goto(`${kiln.url}/docs/api`);
   assert.match(await page.locator('#operations').textContent(), /\/api\/v1\/groups\/\{id\}\/move/);
   await context.close();

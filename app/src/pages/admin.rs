@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::components::denied::{DeniedView, LoadError};
+use crate::components::forms::{Field, FormAlert, FormCard, Submit};
 use crate::components::page_header::PageHeader;
 use crate::server_fns::load_users;
 
@@ -15,6 +16,13 @@ pub fn AdminPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(Ok(users)) => view! {
+                        <FormCard title="Create an account" action="/ui/admin/users".to_owned()>
+                            <FormAlert form="user" />
+                            <p class="mb-3 text-sm">"Works in every registration mode: this is how accounts are made when registration is by invitation."</p>
+                            <Field form="user" name="username" label="Username" required=true />
+                            <Field form="user" name="password" label="Initial password" kind="password" required=true />
+                            <Submit label="Create account" />
+                        </FormCard>
                         <table class="w-full text-left text-sm" id="users">
                             <thead>
                                 <tr class="border-b border-stone-200 dark:border-stone-800">

@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/ui/login", post(login))
         .route("/ui/register", post(register))
         .route("/ui/logout", post(logout))
+        .route("/ui/admin/users", post(admin_create_user))
         .route("/ui/account/password", post(change_password))
         .route("/ui/account/tokens", post(create_token))
         .route("/ui/account/tokens/{id}/revoke", post(revoke_token))
@@ -459,6 +460,38 @@ async fn delete_node(
             let kind = kind_of(&state, id).await?;
             api_tree::delete_node(&state, &principal, kind, id, false).await?;
             Ok("/projects".to_owned())
+        },
+    )
+    .await
+}
+
+/// An instance admin makes an account for someone (any registration mode
+/// except closed, where only the operator's CLI does).
+async fn admin_create_user(State(state): State<AppState>, posted: Posted) -> Response {
+    let Posted { parts, fields } = posted;
+    handle(
+        &state,
+        &parts,
+        "user",
+        "/admin",
+        |principal, state| async move {
+            if !principal.is_admin_with(kiln_core::access::Scope::Admin) {
+                return Err(ApiError::Forbidden(
+                    "only instance admins create accounts".into(),
+                ));
+            }
+            users::register(
+                &state.db.conn,
+                state.config.registration,
+                true,
+                NewUser {
+                    username: field(&fields, "username"),
+                    password: field(&fields, "password"),
+                    admin: false,
+                },
+            )
+            .await?;
+            Ok("/admin".to_owned())
         },
     )
     .await
