@@ -106,7 +106,13 @@ impl Server {
             metrics: Metrics::global(),
             leptos_options: http::ui::leptos_options(&config.site_dir()),
             throttle: Arc::new(LoginThrottle::new(config.login_attempts_per_minute)),
-            quotas: Quotas::new(&config, http::api::costs()),
+            quotas: Quotas::new(
+                &config,
+                http::api::costs()
+                    .into_iter()
+                    .chain(http::forms::costs())
+                    .collect(),
+            ),
         };
         spawn_housekeeping(&state, shutdown.clone());
         let jobs = state.jobs.clone();

@@ -141,6 +141,18 @@ async fn api_tokens(backend: Backend) {
         403
     );
 
+    // The dashboard's forms take sessions only: a token cannot use them to
+    // step outside its scope.
+    let via_form = reqwest::Client::new()
+        .post(format!("{}/ui/account/tokens", app.base))
+        .bearer_auth(&read)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("name=escalate&scope=admin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(via_form.status(), 403);
+
     // Listed without secrets, with last use.
     let (_, list) = dana.get("/api/v1/me/tokens").await;
     let items = list["items"].as_array().unwrap();
@@ -408,13 +420,13 @@ async fn registration_modes(backend: Backend) {
     stranger.sign_in("walk-in").await;
     app.stop().await;
 
+    // Closed: not even the first account signs up on the web.
     let app = TestApp::spawn_with(backend, |c| c.registration = RegistrationMode::Closed).await;
-    app.browser().sign_up("first").await;
     let (status, _) = app
         .browser()
         .post(
             "/api/v1/auth/register",
-            json!({"username": "second", "password": "correct horse"}),
+            json!({"username": "first", "password": "correct horse"}),
         )
         .await;
     assert_eq!(status, 403);

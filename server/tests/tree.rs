@@ -309,6 +309,27 @@ async fn roles_are_inherited_and_hidden_is_404(backend: Backend) {
         slugs(admin.get("/api/v1/groups").await.1),
         ["team", "team/sub", "open"]
     );
+    // A group moved out of its parent keeps an owner: whoever moved it.
+    let (status, moved) = owner
+        .post(
+            &format!("/api/v1/groups/{sub}/move"),
+            json!({"parent_id": null}),
+        )
+        .await;
+    assert_eq!(
+        (status, moved["role"].as_str()),
+        (200, Some("owner")),
+        "{moved}"
+    );
+    let (_, list) = owner.get(&format!("/api/v1/groups/{sub}/members")).await;
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["username"] == "oscar" && m["role"] == "owner" && m["granted_on"] == "sub"),
+        "{list}"
+    );
     // Anonymous: sign in first.
     assert_eq!(app.browser().get("/api/v1/groups").await.0, 401);
     app.stop().await;

@@ -49,16 +49,17 @@ impl FromStr for RegistrationMode {
     }
 }
 
-/// Whether a sign-up may go ahead. `by_admin` is an instance admin creating
-/// the account for someone (allowed unless registration is closed to all but
-/// the operator's CLI, which does not ask).
+/// Whether a sign-up through the web may go ahead. `by_admin` is an instance
+/// admin creating the account for someone. On an empty instance the first
+/// account may sign up (and becomes the admin), except when registration is
+/// closed: then even the first account comes from the operator's CLI, so
+/// nobody who finds a fresh server first can claim it.
 pub fn may_register(mode: RegistrationMode, instance_is_empty: bool, by_admin: bool) -> bool {
-    instance_is_empty
-        || match mode {
-            RegistrationMode::Open => true,
-            RegistrationMode::Invite => by_admin,
-            RegistrationMode::Closed => false,
-        }
+    match mode {
+        RegistrationMode::Open => true,
+        RegistrationMode::Invite => by_admin || instance_is_empty,
+        RegistrationMode::Closed => false,
+    }
 }
 
 #[cfg(test)]
@@ -67,10 +68,10 @@ mod tests {
     use RegistrationMode::*;
 
     #[test]
-    fn the_first_account_can_always_be_made() {
-        for mode in [Open, Invite, Closed] {
-            assert!(may_register(mode, true, false), "{mode}");
-        }
+    fn the_first_account_can_be_made_unless_closed() {
+        assert!(may_register(Open, true, false));
+        assert!(may_register(Invite, true, false));
+        assert!(!may_register(Closed, true, false), "closed: only the CLI");
     }
 
     #[test]

@@ -17,6 +17,9 @@ use super::users::{self, User};
 use super::{AccountsError, TokenGrant, now};
 use crate::db::entities::api_token;
 
+/// The smallest quota a token may set (the dearest operation costs 20).
+pub const MIN_QUOTA: u32 = 60;
+
 /// The longest a token may live.
 pub const MAX_LIFETIME_DAYS: i64 = 3650;
 
@@ -87,11 +90,12 @@ pub async fn create(
     };
     let quota = match new.quota_per_minute {
         None => None,
-        Some(q) if (1..=1_000_000).contains(&q) => Some(q as i32),
+        // At least the dearest operation's cost, or that one could never run.
+        Some(q) if (MIN_QUOTA..=1_000_000).contains(&q) => Some(q as i32),
         Some(_) => {
             return Err(AccountsError::invalid(
                 "quota_per_minute",
-                "must be between 1 and 1000000",
+                format!("must be between {MIN_QUOTA} and 1000000"),
             ));
         }
     };

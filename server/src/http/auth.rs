@@ -33,10 +33,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// The caller of a request (from its head), or why its credentials fail.
 pub async fn principal_of(state: &AppState, request: &Parts) -> Result<Principal, ApiError> {
-    let addr = request
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip());
+    let addr = client_addr(request);
     if let Some(secret) = bearer(&request.headers) {
         let (user, grant) = tokens::authenticate(&state.db.conn, secret).await?;
         return Ok(Principal::User(UserPrincipal {
@@ -185,6 +182,40 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
             .cloned()
             .unwrap_or(Principal::Anonymous { addr: None }))
     }
+}
+
+/// The client's address (from the connection), for per-address limits.
+pub fn client_addr(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip())
+}
+
+/// The address as an extractor.
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(client_addr(parts)))
+    }
+}
+
+/// The caller of a dashboard request: the session only. The dashboard is for
+/// browsers; a bearer token there is refused, so a narrow token can never
+/// use the forms (which do not check token scopes) to do more.
+pub async fn session_principal_of(
+    state: &AppState,
+    request: &Parts,
+) -> Result<Principal, ApiError> {
+    if request.headers.contains_key(header::AUTHORIZATION) {
+        return Err(ApiError::Forbidden(
+            "the dashboard takes a signed-in session, not an API token".into(),
+        ));
+    }
+    principal_of(state, request).await
 }
 
 /// A signed-in user (session or token); 401 otherwise.

@@ -17,7 +17,7 @@ use tower_sessions::Session;
 
 use super::api::types::{NewMemberBody, NodeUpdateBody};
 use super::api::{members as api_members, tree as api_tree};
-use super::auth::{principal_of, renew_epoch, sign_in, sign_out};
+use super::auth::{client_addr, renew_epoch, session_principal_of, sign_in, sign_out};
 use super::pages::NEW_TOKEN_SECRET;
 use super::{ApiError, AppState};
 use crate::accounts::nodes::{self, NewNode};
@@ -44,6 +44,31 @@ pub fn router() -> Router<AppState> {
         )
         .route("/ui/nodes/{id}/settings", post(update_settings))
         .route("/ui/nodes/{id}/delete", post(delete_node))
+}
+
+/// What each form costs of the poster's API quota (the quota gate is in
+/// front of these too), by route: the same as the API operation it mirrors.
+pub fn costs() -> HashMap<(String, String), u32> {
+    let dear = [
+        "/ui/login",
+        "/ui/register",
+        "/ui/account/password",
+        "/ui/admin/users",
+    ];
+    let mut costs = HashMap::new();
+    for route in dear {
+        costs.insert(("POST".to_owned(), route.to_owned()), 20);
+    }
+    for route in [
+        "/ui/account/tokens",
+        "/ui/groups",
+        "/ui/nodes/{id}/groups",
+        "/ui/nodes/{id}/projects",
+        "/ui/nodes/{id}/delete",
+    ] {
+        costs.insert(("POST".to_owned(), route.to_owned()), 5);
+    }
+    costs
 }
 
 type Fields = Form<HashMap<String, String>>;
@@ -82,6 +107,7 @@ fn origin_page(headers: &HeaderMap, fallback: &str) -> String {
         .and_then(|url| url.split_once("://").map(|(_, rest)| rest))
         .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
         .map(|path| path.split('?').next().unwrap_or("/").to_owned())
+        .filter(|path| is_local_path(path))
         .unwrap_or_else(|| fallback.to_owned())
 }
 
@@ -94,6 +120,8 @@ fn back(page: &str, form: &str, error: ApiError, keep: &[(&str, String)]) -> Res
         ApiError::Invalid { field, message } | ApiError::Conflict { field, message } => {
             (field.clone(), message.clone())
         }
+        // One wording for missing and hidden, whatever kind was asked for.
+        ApiError::NotFound(_) => (String::new(), "not found".to_owned()),
         other => (String::new(), other.to_string()),
     };
     let mut query = form_urlencoded::Serializer::new(String::new());
@@ -110,11 +138,20 @@ fn back(page: &str, form: &str, error: ApiError, keep: &[(&str, String)]) -> Res
 
 /// Who posted; a failed credential or CSRF check is answered right away.
 async fn caller(state: &AppState, parts: &Parts) -> Result<Principal, ApiError> {
-    principal_of(state, parts).await
+    session_principal_of(state, parts).await
+}
+
+/// Whether `path` is a path on this site: `/x`, never `//host`, `/\host` or
+/// anything with control characters, which browsers may read as another host.
+fn is_local_path(path: &str) -> bool {
+    let mut chars = path.chars();
+    chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/' | '\\'))
+        && !path.chars().any(|c| c == '\\' || c.is_control())
 }
 
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") {
+    if is_local_path(next) {
         next
     } else {
         "/projects"
@@ -129,11 +166,8 @@ async fn login(State(state): State<AppState>, session: Session, posted: Posted) 
         Err(error) => return error.into_response(),
     };
     let result = async {
-        let addr = match principal {
-            Principal::Anonymous { addr } => addr,
-            Principal::User(_) => None,
-        };
-        state.throttle.attempt(&username, addr)?;
+        let _ = &principal;
+        state.throttle.attempt(&username, client_addr(&parts))?;
         let user =
             users::check_login(&state.db.conn, &username, &field(&fields, "password")).await?;
         sign_in(&session, &user).await?;
@@ -495,4 +529,25 @@ async fn admin_create_user(State(state): State<AppState>, posted: Posted) -> Res
         },
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_local_path, safe_next};
+
+    #[test]
+    fn only_local_paths_are_redirect_targets() {
+        assert_eq!(safe_next("/g/platform"), "/g/platform");
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "https://evil.example",
+            "",
+            "evil",
+        ] {
+            assert_eq!(safe_next(bad), "/projects", "{bad:?}");
+        }
+        assert!(!is_local_path("/a\\b"));
+    }
 }

@@ -17,7 +17,7 @@ use tower_sessions::Session;
 
 use super::api::types::{MemberBody, NodeBody};
 use super::api::{members as api_members, tree as api_tree};
-use super::auth::principal_of;
+use super::auth::session_principal_of;
 use super::{ApiError, AppState};
 use crate::accounts::authorize::authorize_node;
 use crate::accounts::users::User;
@@ -82,7 +82,7 @@ fn denied(error: ApiError) -> Denied {
 
 impl PagesBackend {
     async fn principal(&self, request: &Parts) -> Principal {
-        principal_of(&self.state, request)
+        session_principal_of(&self.state, request)
             .await
             .unwrap_or(Principal::Anonymous { addr: None })
     }

@@ -68,29 +68,32 @@ impl Quotas {
         }
     }
 
-    /// The caller's key and budget per minute.
-    fn budget(&self, principal: &Principal) -> (String, u32) {
+    /// The budgets a call spends from, tightest last: the caller's (per
+    /// address, or per user by role), and a token's own when it sets one. A
+    /// token's quota can only narrow its user's, never add to it.
+    fn budgets(&self, principal: &Principal) -> Vec<(String, u32)> {
         match principal {
-            Principal::Anonymous { addr } => (
+            Principal::Anonymous { addr } => vec![(
                 format!(
                     "addr:{}",
                     addr.map_or_else(|| "unknown".to_owned(), |a| a.to_string())
                 ),
                 self.inner.anonymous,
-            ),
+            )],
             Principal::User(user) => {
                 let by_role = if user.is_admin {
                     self.inner.admin
                 } else {
                     self.inner.user
                 };
-                match user.token {
-                    Some(token) => (
-                        format!("token:{}", token.id),
-                        token.quota_per_minute.unwrap_or(by_role),
-                    ),
-                    None => (format!("user:{}", user.id), by_role),
+                let mut budgets = vec![(format!("user:{}", user.id), by_role)];
+                if let Some(own) = user
+                    .token
+                    .and_then(|t| t.quota_per_minute.map(|q| (t.id, q)))
+                {
+                    budgets.push((format!("token:{}", own.0), own.1.min(by_role)));
                 }
+                budgets
             }
         }
     }
@@ -103,9 +106,37 @@ impl Quotas {
             .unwrap_or(1)
     }
 
-    /// Spends `cost` units of the caller's budget.
+    /// Spends `cost` units from each of the caller's budgets; the answer is
+    /// the tightest one's.
     fn spend(&self, principal: &Principal, cost: u32) -> Verdict {
-        let (key, per_minute) = self.budget(principal);
+        let mut tightest = None;
+        for (key, per_minute) in self.budgets(principal) {
+            let verdict = self.spend_from(key, per_minute, cost);
+            let refused = matches!(verdict, Verdict::Refused { .. });
+            let tighter = match (&tightest, &verdict) {
+                (None, _) => true,
+                (Some(Verdict::Refused { .. }), _) => false,
+                (_, Verdict::Refused { .. }) => true,
+                (
+                    Some(Verdict::Allowed { remaining: a, .. }),
+                    Verdict::Allowed { remaining: b, .. },
+                ) => b < a,
+            };
+            if tighter {
+                tightest = Some(verdict);
+            }
+            if refused {
+                break;
+            }
+        }
+        tightest.unwrap_or(Verdict::Allowed {
+            limit: 0,
+            remaining: 0,
+            reset: Duration::ZERO,
+        })
+    }
+
+    fn spend_from(&self, key: String, per_minute: u32, cost: u32) -> Verdict {
         let per_minute_nz = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
         let mut callers = self
             .inner

@@ -46,7 +46,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 }
             }),
         )
-        .merge(super::forms::router())
+        // Forms spend the poster's quota like the API (sign-ups hash a
+        // password: unmetered, they would be a cheap way to burn the CPU).
+        .merge(
+            super::forms::router().layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                super::quota::gate,
+            )),
+        )
         // Pages and forms know who is looking through the session cookie.
         .layer(super::sessions(state));
     pages.nest_service(

@@ -10,7 +10,7 @@ use tower_sessions::Session;
 use super::types::{Credentials, UserBody};
 use crate::accounts::Principal;
 use crate::accounts::users::{self, NewUser};
-use crate::http::auth::{sign_in, sign_out};
+use crate::http::auth::{ClientAddr, sign_in, sign_out};
 use crate::http::extract::Json;
 use crate::http::{ApiError, AppState};
 
@@ -61,14 +61,10 @@ pub async fn register(
     extensions(("x-kiln-cost" = json!({"units": 20, "complexity": "O(1) + one argon2id hash"}))))]
 pub async fn login(
     State(state): State<AppState>,
-    principal: Principal,
+    ClientAddr(addr): ClientAddr,
     session: Session,
     Json(body): Json<Credentials>,
 ) -> Result<Json<UserBody>, ApiError> {
-    let addr = match &principal {
-        Principal::Anonymous { addr } => *addr,
-        Principal::User(_) => None,
-    };
     state.throttle.attempt(&body.username, addr)?;
     let user = users::check_login(&state.db.conn, &body.username, &body.password).await?;
     sign_in(&session, &user).await?;

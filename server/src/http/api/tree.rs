@@ -385,8 +385,17 @@ async fn move_node(
         ),
         None => None,
     };
-    let moved = nodes::move_to(db, &found.node, target.as_ref()).await?;
-    let user_id = principal.user().map_or(0, |u| u.id);
+    let internal = |e: sea_orm::DbErr| ApiError::Internal(Box::new(e));
+    let txn = db.begin().await.map_err(internal)?;
+    let moved = nodes::move_to(&txn, &found.node, target.as_ref()).await?;
+    let user = principal.user().map(|u| (u.id, u.username.clone()));
+    let (user_id, username) = user.unwrap_or_default();
+    // A group leaving its parent loses the roles inherited from it: whoever
+    // moved it owns it, so a top-level group always has an owner.
+    if moved.parent_id.is_none() && found.node.parent_id.is_some() {
+        members::grant(&txn, &moved, &username, Role::Owner).await?;
+    }
+    txn.commit().await.map_err(internal)?;
     let role = members::effective(db, user_id, &moved.full_path).await?;
     tracing::info!(from = %found.node.full_path, to = %moved.full_path, "moved");
     Ok(NodeBody::new(moved, role))
