@@ -433,3 +433,40 @@ async fn registration_modes(backend: Backend) {
     app.stop().await;
 }
 on_all_backends!(registration_modes);
+
+async fn session_cookie_attributes(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.public_url = Some("https://kiln.example.com".into());
+    })
+    .await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/register", app.base))
+        .header("origin", "https://kiln.example.com")
+        .json(&json!({"username": "hana", "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("kiln_session="), "{cookie}");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
+    // A new id at sign-in: the pre-login session id is not kept.
+    let first_id = cookie.split(';').next().unwrap().to_owned();
+    let login = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .header("origin", "https://kiln.example.com")
+        .header("cookie", &first_id)
+        .json(&json!({"username": "hana", "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap();
+    let renewed = login.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert_ne!(renewed.split(';').next().unwrap(), first_id);
+    app.stop().await;
+}
+on_all_backends!(session_cookie_attributes);
