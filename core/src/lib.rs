@@ -9,6 +9,7 @@ pub mod access;
 pub mod accounts;
 pub mod api_error;
 pub mod database_url;
+pub mod engine;
 pub mod sections;
 
 pub use api_error::{ErrorBody, ErrorDetail};

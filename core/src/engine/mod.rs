@@ -1,0 +1,10 @@
+//! The execution engine's rules, shared by workflows, pipelines and
+//! schedules: the states a step run goes through and which moves between
+//! them are legal, and when a step may start given its upstream steps'
+//! states (Airflow's trigger rules). Pure functions, tested exhaustively.
+
+pub mod step_state;
+pub mod trigger_rule;
+
+pub use step_state::{IllegalTransition, StepEvent, StepState, transition};
+pub use trigger_rule::{Readiness, TriggerRule, readiness};
