@@ -11,6 +11,7 @@ pub mod api_error;
 pub mod database_url;
 pub mod engine;
 pub mod sections;
+pub mod workflow;
 
 pub use api_error::{ErrorBody, ErrorDetail};
 pub use database_url::{DatabaseKind, DatabaseUrl, DatabaseUrlError};

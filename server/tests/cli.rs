@@ -343,3 +343,35 @@ async fn operator_creates_users_and_resets_passwords(backend: Backend) {
     server.stop().await.unwrap();
 }
 on_all_backends!(operator_creates_users_and_resets_passwords);
+
+#[test]
+fn lint_points_at_each_mistake() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.yml");
+    std::fs::write(&good, "tasks:\n  a:\n    run: echo hi\n  b:\n    needs: [a]\n    run: echo {{ tasks.a.outputs.x }}\n").unwrap();
+    let output = run(kiln().arg("lint").arg(&good));
+    assert!(output.status.success(), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("ok (2 tasks)"));
+
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        "tasks:\n  a:\n    run: x\n    timeout: soon\n  b:\n    needs: [nope]\n    run: y\n",
+    )
+    .unwrap();
+    let output = run(kiln().arg("lint").arg(&bad));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(
+        lines[0].ends_with(
+            "bad.yml:4:14: timeout: \"soon\" is not a duration: write e.g. 30s, 10m, 1h30m or 500ms"
+        ),
+        "{stdout}"
+    );
+    assert!(lines[1].contains("bad.yml:6:13:"), "{stdout}");
+    assert_one_line_error(&output, 1, "2 error(s)");
+
+    let missing = run(kiln().arg("lint").arg(dir.path().join("nope.yml")));
+    assert_one_line_error(&missing, 1, "cannot read");
+}

@@ -44,6 +44,12 @@ enum Command {
         #[command(subcommand)]
         action: user::UserAction,
     },
+    /// Check a workflow file offline: every error with its line and column;
+    /// exits 1 when there is any.
+    Lint {
+        /// The workflow YAML file.
+        file: PathBuf,
+    },
     /// Print the version.
     Version,
 }
@@ -126,6 +132,7 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), ServeError> {
     match cli.command {
+        Command::Lint { file } => lint(&file),
         Command::Version => {
             println!("kiln {}", env!("CARGO_PKG_VERSION"));
             Ok(())
@@ -185,6 +192,35 @@ async fn migrate(database: &Database, action: MigrateAction) -> Result<(), Serve
         }
     }
     Ok(())
+}
+
+/// `kiln lint FILE`: `FILE:LINE:COLUMN: message` per error, like compilers,
+/// so editors can jump to them.
+fn lint(file: &std::path::Path) -> Result<(), ServeError> {
+    let source = std::fs::read_to_string(file)
+        .map_err(|e| ServeError::Input(format!("cannot read {}: {e}", file.display())))?;
+    match kiln_core::workflow::load(&source) {
+        Ok(workflow) => {
+            println!("{}: ok ({} tasks)", file.display(), workflow.tasks.len());
+            Ok(())
+        }
+        Err(errors) => {
+            for error in &errors {
+                println!(
+                    "{}:{}:{}: {}",
+                    file.display(),
+                    error.at.line,
+                    error.at.column,
+                    error.message
+                );
+            }
+            Err(ServeError::Input(format!(
+                "{} has {} error(s)",
+                file.display(),
+                errors.len()
+            )))
+        }
+    }
 }
 
 /// clap's own messages are several lines (usage, tips); keep the first.
