@@ -6,7 +6,9 @@
 pub mod definition;
 pub mod duration;
 pub mod error;
+pub mod params;
 pub mod parse;
+pub mod render;
 pub mod validate;
 
 pub use definition::{Action, HttpCall, Param, ParamType, Position, Retry, Task, Workflow};
