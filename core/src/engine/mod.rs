@@ -3,8 +3,10 @@
 //! them are legal, and when a step may start given its upstream steps'
 //! states (Airflow's trigger rules). Pure functions, tested exhaustively.
 
+pub mod plan;
 pub mod step_state;
 pub mod trigger_rule;
 
+pub use plan::{Plan, PlanStep, RunOutcome, clear_failed, outcome, plan, retry_after};
 pub use step_state::{IllegalTransition, StepEvent, StepState, transition};
 pub use trigger_rule::{Readiness, TriggerRule, readiness};
