@@ -6,6 +6,7 @@
 pub mod definition;
 pub mod duration;
 pub mod error;
+pub mod layout;
 pub mod params;
 pub mod parse;
 pub mod render;
