@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod engine;
 pub mod http;
 pub mod jobs;
 pub mod serve;

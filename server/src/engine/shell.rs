@@ -1,0 +1,192 @@
+//! One `run:` step as a process: `/bin/sh -c COMMAND` in its own process
+//! group and working directory, with the step's environment. Output comes
+//! back line by line as it is written (stdout and stderr apart; overlong
+//! lines are split, bytes need not be UTF-8). A timeout or a cancellation
+//! sends SIGTERM to the whole group, then SIGKILL after a grace period, so
+//! nothing the step started outlives it.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Command;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Longest line delivered in one piece; longer ones arrive in parts.
+pub const MAX_LINE_BYTES: usize = 16 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct ShellStep {
+    pub command: String,
+    pub workdir: PathBuf,
+    /// The whole environment of the process (nothing is inherited but PATH
+    /// and HOME), so a step sees only what it is given.
+    pub env: Vec<(String, String)>,
+    pub timeout: Option<Duration>,
+    /// Between SIGTERM and SIGKILL.
+    pub grace: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// A piece of output, as it came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputLine {
+    pub stream: Stream,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The process exited by itself with this code (a signal N counts as
+    /// 128 + N, as shells report it).
+    Exited(i32),
+    TimedOut,
+    Cancelled,
+}
+
+/// Runs the step to its end, sending output to `lines` as it arrives.
+pub async fn run(
+    step: &ShellStep,
+    lines: mpsc::Sender<OutputLine>,
+    cancel: CancellationToken,
+) -> std::io::Result<Ending> {
+    let mut command = Command::new("/bin/sh");
+    command
+        .arg("-c")
+        .arg(&step.command)
+        .current_dir(&step.workdir)
+        .env_clear()
+        .envs(
+            ["PATH", "HOME"]
+                .into_iter()
+                .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_owned(), v))),
+        )
+        .envs(step.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = command.spawn()?;
+    let group = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .map(Pid::from_raw);
+    let readers = [
+        child
+            .stdout
+            .take()
+            .map(|out| tokio::spawn(forward(out, Stream::Stdout, lines.clone()))),
+        child
+            .stderr
+            .take()
+            .map(|err| tokio::spawn(forward(err, Stream::Stderr, lines.clone()))),
+    ];
+    drop(lines);
+
+    let deadline = async {
+        match step.timeout {
+            Some(limit) => tokio::time::sleep(limit).await,
+            None => std::future::pending().await,
+        }
+    };
+    let ending = tokio::select! {
+        status = child.wait() => {
+            let status = status?;
+            Ending::Exited(exit_code(status))
+        }
+        () = deadline => Ending::TimedOut,
+        () = cancel.cancelled() => Ending::Cancelled,
+    };
+    if matches!(ending, Ending::TimedOut | Ending::Cancelled) {
+        stop_group(&mut child, group, step.grace).await;
+    } else if let Some(group) = group {
+        // The shell is gone; anything it left running in the background goes too.
+        let _ = killpg(group, Signal::SIGKILL);
+    }
+    for reader in readers.into_iter().flatten() {
+        let _ = reader.await;
+    }
+    Ok(ending)
+}
+
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(-1)
+}
+
+/// SIGTERM to the group, SIGKILL after `grace` if the shell is still there.
+async fn stop_group(child: &mut tokio::process::Child, group: Option<Pid>, grace: Duration) {
+    if let Some(group) = group {
+        let _ = killpg(group, Signal::SIGTERM);
+    }
+    if tokio::time::timeout(grace, child.wait()).await.is_err() {
+        if let Some(group) = group {
+            let _ = killpg(group, Signal::SIGKILL);
+        }
+        let _ = child.wait().await;
+    } else if let Some(group) = group {
+        let _ = killpg(group, Signal::SIGKILL);
+    }
+}
+
+async fn forward(pipe: impl AsyncRead + Unpin, stream: Stream, lines: mpsc::Sender<OutputLine>) {
+    let mut reader = BufReader::with_capacity(MAX_LINE_BYTES, pipe);
+    loop {
+        let mut line = Vec::new();
+        // Read up to a newline, but never hold more than one line's cap.
+        let read = loop {
+            let buffer = match reader.fill_buf().await {
+                Ok(buffer) => buffer,
+                Err(_) => break 0,
+            };
+            if buffer.is_empty() {
+                break line.len();
+            }
+            let room = MAX_LINE_BYTES - line.len();
+            let take = buffer.len().min(room);
+            match buffer[..take].iter().position(|&b| b == b'\n') {
+                Some(end) => {
+                    line.extend_from_slice(&buffer[..=end]);
+                    reader.consume(end + 1);
+                    break line.len();
+                }
+                None => {
+                    line.extend_from_slice(&buffer[..take]);
+                    reader.consume(take);
+                    if line.len() >= MAX_LINE_BYTES {
+                        break line.len();
+                    }
+                }
+            }
+        };
+        if read == 0 {
+            return;
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        if lines
+            .send(OutputLine {
+                stream,
+                bytes: line,
+            })
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
