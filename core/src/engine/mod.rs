@@ -3,6 +3,7 @@
 //! them are legal, and when a step may start given its upstream steps'
 //! states (Airflow's trigger rules). Pure functions, tested exhaustively.
 
+pub mod mask;
 pub mod outputs;
 pub mod plan;
 pub mod step_state;

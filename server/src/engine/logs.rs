@@ -1,0 +1,189 @@
+//! Step logs, written as output arrives and readable while the step runs,
+//! behind one interface ([`LogBackend`]); the local directory is the default
+//! backend. Each line is stored as `TIMESTAMP STREAM text`, secrets masked.
+//! A step's log is capped: past the cap one note says so and the rest is
+//! dropped, so a step printing gigabytes costs neither disk nor memory.
+
+use std::io::SeekFrom;
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use kiln_core::engine::mask::Masker;
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+use super::shell::{OutputLine, Stream};
+
+/// Where log bytes live. Keys are `RUN/STEP` paths built from checked ids.
+#[async_trait]
+pub trait LogBackend: Send + Sync + std::fmt::Debug {
+    async fn append(&self, key: &str, bytes: &[u8]) -> std::io::Result<()>;
+    /// Up to `max` bytes from `offset`; empty at the end (or when absent).
+    async fn read(&self, key: &str, offset: u64, max: usize) -> std::io::Result<Vec<u8>>;
+}
+
+/// Logs as files under a directory (`DATA_DIR/logs/RUN/STEP.log`).
+#[derive(Debug, Clone)]
+pub struct LocalLogs {
+    root: PathBuf,
+}
+
+impl LocalLogs {
+    pub fn new(root: PathBuf) -> Self {
+        LocalLogs { root }
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.root.join(format!("{key}.log"))
+    }
+}
+
+#[async_trait]
+impl LogBackend for LocalLogs {
+    async fn append(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let path = self.path(key);
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir).await?;
+        }
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .await?;
+        file.write_all(bytes).await?;
+        file.flush().await
+    }
+
+    async fn read(&self, key: &str, offset: u64, max: usize) -> std::io::Result<Vec<u8>> {
+        let mut file = match tokio::fs::File::open(self.path(key)).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        file.seek(SeekFrom::Start(offset)).await?;
+        let mut out = Vec::with_capacity(max.min(1 << 20));
+        file.take(max as u64).read_to_end(&mut out).await?;
+        Ok(out)
+    }
+}
+
+/// The key of a step's log; ids are checked so a key is always a plain path.
+pub fn log_key(run_id: &str, step: &str) -> Option<String> {
+    let plain = |s: &str| {
+        (1..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    (plain(run_id) && plain(step)).then(|| format!("{run_id}/{step}"))
+}
+
+/// Writes one step's log: masks, stamps, caps.
+pub struct StepLog<'a> {
+    backend: &'a dyn LogBackend,
+    key: String,
+    masker: Masker,
+    written: u64,
+    cap: u64,
+    cut: bool,
+}
+
+impl<'a> StepLog<'a> {
+    pub fn new(backend: &'a dyn LogBackend, key: String, masker: Masker, cap: u64) -> Self {
+        StepLog {
+            backend,
+            key,
+            masker,
+            written: 0,
+            cap,
+            cut: false,
+        }
+    }
+
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    pub fn was_cut(&self) -> bool {
+        self.cut
+    }
+
+    pub async fn line(&mut self, line: &OutputLine) -> std::io::Result<()> {
+        if self.cut {
+            return Ok(());
+        }
+        let stamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
+        let stream = match line.stream {
+            Stream::Stdout => 'O',
+            Stream::Stderr => 'E',
+        };
+        let mut record = format!("{stamp} {stream} ").into_bytes();
+        record.extend_from_slice(&self.masker.mask(&line.bytes));
+        record.push(b'\n');
+        if self.written + record.len() as u64 > self.cap {
+            self.cut = true;
+            let note = format!(
+                "{stamp} K [kiln] log cut at {} bytes (the step's log limit); later output was dropped\n",
+                self.cap
+            );
+            self.written += note.len() as u64;
+            return self.backend.append(&self.key, note.as_bytes()).await;
+        }
+        self.written += record.len() as u64;
+        self.backend.append(&self.key, &record).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(text: &str) -> OutputLine {
+        OutputLine {
+            stream: Stream::Stdout,
+            bytes: text.as_bytes().to_vec(),
+        }
+    }
+
+    #[tokio::test]
+    async fn lines_are_stamped_masked_and_readable_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = LocalLogs::new(dir.path().to_owned());
+        let key = log_key("run1", "build").unwrap();
+        let mut log = StepLog::new(&logs, key.clone(), Masker::new(["s3cr3t-value"]), 1 << 20);
+        log.line(&out("password is s3cr3t-value")).await.unwrap();
+        let first = logs.read(&key, 0, 4096).await.unwrap();
+        let text = String::from_utf8(first.clone()).unwrap();
+        assert!(text.ends_with(" O password is ***\n"), "{text}");
+        log.line(&OutputLine {
+            stream: Stream::Stderr,
+            bytes: b"oops".to_vec(),
+        })
+        .await
+        .unwrap();
+        let rest = logs.read(&key, first.len() as u64, 4096).await.unwrap();
+        assert!(String::from_utf8(rest).unwrap().ends_with(" E oops\n"));
+        assert!(logs.read("run1/none", 0, 10).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_cap_leaves_one_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = LocalLogs::new(dir.path().to_owned());
+        let key = log_key("run2", "chatty").unwrap();
+        let mut log = StepLog::new(&logs, key.clone(), Masker::default(), 1000);
+        for i in 0..1000 {
+            log.line(&out(&format!("line {i}"))).await.unwrap();
+        }
+        assert!(log.was_cut());
+        let all = String::from_utf8(logs.read(&key, 0, 1 << 20).await.unwrap()).unwrap();
+        assert!(all.len() < 1200, "{}", all.len());
+        assert_eq!(all.matches("log cut at 1000 bytes").count(), 1);
+    }
+
+    #[test]
+    fn keys_are_plain_paths() {
+        assert_eq!(log_key("01HX", "build-1").as_deref(), Some("01HX/build-1"));
+        for (run, step) in [("..", "x"), ("a", "../etc"), ("a/b", "c"), ("", "c")] {
+            assert_eq!(log_key(run, step), None, "{run} {step}");
+        }
+    }
+}
