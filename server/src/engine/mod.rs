@@ -3,4 +3,5 @@
 //! `kiln_core::engine`; this is where processes actually start.
 
 pub mod logs;
+pub mod secrets;
 pub mod shell;
