@@ -72,6 +72,9 @@ pub async fn open_database(config: &Config) -> Result<Database, ServeError> {
 
 impl Server {
     pub async fn start(config: Config) -> Result<Server, ServeError> {
+        // The metrics recorder first: a job finishing before it was installed
+        // would have its counts dropped (the start-up cleanup often does).
+        let metrics = Metrics::global();
         let config = Arc::new(config);
         let database = open_database(&config).await?;
         db::migrate::up(&database).await.map_err(DbError::from)?;
@@ -103,7 +106,7 @@ impl Server {
             config: config.clone(),
             db: database.clone(),
             jobs: queue,
-            metrics: Metrics::global(),
+            metrics,
             leptos_options: http::ui::leptos_options(&config.site_dir()),
             throttle: Arc::new(LoginThrottle::new(config.login_attempts_per_minute)),
             quotas: Quotas::new(
