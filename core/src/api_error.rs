@@ -18,6 +18,17 @@ pub struct ErrorDetail {
     /// can show the message beside it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// For a file that does not load: every problem with its place.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<SourceProblem>,
+}
+
+/// One problem in a submitted file (1-based line and column).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceProblem {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
 }
 
 impl ErrorBody {
@@ -27,6 +38,7 @@ impl ErrorBody {
                 code: code.into(),
                 message: message.into(),
                 field: None,
+                problems: Vec::new(),
             },
         }
     }

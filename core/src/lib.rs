@@ -13,6 +13,6 @@ pub mod engine;
 pub mod sections;
 pub mod workflow;
 
-pub use api_error::{ErrorBody, ErrorDetail};
+pub use api_error::{ErrorBody, ErrorDetail, SourceProblem};
 pub use database_url::{DatabaseKind, DatabaseUrl, DatabaseUrlError};
 pub use sections::Section;

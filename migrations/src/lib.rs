@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_sessions;
 mod m20261125_000002_mysql_job_queue;
 mod m20261125_000003_accounts;
+mod m20261125_000004_engine;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_sessions::Migration),
             Box::new(m20261125_000002_mysql_job_queue::Migration),
             Box::new(m20261125_000003_accounts::Migration),
+            Box::new(m20261125_000004_engine::Migration),
         ]
     }
 

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 /// file's own location, and what a step's process receives from its worker.
 /// Kubernetes also adds `KILN_SERVICE_HOST`, `KILN_PORT_3000_TCP`, … for a
 /// Service named `kiln`.
-const NON_SETTING_VARS: &[&str] = &["config", "run_id", "task", "output", "port"];
+const NON_SETTING_VARS: &[&str] = &["config", "run_id", "task", "attempt", "output", "port"];
 const NON_SETTING_PREFIXES: &[&str] = &["param_", "service_", "port_"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,6 +62,19 @@ pub struct Config {
     pub quota_user_per_minute: u32,
     /// API quota of instance admins.
     pub quota_admin_per_minute: u32,
+    /// Labels of this process's workers, comma-separated (`gpu,linux`);
+    /// a task with `runs_on:` runs only on workers having all its labels.
+    pub worker_labels: String,
+    /// The key secrets are sealed with: 32 bytes in base64. Default: one
+    /// generated into `data_dir/secret.key` on first start (mode 600).
+    pub secrets_key: Option<String>,
+    /// A step's log is cut past this size (with a note saying so).
+    pub step_log_max_bytes: u64,
+    /// A running step's lease: a worker silent this long is declared lost
+    /// and its step retried or failed.
+    pub step_lease_seconds: u64,
+    /// Between SIGTERM and SIGKILL when a step times out or is cancelled.
+    pub step_kill_grace_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +106,11 @@ impl Default for Config {
             quota_anonymous_per_minute: 300,
             quota_user_per_minute: 3000,
             quota_admin_per_minute: 12000,
+            worker_labels: String::new(),
+            secrets_key: None,
+            step_log_max_bytes: 10 * 1024 * 1024,
+            step_lease_seconds: 10,
+            step_kill_grace_seconds: 5,
         }
     }
 }
@@ -188,6 +206,8 @@ impl Config {
                 "database_connect_timeout_seconds",
                 self.database_connect_timeout_seconds,
             ),
+            ("step_log_max_bytes", self.step_log_max_bytes),
+            ("step_lease_seconds", self.step_lease_seconds),
         ] {
             if value == 0 {
                 return Err(ConfigError::Invalid(format!("{key} must be above 0")));
@@ -241,6 +261,16 @@ impl Config {
             .ok()
             .and_then(|exe| Some(exe.parent()?.parent()?.join("site")))
             .unwrap_or_else(|| PathBuf::from("target/site"))
+    }
+
+    /// The worker labels, trimmed, without empty ones.
+    pub fn worker_labels(&self) -> Vec<String> {
+        self.worker_labels
+            .split(',')
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 
     pub fn worker_concurrency(&self) -> usize {

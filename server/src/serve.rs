@@ -14,9 +14,11 @@ use crate::accounts::throttle::LoginThrottle;
 use crate::config::{Config, ConfigError};
 use crate::db::connect::PoolSettings;
 use crate::db::{self, Database, DbError};
+use crate::engine::{Engine, sweeper};
 use crate::http::quota::Quotas;
 use crate::http::{self, AppState, metrics::Metrics};
 use crate::jobs::{self, JobsError, Workers};
+use kiln_core::engine::queues_served;
 
 /// Why the server could not start or stopped badly.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +43,8 @@ pub enum ServeError {
     Http(std::io::Error),
     #[error("server task failed: {0}")]
     Task(String),
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
     #[error(transparent)]
     Accounts(#[from] crate::accounts::AccountsError),
     #[error("{0}")]
@@ -93,19 +97,34 @@ impl Server {
 
         let shutdown = CancellationToken::new();
         let grace = Duration::from_secs(config.shutdown_timeout_seconds);
-        let (queue, workers) = jobs::start(
+        jobs::setup(&database.pool).await?;
+        let queue = jobs::JobQueue::new(&database.pool, jobs::notifier::Notifier::default());
+        let engine = Arc::new(Engine::from_config(
+            &config,
+            database.conn.clone(),
+            queue.clone(),
+        )?);
+        let plan = jobs::PoolPlan {
+            concurrency: config.worker_concurrency(),
+            step_queues: queues_served(&config.worker_labels()),
+            cleanup: true,
+        };
+        let workers = jobs::start(
             &database,
-            config.worker_concurrency(),
+            &queue,
+            engine.clone(),
+            plan,
             shutdown.clone(),
             grace,
-        )
-        .await?;
+        );
+        tokio::spawn(sweeper::run(engine.clone(), shutdown.clone()));
 
         let database_handle = database.clone();
         let state = AppState {
             config: config.clone(),
             db: database.clone(),
             jobs: queue,
+            engine,
             metrics,
             leptos_options: http::ui::leptos_options(&config.site_dir()),
             throttle: Arc::new(LoginThrottle::new(config.login_attempts_per_minute)),

@@ -3,12 +3,17 @@
 //! them are legal, and when a step may start given its upstream steps'
 //! states (Airflow's trigger rules). Pure functions, tested exhaustively.
 
+pub mod attempt;
 pub mod mask;
 pub mod outputs;
 pub mod plan;
+pub mod run_state;
+pub mod secret_name;
 pub mod step_state;
 pub mod trigger_rule;
 
+pub use attempt::{AttemptEnd, Next, after_attempt, queue_for, queues_served};
 pub use plan::{Plan, PlanStep, RunOutcome, clear_failed, outcome, plan, retry_after};
+pub use run_state::{RunState, RunTrigger};
 pub use step_state::{IllegalTransition, StepEvent, StepState, transition};
 pub use trigger_rule::{Readiness, TriggerRule, readiness};

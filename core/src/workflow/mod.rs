@@ -9,6 +9,7 @@ pub mod error;
 pub mod layout;
 pub mod params;
 pub mod parse;
+pub mod prepare;
 pub mod render;
 pub mod validate;
 

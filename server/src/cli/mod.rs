@@ -1,4 +1,4 @@
-//! The command line: `kiln serve`, `kiln migrate up|down N|status`,
+//! The command line: `kiln serve`, `kiln worker`, `kiln migrate up|down N|status`,
 //! `kiln user create|reset-password`, `kiln version`. Every failure ends as one `error: …` line on stderr and a
 //! non-zero exit code; never a panic message or a backtrace.
 
@@ -29,6 +29,8 @@ struct Cli {
 enum Command {
     /// Run the web UI, API, scheduler and an embedded worker pool.
     Serve(ServeArgs),
+    /// Run step workers only, against the server's database (for more machines).
+    Worker(WorkerArgs),
     /// Apply, revert or list database migrations.
     Migrate {
         #[command(flatten)]
@@ -74,6 +76,19 @@ struct ServeArgs {
     /// Address to listen on, e.g. 127.0.0.1:3000 (port 0 picks a free port).
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+struct WorkerArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Steps run at once (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    concurrency: Option<usize>,
+    /// This worker's labels, comma-separated; tasks with `runs_on:` need all
+    /// of theirs.
+    #[arg(long, value_name = "A,B")]
+    labels: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,6 +158,19 @@ async fn run(cli: Cli) -> Result<(), ServeError> {
             let server = Server::start(config).await?;
             crate::shutdown::cancel_on_signal(server.shutdown_token());
             server.wait().await
+        }
+        Command::Worker(args) => {
+            let mut config = args.config.load(None)?;
+            if let Some(n) = args.concurrency {
+                config.worker_concurrency = n;
+            }
+            if let Some(labels) = args.labels {
+                config.worker_labels = labels;
+            }
+            crate::telemetry::init(&config);
+            let shutdown = tokio_util::sync::CancellationToken::new();
+            crate::shutdown::cancel_on_signal(shutdown.clone());
+            crate::worker::run(config, shutdown).await
         }
         Command::User { config, action } => {
             let config = config.load(None)?;

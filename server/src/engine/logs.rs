@@ -107,16 +107,25 @@ impl<'a> StepLog<'a> {
     }
 
     pub async fn line(&mut self, line: &OutputLine) -> std::io::Result<()> {
-        if self.cut {
-            return Ok(());
-        }
-        let stamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
         let stream = match line.stream {
             Stream::Stdout => 'O',
             Stream::Stderr => 'E',
         };
+        self.record(stream, &line.bytes).await
+    }
+
+    /// A line from Kiln itself (stream `K`): what started, how it ended.
+    pub async fn note(&mut self, text: &str) -> std::io::Result<()> {
+        self.record('K', format!("[kiln] {text}").as_bytes()).await
+    }
+
+    async fn record(&mut self, stream: char, bytes: &[u8]) -> std::io::Result<()> {
+        if self.cut {
+            return Ok(());
+        }
+        let stamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
         let mut record = format!("{stamp} {stream} ").into_bytes();
-        record.extend_from_slice(&self.masker.mask(&line.bytes));
+        record.extend_from_slice(&self.masker.mask(bytes));
         record.push(b'\n');
         if self.written + record.len() as u64 > self.cap {
             self.cut = true;

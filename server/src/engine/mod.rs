@@ -1,7 +1,154 @@
-//! Running steps: the shell runner (process groups, timeouts, cancellation,
-//! captured output) and step logs (masked, capped, readable while written). The rules of what runs when are pure functions in
-//! `kiln_core::engine`; this is where processes actually start.
+//! The execution engine's IO: storing workflows and runs, turning ready
+//! steps into apalis jobs, running them (shell and HTTP), leases and the
+//! sweeper that notices lost workers, logs and secrets. The rules of what
+//! runs when are pure functions in `kiln_core::engine`; this is where they
+//! meet the database and processes.
 
+pub mod advance;
+pub mod control;
+pub mod definitions;
+pub mod error;
+pub mod executor;
+pub mod finish;
+pub mod heartbeat;
+pub mod http_step;
 pub mod logs;
+pub mod run_shell;
+pub mod runs;
+pub mod secret_store;
 pub mod secrets;
 pub mod shell;
+pub mod store;
+pub mod sweeper;
+pub mod trigger;
+pub mod workflows;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+use tokio_util::sync::CancellationToken;
+
+pub use error::EngineError;
+
+use crate::jobs::JobQueue;
+use definitions::Definitions;
+use logs::LogBackend;
+use secrets::SecretKey;
+
+/// Knobs of the engine (from configuration).
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Steps' working directories live below it, one fresh per attempt.
+    pub work_dir: PathBuf,
+    pub log_cap_bytes: u64,
+    /// A running step's lease; a worker silent this long is lost.
+    pub lease: Duration,
+    /// How often a running step renews its lease and checks for cancellation.
+    pub heartbeat: Duration,
+    /// Between SIGTERM and SIGKILL.
+    pub kill_grace: Duration,
+    /// This process's name in step rows (`host:pid`).
+    pub worker_name: String,
+}
+
+/// Everything a step job or an API call about runs needs; one per process.
+pub struct Engine {
+    pub db: DatabaseConnection,
+    pub queue: JobQueue,
+    pub logs: Arc<dyn LogBackend>,
+    pub key: SecretKey,
+    pub settings: EngineSettings,
+    pub http: reqwest::Client,
+    pub definitions: Definitions,
+    /// Steps running in this process: step id → (run id, its cancel switch),
+    /// so a cancel from this process stops them at once.
+    running: Mutex<HashMap<i64, (i64, CancellationToken)>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("worker", &self.settings.worker_name)
+            .finish()
+    }
+}
+
+impl Engine {
+    pub fn new(
+        db: DatabaseConnection,
+        queue: JobQueue,
+        logs: Arc<dyn LogBackend>,
+        key: SecretKey,
+        settings: EngineSettings,
+    ) -> Self {
+        Engine {
+            db,
+            queue,
+            logs,
+            key,
+            settings,
+            http: reqwest::Client::new(),
+            definitions: Definitions::default(),
+            running: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<i64, (i64, CancellationToken)>> {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn track(&self, step: i64, run: i64, token: CancellationToken) {
+        self.running().insert(step, (run, token));
+    }
+
+    pub(crate) fn untrack(&self, step: i64) {
+        self.running().remove(&step);
+    }
+
+    /// Stops this process's running steps of `run` now (other processes
+    /// notice on their next heartbeat).
+    pub(crate) fn cancel_local(&self, run: i64) {
+        for (owner, token) in self.running().values() {
+            if *owner == run {
+                token.cancel();
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// The engine as configured: the secrets key (configured, or generated
+    /// into the data directory), logs under `data_dir/logs`, step working
+    /// directories under `data_dir/work`.
+    pub fn from_config(
+        config: &crate::config::Config,
+        db: DatabaseConnection,
+        queue: JobQueue,
+    ) -> Result<Engine, EngineError> {
+        let key = SecretKey::load_or_create(config.secrets_key.as_deref(), &config.data_dir)?;
+        let logs = Arc::new(logs::LocalLogs::new(config.data_dir.join("logs")));
+        let lease = Duration::from_secs(config.step_lease_seconds);
+        let settings = EngineSettings {
+            work_dir: config.data_dir.join("work"),
+            log_cap_bytes: config.step_log_max_bytes,
+            lease,
+            // Several beats per lease, and at least one a second so a
+            // cancel reaches a step on another machine within a second.
+            heartbeat: (lease / 4).clamp(Duration::from_millis(100), Duration::from_secs(1)),
+            kill_grace: Duration::from_secs(config.step_kill_grace_seconds),
+            worker_name: worker_name(),
+        };
+        Ok(Engine::new(db, queue, logs, key, settings))
+    }
+}
+
+/// `host:pid`, for step rows and logs.
+pub fn worker_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into());
+    format!("{host}:{}", std::process::id())
+}

@@ -7,9 +7,10 @@ use std::time::Duration;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kiln_core::ErrorBody;
+use kiln_core::{ErrorBody, SourceProblem};
 
 use crate::accounts::AccountsError;
+use crate::engine::EngineError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -23,6 +24,13 @@ pub enum ApiError {
     /// A name already taken, or a state that forbids the change.
     #[error("{field}: {message}")]
     Conflict { field: String, message: String },
+    /// A submitted file (a workflow) that does not load: each problem with
+    /// its line and column.
+    #[error("{message}")]
+    BadSource {
+        message: String,
+        problems: Vec<SourceProblem>,
+    },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -45,7 +53,9 @@ impl ApiError {
         match self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Invalid { .. } | ApiError::BadSource { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -61,6 +71,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Invalid { .. } => "invalid",
+            ApiError::BadSource { .. } => "invalid_definition",
             ApiError::Conflict { .. } => "conflict",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
@@ -100,6 +111,46 @@ impl From<AccountsError> for ApiError {
     }
 }
 
+impl From<EngineError> for ApiError {
+    fn from(error: EngineError) -> Self {
+        match error {
+            EngineError::Definition(problems) => ApiError::BadSource {
+                message: EngineError::Definition(problems.clone()).to_string(),
+                problems: problems
+                    .into_iter()
+                    .map(|p| SourceProblem {
+                        line: p.at.line,
+                        column: p.at.column,
+                        message: p.message,
+                    })
+                    .collect(),
+            },
+            EngineError::Params(errors) => {
+                let field = errors
+                    .first()
+                    .map_or_else(|| "params".to_owned(), |e| format!("params.{}", e.param));
+                let message = errors
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                ApiError::Invalid { field, message }
+            }
+            EngineError::Invalid { field, message } => ApiError::invalid(field, message),
+            EngineError::Conflict { field, message } => ApiError::Conflict {
+                field: field.to_owned(),
+                message,
+            },
+            EngineError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            EngineError::Accounts(e) => e.into(),
+            EngineError::Database(e) => ApiError::Internal(Box::new(e)),
+            error @ (EngineError::Jobs(_) | EngineError::Secrets(_) | EngineError::Logs(_)) => {
+                ApiError::Internal(Box::new(error))
+            }
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::Internal(cause) = &self {
@@ -108,6 +159,11 @@ impl IntoResponse for ApiError {
         let body = match &self {
             ApiError::Invalid { field, message } | ApiError::Conflict { field, message } => {
                 ErrorBody::for_field(self.code(), field.clone(), format!("{field}: {message}"))
+            }
+            ApiError::BadSource { message, problems } => {
+                let mut body = ErrorBody::for_field(self.code(), "source", message.clone());
+                body.error.problems = problems.clone();
+                body
             }
             _ => ErrorBody::new(self.code(), self.to_string()),
         };

@@ -77,6 +77,28 @@ fn describe() {
         metrics::Unit::Seconds,
         "Time from a job being pushed to a worker starting it, by job type."
     );
+    metrics::describe_counter!(
+        "kiln_runs_total",
+        "Runs that ended, by kind (workflow, pipeline) and final state."
+    );
+    metrics::describe_counter!(
+        "kiln_steps_total",
+        "Step attempts that ended, by state (`retried` for a failed attempt going back to the queue)."
+    );
+    metrics::describe_histogram!(
+        "kiln_step_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time a step attempt ran, from its worker taking it to its end."
+    );
+    metrics::describe_gauge!(
+        "kiln_queue_depth",
+        "Steps dispatched to workers and not yet taken."
+    );
+    metrics::describe_histogram!(
+        "kiln_job_wait_seconds",
+        metrics::Unit::Seconds,
+        "Time from a step being due (dispatched, or its retry delay over) to a worker starting it."
+    );
 }
 
 /// Middleware: counts and times each request under its route template (never

@@ -9,6 +9,7 @@ use leptos::config::LeptosOptions;
 use crate::accounts::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::db::Database;
+use crate::engine::Engine;
 use crate::http::metrics::Metrics;
 use crate::http::quota::Quotas;
 use crate::jobs::JobQueue;
@@ -18,6 +19,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Database,
     pub jobs: JobQueue,
+    pub engine: Arc<Engine>,
     pub metrics: Metrics,
     pub leptos_options: LeptosOptions,
     pub throttle: Arc<LoginThrottle>,

@@ -1,5 +1,6 @@
 //! Background jobs on apalis: the queue handle that pushes jobs, the worker
-//! pool that runs them (in `kiln serve` by default), and the jobs themselves.
+//! pool that runs them (in `kiln serve` by default, or `kiln worker`), and
+//! the jobs themselves (cleanup, and one job per ready step).
 //!
 //! SQLite uses apalis-sqlite, woken in-process the moment a job is pushed
 //! (apalis-sqlite alone would only notice on its 30-second heartbeat);
@@ -11,10 +12,19 @@ pub mod cleanup;
 pub mod mysql;
 pub mod notifier;
 pub mod queue;
+pub mod steps;
+pub mod storage;
 pub mod workers;
 
+use std::time::Duration;
+
 pub use queue::JobQueue;
-pub use workers::{Workers, start};
+pub use workers::{PoolPlan, Workers, setup, start};
+
+/// How often workers prove they are alive to apalis; a worker silent for
+/// `HEARTBEAT * MISSED_HEARTBEATS` has its jobs handed to others.
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
+pub const MISSED_HEARTBEATS: usize = 3;
 
 /// apalis' storages each have their own error type; keep the cause boxed.
 pub type Cause = Box<dyn std::error::Error + Send + Sync>;

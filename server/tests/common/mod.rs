@@ -266,12 +266,13 @@ impl Api {
         request
     }
 
-    pub async fn send(
+    /// Sends a request; the status and the body as text.
+    pub async fn raw(
         &self,
         method: &str,
         path: &str,
         body: Option<serde_json::Value>,
-    ) -> (u16, serde_json::Value) {
+    ) -> (u16, String) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = self.request(method, path);
         if let Some(body) = body {
@@ -279,13 +280,35 @@ impl Api {
         }
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
+        (status, response.text().await.unwrap())
+    }
+
+    /// Sends a request whose answer must be JSON (or empty).
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let (status, text) = self.raw(method, path, body).await;
         let json = if text.is_empty() {
             serde_json::Value::Null
         } else {
             serde_json::from_str(&text)
                 .unwrap_or_else(|_| panic!("{status} with a non-JSON body: {text}"))
         };
+        (status, json)
+    }
+
+    /// Like `send`, but a body that is not JSON comes back as a string.
+    pub async fn send_lenient(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let (status, text) = self.raw(method, path, body).await;
+        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
         (status, json)
     }
 

@@ -4,5 +4,10 @@
 pub mod api_token;
 pub mod membership;
 pub mod node;
+pub mod run;
+pub mod secret;
 pub mod session;
+pub mod step;
 pub mod user;
+pub mod workflow;
+pub mod workflow_version;

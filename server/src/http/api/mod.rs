@@ -5,11 +5,16 @@
 
 pub mod admin;
 pub mod auth;
+pub mod engine_types;
+pub mod logs;
 pub mod me;
 pub mod members;
 pub mod meta;
+pub mod runs;
+pub mod secrets;
 pub mod tree;
 pub mod types;
+pub mod workflows;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -35,6 +40,9 @@ use super::{ApiError, AppState};
         (name = "groups", description = "Groups nest to any depth"),
         (name = "projects", description = "Projects live in groups"),
         (name = "members", description = "Roles on groups and projects, inherited down the tree"),
+        (name = "workflows", description = "Workflow definitions of a project, versioned"),
+        (name = "runs", description = "Runs, their steps and logs; cancel and re-run"),
+        (name = "secrets", description = "Secrets of groups and projects; values are never returned"),
         (name = "admin", description = "Instance administration"),
         (name = "meta", description = "About the API itself"),
     )
@@ -90,6 +98,29 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(
             members::change_project_member,
             members::remove_project_member
+        ))
+        .routes(routes!(workflows::list_workflows))
+        .routes(routes!(
+            workflows::get_workflow,
+            workflows::save_workflow,
+            workflows::delete_workflow
+        ))
+        .routes(routes!(workflows::trigger_run))
+        .routes(routes!(runs::list_runs))
+        .routes(routes!(runs::get_run))
+        .routes(routes!(runs::list_steps))
+        .routes(routes!(runs::cancel_run))
+        .routes(routes!(runs::retry_run))
+        .routes(routes!(logs::step_log))
+        .routes(routes!(secrets::list_project_secrets))
+        .routes(routes!(
+            secrets::set_project_secret,
+            secrets::delete_project_secret
+        ))
+        .routes(routes!(secrets::list_group_secrets))
+        .routes(routes!(
+            secrets::set_group_secret,
+            secrets::delete_group_secret
         ))
 }
 

@@ -1,0 +1,29 @@
+//! `kiln_runs`: one execution of a graph of steps, what started it, with
+//! which params, and how it ended.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "kiln_runs")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub project_id: i64,
+    pub workflow_id: Option<i64>,
+    pub version_id: Option<i64>,
+    pub kind: String,
+    pub trigger: String,
+    /// JSON object: param name → value as text.
+    #[sea_orm(column_type = "Text")]
+    pub params: String,
+    pub state: String,
+    pub created_by: Option<i64>,
+    pub created_at_ms: i64,
+    pub finished_at_ms: Option<i64>,
+    pub updated_at_ms: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

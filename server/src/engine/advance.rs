@@ -1,0 +1,129 @@
+//! Moving a run forward after anything changed: ask the planner, mark what
+//! it skips or fails upstream, dispatch the steps it starts (exactly once:
+//! `dispatched_at_ms` is set under the run lock), and close the run when it
+//! is over. Runs inside the caller's transaction; the jobs are pushed after
+//! commit by [`push`].
+
+use kiln_core::engine::{RunState, StepState, outcome, plan};
+use kiln_core::workflow::Workflow;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+
+use super::Engine;
+use super::store::{now_ms, plan_steps, steps_of};
+use crate::db::entities::{run, step};
+use crate::jobs::steps::StepJob;
+
+/// A job to push once the transaction has committed.
+#[derive(Debug, Clone)]
+pub struct Dispatch {
+    pub queue: String,
+    pub job: StepJob,
+    /// Unix seconds; `None` = now.
+    pub run_at: Option<u64>,
+}
+
+/// What changed in the run.
+#[derive(Debug, Default)]
+pub struct Advanced {
+    pub dispatches: Vec<Dispatch>,
+    /// The run's end, when this call ended it.
+    pub finished: Option<RunState>,
+}
+
+/// Applies the planner's decisions to run `run` (locked by the caller).
+pub async fn advance(
+    db: &impl ConnectionTrait,
+    workflow: &Workflow,
+    run: &run::Model,
+) -> Result<Advanced, DbErr> {
+    let now = now_ms();
+    let mut rows = steps_of(db, run.id).await?;
+    let decided = plan(&plan_steps(workflow, &rows));
+    let mut out = Advanced::default();
+    for (ids, state, message) in [
+        (
+            &decided.skip,
+            StepState::Skipped,
+            "skipped: its trigger rule's condition cannot be met",
+        ),
+        (
+            &decided.upstream_failed,
+            StepState::UpstreamFailed,
+            "not run: an upstream step failed",
+        ),
+    ] {
+        for id in ids {
+            let Some(row) = rows.iter_mut().find(|r| &r.task == id) else {
+                continue;
+            };
+            step::Entity::update_many()
+                .col_expr(step::Column::State, Expr::value(state.as_str()))
+                .col_expr(step::Column::FinishedAtMs, Expr::value(now))
+                .col_expr(step::Column::Message, Expr::value(message))
+                .filter(step::Column::Id.eq(row.id))
+                .filter(step::Column::State.eq(StepState::Queued.as_str()))
+                .exec(db)
+                .await?;
+            row.state = state.as_str().to_owned();
+            metrics::counter!("kiln_steps_total", "state" => state.as_str()).increment(1);
+        }
+    }
+    if run.state == RunState::Running.as_str() {
+        for id in &decided.start {
+            let Some(row) = rows
+                .iter()
+                .find(|r| &r.task == id && r.dispatched_at_ms.is_none())
+            else {
+                continue;
+            };
+            let taken = step::Entity::update_many()
+                .col_expr(step::Column::DispatchedAtMs, Expr::value(now))
+                .filter(step::Column::Id.eq(row.id))
+                .filter(step::Column::DispatchedAtMs.is_null())
+                .exec(db)
+                .await?;
+            if taken.rows_affected == 1 {
+                out.dispatches.push(Dispatch {
+                    queue: row.queue.clone(),
+                    job: StepJob {
+                        step_id: row.id,
+                        attempt: row.attempt,
+                        due_at_ms: now,
+                    },
+                    run_at: None,
+                });
+            }
+        }
+    }
+    if let Some(ended) = outcome(&plan_steps(workflow, &rows)) {
+        let state = RunState::from(ended);
+        let closed = run::Entity::update_many()
+            .col_expr(run::Column::State, Expr::value(state.as_str()))
+            .col_expr(run::Column::FinishedAtMs, Expr::value(now))
+            .filter(run::Column::Id.eq(run.id))
+            .filter(run::Column::State.eq(RunState::Running.as_str()))
+            .exec(db)
+            .await?;
+        if closed.rows_affected == 1 {
+            metrics::counter!("kiln_runs_total", "kind" => run.kind.clone(), "state" => state.as_str())
+                .increment(1);
+            out.finished = Some(state);
+        }
+    }
+    Ok(out)
+}
+
+/// Pushes committed dispatches. A push that fails leaves its step
+/// dispatched without a job; the sweeper re-pushes such steps.
+pub async fn push(engine: &Engine, dispatches: Vec<Dispatch>) {
+    for dispatch in dispatches {
+        if let Err(error) = engine
+            .queue
+            .push_step(&dispatch.queue, dispatch.job.clone(), dispatch.run_at)
+            .await
+        {
+            tracing::warn!(step = dispatch.job.step_id, %error, "could not push a step's job; the sweeper will");
+        }
+    }
+}

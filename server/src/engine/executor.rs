@@ -1,0 +1,207 @@
+//! One step job, start to end: claim the step (only a queued step of this
+//! attempt can be claimed, so duplicate or stale jobs do nothing), gather
+//! its inputs, run it under a heartbeat with its log streaming to storage,
+//! then record the end and move the run forward in one transaction.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use kiln_core::engine::mask::Masker;
+use kiln_core::engine::{AttemptEnd, StepState};
+use kiln_core::workflow::prepare::{Prepared, StepInputs, prepare};
+use kiln_core::workflow::{Task, Workflow};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use tokio_util::sync::CancellationToken;
+
+use super::finish::{Ended, finish};
+use super::http_step::{self, HttpRequest};
+use super::logs::{StepLog, log_key};
+use super::store::now_ms;
+use super::{Engine, EngineError, heartbeat, run_shell, secret_store};
+use crate::accounts::nodes;
+use crate::db::entities::{run, step};
+use crate::jobs::steps::StepJob;
+
+/// Runs the step of `job` if it is still waiting for this attempt.
+pub async fn execute(engine: &Arc<Engine>, job: &StepJob) -> Result<(), EngineError> {
+    let now = now_ms();
+    let lease_ms = i64::try_from(engine.settings.lease.as_millis()).unwrap_or(i64::MAX / 2);
+    let claimed = step::Entity::update_many()
+        .col_expr(
+            step::Column::State,
+            Expr::value(StepState::Running.as_str()),
+        )
+        .col_expr(step::Column::StartedAtMs, Expr::value(now))
+        .col_expr(
+            step::Column::Worker,
+            Expr::value(engine.settings.worker_name.clone()),
+        )
+        .col_expr(step::Column::LeaseUntilMs, Expr::value(now + lease_ms))
+        .filter(step::Column::Id.eq(job.step_id))
+        .filter(step::Column::Attempt.eq(job.attempt))
+        .filter(step::Column::State.eq(StepState::Queued.as_str()))
+        .filter(step::Column::DispatchedAtMs.is_not_null())
+        .exec(&engine.db)
+        .await?;
+    if claimed.rows_affected == 0 {
+        tracing::debug!(
+            step = job.step_id,
+            attempt = job.attempt,
+            "stale step job; nothing to do"
+        );
+        return Ok(());
+    }
+    metrics::histogram!("kiln_job_wait_seconds")
+        .record((now - job.due_at_ms).max(0) as f64 / 1000.0);
+    let row = step::Entity::find_by_id(job.step_id)
+        .one(&engine.db)
+        .await?
+        .ok_or(EngineError::NotFound("step"))?;
+    let run = run::Entity::find_by_id(row.run_id)
+        .one(&engine.db)
+        .await?
+        .ok_or(EngineError::NotFound("run"))?;
+    let ended = match attempt(engine, &run, &row).await {
+        Ok(ended) => ended,
+        Err(error) => {
+            tracing::warn!(step = row.id, %error, "step could not run");
+            Ended::failed(format!("Kiln could not run this step: {error}"))
+        }
+    };
+    finish(engine, row.run_id, row.id, row.attempt, ended, None).await?;
+    Ok(())
+}
+
+/// Loads what the step needs and runs it.
+async fn attempt(
+    engine: &Arc<Engine>,
+    run: &run::Model,
+    row: &step::Model,
+) -> Result<Ended, EngineError> {
+    let version = run
+        .version_id
+        .ok_or(EngineError::NotFound("workflow version"))?;
+    let workflow = engine.definitions.get(&engine.db, version).await?;
+    let Some(task) = workflow.tasks.iter().find(|t| t.id == row.task) else {
+        return Ok(Ended::failed(format!(
+            "task {} is not in the run's workflow version",
+            row.task
+        )));
+    };
+    let inputs = inputs(engine, run, row, &workflow, task).await?;
+    let masker = Masker::new(inputs.secrets.values());
+    let key = log_key(&run.id.to_string(), &format!("{}-{}", row.id, row.attempt))
+        .ok_or(EngineError::NotFound("step log"))?;
+    let mut log = StepLog::new(
+        engine.logs.as_ref(),
+        key,
+        masker,
+        engine.settings.log_cap_bytes,
+    );
+    log.note(&format!(
+        "{} attempt {} on {}",
+        task.id, row.attempt, engine.settings.worker_name
+    ))
+    .await?;
+    let prepared = match prepare(&workflow, task, &inputs) {
+        Ok(prepared) => prepared,
+        Err(message) => {
+            log.note(&message).await?;
+            return Ok(Ended::failed(message));
+        }
+    };
+
+    let cancel = CancellationToken::new();
+    engine.track(row.id, run.id, cancel.clone());
+    let beat = tokio::spawn(heartbeat::keep_alive(
+        engine.clone(),
+        row.id,
+        row.attempt,
+        cancel.clone(),
+    ));
+    let result = match prepared {
+        Prepared::Shell { command, env } => {
+            run_shell::run(engine, run.id, row, task, command, env, &mut log, &cancel).await
+        }
+        Prepared::Http {
+            method,
+            url,
+            headers,
+            body,
+            expect,
+            timeout,
+        } => {
+            let request = HttpRequest {
+                method,
+                url,
+                headers,
+                body,
+                expect,
+                timeout,
+            };
+            http_step::call(&engine.http, &request, &mut log, &cancel)
+                .await
+                .map(|r| Ended {
+                    end: r.end,
+                    exit_code: r.status,
+                    outputs: r.outputs,
+                })
+                .map_err(EngineError::from)
+        }
+    };
+    beat.abort();
+    engine.untrack(row.id);
+    let ended = result?;
+    let summary = match &ended.end {
+        AttemptEnd::Succeeded => "succeeded".to_owned(),
+        AttemptEnd::Failed { message, .. } => format!("failed: {message}"),
+        AttemptEnd::TimedOut => "timed out; killed".to_owned(),
+        AttemptEnd::WorkerLost { .. } => "worker lost".to_owned(),
+    };
+    log.note(&summary).await?;
+    Ok(ended)
+}
+
+/// Params, upstream outputs and the requested secrets.
+async fn inputs(
+    engine: &Engine,
+    run: &run::Model,
+    row: &step::Model,
+    workflow: &Workflow,
+    task: &Task,
+) -> Result<StepInputs, EngineError> {
+    let params: BTreeMap<String, String> = serde_json::from_str(&run.params).unwrap_or_default();
+    let mut outputs = BTreeMap::new();
+    let finished = step::Entity::find()
+        .filter(step::Column::RunId.eq(run.id))
+        .filter(step::Column::Outputs.is_not_null())
+        .all(&engine.db)
+        .await?;
+    for other in finished {
+        if let Some(json) = other.outputs.as_deref() {
+            let values: BTreeMap<String, String> = serde_json::from_str(json).unwrap_or_default();
+            outputs.insert(other.task, values);
+        }
+    }
+    let secrets = if task.secrets.is_empty() {
+        BTreeMap::new()
+    } else {
+        let project = nodes::get(&engine.db, run.project_id)
+            .await?
+            .ok_or(EngineError::NotFound("project"))?;
+        secret_store::resolve(&engine.db, &engine.key, &project.full_path, &task.secrets).await?
+    };
+    Ok(StepInputs {
+        run_id: run.id,
+        trigger: run.trigger.clone(),
+        started_at: chrono::DateTime::from_timestamp_millis(run.created_at_ms)
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default(),
+        workflow: workflow.name.clone().unwrap_or_default(),
+        attempt: row.attempt,
+        params,
+        outputs,
+        secrets,
+    })
+}

@@ -1,0 +1,143 @@
+//! Recording how an attempt ended and what follows, in one transaction under
+//! the run lock: the step finishes (or goes back to the queue for a retry),
+//! then the run advances. Only the attempt that holds the step may write:
+//! a cancelled step or one already declared lost stays as it is.
+
+use std::collections::BTreeMap;
+
+use kiln_core::engine::{AttemptEnd, Next, StepState, after_attempt};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+use super::advance::{Dispatch, advance, push};
+use super::store::{lock_run, now_ms};
+use super::{Engine, EngineError};
+use crate::db::entities::step;
+use crate::jobs::steps::StepJob;
+
+/// The end of one attempt as the worker saw it.
+#[derive(Debug, Clone)]
+pub struct Ended {
+    pub end: AttemptEnd,
+    pub exit_code: Option<i32>,
+    pub outputs: BTreeMap<String, String>,
+}
+
+impl Ended {
+    pub fn failed(message: String) -> Self {
+        Ended {
+            end: AttemptEnd::Failed {
+                code: None,
+                message,
+            },
+            exit_code: None,
+            outputs: BTreeMap::new(),
+        }
+    }
+}
+
+/// Longest message kept on a step.
+const MESSAGE_CHARS: usize = 1000;
+
+fn clip(message: &str) -> String {
+    message.chars().take(MESSAGE_CHARS).collect()
+}
+
+/// Records `ended` for attempt `attempt` of step `step_id`. With
+/// `lease_expired_before`, only if its lease ran out before then (the
+/// sweeper's guard against a heartbeat that just arrived). Returns whether
+/// anything was written.
+pub async fn finish(
+    engine: &Engine,
+    run_id: i64,
+    step_id: i64,
+    attempt: i32,
+    ended: Ended,
+    lease_expired_before: Option<i64>,
+) -> Result<bool, EngineError> {
+    let now = now_ms();
+    let txn = engine.db.begin().await?;
+    let Some(run) = lock_run(&txn, run_id).await? else {
+        return Ok(false);
+    };
+    let Some(row) = step::Entity::find_by_id(step_id).one(&txn).await? else {
+        return Ok(false);
+    };
+    if row.state != StepState::Running.as_str() || row.attempt != attempt {
+        return Ok(false);
+    }
+    let version = run
+        .version_id
+        .ok_or(EngineError::NotFound("workflow version"))?;
+    let workflow = engine.definitions.get(&txn, version).await?;
+    let task = workflow.tasks.iter().find(|t| t.id == row.task);
+    let retry = task.map(|t| t.retry).unwrap_or_default();
+    let retries_left = u32::try_from(row.retries_left).unwrap_or(0);
+    let next = after_attempt(&ended.end, retries_left, retry.retries, |n| {
+        retry.delay_before(n + 1)
+    });
+
+    let mut update = step::Entity::update_many()
+        .filter(step::Column::Id.eq(step_id))
+        .filter(step::Column::Attempt.eq(attempt))
+        .filter(step::Column::State.eq(StepState::Running.as_str()))
+        .col_expr(step::Column::ExitCode, Expr::value(ended.exit_code))
+        .col_expr(step::Column::LeaseUntilMs, Expr::value(Option::<i64>::None));
+    if let Some(before) = lease_expired_before {
+        update = update.filter(step::Column::LeaseUntilMs.lt(before));
+    }
+    let mut dispatches = Vec::new();
+    let final_state = match &next {
+        Next::Finish { state, message } => {
+            let outputs = (*state == StepState::Success)
+                .then(|| serde_json::to_string(&ended.outputs).unwrap_or_else(|_| "{}".into()));
+            update = update
+                .col_expr(step::Column::State, Expr::value(state.as_str()))
+                .col_expr(step::Column::FinishedAtMs, Expr::value(now))
+                .col_expr(step::Column::Message, Expr::value(clip(message)))
+                .col_expr(step::Column::Outputs, Expr::value(outputs));
+            *state
+        }
+        Next::Retry { delay, message } => {
+            let due = now + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 4);
+            update = update
+                .col_expr(step::Column::State, Expr::value(StepState::Queued.as_str()))
+                .col_expr(step::Column::Attempt, Expr::value(attempt + 1))
+                .col_expr(step::Column::RetriesLeft, Expr::value(row.retries_left - 1))
+                .col_expr(step::Column::DispatchedAtMs, Expr::value(now))
+                .col_expr(step::Column::NotBeforeMs, Expr::value(due))
+                .col_expr(step::Column::StartedAtMs, Expr::value(Option::<i64>::None))
+                .col_expr(step::Column::Worker, Expr::value(Option::<String>::None))
+                .col_expr(step::Column::Message, Expr::value(clip(message)));
+            dispatches.push(Dispatch {
+                queue: row.queue.clone(),
+                job: StepJob {
+                    step_id,
+                    attempt: attempt + 1,
+                    due_at_ms: due,
+                },
+                // apalis schedules in whole seconds: round up, never early.
+                run_at: (due > now).then(|| u64::try_from((due + 999) / 1000).unwrap_or(0)),
+            });
+            StepState::Queued
+        }
+    };
+    if update.exec(&txn).await?.rows_affected == 0 {
+        return Ok(false);
+    }
+    let advanced = advance(&txn, &workflow, &run).await?;
+    txn.commit().await?;
+    dispatches.extend(advanced.dispatches);
+    push(engine, dispatches).await;
+
+    let label = match final_state {
+        StepState::Queued => "retried",
+        state => state.as_str(),
+    };
+    metrics::counter!("kiln_steps_total", "state" => label).increment(1);
+    if let Some(started) = row.started_at_ms {
+        metrics::histogram!("kiln_step_duration_seconds")
+            .record((now - started).max(0) as f64 / 1000.0);
+    }
+    Ok(true)
+}

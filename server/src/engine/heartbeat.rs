@@ -1,0 +1,56 @@
+//! A running step's heartbeat: renews its lease every `heartbeat`, and when
+//! the renewal finds the step no longer running under this attempt (it was
+//! cancelled, or declared lost), pulls the step's cancel switch so the
+//! process is killed within one beat.
+
+use std::sync::Arc;
+
+use kiln_core::engine::StepState;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use tokio_util::sync::CancellationToken;
+
+use super::Engine;
+use super::store::now_ms;
+use crate::db::entities::step;
+
+/// Runs until aborted, or until the step is taken away.
+pub async fn keep_alive(
+    engine: Arc<Engine>,
+    step_id: i64,
+    attempt: i32,
+    cancel: CancellationToken,
+) {
+    let lease_ms = i64::try_from(engine.settings.lease.as_millis()).unwrap_or(i64::MAX / 2);
+    let mut every = tokio::time::interval(engine.settings.heartbeat);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let renewed = step::Entity::update_many()
+            .col_expr(step::Column::LeaseUntilMs, Expr::value(now_ms() + lease_ms))
+            .filter(step::Column::Id.eq(step_id))
+            .filter(step::Column::Attempt.eq(attempt))
+            .filter(step::Column::State.eq(StepState::Running.as_str()))
+            .exec(&engine.db)
+            .await;
+        match renewed {
+            Ok(done) if done.rows_affected == 0 => {
+                tracing::info!(
+                    step = step_id,
+                    attempt,
+                    "step no longer ours (cancelled or lost); stopping it"
+                );
+                cancel.cancel();
+                return;
+            }
+            Ok(_) => {}
+            // The lease has slack for a few missed beats; the sweeper
+            // decides if the database stays away longer.
+            Err(error) => tracing::warn!(step = step_id, %error, "could not renew a step's lease"),
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! Reading runs: a project's runs newest first (filtered by state, workflow
+//! and trigger), one run with its steps, and a step's row by task id.
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::EngineError;
+use super::store::steps_of;
+use crate::db::entities::{run, step, workflow as wf};
+
+/// Filters of the runs list; `None` = any.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    pub state: Option<String>,
+    pub workflow_id: Option<i64>,
+    pub trigger: Option<String>,
+    /// Only runs older than this id (the cursor).
+    pub before: Option<i64>,
+    pub limit: u64,
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    project: i64,
+    filter: &RunFilter,
+) -> Result<Vec<run::Model>, EngineError> {
+    let mut query = run::Entity::find().filter(run::Column::ProjectId.eq(project));
+    if let Some(state) = &filter.state {
+        query = query.filter(run::Column::State.eq(state.as_str()));
+    }
+    if let Some(workflow) = filter.workflow_id {
+        query = query.filter(run::Column::WorkflowId.eq(workflow));
+    }
+    if let Some(trigger) = &filter.trigger {
+        query = query.filter(run::Column::Trigger.eq(trigger.as_str()));
+    }
+    if let Some(before) = filter.before {
+        query = query.filter(run::Column::Id.lt(before));
+    }
+    Ok(query
+        .order_by_desc(run::Column::Id)
+        .limit(filter.limit)
+        .all(db)
+        .await?)
+}
+
+/// A run, its steps, and its workflow's name (absent once deleted).
+#[derive(Debug, Clone)]
+pub struct RunView {
+    pub run: run::Model,
+    pub steps: Vec<step::Model>,
+    pub workflow: Option<String>,
+    pub version: Option<i32>,
+}
+
+pub async fn get(db: &impl ConnectionTrait, run_id: i64) -> Result<run::Model, EngineError> {
+    run::Entity::find_by_id(run_id)
+        .one(db)
+        .await?
+        .ok_or(EngineError::NotFound("run"))
+}
+
+pub async fn view(db: &impl ConnectionTrait, run: run::Model) -> Result<RunView, EngineError> {
+    let steps = steps_of(db, run.id).await?;
+    let workflow = match run.workflow_id {
+        Some(id) => wf::Entity::find_by_id(id).one(db).await?.map(|w| w.name),
+        None => None,
+    };
+    let version = match run.version_id {
+        Some(id) => crate::db::entities::workflow_version::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|v| v.version),
+        None => None,
+    };
+    Ok(RunView {
+        run,
+        steps,
+        workflow,
+        version,
+    })
+}
+
+pub async fn step_by_task(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    task: &str,
+) -> Result<step::Model, EngineError> {
+    step::Entity::find()
+        .filter(step::Column::RunId.eq(run_id))
+        .filter(step::Column::Task.eq(task))
+        .one(db)
+        .await?
+        .ok_or(EngineError::NotFound("step"))
+}

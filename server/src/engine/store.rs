@@ -1,0 +1,62 @@
+//! Row-level helpers shared by the engine's operations: the clock, the run
+//! lock, a run's steps, and the planner's view of them.
+
+use std::str::FromStr;
+
+use kiln_core::engine::{PlanStep, StepState, TriggerRule};
+use kiln_core::workflow::Workflow;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::db::entities::{run, step};
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Takes the run's row lock for the rest of the transaction: every decision
+/// about a run's steps starts here, so two steps finishing at once are
+/// decided one after the other, each seeing the other's result.
+pub async fn lock_run(db: &impl ConnectionTrait, run_id: i64) -> Result<Option<run::Model>, DbErr> {
+    let touched = run::Entity::update_many()
+        .col_expr(run::Column::UpdatedAtMs, Expr::value(now_ms()))
+        .filter(run::Column::Id.eq(run_id))
+        .exec(db)
+        .await?;
+    if touched.rows_affected == 0 {
+        return Ok(None);
+    }
+    run::Entity::find_by_id(run_id).one(db).await
+}
+
+pub async fn steps_of(db: &impl ConnectionTrait, run_id: i64) -> Result<Vec<step::Model>, DbErr> {
+    step::Entity::find()
+        .filter(step::Column::RunId.eq(run_id))
+        .order_by_asc(step::Column::Position)
+        .all(db)
+        .await
+}
+
+pub fn state_of(step: &step::Model) -> StepState {
+    // Only the engine writes states, always from `StepState::as_str`.
+    StepState::from_str(&step.state).unwrap_or(StepState::Failed)
+}
+
+/// The planner's view: states from the rows, needs and rules from the
+/// definition the run was started with.
+pub fn plan_steps(workflow: &Workflow, steps: &[step::Model]) -> Vec<PlanStep> {
+    steps
+        .iter()
+        .map(|row| {
+            let task = workflow.tasks.iter().find(|t| t.id == row.task);
+            PlanStep {
+                id: row.task.clone(),
+                needs: task
+                    .map(|t| t.needs.iter().map(|(n, _)| n.clone()).collect())
+                    .unwrap_or_default(),
+                rule: task.map_or(TriggerRule::AllSuccess, |t| t.trigger_rule),
+                state: state_of(row),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,102 @@
+//! The engine's safety net, run by every Kiln process once a second:
+//! running steps whose lease ran out (their worker died or lost the
+//! database) are retried or failed with a message saying so; dispatched
+//! steps whose job never arrived are pushed again; and the queue depth
+//! gauge is refreshed. Every write is conditional, so several processes
+//! sweeping at once change each row once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kiln_core::engine::{AttemptEnd, StepState};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
+use tokio_util::sync::CancellationToken;
+
+use super::finish::{Ended, finish};
+use super::store::now_ms;
+use super::{Engine, EngineError};
+use crate::db::entities::step;
+use crate::jobs::steps::StepJob;
+
+const EVERY: Duration = Duration::from_secs(1);
+/// A dispatched step still queued this long after its due time has lost its
+/// job (a push that failed, or a crash between commit and push).
+const LOST_JOB_AFTER_MS: i64 = 10 * 60 * 1000;
+const BATCH: u64 = 100;
+
+pub async fn run(engine: Arc<Engine>, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        if let Err(error) = sweep(&engine).await {
+            tracing::warn!(%error, "engine sweep failed");
+        }
+    }
+}
+
+/// One pass; public so tests can drive it.
+pub async fn sweep(engine: &Engine) -> Result<(), EngineError> {
+    let now = now_ms();
+    let expired = step::Entity::find()
+        .filter(step::Column::State.eq(StepState::Running.as_str()))
+        .filter(step::Column::LeaseUntilMs.lt(now))
+        .limit(BATCH)
+        .all(&engine.db)
+        .await?;
+    for row in expired {
+        let worker = row.worker.clone().unwrap_or_else(|| "?".into());
+        tracing::warn!(step = row.id, run = row.run_id, %worker, "step lease expired; its worker is lost");
+        let ended = Ended {
+            end: AttemptEnd::WorkerLost { worker },
+            exit_code: None,
+            outputs: Default::default(),
+        };
+        finish(engine, row.run_id, row.id, row.attempt, ended, Some(now)).await?;
+    }
+
+    let stale = now - LOST_JOB_AFTER_MS;
+    let lost = step::Entity::find()
+        .filter(step::Column::State.eq(StepState::Queued.as_str()))
+        .filter(step::Column::DispatchedAtMs.lt(stale))
+        .filter(
+            step::Column::NotBeforeMs
+                .is_null()
+                .or(step::Column::NotBeforeMs.lt(stale)),
+        )
+        .limit(BATCH)
+        .all(&engine.db)
+        .await?;
+    for row in lost {
+        let taken = step::Entity::update_many()
+            .col_expr(step::Column::DispatchedAtMs, Expr::value(now))
+            .col_expr(step::Column::NotBeforeMs, Expr::value(Option::<i64>::None))
+            .filter(step::Column::Id.eq(row.id))
+            .filter(step::Column::Attempt.eq(row.attempt))
+            .filter(step::Column::State.eq(StepState::Queued.as_str()))
+            .filter(step::Column::DispatchedAtMs.eq(row.dispatched_at_ms))
+            .exec(&engine.db)
+            .await?;
+        if taken.rows_affected == 1 {
+            tracing::warn!(step = row.id, "step's job went missing; pushing it again");
+            let job = StepJob {
+                step_id: row.id,
+                attempt: row.attempt,
+                due_at_ms: now,
+            };
+            engine.queue.push_step(&row.queue, job, None).await?;
+        }
+    }
+
+    let depth = step::Entity::find()
+        .filter(step::Column::State.eq(StepState::Queued.as_str()))
+        .filter(step::Column::DispatchedAtMs.is_not_null())
+        .count(&engine.db)
+        .await?;
+    metrics::gauge!("kiln_queue_depth").set(depth as f64);
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! A project's workflows: saved by name, each save a new immutable version
+//! (checked first: a file that does not load is refused with every problem
+//! and its place, and nothing is written), read back, listed, deleted.
+
+use kiln_core::accounts::slug::Slug;
+use kiln_core::workflow;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+
+use super::EngineError;
+use super::store::now_ms;
+use crate::db::entities::{workflow as wf, workflow_version as version};
+
+/// Longest workflow file accepted.
+pub const MAX_SOURCE_BYTES: usize = 256 * 1024;
+
+/// A workflow with the text of its latest version.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    pub workflow: wf::Model,
+    pub version: version::Model,
+}
+
+/// Checks and stores `source` as the next version of `name` in `project`.
+pub async fn save(
+    db: &DatabaseConnection,
+    project: i64,
+    name: &str,
+    source: &str,
+    user: Option<i64>,
+) -> Result<Saved, EngineError> {
+    Slug::parse(name).map_err(|e| EngineError::invalid("name", e))?;
+    if source.len() > MAX_SOURCE_BYTES {
+        return Err(EngineError::invalid(
+            "source",
+            format!("a workflow file may be at most {MAX_SOURCE_BYTES} bytes"),
+        ));
+    }
+    workflow::load(source).map_err(EngineError::Definition)?;
+    let now = now_ms();
+    let txn = db.begin().await?;
+    let existing = find(&txn, project, name).await?;
+    let record = match existing {
+        Some(found) => {
+            // The row update is also the lock that numbers versions.
+            wf::Entity::update_many()
+                .col_expr(
+                    wf::Column::LatestVersion,
+                    Expr::col(wf::Column::LatestVersion).add(1),
+                )
+                .col_expr(wf::Column::UpdatedAtMs, Expr::value(now))
+                .filter(wf::Column::Id.eq(found.id))
+                .exec(&txn)
+                .await?;
+            wf::Entity::find_by_id(found.id)
+                .one(&txn)
+                .await?
+                .ok_or(EngineError::NotFound("workflow"))?
+        }
+        None => wf::ActiveModel {
+            project_id: Set(project),
+            name: Set(name.to_owned()),
+            latest_version: Set(1),
+            created_at_ms: Set(now),
+            updated_at_ms: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await
+        .map_err(|e| match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => EngineError::conflict(
+                "name",
+                "saved by someone else at the same moment; try again",
+            ),
+            _ => EngineError::Database(e),
+        })?,
+    };
+    let stored = version::ActiveModel {
+        workflow_id: Set(record.id),
+        version: Set(record.latest_version),
+        source: Set(source.to_owned()),
+        created_by: Set(user),
+        created_at_ms: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(Saved {
+        workflow: record,
+        version: stored,
+    })
+}
+
+pub async fn find(
+    db: &impl ConnectionTrait,
+    project: i64,
+    name: &str,
+) -> Result<Option<wf::Model>, EngineError> {
+    Ok(wf::Entity::find()
+        .filter(wf::Column::ProjectId.eq(project))
+        .filter(wf::Column::Name.eq(name))
+        .one(db)
+        .await?)
+}
+
+/// The workflow and its latest version.
+pub async fn get(
+    db: &impl ConnectionTrait,
+    project: i64,
+    name: &str,
+) -> Result<Saved, EngineError> {
+    let workflow = find(db, project, name)
+        .await?
+        .ok_or(EngineError::NotFound("workflow"))?;
+    let version = version_of(db, workflow.id, workflow.latest_version).await?;
+    Ok(Saved { workflow, version })
+}
+
+pub async fn version_of(
+    db: &impl ConnectionTrait,
+    workflow: i64,
+    number: i32,
+) -> Result<version::Model, EngineError> {
+    version::Entity::find()
+        .filter(version::Column::WorkflowId.eq(workflow))
+        .filter(version::Column::Version.eq(number))
+        .one(db)
+        .await?
+        .ok_or(EngineError::NotFound("workflow version"))
+}
+
+pub async fn list(db: &impl ConnectionTrait, project: i64) -> Result<Vec<wf::Model>, EngineError> {
+    Ok(wf::Entity::find()
+        .filter(wf::Column::ProjectId.eq(project))
+        .order_by_asc(wf::Column::Name)
+        .all(db)
+        .await?)
+}
+
+/// Deletes the workflow and its versions; its runs stay (they keep their
+/// steps and logs) but can no longer be re-run.
+pub async fn delete(
+    db: &impl ConnectionTrait,
+    project: i64,
+    name: &str,
+) -> Result<(), EngineError> {
+    let workflow = find(db, project, name)
+        .await?
+        .ok_or(EngineError::NotFound("workflow"))?;
+    wf::Entity::delete_by_id(workflow.id).exec(db).await?;
+    Ok(())
+}

@@ -1,0 +1,284 @@
+//! JSON bodies of the workflow, run, log and secret routes.
+
+use std::collections::BTreeMap;
+
+use kiln_core::workflow::{Action, Workflow};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::db::entities::{run, step};
+use crate::engine::runs::RunView;
+
+fn ms_to_rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowSource {
+    /// The workflow's YAML.
+    pub source: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParamBody {
+    pub name: String,
+    /// string, integer, number or boolean.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub default: Option<String>,
+    pub description: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskBody {
+    pub id: String,
+    /// `run` or `http`.
+    pub kind: &'static str,
+    pub needs: Vec<String>,
+    pub trigger_rule: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkflowBody {
+    pub project_id: i64,
+    pub name: String,
+    pub version: i32,
+    pub source: String,
+    pub description: String,
+    pub params: Vec<ParamBody>,
+    pub tasks: Vec<TaskBody>,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+impl WorkflowBody {
+    pub fn new(
+        project_id: i64,
+        name: String,
+        version: i32,
+        source: String,
+        updated_at_ms: i64,
+    ) -> Self {
+        let parsed: Option<Workflow> = kiln_core::workflow::load(&source).ok();
+        let (description, params, tasks) = match parsed {
+            Some(w) => (
+                w.description.clone(),
+                w.params
+                    .iter()
+                    .map(|p| ParamBody {
+                        name: p.name.clone(),
+                        kind: p.kind.as_str(),
+                        default: p.default.clone(),
+                        description: p.description.clone(),
+                    })
+                    .collect(),
+                w.tasks
+                    .iter()
+                    .map(|t| TaskBody {
+                        id: t.id.clone(),
+                        kind: match t.action {
+                            Action::Run(_) => "run",
+                            Action::Http(_) => "http",
+                        },
+                        needs: t.needs.iter().map(|(n, _)| n.clone()).collect(),
+                        trigger_rule: t.trigger_rule.as_str(),
+                    })
+                    .collect(),
+            ),
+            None => (String::new(), Vec::new(), Vec::new()),
+        };
+        WorkflowBody {
+            project_id,
+            name,
+            version,
+            source,
+            description,
+            params,
+            tasks,
+            updated_at: ms_to_rfc3339(updated_at_ms),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkflowSummary {
+    pub name: String,
+    pub version: i32,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkflowList {
+    pub items: Vec<WorkflowSummary>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerBody {
+    /// Param values by name: strings, numbers or booleans as the param's
+    /// type says.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub params: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StepBody {
+    pub id: i64,
+    pub task: String,
+    /// queued, running, success, failed, skipped, upstream_failed,
+    /// cancelled or timed_out.
+    pub state: String,
+    pub attempt: i32,
+    pub retries_left: i32,
+    pub queued_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    /// When a retry is due.
+    pub not_before: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub exit_code: Option<i32>,
+    pub worker: Option<String>,
+    pub message: String,
+    #[schema(value_type = Object)]
+    pub outputs: BTreeMap<String, String>,
+}
+
+impl From<&step::Model> for StepBody {
+    fn from(s: &step::Model) -> Self {
+        StepBody {
+            id: s.id,
+            task: s.task.clone(),
+            state: s.state.clone(),
+            attempt: s.attempt,
+            retries_left: s.retries_left,
+            queued_at: ms_to_rfc3339(s.queued_at_ms),
+            started_at: s.started_at_ms.map(ms_to_rfc3339),
+            finished_at: s.finished_at_ms.map(ms_to_rfc3339),
+            not_before: s.not_before_ms.map(ms_to_rfc3339),
+            duration_ms: s.started_at_ms.zip(s.finished_at_ms).map(|(a, b)| b - a),
+            exit_code: s.exit_code,
+            worker: s.worker.clone(),
+            message: s.message.clone(),
+            outputs: s
+                .outputs
+                .as_deref()
+                .and_then(|o| serde_json::from_str(o).ok())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunBody {
+    pub id: i64,
+    pub project_id: i64,
+    pub workflow: Option<String>,
+    pub version: Option<i32>,
+    /// workflow (pipeline later).
+    pub kind: String,
+    /// manual, api, schedule or webhook.
+    pub trigger: String,
+    /// running, success, failed or cancelled.
+    pub state: String,
+    #[schema(value_type = Object)]
+    pub params: BTreeMap<String, String>,
+    pub created_by: Option<i64>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    pub duration_ms: Option<i64>,
+    /// Absent in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<StepBody>>,
+}
+
+impl RunBody {
+    pub fn summary(run: &run::Model, workflow: Option<String>) -> Self {
+        RunBody {
+            id: run.id,
+            project_id: run.project_id,
+            workflow,
+            version: None,
+            kind: run.kind.clone(),
+            trigger: run.trigger.clone(),
+            state: run.state.clone(),
+            params: serde_json::from_str(&run.params).unwrap_or_default(),
+            created_by: run.created_by,
+            created_at: ms_to_rfc3339(run.created_at_ms),
+            finished_at: run.finished_at_ms.map(ms_to_rfc3339),
+            duration_ms: run.finished_at_ms.map(|f| f - run.created_at_ms),
+            steps: None,
+        }
+    }
+
+    pub fn full(view: &RunView) -> Self {
+        RunBody {
+            version: view.version,
+            steps: Some(view.steps.iter().map(StepBody::from).collect()),
+            ..RunBody::summary(&view.run, view.workflow.clone())
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunList {
+    pub items: Vec<RunBody>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RunListQuery {
+    /// running, success, failed or cancelled.
+    pub state: Option<String>,
+    /// A workflow's name.
+    pub workflow: Option<String>,
+    /// manual, api, schedule or webhook.
+    pub trigger: Option<String>,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetryBody {
+    /// `failed` (default): the failed steps and what follows them; `all`:
+    /// every step.
+    pub steps: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetryAnswer {
+    /// The tasks that run again.
+    pub reset: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LogQuery {
+    /// Which attempt (default: the latest).
+    pub attempt: Option<i32>,
+    /// Start at this byte offset.
+    pub offset: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretValue {
+    /// Stored encrypted; never returned.
+    pub value: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecretBody {
+    pub name: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecretList {
+    pub items: Vec<SecretBody>,
+}

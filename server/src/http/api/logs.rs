@@ -1,0 +1,165 @@
+//! A step's log: `text/plain` (from an optional byte offset), or with
+//! `Accept: text/event-stream` followed live — each event carries whole
+//! lines and its id is the byte offset after them, so a client reconnecting
+//! with `Last-Event-ID` resumes exactly where it stopped. An `end` event
+//! closes the stream once the attempt is over and its log read out.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::Stream;
+use kiln_core::access::Action;
+use kiln_core::engine::StepState;
+
+use super::engine_types::LogQuery;
+use super::runs::authorized_run;
+use crate::accounts::Principal;
+use crate::engine::logs::{LogBackend, log_key};
+use crate::engine::runs as run_store;
+use crate::http::extract::{Path, Query};
+use crate::http::{ApiError, AppState};
+
+/// Bytes read per event or per text answer.
+const CHUNK: usize = 64 * 1024;
+const POLL: Duration = Duration::from_millis(200);
+
+/// The step's log.
+#[utoipa::path(get, path = "/runs/{id}/steps/{task}/log", tag = "runs",
+    params(("id" = i64, Path), ("task" = String, Path), LogQuery),
+    responses((status = 200, description = "text/plain, or text/event-stream when asked for", content_type = "text/plain")),
+    extensions(("x-kiln-cost" = json!({"units": 1, "complexity": "O(log size)"}))))]
+pub async fn step_log(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, task)): Path<(i64, String)>,
+    Query(q): Query<LogQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorized_run(&state, &principal, id, Action::View).await?;
+    let step = run_store::step_by_task(&state.db.conn, id, &task).await?;
+    let attempt = q.attempt.unwrap_or(step.attempt);
+    if !(1..=step.attempt).contains(&attempt) {
+        return Err(ApiError::invalid(
+            "attempt",
+            format!("this step has attempts 1 to {}", step.attempt),
+        ));
+    }
+    let key = log_key(&id.to_string(), &format!("{}-{attempt}", step.id))
+        .ok_or_else(|| ApiError::NotFound("log not found".into()))?;
+    let logs = state.engine.logs.clone();
+    let wants_stream = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"));
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let offset = resume.or(q.offset).unwrap_or(0);
+    if wants_stream {
+        let follow = Follow {
+            state: state.clone(),
+            logs,
+            key,
+            step_id: step.id,
+            attempt,
+            offset,
+        };
+        return Ok(Sse::new(follow.events())
+            .keep_alive(KeepAlive::default())
+            .into_response());
+    }
+    let mut text = Vec::new();
+    let mut at = offset;
+    // The whole log (it is capped when written) in chunks.
+    loop {
+        let chunk = logs
+            .read(&key, at, CHUNK)
+            .await
+            .map_err(|e| ApiError::Internal(Box::new(e)))?;
+        if chunk.is_empty() {
+            break;
+        }
+        at += chunk.len() as u64;
+        text.extend_from_slice(&chunk);
+    }
+    let mut response = String::from_utf8_lossy(&text).into_owned().into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert("x-kiln-log-offset", HeaderValue::from(at));
+    Ok(response)
+}
+
+struct Follow {
+    state: AppState,
+    logs: Arc<dyn LogBackend>,
+    key: String,
+    step_id: i64,
+    attempt: i32,
+    offset: u64,
+}
+
+impl Follow {
+    fn events(self) -> impl Stream<Item = Result<Event, Infallible>> {
+        futures::stream::unfold((self, false), |(mut me, ended)| async move {
+            if ended {
+                return None;
+            }
+            loop {
+                match me.logs.read(&me.key, me.offset, CHUNK).await {
+                    Ok(chunk) if !chunk.is_empty() => {
+                        // Whole lines only; a partial one waits for its end.
+                        let whole = match chunk.iter().rposition(|&b| b == b'\n') {
+                            Some(end) => end + 1,
+                            None if chunk.len() == CHUNK => chunk.len(),
+                            None => 0,
+                        };
+                        if whole > 0 {
+                            me.offset += whole as u64;
+                            let text = String::from_utf8_lossy(&chunk[..whole]);
+                            let event = Event::default()
+                                .id(me.offset.to_string())
+                                .data(text.trim_end_matches('\n'));
+                            return Some((Ok(event), (me, false)));
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, "reading a step log failed");
+                    }
+                }
+                if me.attempt_over().await {
+                    // One last read: lines written just before the end.
+                    if let Ok(rest) = me.logs.read(&me.key, me.offset, CHUNK).await
+                        && !rest.is_empty()
+                    {
+                        continue;
+                    }
+                    let event = Event::default().event("end").data("");
+                    return Some((Ok(event), (me, true)));
+                }
+                tokio::time::sleep(POLL).await;
+            }
+        })
+    }
+
+    async fn attempt_over(&self) -> bool {
+        let Ok(Some(step)) =
+            <crate::db::entities::step::Entity as sea_orm::EntityTrait>::find_by_id(self.step_id)
+                .one(&self.state.db.conn)
+                .await
+        else {
+            return true;
+        };
+        let state = step.state.parse::<StepState>().unwrap_or(StepState::Failed);
+        step.attempt > self.attempt || state.is_done()
+    }
+}

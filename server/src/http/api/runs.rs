@@ -1,0 +1,172 @@
+//! Runs: a project's list (filtered by state, workflow, trigger), one run
+//! with its steps, cancel, and re-run (failed steps and what follows them,
+//! or all). Each checks the caller's role on the run's project.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use kiln_core::access::Action;
+use kiln_core::accounts::NodeKind;
+use kiln_core::engine::{RunState, RunTrigger};
+
+use super::engine_types::{RetryAnswer, RetryBody, RunBody, RunList, RunListQuery, StepBody};
+use super::types::page;
+use crate::accounts::Principal;
+use crate::accounts::authorize::authorize;
+use crate::db::entities::run;
+use crate::engine::control::{self, Rerun};
+use crate::engine::runs::{self as run_store, RunFilter};
+use crate::engine::workflows;
+use crate::http::extract::{Json, Path, Query};
+use crate::http::{ApiError, AppState};
+
+/// Loads run `id` if the caller may do `action` on its project.
+pub(crate) async fn authorized_run(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    action: Action,
+) -> Result<run::Model, ApiError> {
+    let db = &state.db.conn;
+    if principal.user().is_none() {
+        return Err(ApiError::Unauthorized(
+            "sign in or send an API token".into(),
+        ));
+    }
+    let found = run_store::get(db, id).await?;
+    authorize(db, principal, NodeKind::Project, found.project_id, action)
+        .await
+        .map_err(|e| match ApiError::from(e) {
+            ApiError::NotFound(_) => ApiError::NotFound("run not found".into()),
+            other => other,
+        })?;
+    Ok(found)
+}
+
+/// The project's runs, newest first.
+#[utoipa::path(get, path = "/projects/{id}/runs", tag = "runs",
+    params(("id" = i64, Path), RunListQuery),
+    responses((status = 200, body = RunList)),
+    extensions(("x-kiln-cost" = json!({"units": 2, "complexity": "O(limit)"}))))]
+pub async fn list_runs(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    Query(q): Query<RunListQuery>,
+) -> Result<Json<RunList>, ApiError> {
+    let db = &state.db.conn;
+    authorize(db, &principal, NodeKind::Project, id, Action::View).await?;
+    let page = page(q.limit, q.cursor.as_deref())?;
+    if let Some(s) = &q.state {
+        s.parse::<RunState>()
+            .map_err(|e| ApiError::invalid("state", e))?;
+    }
+    if let Some(t) = &q.trigger {
+        t.parse::<RunTrigger>()
+            .map_err(|e| ApiError::invalid("trigger", e))?;
+    }
+    let names = workflows::list(db, id).await?;
+    // An unknown name matches nothing rather than everything.
+    let workflow_id = q
+        .workflow
+        .as_ref()
+        .map(|name| names.iter().find(|w| &w.name == name).map_or(-1, |w| w.id));
+    let filter = RunFilter {
+        state: q.state,
+        workflow_id,
+        trigger: q.trigger,
+        before: page.after,
+        limit: page.limit,
+    };
+    let found = run_store::list(db, id, &filter).await?;
+    let next_cursor = (found.len() as u64 == page.limit)
+        .then(|| found.last().map(|r| r.id.to_string()))
+        .flatten();
+    let items = found
+        .iter()
+        .map(|r| {
+            let name = r
+                .workflow_id
+                .and_then(|w| names.iter().find(|n| n.id == w))
+                .map(|n| n.name.clone());
+            RunBody::summary(r, name)
+        })
+        .collect();
+    Ok(Json(RunList { items, next_cursor }))
+}
+
+/// One run with its steps.
+#[utoipa::path(get, path = "/runs/{id}", tag = "runs",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = RunBody)),
+    extensions(("x-kiln-cost" = json!({"units": 1, "complexity": "O(steps)"}))))]
+pub async fn get_run(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<RunBody>, ApiError> {
+    let found = authorized_run(&state, &principal, id, Action::View).await?;
+    let view = run_store::view(&state.db.conn, found).await?;
+    Ok(Json(RunBody::full(&view)))
+}
+
+/// The run's steps.
+#[utoipa::path(get, path = "/runs/{id}/steps", tag = "runs",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<StepBody>)),
+    extensions(("x-kiln-cost" = json!({"units": 1, "complexity": "O(steps)"}))))]
+pub async fn list_steps(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<StepBody>>, ApiError> {
+    let found = authorized_run(&state, &principal, id, Action::View).await?;
+    let view = run_store::view(&state.db.conn, found).await?;
+    Ok(Json(view.steps.iter().map(StepBody::from).collect()))
+}
+
+/// Cancels the run: pending steps are cancelled, running ones killed.
+#[utoipa::path(post, path = "/runs/{id}/cancel", tag = "runs",
+    params(("id" = i64, Path)),
+    responses((status = 202, body = RunBody), (status = 409, description = "the run has ended")),
+    extensions(("x-kiln-cost" = json!({"units": 2, "complexity": "O(steps)"}))))]
+pub async fn cancel_run(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<(StatusCode, Json<RunBody>), ApiError> {
+    authorized_run(&state, &principal, id, Action::Run).await?;
+    let by = principal
+        .user()
+        .map_or_else(|| "?".to_owned(), |u| u.username.clone());
+    control::cancel(&state.engine, id, &by).await?;
+    let view = run_store::view(&state.db.conn, run_store::get(&state.db.conn, id).await?).await?;
+    Ok((StatusCode::ACCEPTED, Json(RunBody::full(&view))))
+}
+
+/// Re-runs a finished run: its failed steps and what follows them (the
+/// successful ones keep their results), or all of it.
+#[utoipa::path(post, path = "/runs/{id}/retry", tag = "runs",
+    params(("id" = i64, Path)),
+    request_body = RetryBody,
+    responses((status = 200, body = RetryAnswer), (status = 409, description = "still running, or nothing failed")),
+    extensions(("x-kiln-cost" = json!({"units": 5, "complexity": "O(steps)"}))))]
+pub async fn retry_run(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    Json(body): Json<RetryBody>,
+) -> Result<Json<RetryAnswer>, ApiError> {
+    authorized_run(&state, &principal, id, Action::Run).await?;
+    let what = match body.steps.as_deref() {
+        None | Some("failed") => Rerun::FailedOnly,
+        Some("all") => Rerun::All,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "steps",
+                format!("{other:?}: expected \"failed\" or \"all\""),
+            ));
+        }
+    };
+    let reset = control::rerun(&state.engine, id, what).await?;
+    Ok(Json(RetryAnswer { reset }))
+}

@@ -1,0 +1,103 @@
+//! One queue of `A` jobs on whichever database Kiln runs on, and pushing to
+//! it. apalis' storages differ per backend; this enum hides which.
+
+use apalis::prelude::{TaskSink, TaskSinkError};
+use apalis_core::task::Task;
+use apalis_core::task::builder::TaskBuilder;
+use apalis_postgres::{Config as PostgresConfig, PostgresStorage};
+use apalis_sqlite::{Config as SqliteConfig, SqliteStorage};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::mysql::{MySqlQueueConfig, MySqlStorage};
+use super::{Cause, HEARTBEAT, JobsError, MISSED_HEARTBEATS};
+use crate::db::Pool;
+
+pub enum Storage<A> {
+    Sqlite(SqliteStorage<A>),
+    Postgres(PostgresStorage<A>),
+    MySql(MySqlStorage<A>),
+}
+
+impl<A> Clone for Storage<A> {
+    fn clone(&self) -> Self {
+        match self {
+            Storage::Sqlite(s) => Storage::Sqlite(s.clone()),
+            Storage::Postgres(s) => Storage::Postgres(s.clone()),
+            Storage::MySql(s) => Storage::MySql(s.clone()),
+        }
+    }
+}
+
+pub fn sqlite_config(queue: &str, batch: usize) -> SqliteConfig {
+    SqliteConfig::default()
+        .queue(queue)
+        .batch_size(batch.max(1))
+        .heartbeat_interval(HEARTBEAT)
+        .missed_heartbeats(MISSED_HEARTBEATS)
+}
+
+pub fn postgres_config(queue: &str, batch: usize) -> PostgresConfig {
+    PostgresConfig::default()
+        .queue(queue)
+        .batch_size(batch.max(1))
+        .heartbeat_interval(HEARTBEAT)
+        .missed_heartbeats(MISSED_HEARTBEATS)
+}
+
+pub fn mysql_config(queue: &str, batch: usize) -> MySqlQueueConfig {
+    MySqlQueueConfig {
+        batch_size: batch.max(1),
+        heartbeat_interval: HEARTBEAT,
+        missed_heartbeats: u32::try_from(MISSED_HEARTBEATS).unwrap_or(3),
+        ..MySqlQueueConfig::new(queue)
+    }
+}
+
+impl<A> Storage<A>
+where
+    A: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
+{
+    /// The queue named `queue` on `pool` (a handle: cheap to make).
+    pub fn new(pool: &Pool, queue: &str, batch: usize) -> Self {
+        match pool {
+            Pool::Sqlite(pool) => {
+                Storage::Sqlite(SqliteStorage::new(pool).with_config(sqlite_config(queue, batch)))
+            }
+            Pool::Postgres(pool) => Storage::Postgres(
+                PostgresStorage::new(pool).with_config(postgres_config(queue, batch)),
+            ),
+            Pool::MySql(pool) => {
+                Storage::MySql(MySqlStorage::new(pool, mysql_config(queue, batch)))
+            }
+        }
+    }
+
+    /// Stores a job, to run no earlier than `run_at` (Unix seconds) if given.
+    pub async fn push(&self, job: A, run_at: Option<u64>) -> Result<(), JobsError> {
+        let mut task = TaskBuilder::new(job);
+        if let Some(at) = run_at {
+            task = task.run_at_timestamp(at);
+        }
+        let task = task.build();
+        match self {
+            Storage::Sqlite(s) => push(s, task).await,
+            Storage::Postgres(s) => push(s, task).await,
+            Storage::MySql(s) => push(s, task).await,
+        }
+    }
+}
+
+/// Pushes through a clone: apalis' `push` needs `&mut`, and a clone of a
+/// storage is only a pool handle.
+async fn push<S, A, K>(storage: &S, task: Task<A>) -> Result<(), JobsError>
+where
+    S: TaskSink<A, K> + Clone,
+    TaskSinkError<S::Error>: Into<Cause>,
+{
+    let mut storage = storage.clone();
+    storage
+        .push_task(task)
+        .await
+        .map_err(|e| JobsError::Push(e.into()))
+}

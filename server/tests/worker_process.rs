@@ -1,0 +1,161 @@
+//! A real `kiln worker` process on another "machine" (its own process,
+//! sharing only the database and the data directory) takes a step that
+//! needs its label, and is killed with SIGKILL mid-step. The server's
+//! sweeper notices the lease running out, and the run ends visibly: failed,
+//! with a message naming the lost worker. A second worker then proves a
+//! retried step is picked up again.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Backend, TestApp};
+use serde_json::{Value, json};
+
+fn spawn_worker(app: &TestApp) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["worker", "--concurrency", "2", "--labels", "remote"])
+        .arg("--data-dir")
+        .arg(app.db.data_dir())
+        .arg("--database-url")
+        .arg(&app.db.url)
+        .env("KILN_STEP_LEASE_SECONDS", "2")
+        .env("KILN_LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("kiln worker starts")
+}
+
+async fn run_state(api: &common::Api, run: i64) -> Value {
+    api.get(&format!("/api/v1/runs/{run}")).await.1
+}
+
+async fn wait_for(api: &common::Api, run: i64, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let began = Instant::now();
+    loop {
+        let body = run_state(api, run).await;
+        if done(&body) {
+            return body;
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(60),
+            "waiting for {what}: {body:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn killed_worker_fails_or_retries_visibly(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.step_lease_seconds = 2).await;
+    let api = app.browser();
+    api.sign_up("alice").await;
+    let group = api.group("team", None).await;
+    let project = api.project("app", group).await;
+    let source = r#"
+tasks:
+  remote_only:
+    runs_on: [remote]
+    run: echo "on $KILN_TASK"; sleep 20
+  resilient:
+    runs_on: [remote]
+    retries: 1
+    retry_delay: 1s
+    run: |
+      if [ "$KILN_ATTEMPT" = "1" ]; then sleep 20; fi
+      echo "attempt $KILN_ATTEMPT done"
+"#;
+    let (status, body) = api
+        .send(
+            "PUT",
+            &format!("/api/v1/projects/{project}/workflows/remote"),
+            Some(json!({"source": source})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = api
+        .post(
+            &format!("/api/v1/projects/{project}/workflows/remote/runs"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let run = body["id"].as_i64().unwrap();
+
+    // The server has no `remote` label: only the worker process can take them.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let waiting = run_state(&api, run).await;
+    assert!(
+        waiting["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["state"] == "queued"),
+        "{waiting:#}"
+    );
+
+    let mut worker = spawn_worker(&app);
+    let pid = worker.id();
+    let running = wait_for(&api, run, "both steps running on the worker", |r| {
+        r["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["state"] == "running")
+    })
+    .await;
+    for s in running["steps"].as_array().unwrap() {
+        assert!(
+            s["worker"].as_str().unwrap().ends_with(&format!(":{pid}")),
+            "{s}"
+        );
+    }
+    worker.kill().unwrap(); // SIGKILL
+    worker.wait().unwrap();
+    let killed_at = Instant::now();
+
+    // Lease 2 s + a sweep: the lost step is noticed in a few seconds.
+    let noticed = wait_for(&api, run, "the lost steps noticed", |r| {
+        r["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["state"] != "running")
+    })
+    .await;
+    assert!(
+        killed_at.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        killed_at.elapsed()
+    );
+    let step = |r: &Value, task: &str| {
+        r["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["task"] == task)
+            .unwrap()
+            .clone()
+    };
+    let lost = step(&noticed, "remote_only");
+    assert_eq!(lost["state"], "failed");
+    assert!(
+        lost["message"].as_str().unwrap().contains("was lost"),
+        "{lost}"
+    );
+    let retried = step(&noticed, "resilient");
+    assert_eq!(retried["state"], "queued", "{retried}");
+    assert_eq!(retried["attempt"], 2);
+
+    // A new worker takes the retry; the run then ends, failed by the lost step.
+    let mut second = spawn_worker(&app);
+    let done = wait_for(&api, run, "the run to end", |r| r["state"] != "running").await;
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert_eq!(done["state"], "failed", "{done:#}");
+    assert_eq!(step(&done, "resilient")["state"], "success");
+    app.stop().await;
+}
+on_all_backends!(killed_worker_fails_or_retries_visibly);
