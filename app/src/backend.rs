@@ -7,6 +7,7 @@ use std::sync::Arc;
 use http::request::Parts;
 
 use crate::data::{AccountPage, Loaded, NodePage, OperationView, TreePage, UserView};
+use crate::engine_data::{LogChunk, RunFilterView, RunPage, RunsPage, WorkflowLink, WorkflowPage};
 
 #[async_trait::async_trait]
 pub trait UiBackend: Send + Sync {
@@ -17,6 +18,17 @@ pub trait UiBackend: Send + Sync {
     async fn account(&self, request: &Parts) -> Loaded<AccountPage>;
     async fn users(&self, request: &Parts) -> Loaded<Vec<UserView>>;
     fn operations(&self) -> Vec<OperationView>;
+    /// The workflow `name` of project `project` (`None`: a new one).
+    async fn workflow(
+        &self,
+        request: &Parts,
+        project: i64,
+        name: Option<String>,
+    ) -> Loaded<WorkflowPage>;
+    async fn workflows(&self, request: &Parts, project: i64) -> Loaded<Vec<WorkflowLink>>;
+    async fn runs(&self, request: &Parts, project: i64, filter: RunFilterView) -> Loaded<RunsPage>;
+    async fn run(&self, request: &Parts, run: i64) -> Loaded<RunPage>;
+    async fn log(&self, request: &Parts, run: i64, task: String, offset: u64) -> Loaded<LogChunk>;
 }
 
 pub type SharedBackend = Arc<dyn UiBackend>;

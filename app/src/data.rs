@@ -59,6 +59,8 @@ pub struct Permissions {
     pub manage_members: bool,
     pub create_children: bool,
     pub delete: bool,
+    /// Write workflows (and later pipelines and schedules) here.
+    pub edit_definitions: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

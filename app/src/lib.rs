@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod components;
 pub mod data;
+pub mod engine_data;
 pub mod pages;
 pub mod server_fns;
 
@@ -28,10 +29,12 @@ use crate::pages::{
     login::{LoginPage, RegisterPage},
     node::{GroupPage, ProjectPage},
     not_found::NotFoundPage,
+    project_runs::ProjectRunsPage,
     projects::ProjectsPage,
-    runs::RunsPage,
+    run::RunPageView,
     schedules::SchedulesPage,
-    workflows::WorkflowsPage,
+    workflow_editor::{NewWorkflowPage, WorkflowEditorPage},
+    workflows::{RunsPage, WorkflowsPage},
 };
 
 /// The HTML document every page is rendered into. Routes render in
@@ -81,6 +84,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("docs/api") view=ApiReferencePage ssr=SsrMode::Async />
                     <Route path=path!("g/*path") view=GroupPage ssr=SsrMode::Async />
                     <Route path=path!("p/*path") view=ProjectPage ssr=SsrMode::Async />
+                    <Route path=path!("projects/:id/workflows/:name") view=WorkflowEditorPage ssr=SsrMode::Async />
+                    <Route path=path!("projects/:id/new-workflow") view=NewWorkflowPage ssr=SsrMode::Async />
+                    <Route path=path!("projects/:id/runs") view=ProjectRunsPage ssr=SsrMode::Async />
+                    <Route path=path!("runs/:id") view=RunPageView ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

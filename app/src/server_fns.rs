@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 
 use crate::data::{AccountPage, Loaded, NodePage, OperationView, TreePage, UserView};
+use crate::engine_data::{LogChunk, RunFilterView, RunPage, RunsPage, WorkflowLink, WorkflowPage};
 
 #[cfg(feature = "ssr")]
 async fn backend_and_request()
@@ -51,4 +52,44 @@ pub async fn load_users() -> Result<Loaded<Vec<UserView>>, ServerFnError> {
 pub async fn load_operations() -> Result<Vec<OperationView>, ServerFnError> {
     let (backend, _) = backend_and_request().await?;
     Ok(backend.operations())
+}
+
+#[server(prefix = "/ui/fn", endpoint = "workflow")]
+pub async fn load_workflow(
+    project: i64,
+    name: Option<String>,
+) -> Result<Loaded<WorkflowPage>, ServerFnError> {
+    let (backend, parts) = backend_and_request().await?;
+    Ok(backend.workflow(&parts, project, name).await)
+}
+
+#[server(prefix = "/ui/fn", endpoint = "workflows")]
+pub async fn load_workflows(project: i64) -> Result<Loaded<Vec<WorkflowLink>>, ServerFnError> {
+    let (backend, parts) = backend_and_request().await?;
+    Ok(backend.workflows(&parts, project).await)
+}
+
+#[server(prefix = "/ui/fn", endpoint = "runs")]
+pub async fn load_runs(
+    project: i64,
+    filter: RunFilterView,
+) -> Result<Loaded<RunsPage>, ServerFnError> {
+    let (backend, parts) = backend_and_request().await?;
+    Ok(backend.runs(&parts, project, filter).await)
+}
+
+#[server(prefix = "/ui/fn", endpoint = "run")]
+pub async fn load_run(run: i64) -> Result<Loaded<RunPage>, ServerFnError> {
+    let (backend, parts) = backend_and_request().await?;
+    Ok(backend.run(&parts, run).await)
+}
+
+#[server(prefix = "/ui/fn", endpoint = "log")]
+pub async fn load_log(
+    run: i64,
+    task: String,
+    offset: u64,
+) -> Result<Loaded<LogChunk>, ServerFnError> {
+    let (backend, parts) = backend_and_request().await?;
+    Ok(backend.log(&parts, run, task, offset).await)
 }

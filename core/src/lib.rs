@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod ansi;
 pub mod api_error;
 pub mod database_url;
 pub mod engine;

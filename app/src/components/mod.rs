@@ -2,9 +2,12 @@
 //! page headers, empty states, forms, breadcrumbs and "denied" views.
 
 pub mod breadcrumbs;
+pub mod dag;
 pub mod denied;
 pub mod empty_state;
 pub mod forms;
 pub mod layout;
+pub mod log_view;
 pub mod nav;
 pub mod page_header;
+pub mod run_state;

@@ -10,6 +10,7 @@ use crate::components::breadcrumbs::Breadcrumbs;
 use crate::components::denied::{DeniedView, LoadError};
 use crate::components::forms::{Choice, Field, FormAlert, FormCard, Submit};
 use crate::data::{MemberView, NodePage};
+use crate::pages::project_workflows::ProjectWorkflows;
 use crate::pages::projects::NodeList;
 use crate::server_fns::load_node;
 
@@ -77,6 +78,7 @@ fn Node(page: NodePage) -> impl IntoView {
                             <NodeList nodes=projects empty="No projects in this group." />
                         }
                     })}
+                {(!is_group).then(|| view! { <ProjectWorkflows project=node.id can_edit=can.edit_definitions /> })}
                 <h2 class="mb-2 mt-6 font-medium">"Members"</h2>
                 <Members members can_manage=can.manage_members base=base.clone() />
             </div>

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod engine_pages;
 pub mod error;
 pub mod extract;
 pub mod forms;

@@ -10,6 +10,9 @@ use kiln_app::data::{
     AccountPage, Crumb, Denied, Loaded, MemberView, NodePage, NodeView, OperationView, Permissions,
     TokenView, TreePage, UserView, node_href,
 };
+use kiln_app::engine_data::{
+    LogChunk, RunFilterView, RunPage, RunsPage, WorkflowLink, WorkflowPage,
+};
 use kiln_core::access::{Action, Decision, Scope, decide};
 use kiln_core::accounts::NodeKind;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -80,8 +83,32 @@ fn denied(error: ApiError) -> Denied {
     }
 }
 
+/// The breadcrumbs down to `node`: its ancestors and itself.
+pub(super) async fn crumbs_for(
+    db: &sea_orm::DatabaseConnection,
+    node: &nodes::Node,
+) -> Result<Vec<Crumb>, ApiError> {
+    let mut ancestors = node::Entity::find()
+        .filter(node::Column::FullPath.is_in(node.lineage()))
+        .all(db)
+        .await
+        .map_err(AccountsError::from)?;
+    ancestors.sort_by_key(|n| n.full_path.len());
+    Ok(ancestors
+        .into_iter()
+        .map(|n| Crumb {
+            href: node_href(&n.kind, &n.full_path),
+            label: n.name,
+        })
+        .collect())
+}
+
+pub(super) fn node_view_of(n: NodeBody) -> NodeView {
+    node_view(n)
+}
+
 impl PagesBackend {
-    async fn principal(&self, request: &Parts) -> Principal {
+    pub(super) async fn principal(&self, request: &Parts) -> Principal {
         session_principal_of(&self.state, request)
             .await
             .unwrap_or(Principal::Anonymous { addr: None })
@@ -98,20 +125,7 @@ impl PagesBackend {
         let found = nodes::find_by_path(db, path).await?;
         let authorized = authorize_node(db, principal, kind, found, Action::View).await?;
         let node = authorized.node.clone();
-        let lineage = node.lineage();
-        let mut ancestors = node::Entity::find()
-            .filter(node::Column::FullPath.is_in(lineage))
-            .all(db)
-            .await
-            .map_err(AccountsError::from)?;
-        ancestors.sort_by_key(|n| n.full_path.len());
-        let crumbs = ancestors
-            .into_iter()
-            .map(|n| Crumb {
-                href: node_href(&n.kind, &n.full_path),
-                label: n.name,
-            })
-            .collect();
+        let crumbs = crumbs_for(db, &node).await?;
         let (subgroups, projects) = if kind == NodeKind::Group {
             let limit = Some(Page::MAX_LIMIT);
             let groups = api_tree::list_nodes(
@@ -153,6 +167,7 @@ impl PagesBackend {
             manage_members: allowed(Action::ManageMembers),
             create_children: allowed(Action::CreateChildren),
             delete: allowed(Action::Delete),
+            edit_definitions: allowed(Action::EditDefinitions),
         };
         Ok(NodePage {
             node: node_view(NodeBody::new(node, authorized.role)),
@@ -270,6 +285,46 @@ impl UiBackend for PagesBackend {
             .await
             .map(|list| list.into_iter().map(user_view).collect())
             .map_err(|e| denied(e.into()))
+    }
+
+    async fn workflow(
+        &self,
+        request: &Parts,
+        project: i64,
+        name: Option<String>,
+    ) -> Loaded<WorkflowPage> {
+        let principal = self.principal(request).await;
+        super::engine_pages::workflow(&self.state, &principal, request, project, name)
+            .await
+            .map_err(denied)
+    }
+
+    async fn workflows(&self, request: &Parts, project: i64) -> Loaded<Vec<WorkflowLink>> {
+        let principal = self.principal(request).await;
+        super::engine_pages::workflows(&self.state, &principal, project)
+            .await
+            .map_err(denied)
+    }
+
+    async fn runs(&self, request: &Parts, project: i64, filter: RunFilterView) -> Loaded<RunsPage> {
+        let principal = self.principal(request).await;
+        super::engine_pages::runs(&self.state, &principal, project, filter)
+            .await
+            .map_err(denied)
+    }
+
+    async fn run(&self, request: &Parts, run: i64) -> Loaded<RunPage> {
+        let principal = self.principal(request).await;
+        super::engine_pages::run(&self.state, &principal, run)
+            .await
+            .map_err(denied)
+    }
+
+    async fn log(&self, request: &Parts, run: i64, task: String, offset: u64) -> Loaded<LogChunk> {
+        let principal = self.principal(request).await;
+        super::engine_pages::log(&self.state, &principal, run, &task, offset)
+            .await
+            .map_err(denied)
     }
 
     fn operations(&self) -> Vec<OperationView> {

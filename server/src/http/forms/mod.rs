@@ -18,6 +18,7 @@ use super::{ApiError, AppState};
 use crate::accounts::Principal;
 
 mod account;
+pub mod engine;
 mod tree;
 
 pub fn router() -> Router<AppState> {
@@ -42,6 +43,13 @@ pub fn router() -> Router<AppState> {
         )
         .route("/ui/nodes/{id}/settings", post(tree::update_settings))
         .route("/ui/nodes/{id}/delete", post(tree::delete_node))
+        .route("/ui/projects/{id}/workflows", post(engine::save_workflow))
+        .route(
+            "/ui/projects/{id}/workflows/{name}/run",
+            post(engine::start_run),
+        )
+        .route("/ui/runs/{id}/cancel", post(engine::cancel_run))
+        .route("/ui/runs/{id}/retry", post(engine::retry_run))
 }
 
 /// What each form costs of the poster's API quota (the quota gate is in
@@ -63,9 +71,18 @@ pub fn costs() -> HashMap<(String, String), u32> {
         "/ui/nodes/{id}/groups",
         "/ui/nodes/{id}/projects",
         "/ui/nodes/{id}/delete",
+        "/ui/projects/{id}/workflows",
+        "/ui/runs/{id}/retry",
     ] {
         costs.insert(("POST".to_owned(), route.to_owned()), 5);
     }
+    costs.insert(
+        (
+            "POST".to_owned(),
+            "/ui/projects/{id}/workflows/{name}/run".to_owned(),
+        ),
+        10,
+    );
     costs
 }
 

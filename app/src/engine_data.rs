@@ -1,0 +1,130 @@
+//! What the workflow and run pages show, as plain serialisable types.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Crumb, NodeView};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowLink {
+    pub name: String,
+    pub version: i32,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParamView {
+    pub name: String,
+    /// string, integer, number or boolean.
+    pub kind: String,
+    pub default: Option<String>,
+    pub description: String,
+}
+
+/// A problem in a workflow file, at its line and column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProblemView {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// One of a workflow's recent runs, for the duration chart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunBar {
+    pub id: i64,
+    pub state: String,
+    pub duration_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowPage {
+    pub project: NodeView,
+    pub crumbs: Vec<Crumb>,
+    /// `None` while writing a new one.
+    pub name: Option<String>,
+    pub version: Option<i32>,
+    /// The text in the editor: the saved version, or a draft that did not
+    /// save (with its problems).
+    pub source: String,
+    pub problems: Vec<ProblemView>,
+    pub params: Vec<ParamView>,
+    /// Oldest first, at most 50.
+    pub recent: Vec<RunBar>,
+    pub can_edit: bool,
+    pub can_run: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRow {
+    pub id: i64,
+    pub workflow: Option<String>,
+    pub trigger: String,
+    pub state: String,
+    pub created_at: String,
+    pub duration_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunFilterView {
+    pub state: Option<String>,
+    pub workflow: Option<String>,
+    pub trigger: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunsPage {
+    pub project: NodeView,
+    pub crumbs: Vec<Crumb>,
+    pub runs: Vec<RunRow>,
+    pub workflows: Vec<String>,
+    pub filter: RunFilterView,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepView {
+    pub task: String,
+    pub state: String,
+    pub attempt: i32,
+    pub duration_ms: Option<i64>,
+    pub exit_code: Option<i32>,
+    pub message: String,
+    pub worker: Option<String>,
+    pub started_at: Option<String>,
+}
+
+/// A task's box in the drawn graph.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GraphNode {
+    pub task: String,
+    pub x: f64,
+    pub y: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GraphView {
+    pub nodes: Vec<GraphNode>,
+    /// Indexes into `nodes`, from dependency to dependant.
+    pub edges: Vec<(usize, usize)>,
+    pub width: f64,
+    pub height: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunPage {
+    pub project: NodeView,
+    pub crumbs: Vec<Crumb>,
+    pub run: RunRow,
+    pub params: Vec<(String, String)>,
+    pub steps: Vec<StepView>,
+    pub graph: GraphView,
+    pub can_run: bool,
+}
+
+/// A piece of a step's log, from `offset` on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogChunk {
+    pub text: String,
+    pub next_offset: u64,
+    /// The attempt is over and everything was read.
+    pub done: bool,
+}

@@ -1,0 +1,157 @@
+//! A run's page: its state, the DAG coloured by step state, the steps with
+//! their durations, cancel and re-run, and the selected step's log. While
+//! the run is going the page refreshes itself every second in the browser.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::components::breadcrumbs::Breadcrumbs;
+use crate::components::dag::Dag;
+use crate::components::denied::{DeniedView, LoadError};
+use crate::components::forms::FormAlert;
+use crate::components::log_view::LogView;
+use crate::components::run_state::{StateBadge, duration};
+use crate::engine_data::{RunPage, StepView};
+use crate::server_fns::load_run;
+
+#[component]
+pub fn RunPageView() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let run = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let tick = RwSignal::new(0u32);
+    let running = RwSignal::new(false);
+    let data = Resource::new(move || (run(), tick.get()), |(run, _)| load_run(run));
+    Effect::new(move |_| {
+        let refresh = move || {
+            if running.get_untracked() {
+                tick.update(|t| *t += 1);
+            }
+        };
+        if let Ok(handle) =
+            set_interval_with_handle(refresh, std::time::Duration::from_millis(1000))
+        {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    view! {
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(Ok(page)) => {
+                        running.set(page.run.state == "running");
+                        view! { <Run page /> }.into_any()
+                    }
+                    Ok(Err(denied)) => view! { <DeniedView denied /> }.into_any(),
+                    Err(e) => view! { <LoadError message=e.to_string() /> }.into_any(),
+                }
+            })}
+        </Transition>
+        {move || {
+            query.read().get("step").map(|task| {
+                view! {
+                    <h2 class="mt-6 font-medium" id="log-title">{format!("Log of {task}")}</h2>
+                    <LogView run=run() task />
+                }
+            })
+        }}
+    }
+}
+
+#[component]
+fn Run(page: RunPage) -> impl IntoView {
+    let RunPage {
+        project,
+        crumbs,
+        run,
+        params,
+        steps,
+        graph,
+        can_run,
+    } = page;
+    let id = run.id;
+    let workflow = run
+        .workflow
+        .clone()
+        .unwrap_or_else(|| "(deleted workflow)".into());
+    let workflow_link = run
+        .workflow
+        .clone()
+        .map(|w| format!("/projects/{}/workflows/{w}", project.id));
+    let running = run.state == "running";
+    let failed = run.state == "failed" || run.state == "cancelled";
+    view! {
+        <Title text=format!("Run #{id}") />
+        <Breadcrumbs crumbs />
+        <div class="mb-4 flex flex-wrap items-center gap-3">
+            <h1 class="text-2xl font-semibold tracking-tight">{format!("Run #{id}")}</h1>
+            <span id="run-state"><StateBadge state=run.state.clone() /></span>
+            <a class="text-sm underline" href=workflow_link.unwrap_or_default()>{workflow}</a>
+            <span class="text-sm text-stone-500">{format!("{} · {} · took {}", run.trigger, run.created_at, duration(run.duration_ms))}</span>
+        </div>
+        {(!params.is_empty()).then(|| view! {
+            <p class="mb-4 font-mono text-xs text-stone-600 dark:text-stone-400">
+                {params.into_iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("  ")}
+            </p>
+        })}
+        <FormAlert form="run" />
+        {can_run.then(|| view! {
+            <div class="mb-4 flex gap-2">
+                {running.then(|| view! {
+                    <form method="post" action=format!("/ui/runs/{id}/cancel")>
+                        <button type="submit" id="cancel-run" class="rounded-md bg-red-700 px-3 py-1.5 text-sm font-medium text-white">"Cancel"</button>
+                    </form>
+                })}
+                {failed.then(|| view! {
+                    <form method="post" action=format!("/ui/runs/{id}/retry")>
+                        <input type="hidden" name="steps" value="failed" />
+                        <button type="submit" id="rerun-failed" class="rounded-md bg-orange-600 px-3 py-1.5 text-sm font-medium text-white">"Re-run failed"</button>
+                    </form>
+                })}
+                {(!running).then(|| view! {
+                    <form method="post" action=format!("/ui/runs/{id}/retry")>
+                        <input type="hidden" name="steps" value="all" />
+                        <button type="submit" id="rerun-all" class="rounded-md border border-stone-300 px-3 py-1.5 text-sm dark:border-stone-700">"Re-run all"</button>
+                    </form>
+                })}
+            </div>
+        })}
+        <Dag graph steps=steps.clone() run=id />
+        <Steps steps run=id />
+    }
+}
+
+#[component]
+fn Steps(steps: Vec<StepView>, run: i64) -> impl IntoView {
+    view! {
+        <table class="mt-4 w-full text-left text-sm" id="steps">
+            <thead>
+                <tr class="border-b border-stone-200 dark:border-stone-800">
+                    <th class="py-2">"Task"</th><th>"State"</th><th>"Attempt"</th><th>"Took"</th><th>"Exit"</th><th>"Message"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {steps
+                    .into_iter()
+                    .map(|s| view! {
+                        <tr class="border-b border-stone-100 dark:border-stone-900" data-task=s.task.clone()>
+                            <td class="py-2 font-mono"><a class="underline" href=format!("/runs/{run}?step={}", s.task)>{s.task.clone()}</a></td>
+                            <td><StateBadge state=s.state /></td>
+                            <td>{s.attempt}</td>
+                            <td>{duration(s.duration_ms)}</td>
+                            <td>{s.exit_code.map(|c| c.to_string()).unwrap_or_default()}</td>
+                            <td class="text-xs">{s.message}</td>
+                        </tr>
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}

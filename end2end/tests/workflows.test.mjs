@@ -1,0 +1,134 @@
+// Workflows in a real browser: write one in the editor (a broken draft comes
+// back with its line and column, nothing lost), start it from the params
+// form, watch the graph change live without reloading, open the failed
+// task's log and search it, re-run the failed task and watch it turn green.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startKiln } from './server.mjs';
+import { launchChromium } from './browser.mjs';
+
+const screenshots = path.resolve(import.meta.dirname, '..', 'screenshots');
+const marker = path.join(tmpdir(), `kiln-e2e-flaky-${process.pid}-${Date.now()}`);
+let kiln;
+let browser;
+
+before(async () => {
+  kiln = await startKiln();
+  browser = await launchChromium();
+  mkdirSync(screenshots, { recursive: true });
+});
+
+after(async () => {
+  rmSync(marker, { force: true });
+  await browser?.close();
+  assert.equal(await kiln?.stop(), 0);
+});
+
+async function post(page, selector) {
+  await Promise.all([page.waitForLoadState('load'), page.locator(selector).click()]);
+  await page.waitForLoadState('load');
+}
+
+const BROKEN = `tasks:
+  greet:
+    run: echo hello
+  report:
+    needs: [greeet]
+    run: echo done
+`;
+
+const WORKFLOW = `params:
+  who: { type: string, default: nobody, description: Whom to greet }
+tasks:
+  greet:
+    run: |
+      printf '\\033[32mhello\\033[0m %s\\n' {{ params.who }}
+      echo "name=$KILN_PARAM_WHO" >> "$KILN_OUTPUT"
+  flaky:
+    needs: [greet]
+    run: |
+      sleep 1
+      if [ ! -f ${marker} ]; then touch ${marker}; echo "needle: first try fails"; exit 3; fi
+      echo "second try works"
+  report:
+    needs: [flaky]
+    run: echo reported {{ tasks.greet.outputs.name }}
+`;
+
+test('write a workflow, run it with params, watch it live, read the failed log, re-run failed', async () => {
+  const page = await (await browser.newContext()).newPage();
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(error.message));
+
+  await page.goto(`${kiln.url}/register`);
+  await page.fill('#register-username', 'wendy');
+  await page.fill('#register-password', 'correct horse');
+  await post(page, 'form[action="/ui/register"] button[type=submit]');
+  await page.fill('form[action="/ui/groups"] [name="slug"]', 'data');
+  await post(page, 'form[action="/ui/groups"] button[type=submit]');
+  const projectForm = await page.locator('form[action$="/projects"]').getAttribute('action');
+  await page.fill(`form[action="${projectForm}"] [name="slug"]`, 'etl');
+  await post(page, `form[action="${projectForm}"] button[type=submit]`);
+  assert.equal(new URL(page.url()).pathname, '/p/data/etl');
+
+  // A broken draft: every problem at its place, and the text kept.
+  await post(page, '#new-workflow');
+  await page.fill('#workflow-form [name="name"]', 'nightly');
+  await page.fill('#workflow-source', BROKEN);
+  await post(page, '#workflow-form button[type=submit]');
+  assert.match(await page.locator('#problems').textContent(), /line 5, column \d+: .*greeet/);
+  assert.equal(await page.locator('#workflow-source').inputValue(), BROKEN);
+
+  await page.fill('#workflow-form [name="name"]', 'nightly');
+  await page.fill('#workflow-source', WORKFLOW);
+  await post(page, '#workflow-form button[type=submit]');
+  assert.match(new URL(page.url()).pathname, /\/projects\/\d+\/workflows\/nightly$/);
+  assert.match(await page.locator('#workflow-title').textContent(), /nightly/);
+
+  // Start it from the generated params form.
+  await page.fill('#run-form [name="param.who"]', 'the browser');
+  await post(page, '#run-form button[type=submit]');
+  assert.match(new URL(page.url()).pathname, /^\/runs\/\d+$/);
+  await page.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
+  const runUrl = page.url();
+
+  // Live: without a reload the graph reaches its end state.
+  await page.waitForSelector('#dag g[data-task="greet"][data-state="success"]', { timeout: 30_000 });
+  await page.waitForSelector('#run-state [data-state="failed"]', { timeout: 30_000 });
+  assert.equal(page.url(), runUrl, 'no navigation happened');
+  assert.equal(await page.locator('#dag g[data-task="flaky"]').getAttribute('data-state'), 'failed');
+  assert.equal(await page.locator('#dag g[data-task="report"]').getAttribute('data-state'), 'upstream_failed');
+  await page.screenshot({ path: path.join(screenshots, 'run-failed.png'), fullPage: true });
+
+  // The failed task's log, coloured and searchable.
+  await page.locator('#steps tr[data-task="flaky"] a').click();
+  await page.waitForSelector('#log .log-line');
+  assert.match(await page.locator('#log').textContent(), /needle: first try fails/);
+  assert.match(await page.locator('#log').textContent(), /exited with code 3/);
+  await page.fill('#log-search', 'needle');
+  await page.waitForFunction(() => document.querySelectorAll('#log .log-line').length === 1);
+  await page.locator('#steps tr[data-task="greet"] a').click();
+  await page.waitForSelector('#log .text-green-400');
+  assert.match(await page.locator('#log .text-green-400').first().textContent(), /hello/);
+
+  // Re-run what failed: greet keeps its success, the rest goes green live.
+  await post(page, '#rerun-failed');
+  await page.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
+  await page.waitForSelector('#run-state [data-state="success"]', { timeout: 30_000 });
+  for (const task of ['greet', 'flaky', 'report']) {
+    assert.equal(await page.locator(`#dag g[data-task="${task}"]`).getAttribute('data-state'), 'success', task);
+  }
+  assert.equal(await page.locator('#steps tr[data-task="greet"] td').nth(2).textContent(), '1');
+  assert.equal(await page.locator('#steps tr[data-task="flaky"] td').nth(2).textContent(), '2');
+  await page.locator('#steps tr[data-task="report"] a').click();
+  await page.waitForFunction(() => /reported the browser/.test(document.querySelector('#log')?.textContent ?? ''));
+  await page.screenshot({ path: path.join(screenshots, 'run-rerun.png'), fullPage: true });
+
+  // The workflow page charts both runs' outcome.
+  await page.goto(`${new URL(runUrl).origin}${await page.locator('a[href*="/workflows/nightly"]').first().getAttribute('href')}`);
+  assert.equal(await page.locator('#duration-chart rect').count(), 1);
+  assert.deepEqual(problems, []);
+});

@@ -1,0 +1,179 @@
+//! Forms about workflows and runs: save a workflow (a draft that does not
+//! load goes back to the editor whole, with each problem's line and
+//! column), start a run from the params form, cancel, re-run.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use kiln_core::access::Action;
+use kiln_core::accounts::NodeKind;
+use kiln_core::engine::RunTrigger;
+use kiln_core::workflow::params::ParamInput;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use super::{Posted, caller, field, handle, origin_page};
+use crate::accounts::authorize::authorize;
+use crate::engine::control::{self, Rerun};
+use crate::engine::{EngineError, trigger, workflows};
+use crate::http::api::runs::authorized_run;
+use crate::http::{ApiError, AppState};
+
+/// Session key of a workflow draft that did not save.
+pub const WORKFLOW_DRAFT: &str = "workflow_draft";
+
+/// A draft kept for the editor: what was typed, and why it did not save.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Draft {
+    pub project: i64,
+    pub name: String,
+    pub source: String,
+    /// (line, column, message)
+    pub problems: Vec<(usize, usize, String)>,
+}
+
+pub(super) async fn save_workflow(
+    State(state): State<AppState>,
+    session: Session,
+    Path(project): Path<i64>,
+    posted: Posted,
+) -> Response {
+    let Posted { parts, fields } = posted;
+    let name = field(&fields, "name").trim().to_owned();
+    let source = field(&fields, "source").replace("\r\n", "\n");
+    let page = origin_page(&parts.headers, &format!("/projects/{project}/new-workflow"));
+    let principal = match caller(&state, &parts).await {
+        Ok(p) if p.user().is_some() => p,
+        Ok(_) => return Redirect::to("/login").into_response(),
+        Err(error) => return error.into_response(),
+    };
+    let db = &state.db.conn;
+    let saved = async {
+        authorize(
+            db,
+            &principal,
+            NodeKind::Project,
+            project,
+            Action::EditDefinitions,
+        )
+        .await?;
+        let user = principal.user().map(|u| u.id);
+        workflows::save(db, project, &name, &source, user).await
+    }
+    .await;
+    match saved {
+        Ok(saved) => {
+            let _ = session.remove::<Draft>(WORKFLOW_DRAFT).await;
+            Redirect::to(&format!(
+                "/projects/{project}/workflows/{}",
+                saved.workflow.name
+            ))
+            .into_response()
+        }
+        Err(error) => {
+            let problems = match &error {
+                EngineError::Definition(problems) => problems
+                    .iter()
+                    .map(|p| (p.at.line, p.at.column, p.message.clone()))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let draft = Draft {
+                project,
+                name: name.clone(),
+                source,
+                problems,
+            };
+            if let Err(e) = session.insert(WORKFLOW_DRAFT, draft).await {
+                return ApiError::Internal(Box::new(e)).into_response();
+            }
+            super::back(&page, "workflow", error.into(), &[("name", name)])
+        }
+    }
+}
+
+pub(super) async fn start_run(
+    State(state): State<AppState>,
+    Path((project, name)): Path<(i64, String)>,
+    posted: Posted,
+) -> Response {
+    let Posted { parts, fields } = posted;
+    let fallback = format!("/projects/{project}/workflows/{name}");
+    handle(
+        &state,
+        &parts,
+        "run",
+        &fallback,
+        |principal, state| async move {
+            let db = &state.db.conn;
+            authorize(db, &principal, NodeKind::Project, project, Action::Run).await?;
+            let workflow = workflows::find(db, project, &name)
+                .await?
+                .ok_or(ApiError::NotFound("workflow not found".into()))?;
+            // Form fields arrive as text; an empty one means "use the default".
+            let inputs: BTreeMap<String, ParamInput> = fields
+                .into_iter()
+                .filter_map(|(k, v)| {
+                    let name = k.strip_prefix("param.")?.to_owned();
+                    (!v.is_empty()).then_some((name, ParamInput::Text(v)))
+                })
+                .collect();
+            let user = principal.user().map(|u| u.id);
+            let run =
+                trigger::start(&state.engine, &workflow, RunTrigger::Manual, &inputs, user).await?;
+            Ok(format!("/runs/{}", run.id))
+        },
+    )
+    .await
+}
+
+pub(super) async fn cancel_run(
+    State(state): State<AppState>,
+    Path(run): Path<i64>,
+    posted: Posted,
+) -> Response {
+    let Posted { parts, .. } = posted;
+    let done = format!("/runs/{run}");
+    handle(
+        &state,
+        &parts,
+        "run",
+        &done.clone(),
+        |principal, state| async move {
+            authorized_run(&state, &principal, run, Action::Run).await?;
+            let by = principal
+                .user()
+                .map_or_else(String::new, |u| u.username.clone());
+            control::cancel(&state.engine, run, &by).await?;
+            Ok(done)
+        },
+    )
+    .await
+}
+
+pub(super) async fn retry_run(
+    State(state): State<AppState>,
+    Path(run): Path<i64>,
+    posted: Posted,
+) -> Response {
+    let Posted { parts, fields } = posted;
+    let done = format!("/runs/{run}");
+    handle(
+        &state,
+        &parts,
+        "run",
+        &done.clone(),
+        |principal, state| async move {
+            authorized_run(&state, &principal, run, Action::Run).await?;
+            let what = if field(&fields, "steps") == "all" {
+                Rerun::All
+            } else {
+                Rerun::FailedOnly
+            };
+            control::rerun(&state.engine, run, what).await?;
+            Ok(done)
+        },
+    )
+    .await
+}
