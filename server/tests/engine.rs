@@ -597,3 +597,34 @@ tasks:
     app.stop().await;
 }
 on_all_backends!(live_log_follows_and_resumes);
+
+async fn queued_steps_survive_a_restart(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (api, project) = owner(&app).await;
+    // No worker has the label yet: the steps wait in the queue.
+    let source = r#"
+tasks:
+  first:
+    runs_on: [later]
+    run: echo "first=1" >> "$KILN_OUTPUT"
+  second:
+    needs: [first]
+    runs_on: [later]
+    run: echo second saw {{ tasks.first.outputs.first }}
+"#;
+    assert_eq!(save(&api, project, "patient", source).await.0, 200);
+    let run = start(&api, project, "patient", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, waiting) = api.get(&format!("/api/v1/runs/{run}")).await;
+    assert_eq!(step(&waiting, "first")["state"], "queued");
+
+    let mut app = app;
+    app.config.worker_labels = "later".into();
+    let app = app.restart().await;
+    let api = api.at(&app.base);
+    let done = wait_end(&api, run).await;
+    assert_eq!(done["state"], "success", "{done:#}");
+    assert!(log(&api, run, "second").await.contains("second saw 1"));
+    app.stop().await;
+}
+on_all_backends!(queued_steps_survive_a_restart);

@@ -4,10 +4,12 @@
 //! is over. Runs inside the caller's transaction; the jobs are pushed after
 //! commit by [`push`].
 
+use std::collections::{BTreeSet, HashMap};
+
 use kiln_core::engine::{RunState, StepState, outcome, plan};
 use kiln_core::workflow::Workflow;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::Engine;
 use super::store::{now_ms, plan_steps, steps_of};
@@ -31,16 +33,61 @@ pub struct Advanced {
     pub finished: Option<RunState>,
 }
 
+/// Which steps changed since the run was last advanced.
+#[derive(Debug, Clone, Copy)]
+pub enum Changed<'a> {
+    /// One task ended (or went back to the queue): only what lies
+    /// downstream of it can move.
+    Task(&'a str),
+    /// Anything may have moved (a new run, a cancel, a re-run).
+    Any,
+}
+
 /// Applies the planner's decisions to run `run` (locked by the caller).
 pub async fn advance(
     db: &impl ConnectionTrait,
     workflow: &Workflow,
     run: &run::Model,
+    changed: Changed<'_>,
 ) -> Result<Advanced, DbErr> {
     let now = now_ms();
-    let mut rows = steps_of(db, run.id).await?;
-    let decided = plan(&plan_steps(workflow, &rows));
+    // After one task's end, the planner needs its downstream tasks and their
+    // needs only: a run of thousands of independent tasks then costs O(1)
+    // per finished step instead of reading every step each time.
+    let (mut rows, decidable) = match changed {
+        Changed::Any => (steps_of(db, run.id).await?, None),
+        Changed::Task(task) => {
+            let (below, wanted) = neighbourhood(workflow, task);
+            let rows = if wanted.is_empty() {
+                Vec::new()
+            } else {
+                step::Entity::find()
+                    .filter(step::Column::RunId.eq(run.id))
+                    .filter(step::Column::Task.is_in(wanted))
+                    .all(db)
+                    .await?
+            };
+            (rows, Some(below))
+        }
+    };
+    let mut decided = plan(&plan_steps(workflow, &rows));
+    // Loaded only as someone's need, a task's own upstream may be missing:
+    // decide only for the tasks whose needs are all here.
+    if let Some(below) = &decidable {
+        for list in [
+            &mut decided.start,
+            &mut decided.skip,
+            &mut decided.upstream_failed,
+        ] {
+            list.retain(|id| below.contains(id));
+        }
+    }
     let mut out = Advanced::default();
+    let index: HashMap<String, usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.task.clone(), i))
+        .collect();
     for (ids, state, message) in [
         (
             &decided.skip,
@@ -54,7 +101,7 @@ pub async fn advance(
         ),
     ] {
         for id in ids {
-            let Some(row) = rows.iter_mut().find(|r| &r.task == id) else {
+            let Some(row) = index.get(id).and_then(|&i| rows.get_mut(i)) else {
                 continue;
             };
             step::Entity::update_many()
@@ -96,6 +143,21 @@ pub async fn advance(
             }
         }
     }
+    if let Changed::Task(_) = changed {
+        // Over only when nothing is left to run; then decide on all steps.
+        let pending = step::Entity::find()
+            .filter(step::Column::RunId.eq(run.id))
+            .filter(
+                step::Column::State
+                    .is_in([StepState::Queued.as_str(), StepState::Running.as_str()]),
+            )
+            .count(db)
+            .await?;
+        if pending > 0 {
+            return Ok(out);
+        }
+        rows = steps_of(db, run.id).await?;
+    }
     if let Some(ended) = outcome(&plan_steps(workflow, &rows)) {
         let state = RunState::from(ended);
         let closed = run::Entity::update_many()
@@ -112,6 +174,33 @@ pub async fn advance(
         }
     }
     Ok(out)
+}
+
+/// The tasks downstream of `task` (transitively), and those with everything
+/// they need.
+fn neighbourhood(workflow: &Workflow, task: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut dependants: HashMap<&str, Vec<&str>> = HashMap::new();
+    for t in &workflow.tasks {
+        for (need, _) in &t.needs {
+            dependants
+                .entry(need.as_str())
+                .or_default()
+                .push(t.id.as_str());
+        }
+    }
+    let mut below = BTreeSet::new();
+    let mut stack: Vec<&str> = dependants.get(task).cloned().unwrap_or_default();
+    while let Some(id) = stack.pop() {
+        if below.insert(id) {
+            stack.extend(dependants.get(id).into_iter().flatten().copied());
+        }
+    }
+    let below: BTreeSet<String> = below.iter().map(|s| (*s).to_owned()).collect();
+    let mut wanted = below.clone();
+    for t in workflow.tasks.iter().filter(|t| below.contains(&t.id)) {
+        wanted.extend(t.needs.iter().map(|(n, _)| n.clone()));
+    }
+    (below, wanted)
 }
 
 /// Pushes committed dispatches. A push that fails leaves its step

@@ -9,7 +9,7 @@ use kiln_core::engine::{RunState, StepState, clear_failed};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
-use super::advance::{advance, push};
+use super::advance::{Changed, advance, push};
 use super::store::{lock_run, now_ms, plan_steps, steps_of};
 use super::{Engine, EngineError};
 use crate::db::entities::{run, step};
@@ -48,7 +48,7 @@ pub async fn cancel(engine: &Engine, run_id: i64, by: &str) -> Result<(), Engine
         .version_id
         .ok_or(EngineError::NotFound("workflow version"))?;
     let workflow = engine.definitions.get(&txn, version).await?;
-    advance(&txn, &workflow, &run).await?;
+    advance(&txn, &workflow, &run, Changed::Any).await?;
     txn.commit().await?;
     engine.cancel_local(run_id);
     Ok(())
@@ -140,7 +140,7 @@ pub async fn rerun(engine: &Engine, run_id: i64, what: Rerun) -> Result<Vec<Stri
         finished_at_ms: None,
         ..run
     };
-    let advanced = advance(&txn, &workflow, &run).await?;
+    let advanced = advance(&txn, &workflow, &run, Changed::Any).await?;
     txn.commit().await?;
     push(engine, advanced.dispatches).await;
     Ok(reset)

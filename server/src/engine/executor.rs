@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::finish::{Ended, finish};
 use super::http_step::{self, HttpRequest};
 use super::logs::{StepLog, log_key};
-use super::store::now_ms;
+use super::store::{now_ms, upstream_of};
 use super::{Engine, EngineError, heartbeat, run_shell, secret_store};
 use crate::accounts::nodes;
 use crate::db::entities::{run, step};
@@ -172,16 +172,22 @@ async fn inputs(
     task: &Task,
 ) -> Result<StepInputs, EngineError> {
     let params: BTreeMap<String, String> = serde_json::from_str(&run.params).unwrap_or_default();
+    // Only upstream tasks' outputs can appear in its templates.
+    let upstream = upstream_of(workflow, &task.id);
     let mut outputs = BTreeMap::new();
-    let finished = step::Entity::find()
-        .filter(step::Column::RunId.eq(run.id))
-        .filter(step::Column::Outputs.is_not_null())
-        .all(&engine.db)
-        .await?;
-    for other in finished {
-        if let Some(json) = other.outputs.as_deref() {
-            let values: BTreeMap<String, String> = serde_json::from_str(json).unwrap_or_default();
-            outputs.insert(other.task, values);
+    if !upstream.is_empty() {
+        let finished = step::Entity::find()
+            .filter(step::Column::RunId.eq(run.id))
+            .filter(step::Column::Task.is_in(upstream))
+            .filter(step::Column::Outputs.is_not_null())
+            .all(&engine.db)
+            .await?;
+        for other in finished {
+            if let Some(json) = other.outputs.as_deref() {
+                let values: BTreeMap<String, String> =
+                    serde_json::from_str(json).unwrap_or_default();
+                outputs.insert(other.task, values);
+            }
         }
     }
     let secrets = if task.secrets.is_empty() {

@@ -9,7 +9,7 @@ use kiln_core::engine::{AttemptEnd, Next, StepState, after_attempt};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
-use super::advance::{Dispatch, advance, push};
+use super::advance::{Changed, Dispatch, advance, push};
 use super::store::{lock_run, now_ms};
 use super::{Engine, EngineError};
 use crate::db::entities::step;
@@ -89,7 +89,8 @@ pub async fn finish(
     let mut dispatches = Vec::new();
     let final_state = match &next {
         Next::Finish { state, message } => {
-            let outputs = (*state == StepState::Success)
+            // NULL when there are none: the common case costs nothing to read.
+            let outputs = (*state == StepState::Success && !ended.outputs.is_empty())
                 .then(|| serde_json::to_string(&ended.outputs).unwrap_or_else(|_| "{}".into()));
             update = update
                 .col_expr(step::Column::State, Expr::value(state.as_str()))
@@ -125,7 +126,7 @@ pub async fn finish(
     if update.exec(&txn).await?.rows_affected == 0 {
         return Ok(false);
     }
-    let advanced = advance(&txn, &workflow, &run).await?;
+    let advanced = advance(&txn, &workflow, &run, Changed::Task(&row.task)).await?;
     txn.commit().await?;
     dispatches.extend(advanced.dispatches);
     push(engine, dispatches).await;

@@ -8,7 +8,7 @@ use kiln_core::engine::{RunState, RunTrigger, StepState, queue_for};
 use kiln_core::workflow::params::{ParamInput, resolve_params};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, TransactionTrait};
 
-use super::advance::{advance, push};
+use super::advance::{Changed, advance, push};
 use super::store::now_ms;
 use super::workflows::version_of;
 use super::{Engine, EngineError};
@@ -65,7 +65,7 @@ pub async fn start(
     for chunk in rows.chunks(500) {
         step::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
     }
-    let advanced = advance(&txn, &definition, &created).await?;
+    let advanced = advance(&txn, &definition, &created, Changed::Any).await?;
     txn.commit().await?;
     push(engine, advanced.dispatches).await;
     Ok(created)

@@ -15,7 +15,7 @@ use super::store::now_ms;
 use crate::db::entities::{workflow as wf, workflow_version as version};
 
 /// Longest workflow file accepted.
-pub const MAX_SOURCE_BYTES: usize = 256 * 1024;
+pub const MAX_SOURCE_BYTES: usize = 1024 * 1024;
 
 /// A workflow with the text of its latest version.
 #[derive(Debug, Clone)]
