@@ -75,6 +75,10 @@ pub struct Config {
     pub step_lease_seconds: u64,
     /// Between SIGTERM and SIGKILL when a step times out or is cancelled.
     pub step_kill_grace_seconds: u64,
+    /// Where step logs go: unset = `data_dir/logs`; `s3://bucket/prefix`
+    /// (credentials and endpoint from `AWS_*` variables) or `file:///dir`
+    /// through the `object_store` crate.
+    pub log_store_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +115,7 @@ impl Default for Config {
             step_log_max_bytes: 10 * 1024 * 1024,
             step_lease_seconds: 10,
             step_kill_grace_seconds: 5,
+            log_store_url: None,
         }
     }
 }

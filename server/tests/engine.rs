@@ -628,3 +628,48 @@ tasks:
     app.stop().await;
 }
 on_all_backends!(queued_steps_survive_a_restart);
+
+/// Logs through the `object_store` backend (a directory served by it; S3 is
+/// the same code with another URL): written in chunks, read whole, followed
+/// live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_in_an_object_store() {
+    let store = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", store.path().display());
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.log_store_url = Some(url)).await;
+    let (api, project) = owner(&app).await;
+    let source = r#"
+tasks:
+  talk:
+    run: for i in 1 2 3; do echo "line $i"; sleep 0.3; done
+"#;
+    assert_eq!(save(&api, project, "talk", source).await.0, 200);
+    let run = start(&api, project, "talk", json!({})).await;
+    let streamed = api
+        .request(
+            reqwest::Method::GET,
+            &format!("/api/v1/runs/{run}/steps/talk/log"),
+        )
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for i in 1..=3 {
+        assert!(streamed.contains(&format!("line {i}")), "{streamed}");
+    }
+    let done = wait_end(&api, run).await;
+    assert_eq!(done["state"], "success");
+    let text = log(&api, run, "talk").await;
+    assert!(
+        text.contains("line 3") && text.contains("[kiln] succeeded"),
+        "{text}"
+    );
+    // Several chunk objects, none of them in the data directory.
+    let chunks = walk(store.path());
+    assert!(chunks.len() >= 2, "{chunks:?}");
+    assert!(walk(&app.db.data_dir().join("logs")).is_empty());
+    app.stop().await;
+}

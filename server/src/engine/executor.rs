@@ -108,6 +108,7 @@ async fn attempt(
         Ok(prepared) => prepared,
         Err(message) => {
             log.note(&message).await?;
+            log.flush().await?;
             return Ok(Ended::failed(message));
         }
     };
@@ -160,6 +161,7 @@ async fn attempt(
         AttemptEnd::WorkerLost { .. } => "worker lost".to_owned(),
     };
     log.note(&summary).await?;
+    log.flush().await?;
     Ok(ended)
 }
 

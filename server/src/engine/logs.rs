@@ -76,7 +76,14 @@ pub fn log_key(run_id: &str, step: &str) -> Option<String> {
     (plain(run_id) && plain(step)).then(|| format!("{run_id}/{step}"))
 }
 
-/// Writes one step's log: masks, stamps, caps.
+/// Bytes kept before a write to the backend, and the longest a line waits:
+/// one write per line would be one object per line in an object store.
+const FLUSH_BYTES: usize = 64 * 1024;
+const FLUSH_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Writes one step's log: masks, stamps, caps; buffered briefly, so call
+/// [`StepLog::flush`] when the step ends (and [`StepLog::tick`] while it
+/// runs quietly).
 pub struct StepLog<'a> {
     backend: &'a dyn LogBackend,
     key: String,
@@ -84,6 +91,8 @@ pub struct StepLog<'a> {
     written: u64,
     cap: u64,
     cut: bool,
+    pending: Vec<u8>,
+    since: Option<std::time::Instant>,
 }
 
 impl<'a> StepLog<'a> {
@@ -95,7 +104,36 @@ impl<'a> StepLog<'a> {
             written: 0,
             cap,
             cut: false,
+            pending: Vec::new(),
+            since: None,
         }
+    }
+
+    /// Writes what is buffered.
+    pub async fn flush(&mut self) -> std::io::Result<()> {
+        self.since = None;
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let bytes = std::mem::take(&mut self.pending);
+        self.backend.append(&self.key, &bytes).await
+    }
+
+    /// Flushes a buffer that has waited long enough.
+    pub async fn tick(&mut self) -> std::io::Result<()> {
+        match self.since {
+            Some(since) if since.elapsed() >= FLUSH_AFTER => self.flush().await,
+            _ => Ok(()),
+        }
+    }
+
+    async fn buffer(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.pending.extend_from_slice(bytes);
+        self.since.get_or_insert_with(std::time::Instant::now);
+        if self.pending.len() >= FLUSH_BYTES {
+            return self.flush().await;
+        }
+        self.tick().await
     }
 
     pub fn written(&self) -> u64 {
@@ -134,10 +172,10 @@ impl<'a> StepLog<'a> {
                 self.cap
             );
             self.written += note.len() as u64;
-            return self.backend.append(&self.key, note.as_bytes()).await;
+            return self.buffer(note.as_bytes()).await;
         }
         self.written += record.len() as u64;
-        self.backend.append(&self.key, &record).await
+        self.buffer(&record).await
     }
 }
 
@@ -159,6 +197,7 @@ mod tests {
         let key = log_key("run1", "build").unwrap();
         let mut log = StepLog::new(&logs, key.clone(), Masker::new(["s3cr3t-value"]), 1 << 20);
         log.line(&out("password is s3cr3t-value")).await.unwrap();
+        log.flush().await.unwrap();
         let first = logs.read(&key, 0, 4096).await.unwrap();
         let text = String::from_utf8(first.clone()).unwrap();
         assert!(text.ends_with(" O password is ***\n"), "{text}");
@@ -168,6 +207,7 @@ mod tests {
         })
         .await
         .unwrap();
+        log.flush().await.unwrap();
         let rest = logs.read(&key, first.len() as u64, 4096).await.unwrap();
         assert!(String::from_utf8(rest).unwrap().ends_with(" E oops\n"));
         assert!(logs.read("run1/none", 0, 10).await.unwrap().is_empty());
@@ -183,6 +223,7 @@ mod tests {
             log.line(&out(&format!("line {i}"))).await.unwrap();
         }
         assert!(log.was_cut());
+        log.flush().await.unwrap();
         let all = String::from_utf8(logs.read(&key, 0, 1 << 20).await.unwrap()).unwrap();
         assert!(all.len() < 1200, "{}", all.len());
         assert_eq!(all.matches("log cut at 1000 bytes").count(), 1);

@@ -13,6 +13,7 @@ pub mod finish;
 pub mod heartbeat;
 pub mod http_step;
 pub mod logs;
+pub mod object_logs;
 pub mod run_shell;
 pub mod runs;
 pub mod secret_store;
@@ -129,7 +130,13 @@ impl Engine {
         queue: JobQueue,
     ) -> Result<Engine, EngineError> {
         let key = SecretKey::load_or_create(config.secrets_key.as_deref(), &config.data_dir)?;
-        let logs = Arc::new(logs::LocalLogs::new(config.data_dir.join("logs")));
+        let logs: Arc<dyn LogBackend> = match &config.log_store_url {
+            None => Arc::new(logs::LocalLogs::new(config.data_dir.join("logs"))),
+            Some(url) => Arc::new(
+                object_logs::ObjectLogs::from_url(url)
+                    .map_err(|e| EngineError::invalid("log_store_url", e))?,
+            ),
+        };
         let lease = Duration::from_secs(config.step_lease_seconds);
         let settings = EngineSettings {
             work_dir: config.data_dir.join("work"),

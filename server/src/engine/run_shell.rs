@@ -49,10 +49,13 @@ pub async fn run(
     let (tx, mut rx) = mpsc::channel(256);
     let process = shell::run(&step, tx, cancel.clone());
     tokio::pin!(process);
+    // A quiet step's last lines still reach the log within a tick.
+    let mut ticker = tokio::time::interval(std::time::Duration::from_millis(250));
     let ending = loop {
         tokio::select! {
             ending = &mut process => break ending,
             Some(line) = rx.recv() => log.line(&line).await?,
+            _ = ticker.tick() => log.tick().await?,
         }
     };
     // Lines still buffered after the process ended.
