@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::step_state::StepState;
+use super::step_state::{StepEvent, StepState, transition};
 
 /// How an attempt ended, as the worker saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,27 +40,32 @@ pub fn after_attempt(
     retries: u32,
     delay_for: impl Fn(u32) -> Duration,
 ) -> Next {
+    // The end state comes from the state machine, like every other move.
+    let ended = |event| transition(StepState::Running, event).unwrap_or(StepState::Failed);
     let (state, message) = match end {
         AttemptEnd::Succeeded => {
             return Next::Finish {
-                state: StepState::Success,
+                state: ended(StepEvent::Succeed),
                 message: String::new(),
             };
         }
         AttemptEnd::Failed { code, message } => (
-            StepState::Failed,
+            ended(StepEvent::Fail),
             match code {
                 Some(code) if message.is_empty() => format!("exited with code {code}"),
                 _ => message.clone(),
             },
         ),
-        AttemptEnd::TimedOut => (StepState::TimedOut, "timed out and was killed".to_owned()),
+        AttemptEnd::TimedOut => (
+            ended(StepEvent::TimeOut),
+            "timed out and was killed".to_owned(),
+        ),
         AttemptEnd::WorkerLost { worker } => (
-            StepState::Failed,
+            ended(StepEvent::Fail),
             format!("worker {worker} was lost (it stopped renewing its lease)"),
         ),
     };
-    if retries_left == 0 {
+    if retries_left == 0 || transition(state, StepEvent::Retry).is_err() {
         return Next::Finish { state, message };
     }
     let retry_number = retries.saturating_sub(retries_left) + 1;

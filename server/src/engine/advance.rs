@@ -4,14 +4,14 @@
 //! is over. Runs inside the caller's transaction; the jobs are pushed after
 //! commit by [`push`].
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use kiln_core::engine::{RunState, StepState, outcome, plan};
-use kiln_core::workflow::Workflow;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::Engine;
+use super::definitions::Definition;
 use super::store::{now_ms, plan_steps, steps_of};
 use crate::db::entities::{run, step};
 use crate::jobs::steps::StepJob;
@@ -46,7 +46,7 @@ pub enum Changed<'a> {
 /// Applies the planner's decisions to run `run` (locked by the caller).
 pub async fn advance(
     db: &impl ConnectionTrait,
-    workflow: &Workflow,
+    workflow: &Definition,
     run: &run::Model,
     changed: Changed<'_>,
 ) -> Result<Advanced, DbErr> {
@@ -57,7 +57,7 @@ pub async fn advance(
     let (mut rows, decidable) = match changed {
         Changed::Any => (steps_of(db, run.id).await?, None),
         Changed::Task(task) => {
-            let (below, wanted) = neighbourhood(workflow, task);
+            let (below, wanted) = workflow.neighbourhood(task);
             let rows = if wanted.is_empty() {
                 Vec::new()
             } else {
@@ -174,33 +174,6 @@ pub async fn advance(
         }
     }
     Ok(out)
-}
-
-/// The tasks downstream of `task` (transitively), and those with everything
-/// they need.
-fn neighbourhood(workflow: &Workflow, task: &str) -> (BTreeSet<String>, BTreeSet<String>) {
-    let mut dependants: HashMap<&str, Vec<&str>> = HashMap::new();
-    for t in &workflow.tasks {
-        for (need, _) in &t.needs {
-            dependants
-                .entry(need.as_str())
-                .or_default()
-                .push(t.id.as_str());
-        }
-    }
-    let mut below = BTreeSet::new();
-    let mut stack: Vec<&str> = dependants.get(task).cloned().unwrap_or_default();
-    while let Some(id) = stack.pop() {
-        if below.insert(id) {
-            stack.extend(dependants.get(id).into_iter().flatten().copied());
-        }
-    }
-    let below: BTreeSet<String> = below.iter().map(|s| (*s).to_owned()).collect();
-    let mut wanted = below.clone();
-    for t in workflow.tasks.iter().filter(|t| below.contains(&t.id)) {
-        wanted.extend(t.needs.iter().map(|(n, _)| n.clone()));
-    }
-    (below, wanted)
 }
 
 /// Pushes committed dispatches. A push that fails leaves its step

@@ -1,10 +1,13 @@
-//! Parsed workflow versions, cached: versions never change, so each is
-//! parsed once per process however many steps run from it.
+//! Parsed workflow versions, cached with the indexes the engine asks for on
+//! every step (task by id, what lies downstream, what lies upstream):
+//! versions never change, so each is parsed and indexed once per process
+//! however many steps run from it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use kiln_core::workflow::{self, Workflow};
+use kiln_core::workflow::{self, Task, Workflow};
 use sea_orm::{ConnectionTrait, EntityTrait};
 
 use super::EngineError;
@@ -13,8 +16,98 @@ use crate::db::entities::workflow_version;
 /// Versions kept at most; past it the cache starts over (cheap to refill).
 const MAX_CACHED: usize = 256;
 
+/// A workflow with its indexes; derefs to the workflow.
+#[derive(Debug)]
+pub struct Definition {
+    workflow: Workflow,
+    index: HashMap<String, usize>,
+    dependants: HashMap<String, Vec<String>>,
+}
+
+impl Deref for Definition {
+    type Target = Workflow;
+
+    fn deref(&self) -> &Workflow {
+        &self.workflow
+    }
+}
+
+impl Definition {
+    pub fn new(workflow: Workflow) -> Self {
+        let index = workflow
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id.clone(), i))
+            .collect();
+        let mut dependants: HashMap<String, Vec<String>> = HashMap::new();
+        for t in &workflow.tasks {
+            for (need, _) in &t.needs {
+                dependants
+                    .entry(need.clone())
+                    .or_default()
+                    .push(t.id.clone());
+            }
+        }
+        Definition {
+            workflow,
+            index,
+            dependants,
+        }
+    }
+
+    pub fn task(&self, id: &str) -> Option<&Task> {
+        self.index.get(id).and_then(|&i| self.workflow.tasks.get(i))
+    }
+
+    /// Every task `id` depends on, directly or not: the only ones whose
+    /// outputs its templates may use.
+    pub fn upstream_of(&self, id: &str) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<&str> = self
+            .task(id)
+            .map(|t| t.needs.iter().map(|(n, _)| n.as_str()).collect())
+            .unwrap_or_default();
+        while let Some(next) = stack.pop() {
+            if seen.insert(next.to_owned())
+                && let Some(task) = self.task(next)
+            {
+                stack.extend(task.needs.iter().map(|(n, _)| n.as_str()));
+            }
+        }
+        seen
+    }
+
+    /// The tasks downstream of `id` (transitively), and those together with
+    /// everything they need.
+    pub fn neighbourhood(&self, id: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+        let mut below = BTreeSet::new();
+        let mut stack: Vec<&str> = self
+            .dependants
+            .get(id)
+            .map(|d| d.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        while let Some(next) = stack.pop() {
+            if below.insert(next.to_owned()) {
+                stack.extend(
+                    self.dependants
+                        .get(next)
+                        .into_iter()
+                        .flatten()
+                        .map(String::as_str),
+                );
+            }
+        }
+        let mut wanted = below.clone();
+        for task in below.iter().filter_map(|t| self.task(t)) {
+            wanted.extend(task.needs.iter().map(|(n, _)| n.clone()));
+        }
+        (below, wanted)
+    }
+}
+
 #[derive(Default)]
-pub struct Definitions(Mutex<HashMap<i64, Arc<Workflow>>>);
+pub struct Definitions(Mutex<HashMap<i64, Arc<Definition>>>);
 
 impl Definitions {
     /// The workflow of version `id`.
@@ -22,7 +115,7 @@ impl Definitions {
         &self,
         db: &impl ConnectionTrait,
         id: i64,
-    ) -> Result<Arc<Workflow>, EngineError> {
+    ) -> Result<Arc<Definition>, EngineError> {
         if let Some(found) = self
             .0
             .lock()
@@ -36,12 +129,34 @@ impl Definitions {
             .await?
             .ok_or(EngineError::NotFound("workflow version"))?;
         // Stored versions were validated when saved.
-        let parsed = Arc::new(workflow::load(&version.source).map_err(EngineError::Definition)?);
+        let parsed = workflow::load(&version.source).map_err(EngineError::Definition)?;
+        let parsed = Arc::new(Definition::new(parsed));
         let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= MAX_CACHED {
             cache.clear();
         }
         cache.insert(id, parsed.clone());
         Ok(parsed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexes_answer_up_and_down() {
+        let source = "tasks:\n  a: {run: x}\n  b: {run: x, needs: [a]}\n  c: {run: x, needs: [b]}\n  d: {run: x, needs: [c, e]}\n  e: {run: x}\n";
+        let d = Definition::new(workflow::load(source).unwrap());
+        assert_eq!(d.task("c").unwrap().id, "c");
+        assert!(d.task("zz").is_none());
+        assert_eq!(
+            d.upstream_of("d"),
+            ["a", "b", "c", "e"].map(String::from).into()
+        );
+        let (below, wanted) = d.neighbourhood("b");
+        assert_eq!(below, ["c", "d"].map(String::from).into());
+        assert_eq!(wanted, ["b", "c", "d", "e"].map(String::from).into());
+        assert!(d.neighbourhood("d").0.is_empty());
     }
 }

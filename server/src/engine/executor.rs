@@ -8,16 +8,17 @@ use std::sync::Arc;
 
 use kiln_core::engine::mask::Masker;
 use kiln_core::engine::{AttemptEnd, StepState};
+use kiln_core::workflow::Task;
 use kiln_core::workflow::prepare::{Prepared, StepInputs, prepare};
-use kiln_core::workflow::{Task, Workflow};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tokio_util::sync::CancellationToken;
 
+use super::definitions::Definition;
 use super::finish::{Ended, finish};
 use super::http_step::{self, HttpRequest};
 use super::logs::{StepLog, log_key};
-use super::store::{now_ms, upstream_of};
+use super::store::now_ms;
 use super::{Engine, EngineError, heartbeat, run_shell, secret_store};
 use crate::accounts::nodes;
 use crate::db::entities::{run, step};
@@ -83,7 +84,7 @@ async fn attempt(
         .version_id
         .ok_or(EngineError::NotFound("workflow version"))?;
     let workflow = engine.definitions.get(&engine.db, version).await?;
-    let Some(task) = workflow.tasks.iter().find(|t| t.id == row.task) else {
+    let Some(task) = workflow.task(&row.task) else {
         return Ok(Ended::failed(format!(
             "task {} is not in the run's workflow version",
             row.task
@@ -170,12 +171,12 @@ async fn inputs(
     engine: &Engine,
     run: &run::Model,
     row: &step::Model,
-    workflow: &Workflow,
+    workflow: &Definition,
     task: &Task,
 ) -> Result<StepInputs, EngineError> {
     let params: BTreeMap<String, String> = serde_json::from_str(&run.params).unwrap_or_default();
     // Only upstream tasks' outputs can appear in its templates.
-    let upstream = upstream_of(workflow, &task.id);
+    let upstream = workflow.upstream_of(&task.id);
     let mut outputs = BTreeMap::new();
     if !upstream.is_empty() {
         let finished = step::Entity::find()

@@ -70,7 +70,7 @@ pub async fn finish(
         .version_id
         .ok_or(EngineError::NotFound("workflow version"))?;
     let workflow = engine.definitions.get(&txn, version).await?;
-    let task = workflow.tasks.iter().find(|t| t.id == row.task);
+    let task = workflow.task(&row.task);
     let retry = task.map(|t| t.retry).unwrap_or_default();
     let retries_left = u32::try_from(row.retries_left).unwrap_or(0);
     let next = after_attempt(&ended.end, retries_left, retry.retries, |n| {

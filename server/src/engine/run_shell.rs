@@ -27,21 +27,24 @@ pub async fn run(
     log: &mut StepLog<'_>,
     cancel: &CancellationToken,
 ) -> Result<Ended, EngineError> {
-    let base = engine
-        .settings
-        .work_dir
-        .join(run_id.to_string())
-        .join(format!("{}-{}", row.id, row.attempt));
-    let workdir = base.join("work");
-    let output_file = base.join("outputs");
-    // A fresh directory: whatever an earlier attempt left is gone.
-    let _ = tokio::fs::remove_dir_all(&base).await;
-    tokio::fs::create_dir_all(&workdir).await?;
-    tokio::fs::write(&output_file, b"").await?;
+    let run_dir = engine.settings.work_dir.join(run_id.to_string());
+    let workdir = run_dir.join(format!("{}-{}", row.id, row.attempt));
+    // Beside the working directory, so the step cannot mistake it for its own.
+    let output_file = run_dir.join(format!("{}-{}.out", row.id, row.attempt));
+    tokio::fs::create_dir_all(&run_dir).await?;
+    // Fresh: whatever a crashed earlier try of this attempt left goes first.
+    if let Err(error) = tokio::fs::create_dir(&workdir).await {
+        if error.kind() != std::io::ErrorKind::AlreadyExists {
+            return Err(error.into());
+        }
+        tokio::fs::remove_dir_all(&workdir).await?;
+        tokio::fs::create_dir(&workdir).await?;
+    }
+    let _ = tokio::fs::remove_file(&output_file).await;
     env.push(("KILN_OUTPUT".into(), output_file.display().to_string()));
     let step = ShellStep {
         command,
-        workdir,
+        workdir: workdir.clone(),
         env,
         timeout: task.timeout,
         grace: engine.settings.kill_grace,
@@ -64,7 +67,7 @@ pub async fn run(
     }
     let ended = match ending {
         Err(error) => Ended::failed(format!("could not start /bin/sh: {error}")),
-        Ok(Ending::Exited(0)) => match tokio::fs::read(&output_file).await {
+        Ok(Ending::Exited(0)) => match read_outputs(&output_file).await {
             Ok(bytes) => match parse_outputs(&bytes) {
                 Ok(outputs) => Ended {
                     end: AttemptEnd::Succeeded,
@@ -94,8 +97,17 @@ pub async fn run(
         },
         Ok(Ending::Cancelled) => Ended::failed("cancelled".into()),
     };
-    if let Err(error) = tokio::fs::remove_dir_all(&base).await {
-        tracing::warn!(dir = %base.display(), %error, "could not remove a step's directory");
+    if let Err(error) = tokio::fs::remove_dir_all(&workdir).await {
+        tracing::warn!(dir = %workdir.display(), %error, "could not remove a step's directory");
     }
+    let _ = tokio::fs::remove_file(&output_file).await;
     Ok(ended)
+}
+
+/// The `$KILN_OUTPUT` file; a step that wrote none has no outputs.
+async fn read_outputs(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    match tokio::fs::read(path).await {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        other => other,
+    }
 }

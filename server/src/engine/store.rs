@@ -1,11 +1,10 @@
 //! Row-level helpers shared by the engine's operations: the clock, the run
 //! lock, a run's steps, and the planner's view of them.
 
-use std::collections::{BTreeSet, HashMap};
 use std::str::FromStr;
 
+use super::definitions::Definition;
 use kiln_core::engine::{PlanStep, StepState, TriggerRule};
-use kiln_core::workflow::Workflow;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
@@ -45,14 +44,11 @@ pub fn state_of(step: &step::Model) -> StepState {
 
 /// The planner's view: states from the rows, needs and rules from the
 /// definition the run was started with.
-pub fn plan_steps(workflow: &Workflow, steps: &[step::Model]) -> Vec<PlanStep> {
-    // By id: a run of thousands of tasks must not cost n² lookups per step.
-    let tasks: HashMap<&str, &kiln_core::workflow::Task> =
-        workflow.tasks.iter().map(|t| (t.id.as_str(), t)).collect();
+pub fn plan_steps(workflow: &Definition, steps: &[step::Model]) -> Vec<PlanStep> {
     steps
         .iter()
         .map(|row| {
-            let task = tasks.get(row.task.as_str());
+            let task = workflow.task(&row.task);
             PlanStep {
                 id: row.task.clone(),
                 needs: task
@@ -63,27 +59,4 @@ pub fn plan_steps(workflow: &Workflow, steps: &[step::Model]) -> Vec<PlanStep> {
             }
         })
         .collect()
-}
-
-/// Every task `task` depends on, directly or not: the only ones whose
-/// outputs its templates may use.
-pub fn upstream_of(workflow: &Workflow, task: &str) -> BTreeSet<String> {
-    let needs: HashMap<&str, Vec<&str>> = workflow
-        .tasks
-        .iter()
-        .map(|t| {
-            (
-                t.id.as_str(),
-                t.needs.iter().map(|(n, _)| n.as_str()).collect(),
-            )
-        })
-        .collect();
-    let mut seen = BTreeSet::new();
-    let mut stack: Vec<&str> = needs.get(task).cloned().unwrap_or_default();
-    while let Some(id) = stack.pop() {
-        if seen.insert(id.to_owned()) {
-            stack.extend(needs.get(id).into_iter().flatten().copied());
-        }
-    }
-    seen
 }

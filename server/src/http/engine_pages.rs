@@ -215,7 +215,7 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
         .map(|s| {
             let needs = definition
                 .as_ref()
-                .and_then(|d| d.tasks.iter().find(|t| t.id == s.task))
+                .and_then(|d| d.task(&s.task))
                 .map(|t| t.needs.iter().map(|(n, _)| n.clone()).collect())
                 .unwrap_or_default();
             (s.task.clone(), needs)
