@@ -79,6 +79,10 @@ pub struct Config {
     /// (credentials and endpoint from `AWS_*` variables) or `file:///dir`
     /// through the `object_store` crate.
     pub log_store_url: Option<String>,
+    /// Whether `kiln serve` runs steps itself. Steps run as the Kiln user
+    /// and can read what it can (the data directory, the database file):
+    /// set false to run them only on `kiln worker` machines.
+    pub server_runs_steps: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +120,7 @@ impl Default for Config {
             step_lease_seconds: 10,
             step_kill_grace_seconds: 5,
             log_store_url: None,
+            server_runs_steps: true,
         }
     }
 }

@@ -106,7 +106,11 @@ impl Server {
         )?);
         let plan = jobs::PoolPlan {
             concurrency: config.worker_concurrency(),
-            step_queues: queues_served(&config.worker_labels()),
+            step_queues: if config.server_runs_steps {
+                queues_served(&config.worker_labels())
+            } else {
+                Vec::new()
+            },
             cleanup: true,
         };
         let workers = jobs::start(

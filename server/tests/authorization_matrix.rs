@@ -332,18 +332,18 @@ impl Fixture {
             "GET /api/v1/groups/{id}/secrets" => (format!("/api/v1/groups/{g}/secrets"), None),
             "PUT /api/v1/projects/{id}/secrets/{name}" => (
                 format!("/api/v1/projects/{p}/secrets/MATRIX"),
-                Some(json!({"value": "v"})),
+                Some(json!({"value": "vvvv"})),
             ),
             "PUT /api/v1/groups/{id}/secrets/{name}" => (
                 format!("/api/v1/groups/{g}/secrets/MATRIX"),
-                Some(json!({"value": "v"})),
+                Some(json!({"value": "vvvv"})),
             ),
             "DELETE /api/v1/projects/{id}/secrets/{name}" => {
                 self.owner
                     .send(
                         "PUT",
                         &format!("/api/v1/projects/{p}/secrets/DOOMED"),
-                        Some(json!({"value": "v"})),
+                        Some(json!({"value": "vvvv"})),
                     )
                     .await;
                 (format!("/api/v1/projects/{p}/secrets/DOOMED"), None)
@@ -353,7 +353,7 @@ impl Fixture {
                     .send(
                         "PUT",
                         &format!("/api/v1/groups/{g}/secrets/DOOMED"),
-                        Some(json!({"value": "v"})),
+                        Some(json!({"value": "vvvv"})),
                     )
                     .await;
                 (format!("/api/v1/groups/{g}/secrets/DOOMED"), None)

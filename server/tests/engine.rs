@@ -428,6 +428,7 @@ tasks:
     run: |
       echo "token is $TOKEN"
       echo "group gives $ONLY_GROUP"
+      echo "leak=$TOKEN" >> "$KILN_OUTPUT"
       [ "$TOKEN" = "s3cr3t-v4lue-xyz" ]
 "#;
     assert_eq!(save(&api, project, "secretive", source).await.0, 200);
@@ -437,6 +438,9 @@ tasks:
     let text = log(&api, run, "use").await;
     assert!(text.contains("token is ***"), "{text}");
     assert!(text.contains("group gives ***"), "{text}");
+    // Outputs are shown to every viewer: masked too.
+    assert_eq!(step(&done, "use")["outputs"]["leak"], "***");
+    assert!(!done.to_string().contains(value));
     // Nothing stored under the data directory holds the value.
     for entry in walk(&app.db.data_dir().join("logs")) {
         let bytes = std::fs::read(&entry).unwrap();
@@ -673,3 +677,35 @@ tasks:
     assert!(walk(&app.db.data_dir().join("logs")).is_empty());
     app.stop().await;
 }
+
+/// A task loaded only as another's need must not be planned on partial
+/// facts: `d` waits for `n`, which waits for the slow `y`.
+async fn partial_planning_waits_for_unloaded_upstream(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (api, project) = owner(&app).await;
+    let source = r#"
+tasks:
+  t: { run: "true" }
+  x: { run: "true" }
+  y: { run: "sleep 1" }
+  n:
+    needs: [x, y]
+    trigger_rule: one_failed
+    run: echo never
+  d:
+    needs: [t, n, x]
+    trigger_rule: none_failed
+    run: echo done
+"#;
+    assert_eq!(save(&api, project, "partial", source).await.0, 200);
+    let run = start(&api, project, "partial", json!({})).await;
+    let done = wait_end(&api, run).await;
+    assert_eq!(step(&done, "n")["state"], "skipped", "{done:#}");
+    assert_eq!(step(&done, "d")["state"], "success", "{done:#}");
+    assert!(
+        step(&done, "d")["started_at"].as_str() >= step(&done, "y")["finished_at"].as_str(),
+        "d started before y ended: {done:#}"
+    );
+    app.stop().await;
+}
+on_all_backends!(partial_planning_waits_for_unloaded_upstream);

@@ -17,9 +17,19 @@ impl Masker {
         I: IntoIterator<Item = S>,
         S: AsRef<[u8]>,
     {
+        // Logs are masked a line at a time: a multi-line secret (a PEM key)
+        // is also masked line by line.
         let mut secrets: Vec<Vec<u8>> = secrets
             .into_iter()
-            .map(|s| s.as_ref().to_vec())
+            .flat_map(|s| {
+                let whole = s.as_ref().to_vec();
+                let mut parts: Vec<Vec<u8>> = whole
+                    .split(|&b| b == b'\n')
+                    .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
+                    .collect();
+                parts.push(whole);
+                parts
+            })
             .filter(|s| s.len() >= MIN_MASKED_LEN)
             .collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
@@ -54,6 +64,13 @@ fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn multi_line_secrets_are_masked_line_by_line() {
+        let masker = Masker::new(["-----BEGIN KEY-----\nAbCdEf123\n-----END KEY-----"]);
+        assert_eq!(masker.mask(b"AbCdEf123"), b"***");
+        assert_eq!(masker.mask(b"x -----END KEY----- y"), b"x *** y");
+    }
 
     #[test]
     fn every_occurrence_is_masked() {

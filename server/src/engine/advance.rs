@@ -70,7 +70,18 @@ pub async fn advance(
             (rows, Some(below))
         }
     };
-    let mut decided = plan(&plan_steps(workflow, &rows));
+    let mut planned = plan_steps(workflow, &rows);
+    if let Some(below) = &decidable {
+        // A task loaded only as someone's need has its own needs missing:
+        // it must look undecided (not done) rather than be planned on
+        // partial facts, whose skips would spread downstream.
+        for step in planned.iter_mut().filter(|s| !below.contains(&s.id)) {
+            if step.state == StepState::Queued {
+                step.state = StepState::Running;
+            }
+        }
+    }
+    let mut decided = plan(&planned);
     // Loaded only as someone's need, a task's own upstream may be missing:
     // decide only for the tasks whose needs are all here.
     if let Some(below) = &decidable {

@@ -97,7 +97,7 @@ async fn attempt(
     let mut log = StepLog::new(
         engine.logs.as_ref(),
         key,
-        masker,
+        masker.clone(),
         engine.settings.log_cap_bytes,
     );
     log.note(&format!(
@@ -154,7 +154,8 @@ async fn attempt(
     };
     beat.abort();
     engine.untrack(row.id);
-    let ended = result?;
+    // The message and outputs are shown to every viewer: no secret in them.
+    let ended = mask_ended(result?, &masker);
     let summary = match &ended.end {
         AttemptEnd::Succeeded => "succeeded".to_owned(),
         AttemptEnd::Failed { message, .. } => format!("failed: {message}"),
@@ -164,6 +165,17 @@ async fn attempt(
     log.note(&summary).await?;
     log.flush().await?;
     Ok(ended)
+}
+
+fn mask_ended(mut ended: Ended, masker: &Masker) -> Ended {
+    let mask = |text: &str| String::from_utf8_lossy(&masker.mask(text.as_bytes())).into_owned();
+    if let AttemptEnd::Failed { message, .. } = &mut ended.end {
+        *message = mask(message);
+    }
+    for value in ended.outputs.values_mut() {
+        *value = mask(value);
+    }
+    ended
 }
 
 /// Params, upstream outputs and the requested secrets.

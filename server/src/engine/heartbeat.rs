@@ -25,6 +25,7 @@ pub async fn keep_alive(
     let mut every = tokio::time::interval(engine.settings.heartbeat);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     every.tick().await;
+    let mut renewed_at = std::time::Instant::now();
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
@@ -47,10 +48,18 @@ pub async fn keep_alive(
                 cancel.cancel();
                 return;
             }
-            Ok(_) => {}
-            // The lease has slack for a few missed beats; the sweeper
-            // decides if the database stays away longer.
-            Err(error) => tracing::warn!(step = step_id, %error, "could not renew a step's lease"),
+            Ok(_) => renewed_at = std::time::Instant::now(),
+            // The lease has slack for a few missed beats; past it the step
+            // is someone else's (the sweeper retries or fails it), so this
+            // copy must stop rather than run twice.
+            Err(error) => {
+                tracing::warn!(step = step_id, %error, "could not renew a step's lease");
+                if renewed_at.elapsed() >= engine.settings.lease {
+                    tracing::warn!(step = step_id, "lease lost; stopping the step");
+                    cancel.cancel();
+                    return;
+                }
+            }
         }
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use kiln_core::engine::mask::MIN_MASKED_LEN;
 use kiln_core::engine::secret_name::check_secret_name;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -33,10 +34,11 @@ pub async fn set(
     value: &str,
 ) -> Result<(), EngineError> {
     check_secret_name(name).map_err(|m| EngineError::invalid("name", m))?;
-    if value.is_empty() || value.len() > MAX_VALUE_BYTES {
+    // Shorter values could not be masked in logs without wrecking them.
+    if value.len() < MIN_MASKED_LEN || value.len() > MAX_VALUE_BYTES {
         return Err(EngineError::invalid(
             "value",
-            format!("a secret's value is 1 to {MAX_VALUE_BYTES} bytes"),
+            format!("a secret's value is {MIN_MASKED_LEN} to {MAX_VALUE_BYTES} bytes"),
         ));
     }
     let sealed = STANDARD.encode(key.seal(value.as_bytes(), &aad(node_id, name)));

@@ -113,8 +113,12 @@ pub async fn run(
         // The shell is gone; anything it left running in the background goes too.
         let _ = killpg(group, Signal::SIGKILL);
     }
-    for reader in readers.into_iter().flatten() {
-        let _ = reader.await;
+    // A background process that left the group (setsid) may hold the pipes
+    // open for ever: read what is there for at most the grace period.
+    for mut reader in readers.into_iter().flatten() {
+        if tokio::time::timeout(step.grace, &mut reader).await.is_err() {
+            reader.abort();
+        }
     }
     Ok(ending)
 }

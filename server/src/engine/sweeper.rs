@@ -56,7 +56,11 @@ pub async fn sweep(engine: &Engine) -> Result<(), EngineError> {
             exit_code: None,
             outputs: Default::default(),
         };
-        finish(engine, row.run_id, row.id, row.attempt, ended, Some(now)).await?;
+        // One bad row must not stop the sweep of the others.
+        if let Err(error) = finish(engine, row.run_id, row.id, row.attempt, ended, Some(now)).await
+        {
+            tracing::error!(step = row.id, %error, "could not record a lost step");
+        }
     }
 
     let stale = now - LOST_JOB_AFTER_MS;
@@ -88,7 +92,9 @@ pub async fn sweep(engine: &Engine) -> Result<(), EngineError> {
                 attempt: row.attempt,
                 due_at_ms: now,
             };
-            engine.queue.push_step(&row.queue, job, None).await?;
+            if let Err(error) = engine.queue.push_step(&row.queue, job, None).await {
+                tracing::error!(step = row.id, %error, "could not push a step's job again");
+            }
         }
     }
 

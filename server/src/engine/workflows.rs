@@ -7,7 +7,7 @@ use kiln_core::workflow;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 
 use super::EngineError;
@@ -151,6 +151,21 @@ pub async fn delete(
     let workflow = find(db, project, name)
         .await?
         .ok_or(EngineError::NotFound("workflow"))?;
+    // Its running runs still need their version's definition.
+    let running = crate::db::entities::run::Entity::find()
+        .filter(crate::db::entities::run::Column::WorkflowId.eq(workflow.id))
+        .filter(
+            crate::db::entities::run::Column::State
+                .eq(kiln_core::engine::RunState::Running.as_str()),
+        )
+        .count(db)
+        .await?;
+    if running > 0 {
+        return Err(EngineError::conflict(
+            "name",
+            format!("{running} run(s) of this workflow are still running; cancel them first"),
+        ));
+    }
     wf::Entity::delete_by_id(workflow.id).exec(db).await?;
     Ok(())
 }

@@ -113,13 +113,15 @@ impl Follow {
             if ended {
                 return None;
             }
+            let mut over = false;
             loop {
                 match me.logs.read(&me.key, me.offset, CHUNK).await {
                     Ok(chunk) if !chunk.is_empty() => {
-                        // Whole lines only; a partial one waits for its end.
+                        // Whole lines only; a partial one waits for its end,
+                        // unless the attempt is over (then it never comes).
                         let whole = match chunk.iter().rposition(|&b| b == b'\n') {
                             Some(end) => end + 1,
-                            None if chunk.len() == CHUNK => chunk.len(),
+                            None if chunk.len() == CHUNK || over => chunk.len(),
                             None => 0,
                         };
                         if whole > 0 {
@@ -136,13 +138,18 @@ impl Follow {
                         tracing::warn!(%error, "reading a step log failed");
                     }
                 }
-                if me.attempt_over().await {
+                if !over && me.attempt_over().await {
+                    over = true;
                     // One last read: lines written just before the end.
                     if let Ok(rest) = me.logs.read(&me.key, me.offset, CHUNK).await
                         && !rest.is_empty()
                     {
                         continue;
                     }
+                    let event = Event::default().event("end").data("");
+                    return Some((Ok(event), (me, true)));
+                }
+                if over {
                     let event = Event::default().event("end").data("");
                     return Some((Ok(event), (me, true)));
                 }
