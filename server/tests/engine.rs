@@ -117,6 +117,14 @@ async fn diamond_passes_outputs(backend: Backend) {
     assert_eq!(done["version"], 1);
     assert_eq!(done["trigger"], "manual");
     assert_eq!(step(&done, "join")["outputs"]["joined"], "L1.7+R1.7");
+    // Nothing of the run's working directories is left behind.
+    assert!(
+        !app.db
+            .data_dir()
+            .join("work")
+            .join(run.to_string())
+            .exists()
+    );
     let text = log(&api, run, "start").await;
     // The param went in quoted: printed, never executed.
     assert!(text.contains(" O hello world; rm -rf /"), "{text}");

@@ -130,6 +130,11 @@ pub async fn finish(
     txn.commit().await?;
     dispatches.extend(advanced.dispatches);
     push(engine, dispatches).await;
+    if advanced.finished.is_some() {
+        // The run's parent directory of step directories, now empty (a
+        // directory still in use elsewhere is not empty and stays).
+        let _ = tokio::fs::remove_dir(engine.settings.work_dir.join(run_id.to_string())).await;
+    }
 
     let label = match final_state {
         StepState::Queued => "retried",
