@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "authorization_matrix/engine_routes.rs"]
+mod engine_routes;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -293,111 +295,11 @@ impl Fixture {
                     .then(|| json!({"role": "developer"}));
                 (format!("/api/v1/projects/{p}/members/{}", self.spare), body)
             }
-            "GET /api/v1/projects/{id}/workflows" => {
-                (format!("/api/v1/projects/{p}/workflows"), None)
-            }
-            "GET /api/v1/projects/{id}/workflows/{name}" => {
-                (format!("/api/v1/projects/{p}/workflows/ok"), None)
-            }
-            "PUT /api/v1/projects/{id}/workflows/{name}" => (
-                format!("/api/v1/projects/{p}/workflows/{}", self.fresh("wf")),
-                Some(json!({"source": OK_WORKFLOW})),
-            ),
-            "DELETE /api/v1/projects/{id}/workflows/{name}" => {
-                let name = self.fresh("doomed");
-                self.save_workflow(&name, OK_WORKFLOW).await;
-                (format!("/api/v1/projects/{p}/workflows/{name}"), None)
-            }
-            "POST /api/v1/projects/{id}/workflows/{name}/runs" => (
-                format!("/api/v1/projects/{p}/workflows/ok/runs"),
-                Some(json!({})),
-            ),
-            "GET /api/v1/projects/{id}/runs" => (format!("/api/v1/projects/{p}/runs"), None),
-            "GET /api/v1/runs/{id}" => (format!("/api/v1/runs/{}", self.run), None),
-            "GET /api/v1/runs/{id}/steps" => (format!("/api/v1/runs/{}/steps", self.run), None),
-            "GET /api/v1/runs/{id}/steps/{task}/log" => {
-                (format!("/api/v1/runs/{}/steps/only/log", self.run), None)
-            }
-            "POST /api/v1/runs/{id}/cancel" => {
-                // Its step needs a label no worker has: it waits, harmlessly.
-                let run = self.start_run("stuck").await;
-                (format!("/api/v1/runs/{run}/cancel"), Some(json!({})))
-            }
-            "POST /api/v1/runs/{id}/retry" => {
-                let run = self.start_run("failing").await;
-                self.wait_run(run).await;
-                (format!("/api/v1/runs/{run}/retry"), Some(json!({})))
-            }
-            "GET /api/v1/projects/{id}/secrets" => (format!("/api/v1/projects/{p}/secrets"), None),
-            "GET /api/v1/groups/{id}/secrets" => (format!("/api/v1/groups/{g}/secrets"), None),
-            "PUT /api/v1/projects/{id}/secrets/{name}" => (
-                format!("/api/v1/projects/{p}/secrets/MATRIX"),
-                Some(json!({"value": "vvvv"})),
-            ),
-            "PUT /api/v1/groups/{id}/secrets/{name}" => (
-                format!("/api/v1/groups/{g}/secrets/MATRIX"),
-                Some(json!({"value": "vvvv"})),
-            ),
-            "DELETE /api/v1/projects/{id}/secrets/{name}" => {
-                self.owner
-                    .send(
-                        "PUT",
-                        &format!("/api/v1/projects/{p}/secrets/DOOMED"),
-                        Some(json!({"value": "vvvv"})),
-                    )
-                    .await;
-                (format!("/api/v1/projects/{p}/secrets/DOOMED"), None)
-            }
-            "DELETE /api/v1/groups/{id}/secrets/{name}" => {
-                self.owner
-                    .send(
-                        "PUT",
-                        &format!("/api/v1/groups/{g}/secrets/DOOMED"),
-                        Some(json!({"value": "vvvv"})),
-                    )
-                    .await;
-                (format!("/api/v1/groups/{g}/secrets/DOOMED"), None)
-            }
-            other => panic!("no request for {other}"),
+            other => self
+                .engine_request(other)
+                .await
+                .unwrap_or_else(|| panic!("no request for {other}")),
         }
-    }
-
-    async fn save_workflow(&self, name: &str, source: &str) {
-        let (status, body) = self
-            .owner
-            .send(
-                "PUT",
-                &format!("/api/v1/projects/{}/workflows/{name}", self.project),
-                Some(json!({"source": source})),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-    }
-
-    async fn start_run(&self, workflow: &str) -> i64 {
-        let (status, body) = self
-            .owner
-            .post(
-                &format!(
-                    "/api/v1/projects/{}/workflows/{workflow}/runs",
-                    self.project
-                ),
-                json!({}),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-        body["id"].as_i64().unwrap()
-    }
-
-    async fn wait_run(&self, run: i64) {
-        for _ in 0..600 {
-            let (_, body) = self.owner.get(&format!("/api/v1/runs/{run}")).await;
-            if body["state"] != "running" {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("run {run} never ended");
     }
 
     async fn grant_spare(&self, members: &str) {

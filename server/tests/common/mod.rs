@@ -4,6 +4,8 @@
 //! body on all three backends.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod engine;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

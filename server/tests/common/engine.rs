@@ -1,0 +1,102 @@
+//! Helpers of the engine tests: a signed-in owner with a project, saving
+//! and starting workflows, waiting for runs, reading steps and logs.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::{Api, TestApp};
+
+/// A signed-in owner with a project.
+pub async fn owner(app: &TestApp) -> (Api, i64) {
+    let api = app.browser();
+    api.sign_up("alice").await;
+    let group = api.group("team", None).await;
+    let project = api.project("app", group).await;
+    (api, project)
+}
+
+pub async fn save(api: &Api, project: i64, name: &str, source: &str) -> (u16, Value) {
+    api.send(
+        "PUT",
+        &format!("/api/v1/projects/{project}/workflows/{name}"),
+        Some(json!({ "source": source })),
+    )
+    .await
+}
+
+pub async fn start(api: &Api, project: i64, name: &str, params: Value) -> i64 {
+    let (status, body) = api
+        .post(
+            &format!("/api/v1/projects/{project}/workflows/{name}/runs"),
+            json!({ "params": params }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_i64().unwrap()
+}
+
+/// Polls the run until `done` says so (default: it has ended).
+pub async fn wait_until(
+    api: &Api,
+    run: i64,
+    limit: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let began = Instant::now();
+    loop {
+        let (status, body) = api.get(&format!("/api/v1/runs/{run}")).await;
+        assert_eq!(status, 200, "{body}");
+        if done(&body) {
+            return body;
+        }
+        assert!(
+            began.elapsed() < limit,
+            "run {run} not there after {limit:?}: {body:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub async fn wait_end(api: &Api, run: i64) -> Value {
+    wait_until(api, run, Duration::from_secs(60), |r| {
+        r["state"] != "running"
+    })
+    .await
+}
+
+pub fn step<'a>(run: &'a Value, task: &str) -> &'a Value {
+    run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["task"] == task)
+        .unwrap_or_else(|| panic!("no step {task} in {run:#}"))
+}
+
+pub async fn log(api: &Api, run: i64, task: &str) -> String {
+    let response = api
+        .request(
+            reqwest::Method::GET,
+            &format!("/api/v1/runs/{run}/steps/{task}/log"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap()
+}
+
+/// Every file below `dir`.
+pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

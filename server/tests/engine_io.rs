@@ -1,0 +1,324 @@
+//! The engine's edges end to end, on SQLite, PostgreSQL and MariaDB:
+//! `http:` steps against a real server, secrets, bad input, live logs, and
+//! logs through `object_store`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::engine::{log, owner, save, start, step, wait_end, walk};
+use common::{Backend, TestApp};
+use serde_json::json;
+
+/// A tiny HTTP server answering every request with `status` and a JSON body.
+async fn http_target(status: u16) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().fallback(move |body: String| async move {
+        (
+            axum::http::StatusCode::from_u16(status).unwrap(),
+            format!("{{\"echo\":{:?}}}", body),
+        )
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+async fn http_tasks_call_and_check_status(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (api, project) = owner(&app).await;
+    let ok = http_target(200).await;
+    let teapot = http_target(418).await;
+    let source = format!(
+        r#"
+params:
+  name: {{ type: string, default: kiln }}
+tasks:
+  call:
+    http:
+      method: POST
+      url: "{ok}/hello"
+      body: "hi {{{{ params.name }}}}"
+  use:
+    needs: [call]
+    run: echo "got {{{{ tasks.call.outputs.status }}}}"
+  refused:
+    http:
+      url: "{teapot}/"
+      expect: [200, 201]
+"#
+    );
+    assert_eq!(save(&api, project, "calls", &source).await.0, 200);
+    let run = start(&api, project, "calls", json!({})).await;
+    let done = wait_end(&api, run).await;
+    let call = step(&done, "call");
+    assert_eq!(call["state"], "success", "{done:#}");
+    assert_eq!(call["outputs"]["status"], "200");
+    assert_eq!(call["outputs"]["body"], "{\"echo\":\"hi kiln\"}");
+    assert!(log(&api, run, "use").await.contains("got 200"));
+    let refused = step(&done, "refused");
+    assert_eq!(refused["state"], "failed");
+    assert_eq!(refused["exit_code"], 418);
+    assert!(refused["message"].as_str().unwrap().contains("418"));
+    assert!(log(&api, run, "refused").await.contains("418"));
+    app.stop().await;
+}
+on_all_backends!(http_tasks_call_and_check_status);
+
+async fn secrets_reach_steps_but_never_logs(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (api, project) = owner(&app).await;
+    let (_, me) = api.get(&format!("/api/v1/projects/{project}")).await;
+    let group = me["parent_id"].as_i64().unwrap();
+    let value = "s3cr3t-v4lue-xyz";
+    let (status, body) = api
+        .send(
+            "PUT",
+            &format!("/api/v1/groups/{group}/secrets/TOKEN"),
+            Some(json!({"value": "group-level"})),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, _) = api
+        .send(
+            "PUT",
+            &format!("/api/v1/projects/{project}/secrets/TOKEN"),
+            Some(json!({"value": value})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = api
+        .send(
+            "PUT",
+            &format!("/api/v1/groups/{group}/secrets/ONLY_GROUP"),
+            Some(json!({"value": "from-group"})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, body) = api
+        .send(
+            "PUT",
+            &format!("/api/v1/projects/{project}/secrets/bad-name"),
+            Some(json!({"value": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("name"))
+    );
+    let (_, listed) = api
+        .get(&format!("/api/v1/projects/{project}/secrets"))
+        .await;
+    assert_eq!(listed["items"][0]["name"], "TOKEN");
+    assert!(!listed.to_string().contains(value));
+    let source = r#"
+tasks:
+  use:
+    secrets: [TOKEN, ONLY_GROUP]
+    run: |
+      echo "token is $TOKEN"
+      echo "group gives $ONLY_GROUP"
+      echo "leak=$TOKEN" >> "$KILN_OUTPUT"
+      [ "$TOKEN" = "s3cr3t-v4lue-xyz" ]
+"#;
+    assert_eq!(save(&api, project, "secretive", source).await.0, 200);
+    let run = start(&api, project, "secretive", json!({})).await;
+    let done = wait_end(&api, run).await;
+    assert_eq!(done["state"], "success", "{done:#}");
+    let text = log(&api, run, "use").await;
+    assert!(text.contains("token is ***"), "{text}");
+    assert!(text.contains("group gives ***"), "{text}");
+    // Outputs are shown to every viewer: masked too.
+    assert_eq!(step(&done, "use")["outputs"]["leak"], "***");
+    assert!(!done.to_string().contains(value));
+    // Nothing stored under the data directory holds the value.
+    for entry in walk(&app.db.data_dir().join("logs")) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(value),
+            "{}",
+            entry.display()
+        );
+    }
+    app.stop().await;
+}
+on_all_backends!(secrets_reach_steps_but_never_logs);
+
+async fn bad_input_is_named(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.step_log_max_bytes = 1024 * 1024).await;
+    let (api, project) = owner(&app).await;
+    let (status, body) = save(
+        &api,
+        project,
+        "broken",
+        "tasks:\n  a:\n    run: x\n    needs: [nope]\n",
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_definition");
+    assert_eq!(body["error"]["problems"][0]["line"], 4, "{body}");
+    let (status, _) = api
+        .get(&format!("/api/v1/projects/{project}/workflows/broken"))
+        .await;
+    assert_eq!(status, 404, "nothing half-written");
+    let (status, body) = save(&api, project, "Bad Name", "tasks:\n  a:\n    run: x\n").await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("name"))
+    );
+
+    let source = r#"
+params:
+  count: { type: integer }
+tasks:
+  missing:
+    run: no-such-command-anywhere
+  chatty:
+    run: head -c 100000000 /dev/zero | tr '\0' 'a'; head -c 3000 /dev/urandom
+"#;
+    assert_eq!(save(&api, project, "odd", source).await.0, 200);
+    let (status, body) = api
+        .post(
+            &format!("/api/v1/projects/{project}/workflows/odd/runs"),
+            json!({"params": {"count": "many"}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["field"], "params.count");
+    let (status, body) = api
+        .post(
+            &format!("/api/v1/projects/{project}/workflows/odd/runs"),
+            json!({"params": {}}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("params.count"))
+    );
+    let (status, body) = api
+        .post(
+            &format!("/api/v1/projects/{project}/workflows/odd/runs"),
+            json!({"params": {"count": [1]}}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("params.count"))
+    );
+
+    let run = start(&api, project, "odd", json!({"count": 3})).await;
+    let done = wait_end(&api, run).await;
+    let missing = step(&done, "missing");
+    assert_eq!(missing["exit_code"], 127);
+    assert!(
+        missing["message"]
+            .as_str()
+            .unwrap()
+            .contains("command not found")
+    );
+    let chatty = step(&done, "chatty");
+    assert_eq!(chatty["state"], "success", "{done:#}");
+    let text = log(&api, run, "chatty").await;
+    assert!(text.len() < 1024 * 1024 + 4096, "{}", text.len());
+    assert!(text.contains("log cut at 1048576 bytes"));
+    let (status, _) = api.get(&format!("/api/v1/runs/{run}/steps/nope/log")).await;
+    assert_eq!(status, 404);
+    let (status, _) = api.get("/api/v1/runs/999999").await;
+    assert_eq!(status, 404);
+    app.stop().await;
+}
+on_all_backends!(bad_input_is_named);
+
+async fn live_log_follows_and_resumes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (api, project) = owner(&app).await;
+    let source = r#"
+tasks:
+  ticking:
+    run: for i in 1 2 3 4 5; do echo "tick $i"; sleep 0.2; done
+"#;
+    assert_eq!(save(&api, project, "ticks", source).await.0, 200);
+    let run = start(&api, project, "ticks", json!({})).await;
+    let path = format!("/api/v1/runs/{run}/steps/ticking/log");
+    let response = api
+        .request(reqwest::Method::GET, &path)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("event: end"), "{body}");
+    for i in 1..=5 {
+        assert!(body.contains(&format!("tick {i}")), "{body}");
+    }
+    // Resume after the first event: what follows, nothing repeated.
+    let first_id: u64 = body
+        .lines()
+        .find_map(|l| l.strip_prefix("id: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let resumed = api
+        .request(reqwest::Method::GET, &path)
+        .header("accept", "text/event-stream")
+        .header("last-event-id", first_id.to_string())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let full = log(&api, run, "ticking").await;
+    let rest = String::from_utf8_lossy(&full.as_bytes()[first_id as usize..]).into_owned();
+    for line in rest.lines() {
+        assert!(resumed.contains(line), "{line} missing from {resumed}");
+    }
+    assert!(!resumed.contains(full.lines().next().unwrap()));
+    app.stop().await;
+}
+on_all_backends!(live_log_follows_and_resumes);
+
+/// Logs through the `object_store` backend (a directory served by it; S3 is
+/// the same code with another URL): written in chunks, read whole, followed
+/// live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_in_an_object_store() {
+    let store = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", store.path().display());
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.log_store_url = Some(url)).await;
+    let (api, project) = owner(&app).await;
+    let source = r#"
+tasks:
+  talk:
+    run: for i in 1 2 3; do echo "line $i"; sleep 0.3; done
+"#;
+    assert_eq!(save(&api, project, "talk", source).await.0, 200);
+    let run = start(&api, project, "talk", json!({})).await;
+    let streamed = api
+        .request(
+            reqwest::Method::GET,
+            &format!("/api/v1/runs/{run}/steps/talk/log"),
+        )
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for i in 1..=3 {
+        assert!(streamed.contains(&format!("line {i}")), "{streamed}");
+    }
+    let done = wait_end(&api, run).await;
+    assert_eq!(done["state"], "success");
+    let text = log(&api, run, "talk").await;
+    assert!(
+        text.contains("line 3") && text.contains("[kiln] succeeded"),
+        "{text}"
+    );
+    // Several chunk objects, none of them in the data directory.
+    let chunks = walk(store.path());
+    assert!(chunks.len() >= 2, "{chunks:?}");
+    assert!(walk(&app.db.data_dir().join("logs")).is_empty());
+    app.stop().await;
+}
