@@ -70,6 +70,18 @@ impl LogBackend for LocalLogs {
     }
 }
 
+/// How much of `chunk` (read with a limit of `max` bytes) to hand out:
+/// whole lines only, since a partial line may still be growing; all of it
+/// when one line fills the read, or when the writer is done (`over`: the
+/// last line then never gets its newline).
+pub fn whole_lines(chunk: &[u8], max: usize, over: bool) -> usize {
+    match chunk.iter().rposition(|&b| b == b'\n') {
+        Some(end) if !over => end + 1,
+        None if chunk.len() < max && !over => 0,
+        _ => chunk.len(),
+    }
+}
+
 /// The key of a step's log; ids are checked so a key is always a plain path.
 pub fn log_key(run_id: &str, step: &str) -> Option<String> {
     let plain = |s: &str| {
@@ -231,6 +243,14 @@ mod tests {
         let all = String::from_utf8(logs.read(&key, 0, 1 << 20).await.unwrap()).unwrap();
         assert!(all.len() < 1200, "{}", all.len());
         assert_eq!(all.matches("log cut at 1000 bytes").count(), 1);
+    }
+
+    #[test]
+    fn only_whole_lines_until_the_end() {
+        assert_eq!(whole_lines(b"a\nb", 100, false), 2);
+        assert_eq!(whole_lines(b"ab", 100, false), 0);
+        assert_eq!(whole_lines(b"ab", 2, false), 2);
+        assert_eq!(whole_lines(b"a\nb", 100, true), 3);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use kiln_core::engine::StepState;
 use kiln_core::workflow::layout::layout;
 use tower_sessions::Session;
 
-use super::api::engine_types::RunBody;
+use super::api::engine_types::{RunBody, ms_to_rfc3339};
 use super::api::runs::authorized_run;
 use super::api::types::NodeBody;
 use super::forms::engine::{Draft, WORKFLOW_DRAFT};
@@ -20,7 +20,7 @@ use super::pages::{crumbs_for, node_view_of};
 use super::{ApiError, AppState};
 use crate::accounts::Principal;
 use crate::accounts::authorize::{Authorized, authorize};
-use crate::engine::logs::log_key;
+use crate::engine::logs::{log_key, whole_lines};
 use crate::engine::runs::{self as run_store, RunFilter};
 use crate::engine::workflows;
 
@@ -60,9 +60,7 @@ pub async fn workflows(
         .map(|w| WorkflowLink {
             name: w.name,
             version: w.latest_version,
-            updated_at: chrono::DateTime::from_timestamp_millis(w.updated_at_ms)
-                .unwrap_or_default()
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            updated_at: ms_to_rfc3339(w.updated_at_ms),
         })
         .collect())
 }
@@ -282,19 +280,14 @@ pub async fn log(
         .read(&key, offset, LOG_CHUNK)
         .await
         .map_err(|e| ApiError::Internal(Box::new(e)))?;
-    // Whole lines only, unless one line fills the chunk.
-    let whole = match bytes.iter().rposition(|&b| b == b'\n') {
-        Some(end) => end + 1,
-        None if bytes.len() == LOG_CHUNK => bytes.len(),
-        None => 0,
-    };
     let over = step
         .state
         .parse::<StepState>()
         .is_ok_and(StepState::is_done);
+    let whole = whole_lines(&bytes, LOG_CHUNK, over);
     Ok(LogChunk {
         text: String::from_utf8_lossy(&bytes[..whole]).into_owned(),
         next_offset: offset + whole as u64,
-        done: over && bytes.len() < LOG_CHUNK && whole == bytes.len(),
+        done: over && bytes.len() < LOG_CHUNK,
     })
 }

@@ -9,7 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::db::entities::{run, step};
 use crate::engine::runs::RunView;
 
-fn ms_to_rfc3339(ms: i64) -> String {
+/// Engine times (Unix milliseconds) as RFC 3339.
+pub fn ms_to_rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)

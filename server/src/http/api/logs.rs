@@ -19,7 +19,7 @@ use kiln_core::engine::StepState;
 use super::engine_types::LogQuery;
 use super::runs::authorized_run;
 use crate::accounts::Principal;
-use crate::engine::logs::{LogBackend, log_key};
+use crate::engine::logs::{LogBackend, log_key, whole_lines};
 use crate::engine::runs as run_store;
 use crate::http::extract::{Path, Query};
 use crate::http::{ApiError, AppState};
@@ -119,11 +119,7 @@ impl Follow {
                     Ok(chunk) if !chunk.is_empty() => {
                         // Whole lines only; a partial one waits for its end,
                         // unless the attempt is over (then it never comes).
-                        let whole = match chunk.iter().rposition(|&b| b == b'\n') {
-                            Some(end) => end + 1,
-                            None if chunk.len() == CHUNK || over => chunk.len(),
-                            None => 0,
-                        };
+                        let whole = whole_lines(&chunk, CHUNK, over);
                         if whole > 0 {
                             me.offset += whole as u64;
                             let text = String::from_utf8_lossy(&chunk[..whole]);

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::engine_types::{
     RunBody, TriggerBody, WorkflowBody, WorkflowList, WorkflowSource, WorkflowSummary,
+    ms_to_rfc3339,
 };
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
@@ -49,9 +50,7 @@ pub async fn list_workflows(
         .map(|w| WorkflowSummary {
             name: w.name,
             version: w.latest_version,
-            updated_at: chrono::DateTime::from_timestamp_millis(w.updated_at_ms)
-                .unwrap_or_default()
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            updated_at: ms_to_rfc3339(w.updated_at_ms),
         })
         .collect();
     Ok(Json(WorkflowList { items }))
