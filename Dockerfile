@@ -19,7 +19,7 @@ RUN cargo leptos build --release \
 
 FROM debian:trixie-slim AS runtime
 RUN apt-get update -qq \
- && apt-get install -y -qq --no-install-recommends ca-certificates curl git \
+ && apt-get install -y -qq --no-install-recommends ca-certificates curl git bubblewrap \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/kiln --create-home kiln
 COPY --from=build /out/bin/kiln /usr/local/bin/kiln
@@ -28,6 +28,9 @@ ENV KILN_LISTEN=0.0.0.0:3000 \
     KILN_DATA_DIR=/var/lib/kiln \
     KILN_SITE_DIR=/usr/local/share/kiln/site \
     KILN_LOG_FORMAT=json
+# Steps run under bubblewrap, which needs user namespaces: a runtime whose
+# seccomp profile refuses them makes `kiln serve` stop at start with a line
+# saying so (allow them, or set KILN_STEP_SANDBOX=none knowingly).
 USER kiln
 WORKDIR /var/lib/kiln
 VOLUME ["/var/lib/kiln"]

@@ -86,6 +86,17 @@ impl DatabaseUrl {
         self.kind
     }
 
+    /// The file of a SQLite database (`None` for in-memory and servers).
+    pub fn sqlite_path(&self) -> Option<String> {
+        if self.kind != DatabaseKind::Sqlite {
+            return None;
+        }
+        let rest = self.url.split_once(':')?.1;
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let path = rest.split('?').next().unwrap_or_default();
+        (!path.is_empty() && path != ":memory:").then(|| path.to_owned())
+    }
+
     /// The full URL, password included: for connecting only, never for logs.
     pub fn expose(&self) -> &str {
         &self.url
@@ -146,6 +157,21 @@ fn redact(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlite_files_are_found() {
+        let path = |u: &str| DatabaseUrl::parse(u).unwrap().sqlite_path();
+        assert_eq!(
+            path("sqlite:///var/kiln/k.db?mode=rwc").as_deref(),
+            Some("/var/kiln/k.db")
+        );
+        assert_eq!(
+            path("sqlite://data/kiln.db").as_deref(),
+            Some("data/kiln.db")
+        );
+        assert_eq!(path("sqlite::memory:"), None);
+        assert_eq!(path("postgres://u@h/db"), None);
+    }
 
     #[test]
     fn recognises_the_three_backends() {

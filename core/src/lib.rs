@@ -11,6 +11,7 @@ pub mod ansi;
 pub mod api_error;
 pub mod database_url;
 pub mod engine;
+pub mod sandbox;
 pub mod sections;
 pub mod workflow;
 

@@ -9,6 +9,8 @@ use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use kiln_core::DatabaseUrl;
 use kiln_core::accounts::RegistrationMode;
+use kiln_core::sandbox::StepLimits;
+use kiln_core::workflow::Limits;
 use serde::{Deserialize, Serialize};
 
 /// Environment variables with Kiln's prefix that are not settings: the config
@@ -16,7 +18,7 @@ use serde::{Deserialize, Serialize};
 /// Kubernetes also adds `KILN_SERVICE_HOST`, `KILN_PORT_3000_TCP`, … for a
 /// Service named `kiln`.
 const NON_SETTING_VARS: &[&str] = &["config", "run_id", "task", "attempt", "output", "port"];
-const NON_SETTING_PREFIXES: &[&str] = &["param_", "service_", "port_"];
+const NON_SETTING_PREFIXES: &[&str] = &["param_", "value_", "service_", "port_"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,10 +81,34 @@ pub struct Config {
     /// (credentials and endpoint from `AWS_*` variables) or `file:///dir`
     /// through the `object_store` crate.
     pub log_store_url: Option<String>,
-    /// Whether `kiln serve` runs steps itself. Steps run as the Kiln user
-    /// and can read what it can (the data directory, the database file):
-    /// set false to run them only on `kiln worker` machines.
+    /// Whether `kiln serve` runs steps itself (false: only `kiln worker`
+    /// machines do).
     pub server_runs_steps: bool,
+    /// How `run:` steps are isolated: `bwrap` (bubblewrap: own namespaces,
+    /// read-only root, Kiln's files hidden, an unprivileged uid) or `none`
+    /// (as the Kiln user, seeing what it sees: set only where every workflow
+    /// author is trusted).
+    pub step_sandbox: StepSandbox,
+    /// Per-step limits inside the sandbox (0 = unlimited): processes of the
+    /// sandbox user, open files, largest file, virtual memory per process,
+    /// and the size of the step's private `/tmp` (memory-backed).
+    pub step_max_processes: u64,
+    pub step_max_open_files: u64,
+    pub step_max_file_bytes: u64,
+    pub step_max_memory_bytes: u64,
+    pub step_tmp_bytes: u64,
+    /// Most tasks one workflow may have.
+    pub workflow_max_tasks: usize,
+    /// The config file this was read from (hidden from steps); not a setting.
+    #[serde(skip)]
+    pub config_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepSandbox {
+    Bwrap,
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +120,7 @@ pub enum LogFormat {
 
 impl Default for Config {
     fn default() -> Self {
+        let limits = StepLimits::default();
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             data_dir: PathBuf::from("data"),
@@ -121,6 +148,14 @@ impl Default for Config {
             step_kill_grace_seconds: 5,
             log_store_url: None,
             server_runs_steps: true,
+            step_sandbox: StepSandbox::Bwrap,
+            step_max_processes: limits.processes,
+            step_max_open_files: limits.open_files,
+            step_max_file_bytes: limits.file_bytes,
+            step_max_memory_bytes: limits.address_space_bytes,
+            step_tmp_bytes: limits.tmp_bytes,
+            workflow_max_tasks: kiln_core::workflow::limits::DEFAULT_MAX_TASKS,
+            config_file: None,
         }
     }
 }
@@ -181,8 +216,9 @@ impl Config {
         figment = figment
             .merge(env_provider(settings))
             .merge(Serialized::defaults(overrides));
-        let config: Config = figment.extract()?;
+        let mut config: Config = figment.extract()?;
         config.validate()?;
+        config.config_file = file.map(Path::to_owned);
         Ok(config)
     }
 
@@ -218,6 +254,7 @@ impl Config {
             ),
             ("step_log_max_bytes", self.step_log_max_bytes),
             ("step_lease_seconds", self.step_lease_seconds),
+            ("workflow_max_tasks", self.workflow_max_tasks as u64),
         ] {
             if value == 0 {
                 return Err(ConfigError::Invalid(format!("{key} must be above 0")));
@@ -271,6 +308,25 @@ impl Config {
             .ok()
             .and_then(|exe| Some(exe.parent()?.parent()?.join("site")))
             .unwrap_or_else(|| PathBuf::from("target/site"))
+    }
+
+    /// The per-step resource limits.
+    pub fn step_limits(&self) -> StepLimits {
+        StepLimits {
+            processes: self.step_max_processes,
+            open_files: self.step_max_open_files,
+            file_bytes: self.step_max_file_bytes,
+            address_space_bytes: self.step_max_memory_bytes,
+            tmp_bytes: self.step_tmp_bytes,
+        }
+    }
+
+    /// What a workflow file may cost to read.
+    pub fn workflow_limits(&self) -> Limits {
+        Limits {
+            max_tasks: self.workflow_max_tasks,
+            ..Limits::default()
+        }
     }
 
     /// The worker labels, trimmed, without empty ones.

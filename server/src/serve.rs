@@ -49,6 +49,8 @@ pub enum ServeError {
     Accounts(#[from] crate::accounts::AccountsError),
     #[error("{0}")]
     Input(String),
+    #[error(transparent)]
+    Sandbox(#[from] crate::engine::sandbox::SandboxError),
 }
 
 /// A running server; tests start it on port 0 and read `addr`.
@@ -62,7 +64,7 @@ pub struct Server {
 
 /// Opens the configured database (creating the data directory first).
 pub async fn open_database(config: &Config) -> Result<Database, ServeError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir {
+    prepare_data_dir(config).map_err(|source| ServeError::DataDir {
         path: config.data_dir.display().to_string(),
         source,
     })?;
@@ -72,6 +74,48 @@ pub async fn open_database(config: &Config) -> Result<Database, ServeError> {
         connect_timeout: Duration::from_secs(config.database_connect_timeout_seconds),
     };
     Ok(Database::connect(&url, settings).await?)
+}
+
+/// Creates the data directory, and the steps' directory inside it. Both
+/// may be passed through but not listed by others (0711): when Kiln runs as
+/// root the sandbox starts as `nobody`, which must reach its own step
+/// directory; what is inside (database, key, logs) has modes of its own.
+fn prepare_data_dir(config: &Config) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let data = &config.data_dir;
+    if !data.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o711)
+            .create(data)?;
+    }
+    let work = data.join("work");
+    if !work.exists() {
+        std::fs::DirBuilder::new().mode(0o711).create(&work)?;
+    }
+    if config.step_sandbox == crate::config::StepSandbox::Bwrap && nix::unistd::geteuid().is_root()
+    {
+        for dir in [data, &work] {
+            let mut permissions = std::fs::metadata(dir)?.permissions();
+            if permissions.mode() & 0o001 == 0 {
+                permissions.set_mode((permissions.mode() | 0o001) & 0o7771);
+                std::fs::set_permissions(dir, permissions)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks the step sandbox when this process runs steps.
+pub async fn check_sandbox(engine: &Engine, runs_steps: bool) -> Result<(), ServeError> {
+    if runs_steps {
+        engine
+            .settings
+            .sandbox
+            .check(&engine.settings.work_dir)
+            .await?;
+    }
+    Ok(())
 }
 
 impl Server {
@@ -104,6 +148,7 @@ impl Server {
             database.conn.clone(),
             queue.clone(),
         )?);
+        check_sandbox(&engine, config.server_runs_steps).await?;
         let plan = jobs::PoolPlan {
             concurrency: config.worker_concurrency(),
             step_queues: if config.server_runs_steps {

@@ -31,6 +31,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Serv
         database.conn.clone(),
         queue.clone(),
     )?);
+    crate::serve::check_sandbox(&engine, true).await?;
     let labels = config.worker_labels();
     let plan = PoolPlan {
         concurrency: config.worker_concurrency(),

@@ -79,21 +79,16 @@ on_all_backends!(diamond_passes_outputs);
 async fn retries_then_succeeds(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (api, project) = owner(&app).await;
-    let counter = app.db.data_dir().join("counter");
-    let source = format!(
-        r#"
+    let source = r#"
 tasks:
   flaky:
     retries: 2
     retry_delay: 1s
     run: |
-      n=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}
-      echo "try $n"
-      [ "$n" -ge 2 ]
-"#,
-        c = counter.display()
-    );
-    assert_eq!(save(&api, project, "flaky", &source).await.0, 200);
+      echo "try $KILN_ATTEMPT"
+      [ "$KILN_ATTEMPT" -ge 2 ]
+"#;
+    assert_eq!(save(&api, project, "flaky", source).await.0, 200);
     let run = start(&api, project, "flaky", json!({})).await;
     let done = wait_end(&api, run).await;
     let flaky = step(&done, "flaky");
@@ -151,20 +146,38 @@ tasks:
 }
 on_all_backends!(timeouts_kill_and_fail_downstream);
 
+/// PIDs of the host's processes whose command line has `marker`.
+fn processes_running(marker: &str) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+            // `sleep MARKER` itself, not the shell or sandbox around it.
+            (args.first().is_some_and(|a| a.ends_with(b"sleep"))
+                && args.contains(&marker.as_bytes()))
+            .then_some(pid)
+        })
+        .collect()
+}
+
 async fn cancel_stops_running_steps(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (api, project) = owner(&app).await;
-    let pid_file = app.db.data_dir().join("pid");
+    // A sleep with an argument no other test uses, found in the host's
+    // process table (the step itself sees only its sandbox's PIDs).
+    let marker = format!("60.{}", uuid::Uuid::new_v4().as_u128() % 1_000_000_007);
     let source = format!(
         r#"
 tasks:
   long:
-    run: echo $$ > {p}; exec sleep 60
+    run: exec sleep {marker}
   next:
     needs: [long]
     run: echo next
-"#,
-        p = pid_file.display()
+"#
     );
     assert_eq!(save(&api, project, "long", &source).await.0, 200);
     let run = start(&api, project, "long", json!({})).await;
@@ -172,14 +185,9 @@ tasks:
         step(r, "long")["state"] == "running"
     })
     .await;
-    while !pid_file.exists() {
+    while processes_running(&marker).is_empty() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let pid: i32 = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
     let began = Instant::now();
     let (status, body) = api
         .post(&format!("/api/v1/runs/{run}/cancel"), json!({}))
@@ -188,7 +196,7 @@ tasks:
     assert_eq!(body["state"], "cancelled");
     assert_eq!(step(&body, "next")["state"], "cancelled");
     // The process is gone within two seconds.
-    while nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok() {
+    while !processes_running(&marker).is_empty() {
         assert!(
             began.elapsed() < Duration::from_secs(2),
             "step process still alive"
@@ -206,28 +214,41 @@ on_all_backends!(cancel_stops_running_steps);
 async fn rerun_failed_keeps_successes(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (api, project) = owner(&app).await;
-    let flag = app.db.data_dir().join("fixed");
-    let source = format!(
-        r#"
+    // What the failing step checks is a secret the test changes between
+    // runs: steps see nothing of the host that a test could write.
+    let set_flag = |value: &'static str| {
+        let api = &api;
+        async move {
+            let (status, body) = api
+                .send(
+                    "PUT",
+                    &format!("/api/v1/projects/{project}/secrets/FLAG"),
+                    Some(json!({ "value": value })),
+                )
+                .await;
+            assert_eq!(status, 204, "{body}");
+        }
+    };
+    set_flag("broken").await;
+    let source = r#"
 tasks:
   build:
     run: echo "artifact=a1" >> "$KILN_OUTPUT"
   test:
     needs: [build]
-    run: test -f {f}
+    secrets: [FLAG]
+    run: test "$FLAG" = fixed
   deploy:
     needs: [test]
-    run: echo deploying {{{{ tasks.build.outputs.artifact }}}}
-"#,
-        f = flag.display()
-    );
-    assert_eq!(save(&api, project, "ci", &source).await.0, 200, "{source}");
+    run: echo deploying {{ tasks.build.outputs.artifact }}
+"#;
+    assert_eq!(save(&api, project, "ci", source).await.0, 200, "{source}");
     let run = start(&api, project, "ci", json!({})).await;
     let first = wait_end(&api, run).await;
     assert_eq!(first["state"], "failed");
     assert_eq!(step(&first, "test")["state"], "failed");
     assert_eq!(step(&first, "deploy")["state"], "upstream_failed");
-    std::fs::write(&flag, "").unwrap();
+    set_flag("fixed").await;
     let (status, body) = api
         .post(&format!("/api/v1/runs/{run}/retry"), json!({}))
         .await;

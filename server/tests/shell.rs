@@ -12,11 +12,12 @@ use tokio_util::sync::CancellationToken;
 
 fn step(dir: &tempfile::TempDir, command: &str) -> ShellStep {
     ShellStep {
-        command: command.to_owned(),
-        workdir: dir.path().to_owned(),
-        env: vec![("KILN_TASK".into(), "build".into())],
-        timeout: None,
         grace: Duration::from_millis(300),
+        ..ShellStep::plain(
+            command,
+            dir.path().to_owned(),
+            vec![("KILN_TASK".into(), "build".into())],
+        )
     }
 }
 

@@ -1,6 +1,8 @@
 //! Secret values never reach a stored log: every occurrence in a line is
 //! replaced by `***` before it is written. Longest secrets first, so one
-//! that contains another is masked whole.
+//! that contains another is masked whole. A line too long to arrive in one
+//! piece is masked as a stream ([`Masker::mask_piece`]): the tail that could
+//! be the start of a secret waits for the next piece.
 
 /// Secrets shorter than this are not masked: masking every `a` or `1`
 /// would wreck the log and hide nothing (such values are refused as secrets).
@@ -37,6 +39,43 @@ impl Masker {
         Masker { secrets }
     }
 
+    /// The longest masked value, in bytes.
+    pub fn longest(&self) -> usize {
+        self.secrets.first().map_or(0, Vec::len)
+    }
+
+    /// Masks one piece of a stream, `carry` holding what the previous piece
+    /// left unsent. With `last` (the line or stream ended) everything goes
+    /// out; otherwise the last `longest - 1` bytes stay in `carry`, unless a
+    /// secret already fits across that cut, so no secret is ever emitted in
+    /// two halves.
+    pub fn mask_piece(&self, carry: &mut Vec<u8>, piece: &[u8], last: bool) -> Vec<u8> {
+        let mut text = std::mem::take(carry);
+        text.extend_from_slice(piece);
+        let keep = self.longest().saturating_sub(1);
+        if last || keep == 0 || text.len() <= keep {
+            if !last && keep > 0 {
+                *carry = text;
+                return Vec::new();
+            }
+            return self.mask(&text);
+        }
+        let mut cut = text.len() - keep;
+        // A secret that starts before the cut ends inside `text` (it is at
+        // most `keep + 1` long): send it whole rather than split it.
+        let boundary = cut;
+        for secret in &self.secrets {
+            let first = boundary.saturating_sub(secret.len() - 1);
+            for start in first..boundary {
+                if text[start..].starts_with(secret) {
+                    cut = cut.max(start + secret.len());
+                }
+            }
+        }
+        *carry = text.split_off(cut);
+        self.mask(&text)
+    }
+
     pub fn mask(&self, line: &[u8]) -> Vec<u8> {
         let mut out = line.to_vec();
         for secret in &self.secrets {
@@ -70,6 +109,31 @@ mod tests {
         let masker = Masker::new(["-----BEGIN KEY-----\nAbCdEf123\n-----END KEY-----"]);
         assert_eq!(masker.mask(b"AbCdEf123"), b"***");
         assert_eq!(masker.mask(b"x -----END KEY----- y"), b"x *** y");
+    }
+
+    #[test]
+    fn a_secret_split_across_pieces_is_masked() {
+        let secret = "s3cr3t-value";
+        let masker = Masker::new([secret]);
+        let line = format!("{}{secret}{}", "a".repeat(37), "b".repeat(20));
+        // Every way of cutting the line into two or three pieces.
+        for first in 0..line.len() {
+            for second in first..line.len() {
+                let mut carry = Vec::new();
+                let mut out = Vec::new();
+                out.extend(masker.mask_piece(&mut carry, &line.as_bytes()[..first], false));
+                out.extend(masker.mask_piece(&mut carry, &line.as_bytes()[first..second], false));
+                out.extend(masker.mask_piece(&mut carry, &line.as_bytes()[second..], true));
+                let out = String::from_utf8(out).unwrap();
+                assert_eq!(out, format!("{}***{}", "a".repeat(37), "b".repeat(20)));
+            }
+        }
+        let mut carry = Vec::new();
+        assert_eq!(
+            Masker::default().mask_piece(&mut carry, b"abc", false),
+            b"abc"
+        );
+        assert!(carry.is_empty());
     }
 
     #[test]

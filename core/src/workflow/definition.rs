@@ -129,6 +129,8 @@ pub struct Task {
     pub secrets: Vec<String>,
     /// Worker labels this task requires.
     pub runs_on: Vec<String>,
+    /// Whether its `run:` steps reach the network (`host`) or not (`none`).
+    pub network: crate::sandbox::Network,
     pub at: Position,
 }
 

@@ -11,6 +11,7 @@ use super::definition::{Action, HttpCall, Param, ParamType, Position, Retry, Tas
 use super::duration::parse_duration;
 use super::error::DefinitionError;
 use crate::engine::TriggerRule;
+use crate::sandbox::Network;
 
 const WORKFLOW_KEYS: &[&str] = &["name", "description", "params", "env", "tasks"];
 const PARAM_KEYS: &[&str] = &["type", "default", "description"];
@@ -27,6 +28,7 @@ const TASK_KEYS: &[&str] = &[
     "env",
     "secrets",
     "runs_on",
+    "network",
     "description",
 ];
 const HTTP_KEYS: &[&str] = &["method", "url", "headers", "body", "expect", "timeout"];
@@ -288,6 +290,7 @@ impl Parser {
             env: BTreeMap::new(),
             secrets: Vec::new(),
             runs_on: Vec::new(),
+            network: Network::default(),
             at: pos,
         };
         for (key, _, value) in self.entries(spec, &what, TASK_KEYS) {
@@ -342,6 +345,17 @@ impl Parser {
                         .into_iter()
                         .map(|(s, _)| s)
                         .collect()
+                }
+                "network" => {
+                    if let Some(raw) = self.string(value, "network") {
+                        match Network::parse(&raw) {
+                            Some(network) => task.network = network,
+                            None => self.error(
+                                at(value),
+                                format!("network must be host or none, not {raw:?}"),
+                            ),
+                        }
+                    }
                 }
                 "runs_on" => {
                     task.runs_on = self

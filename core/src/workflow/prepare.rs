@@ -1,5 +1,5 @@
 //! Turning a task into what a worker executes, once its inputs are known:
-//! templates filled (shell-quoted in commands), and the environment the
+//! templates filled (in commands, values become variable references), and the environment the
 //! step sees — workflow and task `env:`, `KILN_RUN_ID`, `KILN_TASK`,
 //! `KILN_ATTEMPT`, params as `KILN_PARAM_<NAME>`, and the secrets it asked
 //! for. Pure: the worker supplies the values, this decides what they become.
@@ -56,9 +56,13 @@ pub fn prepare(workflow: &Workflow, task: &Task, inputs: &StepInputs) -> Result<
     match &task.action {
         Action::Run(template) => {
             let command = render_command(template, &context).map_err(|e| format!("run: {e}"))?;
+            let mut env = environment(workflow, task, inputs, &context)?;
+            // Last, so no `env:` entry can shadow a value the command refers to.
+            env.retain(|(name, _)| !name.starts_with("KILN_VALUE_"));
+            env.extend(command.values);
             Ok(Prepared::Shell {
-                command,
-                env: environment(workflow, task, inputs, &context)?,
+                command: command.text,
+                env,
             })
         }
         Action::Http(call) => {
@@ -162,8 +166,10 @@ tasks:
         else {
             panic!("a shell step");
         };
-        assert_eq!(command, "echo 'a b; rm -rf /' 7");
+        assert_eq!(command, r#"echo "${KILN_VALUE_1}" "${KILN_VALUE_2}""#);
         let env: BTreeMap<_, _> = env.into_iter().collect();
+        assert_eq!(env["KILN_VALUE_1"], "a b; rm -rf /");
+        assert_eq!(env["KILN_VALUE_2"], "7");
         assert_eq!(env["GLOBAL"], "1");
         assert_eq!(env["WHO"], "a b; rm -rf /");
         assert_eq!(env["KILN_PARAM_TARGET"], "a b; rm -rf /");

@@ -1,12 +1,18 @@
 //! Filling in a task's templates when it is about to run. In a `run:`
-//! command every inserted value is shell-quoted, so a parameter, a branch
-//! name or an upstream output can never become shell syntax; elsewhere (URLs,
-//! bodies, env values) values go in as they are. A name with no value is an
-//! error, not an empty string.
+//! command no value is ever written into the text the shell parses: each
+//! `{{ … }}` becomes a reference to an environment variable holding its
+//! value (see [`super::shell_refs`]), so a parameter, a branch name or an
+//! upstream output stays data whatever quotes the author put around it.
+//! Elsewhere (URLs, bodies, env values) values go in as they are. A name
+//! with no value is an error, not an empty string.
 
 use std::collections::BTreeMap;
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use minijinja::{Environment, UndefinedBehavior, Value};
+
+use super::shell_refs::{SENTINEL, place_references, value_variable};
 
 /// What templates can see.
 #[derive(Debug, Clone, Default)]
@@ -39,36 +45,30 @@ impl RenderContext {
 #[error("template: {0}")]
 pub struct RenderError(pub String);
 
-/// `'…'`-quotes `value` for a POSIX shell, unless it is made only of
-/// characters no shell treats specially.
-pub fn shell_quote(value: &str) -> String {
-    let plain = !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_-./:=@%+,".contains(&b));
-    if plain {
-        value.to_owned()
-    } else {
-        format!("'{}'", value.replace('\'', r"'\''"))
-    }
+/// Most values one command may carry: each is an environment variable,
+/// and the kernel bounds a process's environment.
+pub const MAX_COMMAND_VALUES: usize = 1000;
+
+/// A `run:` command ready for the shell: the text, and the variables its
+/// references name (`KILN_VALUE_1`, …) with their values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    pub text: String,
+    pub values: Vec<(String, String)>,
 }
 
-fn environment(quote: bool) -> Environment<'static> {
+fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    if quote {
-        env.set_formatter(|out, _state, value| {
-            let text = if value.is_none() || value.is_undefined() {
-                String::new()
-            } else {
-                value.to_string()
-            };
-            write!(out, "{}", shell_quote(&text)).map_err(|_| {
-                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write")
-            })
-        });
-    }
     env
+}
+
+fn printable(value: &Value) -> String {
+    if value.is_none() || value.is_undefined() {
+        String::new()
+    } else {
+        value.to_string()
+    }
 }
 
 fn render_with(
@@ -80,14 +80,43 @@ fn render_with(
         .map_err(|e| RenderError(e.detail().map_or_else(|| e.to_string(), str::to_owned)))
 }
 
-/// A `run:` command line, every value shell-quoted.
-pub fn render_command(template: &str, context: &RenderContext) -> Result<String, RenderError> {
-    render_with(&environment(true), template, context)
+/// A `run:` command: every value becomes a variable reference.
+pub fn render_command(template: &str, context: &RenderContext) -> Result<Command, RenderError> {
+    if template.contains(SENTINEL) {
+        return Err(RenderError(
+            "a command cannot contain NUL characters".into(),
+        ));
+    }
+    let values = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut env = environment();
+    let sink = values.clone();
+    env.set_formatter(move |out, _state, value| {
+        let mut values = sink.lock().unwrap_or_else(PoisonError::into_inner);
+        if values.len() >= MAX_COMMAND_VALUES {
+            return Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("more than {MAX_COMMAND_VALUES} values in one command"),
+            ));
+        }
+        values.push(printable(value));
+        write!(out, "{SENTINEL}{}{SENTINEL}", values.len())
+            .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write"))
+    });
+    let rendered = render_with(&env, template, context)?;
+    let values = std::mem::take(&mut *values.lock().unwrap_or_else(PoisonError::into_inner));
+    Ok(Command {
+        text: place_references(&rendered),
+        values: values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (value_variable(i + 1), v))
+            .collect(),
+    })
 }
 
 /// Any other templated text (URL, body, header, env value), values as is.
 pub fn render_text(template: &str, context: &RenderContext) -> Result<String, RenderError> {
-    render_with(&environment(false), template, context)
+    render_with(&environment(), template, context)
 }
 
 #[cfg(test)]
@@ -110,27 +139,44 @@ mod tests {
     }
 
     #[test]
-    fn values_never_become_shell_syntax() {
+    fn values_never_reach_the_command_text() {
         let cmd = render_command(
-            "deploy {{ params.branch }} --name {{ params.name }}",
+            "deploy {{ params.branch }} --name \"{{ params.name }}\" '{{ run.id }}'",
             &context(),
         )
         .unwrap();
         assert_eq!(
-            cmd,
-            r#"deploy 'main; rm -rf / #' --name 'it'\''s $(whoami) `id`'"#
+            cmd.text,
+            r#"deploy "${KILN_VALUE_1}" --name "${KILN_VALUE_2}" ''"${KILN_VALUE_3}"''"#
+        );
+        assert_eq!(
+            cmd.values,
+            vec![
+                ("KILN_VALUE_1".to_owned(), "main; rm -rf / #".to_owned()),
+                ("KILN_VALUE_2".to_owned(), "it's $(whoami) `id`".to_owned()),
+                ("KILN_VALUE_3".to_owned(), "42".to_owned()),
+            ]
         );
     }
 
     #[test]
-    fn plain_values_stay_readable() {
+    fn loops_and_limits() {
         let cmd = render_command(
-            "tar x {{ tasks.build.outputs.artifact }} {{ params.plain }} {{ run.id }}",
+            "{% for t in [tasks.build.outputs.artifact, params.plain] %}tar x {{ t }};{% endfor %}",
             &context(),
         )
         .unwrap();
-        assert_eq!(cmd, "tar x dist/app.tar.gz v1.2.3 42");
-        assert_eq!(shell_quote(""), "''");
+        assert_eq!(
+            cmd.text,
+            r#"tar x "${KILN_VALUE_1}";tar x "${KILN_VALUE_2}";"#
+        );
+        let many = render_command("{% for i in range(5000) %}{{ i }}{% endfor %}", &context())
+            .unwrap_err();
+        assert!(many.0.contains("values in one command"), "{many}");
+        assert!(
+            render_command("echo \0", &context()).is_err(),
+            "NUL is refused"
+        );
     }
 
     #[test]

@@ -176,3 +176,40 @@ fn yaml_syntax_errors_have_a_position() {
     assert!(errors("- a\n- b\n")[0].contains("must be a mapping"));
     assert!(errors("name: x\n")[0].contains("needs tasks:"));
 }
+
+#[test]
+fn a_long_chain_validates_and_the_task_cap_holds() {
+    let chain = |n: usize| {
+        let mut source = String::from("tasks:\n  t0:\n    run: echo 0\n");
+        for i in 1..n {
+            source.push_str(&format!(
+                "  t{i}:\n    needs: [t{}]\n    run: echo {{{{ tasks.t{}.outputs.v }}}}\n",
+                i - 1,
+                i - 1
+            ));
+        }
+        source
+    };
+    let workflow = load(&chain(2000)).unwrap();
+    assert_eq!(workflow.tasks.len(), 2000);
+    let errors = load(&chain(2001)).unwrap_err();
+    assert!(errors[0].message.contains("at most 2000"), "{errors:?}");
+    let roomy = super::Limits {
+        max_tasks: 5000,
+        ..super::Limits::default()
+    };
+    assert!(super::load_with(&chain(2001), &roomy).is_ok());
+}
+
+#[test]
+fn a_deeply_nested_file_is_refused_not_crashed() {
+    let block = "- ".repeat(5000);
+    let errors = load(&format!(
+        "tasks:\n  a:\n    run: echo\n    env:\n      X:\n        {block}x\n"
+    ))
+    .unwrap_err();
+    assert!(errors[0].message.contains("nesting deeper"), "{errors:?}");
+    // Flow collections past the YAML scanner's own limit: a syntax error.
+    let flow = format!("tasks: {}", "[".repeat(100_000));
+    assert!(load(&flow).is_err());
+}

@@ -2,7 +2,7 @@
 //! tasks form no cycle (the cycle is shown), and every template parses and
 //! names only known params, `run`, and outputs of tasks upstream of it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use minijinja::Environment;
 
@@ -103,30 +103,33 @@ fn find_cycle(workflow: &Workflow) -> Option<Vec<String>> {
     None
 }
 
-/// Every task a task (transitively) waits for.
-fn upstream_of(workflow: &Workflow) -> HashMap<&str, BTreeSet<&str>> {
-    let needs: HashMap<&str, Vec<&str>> = workflow
-        .tasks
-        .iter()
-        .map(|t| {
-            (
-                t.id.as_str(),
-                t.needs.iter().map(|(n, _)| n.as_str()).collect(),
-            )
-        })
-        .collect();
-    let mut out = HashMap::new();
-    for task in &workflow.tasks {
-        let mut seen = BTreeSet::new();
-        let mut stack: Vec<&str> = needs[task.id.as_str()].clone();
-        while let Some(id) = stack.pop() {
-            if seen.insert(id) {
-                stack.extend(needs.get(id).into_iter().flatten().copied());
+/// Which of `wanted` `task` waits for, directly or not: a walk up its
+/// `needs` that stops once all are found, so a workflow whose templates
+/// name their direct upstreams validates in linear time.
+fn upstream_among<'w>(
+    needs: &HashMap<&'w str, Vec<&'w str>>,
+    task: &'w str,
+    wanted: &BTreeSet<&'w str>,
+) -> BTreeSet<&'w str> {
+    let mut found = BTreeSet::new();
+    if wanted.is_empty() {
+        return found;
+    }
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut stack: Vec<&str> = needs.get(task).cloned().unwrap_or_default();
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        if wanted.contains(id) {
+            found.insert(id);
+            if found.len() == wanted.len() {
+                break;
             }
         }
-        out.insert(task.id.as_str(), seen);
+        stack.extend(needs.get(id).into_iter().flatten().copied());
     }
-    out
+    found
 }
 
 fn templates_of(task: &Task) -> Vec<(&'static str, &str)> {
@@ -153,8 +156,18 @@ fn check_templates(workflow: &Workflow) -> Vec<DefinitionError> {
     let mut errors = Vec::new();
     let env = Environment::new();
     let params: BTreeSet<&str> = workflow.params.iter().map(|p| p.name.as_str()).collect();
-    let upstream = upstream_of(workflow);
+    let needs: HashMap<&str, Vec<&str>> = workflow
+        .tasks
+        .iter()
+        .map(|t| {
+            (
+                t.id.as_str(),
+                t.needs.iter().map(|(n, _)| n.as_str()).collect(),
+            )
+        })
+        .collect();
     for task in &workflow.tasks {
+        let mut references: Vec<(&'static str, Vec<String>)> = Vec::new();
         for (field, source) in templates_of(task) {
             let template = match env.template_from_str(source) {
                 Ok(t) => t,
@@ -172,9 +185,19 @@ fn check_templates(workflow: &Workflow) -> Vec<DefinitionError> {
             };
             let mut names: Vec<String> = template.undeclared_variables(true).into_iter().collect();
             names.sort();
+            references.push((field, names));
+        }
+        // Only the tasks its templates name are looked for upstream.
+        let named: BTreeSet<&str> = references
+            .iter()
+            .flat_map(|(_, names)| names.iter())
+            .filter_map(|name| name.strip_prefix("tasks."))
+            .map(|rest| rest.split('.').next().unwrap_or(rest))
+            .collect();
+        let upstream = upstream_among(&needs, task.id.as_str(), &named);
+        for (field, names) in &references {
             for name in names {
-                if let Some(message) = check_reference(&name, &params, &upstream[task.id.as_str()])
-                {
+                if let Some(message) = check_reference(name, &params, &upstream) {
                     errors.push(DefinitionError::new(
                         task.at,
                         format!("task {} {field}: {message}", task.id),

@@ -128,8 +128,14 @@ impl Definitions {
             .one(db)
             .await?
             .ok_or(EngineError::NotFound("workflow version"))?;
-        // Stored versions were validated when saved.
-        let parsed = workflow::load(&version.source).map_err(EngineError::Definition)?;
+        // Stored versions were validated when saved, under the task cap of
+        // that time: a lower cap now must not make old runs unreadable.
+        let limits = workflow::Limits {
+            max_tasks: usize::MAX,
+            ..workflow::Limits::default()
+        };
+        let parsed =
+            workflow::load_with(&version.source, &limits).map_err(EngineError::Definition)?;
         let parsed = Arc::new(Definition::new(parsed));
         let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= MAX_CACHED {

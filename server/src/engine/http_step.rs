@@ -114,6 +114,7 @@ pub async fn call(
         log.line(&OutputLine {
             stream: Stream::Stdout,
             bytes: line.to_vec(),
+            complete: true,
         })
         .await?;
     }

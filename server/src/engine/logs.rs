@@ -104,6 +104,9 @@ pub struct StepLog<'a> {
     backend: &'a dyn LogBackend,
     key: String,
     masker: Masker,
+    /// Per stream (stdout, stderr): the end of a cut line held back until
+    /// the next piece, in case a secret goes on there.
+    carry: [Vec<u8>; 2],
     written: u64,
     cap: u64,
     cut: bool,
@@ -117,6 +120,7 @@ impl<'a> StepLog<'a> {
             backend,
             key,
             masker,
+            carry: [Vec::new(), Vec::new()],
             written: 0,
             cap,
             cut: false,
@@ -161,11 +165,29 @@ impl<'a> StepLog<'a> {
     }
 
     pub async fn line(&mut self, line: &OutputLine) -> std::io::Result<()> {
-        let stream = match line.stream {
-            Stream::Stdout => 'O',
-            Stream::Stderr => 'E',
+        let (stream, carry) = match line.stream {
+            Stream::Stdout => ('O', 0),
+            Stream::Stderr => ('E', 1),
         };
-        self.record(stream, &line.bytes).await
+        let masked = self
+            .masker
+            .mask_piece(&mut self.carry[carry], &line.bytes, line.complete);
+        if masked.is_empty() && !line.complete {
+            return Ok(());
+        }
+        self.record(stream, &masked).await
+    }
+
+    /// Writes what cut lines still hold back: the step's output ended.
+    pub async fn end_output(&mut self) -> std::io::Result<()> {
+        for (index, stream) in [(0, 'O'), (1, 'E')] {
+            let rest = std::mem::take(&mut self.carry[index]);
+            if !rest.is_empty() {
+                let masked = self.masker.mask(&rest);
+                self.record(stream, &masked).await?;
+            }
+        }
+        Ok(())
     }
 
     /// A line from Kiln itself (stream `K`): what started, how it ended.
@@ -179,7 +201,12 @@ impl<'a> StepLog<'a> {
         }
         let stamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
         let mut record = format!("{stamp} {stream} ").into_bytes();
-        record.extend_from_slice(&self.masker.mask(bytes));
+        if stream == 'K' {
+            record.extend_from_slice(&self.masker.mask(bytes));
+        } else {
+            // Output lines arrive masked by `line`.
+            record.extend_from_slice(bytes);
+        }
         record.push(b'\n');
         if self.written + record.len() as u64 > self.cap {
             self.cut = true;
@@ -203,6 +230,7 @@ mod tests {
         OutputLine {
             stream: Stream::Stdout,
             bytes: text.as_bytes().to_vec(),
+            complete: true,
         }
     }
 
@@ -220,6 +248,7 @@ mod tests {
         log.line(&OutputLine {
             stream: Stream::Stderr,
             bytes: b"oops".to_vec(),
+            complete: true,
         })
         .await
         .unwrap();

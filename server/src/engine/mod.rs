@@ -16,6 +16,7 @@ pub mod logs;
 pub mod object_logs;
 pub mod run_shell;
 pub mod runs;
+pub mod sandbox;
 pub mod secret_store;
 pub mod secrets;
 pub mod shell;
@@ -53,6 +54,10 @@ pub struct EngineSettings {
     pub kill_grace: Duration,
     /// This process's name in step rows (`host:pid`).
     pub worker_name: String,
+    /// How `run:` steps are isolated.
+    pub sandbox: sandbox::Sandbox,
+    /// What a workflow file may cost to read when it is saved.
+    pub workflow_limits: kiln_core::workflow::Limits,
 }
 
 /// Everything a step job or an API call about runs needs; one per process.
@@ -147,6 +152,8 @@ impl Engine {
             heartbeat: (lease / 4).clamp(Duration::from_millis(100), Duration::from_secs(1)),
             kill_grace: Duration::from_secs(config.step_kill_grace_seconds),
             worker_name: worker_name(),
+            sandbox: sandbox::Sandbox::from_config(config),
+            workflow_limits: config.workflow_limits(),
         };
         Ok(Engine::new(db, queue, logs, key, settings))
     }

@@ -1,17 +1,26 @@
 //! A `run:` step on this machine: a fresh working directory per attempt,
-//! `$KILN_OUTPUT` beside it, output streamed into the step's log, outputs
-//! read back when it succeeds, and the directory removed afterwards.
+//! `$KILN_OUTPUT` beside it (made empty beforehand, so the sandbox can bind
+//! it), the process started in the sandbox, output streamed into the step's
+//! log, outputs read back when it succeeds — without following a link,
+//! blocking on a FIFO or reading past the cap — and the directory removed
+//! afterwards.
 
 use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use nix::fcntl::OFlag;
 
 use kiln_core::engine::AttemptEnd;
-use kiln_core::engine::outputs::parse_outputs;
+use kiln_core::engine::outputs::{MAX_OUTPUTS_BYTES, parse_outputs};
 use kiln_core::workflow::Task;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::finish::Ended;
 use super::logs::StepLog;
+use super::sandbox::{DEFAULT_PATH, Sandbox};
 use super::shell::{self, Ending, ShellStep};
 use super::{Engine, EngineError};
 use crate::db::entities::step;
@@ -41,14 +50,36 @@ pub async fn run(
         tokio::fs::create_dir(&workdir).await?;
     }
     let _ = tokio::fs::remove_file(&output_file).await;
+    create_private_file(&output_file).await?;
+    let sandbox = &engine.settings.sandbox;
+    sandbox.hand_over(row.id, &[&workdir, &output_file])?;
     env.push(("KILN_OUTPUT".into(), output_file.display().to_string()));
-    let step = ShellStep {
-        command,
-        workdir: workdir.clone(),
-        env,
-        timeout: task.timeout,
-        grace: engine.settings.kill_grace,
+    let launch = sandbox.launch(
+        row.id,
+        &command,
+        &workdir,
+        std::slice::from_ref(&output_file),
+        task.network,
+    );
+    let mut step = match sandbox {
+        Sandbox::None => ShellStep::plain(&command, workdir.clone(), env),
+        Sandbox::Bwrap(_) => {
+            // Inside the sandbox HOME is the step's own directory, and PATH
+            // the system's: Kiln's own may name directories it cannot see.
+            env.push(("HOME".into(), workdir.display().to_string()));
+            env.push(("PATH".into(), DEFAULT_PATH.into()));
+            ShellStep {
+                argv: launch.argv,
+                host_user: launch.host_user,
+                workdir: workdir.clone(),
+                env,
+                timeout: None,
+                grace: engine.settings.kill_grace,
+            }
+        }
     };
+    step.timeout = task.timeout;
+    step.grace = engine.settings.kill_grace;
     let (tx, mut rx) = mpsc::channel(256);
     let process = shell::run(&step, tx, cancel.clone());
     tokio::pin!(process);
@@ -65,8 +96,9 @@ pub async fn run(
     while let Some(line) = rx.recv().await {
         log.line(&line).await?;
     }
+    log.end_output().await?;
     let ended = match ending {
-        Err(error) => Ended::failed(format!("could not start /bin/sh: {error}")),
+        Err(error) => Ended::failed(format!("could not start the step's shell: {error}")),
         Ok(Ending::Exited(0)) => match read_outputs(&output_file).await {
             Ok(bytes) => match parse_outputs(&bytes) {
                 Ok(outputs) => Ended {
@@ -104,10 +136,48 @@ pub async fn run(
     Ok(ended)
 }
 
-/// The `$KILN_OUTPUT` file; a step that wrote none has no outputs.
-async fn read_outputs(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
-    match tokio::fs::read(path).await {
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        other => other,
-    }
+/// An empty file only Kiln (and the step it is handed to) can read.
+async fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map(drop)
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+/// The `$KILN_OUTPUT` file, as the step left it: a regular file read
+/// without following a link (a step could point it at Kiln's own files)
+/// and without blocking (a FIFO), never more than the outputs cap + 1 byte
+/// (so the cap is noticed without holding a huge file in memory).
+async fn read_outputs(path: &Path) -> std::io::Result<Vec<u8>> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let file = match std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
+            .open(&path)
+        {
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) if error.raw_os_error() == Some(nix::libc::ELOOP) => {
+                return Err(std::io::Error::other("it is a symbolic link"));
+            }
+            other => other?,
+        };
+        let meta = file.metadata()?;
+        if !meta.file_type().is_file() {
+            return Err(std::io::Error::other("it is not a regular file"));
+        }
+        let mut bytes = Vec::new();
+        file.take(MAX_OUTPUTS_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)?;
+        Ok(bytes)
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }

@@ -1,5 +1,6 @@
-//! One `run:` step as a process: `/bin/sh -c COMMAND` in its own process
-//! group and working directory, with the step's environment. Output comes
+//! One `run:` step as a process: `/bin/sh -c COMMAND` (directly, or inside
+//! the sandbox's command line) in its own process group and working
+//! directory, with the step's environment and nothing else. Output comes
 //! back line by line as it is written (stdout and stderr apart; overlong
 //! lines are split, bytes need not be UTF-8). A timeout or a cancellation
 //! sends SIGTERM to the whole group, then SIGKILL after a grace period, so
@@ -21,10 +22,15 @@ pub const MAX_LINE_BYTES: usize = 16 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct ShellStep {
-    pub command: String,
+    /// Program and arguments: `/bin/sh -c COMMAND`, or the sandbox's
+    /// command line around it.
+    pub argv: Vec<String>,
+    /// The host user and group to start it as (the sandbox's, when Kiln
+    /// runs as root).
+    pub host_user: Option<(u32, u32)>,
     pub workdir: PathBuf,
-    /// The whole environment of the process (nothing is inherited but PATH
-    /// and HOME), so a step sees only what it is given.
+    /// The whole environment of the process: nothing is inherited, so a
+    /// step sees only what it is given.
     pub env: Vec<(String, String)>,
     pub timeout: Option<Duration>,
     /// Between SIGTERM and SIGKILL.
@@ -37,11 +43,34 @@ pub enum Stream {
     Stderr,
 }
 
+impl ShellStep {
+    /// `/bin/sh -c command` as the Kiln user, with `PATH` and `HOME` from
+    /// Kiln's own environment added to `env` (no sandbox).
+    pub fn plain(command: &str, workdir: PathBuf, mut env: Vec<(String, String)>) -> ShellStep {
+        for key in ["PATH", "HOME"] {
+            if let Ok(value) = std::env::var(key) {
+                env.insert(0, (key.to_owned(), value));
+            }
+        }
+        ShellStep {
+            argv: vec!["/bin/sh".into(), "-c".into(), command.into()],
+            host_user: None,
+            workdir,
+            env,
+            timeout: None,
+            grace: Duration::from_secs(5),
+        }
+    }
+}
+
 /// A piece of output, as it came.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputLine {
     pub stream: Stream,
     pub bytes: Vec<u8>,
+    /// False when a line longer than [`MAX_LINE_BYTES`] was cut here and
+    /// goes on in the next piece.
+    pub complete: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,23 +88,23 @@ pub async fn run(
     lines: mpsc::Sender<OutputLine>,
     cancel: CancellationToken,
 ) -> std::io::Result<Ending> {
-    let mut command = Command::new("/bin/sh");
+    let Some((program, args)) = step.argv.split_first() else {
+        return Err(std::io::Error::other("no program to run"));
+    };
+    let mut command = Command::new(program);
     command
-        .arg("-c")
-        .arg(&step.command)
+        .args(args)
         .current_dir(&step.workdir)
         .env_clear()
-        .envs(
-            ["PATH", "HOME"]
-                .into_iter()
-                .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_owned(), v))),
-        )
         .envs(step.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
+    if let Some((uid, gid)) = step.host_user {
+        command.uid(uid).gid(gid);
+    }
     let mut child = command.spawn()?;
     let group = child
         .id()
@@ -151,6 +180,7 @@ async fn forward(pipe: impl AsyncRead + Unpin, stream: Stream, lines: mpsc::Send
     loop {
         let mut line = Vec::new();
         // Read up to a newline, but never hold more than one line's cap.
+        let mut complete = true;
         let read = loop {
             let buffer = match reader.fill_buf().await {
                 Ok(buffer) => buffer,
@@ -171,6 +201,7 @@ async fn forward(pipe: impl AsyncRead + Unpin, stream: Stream, lines: mpsc::Send
                     line.extend_from_slice(&buffer[..take]);
                     reader.consume(take);
                     if line.len() >= MAX_LINE_BYTES {
+                        complete = false;
                         break line.len();
                     }
                 }
@@ -186,6 +217,7 @@ async fn forward(pipe: impl AsyncRead + Unpin, stream: Stream, lines: mpsc::Send
             .send(OutputLine {
                 stream,
                 bytes: line,
+                complete,
             })
             .await
             .is_err()

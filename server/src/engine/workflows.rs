@@ -14,9 +14,6 @@ use super::EngineError;
 use super::store::now_ms;
 use crate::db::entities::{workflow as wf, workflow_version as version};
 
-/// Longest workflow file accepted.
-pub const MAX_SOURCE_BYTES: usize = 1024 * 1024;
-
 /// A workflow with the text of its latest version.
 #[derive(Debug, Clone)]
 pub struct Saved {
@@ -31,15 +28,19 @@ pub async fn save(
     name: &str,
     source: &str,
     user: Option<i64>,
+    limits: &workflow::Limits,
 ) -> Result<Saved, EngineError> {
     Slug::parse(name).map_err(|e| EngineError::invalid("name", e))?;
-    if source.len() > MAX_SOURCE_BYTES {
+    if source.len() > limits.max_source_bytes {
         return Err(EngineError::invalid(
             "source",
-            format!("a workflow file may be at most {MAX_SOURCE_BYTES} bytes"),
+            format!(
+                "a workflow file may be at most {} bytes",
+                limits.max_source_bytes
+            ),
         ));
     }
-    workflow::load(source).map_err(EngineError::Definition)?;
+    workflow::load_with(source, limits).map_err(EngineError::Definition)?;
     let now = now_ms();
     let txn = db.begin().await?;
     let existing = find(&txn, project, name).await?;

@@ -78,7 +78,8 @@ pub async fn save_workflow(
     )
     .await?;
     let user = principal.user().map(|u| u.id);
-    let saved = workflows::save(db, id, &name, &body.source, user).await?;
+    let limits = &state.engine.settings.workflow_limits;
+    let saved = workflows::save(db, id, &name, &body.source, user, limits).await?;
     Ok(Json(body_of(saved)))
 }
 

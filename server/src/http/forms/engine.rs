@@ -59,7 +59,8 @@ pub(super) async fn save_workflow(
         )
         .await?;
         let user = principal.user().map(|u| u.id);
-        workflows::save(db, project, &name, &source, user).await
+        let limits = &state.engine.settings.workflow_limits;
+        workflows::save(db, project, &name, &source, user, limits).await
     }
     .await;
     match saved {

@@ -1,0 +1,217 @@
+//! The command line that runs one `run:` step in a bubblewrap sandbox, as a
+//! plain function of what the step may see. The sandbox gets its own user,
+//! PID, IPC, UTS, cgroup and mount namespaces (and network, with
+//! `network: none`); the root filesystem read-only; a private, size-bounded
+//! `/tmp`; a fresh `/proc` and minimal `/dev`; Kiln's own files (data
+//! directory, config file, sockets under `/run`) covered by empty tmpfs
+//! mounts; only the step's directory and its outputs file writable;
+//! uid/gid 65534 inside; resource limits set by `prlimit` before the
+//! sandbox starts, so they hold for everything inside. The step's
+//! environment is passed through the process environment, never on a
+//! command line (which other users of the host could read).
+
+use std::path::{Path, PathBuf};
+
+/// The uid and gid a step has inside the sandbox (`nobody`).
+pub const SANDBOX_ID: u32 = 65534;
+
+/// Where a task's steps may reach over the network.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Network {
+    /// The host's network (CI needs to fetch dependencies).
+    #[default]
+    Host,
+    /// No network at all: only a loopback interface of its own.
+    None,
+}
+
+impl Network {
+    pub fn parse(text: &str) -> Option<Network> {
+        match text {
+            "host" => Some(Network::Host),
+            "none" => Some(Network::None),
+            _ => None,
+        }
+    }
+}
+
+/// Per-step resource limits; 0 means unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepLimits {
+    /// Processes (and threads) of the user the sandbox runs as.
+    pub processes: u64,
+    pub open_files: u64,
+    /// Largest file a step may write.
+    pub file_bytes: u64,
+    /// Virtual memory of each process.
+    pub address_space_bytes: u64,
+    /// Size of the private `/tmp` (a tmpfs, so it is memory).
+    pub tmp_bytes: u64,
+}
+
+impl Default for StepLimits {
+    fn default() -> Self {
+        StepLimits {
+            processes: 1024,
+            open_files: 4096,
+            file_bytes: 4 << 30,
+            address_space_bytes: 16 << 30,
+            tmp_bytes: 1 << 30,
+        }
+    }
+}
+
+/// What one sandboxed step may see and do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxSpec {
+    /// The step's working directory: writable, the current directory.
+    pub workdir: PathBuf,
+    /// Files the step may write besides (`$KILN_OUTPUT`); they must exist.
+    pub writable_files: Vec<PathBuf>,
+    /// Directories covered by an empty tmpfs (Kiln's data, `/run`, …).
+    pub hidden_dirs: Vec<PathBuf>,
+    /// Files covered by an empty file (a config file outside the data dir).
+    pub hidden_files: Vec<PathBuf>,
+    pub network: Network,
+    pub limits: StepLimits,
+}
+
+/// The program and arguments that run `command` with `/bin/sh -c` inside
+/// the sandbox: `prlimit … -- bwrap … -- /bin/sh -c command`.
+pub fn command_line(spec: &SandboxSpec, command: &str) -> Vec<String> {
+    let mut argv: Vec<String> = vec!["prlimit".into()];
+    let limits = spec.limits;
+    for (flag, value) in [
+        ("--nproc", limits.processes),
+        ("--nofile", limits.open_files),
+        ("--fsize", limits.file_bytes),
+        ("--as", limits.address_space_bytes),
+    ] {
+        if value > 0 {
+            argv.push(format!("{flag}={value}"));
+        }
+    }
+    argv.push("--core=0".into());
+    argv.push("--".into());
+    argv.push("bwrap".into());
+    let mut arg = |parts: &[&str]| argv.extend(parts.iter().map(|p| (*p).to_owned()));
+    arg(&["--unshare-all", "--unshare-user"]);
+    if spec.network == Network::Host {
+        arg(&["--share-net"]);
+    }
+    arg(&[
+        "--die-with-parent",
+        "--new-session",
+        "--disable-userns",
+        "--cap-drop",
+        "ALL",
+    ]);
+    arg(&["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]);
+    // Memory-backed and writable: both bounded. `/dev` itself is made
+    // read-only below, or it would be an unbounded tmpfs.
+    let tmp_size = limits.tmp_bytes.to_string();
+    for dir in ["/tmp", "/dev/shm"] {
+        if limits.tmp_bytes > 0 {
+            arg(&["--size", &tmp_size]);
+        }
+        arg(&["--tmpfs", dir]);
+    }
+    // Covering a parent after binding inside it would hide the bind:
+    // shortest paths first, then what the step may write.
+    let mut hidden: Vec<&Path> = spec.hidden_dirs.iter().map(PathBuf::as_path).collect();
+    hidden.sort_by_key(|p| p.components().count());
+    hidden.dedup();
+    for dir in &hidden {
+        let dir = path_text(dir);
+        arg(&["--tmpfs", &dir]);
+    }
+    for file in &spec.hidden_files {
+        let file = path_text(file);
+        arg(&["--ro-bind", "/dev/null", &file]);
+    }
+    let workdir = path_text(&spec.workdir);
+    arg(&["--bind", &workdir, &workdir]);
+    for file in &spec.writable_files {
+        let file = path_text(file);
+        arg(&["--bind", &file, &file]);
+    }
+    // The covering tmpfs mounts belong to the sandbox user: read-only, so
+    // they cannot be filled (the binds inside them stay writable).
+    for dir in hidden
+        .iter()
+        .map(|d| path_text(d))
+        .chain(["/dev".to_owned()])
+    {
+        arg(&["--remount-ro", &dir]);
+    }
+    let id = SANDBOX_ID.to_string();
+    arg(&["--uid", &id, "--gid", &id, "--chdir", &workdir]);
+    arg(&["--", "/bin/sh", "-c", command]);
+    argv
+}
+
+fn path_text(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> SandboxSpec {
+        SandboxSpec {
+            workdir: "/srv/kiln/data/work/7/12-1".into(),
+            writable_files: vec!["/srv/kiln/data/work/7/12-1.out".into()],
+            hidden_dirs: vec!["/srv/kiln/data".into(), "/run".into(), "/srv".into()],
+            hidden_files: vec!["/etc/kiln.toml".into()],
+            network: Network::None,
+            limits: StepLimits::default(),
+        }
+    }
+
+    fn position(argv: &[String], window: &[&str]) -> usize {
+        argv.windows(window.len())
+            .position(|w| w.iter().zip(window).all(|(a, b)| a == b))
+            .unwrap_or_else(|| panic!("{window:?} not in {argv:?}"))
+    }
+
+    #[test]
+    fn binds_come_after_what_they_punch_through() {
+        let argv = command_line(&spec(), "echo hi");
+        let srv = position(&argv, &["--tmpfs", "/srv"]);
+        let data = position(&argv, &["--tmpfs", "/srv/kiln/data"]);
+        let work = position(&argv, &["--bind", "/srv/kiln/data/work/7/12-1"]);
+        let out = position(&argv, &["--bind", "/srv/kiln/data/work/7/12-1.out"]);
+        assert!(srv < data && data < work && work < out, "{argv:?}");
+        position(&argv, &["--ro-bind", "/dev/null", "/etc/kiln.toml"]);
+        let sealed = position(&argv, &["--remount-ro", "/srv/kiln/data"]);
+        assert!(out < sealed, "{argv:?}");
+        position(&argv, &["--remount-ro", "/dev"]);
+        position(&argv, &["--tmpfs", "/dev/shm"]);
+        assert_eq!(argv[..2], ["prlimit".to_owned(), "--nproc=1024".to_owned()]);
+        assert_eq!(argv[argv.len() - 3..], ["/bin/sh", "-c", "echo hi"]);
+    }
+
+    #[test]
+    fn network_and_limits_follow_the_spec() {
+        let none = command_line(&spec(), "true");
+        assert!(!none.contains(&"--share-net".to_owned()));
+        let mut host = spec();
+        host.network = Network::Host;
+        host.limits.processes = 0;
+        host.limits.tmp_bytes = 0;
+        let host = command_line(&host, "true");
+        assert!(host.contains(&"--share-net".to_owned()));
+        assert!(!host.iter().any(|a| a.starts_with("--nproc")));
+        assert!(!host.contains(&"--size".to_owned()));
+        assert_eq!(Network::parse("none"), Some(Network::None));
+        assert_eq!(Network::parse("bridge"), None);
+    }
+
+    #[test]
+    fn the_command_is_one_argument() {
+        let argv = command_line(&spec(), "a; b && $(c)");
+        assert_eq!(argv.last().map(String::as_str), Some("a; b && $(c)"));
+    }
+}

@@ -1,0 +1,222 @@
+//! How this process isolates `run:` steps, decided once at start: which of
+//! Kiln's paths a step must not see, the limits, and whether processes are
+//! started as an unprivileged host user. The command line itself is the
+//! domain's ([`kiln_core::sandbox::command_line`]); this module knows the
+//! machine: it checks at start that bubblewrap works here (so a broken
+//! sandbox stops start-up instead of failing every step), and prepares a
+//! step's directory so the sandbox user can write it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kiln_core::sandbox::{Network, SandboxSpec, StepLimits, command_line};
+
+use crate::config::{Config, StepSandbox};
+
+/// How steps run in this process.
+#[derive(Debug, Clone)]
+pub enum Sandbox {
+    /// As the Kiln user, no isolation (`step_sandbox = "none"`).
+    None,
+    Bwrap(Bwrap),
+}
+
+#[derive(Debug, Clone)]
+pub struct Bwrap {
+    hidden_dirs: Vec<PathBuf>,
+    hidden_files: Vec<PathBuf>,
+    limits: StepLimits,
+    /// Kiln runs as root: each sandbox is started as a host user of its own
+    /// (see [`host_user_of`]), so even outside its namespaces a step owns
+    /// nothing and its process limit counts only its own processes.
+    as_own_user: bool,
+}
+
+/// Host uids (and gids) for sandboxes when Kiln runs as root: far above
+/// any account or subordinate-id range, one per step of this process
+/// (several Kiln processes may share a host). Two steps landing on the same
+/// one would share their process limit, nothing else: each has its own
+/// namespaces.
+pub const HOST_ID_BASE: u32 = 1_900_000_000;
+pub const HOST_ID_RANGE: u32 = 100_000_000;
+
+pub fn host_user_of(step: i64) -> (u32, u32) {
+    let mixed = (u64::from(std::process::id()) << 32)
+        .wrapping_add(step as u64)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let offset = u32::try_from((mixed >> 32) % u64::from(HOST_ID_RANGE)).unwrap_or(0);
+    (HOST_ID_BASE + offset, HOST_ID_BASE + offset)
+}
+
+/// What went wrong when checking the sandbox at start.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the step sandbox does not work here: {0}. Install bubblewrap (apt-get install bubblewrap; \
+     it needs unprivileged user namespaces), or set step_sandbox = \"none\" \
+     (KILN_STEP_SANDBOX=none) to run steps without isolation"
+)]
+pub struct SandboxError(String);
+
+/// A process to start for one step: program and arguments, and the host
+/// user to start it as.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub argv: Vec<String>,
+    pub host_user: Option<(u32, u32)>,
+}
+
+impl Sandbox {
+    pub fn from_config(config: &Config) -> Sandbox {
+        match config.step_sandbox {
+            StepSandbox::None => Sandbox::None,
+            StepSandbox::Bwrap => Sandbox::Bwrap(Bwrap::from_config(config)),
+        }
+    }
+
+    /// The process that runs step `step`'s `command` in `workdir`, with
+    /// `writable` files (which must exist) and `network`.
+    pub fn launch(
+        &self,
+        step: i64,
+        command: &str,
+        workdir: &Path,
+        writable: &[PathBuf],
+        network: Network,
+    ) -> Launch {
+        match self {
+            Sandbox::None => Launch {
+                argv: vec!["/bin/sh".into(), "-c".into(), command.into()],
+                host_user: None,
+            },
+            Sandbox::Bwrap(bwrap) => Launch {
+                argv: command_line(
+                    &SandboxSpec {
+                        workdir: workdir.to_owned(),
+                        writable_files: writable.to_vec(),
+                        hidden_dirs: bwrap.hidden_dirs.clone(),
+                        hidden_files: bwrap.hidden_files.clone(),
+                        network,
+                        limits: bwrap.limits,
+                    },
+                    command,
+                ),
+                host_user: bwrap.as_own_user.then(|| host_user_of(step)),
+            },
+        }
+    }
+
+    /// Gives step `step`'s directory and files to the host user its
+    /// sandbox runs as (when Kiln is root; otherwise they are Kiln's).
+    pub fn hand_over(&self, step: i64, paths: &[&Path]) -> std::io::Result<()> {
+        if let Sandbox::Bwrap(Bwrap {
+            as_own_user: true, ..
+        }) = self
+        {
+            let (uid, gid) = host_user_of(step);
+            for path in paths {
+                std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a step that only exits, in a scratch directory below
+    /// `work_dir`, the way real steps run: any failure (bubblewrap missing,
+    /// user namespaces refused, a path the sandbox user cannot reach) is
+    /// reported now, at start.
+    pub async fn check(&self, work_dir: &Path) -> Result<(), SandboxError> {
+        let Sandbox::Bwrap(_) = self else {
+            return Ok(());
+        };
+        let fail = |what: &str, e: &dyn std::fmt::Display| SandboxError(format!("{what}: {e}"));
+        let probe = work_dir.join(format!("sandbox-check-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&probe);
+        std::fs::create_dir_all(&probe).map_err(|e| fail("cannot create a step directory", &e))?;
+        let result = async {
+            self.hand_over(0, &[&probe])
+                .map_err(|e| fail("cannot give the step directory to the sandbox user", &e))?;
+            let launch = self.launch(0, "touch written", &probe, &[], Network::None);
+            let mut command = tokio::process::Command::new(&launch.argv[0]);
+            command
+                .args(&launch.argv[1..])
+                .current_dir(&probe)
+                .env_clear()
+                .env("PATH", DEFAULT_PATH)
+                .stdin(std::process::Stdio::null())
+                .kill_on_drop(true);
+            if let Some((uid, gid)) = launch.host_user {
+                command.uid(uid).gid(gid);
+            }
+            let output = tokio::time::timeout(Duration::from_secs(20), command.output())
+                .await
+                .map_err(|e| fail("bwrap did not finish", &e))?
+                .map_err(|e| fail("cannot start prlimit and bwrap", &e))?;
+            if !output.status.success() || !probe.join("written").exists() {
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                return Err(SandboxError(format!(
+                    "a test step failed ({}): {}",
+                    output.status,
+                    stderr.trim()
+                )));
+            }
+            Ok(())
+        }
+        .await;
+        let _ = std::fs::remove_dir_all(&probe);
+        result
+    }
+}
+
+/// The `PATH` steps get in the sandbox when Kiln's own is not usable.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+impl Bwrap {
+    fn from_config(config: &Config) -> Bwrap {
+        let mut hidden_dirs = vec![absolute(&config.data_dir), PathBuf::from("/run")];
+        let mut hidden_files = Vec::new();
+        if let Some(file) = &config.config_file {
+            hidden_files.push(absolute(file));
+        }
+        // A SQLite database or a log directory outside the data directory.
+        if let Ok(url) = config.database_url()
+            && let Some(path) = url.sqlite_path()
+            && let Some(dir) = Path::new(&path).parent()
+            && !dir.as_os_str().is_empty()
+        {
+            hidden_dirs.push(absolute(dir));
+        }
+        if let Some(dir) = config
+            .log_store_url
+            .as_deref()
+            .and_then(|u| u.strip_prefix("file://"))
+        {
+            hidden_dirs.push(absolute(Path::new(dir)));
+        }
+        let root = nix::unistd::geteuid().is_root();
+        // Kiln's own home (its dotfiles, credentials) when it is not root:
+        // the sandbox runs as Kiln's user outside its namespaces.
+        if !root
+            && let Some(home) = std::env::var_os("HOME").map(PathBuf::from)
+            && home.is_absolute()
+            && home != Path::new("/")
+        {
+            hidden_dirs.push(home);
+        }
+        hidden_dirs.retain(|d| d.is_absolute() && d != Path::new("/") && d.exists());
+        hidden_files.retain(|f| f.is_file());
+        Bwrap {
+            hidden_dirs,
+            hidden_files,
+            limits: config.step_limits(),
+            as_own_user: root,
+        }
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| {
+        std::env::current_dir()
+            .map(|dir| dir.join(path))
+            .unwrap_or_else(|_| path.to_owned())
+    })
+}
