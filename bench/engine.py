@@ -106,6 +106,37 @@ before = rss_mb()
 done = wait(start(project, "chatty"))
 print(f"{LABEL}: a task printing 100 MB: {done['steps'][0]['state']}, RSS {before:.1f} -> {rss_mb():.1f} MB")
 
+# Starting 2,000 tasks (the default cap) while ten other users write: the
+# run must answer quickly and nobody else may get an error.
+import threading
+
+wide2k = "tasks:\n" + "".join(f"  s{i}: {{runs_on: [nowhere], run: 'true'}}\n" for i in range(2000))
+save(project, "start2k", wide2k)
+errors = []
+writes = []
+
+
+def writer(n):
+    for i in range(6):
+        t0 = time.time()
+        try:
+            call("PUT", f"/api/v1/projects/{project}/secrets/W{n}_{i}", {"value": "value-%d" % i})
+        except Exception as e:  # noqa: BLE001 - counted, not raised
+            errors.append(str(e))
+        writes.append((time.time() - t0) * 1000)
+
+
+threads = [threading.Thread(target=writer, args=(n,)) for n in range(10)]
+began = time.time()
+for t in threads:
+    t.start()
+start(project, "start2k")
+took = time.time() - began
+for t in threads:
+    t.join()
+print(f"{LABEL}: starting a run of 2,000 tasks took {took:.2f} s; 60 concurrent writes: "
+      f"{len(errors)} failed, p50 {pct(writes, 0.5):.0f} ms, max {max(writes):.0f} ms")
+
 # 10,000 steps queued (their label is on no worker).
 many = "tasks:\n" + "".join(f"  q{i}: {{runs_on: [nowhere], run: 'true'}}\n" for i in range(10000))
 save(project, "queued", many)

@@ -62,7 +62,11 @@ fn expectations(route: &str) -> Option<[&'static str; 10]> {
         "GET /api/v1/me" | "GET /api/v1/me/tokens" => signed_in,
         "PUT /api/v1/me/password" => session_only_write,
         "POST /api/v1/me/tokens" | "DELETE /api/v1/me/tokens/{id}" => session_only_write,
-        "GET /api/v1/users" => [
+        "GET /api/v1/users" | "GET /api/v1/worker-labels" => [
+            "401", "403", "403", "403", "403", "ok", "403", "401", "401", "403",
+        ],
+        "PUT /api/v1/worker-labels/{label}/groups/{id}"
+        | "DELETE /api/v1/worker-labels/{label}/groups/{id}" => [
             "401", "403", "403", "403", "403", "ok", "403", "401", "401", "403",
         ],
         "GET /api/v1/groups" | "GET /api/v1/projects" => signed_in,
@@ -114,6 +118,9 @@ const ROUTES_IN_TABLE: &[&str] = &[
     "POST /api/v1/me/tokens",
     "DELETE /api/v1/me/tokens/{id}",
     "GET /api/v1/users",
+    "GET /api/v1/worker-labels",
+    "PUT /api/v1/worker-labels/{label}/groups/{id}",
+    "DELETE /api/v1/worker-labels/{label}/groups/{id}",
     "GET /api/v1/groups",
     "GET /api/v1/projects",
     "POST /api/v1/groups",
@@ -224,6 +231,23 @@ impl Fixture {
                 )
             }
             "GET /api/v1/users" => ("/api/v1/users".into(), None),
+            "GET /api/v1/worker-labels" => ("/api/v1/worker-labels".into(), None),
+            "PUT /api/v1/worker-labels/{label}/groups/{id}" => {
+                (format!("/api/v1/worker-labels/matrix/groups/{g}"), None)
+            }
+            "DELETE /api/v1/worker-labels/{label}/groups/{id}" => {
+                // A grant made by the admin for the caller to take back.
+                let label = self.fresh("doomed");
+                let (status, _) = self.callers[5]
+                    .send(
+                        "PUT",
+                        &format!("/api/v1/worker-labels/{label}/groups/{g}"),
+                        None,
+                    )
+                    .await;
+                assert_eq!(status, 204);
+                (format!("/api/v1/worker-labels/{label}/groups/{g}"), None)
+            }
             "GET /api/v1/groups" => ("/api/v1/groups".into(), None),
             "GET /api/v1/projects" => ("/api/v1/projects".into(), None),
             "POST /api/v1/groups" => (
@@ -335,6 +359,15 @@ async fn setup(app: &TestApp) -> Fixture {
     let group = owner.group("g", None).await;
     let project = owner.project("p", group).await;
     let target = owner.group("target", Some(group)).await;
+    // The "stuck" workflow's label, granted so it may be used at all.
+    let (status, body) = admin
+        .send(
+            "PUT",
+            &format!("/api/v1/worker-labels/nowhere/groups/{group}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
     let mut by_role = Vec::new();
     for (name, role) in [
         ("vie", "viewer"),

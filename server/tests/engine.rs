@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::engine::{log, owner, save, start, step, wait_end, wait_until};
+use common::engine::{grant_label, log, owner, save, start, step, wait_end, wait_until};
 use common::{Backend, TestApp};
 use serde_json::json;
 
@@ -290,6 +290,17 @@ tasks:
     runs_on: [later]
     run: echo second saw {{ tasks.first.outputs.first }}
 "#;
+    // A label must be granted to the project's group before it is used.
+    let (status, body) = save(&api, project, "patient", source).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"later\" is not granted"),
+        "{body}"
+    );
+    grant_label(&api, "later", project).await;
     assert_eq!(save(&api, project, "patient", source).await.0, 200);
     let run = start(&api, project, "patient", json!({})).await;
     tokio::time::sleep(Duration::from_millis(300)).await;

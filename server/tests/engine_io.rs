@@ -322,3 +322,65 @@ tasks:
     assert!(walk(&app.db.data_dir().join("logs")).is_empty());
     app.stop().await;
 }
+
+/// `runs_on:` names only labels granted to the project's groups: another
+/// team's project cannot send steps to them, and a revoked grant stops new
+/// runs (422 naming the label), while the grant list shows who has what.
+async fn worker_labels_are_granted_to_groups(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (admin, project) = owner(&app).await;
+    let source = "tasks:\n  ship:\n    runs_on: [deployer]\n    run: ./deploy\n";
+    let (status, body) = save(&admin, project, "ship", source).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"deployer\""),
+        "{body}"
+    );
+    common::engine::grant_label(&admin, "deployer", project).await;
+    assert_eq!(save(&admin, project, "ship", source).await.0, 200);
+    // A project in another top-level group does not inherit the grant.
+    let other_group = admin.group("others", None).await;
+    let other = admin.project("theirs", other_group).await;
+    let (status, body) = save(&admin, other, "ship", source).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, list) = admin.get("/api/v1/worker-labels").await;
+    assert_eq!(status, 200);
+    assert_eq!(list["items"][0]["label"], "deployer");
+    assert_eq!(list["items"][0]["group_path"], "team");
+    let group = list["items"][0]["group_id"].as_i64().unwrap();
+    let (status, _) = admin
+        .send(
+            "DELETE",
+            &format!("/api/v1/worker-labels/deployer/groups/{group}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, body) = admin
+        .post(
+            &format!("/api/v1/projects/{project}/workflows/ship/runs"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"deployer\""),
+        "{body}"
+    );
+    let (status, body) = admin
+        .send(
+            "PUT",
+            &format!("/api/v1/worker-labels/Bad%20Label/groups/{group}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    app.stop().await;
+}
+on_all_backends!(worker_labels_are_granted_to_groups);

@@ -54,6 +54,7 @@ async fn killed_worker_fails_or_retries_visibly(backend: Backend) {
     api.sign_up("alice").await;
     let group = api.group("team", None).await;
     let project = api.project("app", group).await;
+    common::engine::grant_label(&api, "remote", project).await;
     let source = r#"
 tasks:
   remote_only:

@@ -6,6 +6,7 @@
 pub mod definition;
 pub mod duration;
 pub mod error;
+pub mod labels;
 pub mod layout;
 pub mod limits;
 pub mod params;

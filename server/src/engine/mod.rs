@@ -12,6 +12,7 @@ pub mod executor;
 pub mod finish;
 pub mod heartbeat;
 pub mod http_step;
+pub mod label_grants;
 pub mod logs;
 pub mod object_logs;
 pub mod run_shell;

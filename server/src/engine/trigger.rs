@@ -24,6 +24,8 @@ pub async fn start(
 ) -> Result<run::Model, EngineError> {
     let version = version_of(&engine.db, workflow.id, workflow.latest_version).await?;
     let definition = engine.definitions.get(&engine.db, version.id).await?;
+    // Grants may have been revoked since the workflow was saved.
+    super::label_grants::check(&engine.db, workflow.project_id, &definition).await?;
     let params = resolve_params(&definition, given).map_err(EngineError::Params)?;
     let params = serde_json::to_string(&params).unwrap_or_else(|_| "{}".into());
     let now = now_ms();

@@ -40,7 +40,8 @@ pub async fn save(
             ),
         ));
     }
-    workflow::load_with(source, limits).map_err(EngineError::Definition)?;
+    let loaded = workflow::load_with(source, limits).map_err(EngineError::Definition)?;
+    super::label_grants::check(db, project, &loaded).await?;
     let now = now_ms();
     let txn = db.begin().await?;
     let existing = find(&txn, project, name).await?;

@@ -100,3 +100,18 @@ pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Grants worker `label` to the group holding `project` (`api` must be an
+/// instance admin).
+pub async fn grant_label(api: &Api, label: &str, project: i64) {
+    let (_, body) = api.get(&format!("/api/v1/projects/{project}")).await;
+    let group = body["parent_id"].as_i64().unwrap();
+    let (status, body) = api
+        .send(
+            "PUT",
+            &format!("/api/v1/worker-labels/{label}/groups/{group}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+}

@@ -9,5 +9,6 @@ pub mod secret;
 pub mod session;
 pub mod step;
 pub mod user;
+pub mod worker_label_grant;
 pub mod workflow;
 pub mod workflow_version;

@@ -68,6 +68,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(me::list_tokens, me::create_token))
         .routes(routes!(me::revoke_token))
         .routes(routes!(admin::list_users))
+        .routes(routes!(admin::list_label_grants))
+        .routes(routes!(admin::grant_label, admin::revoke_label))
         .routes(routes!(tree::list_groups, tree::create_group))
         .routes(routes!(
             tree::get_group,
