@@ -9,6 +9,7 @@ use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use kiln_core::DatabaseUrl;
 use kiln_core::accounts::RegistrationMode;
+use kiln_core::net::{ExpectedHost, NetworkList};
 use serde::{Deserialize, Serialize};
 
 /// Environment variables with Kiln's prefix that are not settings: the config
@@ -83,6 +84,19 @@ pub struct Config {
     /// and can read what it can (the data directory, the database file):
     /// set false to run them only on `kiln worker` machines.
     pub server_runs_steps: bool,
+    /// Networks `http:` steps may reach although they are loopback,
+    /// link-local, private, unique-local or otherwise internal (CIDRs; a
+    /// list in TOML, comma-separated in the environment). Default: none.
+    pub http_step_allow_networks: NetworkList,
+    /// Reverse proxies (CIDRs) whose `X-Forwarded-For` is believed for the
+    /// client's address. Default: none, the connection's peer is the client.
+    pub trusted_proxies: NetworkList,
+    /// Live log streams (`text/event-stream`) one caller may hold open.
+    pub log_streams_per_user: u32,
+    /// Live log streams the server holds open in all.
+    pub log_streams_max: u32,
+    /// A live log stream with no new bytes for this long ends.
+    pub log_stream_idle_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,6 +135,11 @@ impl Default for Config {
             step_kill_grace_seconds: 5,
             log_store_url: None,
             server_runs_steps: true,
+            http_step_allow_networks: NetworkList::default(),
+            trusted_proxies: NetworkList::default(),
+            log_streams_per_user: 8,
+            log_streams_max: 256,
+            log_stream_idle_seconds: 600,
         }
     }
 }
@@ -218,6 +237,9 @@ impl Config {
             ),
             ("step_log_max_bytes", self.step_log_max_bytes),
             ("step_lease_seconds", self.step_lease_seconds),
+            ("log_streams_per_user", u64::from(self.log_streams_per_user)),
+            ("log_streams_max", u64::from(self.log_streams_max)),
+            ("log_stream_idle_seconds", self.log_stream_idle_seconds),
         ] {
             if value == 0 {
                 return Err(ConfigError::Invalid(format!("{key} must be above 0")));
@@ -228,13 +250,7 @@ impl Config {
                 "database_max_connections must be above 0".into(),
             ));
         }
-        if let Some(url) = &self.public_url
-            && !(url.starts_with("http://") || url.starts_with("https://"))
-        {
-            return Err(ConfigError::Invalid(format!(
-                "public_url must start with http:// or https://, got {url:?}"
-            )));
-        }
+        self.expected_host()?;
         tracing_subscriber::EnvFilter::try_new(&self.log_level).map_err(|e| {
             ConfigError::Invalid(format!(
                 "log_level {:?} is not a filter: {e}",
@@ -242,6 +258,20 @@ impl Config {
             ))
         })?;
         Ok(())
+    }
+
+    /// The host requests must name, when `public_url` says it.
+    pub fn expected_host(&self) -> Result<Option<ExpectedHost>, ConfigError> {
+        self.public_url
+            .as_deref()
+            .map(|url| {
+                ExpectedHost::from_public_url(url).map_err(|_| {
+                    ConfigError::Invalid(format!(
+                        "public_url must be an http:// or https:// URL with a host, got {url:?}"
+                    ))
+                })
+            })
+            .transpose()
     }
 
     /// Whether cookies must be `Secure`: Kiln is reached over https.
@@ -406,6 +436,14 @@ mod tests {
             ("KILN_LOG_FORMAT", "xml", "log_format"),
             ("KILN_DATABASE_URL", "redis://x", "database_url"),
             ("KILN_PUBLIC_URL", "ftp://x", "public_url"),
+            ("KILN_PUBLIC_URL", "https://", "public_url"),
+            (
+                "KILN_HTTP_STEP_ALLOW_NETWORKS",
+                "10.0.0.0/8,nope",
+                "http_step_allow_networks",
+            ),
+            ("KILN_TRUSTED_PROXIES", "10.0.0.0/33", "trusted_proxies"),
+            ("KILN_LOG_STREAMS_PER_USER", "0", "log_streams_per_user"),
             (
                 "KILN_REQUEST_TIMEOUT_SECONDS",
                 "0",
@@ -416,6 +454,37 @@ mod tests {
             let err = Config::load(None, env(&[(key, value)]), &Overrides::default()).unwrap_err();
             assert!(err.to_string().contains(named), "{key}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn network_lists_from_env_or_toml() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("KILN_HTTP_STEP_ALLOW_NETWORKS", "127.0.0.0/8, fd00::/8"),
+                ("KILN_TRUSTED_PROXIES", "10.0.0.1"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            config.http_step_allow_networks.to_string(),
+            "127.0.0.0/8,fd00::/8"
+        );
+        assert_eq!(config.trusted_proxies.to_string(), "10.0.0.1/32");
+
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(
+            file,
+            "http_step_allow_networks = [\"10.1.0.0/16\", \"192.168.0.0/24\"]\ntrusted_proxies = \"10.0.0.0/8\""
+        )
+        .unwrap();
+        let config = Config::load(Some(file.path()), env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(
+            config.http_step_allow_networks.to_string(),
+            "10.1.0.0/16,192.168.0.0/24"
+        );
+        assert_eq!(config.trusted_proxies.to_string(), "10.0.0.0/8");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod error;
 pub mod executor;
 pub mod finish;
 pub mod heartbeat;
+pub mod http_client;
 pub mod http_step;
 pub mod logs;
 pub mod object_logs;
@@ -62,7 +63,8 @@ pub struct Engine {
     pub logs: Arc<dyn LogBackend>,
     pub key: SecretKey,
     pub settings: EngineSettings,
-    pub http: reqwest::Client,
+    /// The client of `http:` steps (refuses restricted addresses).
+    pub http: http_client::StepClient,
     pub definitions: Definitions,
     /// Steps running in this process: step id → (run id, its cancel switch),
     /// so a cancel from this process stops them at once.
@@ -84,6 +86,7 @@ impl Engine {
         logs: Arc<dyn LogBackend>,
         key: SecretKey,
         settings: EngineSettings,
+        http: http_client::StepClient,
     ) -> Self {
         Engine {
             db,
@@ -91,7 +94,7 @@ impl Engine {
             logs,
             key,
             settings,
-            http: reqwest::Client::new(),
+            http,
             definitions: Definitions::default(),
             running: Mutex::new(HashMap::new()),
         }
@@ -148,7 +151,9 @@ impl Engine {
             kill_grace: Duration::from_secs(config.step_kill_grace_seconds),
             worker_name: worker_name(),
         };
-        Ok(Engine::new(db, queue, logs, key, settings))
+        let http = http_client::StepClient::new(config.http_step_allow_networks.clone())
+            .map_err(|e| EngineError::invalid("http_step_allow_networks", e))?;
+        Ok(Engine::new(db, queue, logs, key, settings, http))
     }
 }
 
