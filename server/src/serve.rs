@@ -139,6 +139,7 @@ impl Server {
                     .chain(http::forms::costs())
                     .collect(),
             ),
+            log_streams: http::api::log_streams::LogStreams::from_config(&config),
         };
         spawn_housekeeping(&state, shutdown.clone());
         let jobs = state.jobs.clone();

@@ -1,14 +1,16 @@
 //! The engine's edges end to end, on SQLite, PostgreSQL and MariaDB:
 //! `http:` steps against a real server and the addresses they may not
-//! reach, secrets, bad input, live logs, and logs through `object_store`.
+//! reach, secrets, bad input, live logs (and their bounds), and logs
+//! through `object_store`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
-use common::engine::{log, owner, save, start, step, wait_end, walk};
+use common::engine::{log, owner, save, start, step, wait_end, wait_until, walk};
 use common::{Backend, TestApp};
 use serde_json::json;
 
@@ -423,6 +425,68 @@ tasks:
 }
 on_all_backends!(live_log_follows_and_resumes);
 
+async fn follow(api: &common::Api, path: &str) -> reqwest::Response {
+    api.request(reqwest::Method::GET, path)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap()
+}
+
+/// One live stream per user here (`log_streams_per_user = 1`): a second is
+/// refused with 429, Retry-After and the JSON error; a stream with no new
+/// output for the idle time ends, and its place is free again.
+async fn live_logs_are_bounded(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.log_streams_per_user = 1;
+        c.log_stream_idle_seconds = 2;
+    })
+    .await;
+    let (api, project) = owner(&app).await;
+    let source = "tasks:\n  quiet:\n    run: echo started; sleep 60\n";
+    assert_eq!(save(&api, project, "quiet", source).await.0, 200);
+    let run = start(&api, project, "quiet", json!({})).await;
+    wait_until(&api, run, Duration::from_secs(30), |r| {
+        step(r, "quiet")["state"] == "running"
+    })
+    .await;
+    let path = format!("/api/v1/runs/{run}/steps/quiet/log");
+    let first = follow(&api, &path).await;
+    assert_eq!(first.status(), 200);
+
+    let second = follow(&api, &path).await;
+    assert_eq!(second.status(), 429);
+    assert!(second.headers().contains_key("retry-after"));
+    let body: serde_json::Value = second.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_requests", "{body}");
+
+    let began = Instant::now();
+    let text = first.text().await.unwrap();
+    assert!(text.contains("started"), "{text}");
+    assert!(text.contains("event: timeout"), "{text}");
+    assert!(!text.contains("event: end"), "the step still runs: {text}");
+    assert!(began.elapsed() < Duration::from_secs(30));
+
+    // The ended stream gave its place back (the server notices at once, or
+    // nearly).
+    let mut third = follow(&api, &path).await;
+    for _ in 0..20 {
+        if third.status() == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        third = follow(&api, &path).await;
+    }
+    assert_eq!(third.status(), 200);
+    drop(third);
+    let (status, body) = api
+        .post(&format!("/api/v1/runs/{run}/cancel"), json!({}))
+        .await;
+    assert!(status < 300, "{status} {body}");
+    wait_end(&api, run).await;
+    app.stop().await;
+}
+on_all_backends!(live_logs_are_bounded);
 
 /// Logs through the `object_store` backend (a directory served by it; S3 is
 /// the same code with another URL): written in chunks, read whole, followed
