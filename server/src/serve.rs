@@ -146,6 +146,12 @@ impl Server {
         let app = http::router(state);
         let token = shutdown.clone();
         tracing::info!(%addr, "listening on http://{addr}");
+        if config.public_url.is_none() && !addr.ip().is_loopback() {
+            // Without it the Host header cannot be checked (DNS rebinding).
+            tracing::warn!(
+                "public_url is not set: requests are not checked against the host users reach Kiln at; set public_url (KILN_PUBLIC_URL)"
+            );
+        }
         let task = tokio::spawn(async move {
             let serving = axum::serve(
                 listener,

@@ -1,6 +1,8 @@
 //! Which addresses an outgoing request (an `http:` step) may reach: not the
-//! machine itself, its link, private or shared networks, nor multicast or
-//! broadcast, unless the admin allow-lists the network. IPv4-mapped IPv6
+//! machine itself (loopback, or any address of its own interfaces, which
+//! would reach Kiln's own port when it listens on all of them), its link,
+//! private or shared networks, nor multicast or broadcast, unless the admin
+//! allow-lists the network. IPv4-mapped IPv6
 //! forms (`::ffff:127.0.0.1`) and NAT64 forms (`64:ff9b::7f00:1`) are judged
 //! as the IPv4 address they carry.
 
@@ -23,6 +25,8 @@ pub enum Restricted {
     /// IETF protocol assignments, benchmarking and other reserved ranges
     /// that are never a public web server.
     Reserved,
+    /// One of the addresses of the machine making the request.
+    ThisMachine,
 }
 
 impl Restricted {
@@ -38,6 +42,7 @@ impl Restricted {
             Restricted::Multicast => "a multicast address",
             Restricted::Broadcast => "a broadcast address",
             Restricted::Reserved => "a reserved address",
+            Restricted::ThisMachine => "an address of this machine",
         }
     }
 }
@@ -147,20 +152,36 @@ impl fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-/// The networks an outgoing request may reach despite their restriction.
+/// The networks an outgoing request may reach despite their restriction,
+/// and the addresses of the machine making it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AddressPolicy {
     pub allow: NetworkList,
+    own: Vec<IpAddr>,
 }
 
 impl AddressPolicy {
     pub fn new(allow: NetworkList) -> Self {
-        AddressPolicy { allow }
+        AddressPolicy {
+            allow,
+            own: Vec::new(),
+        }
+    }
+
+    /// Also refuses these addresses (the machine's own interfaces).
+    pub fn with_own_addresses(mut self, own: impl IntoIterator<Item = IpAddr>) -> Self {
+        self.own = own.into_iter().map(|a| a.to_canonical()).collect();
+        self
     }
 
     /// Whether `host` (as asked for) may be reached at `addr`.
     pub fn check(&self, host: &str, addr: IpAddr) -> Result<(), Refused> {
-        match restriction(addr) {
+        let own = || {
+            self.own
+                .contains(&addr.to_canonical())
+                .then_some(Restricted::ThisMachine)
+        };
+        match restriction(addr).or_else(own) {
             Some(why) if !self.allow.contains(addr) => Err(Refused {
                 host: host.to_owned(),
                 addr,
@@ -254,6 +275,24 @@ mod tests {
         assert!(policy.check("x", ip("fd00::5")).is_ok());
         assert!(policy.check("x", ip("10.0.0.1")).is_err());
         assert!(policy.check("x", ip("8.8.8.8")).is_ok());
+    }
+
+    #[test]
+    fn the_machines_own_addresses_are_refused_unless_allowed() {
+        let policy = AddressPolicy::default().with_own_addresses([ip("203.0.113.5"), ip("::1")]);
+        let refused = policy.check("ci.example", ip("203.0.113.5")).unwrap_err();
+        assert_eq!(refused.why, Restricted::ThisMachine);
+        assert!(refused.to_string().contains("an address of this machine"));
+        assert!(policy.check("x", ip("::ffff:203.0.113.5")).is_err());
+        assert!(policy.check("x", ip("203.0.113.6")).is_ok());
+        // Loopback keeps its own, plainer name.
+        assert_eq!(
+            policy.check("x", ip("::1")).unwrap_err().why,
+            Restricted::Loopback
+        );
+        let allowed = AddressPolicy::new("203.0.113.0/24".parse().unwrap())
+            .with_own_addresses([ip("203.0.113.5")]);
+        assert!(allowed.check("x", ip("203.0.113.5")).is_ok());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The client `http:` steps call with. Restricted addresses (loopback,
-//! link-local, private, …: `kiln_core::net::address`) are refused unless
+//! link-local, private, …, and this machine's own interface addresses:
+//! `kiln_core::net::address`) are refused unless
 //! `http_step_allow_networks` admits them, at every point a request can
 //! reach an address: names through a resolver that drops refused addresses,
 //! IP-literal URLs (which never reach a resolver) before sending, and every
@@ -28,7 +29,7 @@ pub struct StepClient {
 
 impl StepClient {
     pub fn new(allow: NetworkList) -> Result<Self, reqwest::Error> {
-        let policy = Arc::new(AddressPolicy::new(allow));
+        let policy = Arc::new(AddressPolicy::new(allow).with_own_addresses(own_addresses()));
         let client = reqwest::Client::builder()
             .dns_resolver(GuardedResolver {
                 policy: policy.clone(),
@@ -47,6 +48,27 @@ impl StepClient {
     /// sees those.
     pub fn check_url(&self, url: &Url) -> Result<(), Refused> {
         check_literal(&self.policy, url)
+    }
+}
+
+/// The addresses of this machine's interfaces, read once when the engine
+/// starts (a Kiln listening on all of them is reachable at each). If they
+/// cannot be read, loopback and the private ranges still hold.
+fn own_addresses() -> Vec<IpAddr> {
+    match nix::ifaddrs::getifaddrs() {
+        Ok(interfaces) => interfaces
+            .filter_map(|interface| {
+                let address = interface.address?;
+                address
+                    .as_sockaddr_in()
+                    .map(|a| IpAddr::V4(a.ip()))
+                    .or_else(|| address.as_sockaddr_in6().map(|a| IpAddr::V6(a.ip())))
+            })
+            .collect(),
+        Err(error) => {
+            tracing::warn!(%error, "could not list this machine's addresses for http: steps");
+            Vec::new()
+        }
     }
 }
 
@@ -138,6 +160,12 @@ mod tests {
         assert!(check("http://0x7f.1/").is_err());
         assert!(check("http://[::1]/").is_err());
         assert!(check("http://example.com/").is_ok());
+    }
+
+    #[test]
+    fn this_machines_addresses_are_known() {
+        let own = own_addresses();
+        assert!(own.contains(&IpAddr::from([127, 0, 0, 1])), "{own:?}");
     }
 
     #[tokio::test]
