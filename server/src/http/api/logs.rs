@@ -35,7 +35,10 @@ const POLL: Duration = Duration::from_millis(200);
 /// The step's log.
 #[utoipa::path(get, path = "/runs/{id}/steps/{task}/log", tag = "runs",
     params(("id" = i64, Path), ("task" = String, Path), LogQuery),
-    responses((status = 200, description = "text/plain, or text/event-stream when asked for", content_type = "text/plain")),
+    responses(
+        (status = 200, description = "text/plain, or text/event-stream when asked for", content_type = "text/plain"),
+        (status = 429, description = "too many live streams open (per caller or in all); Retry-After says when to try again"),
+    ),
     extensions(("x-kiln-cost" = json!({"units": 1, "complexity": "O(log size)"}))))]
 pub async fn step_log(
     State(state): State<AppState>,
