@@ -2,8 +2,8 @@
 //!
 //! Everything here is tested in milliseconds and compiles for wasm32, so the
 //! browser and the server share the same definitions (error bodies, the
-//! dashboard's sections, database URL validation, account rules and the
-//! permission table).
+//! dashboard's sections, database URL validation, account rules, the
+//! permission table and the network rules).
 
 pub mod access;
 pub mod accounts;
@@ -11,6 +11,7 @@ pub mod ansi;
 pub mod api_error;
 pub mod database_url;
 pub mod engine;
+pub mod net;
 pub mod sandbox;
 pub mod sections;
 pub mod workflow;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startKiln } from './server.mjs';
-import { launchChromium } from './browser.mjs';
+import { launchChromium, watchCsp } from './browser.mjs';
 
 const screenshots = path.resolve(import.meta.dirname, '..', 'screenshots');
 let kiln;
@@ -46,6 +46,7 @@ test('owner builds the tree and shares a project; a viewer sees but cannot chang
   const owner = await (await browser.newContext()).newPage();
   const problems = [];
   owner.on('pageerror', (error) => problems.push(error.message));
+  const cspViolations = await watchCsp(owner);
   await register(owner, 'alice');
 
   // A field error shows beside its field, and nothing is created.
@@ -110,6 +111,7 @@ test('owner builds the tree and shares a project; a viewer sees but cannot chang
   await Promise.all([viewer.waitForURL(`${kiln.url}/login`), viewer.click('#sign-out')]);
   await viewer.goto(`${kiln.url}/account`);
   assert.match(await viewer.locator('main').textContent(), /Sign in to see this page/);
+  assert.deepEqual(await cspViolations(), [], 'no Content-Security-Policy violation');
   assert.deepEqual(problems, []);
 });
 

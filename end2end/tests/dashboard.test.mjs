@@ -1,11 +1,12 @@
 // The dashboard shell: navigation is in the server's HTML before any script
-// runs; after hydration the menu toggle works; no console errors; the 404 page.
+// runs; after hydration the menu toggle works under the Content-Security-Policy
+// (no violation reported); no console errors; the 404 page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startKiln } from './server.mjs';
-import { launchChromium } from './browser.mjs';
+import { launchChromium, watchCsp } from './browser.mjs';
 
 const screenshots = path.resolve(import.meta.dirname, '..', 'screenshots');
 let kiln;
@@ -41,8 +42,12 @@ test('the dashboard hydrates and the menu toggle works', async () => {
   page.on('console', (msg) => { if (msg.type() === 'error') problems.push(msg.text()); });
   page.on('pageerror', (error) => problems.push(error.message));
   page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}`));
+  const cspViolations = await watchCsp(page);
 
-  await page.goto(`${kiln.url}/runs`);
+  const response = await page.goto(`${kiln.url}/runs`);
+  const csp = response.headers()['content-security-policy'];
+  assert.match(csp, /script-src 'self' 'nonce-[A-Za-z0-9_-]+' 'wasm-unsafe-eval'/);
+  assert.match(csp, /frame-ancestors 'none'/);
   await page.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
   const toggle = page.locator('#nav-toggle');
   assert.equal(await toggle.textContent(), 'Hide menu');
@@ -58,6 +63,7 @@ test('the dashboard hydrates and the menu toggle works', async () => {
   assert.equal(css, 'flex', 'Tailwind styles are applied');
 
   await page.screenshot({ path: path.join(screenshots, 'dashboard.png'), fullPage: true });
+  assert.deepEqual(await cspViolations(), []);
   assert.deepEqual(problems, []);
   await context.close();
 });

@@ -8,7 +8,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startKiln } from './server.mjs';
-import { launchChromium } from './browser.mjs';
+import { launchChromium, watchCsp } from './browser.mjs';
 
 const screenshots = path.resolve(import.meta.dirname, '..', 'screenshots');
 const marker = path.join(tmpdir(), `kiln-e2e-flaky-${process.pid}-${Date.now()}`);
@@ -62,6 +62,7 @@ test('write a workflow, run it with params, watch it live, read the failed log, 
   const page = await (await browser.newContext()).newPage();
   const problems = [];
   page.on('pageerror', (error) => problems.push(error.message));
+  const cspViolations = await watchCsp(page);
 
   await page.goto(`${kiln.url}/register`);
   await page.fill('#register-username', 'wendy');
@@ -130,5 +131,6 @@ test('write a workflow, run it with params, watch it live, read the failed log, 
   // The workflow page charts both runs' outcome.
   await page.goto(`${new URL(runUrl).origin}${await page.locator('a[href*="/workflows/nightly"]').first().getAttribute('href')}`);
   assert.equal(await page.locator('#duration-chart rect').count(), 1);
+  assert.deepEqual(await cspViolations(), [], 'no Content-Security-Policy violation');
   assert.deepEqual(problems, []);
 });

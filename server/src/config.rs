@@ -11,6 +11,7 @@ use kiln_core::DatabaseUrl;
 use kiln_core::accounts::RegistrationMode;
 use kiln_core::sandbox::StepLimits;
 use kiln_core::workflow::Limits;
+use kiln_core::net::{ExpectedHost, NetworkList};
 use serde::{Deserialize, Serialize};
 
 /// Environment variables with Kiln's prefix that are not settings: the config
@@ -99,6 +100,19 @@ pub struct Config {
     pub step_tmp_bytes: u64,
     /// Most tasks one workflow may have.
     pub workflow_max_tasks: usize,
+    /// Networks `http:` steps may reach although they are loopback,
+    /// link-local, private, unique-local or otherwise internal (CIDRs; a
+    /// list in TOML, comma-separated in the environment). Default: none.
+    pub http_step_allow_networks: NetworkList,
+    /// Reverse proxies (CIDRs) whose `X-Forwarded-For` is believed for the
+    /// client's address. Default: none, the connection's peer is the client.
+    pub trusted_proxies: NetworkList,
+    /// Live log streams (`text/event-stream`) one caller may hold open.
+    pub log_streams_per_user: u32,
+    /// Live log streams the server holds open in all.
+    pub log_streams_max: u32,
+    /// A live log stream with no new bytes for this long ends.
+    pub log_stream_idle_seconds: u64,
     /// The config file this was read from (hidden from steps); not a setting.
     #[serde(skip)]
     pub config_file: Option<PathBuf>,
@@ -156,6 +170,11 @@ impl Default for Config {
             step_tmp_bytes: limits.tmp_bytes,
             workflow_max_tasks: kiln_core::workflow::limits::DEFAULT_MAX_TASKS,
             config_file: None,
+            http_step_allow_networks: NetworkList::default(),
+            trusted_proxies: NetworkList::default(),
+            log_streams_per_user: 8,
+            log_streams_max: 256,
+            log_stream_idle_seconds: 600,
         }
     }
 }
@@ -255,6 +274,9 @@ impl Config {
             ("step_log_max_bytes", self.step_log_max_bytes),
             ("step_lease_seconds", self.step_lease_seconds),
             ("workflow_max_tasks", self.workflow_max_tasks as u64),
+            ("log_streams_per_user", u64::from(self.log_streams_per_user)),
+            ("log_streams_max", u64::from(self.log_streams_max)),
+            ("log_stream_idle_seconds", self.log_stream_idle_seconds),
         ] {
             if value == 0 {
                 return Err(ConfigError::Invalid(format!("{key} must be above 0")));
@@ -265,13 +287,7 @@ impl Config {
                 "database_max_connections must be above 0".into(),
             ));
         }
-        if let Some(url) = &self.public_url
-            && !(url.starts_with("http://") || url.starts_with("https://"))
-        {
-            return Err(ConfigError::Invalid(format!(
-                "public_url must start with http:// or https://, got {url:?}"
-            )));
-        }
+        self.expected_host()?;
         tracing_subscriber::EnvFilter::try_new(&self.log_level).map_err(|e| {
             ConfigError::Invalid(format!(
                 "log_level {:?} is not a filter: {e}",
@@ -279,6 +295,20 @@ impl Config {
             ))
         })?;
         Ok(())
+    }
+
+    /// The host requests must name, when `public_url` says it.
+    pub fn expected_host(&self) -> Result<Option<ExpectedHost>, ConfigError> {
+        self.public_url
+            .as_deref()
+            .map(|url| {
+                ExpectedHost::from_public_url(url).map_err(|_| {
+                    ConfigError::Invalid(format!(
+                        "public_url must be an http:// or https:// URL with a host, got {url:?}"
+                    ))
+                })
+            })
+            .transpose()
     }
 
     /// Whether cookies must be `Secure`: Kiln is reached over https.
@@ -462,6 +492,14 @@ mod tests {
             ("KILN_LOG_FORMAT", "xml", "log_format"),
             ("KILN_DATABASE_URL", "redis://x", "database_url"),
             ("KILN_PUBLIC_URL", "ftp://x", "public_url"),
+            ("KILN_PUBLIC_URL", "https://", "public_url"),
+            (
+                "KILN_HTTP_STEP_ALLOW_NETWORKS",
+                "10.0.0.0/8,nope",
+                "http_step_allow_networks",
+            ),
+            ("KILN_TRUSTED_PROXIES", "10.0.0.0/33", "trusted_proxies"),
+            ("KILN_LOG_STREAMS_PER_USER", "0", "log_streams_per_user"),
             (
                 "KILN_REQUEST_TIMEOUT_SECONDS",
                 "0",
@@ -472,6 +510,37 @@ mod tests {
             let err = Config::load(None, env(&[(key, value)]), &Overrides::default()).unwrap_err();
             assert!(err.to_string().contains(named), "{key}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn network_lists_from_env_or_toml() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("KILN_HTTP_STEP_ALLOW_NETWORKS", "127.0.0.0/8, fd00::/8"),
+                ("KILN_TRUSTED_PROXIES", "10.0.0.1"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            config.http_step_allow_networks.to_string(),
+            "127.0.0.0/8,fd00::/8"
+        );
+        assert_eq!(config.trusted_proxies.to_string(), "10.0.0.1/32");
+
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(
+            file,
+            "http_step_allow_networks = [\"10.1.0.0/16\", \"192.168.0.0/24\"]\ntrusted_proxies = \"10.0.0.0/8\""
+        )
+        .unwrap();
+        let config = Config::load(Some(file.path()), env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(
+            config.http_step_allow_networks.to_string(),
+            "10.1.0.0/16,192.168.0.0/24"
+        );
+        assert_eq!(config.trusted_proxies.to_string(), "10.0.0.0/8");
     }
 
     #[test]

@@ -184,12 +184,19 @@ impl Server {
                     .chain(http::forms::costs())
                     .collect(),
             ),
+            log_streams: http::api::log_streams::LogStreams::from_config(&config),
         };
         spawn_housekeeping(&state, shutdown.clone());
         let jobs = state.jobs.clone();
         let app = http::router(state);
         let token = shutdown.clone();
         tracing::info!(%addr, "listening on http://{addr}");
+        if config.public_url.is_none() && !addr.ip().is_loopback() {
+            // Without it the Host header cannot be checked (DNS rebinding).
+            tracing::warn!(
+                "public_url is not set: requests are not checked against the host users reach Kiln at; set public_url (KILN_PUBLIC_URL)"
+            );
+        }
         let task = tokio::spawn(async move {
             let serving = axum::serve(
                 listener,

@@ -441,6 +441,7 @@ async fn session_cookie_attributes(backend: Backend) {
     .await;
     let response = reqwest::Client::new()
         .post(format!("{}/api/v1/auth/register", app.base))
+        .header("host", "kiln.example.com")
         .header("origin", "https://kiln.example.com")
         .json(&json!({"username": "hana", "password": "correct horse"}))
         .send()
@@ -459,6 +460,7 @@ async fn session_cookie_attributes(backend: Backend) {
     let first_id = cookie.split(';').next().unwrap().to_owned();
     let login = reqwest::Client::new()
         .post(format!("{}/api/v1/auth/login", app.base))
+        .header("host", "kiln.example.com")
         .header("origin", "https://kiln.example.com")
         .header("cookie", &first_id)
         .json(&json!({"username": "hana", "password": "correct horse"}))

@@ -1,5 +1,7 @@
 //! What a page shows when its data is not for this viewer: a sign-in prompt,
-//! "not found" (also for what they may not know exists) or "forbidden".
+//! "not found" (also for what they may not know exists) or "forbidden",
+//! answered on the server with 404 and 403 (the sign-in prompt stays 200:
+//! it is the page anonymous visitors are meant to see).
 
 use leptos::prelude::*;
 
@@ -7,6 +9,14 @@ use crate::data::Denied;
 
 #[component]
 pub fn DeniedView(denied: Denied) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        match &denied {
+            Denied::NotFound => response.set_status(http::StatusCode::NOT_FOUND),
+            Denied::Forbidden(_) => response.set_status(http::StatusCode::FORBIDDEN),
+            Denied::SignIn => {}
+        }
+    }
     match denied {
         Denied::SignIn => view! {
             <div class="rounded-lg border border-stone-200 bg-white p-8 text-center dark:border-stone-800 dark:bg-stone-900">

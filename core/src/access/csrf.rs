@@ -37,15 +37,18 @@ pub fn judge(origin: RequestOrigin<'_>) -> CsrfVerdict {
     }
     if let Some(from) = origin.origin {
         let from = from.trim_end_matches('/');
-        let same_public = origin
-            .public_origin
-            .is_some_and(|public| public.trim_end_matches('/') == from);
-        let same_host = origin.host.is_some_and(|host| {
-            from.strip_prefix("http://")
-                .or_else(|| from.strip_prefix("https://"))
-                .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
-        });
-        return if same_public || same_host {
+        // With a public URL, it alone is Kiln's origin (the Host check has
+        // already refused other hosts). Without one, the request's own
+        // Host is the best guess.
+        let same = match origin.public_origin {
+            Some(public) => public.trim_end_matches('/').eq_ignore_ascii_case(from),
+            None => origin.host.is_some_and(|host| {
+                from.strip_prefix("http://")
+                    .or_else(|| from.strip_prefix("https://"))
+                    .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
+            }),
+        };
+        return if same {
             CsrfVerdict::Allow
         } else {
             CsrfVerdict::Reject("request from another origin refused")
@@ -85,11 +88,17 @@ mod tests {
     }
 
     #[test]
-    fn origin_must_be_this_host_or_the_public_url() {
-        assert_eq!(
+    fn origin_must_be_the_public_url_when_there_is_one() {
+        // A rebound name: Host and Origin agree, but it is not Kiln's URL.
+        assert!(matches!(
             judge(req(None, Some("http://kiln.local:3000"))),
-            CsrfVerdict::Allow
-        );
+            CsrfVerdict::Reject(_)
+        ));
+        let without_public = RequestOrigin {
+            public_origin: None,
+            ..req(None, Some("http://kiln.local:3000"))
+        };
+        assert_eq!(judge(without_public), CsrfVerdict::Allow);
         assert_eq!(
             judge(req(None, Some("https://kiln.example.com/"))),
             CsrfVerdict::Allow

@@ -1,6 +1,8 @@
 //! An `http:` step: one request by reqwest. The status line, the response
 //! headers and the body (capped) go to the log; `status` and `body` become
 //! the task's outputs; a status outside the expected list fails the step.
+//! Where the request may go is the client's business (`http_client`); a
+//! refused address fails the step with the reason and the setting to change.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,6 +12,7 @@ use kiln_core::engine::AttemptEnd;
 use reqwest::Method;
 use tokio_util::sync::CancellationToken;
 
+use super::http_client::{StepClient, describe, refusal_in};
 use super::logs::StepLog;
 use super::shell::{OutputLine, Stream};
 
@@ -46,7 +49,7 @@ fn failed(message: String) -> HttpResult {
 }
 
 pub async fn call(
-    client: &reqwest::Client,
+    client: &StepClient,
     request: &HttpRequest,
     log: &mut StepLog<'_>,
     cancel: &CancellationToken,
@@ -58,8 +61,22 @@ pub async fn call(
         )));
     };
     log.note(&format!("{method} {}", request.url)).await?;
+    let url = match url::Url::parse(&request.url) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => url,
+        _ => {
+            let message = format!("{:?} is not an http or https URL", request.url);
+            log.note(&message).await?;
+            return Ok(failed(message));
+        }
+    };
+    if let Err(refused) = client.check_url(&url) {
+        let message = format!("request refused: {refused}");
+        log.note(&message).await?;
+        return Ok(failed(message));
+    }
     let mut builder = client
-        .request(method, &request.url)
+        .client()
+        .request(method, url)
         .timeout(request.timeout.unwrap_or(DEFAULT_TIMEOUT));
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
@@ -75,7 +92,10 @@ pub async fn call(
         Ok(response) => response,
         Err(error) if error.is_timeout() => return Ok(timed_out()),
         Err(error) => {
-            let message = format!("request failed: {error}");
+            let message = match refusal_in(&error) {
+                Some(refused) => format!("request refused: {refused}"),
+                None => format!("request failed: {}", describe(&error)),
+            };
             log.note(&message).await?;
             return Ok(failed(message));
         }

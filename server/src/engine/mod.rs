@@ -11,6 +11,7 @@ pub mod error;
 pub mod executor;
 pub mod finish;
 pub mod heartbeat;
+pub mod http_client;
 pub mod http_step;
 pub mod label_grants;
 pub mod logs;
@@ -68,7 +69,8 @@ pub struct Engine {
     pub logs: Arc<dyn LogBackend>,
     pub key: SecretKey,
     pub settings: EngineSettings,
-    pub http: reqwest::Client,
+    /// The client of `http:` steps (refuses restricted addresses).
+    pub http: http_client::StepClient,
     pub definitions: Definitions,
     /// Steps running in this process: step id → (run id, its cancel switch),
     /// so a cancel from this process stops them at once.
@@ -90,6 +92,7 @@ impl Engine {
         logs: Arc<dyn LogBackend>,
         key: SecretKey,
         settings: EngineSettings,
+        http: http_client::StepClient,
     ) -> Self {
         Engine {
             db,
@@ -97,7 +100,7 @@ impl Engine {
             logs,
             key,
             settings,
-            http: reqwest::Client::new(),
+            http,
             definitions: Definitions::default(),
             running: Mutex::new(HashMap::new()),
         }
@@ -156,7 +159,9 @@ impl Engine {
             sandbox: sandbox::Sandbox::from_config(config),
             workflow_limits: config.workflow_limits(),
         };
-        Ok(Engine::new(db, queue, logs, key, settings))
+        let http = http_client::StepClient::new(config.http_step_allow_networks.clone())
+            .map_err(|e| EngineError::invalid("http_step_allow_networks", e))?;
+        Ok(Engine::new(db, queue, logs, key, settings, http))
     }
 }
 

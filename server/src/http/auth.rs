@@ -5,9 +5,7 @@
 //! [`Principal`] in the request's extensions; handlers take it as an
 //! extractor.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use kiln_core::access::csrf::{self, CsrfVerdict, RequestOrigin};
@@ -184,12 +182,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
     }
 }
 
-/// The client's address (from the connection), for per-address limits.
+/// The client's address (behind trusted proxies, the one they forwarded
+/// for), for per-address limits.
 pub fn client_addr(parts: &Parts) -> Option<std::net::IpAddr> {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip())
+    super::client_addr::of(parts)
 }
 
 /// The address as an extractor.

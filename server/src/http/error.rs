@@ -44,6 +44,9 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("request took too long")]
     Timeout,
+    /// The request named a Host this server does not answer to.
+    #[error("{0}")]
+    MisdirectedRequest(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -62,6 +65,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::MisdirectedRequest(_) => StatusCode::MISDIRECTED_REQUEST,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -78,6 +82,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::Timeout => "timeout",
+            ApiError::MisdirectedRequest(_) => "misdirected_request",
             ApiError::Internal(_) => "internal",
         }
     }

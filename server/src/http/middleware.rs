@@ -21,6 +21,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use super::ApiError;
+use super::client_addr::ClientIp;
 use super::metrics::track_requests;
 use crate::config::Config;
 
@@ -95,11 +96,16 @@ fn request_span(request: &Request<Body>) -> tracing::Span {
         .get::<RequestId>()
         .and_then(|id| id.header_value().to_str().ok())
         .unwrap_or("-");
+    let client = request
+        .extensions()
+        .get::<ClientIp>()
+        .map_or_else(|| "-".to_owned(), |client| client.0.to_string());
     tracing::info_span!(
         "request",
         request_id = %id,
         method = %request.method(),
         path = %request.uri().path(),
+        client = %client,
     )
 }
 

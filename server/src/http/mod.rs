@@ -1,20 +1,26 @@
 //! The HTTP surface, assembled in one place: health, metrics, the REST API
 //! under `/api`, and the server-rendered dashboard, behind one middleware
-//! stack (request id, tracing, metrics, timeout, body limit).
+//! stack (security headers, client address, request id, tracing, metrics,
+//! timeout, body limit, Host check).
 
 pub mod api;
 pub mod auth;
+pub mod client_addr;
 pub mod engine_pages;
 pub mod error;
 pub mod extract;
 pub mod forms;
 pub mod health;
+pub mod host_check;
 pub mod metrics;
 pub mod middleware;
 pub mod pages;
 pub mod quota;
+pub mod security_headers;
 pub mod state;
 pub mod ui;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -31,14 +37,29 @@ pub use state::AppState;
 
 pub fn router(state: AppState) -> Router {
     let limits = middleware::Limits::from_config(&state.config);
+    // Validated when the configuration loaded; `None` here only when unset.
+    let expected_host = state.config.expected_host().ok().flatten().map(Arc::new);
+    let trusted_proxies = Arc::new(state.config.trusted_proxies.clone());
     let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::handler))
         .nest("/api/v1", api_v1(&state))
         .merge(ui::router(&state))
-        .fallback(fallback);
-    middleware::wrap(routes, limits).with_state(state)
+        .fallback(fallback)
+        // Inside the request-id, tracing and metrics layers, so refused
+        // Hosts are logged and counted like any answer.
+        .layer(axum::middleware::from_fn(move |request, next| {
+            host_check::check(expected_host.clone(), request, next)
+        }));
+    middleware::wrap(routes, limits)
+        // Outside them: the logs name the client, and every answer,
+        // whichever layer made it, carries the security headers.
+        .layer(axum::middleware::from_fn(move |request, next| {
+            client_addr::resolve(trusted_proxies.clone(), request, next)
+        }))
+        .layer(axum::middleware::from_fn(security_headers::add))
+        .with_state(state)
 }
 
 /// The API with what every call goes through, outermost first: the session

@@ -10,9 +10,7 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -21,7 +19,7 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 
-use super::auth::principal_of;
+use super::auth::{client_addr, principal_of};
 use super::{ApiError, AppState};
 use crate::accounts::Principal;
 use crate::config::Config;
@@ -227,10 +225,7 @@ pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -
     let principal = match &resolved {
         Ok(principal) => principal.clone(),
         Err(_) => Principal::Anonymous {
-            addr: parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|info| info.0.ip()),
+            addr: client_addr(&parts),
         },
     };
     let cost = match parts.extensions.get::<MatchedPath>() {

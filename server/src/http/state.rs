@@ -10,6 +10,7 @@ use crate::accounts::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::db::Database;
 use crate::engine::Engine;
+use crate::http::api::log_streams::LogStreams;
 use crate::http::metrics::Metrics;
 use crate::http::quota::Quotas;
 use crate::jobs::JobQueue;
@@ -24,4 +25,5 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub throttle: Arc<LoginThrottle>,
     pub quotas: Quotas,
+    pub log_streams: LogStreams,
 }

@@ -1,12 +1,17 @@
 //! The dashboard: Leptos renders each UI route on the server, `/pkg` serves
 //! the compiled WASM, JS and CSS, and `not_found` renders the app's own
-//! "not found" page with status 404 for paths nothing else matched.
+//! "not found" page with status 404 for paths nothing else matched. Every
+//! rendered page carries a Content-Security-Policy admitting its inline
+//! hydration script by the nonce Leptos put on it.
 
 use axum::Router;
+use axum::http::{HeaderValue, header};
 use kiln_app::{App, shell};
+use kiln_core::net::headers::page_policy;
 use leptos::config::LeptosOptions;
-use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos::nonce::use_nonce;
+use leptos::prelude::{provide_context, use_context};
+use leptos_axum::{LeptosRoutes, ResponseOptions, generate_route_list};
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 
@@ -27,6 +32,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             move || {
                 provide_context(config.clone());
                 provide_context(render_backend.clone());
+                page_security();
             },
             {
                 let options = options.clone();
@@ -68,8 +74,22 @@ pub async fn not_found(
     state: AppState,
     request: axum::extract::Request,
 ) -> axum::response::Response {
-    let handler = leptos_axum::file_and_error_handler::<AppState, _>(shell);
+    let handler =
+        leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_security, shell);
     handler(request.uri().clone(), axum::extract::State(state), request).await
+}
+
+/// Inside a page's render: its CSP, naming the nonce Leptos generated for
+/// this response (it puts it on the hydration script and the resource
+/// data). Outside a render (no nonce) nothing happens, and the security
+/// headers layer gives the answer the strict policy.
+fn page_security() {
+    let (Some(nonce), Some(response)) = (use_nonce(), use_context::<ResponseOptions>()) else {
+        return;
+    };
+    if let Ok(value) = HeaderValue::from_str(&page_policy(&nonce)) {
+        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
 }
 
 /// Options Leptos needs to render: where the site lives and what the

@@ -2,11 +2,14 @@
 //! `Accept: text/event-stream` followed live — each event carries whole
 //! lines and its id is the byte offset after them, so a client reconnecting
 //! with `Last-Event-ID` resumes exactly where it stopped. An `end` event
-//! closes the stream once the attempt is over and its log read out.
+//! closes the stream once the attempt is over and its log read out. Live
+//! streams are bounded per caller and in all (`log_streams`), and one that
+//! sees no new bytes for `log_stream_idle_seconds` ends with a `timeout`
+//! event (the client may reconnect with `Last-Event-ID`).
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -17,6 +20,7 @@ use kiln_core::access::Action;
 use kiln_core::engine::StepState;
 
 use super::engine_types::LogQuery;
+use super::log_streams::StreamSlot;
 use super::runs::authorized_run;
 use crate::accounts::Principal;
 use crate::engine::logs::{LogBackend, log_key, whole_lines};
@@ -31,7 +35,10 @@ const POLL: Duration = Duration::from_millis(200);
 /// The step's log.
 #[utoipa::path(get, path = "/runs/{id}/steps/{task}/log", tag = "runs",
     params(("id" = i64, Path), ("task" = String, Path), LogQuery),
-    responses((status = 200, description = "text/plain, or text/event-stream when asked for", content_type = "text/plain")),
+    responses(
+        (status = 200, description = "text/plain, or text/event-stream when asked for", content_type = "text/plain"),
+        (status = 429, description = "too many live streams open (per caller or in all); Retry-After says when to try again"),
+    ),
     extensions(("x-kiln-cost" = json!({"units": 1, "complexity": "O(log size)"}))))]
 pub async fn step_log(
     State(state): State<AppState>,
@@ -62,6 +69,7 @@ pub async fn step_log(
         .and_then(|v| v.trim().parse::<u64>().ok());
     let offset = resume.or(q.offset).unwrap_or(0);
     if wants_stream {
+        let slot = state.log_streams.acquire(&principal)?;
         let follow = Follow {
             state: state.clone(),
             logs,
@@ -69,6 +77,8 @@ pub async fn step_log(
             step_id: step.id,
             attempt,
             offset,
+            idle: state.log_streams.idle(),
+            _slot: slot,
         };
         return Ok(Sse::new(follow.events())
             .keep_alive(KeepAlive::default())
@@ -105,6 +115,10 @@ struct Follow {
     step_id: i64,
     attempt: i32,
     offset: u64,
+    /// No new bytes for this long ends the stream.
+    idle: Duration,
+    /// Held while the stream lives.
+    _slot: StreamSlot,
 }
 
 impl Follow {
@@ -114,6 +128,7 @@ impl Follow {
                 return None;
             }
             let mut over = false;
+            let quiet_since = Instant::now();
             loop {
                 match me.logs.read(&me.key, me.offset, CHUNK).await {
                     Ok(chunk) if !chunk.is_empty() => {
@@ -147,6 +162,13 @@ impl Follow {
                 }
                 if over {
                     let event = Event::default().event("end").data("");
+                    return Some((Ok(event), (me, true)));
+                }
+                if quiet_since.elapsed() >= me.idle {
+                    let event = Event::default().event("timeout").data(format!(
+                        "no new output for {} s; reconnect with Last-Event-ID to go on",
+                        me.idle.as_secs()
+                    ));
                     return Some((Ok(event), (me, true)));
                 }
                 tokio::time::sleep(POLL).await;

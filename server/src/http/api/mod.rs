@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod auth;
 pub mod engine_types;
+pub mod log_streams;
 pub mod logs;
 pub mod me;
 pub mod members;

@@ -1,0 +1,33 @@
+//! Security headers on every response, errors included: `nosniff`, a
+//! same-origin Referrer-Policy, no framing, and a Content-Security-Policy.
+//! Pages set their own policy (with the nonce of their inline hydration
+//! script, `ui::page_security`); every other response gets one that loads
+//! nothing.
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use kiln_core::net::headers::{REFERRER_POLICY, RESOURCE_POLICY, X_CONTENT_TYPE_OPTIONS};
+
+pub async fn add(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static(X_CONTENT_TYPE_OPTIONS),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static(REFERRER_POLICY),
+    );
+    // For browsers that predate `frame-ancestors`.
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(RESOURCE_POLICY),
+        );
+    }
+    response
+}
