@@ -2,6 +2,7 @@
 //! password and a slug may look like, and which group moves keep the tree a
 //! tree.
 
+pub mod format_chars;
 pub mod names;
 pub mod password;
 pub mod registration;

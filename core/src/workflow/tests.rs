@@ -176,3 +176,14 @@ fn yaml_syntax_errors_have_a_position() {
     assert!(errors("- a\n- b\n")[0].contains("must be a mapping"));
     assert!(errors("name: x\n")[0].contains("needs tasks:"));
 }
+
+#[test]
+fn a_name_with_invisible_characters_is_refused_where_it_is() {
+    let found = errors("name: \"re\\u202Elease\"\ntasks:\n  a:\n    run: x\n");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("line 1, column 7: name must not contain invisible")
+            && found[0].contains("U+202E"),
+        "{found:?}"
+    );
+}
