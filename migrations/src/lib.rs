@@ -8,6 +8,7 @@ mod m20261125_000001_sessions;
 mod m20261125_000002_mysql_job_queue;
 mod m20261125_000003_accounts;
 mod m20261125_000004_engine;
+mod m20261202_100000_instance_owner;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_mysql_job_queue::Migration),
             Box::new(m20261125_000003_accounts::Migration),
             Box::new(m20261125_000004_engine::Migration),
+            Box::new(m20261202_100000_instance_owner::Migration),
         ]
     }
 

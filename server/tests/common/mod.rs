@@ -9,6 +9,7 @@ pub mod engine;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use kiln_core::accounts::RegistrationMode;
 use kiln_server::config::Config;
 use kiln_server::serve::Server;
 use sqlx::Connection;
@@ -83,7 +84,9 @@ impl TestDb {
         self.dir.path().to_owned()
     }
 
-    /// The configuration a test server runs with: port 0, this database.
+    /// The configuration a test server runs with: port 0, this database,
+    /// and open registration, since most tests sign up several people (the
+    /// default, `invite`, has tests of its own that set it back).
     pub fn config(&self) -> Config {
         Config {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -91,6 +94,7 @@ impl TestDb {
             database_url: Some(self.url.clone()),
             shutdown_timeout_seconds: 5,
             worker_concurrency: 2,
+            registration: RegistrationMode::Open,
             ..Config::default()
         }
     }
