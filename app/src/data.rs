@@ -79,6 +79,9 @@ pub struct TreePage {
     pub groups: Vec<NodeView>,
     /// Every project the viewer can see.
     pub projects: Vec<NodeView>,
+    /// Whether the viewer may create a top-level group (instance admins, or
+    /// everyone when the operator allows it).
+    pub can_create_groups: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

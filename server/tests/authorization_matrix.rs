@@ -66,7 +66,10 @@ fn expectations(route: &str) -> Option<[&'static str; 10]> {
             "401", "403", "403", "403", "403", "ok", "403", "401", "401", "403",
         ],
         "GET /api/v1/groups" | "GET /api/v1/projects" => signed_in,
-        "POST /api/v1/groups" => session_only_write,
+        // Top-level groups are for instance admins (the default setting).
+        "POST /api/v1/groups" => [
+            "401", "403", "403", "403", "403", "ok", "403", "401", "401", "403",
+        ],
         "GET /api/v1/groups/{id}" | "GET /api/v1/projects/{id}" | "GET /api/v1/resolve" => view,
         "GET /api/v1/groups/{id}/members" | "GET /api/v1/projects/{id}/members" => view,
         "PATCH /api/v1/groups/{id}" | "PATCH /api/v1/projects/{id}" => maintain,
@@ -329,10 +332,10 @@ impl Fixture {
 async fn setup(app: &TestApp) -> Fixture {
     let base = app.base.clone();
     let admin = app.browser();
-    admin.sign_up("root").await;
+    let root = admin.sign_up("root").await;
     let owner = app.browser();
     owner.sign_up("own").await;
-    let group = owner.group("g", None).await;
+    let group = admin.group_for(root, "g", "own").await;
     let project = owner.project("p", group).await;
     let target = owner.group("target", Some(group)).await;
     let mut by_role = Vec::new();
@@ -354,7 +357,7 @@ async fn setup(app: &TestApp) -> Fixture {
     }
     let other = app.browser();
     other.sign_up("out").await;
-    let elsewhere = other.group("elsewhere", None).await;
+    let elsewhere = admin.group_for(root, "elsewhere", "out").await;
     other.project("theirs", elsewhere).await;
     let spare = app.browser().sign_up("spare").await;
 

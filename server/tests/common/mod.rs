@@ -352,6 +352,29 @@ impl Api {
         body["id"].as_i64().unwrap()
     }
 
+    /// As an instance admin (only admins make top-level groups by default):
+    /// creates a top-level group, makes `owner` its owner and leaves it, so
+    /// the group is as if `owner` had made it. `self_id` is this admin's id.
+    pub async fn group_for(&self, self_id: i64, slug: &str, owner: &str) -> i64 {
+        let group = self.group(slug, None).await;
+        let (status, body) = self
+            .post(
+                &format!("/api/v1/groups/{group}/members"),
+                serde_json::json!({"username": owner, "role": "owner"}),
+            )
+            .await;
+        assert_eq!(status, 201, "make {owner} owner of {slug}: {body}");
+        let (status, body) = self
+            .send(
+                "DELETE",
+                &format!("/api/v1/groups/{group}/members/{self_id}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 204, "leave {slug}: {body}");
+        group
+    }
+
     pub async fn project(&self, slug: &str, group: i64) -> i64 {
         let (status, body) = self
             .post(
