@@ -102,6 +102,9 @@ pub struct AccountPage {
     pub tokens: Vec<TokenView>,
     /// A token just created: its secret, shown this once.
     pub new_secret: Option<String>,
+    /// What the last action did, said once (a password change: how many API
+    /// tokens it revoked).
+    pub notice: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

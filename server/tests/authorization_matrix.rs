@@ -159,6 +159,7 @@ const ROUTES_IN_TABLE: &[&str] = &[
 
 struct Fixture {
     base: String,
+    db: sea_orm::DatabaseConnection,
     callers: Vec<Api>,
     usernames: [&'static str; 10],
     owner: Api,
@@ -324,6 +325,16 @@ impl Fixture {
             ("POST /api/v1/auth/logout", p) if Self::is_session(p) => {
                 caller.sign_in(self.usernames[p]).await;
             }
+            // The owner's password change revoked their tokens; later rows
+            // need the read-scoped one, so it is revived.
+            ("PUT /api/v1/me/password", 4) => {
+                api_token::Entity::update_many()
+                    .col_expr(api_token::Column::RevokedAt, Expr::value(None::<i64>))
+                    .filter(api_token::Column::Name.eq("read token"))
+                    .exec(&self.db)
+                    .await
+                    .unwrap();
+            }
             _ => {}
         }
     }
@@ -397,6 +408,7 @@ async fn setup(app: &TestApp) -> Fixture {
     }
     let mut fixture = Fixture {
         base,
+        db: app.server.database().conn.clone(),
         callers,
         usernames: [
             "spare", "vie", "dev", "mai", "own", "root", "out", "own", "own", "own",

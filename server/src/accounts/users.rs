@@ -219,15 +219,15 @@ pub async fn check_login(
     }
 }
 
-/// Sets a new password and bumps the account's epoch, which ends every other
-/// session; returns the new epoch for the caller's own session.
-pub async fn set_password(
+/// Stores an already-checked password hash and bumps the account's epoch,
+/// which ends every other session; returns the new epoch for the caller's
+/// own session. `credentials` calls this with the token revocation, in one
+/// transaction.
+pub(super) async fn store_password(
     db: &impl ConnectionTrait,
     id: i64,
-    new_password: String,
+    hash: String,
 ) -> Result<i64, AccountsError> {
-    check_password(&new_password).map_err(|e| AccountsError::invalid("new_password", e))?;
-    let hash = passwords::hash(new_password).await?;
     let updated = user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
         .col_expr(
@@ -244,13 +244,12 @@ pub async fn set_password(
     Ok(user.auth_epoch)
 }
 
-/// Changes the password after checking the current one.
-pub async fn change_password(
+/// Fails unless `current` is the account's password.
+pub(super) async fn verify_password(
     db: &impl ConnectionTrait,
     id: i64,
     current: &str,
-    new_password: String,
-) -> Result<i64, AccountsError> {
+) -> Result<(), AccountsError> {
     let model = user::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -261,7 +260,7 @@ pub async fn change_password(
             "current password is wrong",
         ));
     }
-    set_password(db, id, new_password).await
+    Ok(())
 }
 
 pub async fn list(db: &impl ConnectionTrait, page: Page) -> Result<Vec<User>, AccountsError> {

@@ -246,14 +246,15 @@ impl UiBackend for PagesBackend {
         let tokens = tokens::list(db, me.id)
             .await
             .map_err(|e| denied(e.into()))?;
-        let new_secret = match request.extensions.get::<Session>() {
-            Some(session) => session
-                .remove::<String>(NEW_TOKEN_SECRET)
-                .await
-                .ok()
-                .flatten(),
-            None => None,
+        let session = request.extensions.get::<Session>();
+        let take = |key: &'static str| async move {
+            match session {
+                Some(session) => session.remove::<String>(key).await.ok().flatten(),
+                None => None,
+            }
         };
+        let new_secret = take(NEW_TOKEN_SECRET).await;
+        let notice = take(ACCOUNT_NOTICE).await;
         Ok(AccountPage {
             user: user_view(user),
             tokens: tokens
@@ -270,6 +271,7 @@ impl UiBackend for PagesBackend {
                 })
                 .collect(),
             new_secret,
+            notice,
         })
     }
 
