@@ -79,6 +79,9 @@ pub struct TreePage {
     pub groups: Vec<NodeView>,
     /// Every project the viewer can see.
     pub projects: Vec<NodeView>,
+    /// Whether the viewer may create a top-level group (instance admins, or
+    /// everyone when the operator allows it).
+    pub can_create_groups: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +102,9 @@ pub struct AccountPage {
     pub tokens: Vec<TokenView>,
     /// A token just created: its secret, shown this once.
     pub new_secret: Option<String>,
+    /// What the last action did, said once (a password change: how many API
+    /// tokens it revoked).
+    pub notice: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,7 +14,9 @@ let kiln;
 let browser;
 
 before(async () => {
-  kiln = await startKiln();
+  // Two people sign up here; after the first (the admin), registration is by
+  // invitation unless opened.
+  kiln = await startKiln({ KILN_REGISTRATION: 'open' });
   browser = await launchChromium();
   mkdirSync(screenshots, { recursive: true });
 });

@@ -1,5 +1,6 @@
 // Starts the real `kiln serve` binary on a free port against a fresh SQLite
-// file, and stops it again. Shared by the browser tests.
+// file, and stops it again. Shared by the browser tests; `settings` are
+// extra KILN_* variables a test needs (e.g. open registration).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,7 @@ import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 
-export async function startKiln() {
+export async function startKiln(settings = {}) {
   const binary = process.env.E2E_KILN_BINARY ?? path.join(root, 'target', 'debug', 'kiln');
   const dataDir = mkdtempSync(path.join(tmpdir(), 'kiln-e2e-'));
   const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
@@ -15,6 +16,7 @@ export async function startKiln() {
     env: {
       ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('KILN_'))),
       KILN_SITE_DIR: path.join(root, 'target', 'site'),
+      ...settings,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -9,6 +9,7 @@ mod m20261125_000002_mysql_job_queue;
 mod m20261125_000003_accounts;
 mod m20261125_000004_engine;
 mod m20261202_000005_worker_label_grants;
+mod m20261202_100000_instance_owner;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_accounts::Migration),
             Box::new(m20261125_000004_engine::Migration),
             Box::new(m20261202_000005_worker_label_grants::Migration),
+            Box::new(m20261202_100000_instance_owner::Migration),
         ]
     }
 

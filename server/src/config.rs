@@ -50,10 +50,14 @@ pub struct Config {
     pub database_max_connections: u32,
     /// Jobs the in-process worker pool runs at once; 0 = number of cores.
     pub worker_concurrency: usize,
-    /// Who may create an account: `open`, `invite` (instance admins create
-    /// them) or `closed` (only `kiln user create`). The first account can
-    /// always be made, and becomes the instance admin.
+    /// Who may create an account: `invite` (the default: instance admins
+    /// create them), `open` (anyone may sign up) or `closed` (only `kiln
+    /// user create`). The first account can be made by signing up (except
+    /// when closed), and becomes the instance admin.
     pub registration: RegistrationMode,
+    /// Whether every signed-in user may create top-level groups (and so own
+    /// a tree of their own); by default only instance admins may.
+    pub allow_user_top_level_groups: bool,
     /// A browser session unused for this long is logged out.
     pub session_idle_minutes: u64,
     /// Failed logins allowed per minute, per account and per client address.
@@ -149,7 +153,8 @@ impl Default for Config {
             database_connect_timeout_seconds: 5,
             database_max_connections: 10,
             worker_concurrency: 0,
-            registration: RegistrationMode::Open,
+            registration: RegistrationMode::Invite,
+            allow_user_top_level_groups: false,
             session_idle_minutes: 7 * 24 * 60,
             login_attempts_per_minute: 10,
             quota_anonymous_per_minute: 300,

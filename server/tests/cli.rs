@@ -340,6 +340,20 @@ async fn operator_creates_users_and_resets_passwords(backend: Backend) {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["is_admin"], true);
+
+    // A reset revokes the account's API tokens, and says so.
+    let secret = api.token("read").await;
+    let bearer = common::Api::with_token(&api.base, &secret);
+    assert_eq!(bearer.get("/api/v1/me").await.0, 200);
+    let reset = run_with_stdin(
+        &mut user(&["reset-password", "ops", "--password-stdin"]),
+        "yet another secret\n",
+    );
+    assert!(reset.status.success(), "{reset:?}");
+    let said = String::from_utf8_lossy(&reset.stdout);
+    assert!(said.contains("1 API token was revoked"), "{said}");
+    assert_eq!(bearer.get("/api/v1/me").await.0, 401);
+    assert_eq!(api.get("/api/v1/me").await.0, 401, "the session ended too");
     server.stop().await.unwrap();
 }
 on_all_backends!(operator_creates_users_and_resets_passwords);

@@ -145,7 +145,9 @@ async fn nesting_moving_and_deleting(backend: Backend) {
 on_all_backends!(nesting_moving_and_deleting);
 
 async fn roles_are_inherited_and_hidden_is_404(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    // Users make and move out their own top-level groups here: the setting
+    // allows it (admins only by default, tested in instance_ownership.rs).
+    let app = TestApp::spawn_with(backend, |c| c.allow_user_top_level_groups = true).await;
     let admin = app.browser();
     admin.sign_up("root").await;
     let owner = app.browser();

@@ -1,5 +1,6 @@
 //! The signed-in user's account: password change and API tokens (a new
-//! token's secret is shown once, right after it is made).
+//! token's secret is shown once, right after it is made; after a password
+//! change, a notice says how many tokens it revoked).
 
 use leptos::prelude::*;
 
@@ -32,12 +33,21 @@ fn Account(page: AccountPage) -> impl IntoView {
         user,
         tokens,
         new_secret,
+        notice,
     } = page;
     view! {
         <p class="mb-6 text-sm">
             "Signed in as " <strong id="account-username">{user.username}</strong>
             {user.is_admin.then_some(" (instance admin)")}
         </p>
+        {notice
+            .map(|notice| {
+                view! {
+                    <p id="account-notice" role="status" class="mb-6 rounded-md border border-green-300 bg-green-50 p-4 text-sm dark:border-green-800 dark:bg-green-950">
+                        {notice}
+                    </p>
+                }
+            })}
         {new_secret
             .map(|secret| {
                 view! {

@@ -1,5 +1,6 @@
 //! The top of the tree: the groups and projects the viewer can see, and a
-//! form to start a new top-level group.
+//! form to start a new top-level group (for those who may: instance admins,
+//! or everyone when the operator allows it).
 
 use leptos::prelude::*;
 
@@ -62,13 +63,15 @@ fn Tree(page: TreePage) -> impl IntoView {
                 <h2 class="mb-2 mt-6 font-medium">"Projects"</h2>
                 <NodeList nodes=page.projects empty="No projects you can see." />
             </div>
-            <FormCard title="New group" action="/ui/groups".to_owned()>
-                <FormAlert form="group" />
-                <Field form="group" name="slug" label="Slug (a-z, 0-9, - _ .)" required=true />
-                <Field form="group" name="name" label="Name" />
-                <Choice form="group" name="visibility" label="Visibility" options=&["private", "internal"] />
-                <Submit label="Create group" />
-            </FormCard>
+            {page.can_create_groups.then(|| view! {
+                <FormCard title="New group" action="/ui/groups".to_owned()>
+                    <FormAlert form="group" />
+                    <Field form="group" name="slug" label="Slug (a-z, 0-9, - _ .)" required=true />
+                    <Field form="group" name="name" label="Name" />
+                    <Choice form="group" name="visibility" label="Visibility" options=&["private", "internal"] />
+                    <Submit label="Create group" />
+                </FormCard>
+            })}
         </div>
     }
 }

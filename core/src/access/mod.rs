@@ -8,8 +8,10 @@ pub mod csrf;
 pub mod decision;
 pub mod role;
 pub mod scope;
+pub mod top_level;
 
 pub use action::Action;
 pub use decision::{Caller, Decision, UnknownVisibility, Visibility, decide};
 pub use role::{Role, UnknownRole, effective_role};
 pub use scope::{Scope, UnknownScope};
+pub use top_level::{TopLevelRefusal, check_top_level_group};

@@ -1,5 +1,10 @@
 //! Display names (of groups, projects and tokens) and descriptions: free text
-//! with a length cap and no control characters.
+//! with a length cap and no control characters. Names also refuse every
+//! invisible format character (bidi controls, zero-width ones); descriptions,
+//! where a zero-width joiner may belong to an emoji or a word, refuse the
+//! bidi controls that reorder text on screen.
+
+use super::format_chars::{code_point, find_format_char, is_bidi_control};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
@@ -9,6 +14,8 @@ pub enum NameError {
     TooLong(usize),
     #[error("must not contain control characters")]
     Control,
+    #[error("must not contain invisible formatting characters (found {})", code_point(*.0))]
+    Format(char),
 }
 
 pub const MAX_NAME_CHARS: usize = 100;
@@ -26,6 +33,9 @@ pub fn check_name(raw: &str) -> Result<String, NameError> {
     if name.chars().any(char::is_control) {
         return Err(NameError::Control);
     }
+    if let Some(c) = find_format_char(name) {
+        return Err(NameError::Format(c));
+    }
     Ok(name.to_owned())
 }
 
@@ -40,6 +50,9 @@ pub fn check_description(raw: &str) -> Result<String, NameError> {
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
     {
         return Err(NameError::Control);
+    }
+    if let Some(c) = text.chars().find(|&c| is_bidi_control(c)) {
+        return Err(NameError::Format(c));
     }
     Ok(text.to_owned())
 }
@@ -63,5 +76,32 @@ mod tests {
         assert!(check_description("line one\nline two").is_ok());
         assert_eq!(check_description("bell\u{7}"), Err(NameError::Control));
         assert!(check_description(&"x".repeat(2001)).is_err());
+    }
+
+    #[test]
+    fn names_refuse_invisible_format_characters() {
+        for bad in [
+            "ad\u{200B}min",
+            "\u{202E}nimda",
+            "a\u{2066}b",
+            "\u{FEFF}x",
+            "soft\u{00AD}",
+        ] {
+            assert!(
+                matches!(check_name(bad), Err(NameError::Format(_))),
+                "{bad:?}"
+            );
+        }
+        let message = check_name("x\u{202E}y").unwrap_err().to_string();
+        assert!(message.contains("U+202E"), "{message}");
+    }
+
+    #[test]
+    fn descriptions_refuse_bidi_controls_only() {
+        assert_eq!(
+            check_description("rev\u{202E}txt"),
+            Err(NameError::Format('\u{202E}'))
+        );
+        assert!(check_description("family \u{1F468}\u{200D}\u{1F469}").is_ok());
     }
 }

@@ -1,5 +1,7 @@
 //! Who may create an account: the instance's registration mode, and the rule
-//! that the very first account can always be made (it becomes the admin).
+//! that the very first account can be made by signing up (it becomes the
+//! admin). Whether an account is the first is decided where it is stored, in
+//! one step with storing it, so two sign-ups can never both be first.
 
 use std::fmt;
 use std::str::FromStr;
@@ -10,9 +12,10 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "lowercase")]
 pub enum RegistrationMode {
     /// Anyone may register.
-    #[default]
     Open,
-    /// Only instance admins create accounts.
+    /// Only instance admins create accounts (the default: after the first
+    /// account, nobody owns a piece of the instance by finding it).
+    #[default]
     Invite,
     /// Nobody registers; the operator uses `kiln user create`.
     Closed,
@@ -49,18 +52,36 @@ impl FromStr for RegistrationMode {
     }
 }
 
+/// What a sign-up through the web may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignUp {
+    /// Make an account now.
+    Allowed,
+    /// Make the account only if it is the instance's first (the one that
+    /// becomes admin); otherwise refuse.
+    FirstOnly,
+    /// Refuse; the message says why.
+    Refused(&'static str),
+}
+
 /// Whether a sign-up through the web may go ahead. `by_admin` is an instance
 /// admin creating the account for someone. On an empty instance the first
 /// account may sign up (and becomes the admin), except when registration is
 /// closed: then even the first account comes from the operator's CLI, so
 /// nobody who finds a fresh server first can claim it.
-pub fn may_register(mode: RegistrationMode, instance_is_empty: bool, by_admin: bool) -> bool {
+pub fn sign_up(mode: RegistrationMode, by_admin: bool) -> SignUp {
     match mode {
-        RegistrationMode::Open => true,
-        RegistrationMode::Invite => by_admin || instance_is_empty,
-        RegistrationMode::Closed => false,
+        RegistrationMode::Open => SignUp::Allowed,
+        RegistrationMode::Invite if by_admin => SignUp::Allowed,
+        RegistrationMode::Invite => SignUp::FirstOnly,
+        RegistrationMode::Closed => SignUp::Refused(CLOSED),
     }
 }
+
+/// Why a sign-up that was not the first account is refused.
+pub const BY_INVITATION: &str = "registration is by invitation: ask an instance admin";
+pub const CLOSED: &str =
+    "registration is closed: the operator creates accounts with kiln user create";
 
 #[cfg(test)]
 mod tests {
@@ -69,18 +90,25 @@ mod tests {
 
     #[test]
     fn the_first_account_can_be_made_unless_closed() {
-        assert!(may_register(Open, true, false));
-        assert!(may_register(Invite, true, false));
-        assert!(!may_register(Closed, true, false), "closed: only the CLI");
+        assert_eq!(sign_up(Open, false), SignUp::Allowed);
+        assert_eq!(sign_up(Invite, false), SignUp::FirstOnly);
+        assert_eq!(
+            sign_up(Closed, false),
+            SignUp::Refused(CLOSED),
+            "closed: only the CLI"
+        );
     }
 
     #[test]
-    fn later_accounts_follow_the_mode() {
-        assert!(may_register(Open, false, false));
-        assert!(!may_register(Invite, false, false));
-        assert!(may_register(Invite, false, true));
-        assert!(!may_register(Closed, false, false));
-        assert!(!may_register(Closed, false, true));
+    fn admins_make_accounts_unless_closed() {
+        assert_eq!(sign_up(Invite, true), SignUp::Allowed);
+        assert_eq!(sign_up(Open, true), SignUp::Allowed);
+        assert_eq!(sign_up(Closed, true), SignUp::Refused(CLOSED));
+    }
+
+    #[test]
+    fn the_default_is_by_invitation() {
+        assert_eq!(RegistrationMode::default(), Invite);
     }
 
     #[test]

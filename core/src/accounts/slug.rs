@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use super::format_chars::{code_point, find_format_char};
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Slug(String);
 
@@ -17,10 +19,15 @@ pub enum SlugError {
     Characters,
     #[error("slug must start and end with a letter or digit")]
     Edges,
+    #[error("slug must not contain invisible formatting characters (found {})", code_point(*.0))]
+    Format(char),
 }
 
 impl Slug {
     pub fn parse(raw: &str) -> Result<Self, SlugError> {
+        if let Some(c) = find_format_char(raw) {
+            return Err(SlugError::Format(c));
+        }
         if !(1..=64).contains(&raw.len()) {
             return Err(SlugError::Length);
         }
@@ -75,5 +82,9 @@ mod tests {
         assert_eq!(Slug::parse("a/b"), Err(SlugError::Characters));
         assert_eq!(Slug::parse("-a"), Err(SlugError::Edges));
         assert_eq!(Slug::parse("a."), Err(SlugError::Edges));
+        assert_eq!(
+            Slug::parse("api\u{200B}"),
+            Err(SlugError::Format('\u{200B}'))
+        );
     }
 }

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use super::format_chars::{code_point, find_format_char};
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Username(String);
 
@@ -15,11 +17,18 @@ pub enum UsernameError {
     Characters,
     #[error("username must start with a letter or digit")]
     Start,
+    /// Said apart from other characters: they are invisible, so the user
+    /// could not see what is wrong with what they typed.
+    #[error("username must not contain invisible formatting characters (found {})", code_point(*.0))]
+    Format(char),
 }
 
 impl Username {
     pub fn parse(raw: &str) -> Result<Self, UsernameError> {
         let name = raw.trim();
+        if let Some(c) = find_format_char(name) {
+            return Err(UsernameError::Format(c));
+        }
         if !(2..=40).contains(&name.len()) {
             return Err(UsernameError::Length);
         }
@@ -75,5 +84,26 @@ mod tests {
         assert_eq!(Username::parse("ålice"), Err(UsernameError::Characters));
         assert_eq!(Username::parse("-alice"), Err(UsernameError::Start));
         assert_eq!(Username::parse(".."), Err(UsernameError::Start));
+    }
+
+    #[test]
+    fn invisible_characters_are_named() {
+        for (raw, c) in [
+            ("ad\u{200B}min", '\u{200B}'),
+            ("\u{202E}alice", '\u{202E}'),
+            ("bob\u{FEFF}", '\u{FEFF}'),
+            ("a\u{2066}b", '\u{2066}'),
+        ] {
+            assert_eq!(
+                Username::parse(raw),
+                Err(UsernameError::Format(c)),
+                "{raw:?}"
+            );
+        }
+        let message = Username::parse("x\u{200D}y").unwrap_err().to_string();
+        assert!(
+            message.contains("invisible") && message.contains("U+200D"),
+            "{message}"
+        );
     }
 }

@@ -10,6 +10,7 @@ use marked_yaml::{LoadError, LoaderOptions, Node, Span, parse_yaml_with_options}
 use super::definition::{Action, HttpCall, Param, ParamType, Position, Retry, Task, Workflow};
 use super::duration::parse_duration;
 use super::error::DefinitionError;
+use crate::accounts::format_chars::{code_point, find_format_char};
 use crate::engine::TriggerRule;
 use crate::sandbox::Network;
 
@@ -139,6 +140,24 @@ impl Parser {
         }
     }
 
+    /// The workflow's `name:`, shown on pages: no invisible format characters.
+    fn display_name(&mut self, node: &Node) -> Option<String> {
+        let name = self.string(node, "name")?;
+        match find_format_char(&name) {
+            Some(c) => {
+                self.error(
+                    at(node),
+                    format!(
+                        "name must not contain invisible formatting characters (found {})",
+                        code_point(c)
+                    ),
+                );
+                None
+            }
+            None => Some(name),
+        }
+    }
+
     fn duration(&mut self, node: &Node, what: &str) -> Option<Duration> {
         let raw = self.string(node, what)?;
         match parse_duration(&raw) {
@@ -188,7 +207,7 @@ impl Parser {
         let mut saw_tasks = false;
         for (key, _, value) in self.entries(root, "the workflow", WORKFLOW_KEYS) {
             match key {
-                "name" => workflow.name = self.string(value, "name"),
+                "name" => workflow.name = self.display_name(value),
                 "description" => {
                     workflow.description = self.string(value, "description").unwrap_or_default()
                 }

@@ -213,3 +213,14 @@ fn a_deeply_nested_file_is_refused_not_crashed() {
     let flow = format!("tasks: {}", "[".repeat(100_000));
     assert!(load(&flow).is_err());
 }
+
+#[test]
+fn a_name_with_invisible_characters_is_refused_where_it_is() {
+    let found = errors("name: \"re\\u202Elease\"\ntasks:\n  a:\n    run: x\n");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("line 1, column 7: name must not contain invisible")
+            && found[0].contains("U+202E"),
+        "{found:?}"
+    );
+}

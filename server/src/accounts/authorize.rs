@@ -1,8 +1,10 @@
 //! The one place a request is checked against the project tree: load the
 //! node, the caller's effective role on it, and ask the permission table.
 //! Hidden nodes answer exactly like missing ones, so existence never leaks.
+//! A new top-level group has no node to check against: its own rule is here
+//! too.
 
-use kiln_core::access::{Action, Decision, Role, decide};
+use kiln_core::access::{Action, Decision, Role, TopLevelRefusal, check_top_level_group, decide};
 use kiln_core::accounts::NodeKind;
 use sea_orm::ConnectionTrait;
 
@@ -14,6 +16,20 @@ use super::{AccountsError, Principal, members};
 pub struct Authorized {
     pub node: Node,
     pub role: Option<Role>,
+}
+
+/// Whether `principal` may make a group with no parent (create one, or move
+/// one to the top): instance admins, or everyone when `allow_users` (the
+/// `allow_user_top_level_groups` setting).
+pub fn authorize_top_level(principal: &Principal, allow_users: bool) -> Result<(), AccountsError> {
+    check_top_level_group(principal.caller(), allow_users).map_err(|refusal| match refusal {
+        TopLevelRefusal::NotSignedIn => {
+            AccountsError::Unauthenticated("sign in or send an API token")
+        }
+        TopLevelRefusal::TokenScope | TopLevelRefusal::AdminsOnly => {
+            AccountsError::Forbidden(refusal.to_string())
+        }
+    })
 }
 
 /// Checks `action` on the `kind` node `id` for `principal`.

@@ -4,6 +4,7 @@
 //! functions in `kiln_core::{accounts, access}`; this module applies them.
 
 pub mod authorize;
+pub mod credentials;
 pub mod error;
 pub mod members;
 pub mod nodes;

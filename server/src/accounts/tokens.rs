@@ -9,7 +9,8 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use sha2::{Digest, Sha256};
 
@@ -147,6 +148,24 @@ pub async fn revoke(db: &impl ConnectionTrait, user_id: i64, id: i64) -> Result<
         return Err(AccountsError::NotFound("token"));
     }
     Ok(())
+}
+
+/// Revokes every live token of the user (a password change does); returns
+/// how many. Expired ones are dead already and left as they are.
+pub async fn revoke_all(db: &impl ConnectionTrait, user_id: i64) -> Result<u64, AccountsError> {
+    let now = now();
+    let updated = api_token::Entity::update_many()
+        .col_expr(api_token::Column::RevokedAt, Expr::value(now))
+        .filter(api_token::Column::UserId.eq(user_id))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .filter(
+            Condition::any()
+                .add(api_token::Column::ExpiresAt.is_null())
+                .add(api_token::Column::ExpiresAt.gt(now)),
+        )
+        .exec(db)
+        .await?;
+    Ok(updated.rows_affected)
 }
 
 /// The user and grant behind a bearer secret, if it is live.

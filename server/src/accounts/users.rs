@@ -1,15 +1,17 @@
-//! Accounts: creating them (the first becomes the instance admin), checking a
-//! login, changing and resetting passwords, listing.
+//! Accounts: creating them (the first becomes the instance admin, decided in
+//! the transaction that stores it), checking a login, storing a new
+//! password, listing. A password change as a whole (tokens revoked too) is
+//! in `credentials`.
 
-use kiln_core::accounts::{RegistrationMode, Username, check_password, may_register};
+use kiln_core::accounts::{RegistrationMode, SignUp, Username, check_password, sign_up};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionSession, TransactionTrait,
 };
 
 use super::{AccountsError, Page, now, passwords};
-use crate::db::entities::user;
+use crate::db::entities::{instance_owner, user};
 
 /// An account as the rest of Kiln sees it (never the hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,49 +47,132 @@ pub async fn count(db: &impl ConnectionTrait) -> Result<u64, AccountsError> {
 }
 
 /// Creates an account after checking its fields; the first account on the
-/// instance is made admin whatever was asked.
-pub async fn create(db: &impl ConnectionTrait, new: NewUser) -> Result<User, AccountsError> {
+/// instance is made admin whatever was asked (the operator's `kiln user
+/// create`, or an admin making an account).
+pub async fn create(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    new: NewUser,
+) -> Result<User, AccountsError> {
+    let (username, hash) = checked(db, &new).await?;
+    store(db, username, hash, new.admin, false).await
+}
+
+/// Sign-up: `create`, if the registration mode lets this caller (an
+/// instance admin when `by_admin`) make an account now. When only the first
+/// account may sign up, "first" is decided as the account is stored, so of
+/// any number of concurrent sign-ups on an empty instance one gets in.
+pub async fn register(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    mode: RegistrationMode,
+    by_admin: bool,
+    new: NewUser,
+) -> Result<User, AccountsError> {
+    let first_only = match sign_up(mode, by_admin) {
+        SignUp::Allowed => false,
+        SignUp::FirstOnly => true,
+        SignUp::Refused(why) => return Err(AccountsError::Forbidden(why.into())),
+    };
+    // Refused without the hashing work when the instance is plainly taken.
+    if first_only && count(db).await? > 0 {
+        return Err(by_invitation());
+    }
+    let (username, hash) = checked(db, &new).await?;
+    store(db, username, hash, new.admin, first_only).await
+}
+
+fn by_invitation() -> AccountsError {
+    AccountsError::Forbidden(kiln_core::accounts::registration::BY_INVITATION.into())
+}
+
+/// The username parsed and free, the password checked and hashed.
+async fn checked(
+    db: &impl ConnectionTrait,
+    new: &NewUser,
+) -> Result<(Username, String), AccountsError> {
     let username =
         Username::parse(&new.username).map_err(|e| AccountsError::invalid("username", e))?;
     check_password(&new.password).map_err(|e| AccountsError::invalid("password", e))?;
     if find_by_username(db, username.as_str()).await?.is_some() {
         return Err(taken());
     }
-    let first = count(db).await? == 0;
-    let hash = passwords::hash(new.password).await?;
+    let hash = passwords::hash(new.password.clone()).await?;
+    Ok((username, hash))
+}
+
+/// Stores the account and, in the same transaction, tries to claim the
+/// instance (the one row of `kiln_instance_owner`): whoever claims it is the
+/// first account and becomes admin. With `first_only`, an account that does
+/// not claim it is not stored at all.
+async fn store(
+    db: &impl TransactionTrait,
+    username: Username,
+    hash: String,
+    admin: bool,
+    first_only: bool,
+) -> Result<User, AccountsError> {
+    let txn = db.begin().await?;
+    // The insert comes first: on SQLite the transaction then starts by
+    // taking the write lock (waiting its turn), never by upgrading a read.
     let model = user::ActiveModel {
         username: Set(username.as_str().to_owned()),
         username_key: Set(username.key()),
         password_hash: Set(hash),
-        is_admin: Set(new.admin || first),
+        is_admin: Set(admin),
         auth_epoch: Set(0),
         created_at: Set(now()),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await
     .map_err(|e| AccountsError::from_unique(e, "username", "username is already taken"))?;
+    let owner = claim_instance(&txn, model.id).await?;
+    if first_only && !owner {
+        txn.rollback().await?;
+        return Err(by_invitation());
+    }
+    let model = if owner && !model.is_admin {
+        user::ActiveModel {
+            id: Set(model.id),
+            is_admin: Set(true),
+            ..Default::default()
+        }
+        .update(&txn)
+        .await?
+    } else {
+        model
+    };
+    txn.commit().await?;
     Ok(model.into())
 }
 
-/// Sign-up: `create`, if the registration mode lets this caller (an
-/// instance admin when `by_admin`) make an account now.
-pub async fn register(
-    db: &impl ConnectionTrait,
-    mode: RegistrationMode,
-    by_admin: bool,
-    new: NewUser,
-) -> Result<User, AccountsError> {
-    let empty = count(db).await? == 0;
-    if !may_register(mode, empty, by_admin) {
-        return Err(AccountsError::Forbidden(match mode {
-            RegistrationMode::Invite => {
-                "registration is by invitation: ask an instance admin".into()
-            }
-            _ => "registration is closed".into(),
-        }));
+/// Claims the instance for `user_id`: true if this is its first account.
+/// A savepoint keeps the transaction usable when the row is already there
+/// (PostgreSQL aborts a transaction on any failed statement). A concurrent
+/// claim not yet committed makes this wait for it, on every backend.
+async fn claim_instance(db: &impl TransactionTrait, user_id: i64) -> Result<bool, AccountsError> {
+    let savepoint = db.begin().await?;
+    let inserted = instance_owner::ActiveModel {
+        id: Set(1),
+        user_id: Set(user_id),
+        claimed_at: Set(now()),
     }
-    create(db, new).await
+    .insert(&savepoint)
+    .await;
+    match inserted {
+        Ok(_) => {
+            savepoint.commit().await?;
+            Ok(true)
+        }
+        Err(e) if is_unique_violation(&e) => {
+            savepoint.rollback().await?;
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn is_unique_violation(error: &DbErr) -> bool {
+    matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
 fn taken() -> AccountsError {
@@ -134,15 +219,15 @@ pub async fn check_login(
     }
 }
 
-/// Sets a new password and bumps the account's epoch, which ends every other
-/// session; returns the new epoch for the caller's own session.
-pub async fn set_password(
+/// Stores an already-checked password hash and bumps the account's epoch,
+/// which ends every other session; returns the new epoch for the caller's
+/// own session. `credentials` calls this with the token revocation, in one
+/// transaction.
+pub(super) async fn store_password(
     db: &impl ConnectionTrait,
     id: i64,
-    new_password: String,
+    hash: String,
 ) -> Result<i64, AccountsError> {
-    check_password(&new_password).map_err(|e| AccountsError::invalid("new_password", e))?;
-    let hash = passwords::hash(new_password).await?;
     let updated = user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
         .col_expr(
@@ -159,13 +244,12 @@ pub async fn set_password(
     Ok(user.auth_epoch)
 }
 
-/// Changes the password after checking the current one.
-pub async fn change_password(
+/// Fails unless `current` is the account's password.
+pub(super) async fn verify_password(
     db: &impl ConnectionTrait,
     id: i64,
     current: &str,
-    new_password: String,
-) -> Result<i64, AccountsError> {
+) -> Result<(), AccountsError> {
     let model = user::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -176,7 +260,7 @@ pub async fn change_password(
             "current password is wrong",
         ));
     }
-    set_password(db, id, new_password).await
+    Ok(())
 }
 
 pub async fn list(db: &impl ConnectionTrait, page: Page) -> Result<Vec<User>, AccountsError> {

@@ -8,6 +8,7 @@ use std::io::BufRead;
 
 use clap::{Args, Subcommand};
 
+use crate::accounts::credentials;
 use crate::accounts::users::{self, NewUser};
 use crate::db::Database;
 use crate::serve::ServeError;
@@ -23,7 +24,8 @@ pub enum UserAction {
         #[command(flatten)]
         password: PasswordSource,
     },
-    /// Set a new password; the account's sessions end.
+    /// Set a new password; the account's sessions end and its API tokens
+    /// are revoked.
     ResetPassword {
         username: String,
         #[command(flatten)]
@@ -95,10 +97,16 @@ pub async fn run(database: &Database, action: UserAction) -> Result<(), ServeErr
                 .await?
                 .ok_or_else(|| ServeError::Input(format!("no user named {username:?}")))?;
             let password = password.read()?;
-            users::set_password(db, user.id, password).await?;
+            let changed = credentials::reset_password(db, user.id, password).await?;
             println!(
-                "password of {} changed; their sessions have ended",
-                user.username
+                "password of {} changed; their sessions have ended and {} API token{} revoked",
+                user.username,
+                changed.tokens_revoked,
+                if changed.tokens_revoked == 1 {
+                    " was"
+                } else {
+                    "s were"
+                },
             );
         }
     }

@@ -1,7 +1,10 @@
 //! Opening the database named by the configuration: SQLite (WAL, busy timeout,
 //! foreign keys on), PostgreSQL or MySQL/MariaDB. The one sqlx pool is wrapped
-//! for SeaORM so queries and the job queue share connections.
+//! for SeaORM so queries and the job queue share connections. A SQLite file
+//! is Kiln's user's alone (0600; SQLite gives its -wal and -shm files the
+//! database file's mode): it holds password hashes and sealed secrets.
 
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -36,6 +39,11 @@ pub enum DbError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot create the SQLite database {path}: {source}")]
+    CreateFile {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot connect to database {url}: {source}")]
     Connect { url: String, source: sqlx::Error },
     #[error("database migration failed: {0}")]
@@ -67,6 +75,9 @@ impl Database {
                 create_parent_dir(options.get_filename())?;
                 // Each connection to `:memory:` is a database of its own.
                 let in_memory = options.get_filename() == std::path::Path::new(":memory:");
+                if !in_memory {
+                    create_private_file(options.get_filename())?;
+                }
                 let max_connections = if in_memory {
                     1
                 } else {
@@ -135,6 +146,41 @@ impl Database {
             Pool::MySql(p) => p.close().await,
         }
     }
+}
+
+/// Creates the SQLite file 0600 before SQLite does (it would use the umask,
+/// typically 0644); a file left readable by others is made private.
+fn create_private_file(file: &std::path::Path) -> Result<(), DbError> {
+    const MODE: u32 = 0o600;
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(MODE)
+        .open(file);
+    match created {
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(source) => {
+            return Err(DbError::CreateFile {
+                path: file.display().to_string(),
+                source,
+            });
+        }
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = file.as_os_str().to_owned();
+        path.push(suffix);
+        let path = std::path::PathBuf::from(path);
+        if let Ok(meta) = std::fs::metadata(&path)
+            && meta.is_file()
+            && meta.permissions().mode() & 0o077 != 0
+            && let Err(error) =
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(MODE))
+        {
+            tracing::warn!(file = %path.display(), %error, "cannot make the database file private");
+        }
+    }
+    Ok(())
 }
 
 fn create_parent_dir(file: &std::path::Path) -> Result<(), DbError> {

@@ -1,10 +1,16 @@
 //! tower-sessions' store on Kiln's own database (`kiln_sessions`), through
 //! SeaORM so it works on all three backends. Sessions survive a restart;
 //! expired rows are ignored on load and purged by the cleanup job.
+//!
+//! Rows are keyed by the SHA-256 (hex) of the session id, as API tokens are:
+//! whoever reads the table (a backup, a step that reached the database file)
+//! finds no cookie value to replay. The id is 128 random bits, so a fast hash
+//! is enough.
 
 use async_trait::async_trait;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sha2::{Digest, Sha256};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
@@ -25,11 +31,19 @@ fn backend(error: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(error.to_string())
 }
 
+/// The row key of session `id`: the hex SHA-256 of the cookie's value.
+pub fn stored_id(id: &Id) -> String {
+    Sha256::digest(id.to_string().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn row(record: &Record) -> Result<session::ActiveModel, session_store::Error> {
     let data = serde_json::to_vec(&record.data)
         .map_err(|e| session_store::Error::Encode(e.to_string()))?;
     Ok(session::ActiveModel {
-        id: Set(record.id.to_string()),
+        id: Set(stored_id(&record.id)),
         data: Set(data),
         expires_at: Set(record.expiry_date.unix_timestamp()),
     })
@@ -73,7 +87,7 @@ impl SessionStore for DbSessionStore {
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let Some(model) = session::Entity::find_by_id(id.to_string())
+        let Some(model) = session::Entity::find_by_id(stored_id(id))
             .filter(session::Column::ExpiresAt.gt(now))
             .one(&self.conn)
             .await
@@ -93,7 +107,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        session::Entity::delete_by_id(id.to_string())
+        session::Entity::delete_by_id(stored_id(id))
             .exec(&self.conn)
             .await
             .map_err(backend)?;

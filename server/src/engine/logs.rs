@@ -3,9 +3,12 @@
 //! backend. Each line is stored as `TIMESTAMP STREAM text`, secrets masked.
 //! A step's log is capped: past the cap one note says so and the rest is
 //! dropped, so a step printing gigabytes costs neither disk nor memory.
+//! Local logs are private to Kiln's user (directories 0700, files 0600):
+//! they hold what steps printed, secrets masked or not.
 
 use std::io::SeekFrom;
-use std::path::PathBuf;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use kiln_core::engine::mask::Masker;
@@ -27,13 +30,46 @@ pub struct LocalLogs {
     root: PathBuf,
 }
 
+/// Modes of the log directories and files.
+const DIR_MODE: u32 = 0o700;
+const FILE_MODE: u32 = 0o600;
+
 impl LocalLogs {
+    /// Logs under `root`. A root left readable by others (made by an older
+    /// Kiln) is made private; failing that is only worth a warning.
     pub fn new(root: PathBuf) -> Self {
+        if let Ok(meta) = std::fs::metadata(&root)
+            && meta.is_dir()
+            && meta.permissions().mode() & 0o077 != 0
+            && let Err(error) =
+                std::fs::set_permissions(&root, std::fs::Permissions::from_mode(DIR_MODE))
+        {
+            tracing::warn!(dir = %root.display(), %error, "cannot make the log directory private");
+        }
         LocalLogs { root }
     }
 
     fn path(&self, key: &str) -> PathBuf {
         self.root.join(format!("{key}.log"))
+    }
+
+    /// Creates `dir` (the root or a run's directory below it) as 0700. The
+    /// root's parent, the data directory, is created with the default mode:
+    /// it must stay traversable.
+    async fn private_dir(&self, dir: &Path) -> std::io::Result<()> {
+        if tokio::fs::metadata(dir).await.is_ok() {
+            return Ok(());
+        }
+        if let Some(parent) = self.root.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        tokio::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(DIR_MODE)
+            .create(dir)
+            .await
     }
 }
 
@@ -42,11 +78,12 @@ impl LogBackend for LocalLogs {
     async fn append(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
         let path = self.path(key);
         if let Some(dir) = path.parent() {
-            tokio::fs::create_dir_all(dir).await?;
+            self.private_dir(dir).await?;
         }
         let mut file = tokio::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(FILE_MODE)
             .open(path)
             .await?;
         file.write_all(bytes).await?;

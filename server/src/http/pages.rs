@@ -22,13 +22,16 @@ use super::api::types::{MemberBody, NodeBody};
 use super::api::{members as api_members, tree as api_tree};
 use super::auth::session_principal_of;
 use super::{ApiError, AppState};
-use crate::accounts::authorize::authorize_node;
+use crate::accounts::authorize::{authorize_node, authorize_top_level};
 use crate::accounts::users::User;
 use crate::accounts::{AccountsError, Page, Principal, nodes, rfc3339, tokens, users};
 use crate::db::entities::node;
 
 /// Session key of a just-created token's secret, shown once on the account page.
 pub const NEW_TOKEN_SECRET: &str = "new_token_secret";
+/// Session key of a sentence about the last account change (a password
+/// change and the tokens it revoked), shown once on the account page.
+pub const ACCOUNT_NOTICE: &str = "account_notice";
 
 pub struct PagesBackend {
     state: AppState,
@@ -215,9 +218,12 @@ impl UiBackend for PagesBackend {
             views.sort_by(|a, b| a.full_path.cmp(&b.full_path));
             views
         };
+        let can_create_groups =
+            authorize_top_level(&principal, self.state.config.allow_user_top_level_groups).is_ok();
         Ok(TreePage {
             groups: sorted(groups.items),
             projects: sorted(projects.items),
+            can_create_groups,
         })
     }
 
@@ -240,14 +246,15 @@ impl UiBackend for PagesBackend {
         let tokens = tokens::list(db, me.id)
             .await
             .map_err(|e| denied(e.into()))?;
-        let new_secret = match request.extensions.get::<Session>() {
-            Some(session) => session
-                .remove::<String>(NEW_TOKEN_SECRET)
-                .await
-                .ok()
-                .flatten(),
-            None => None,
+        let session = request.extensions.get::<Session>();
+        let take = |key: &'static str| async move {
+            match session {
+                Some(session) => session.remove::<String>(key).await.ok().flatten(),
+                None => None,
+            }
         };
+        let new_secret = take(NEW_TOKEN_SECRET).await;
+        let notice = take(ACCOUNT_NOTICE).await;
         Ok(AccountPage {
             user: user_view(user),
             tokens: tokens
@@ -264,6 +271,7 @@ impl UiBackend for PagesBackend {
                 })
                 .collect(),
             new_secret,
+            notice,
         })
     }
 

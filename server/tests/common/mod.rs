@@ -9,6 +9,7 @@ pub mod engine;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use kiln_core::accounts::RegistrationMode;
 use kiln_server::config::Config;
 use kiln_server::serve::Server;
 use sqlx::Connection;
@@ -83,7 +84,9 @@ impl TestDb {
         self.dir.path().to_owned()
     }
 
-    /// The configuration a test server runs with: port 0, this database.
+    /// The configuration a test server runs with: port 0, this database,
+    /// and open registration, since most tests sign up several people (the
+    /// default, `invite`, has tests of its own that set it back).
     pub fn config(&self) -> Config {
         Config {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -91,6 +94,7 @@ impl TestDb {
             database_url: Some(self.url.clone()),
             shutdown_timeout_seconds: 5,
             worker_concurrency: 2,
+            registration: RegistrationMode::Open,
             ..Config::default()
         }
     }
@@ -346,6 +350,29 @@ impl Api {
             .await;
         assert_eq!(status, 201, "create group {slug}: {body}");
         body["id"].as_i64().unwrap()
+    }
+
+    /// As an instance admin (only admins make top-level groups by default):
+    /// creates a top-level group, makes `owner` its owner and leaves it, so
+    /// the group is as if `owner` had made it. `self_id` is this admin's id.
+    pub async fn group_for(&self, self_id: i64, slug: &str, owner: &str) -> i64 {
+        let group = self.group(slug, None).await;
+        let (status, body) = self
+            .post(
+                &format!("/api/v1/groups/{group}/members"),
+                serde_json::json!({"username": owner, "role": "owner"}),
+            )
+            .await;
+        assert_eq!(status, 201, "make {owner} owner of {slug}: {body}");
+        let (status, body) = self
+            .send(
+                "DELETE",
+                &format!("/api/v1/groups/{group}/members/{self_id}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 204, "leave {slug}: {body}");
+        group
     }
 
     pub async fn project(&self, slug: &str, group: i64) -> i64 {

@@ -2,6 +2,7 @@
 //! `kiln-migrations` crate; these mirror it for queries.
 
 pub mod api_token;
+pub mod instance_owner;
 pub mod membership;
 pub mod node;
 pub mod run;

@@ -1,6 +1,7 @@
 //! Sign-up, sign-in and sign-out. Registration follows the configured mode
-//! (the first account is always allowed and becomes the instance admin);
-//! sign-in is throttled per account and per client address.
+//! (`invite` by default; the first account may sign up unless registration
+//! is closed, and becomes the only instance admin however many race for
+//! it); sign-in is throttled per account and per client address.
 
 use axum::extract::State;
 use axum::http::StatusCode;

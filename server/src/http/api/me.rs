@@ -5,7 +5,10 @@ use axum::http::StatusCode;
 use kiln_core::access::Scope;
 use tower_sessions::Session;
 
-use super::types::{CreatedTokenBody, MeBody, NewTokenBody, PasswordChange, TokenList};
+use super::types::{
+    CreatedTokenBody, MeBody, NewTokenBody, PasswordChange, PasswordChangedBody, TokenList,
+};
+use crate::accounts::credentials;
 use crate::accounts::tokens::{self, NewToken};
 use crate::accounts::{UserPrincipal, users};
 use crate::http::auth::{SignedIn, csrf_token, renew_epoch};
@@ -46,11 +49,12 @@ pub async fn me(
     }))
 }
 
-/// Change the password. Every other session of the account ends.
+/// Change the password. Every other session of the account ends and every
+/// API token of the account is revoked (the answer says how many).
 #[utoipa::path(put, path = "/me/password", tag = "account",
     request_body = PasswordChange,
     responses(
-        (status = 204, description = "Changed"),
+        (status = 200, body = PasswordChangedBody, description = "Changed"),
         (status = 422, description = "Wrong current password or invalid new one"),
     ),
     extensions(("x-kiln-cost" = json!({"units": 20, "complexity": "O(1) + two argon2id hashes"}))))]
@@ -59,21 +63,29 @@ pub async fn change_password(
     SignedIn(caller): SignedIn,
     session: Session,
     Json(body): Json<PasswordChange>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Json<PasswordChangedBody>, ApiError> {
     if caller.token.is_some() {
         return Err(ApiError::Forbidden(
             "the password can only be changed from a signed-in session".into(),
         ));
     }
-    let epoch = users::change_password(
+    let changed = credentials::change_password(
         &state.db.conn,
         caller.id,
         &body.current_password,
         body.new_password,
     )
     .await?;
-    renew_epoch(&session, epoch).await?;
-    Ok(StatusCode::NO_CONTENT)
+    renew_epoch(&session, changed.epoch).await?;
+    tracing::info!(
+        user = %caller.username,
+        tokens_revoked = changed.tokens_revoked,
+        "password changed"
+    );
+    Ok(Json(PasswordChangedBody {
+        tokens_revoked: changed.tokens_revoked,
+        message: credentials::describe(changed),
+    }))
 }
 
 /// The caller's API tokens (never their secrets), with last use.

@@ -11,7 +11,7 @@ use super::types::{
     DeleteQuery, GroupListQuery, GroupMoveBody, NewGroupBody, NewProjectBody, NodeBody, NodeList,
     NodeUpdateBody, ProjectListQuery, ProjectMoveBody, ResolveQuery, next_cursor, page,
 };
-use crate::accounts::authorize::{authorize, authorize_node};
+use crate::accounts::authorize::{authorize, authorize_node, authorize_top_level};
 use crate::accounts::nodes::{self, Listing, NewNode, NodeChanges};
 use crate::accounts::{Principal, members};
 use crate::http::extract::{Json, Path, Query};
@@ -108,6 +108,13 @@ pub async fn list_projects(
     .map(Json)
 }
 
+fn may_start_top_level(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
+    Ok(authorize_top_level(
+        principal,
+        state.config.allow_user_top_level_groups,
+    )?)
+}
+
 pub(crate) async fn create_node(
     state: &AppState,
     principal: &Principal,
@@ -139,14 +146,7 @@ pub(crate) async fn create_node(
                 .node,
         ),
         None => {
-            if user
-                .token
-                .is_some_and(|t| !t.scope.permits(Action::CreateChildren))
-            {
-                return Err(ApiError::Forbidden(
-                    "this API token's scope does not allow creating groups".into(),
-                ));
-            }
+            may_start_top_level(state, principal)?;
             None
         }
     };
@@ -169,12 +169,14 @@ pub(crate) async fn create_node(
     Ok(NodeBody::new(node, role))
 }
 
-/// Create a group: top level (any signed-in user; they become its owner) or
-/// inside a group where the caller is maintainer or owner.
+/// Create a group: top level (instance admins, or every signed-in user when
+/// `allow_user_top_level_groups` is set; they become its owner) or inside a
+/// group where the caller is maintainer or owner.
 #[utoipa::path(post, path = "/groups", tag = "groups",
     request_body = NewGroupBody,
     responses(
         (status = 201, body = NodeBody),
+        (status = 403, description = "Not allowed to create a group here (top level: instance admins only unless allowed)"),
         (status = 409, description = "The path is taken"),
         (status = 422, description = "Invalid slug, name, visibility or parent"),
     ),
@@ -383,7 +385,13 @@ async fn move_node(
             })?
             .node,
         ),
-        None => None,
+        None => {
+            // Already at the top is no new top-level group.
+            if found.node.parent_id.is_some() {
+                may_start_top_level(state, principal)?;
+            }
+            None
+        }
     };
     let internal = |e: sea_orm::DbErr| ApiError::Internal(Box::new(e));
     let txn = db.begin().await.map_err(internal)?;

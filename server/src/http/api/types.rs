@@ -56,6 +56,16 @@ pub struct PasswordChange {
     pub new_password: String,
 }
 
+/// After a password change: every other session has ended and every API
+/// token of the account is revoked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordChangedBody {
+    /// How many live API tokens were revoked.
+    pub tokens_revoked: u64,
+    /// The same, in a sentence.
+    pub message: String,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTokenBody {

@@ -6,10 +6,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
 use super::{Posted, back, caller, field, handle, optional, safe_next};
+use crate::accounts::credentials;
 use crate::accounts::tokens::{self, NewToken};
 use crate::accounts::users::{self, NewUser};
 use crate::http::auth::{client_addr, renew_epoch, sign_in, sign_out};
-use crate::http::pages::NEW_TOKEN_SECRET;
+use crate::http::pages::{ACCOUNT_NOTICE, NEW_TOKEN_SECRET};
 use crate::http::{ApiError, AppState};
 
 pub(super) async fn login(
@@ -93,14 +94,18 @@ pub(super) async fn change_password(
         "/account",
         |principal, state| async move {
             let me = principal.user().map_or(0, |u| u.id);
-            let epoch = users::change_password(
+            let changed = credentials::change_password(
                 &state.db.conn,
                 me,
                 &field(&fields, "current_password"),
                 field(&fields, "new_password"),
             )
             .await?;
-            renew_epoch(&session, epoch).await?;
+            renew_epoch(&session, changed.epoch).await?;
+            session
+                .insert(ACCOUNT_NOTICE, credentials::describe(changed))
+                .await
+                .map_err(|e| ApiError::Internal(Box::new(e)))?;
             Ok("/account".to_owned())
         },
     )
