@@ -9,9 +9,9 @@ use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use kiln_core::DatabaseUrl;
 use kiln_core::accounts::RegistrationMode;
+use kiln_core::net::{ExpectedHost, NetworkList};
 use kiln_core::sandbox::StepLimits;
 use kiln_core::workflow::Limits;
-use kiln_core::net::{ExpectedHost, NetworkList};
 use serde::{Deserialize, Serialize};
 
 /// Environment variables with Kiln's prefix that are not settings: the config

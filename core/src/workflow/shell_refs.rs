@@ -173,12 +173,14 @@ fn read_heredoc(chars: &[char], i: usize) -> (Heredoc, usize) {
     let mut delimiter = String::new();
     let mut quoted = false;
     while let Some(&c) = chars.get(j) {
-        if c.is_whitespace() || matches!(c, ';' | '&' | '|' | '<' | '>' | '(' | ')') {
+        // A value as (part of) the delimiter ends the word here: the value
+        // is placed like any other, the heredoc ends at the literal part.
+        if c.is_whitespace() || matches!(c, ';' | '&' | '|' | '<' | '>' | '(' | ')' | SENTINEL) {
             break;
         }
         if matches!(c, '\'' | '"' | '\\') {
             quoted = true;
-        } else if c != SENTINEL {
+        } else {
             delimiter.push(c);
         }
         j += 1;
@@ -321,6 +323,9 @@ mod tests {
             format!("cat <<EOF\n{}", mark(1)),
             format!("cat << \n{}", mark(1)),
             format!("x \\{}", mark(1)),
+            // Found by the fuzzer: a value as a heredoc delimiter.
+            format!("cat <<-{} b", mark(1)),
+            format!("cat <<x{}\nbody\nx", mark(2)),
             "\0".to_owned(),
             format!("{SENTINEL}123"),
         ] {
