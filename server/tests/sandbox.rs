@@ -19,21 +19,6 @@ use common::{Backend, TestApp};
 use kiln_server::config::StepSandbox;
 use serde_json::json;
 
-macro_rules! on_sqlite_and_postgres {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name($crate::common::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name($crate::common::Backend::Postgres).await;
-            }
-        }
-    };
-}
-
 const SECRET: &str = "other-steps-secret-9f3c";
 
 /// The hostile workflow; `DATA` is the server's data directory and

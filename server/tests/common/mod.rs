@@ -419,3 +419,21 @@ macro_rules! on_all_backends {
         }
     };
 }
+
+/// Like [`on_all_backends`], for tests whose subject does not depend on the
+/// database (the step sandbox): SQLite and PostgreSQL only.
+#[macro_export]
+macro_rules! on_sqlite_and_postgres {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::common::Backend::Postgres).await;
+            }
+        }
+    };
+}
