@@ -281,3 +281,24 @@ tasks:
     app.stop().await;
 }
 on_sqlite_and_postgres!(a_secret_across_a_line_cut_is_masked);
+
+/// A sandbox that cannot start stops start-up with one line saying how to
+/// fix it, instead of failing every step later; `none` starts anyway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_sandbox_stops_start_up() {
+    let db = common::TestDb::create(Backend::Sqlite).await;
+    let mut config = db.config();
+    // Too little memory for bwrap itself to start: a sandbox that fails.
+    config.step_max_memory_bytes = 1_000_000;
+    let error = kiln_server::serve::Server::start(config.clone())
+        .await
+        .err()
+        .expect("start-up refuses a sandbox that does not work")
+        .to_string();
+    assert!(error.contains("step sandbox does not work here"), "{error}");
+    assert!(error.contains("apt-get install bubblewrap"), "{error}");
+    assert!(error.contains("step_sandbox = \"none\""), "{error}");
+    config.step_sandbox = StepSandbox::None;
+    let server = kiln_server::serve::Server::start(config).await.unwrap();
+    server.stop().await.unwrap();
+}
