@@ -6,7 +6,10 @@
 //! directory, config file, sockets under `/run`) covered by empty tmpfs
 //! mounts; only the step's directory and its outputs file writable;
 //! uid/gid 65534 inside; resource limits set by `prlimit` before the
-//! sandbox starts, so they hold for everything inside. The step's
+//! sandbox starts, so they hold for everything inside. (Set later, by the
+//! step's own shell inside its user namespace, the process limit did not
+//! hold: a fork bomb exhausted the host's PIDs. It must be in place when the
+//! namespace is made.) The step's
 //! environment is passed through the process environment, never on a
 //! command line (which other users of the host could read).
 

@@ -108,7 +108,7 @@ async fn hostile_steps_are_contained(backend: Backend) {
     let app = TestApp::spawn_with(backend, |config| {
         config.step_sandbox = StepSandbox::Bwrap;
         config.step_max_processes = 64;
-        config.step_max_file_bytes = 10_000_000;
+        config.step_max_file_bytes = 10_240_000;
         config.step_tmp_bytes = 16 * 1024 * 1024;
         config.step_kill_grace_seconds = 1;
     })
@@ -167,7 +167,7 @@ async fn hostile_steps_are_contained(backend: Backend) {
     assert!(!logs.contains(SECRET), "a secret reached a log");
     let disk = log(&api, run, "disk").await;
     assert!(
-        disk.contains("big file stopped at 10000000 bytes"),
+        disk.contains("big file stopped at 10240000 bytes"),
         "{disk}"
     );
     // The bomb is cut off by its timeout; the host keeps nothing of it.
@@ -288,8 +288,8 @@ on_sqlite_and_postgres!(a_secret_across_a_line_cut_is_masked);
 async fn a_broken_sandbox_stops_start_up() {
     let db = common::TestDb::create(Backend::Sqlite).await;
     let mut config = db.config();
-    // Too little memory for bwrap itself to start: a sandbox that fails.
-    config.step_max_memory_bytes = 1_000_000;
+    // Too little memory for the step's shell to start: a sandbox that fails.
+    config.step_max_memory_bytes = 100_000;
     let error = kiln_server::serve::Server::start(config.clone())
         .await
         .err()

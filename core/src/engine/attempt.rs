@@ -91,16 +91,23 @@ pub fn queue_for(labels: &[String]) -> String {
     format!("{QUEUE}@{}", sorted.join("+"))
 }
 
-/// Every queue a worker with `labels` serves: the shared one and one per
-/// subset of its labels (a task needing {gpu} runs on a {gpu, linux} worker).
-/// Labels beyond the first `MAX_LABELS` are ignored, bounding the count.
+/// Every queue a worker with `labels` serves: one per non-empty subset of
+/// its labels (a task needing {gpu} runs on a {gpu, linux} worker). A
+/// worker without labels serves the shared queue; one with labels does
+/// not, so a labelled machine (holding a team's deploy keys) runs only
+/// tasks that asked for its labels, which are granted per group — never
+/// any project's unlabelled task. Labels beyond the first `MAX_LABELS` are
+/// ignored, bounding the count.
 pub fn queues_served(labels: &[String]) -> Vec<String> {
     let mut labels: Vec<String> = labels.to_vec();
     labels.sort_unstable();
     labels.dedup();
     labels.truncate(MAX_LABELS);
+    if labels.is_empty() {
+        return vec![QUEUE.to_owned()];
+    }
     let mut out = Vec::new();
-    for mask in 0u32..(1 << labels.len()) {
+    for mask in 1u32..(1 << labels.len()) {
         let subset: Vec<String> = labels
             .iter()
             .enumerate()
@@ -187,16 +194,17 @@ mod tests {
             "kiln.steps@gpu+linux"
         );
         let served = queues_served(&["linux".into(), "gpu".into()]);
-        assert_eq!(served.len(), 4);
-        for needed in [
-            vec![],
-            vec!["gpu".to_owned()],
-            vec!["linux".into(), "gpu".into()],
-        ] {
+        assert_eq!(served.len(), 3);
+        for needed in [vec!["gpu".to_owned()], vec!["linux".into(), "gpu".into()]] {
             assert!(served.contains(&queue_for(&needed)), "{needed:?}");
         }
         assert!(!served.contains(&queue_for(&["arm".into()])));
+        assert!(
+            !served.contains(&queue_for(&[])),
+            "a labelled worker runs no unlabelled task"
+        );
+        assert_eq!(queues_served(&[]), vec![queue_for(&[])]);
         let many: Vec<String> = (0..10).map(|i| format!("l{i}")).collect();
-        assert_eq!(queues_served(&many).len(), 16);
+        assert_eq!(queues_served(&many).len(), 15);
     }
 }

@@ -57,10 +57,28 @@ pub struct Command {
     pub values: Vec<(String, String)>,
 }
 
+/// Instructions one rendering may execute: far more than any real
+/// template needs, few enough that a nested loop stops in milliseconds.
+pub const TEMPLATE_FUEL: u64 = 200_000;
+
+/// Largest value one `{{ … }}` may produce, and largest rendered text:
+/// the kernel refuses bigger environment entries anyway, and a template
+/// must not be a way to make Kiln build gigabytes.
+pub const MAX_VALUE_BYTES: usize = 128 * 1024;
+pub const MAX_RENDERED_BYTES: usize = 1024 * 1024;
+
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(TEMPLATE_FUEL));
     env
+}
+
+fn too_large(what: &str, limit: usize) -> minijinja::Error {
+    minijinja::Error::new(
+        minijinja::ErrorKind::InvalidOperation,
+        format!("{what} is larger than {limit} bytes"),
+    )
 }
 
 fn printable(value: &Value) -> String {
@@ -76,8 +94,15 @@ fn render_with(
     template: &str,
     context: &RenderContext,
 ) -> Result<String, RenderError> {
-    env.render_str(template, context.value())
-        .map_err(|e| RenderError(e.detail().map_or_else(|| e.to_string(), str::to_owned)))
+    let text = env
+        .render_str(template, context.value())
+        .map_err(|e| RenderError(e.detail().map_or_else(|| e.to_string(), str::to_owned)))?;
+    if text.len() > MAX_RENDERED_BYTES {
+        return Err(RenderError(format!(
+            "the rendered text is larger than {MAX_RENDERED_BYTES} bytes"
+        )));
+    }
+    Ok(text)
 }
 
 /// A `run:` command: every value becomes a variable reference.
@@ -98,7 +123,11 @@ pub fn render_command(template: &str, context: &RenderContext) -> Result<Command
                 format!("more than {MAX_COMMAND_VALUES} values in one command"),
             ));
         }
-        values.push(printable(value));
+        let text = printable(value);
+        if text.len() > MAX_VALUE_BYTES {
+            return Err(too_large("a value", MAX_VALUE_BYTES));
+        }
+        values.push(text);
         write!(out, "{SENTINEL}{}{SENTINEL}", values.len())
             .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write"))
     });

@@ -105,7 +105,19 @@ async fn attempt(
         task.id, row.attempt, engine.settings.worker_name
     ))
     .await?;
-    let prepared = match prepare(&workflow, task, &inputs) {
+    // Templates are the author's code: they render off the async threads,
+    // bounded in work and size by the domain.
+    let rendering = {
+        let (workflow, inputs, id) = (workflow.clone(), inputs.clone(), task.id.clone());
+        tokio::task::spawn_blocking(move || match workflow.task(&id) {
+            Some(task) => prepare(&workflow, task, &inputs),
+            None => Err(format!("task {id} is not in the run's workflow version")),
+        })
+    };
+    let prepared = match rendering
+        .await
+        .unwrap_or_else(|e| Err(format!("the templates could not be rendered: {e}")))
+    {
         Ok(prepared) => prepared,
         Err(message) => {
             log.note(&message).await?;

@@ -148,7 +148,9 @@ impl Engine {
         };
         let lease = Duration::from_secs(config.step_lease_seconds);
         let settings = EngineSettings {
-            work_dir: config.data_dir.join("work"),
+            // Absolute and without symlinks: the sandbox binds this path as
+            // given, and hides the data directory by its real path.
+            work_dir: sandbox::absolute(&config.data_dir).join("work"),
             log_cap_bytes: config.step_log_max_bytes,
             lease,
             // Several beats per lease, and at least one a second so a

@@ -40,14 +40,22 @@ pub async fn run(
     let workdir = run_dir.join(format!("{}-{}", row.id, row.attempt));
     // Beside the working directory, so the step cannot mistake it for its own.
     let output_file = run_dir.join(format!("{}-{}.out", row.id, row.attempt));
-    tokio::fs::create_dir_all(&run_dir).await?;
+    // The run's directory may be passed through, the step's is its own
+    // (0700, handed to the step's user): local users read neither.
+    tokio::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o711)
+        .create(&run_dir)
+        .await?;
     // Fresh: whatever a crashed earlier try of this attempt left goes first.
-    if let Err(error) = tokio::fs::create_dir(&workdir).await {
+    let mut private = tokio::fs::DirBuilder::new();
+    private.mode(0o700);
+    if let Err(error) = private.create(&workdir).await {
         if error.kind() != std::io::ErrorKind::AlreadyExists {
             return Err(error.into());
         }
         tokio::fs::remove_dir_all(&workdir).await?;
-        tokio::fs::create_dir(&workdir).await?;
+        private.create(&workdir).await?;
     }
     let _ = tokio::fs::remove_file(&output_file).await;
     create_private_file(&output_file).await?;

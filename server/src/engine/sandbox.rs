@@ -6,6 +6,7 @@
 //! sandbox stops start-up instead of failing every step), and prepares a
 //! step's directory so the sandbox user can write it.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -180,17 +181,23 @@ impl Bwrap {
         // A SQLite database or a log directory outside the data directory.
         if let Ok(url) = config.database_url()
             && let Some(path) = url.sqlite_path()
-            && let Some(dir) = Path::new(&path).parent()
-            && !dir.as_os_str().is_empty()
+            && let Some(dir) = absolute(Path::new(&path)).parent()
         {
-            hidden_dirs.push(absolute(dir));
+            hidden_dirs.push(dir.to_owned());
         }
         if let Some(dir) = config
             .log_store_url
             .as_deref()
-            .and_then(|u| u.strip_prefix("file://"))
+            .and_then(|u| url::Url::parse(u).ok())
+            .filter(|u| u.scheme() == "file")
+            .and_then(|u| u.to_file_path().ok())
         {
-            hidden_dirs.push(absolute(Path::new(dir)));
+            // Made now, private, so it is hidden although no log exists yet.
+            let _ = std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir);
+            hidden_dirs.push(absolute(&dir));
         }
         let root = nix::unistd::geteuid().is_root();
         // Kiln's own home (its dotfiles, credentials) when it is not root:
@@ -213,7 +220,8 @@ impl Bwrap {
     }
 }
 
-fn absolute(path: &Path) -> PathBuf {
+/// `path` made absolute with its symlinks resolved (as far as it exists).
+pub fn absolute(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| {
         std::env::current_dir()
             .map(|dir| dir.join(path))
