@@ -175,8 +175,9 @@ fn command_values_never_reach_the_shell_text() {
             assert!(!command.text.contains(SENTINEL));
         }
         let marked = mutate(&mut rng, &format!("a {SENTINEL}1{SENTINEL} b"));
-        let placed = place_references(&marked);
-        assert!(!placed.contains(SENTINEL), "{marked:?} -> {placed:?}");
+        if let Ok(placed) = place_references(&marked) {
+            assert!(!placed.contains(SENTINEL), "{marked:?} -> {placed:?}");
+        }
     }
 }
 

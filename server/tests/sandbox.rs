@@ -154,7 +154,7 @@ async fn hostile_steps_are_contained(backend: Backend) {
     assert_eq!(step(&done, "output_swap")["outputs"]["safe"], "yes");
     let templates = log(&api, run, "templates").await;
     let evil = "x\"; touch pwned; echo \"$(touch pwned2)`touch pwned3`'; touch pwned4; '";
-    for prefix in ["double", "single", "single-bare", "bare", "subst", "tick"] {
+    for prefix in ["double", "bare", "subst", "tick"] {
         assert!(
             templates.contains(&format!("{prefix}: {evil}")),
             "{prefix} lost the value:\n{templates}"

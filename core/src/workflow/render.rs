@@ -134,7 +134,7 @@ pub fn render_command(template: &str, context: &RenderContext) -> Result<Command
     let rendered = render_with(&env, template, context)?;
     let values = std::mem::take(&mut *values.lock().unwrap_or_else(PoisonError::into_inner));
     Ok(Command {
-        text: place_references(&rendered),
+        text: place_references(&rendered).map_err(RenderError)?,
         values: values
             .into_iter()
             .enumerate()
@@ -176,7 +176,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             cmd.text,
-            r#"deploy "${KILN_VALUE_1}" --name "${KILN_VALUE_2}" ''"${KILN_VALUE_3}"''"#
+            r#"deploy "${KILN_VALUE_1}" --name "${KILN_VALUE_2}" '${KILN_VALUE_3}'"#
         );
         assert_eq!(
             cmd.values,

@@ -7,14 +7,20 @@
 //! arrives as one word with its text intact:
 //! - outside quotes (also inside `$(…)` and backticks): `"${VAR}"`;
 //! - inside double quotes or an unquoted heredoc: `${VAR}`;
-//! - inside single quotes: the quote is closed and reopened around
-//!   `"${VAR}"`, so `'{{ x }}'` still yields the value;
+//! - inside single quotes and comments: `${VAR}` stays literal. A
+//!   single-quoted string is usually code for something else (`trap`,
+//!   `sh -c`, `sed`, `awk`): splicing a value into it would let that
+//!   program parse the value; a shell that later runs the string expands
+//!   the (exported) variable as data instead;
 //! - inside a quoted heredoc (`<<'EOF'`) nothing expands, by the author's
-//!   choice: the reference stays literal text there.
+//!   choice: the reference stays literal text there;
+//! - inside `$(( … ))` a value is refused: bash evaluates a variable's
+//!   text in arithmetic as an expression, array subscripts and `$(…)`
+//!   included.
 //!
-//! The tracker is deliberately small. If it misjudges a context, the
-//! result is at worst a value with stray quote characters, never a value
-//! the shell parses: safety does not depend on it.
+//! The value itself never enters the text, whatever the tracker decides; a
+//! misjudged context changes how the reference is quoted (word splitting),
+//! which is why comments, heredocs at any depth and arithmetic are tracked.
 
 /// Marks a value's spot in rendered text: `SENTINEL`, index, `SENTINEL`.
 pub const SENTINEL: char = '\0';
@@ -33,7 +39,16 @@ enum Context {
     Single,
     Double,
     Backtick,
+    /// `$(( … ))`, with its own parenthesis depth.
+    Arithmetic {
+        parens: u32,
+    },
 }
+
+/// Why a command cannot be made safe.
+pub const IN_ARITHMETIC: &str = "a {{ … }} value inside $(( … )) is refused: shells evaluate \
+     it as an expression (bash runs $(…) in array subscripts); assign it to a variable, check \
+     it is a number, and use the variable";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Heredoc {
@@ -42,8 +57,9 @@ struct Heredoc {
     quoted: bool,
 }
 
-/// Replaces each sentinel in `rendered` by the reference to its variable.
-pub fn place_references(rendered: &str) -> String {
+/// Replaces each sentinel in `rendered` by the reference to its variable;
+/// refuses a value where no reference is safe.
+pub fn place_references(rendered: &str) -> Result<String, String> {
     let chars: Vec<char> = rendered.chars().collect();
     let mut out = String::with_capacity(rendered.len());
     let mut stack = vec![Context::Plain { parens: 0 }];
@@ -53,7 +69,11 @@ pub fn place_references(rendered: &str) -> String {
         let c = chars[i];
         if c == SENTINEL {
             let (index, next) = read_index(&chars, i + 1);
-            out.push_str(&reference(index, *stack.last().unwrap_or(&Context::Single)));
+            let context = *stack.last().unwrap_or(&Context::Single);
+            if matches!(context, Context::Arithmetic { .. }) {
+                return Err(IN_ARITHMETIC.to_owned());
+            }
+            out.push_str(&reference(index, context));
             i = next;
             continue;
         }
@@ -64,6 +84,17 @@ pub fn place_references(rendered: &str) -> String {
                     stack.pop();
                 }
             }
+            Context::Arithmetic { parens } => match c {
+                '(' => set_depth(&mut stack, parens + 1),
+                ')' if parens > 0 => set_depth(&mut stack, parens - 1),
+                ')' if chars.get(i + 1) == Some(&')') => {
+                    out.push_str("))");
+                    stack.pop();
+                    i += 2;
+                    continue;
+                }
+                _ => {}
+            },
             Context::Double | Context::Backtick | Context::Plain { .. } => {
                 if c == '\\' {
                     out.push(c);
@@ -76,10 +107,23 @@ pub fn place_references(rendered: &str) -> String {
                     i += 1;
                     continue;
                 }
+                if c == '$' && chars[i + 1..].starts_with(&['(', '(']) {
+                    out.push_str("$((");
+                    stack.push(Context::Arithmetic { parens: 0 });
+                    i += 3;
+                    continue;
+                }
                 if c == '$' && chars.get(i + 1) == Some(&'(') {
                     out.push_str("$(");
                     stack.push(Context::Plain { parens: 0 });
                     i += 2;
+                    continue;
+                }
+                if c == '#'
+                    && matches!(top, Context::Plain { .. })
+                    && (i == 0 || chars[i - 1].is_whitespace() || ";&|(".contains(chars[i - 1]))
+                {
+                    i = copy_comment(&chars, i, &mut out);
                     continue;
                 }
                 match (top, c) {
@@ -91,14 +135,14 @@ pub fn place_references(rendered: &str) -> String {
                     (_, '\'') => stack.push(Context::Single),
                     (_, '"') => stack.push(Context::Double),
                     (Context::Plain { .. }, '`') => stack.push(Context::Backtick),
-                    (Context::Plain { parens }, '(') => set_parens(&mut stack, parens + 1),
+                    (Context::Plain { parens }, '(') => set_depth(&mut stack, parens + 1),
                     (Context::Plain { parens }, ')') => {
                         if parens == 0 {
                             if stack.len() > 1 {
                                 stack.pop();
                             }
                         } else {
-                            set_parens(&mut stack, parens - 1);
+                            set_depth(&mut stack, parens - 1);
                         }
                     }
                     (Context::Plain { .. }, '<') if chars[i..].starts_with(&['<', '<', '<']) => {
@@ -113,7 +157,7 @@ pub fn place_references(rendered: &str) -> String {
                         i = next;
                         continue;
                     }
-                    (Context::Plain { .. }, '\n') if stack.len() == 1 && !pending.is_empty() => {
+                    (Context::Plain { .. }, '\n') if !pending.is_empty() => {
                         out.push('\n');
                         i = copy_heredoc_bodies(&chars, i + 1, &mut pending, &mut out);
                         continue;
@@ -125,21 +169,40 @@ pub fn place_references(rendered: &str) -> String {
         out.push(c);
         i += 1;
     }
-    out
+    Ok(out)
 }
 
-fn set_parens(stack: &mut [Context], parens: u32) {
+/// Sets the parenthesis depth of the innermost `$(…)` or `$((…))`.
+fn set_depth(stack: &mut [Context], parens: u32) {
     if let Some(top) = stack.last_mut() {
-        *top = Context::Plain { parens };
+        *top = match top {
+            Context::Arithmetic { .. } => Context::Arithmetic { parens },
+            _ => Context::Plain { parens },
+        };
     }
+}
+
+/// Copies a comment up to its newline; references in it stay literal.
+fn copy_comment(chars: &[char], from: usize, out: &mut String) -> usize {
+    let mut i = from;
+    while i < chars.len() && chars[i] != '\n' {
+        if chars[i] == SENTINEL {
+            let (index, next) = read_index(chars, i + 1);
+            out.push_str(&format!("${{{}}}", value_variable(index)));
+            i = next;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    i
 }
 
 fn reference(index: usize, context: Context) -> String {
     let var = value_variable(index);
     match context {
         Context::Plain { .. } | Context::Backtick => format!("\"${{{var}}}\""),
-        Context::Double => format!("${{{var}}}"),
-        Context::Single => format!("'\"${{{var}}}\"'"),
+        Context::Double | Context::Single | Context::Arithmetic { .. } => format!("${{{var}}}"),
     }
 }
 
@@ -262,7 +325,27 @@ mod tests {
             ),
             (
                 format!("echo 'a {} b'", mark(2)),
-                r#"echo 'a '"${KILN_VALUE_2}"' b'"#,
+                r#"echo 'a ${KILN_VALUE_2} b'"#,
+            ),
+            (
+                format!("trap 'rm -rf {}' EXIT", mark(1)),
+                r#"trap 'rm -rf ${KILN_VALUE_1}' EXIT"#,
+            ),
+            (
+                format!("# don't\n[ {} = x ]", mark(1)),
+                "# don't\n[ \"${KILN_VALUE_1}\" = x ]",
+            ),
+            (
+                format!("a=1 # {}\necho {}", mark(1), mark(2)),
+                "a=1 # ${KILN_VALUE_1}\necho \"${KILN_VALUE_2}\"",
+            ),
+            (
+                format!("echo $((1 + 2)) {}", mark(1)),
+                r#"echo $((1 + 2)) "${KILN_VALUE_1}""#,
+            ),
+            (
+                format!("v=$(cat <<EOF\nx'\nEOF\n)\nrm -f {}", mark(1)),
+                "v=$(cat <<EOF\nx'\nEOF\n)\nrm -f \"${KILN_VALUE_1}\"",
             ),
             (
                 format!("echo \"$(basename {})\"", mark(1)),
@@ -286,7 +369,17 @@ mod tests {
             ),
         ];
         for (input, expected) in cases {
-            assert_eq!(place_references(&input), expected, "{input:?}");
+            assert_eq!(place_references(&input).unwrap(), expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn values_in_arithmetic_are_refused() {
+        for input in [
+            format!("echo $(( {} + 1 ))", mark(1)),
+            format!("echo $(( (2 * {}) ))", mark(1)),
+        ] {
+            assert_eq!(place_references(&input).unwrap_err(), IN_ARITHMETIC);
         }
     }
 
@@ -299,16 +392,16 @@ mod tests {
             mark(3)
         );
         assert_eq!(
-            place_references(&input),
+            place_references(&input).unwrap(),
             "cat <<EOF > f\nname: ${KILN_VALUE_1}\nit's fine\nEOF\necho \"${KILN_VALUE_2}\"\ncat <<'RAW'\n${KILN_VALUE_3}\nRAW\n"
         );
         let tabs = format!("cat <<-END\n\t{}\n\tEND\necho {}", mark(1), mark(2));
         assert_eq!(
-            place_references(&tabs),
+            place_references(&tabs).unwrap(),
             "cat <<-END\n\t${KILN_VALUE_1}\n\tEND\necho \"${KILN_VALUE_2}\""
         );
         assert_eq!(
-            place_references(&format!("tr a b <<< {}", mark(1))),
+            place_references(&format!("tr a b <<< {}", mark(1))).unwrap(),
             r#"tr a b <<< "${KILN_VALUE_1}""#
         );
     }
@@ -329,8 +422,9 @@ mod tests {
             "\0".to_owned(),
             format!("{SENTINEL}123"),
         ] {
-            let out = place_references(&input);
-            assert!(!out.contains(SENTINEL), "{input:?} -> {out:?}");
+            if let Ok(out) = place_references(&input) {
+                assert!(!out.contains(SENTINEL), "{input:?} -> {out:?}");
+            }
         }
     }
 }
