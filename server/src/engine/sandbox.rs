@@ -209,6 +209,13 @@ impl Bwrap {
         {
             hidden_dirs.push(home);
         }
+        if !root {
+            tracing::warn!(
+                "Kiln is not root: sandboxed steps share its host user (and so its process \
+                 count and any Unix socket that trusts that user); run it as root for a host \
+                 user per step"
+            );
+        }
         hidden_dirs.retain(|d| d.is_absolute() && d != Path::new("/") && d.exists());
         hidden_files.retain(|f| f.is_file());
         Bwrap {
