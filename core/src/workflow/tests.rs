@@ -224,3 +224,14 @@ fn a_name_with_invisible_characters_is_refused_where_it_is() {
         "{found:?}"
     );
 }
+
+#[test]
+fn network_is_host_or_none() {
+    let workflow = load("tasks:\n  a:\n    run: x\n    network: none\n").unwrap();
+    assert_eq!(workflow.tasks[0].network, crate::sandbox::Network::None);
+    let found = errors("tasks:\n  a:\n    run: x\n    network: bridge\n");
+    assert_eq!(
+        found,
+        ["line 4, column 14: network must be host or none, not \"bridge\""]
+    );
+}

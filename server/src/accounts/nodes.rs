@@ -54,6 +54,17 @@ pub fn lineage_of(full_path: &str) -> Vec<String> {
         .collect()
 }
 
+/// The rows of the node at `full_path` and of every group above it.
+pub async fn lineage_rows(
+    db: &impl ConnectionTrait,
+    full_path: &str,
+) -> Result<Vec<node::Model>, sea_orm::DbErr> {
+    node::Entity::find()
+        .filter(node::Column::FullPath.is_in(lineage_of(full_path)))
+        .all(db)
+        .await
+}
+
 fn corrupt(what: &str) -> AccountsError {
     AccountsError::Database(sea_orm::DbErr::Custom(format!("corrupt node row: {what}")))
 }

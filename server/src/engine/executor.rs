@@ -108,7 +108,7 @@ async fn attempt(
     // Templates are the author's code: they render off the async threads,
     // bounded in work and size by the domain.
     let rendering = {
-        let (workflow, inputs, id) = (workflow.clone(), inputs.clone(), task.id.clone());
+        let (workflow, id) = (workflow.clone(), task.id.clone());
         tokio::task::spawn_blocking(move || match workflow.task(&id) {
             Some(task) => prepare(&workflow, task, &inputs),
             None => Err(format!("task {id} is not in the run's workflow version")),

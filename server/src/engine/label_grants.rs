@@ -11,7 +11,7 @@ use sea_orm::{
 };
 
 use super::EngineError;
-use crate::accounts::nodes::lineage_of;
+use crate::accounts::nodes::lineage_rows;
 use crate::db::entities::{node, worker_label_grant as grant};
 
 /// A grant with the group's path, for listing.
@@ -101,9 +101,7 @@ pub async fn granted_to(
         .one(db)
         .await?
         .ok_or(EngineError::NotFound("project"))?;
-    let lineage: Vec<i64> = node::Entity::find()
-        .filter(node::Column::FullPath.is_in(lineage_of(&project.full_path)))
-        .all(db)
+    let lineage: Vec<i64> = lineage_rows(db, &project.full_path)
         .await?
         .into_iter()
         .map(|n| n.id)

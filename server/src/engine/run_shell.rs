@@ -20,8 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::finish::Ended;
 use super::logs::StepLog;
-use super::sandbox::{DEFAULT_PATH, Sandbox};
-use super::shell::{self, Ending, ShellStep};
+use super::shell::{self, Ending};
 use super::{Engine, EngineError};
 use crate::db::entities::step;
 
@@ -62,30 +61,7 @@ pub async fn run(
     let sandbox = &engine.settings.sandbox;
     sandbox.hand_over(row.id, &[&workdir, &output_file])?;
     env.push(("KILN_OUTPUT".into(), output_file.display().to_string()));
-    let launch = sandbox.launch(
-        row.id,
-        &command,
-        &workdir,
-        std::slice::from_ref(&output_file),
-        task.network,
-    );
-    let mut step = match sandbox {
-        Sandbox::None => ShellStep::plain(&command, workdir.clone(), env),
-        Sandbox::Bwrap(_) => {
-            // Inside the sandbox HOME is the step's own directory, and PATH
-            // the system's: Kiln's own may name directories it cannot see.
-            env.push(("HOME".into(), workdir.display().to_string()));
-            env.push(("PATH".into(), DEFAULT_PATH.into()));
-            ShellStep {
-                argv: launch.argv,
-                host_user: launch.host_user,
-                workdir: workdir.clone(),
-                env,
-                timeout: None,
-                grace: engine.settings.kill_grace,
-            }
-        }
-    };
+    let mut step = sandbox.shell_step(row.id, &command, &workdir, &output_file, task.network, env);
     step.timeout = task.timeout;
     step.grace = engine.settings.kill_grace;
     let (tx, mut rx) = mpsc::channel(256);
@@ -146,17 +122,13 @@ pub async fn run(
 
 /// An empty file only Kiln (and the step it is handed to) can read.
 async fn create_private_file(path: &Path) -> std::io::Result<()> {
-    let path = path.to_owned();
-    tokio::task::spawn_blocking(move || {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .map(drop)
-    })
-    .await
-    .map_err(std::io::Error::other)?
+    tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .await
+        .map(drop)
 }
 
 /// The `$KILN_OUTPUT` file, as the step left it: a regular file read

@@ -12,6 +12,9 @@ use std::time::Duration;
 
 use kiln_core::sandbox::{Network, SandboxSpec, StepLimits, command_line};
 
+use tokio_util::sync::CancellationToken;
+
+use super::shell::{self, Ending, ShellStep};
 use crate::config::{Config, StepSandbox};
 
 /// How steps run in this process.
@@ -58,14 +61,6 @@ pub fn host_user_of(step: i64) -> (u32, u32) {
 )]
 pub struct SandboxError(String);
 
-/// A process to start for one step: program and arguments, and the host
-/// user to start it as.
-#[derive(Debug, Clone)]
-pub struct Launch {
-    pub argv: Vec<String>,
-    pub host_user: Option<(u32, u32)>,
-}
-
 impl Sandbox {
     pub fn from_config(config: &Config) -> Sandbox {
         match config.step_sandbox {
@@ -74,35 +69,43 @@ impl Sandbox {
         }
     }
 
-    /// The process that runs step `step`'s `command` in `workdir`, with
-    /// `writable` files (which must exist) and `network`.
-    pub fn launch(
+    /// The process that runs step `step`'s `command` in `workdir` with
+    /// `env`, its `output` file writable (it must exist) and `network`.
+    /// Inside the sandbox `HOME` is the step's own directory and `PATH` the
+    /// system's (Kiln's own may name directories the step cannot see).
+    pub fn shell_step(
         &self,
         step: i64,
         command: &str,
         workdir: &Path,
-        writable: &[PathBuf],
+        output: &Path,
         network: Network,
-    ) -> Launch {
+        mut env: Vec<(String, String)>,
+    ) -> ShellStep {
         match self {
-            Sandbox::None => Launch {
-                argv: vec!["/bin/sh".into(), "-c".into(), command.into()],
-                host_user: None,
-            },
-            Sandbox::Bwrap(bwrap) => Launch {
-                argv: command_line(
-                    &SandboxSpec {
-                        workdir: workdir.to_owned(),
-                        writable_files: writable.to_vec(),
-                        hidden_dirs: bwrap.hidden_dirs.clone(),
-                        hidden_files: bwrap.hidden_files.clone(),
-                        network,
-                        limits: bwrap.limits,
-                    },
-                    command,
-                ),
-                host_user: bwrap.as_own_user.then(|| host_user_of(step)),
-            },
+            Sandbox::None => ShellStep::plain(command, workdir.to_owned(), env),
+            Sandbox::Bwrap(bwrap) => {
+                env.push(("HOME".into(), workdir.display().to_string()));
+                env.push(("PATH".into(), DEFAULT_PATH.into()));
+                ShellStep {
+                    argv: command_line(
+                        &SandboxSpec {
+                            workdir: workdir.to_owned(),
+                            writable_files: vec![output.to_owned()],
+                            hidden_dirs: bwrap.hidden_dirs.clone(),
+                            hidden_files: bwrap.hidden_files.clone(),
+                            network,
+                            limits: bwrap.limits,
+                        },
+                        command,
+                    ),
+                    host_user: bwrap.as_own_user.then(|| host_user_of(step)),
+                    workdir: workdir.to_owned(),
+                    env,
+                    timeout: None,
+                    grace: Duration::from_secs(5),
+                }
+            }
         }
     }
 
@@ -134,29 +137,34 @@ impl Sandbox {
         let _ = std::fs::remove_dir_all(&probe);
         std::fs::create_dir_all(&probe).map_err(|e| fail("cannot create a step directory", &e))?;
         let result = async {
-            self.hand_over(0, &[&probe])
+            let output = probe.join("output");
+            std::fs::write(&output, b"")
+                .map_err(|e| fail("cannot create a step's output file", &e))?;
+            self.hand_over(0, &[&probe, &output])
                 .map_err(|e| fail("cannot give the step directory to the sandbox user", &e))?;
-            let launch = self.launch(0, "touch written", &probe, &[], Network::None);
-            let mut command = tokio::process::Command::new(&launch.argv[0]);
-            command
-                .args(&launch.argv[1..])
-                .current_dir(&probe)
-                .env_clear()
-                .env("PATH", DEFAULT_PATH)
-                .stdin(std::process::Stdio::null())
-                .kill_on_drop(true);
-            if let Some((uid, gid)) = launch.host_user {
-                command.uid(uid).gid(gid);
-            }
-            let output = tokio::time::timeout(Duration::from_secs(20), command.output())
+            let step = ShellStep {
+                timeout: Some(Duration::from_secs(20)),
+                ..self.shell_step(
+                    0,
+                    "touch written",
+                    &probe,
+                    &output,
+                    Network::None,
+                    Vec::new(),
+                )
+            };
+            let (lines, mut said) = tokio::sync::mpsc::channel(64);
+            let ending = shell::run(&step, lines, CancellationToken::new())
                 .await
-                .map_err(|e| fail("bwrap did not finish", &e))?
                 .map_err(|e| fail("cannot start prlimit and bwrap", &e))?;
-            if !output.status.success() || !probe.join("written").exists() {
-                let stderr = String::from_utf8_lossy(&output.stderr);
+            let mut stderr = String::new();
+            while let Some(line) = said.recv().await {
+                stderr.push_str(&String::from_utf8_lossy(&line.bytes));
+                stderr.push(' ');
+            }
+            if ending != Ending::Exited(0) || !probe.join("written").exists() {
                 return Err(SandboxError(format!(
-                    "a test step failed ({}): {}",
-                    output.status,
+                    "a test step failed ({ending:?}): {}",
                     stderr.trim()
                 )));
             }

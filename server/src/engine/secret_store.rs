@@ -15,8 +15,8 @@ use sea_orm::{
 
 use super::EngineError;
 use super::secrets::SecretKey;
-use crate::accounts::nodes::lineage_of;
-use crate::db::entities::{node, secret};
+use crate::accounts::nodes::lineage_rows;
+use crate::db::entities::secret;
 
 /// Longest secret value accepted.
 pub const MAX_VALUE_BYTES: usize = 64 * 1024;
@@ -102,9 +102,7 @@ pub async fn resolve(
     if names.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let nodes: Vec<(i64, String)> = node::Entity::find()
-        .filter(node::Column::FullPath.is_in(lineage_of(project_path)))
-        .all(db)
+    let nodes: Vec<(i64, String)> = lineage_rows(db, project_path)
         .await?
         .into_iter()
         .map(|n| (n.id, n.full_path))

@@ -398,42 +398,35 @@ impl Api {
     }
 }
 
-/// Runs `async fn $name(backend: Backend)` once per backend, as three tests
-/// named `$name::sqlite`, `$name::postgres` and `$name::mysql`.
+/// Runs `async fn $name(backend: Backend)` once on each listed backend, as
+/// tests named `$name::sqlite`, `$name::postgres`, ….
 #[macro_export]
-macro_rules! on_all_backends {
-    ($name:ident) => {
+macro_rules! on_backends {
+    ($name:ident: $($test:ident => $backend:ident),+) => {
         mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name($crate::common::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name($crate::common::Backend::Postgres).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn mysql() {
-                super::$name($crate::common::Backend::MySql).await;
-            }
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$name($crate::common::Backend::$backend).await;
+                }
+            )+
         }
     };
 }
 
-/// Like [`on_all_backends`], for tests whose subject does not depend on the
-/// database (the step sandbox): SQLite and PostgreSQL only.
+/// On SQLite, PostgreSQL and MariaDB: `$name::sqlite`, `::postgres`, `::mysql`.
+#[macro_export]
+macro_rules! on_all_backends {
+    ($name:ident) => {
+        $crate::on_backends!($name: sqlite => Sqlite, postgres => Postgres, mysql => MySql);
+    };
+}
+
+/// For tests whose subject does not depend on the database (the step
+/// sandbox): SQLite and PostgreSQL only.
 #[macro_export]
 macro_rules! on_sqlite_and_postgres {
     ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name($crate::common::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name($crate::common::Backend::Postgres).await;
-            }
-        }
+        $crate::on_backends!($name: sqlite => Sqlite, postgres => Postgres);
     };
 }

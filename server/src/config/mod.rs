@@ -14,12 +14,8 @@ use kiln_core::sandbox::StepLimits;
 use kiln_core::workflow::Limits;
 use serde::{Deserialize, Serialize};
 
-/// Environment variables with Kiln's prefix that are not settings: the config
-/// file's own location, and what a step's process receives from its worker.
-/// Kubernetes also adds `KILN_SERVICE_HOST`, `KILN_PORT_3000_TCP`, … for a
-/// Service named `kiln`.
-const NON_SETTING_VARS: &[&str] = &["config", "run_id", "task", "attempt", "output", "port"];
-const NON_SETTING_PREFIXES: &[&str] = &["param_", "value_", "service_", "port_"];
+mod env_vars;
+use env_vars::EnvVars;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -228,17 +224,8 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(path));
         }
-        let settings: Vec<(String, String)> = env
-            .into_iter()
-            .filter_map(|(key, value)| {
-                let name = key.strip_prefix("KILN_")?.to_ascii_lowercase();
-                let is_setting = !NON_SETTING_VARS.contains(&name.as_str())
-                    && !NON_SETTING_PREFIXES.iter().any(|p| name.starts_with(p));
-                is_setting.then_some((name, value))
-            })
-            .collect();
         figment = figment
-            .merge(env_provider(settings))
+            .merge(EnvVars::settings(env))
             .merge(Serialized::defaults(overrides));
         let mut config: Config = figment.extract()?;
         config.validate()?;
@@ -382,180 +369,5 @@ impl Config {
     }
 }
 
-/// `KILN_*` variables as a figment provider; values are parsed like TOML
-/// scalars (`8080` is a number, `true` a bool). Errors name the variable's
-/// setting and say it came from the environment.
-struct EnvVars(Vec<(String, String)>);
-
-impl figment::Provider for EnvVars {
-    fn metadata(&self) -> figment::Metadata {
-        figment::Metadata::named("KILN_* environment variable")
-    }
-
-    fn data(
-        &self,
-    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
-        let dict: figment::value::Dict = self
-            .0
-            .iter()
-            .map(|(key, value)| {
-                let parsed: figment::value::Value =
-                    value.parse().unwrap_or_else(|never| match never {});
-                (key.clone(), parsed)
-            })
-            .collect();
-        Ok(figment::Profile::Default.collect(dict))
-    }
-}
-
-fn env_provider(vars: Vec<(String, String)>) -> EnvVars {
-    EnvVars(vars)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
-
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    #[test]
-    fn defaults_need_no_configuration() {
-        let config = Config::load(None, env(&[]), &Overrides::default()).unwrap();
-        assert_eq!(config, Config::default());
-        assert_eq!(
-            config.database_url().unwrap().expose(),
-            "sqlite://data/kiln.db?mode=rwc"
-        );
-    }
-
-    #[test]
-    fn layers_override_in_order() {
-        let mut file = tempfile::NamedTempFile::new().unwrap();
-        writeln!(
-            file,
-            "listen = \"0.0.0.0:4000\"\nlog_level = \"debug\"\nworker_concurrency = 3"
-        )
-        .unwrap();
-        let config = Config::load(
-            Some(file.path()),
-            env(&[
-                ("KILN_LOG_LEVEL", "warn"),
-                ("KILN_LISTEN", "0.0.0.0:5000"),
-                ("PATH", "/bin"),
-            ]),
-            &Overrides {
-                listen: Some("127.0.0.1:6000".parse().unwrap()),
-                ..Overrides::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(config.listen.port(), 6000, "flag beats env and file");
-        assert_eq!(config.log_level, "warn", "env beats file");
-        assert_eq!(config.worker_concurrency, 3, "file beats default");
-    }
-
-    #[test]
-    fn unknown_keys_are_named() {
-        let mut file = tempfile::NamedTempFile::new().unwrap();
-        writeln!(file, "listne = \"0.0.0.0:4000\"").unwrap();
-        let err = Config::load(Some(file.path()), env(&[]), &Overrides::default()).unwrap_err();
-        assert!(err.to_string().contains("listne"), "{err}");
-
-        let err = Config::load(
-            None,
-            env(&[("KILN_DATABSE_URL", "x")]),
-            &Overrides::default(),
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("databse_url"), "{err}");
-    }
-
-    #[test]
-    fn step_variables_are_not_settings() {
-        let vars = env(&[
-            ("KILN_RUN_ID", "1"),
-            ("KILN_PARAM_X", "y"),
-            ("KILN_CONFIG", "k.toml"),
-            ("KILN_SERVICE_HOST", "10.0.0.1"),
-            ("KILN_PORT", "tcp://10.0.0.1:3000"),
-            ("KILN_PORT_3000_TCP_ADDR", "10.0.0.1"),
-        ]);
-        assert!(Config::load(None, vars, &Overrides::default()).is_ok());
-    }
-
-    #[test]
-    fn invalid_values_are_named() {
-        let cases = [
-            ("KILN_LISTEN", "not-an-address", "listen"),
-            ("KILN_WORKER_CONCURRENCY", "many", "worker_concurrency"),
-            ("KILN_LOG_FORMAT", "xml", "log_format"),
-            ("KILN_DATABASE_URL", "redis://x", "database_url"),
-            ("KILN_PUBLIC_URL", "ftp://x", "public_url"),
-            ("KILN_PUBLIC_URL", "https://", "public_url"),
-            (
-                "KILN_HTTP_STEP_ALLOW_NETWORKS",
-                "10.0.0.0/8,nope",
-                "http_step_allow_networks",
-            ),
-            ("KILN_TRUSTED_PROXIES", "10.0.0.0/33", "trusted_proxies"),
-            ("KILN_LOG_STREAMS_PER_USER", "0", "log_streams_per_user"),
-            (
-                "KILN_REQUEST_TIMEOUT_SECONDS",
-                "0",
-                "request_timeout_seconds",
-            ),
-        ];
-        for (key, value, named) in cases {
-            let err = Config::load(None, env(&[(key, value)]), &Overrides::default()).unwrap_err();
-            assert!(err.to_string().contains(named), "{key}={value}: {err}");
-        }
-    }
-
-    #[test]
-    fn network_lists_from_env_or_toml() {
-        let config = Config::load(
-            None,
-            env(&[
-                ("KILN_HTTP_STEP_ALLOW_NETWORKS", "127.0.0.0/8, fd00::/8"),
-                ("KILN_TRUSTED_PROXIES", "10.0.0.1"),
-            ]),
-            &Overrides::default(),
-        )
-        .unwrap();
-        assert_eq!(
-            config.http_step_allow_networks.to_string(),
-            "127.0.0.0/8,fd00::/8"
-        );
-        assert_eq!(config.trusted_proxies.to_string(), "10.0.0.1/32");
-
-        let mut file = tempfile::NamedTempFile::new().unwrap();
-        writeln!(
-            file,
-            "http_step_allow_networks = [\"10.1.0.0/16\", \"192.168.0.0/24\"]\ntrusted_proxies = \"10.0.0.0/8\""
-        )
-        .unwrap();
-        let config = Config::load(Some(file.path()), env(&[]), &Overrides::default()).unwrap();
-        assert_eq!(
-            config.http_step_allow_networks.to_string(),
-            "10.1.0.0/16,192.168.0.0/24"
-        );
-        assert_eq!(config.trusted_proxies.to_string(), "10.0.0.0/8");
-    }
-
-    #[test]
-    fn a_missing_config_file_is_an_error() {
-        let err = Config::load(
-            Some(Path::new("/nonexistent/kiln.toml")),
-            env(&[]),
-            &Overrides::default(),
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("/nonexistent/kiln.toml"));
-    }
-}
+mod tests;
