@@ -118,6 +118,8 @@ pub struct RunPage {
     pub steps: Vec<StepView>,
     pub graph: GraphView,
     pub can_run: bool,
+    /// The run succeeded although `allow_failure` steps failed.
+    pub allowed_failures: bool,
 }
 
 /// A piece of a step's log, from `offset` on.

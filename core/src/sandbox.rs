@@ -1,17 +1,18 @@
 //! The command line that runs one `run:` step in a bubblewrap sandbox, as a
-//! plain function of what the step may see. The sandbox gets its own user,
-//! PID, IPC, UTS, cgroup and mount namespaces (and network, with
-//! `network: none`); the root filesystem read-only; a private, size-bounded
-//! `/tmp`; a fresh `/proc` and minimal `/dev`; Kiln's own files (data
-//! directory, config file, sockets under `/run`) covered by empty tmpfs
-//! mounts; only the step's directory and its outputs file writable;
-//! uid/gid 65534 inside; resource limits set by `prlimit` before the
-//! sandbox starts, so they hold for everything inside. (Set later, by the
+//! plain function of what the step may see, and the resource limits the
+//! process gets. The sandbox gets its own user, PID, IPC, UTS, cgroup and
+//! mount namespaces (and network, with `network: none`); the root
+//! filesystem read-only; a private, size-bounded `/tmp`; a fresh `/proc`
+//! and minimal `/dev`; Kiln's own files (data directory, config file,
+//! sockets under `/run`) covered by empty tmpfs mounts; only the step's
+//! directory and its outputs file writable; uid/gid 65534 inside. The
+//! limits are set on the process that starts bubblewrap, before the
+//! sandbox exists, so they hold for everything inside. (Set later, by the
 //! step's own shell inside its user namespace, the process limit did not
-//! hold: a fork bomb exhausted the host's PIDs. It must be in place when the
-//! namespace is made.) The step's
-//! environment is passed through the process environment, never on a
-//! command line (which other users of the host could read).
+//! hold: a fork bomb exhausted the host's PIDs. It must be in place when
+//! the namespace is made.) The step's environment is passed through the
+//! process environment, never on a command line (which other users of the
+//! host could read).
 
 use std::path::{Path, PathBuf};
 
@@ -65,6 +66,34 @@ impl Default for StepLimits {
     }
 }
 
+/// One resource limit of a step's processes (`setrlimit`'s resources).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Processes and threads of the host user the sandbox runs as.
+    Processes,
+    OpenFiles,
+    FileBytes,
+    AddressSpaceBytes,
+    CoreBytes,
+}
+
+impl StepLimits {
+    /// The limits to set, soft and hard alike, before the sandbox starts:
+    /// the ones configured (0 = unlimited, left out) and no core dumps.
+    pub fn process_limits(&self) -> Vec<(Limit, u64)> {
+        [
+            (Limit::Processes, self.processes),
+            (Limit::OpenFiles, self.open_files),
+            (Limit::FileBytes, self.file_bytes),
+            (Limit::AddressSpaceBytes, self.address_space_bytes),
+        ]
+        .into_iter()
+        .filter(|(_, value)| *value > 0)
+        .chain([(Limit::CoreBytes, 0)])
+        .collect()
+    }
+}
+
 /// What one sandboxed step may see and do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SandboxSpec {
@@ -81,23 +110,11 @@ pub struct SandboxSpec {
 }
 
 /// The program and arguments that run `command` with `/bin/sh -c` inside
-/// the sandbox: `prlimit … -- bwrap … -- /bin/sh -c command`.
+/// the sandbox: `bwrap … -- /bin/sh -c command`. Its limits are
+/// [`StepLimits::process_limits`], set by whoever starts it.
 pub fn command_line(spec: &SandboxSpec, command: &str) -> Vec<String> {
-    let mut argv: Vec<String> = vec!["prlimit".into()];
     let limits = spec.limits;
-    for (flag, value) in [
-        ("--nproc", limits.processes),
-        ("--nofile", limits.open_files),
-        ("--fsize", limits.file_bytes),
-        ("--as", limits.address_space_bytes),
-    ] {
-        if value > 0 {
-            argv.push(format!("{flag}={value}"));
-        }
-    }
-    argv.push("--core=0".into());
-    argv.push("--".into());
-    argv.push("bwrap".into());
+    let mut argv: Vec<String> = vec!["bwrap".into()];
     let mut arg = |parts: &[&str]| argv.extend(parts.iter().map(|p| (*p).to_owned()));
     arg(&["--unshare-all", "--unshare-user"]);
     if spec.network == Network::Host {
@@ -192,7 +209,7 @@ mod tests {
         assert!(out < sealed, "{argv:?}");
         position(&argv, &["--remount-ro", "/dev"]);
         position(&argv, &["--tmpfs", "/dev/shm"]);
-        assert_eq!(argv[..2], ["prlimit".to_owned(), "--nproc=1024".to_owned()]);
+        assert_eq!(argv[0], "bwrap");
         assert_eq!(argv[argv.len() - 3..], ["/bin/sh", "-c", "echo hi"]);
     }
 
@@ -204,10 +221,13 @@ mod tests {
         host.network = Network::Host;
         host.limits.processes = 0;
         host.limits.tmp_bytes = 0;
+        let limits = host.limits.process_limits();
         let host = command_line(&host, "true");
         assert!(host.contains(&"--share-net".to_owned()));
-        assert!(!host.iter().any(|a| a.starts_with("--nproc")));
         assert!(!host.contains(&"--size".to_owned()));
+        assert!(!limits.iter().any(|(l, _)| *l == Limit::Processes));
+        assert!(limits.contains(&(Limit::OpenFiles, 4096)));
+        assert!(limits.contains(&(Limit::CoreBytes, 0)));
         assert_eq!(Network::parse("none"), Some(Network::None));
         assert_eq!(Network::parse("bridge"), None);
     }

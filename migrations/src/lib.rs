@@ -10,6 +10,7 @@ mod m20261125_000003_accounts;
 mod m20261125_000004_engine;
 mod m20261202_000005_worker_label_grants;
 mod m20261202_100000_instance_owner;
+mod m20261202_200000_steps_by_run_state;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_engine::Migration),
             Box::new(m20261202_000005_worker_label_grants::Migration),
             Box::new(m20261202_100000_instance_owner::Migration),
+            Box::new(m20261202_200000_steps_by_run_state::Migration),
         ]
     }
 

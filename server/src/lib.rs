@@ -5,6 +5,7 @@
 //! in-process on port 0 through [`serve::Server`].
 
 pub mod accounts;
+pub mod background;
 pub mod cli;
 pub mod config;
 pub mod db;

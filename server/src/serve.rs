@@ -11,13 +11,14 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::accounts::throttle::LoginThrottle;
+use crate::background;
 use crate::config::{Config, ConfigError};
 use crate::db::connect::PoolSettings;
 use crate::db::{self, Database, DbError};
-use crate::engine::{Engine, sweeper};
+use crate::engine::Engine;
 use crate::http::quota::Quotas;
 use crate::http::{self, AppState, metrics::Metrics};
-use crate::jobs::{self, JobsError, Workers};
+use crate::jobs::{self, JobsError};
 use kiln_core::engine::queues_served;
 
 /// Why the server could not start or stopped badly.
@@ -158,7 +159,7 @@ impl Server {
             },
             cleanup: true,
         };
-        let workers = jobs::start(
+        let background = background::start(
             &database,
             &queue,
             engine.clone(),
@@ -166,13 +167,13 @@ impl Server {
             shutdown.clone(),
             grace,
         );
-        tokio::spawn(sweeper::run(engine.clone(), shutdown.clone()));
 
         let database_handle = database.clone();
         let state = AppState {
             config: config.clone(),
             db: database.clone(),
             jobs: queue,
+            pool: background.health(),
             engine,
             metrics,
             leptos_options: http::ui::leptos_options(&config.site_dir()),
@@ -205,7 +206,7 @@ impl Server {
             .with_graceful_shutdown(token.clone().cancelled_owned())
             .into_future();
             let result = run_until_drained(serving, &token, grace).await;
-            drain_workers(workers, grace).await;
+            background.drain(grace).await;
             // Connections still held by abandoned requests or jobs would make
             // close wait for ever; the process is leaving anyway.
             if tokio::time::timeout(grace, database.close()).await.is_err() {
@@ -278,15 +279,6 @@ async fn run_until_drained(
             );
             Ok(())
         }
-    }
-}
-
-async fn drain_workers(workers: Workers, grace: Duration) {
-    if tokio::time::timeout(grace, workers.wait()).await.is_err() {
-        tracing::warn!(
-            grace_seconds = grace.as_secs(),
-            "jobs still running after the grace period; they will be retried"
-        );
     }
 }
 

@@ -11,9 +11,10 @@ use std::time::Duration;
 use kiln_core::engine::queues_served;
 use tokio_util::sync::CancellationToken;
 
+use crate::background;
 use crate::config::Config;
 use crate::db::{self, DbError};
-use crate::engine::{Engine, sweeper};
+use crate::engine::Engine;
 use crate::jobs::{self, JobQueue, PoolPlan, notifier::Notifier};
 use crate::serve::{ServeError, open_database};
 
@@ -46,7 +47,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Serv
         "worker started"
     );
     let grace = Duration::from_secs(config.shutdown_timeout_seconds);
-    let workers = jobs::start(
+    let background = background::start(
         &database,
         &queue,
         engine.clone(),
@@ -54,12 +55,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Serv
         shutdown.clone(),
         grace,
     );
-    let sweeping = tokio::spawn(sweeper::run(engine, shutdown.clone()));
     shutdown.cancelled().await;
-    if tokio::time::timeout(grace, workers.wait()).await.is_err() {
-        tracing::warn!("steps still running after the grace period; their leases will expire");
-    }
-    sweeping.abort();
+    background.drain(grace).await;
     database.close().await;
     tracing::info!("worker stopped");
     Ok(())

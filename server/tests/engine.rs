@@ -8,7 +8,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::engine::{grant_label, log, owner, save, start, step, wait_end, wait_until};
+use common::engine::{
+    grant_label, log, owner, processes_running, save, start, step, wait_end, wait_until,
+};
 use common::{Backend, TestApp};
 use serde_json::json;
 
@@ -140,28 +142,79 @@ tasks:
     assert_eq!(step(&done, "slow")["state"], "timed_out");
     assert_eq!(step(&done, "after")["state"], "upstream_failed");
     assert_eq!(step(&done, "cleanup")["state"], "success");
-    // The leaves decide: `after` failed upstream, so the run failed.
+    // Any failure fails the run, whatever the cleanup leaf did.
     assert_eq!(done["state"], "failed");
     app.stop().await;
 }
 on_all_backends!(timeouts_kill_and_fail_downstream);
 
-/// PIDs of the host's processes whose command line has `marker`.
-fn processes_running(marker: &str) -> Vec<i32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|entry| {
-            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
-            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
-            let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-            // `sleep MARKER` itself, not the shell or sandbox around it.
-            (args.first().is_some_and(|a| a.ends_with(b"sleep"))
-                && args.contains(&marker.as_bytes()))
-            .then_some(pid)
-        })
-        .collect()
+/// A diamond whose `flaky` middle fails and whose `all_done` cleanup
+/// succeeds: Airflow's leaf rule called that green. Here the run fails,
+/// the runs list's `failed` filter finds it and "re-run failed" resets the
+/// failure; with `allow_failure: true` the same run passes, saying so.
+async fn a_failed_step_fails_the_run_unless_allowed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (api, project) = owner(&app).await;
+    let diamond = |allow: &str| {
+        format!(
+            r#"
+tasks:
+  a: {{ run: "true" }}
+  flaky: {{ needs: [a], run: "exit 3"{allow} }}
+  steady: {{ needs: [a], run: "true" }}
+  cleanup: {{ needs: [flaky, steady], trigger_rule: all_done, run: "true" }}
+"#
+        )
+    };
+    assert_eq!(save(&api, project, "strict", &diamond("")).await.0, 200);
+    let run = start(&api, project, "strict", json!({})).await;
+    let done = wait_end(&api, run).await;
+    assert_eq!(step(&done, "flaky")["state"], "failed");
+    assert_eq!(step(&done, "cleanup")["state"], "success");
+    assert_eq!(done["state"], "failed", "{done:#}");
+    assert_eq!(done["allowed_failures"], false);
+    let (status, list) = api
+        .get(&format!("/api/v1/projects/{project}/runs?state=failed"))
+        .await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["items"][0]["id"], run, "{list}");
+    let (status, retried) = api
+        .post(
+            &format!("/api/v1/runs/{run}/retry"),
+            json!({"steps": "failed"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{retried}");
+    assert_eq!(retried["reset"], json!(["flaky", "cleanup"]));
+    wait_end(&api, run).await;
+
+    let allowed = diamond(", allow_failure: true");
+    assert_eq!(save(&api, project, "lenient", &allowed).await.0, 200);
+    let run = start(&api, project, "lenient", json!({})).await;
+    let done = wait_end(&api, run).await;
+    assert_eq!(step(&done, "flaky")["state"], "failed");
+    assert_eq!(done["state"], "success", "{done:#}");
+    assert_eq!(done["allowed_failures"], true);
+    let page = api
+        .client
+        .get(app.url(&format!("/runs/{run}")))
+        .send()
+        .await;
+    let html = page.unwrap().text().await.unwrap();
+    assert!(html.contains("passed with allowed failures"), "{html}");
+
+    let bad = "tasks:\n  a: { run: x, allow_failure: maybe }\n";
+    let (status, body) = save(&api, project, "bad", bad).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["problems"][0]["line"], 2, "{body}");
+    assert!(
+        body.to_string()
+            .contains("allow_failure must be true or false"),
+        "{body}"
+    );
+    app.stop().await;
 }
+on_all_backends!(a_failed_step_fails_the_run_unless_allowed);
 
 async fn cancel_stops_running_steps(backend: Backend) {
     let app = TestApp::spawn(backend).await;

@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use kiln_core::sandbox::Limit;
 use kiln_server::engine::shell::{Ending, MAX_LINE_BYTES, OutputLine, ShellStep, Stream, run};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -60,6 +61,18 @@ async fn output_streams_exit_codes_and_environment() {
         dir.path().canonicalize().unwrap()
     );
     assert_eq!(text(&lines, Stream::Stderr), ["two"]);
+}
+
+#[tokio::test]
+async fn limits_are_in_place_when_the_program_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = ShellStep {
+        limits: vec![(Limit::OpenFiles, 64), (Limit::CoreBytes, 0)],
+        ..step(&dir, "ulimit -n; ulimit -c; ulimit -H -n")
+    };
+    let (ending, lines) = run_collect(&s, CancellationToken::new()).await;
+    assert_eq!(ending, Ending::Exited(0));
+    assert_eq!(text(&lines, Stream::Stdout), ["64", "0", "64"]);
 }
 
 #[tokio::test]

@@ -3,7 +3,9 @@
 //! needs its label, and is killed with SIGKILL mid-step. The server's
 //! sweeper notices the lease running out, and the run ends visibly: failed,
 //! with a message naming the lost worker. A second worker then proves a
-//! retried step is picked up again.
+//! retried step is picked up again. The killed worker's step processes
+//! die with it (a retry must not run beside the first try), and their
+//! working directories are swept away.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -55,24 +57,28 @@ async fn killed_worker_fails_or_retries_visibly(backend: Backend) {
     let group = api.group("team", None).await;
     let project = api.project("app", group).await;
     common::engine::grant_label(&api, "remote", project).await;
-    let source = r#"
+    // A sleep no other test runs, found in the host's process table.
+    let marker = format!("20.{}", uuid::Uuid::new_v4().as_u128() % 1_000_000_007);
+    let source = format!(
+        r#"
 tasks:
   remote_only:
     runs_on: [remote]
-    run: echo "on $KILN_TASK"; sleep 20
+    run: echo "on $KILN_TASK"; sleep {marker}; echo after
   resilient:
     runs_on: [remote]
     retries: 1
     retry_delay: 1s
     run: |
-      if [ "$KILN_ATTEMPT" = "1" ]; then sleep 20; fi
+      if [ "$KILN_ATTEMPT" = "1" ]; then sleep {marker}; fi
       echo "attempt $KILN_ATTEMPT done"
-"#;
+"#
+    );
     let (status, body) = api
         .send(
             "PUT",
             &format!("/api/v1/projects/{project}/workflows/remote"),
-            Some(json!({"source": source})),
+            Some(json!({ "source": source })),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -113,9 +119,24 @@ tasks:
             "{s}"
         );
     }
+    let began = Instant::now();
+    while common::engine::processes_running(&marker).len() < 2 {
+        assert!(
+            began.elapsed() < Duration::from_secs(10),
+            "the steps' sleeps never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     worker.kill().unwrap(); // SIGKILL
     worker.wait().unwrap();
     let killed_at = Instant::now();
+    while !common::engine::processes_running(&marker).is_empty() {
+        assert!(
+            killed_at.elapsed() < Duration::from_secs(3),
+            "the killed worker's steps still run"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     // Lease 2 s + a sweep: the lost step is noticed in a few seconds.
     let noticed = wait_for(&api, run, "the lost steps noticed", |r| {
@@ -157,6 +178,26 @@ tasks:
     second.wait().unwrap();
     assert_eq!(done["state"], "failed", "{done:#}");
     assert_eq!(step(&done, "resilient")["state"], "success");
+    // The killed worker's working directories went too (swept when the
+    // second one started): nothing of the run's attempts is left.
+    let run_dir = app.db.data_dir().join("work").join(run.to_string());
+    let ended = Instant::now();
+    loop {
+        let left: Vec<_> = std::fs::read_dir(&run_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            ended.elapsed() < Duration::from_secs(5),
+            "left behind: {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     app.stop().await;
 }
 on_all_backends!(killed_worker_fails_or_retries_visibly);

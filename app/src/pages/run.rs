@@ -75,6 +75,7 @@ fn Run(page: RunPage) -> impl IntoView {
         steps,
         graph,
         can_run,
+        allowed_failures,
     } = page;
     let id = run.id;
     let workflow = run
@@ -93,6 +94,9 @@ fn Run(page: RunPage) -> impl IntoView {
         <div class="mb-4 flex flex-wrap items-center gap-3">
             <h1 class="text-2xl font-semibold tracking-tight">{format!("Run #{id}")}</h1>
             <span id="run-state"><StateBadge state=run.state.clone() /></span>
+            {allowed_failures.then(|| view! {
+                <span id="allowed-failures" class="text-sm text-amber-700 dark:text-amber-300">"passed with allowed failures"</span>
+            })}
             <a class="text-sm underline" href=workflow_link.unwrap_or_default()>{workflow}</a>
             <span class="text-sm text-stone-500">{format!("{} · {} · took {}", run.trigger, run.created_at, duration(run.duration_ms))}</span>
         </div>

@@ -20,6 +20,10 @@ pub enum AttemptEnd {
     WorkerLost {
         worker: String,
     },
+    /// Its worker shut down and stopped it after the grace period.
+    StoppedByShutdown {
+        worker: String,
+    },
 }
 
 /// The step's next move.
@@ -63,6 +67,10 @@ pub fn after_attempt(
         AttemptEnd::WorkerLost { worker } => (
             ended(StepEvent::Fail),
             format!("worker {worker} was lost (it stopped renewing its lease)"),
+        ),
+        AttemptEnd::StoppedByShutdown { worker } => (
+            ended(StepEvent::Fail),
+            format!("stopped by shutdown of worker {worker}"),
         ),
     };
     if retries_left == 0 || transition(state, StepEvent::Retry).is_err() {
@@ -176,6 +184,17 @@ mod tests {
         assert!(
             matches!(lost, Next::Finish { state: StepState::Failed, ref message } if message.contains("worker w1 was lost"))
         );
+        let stopped = AttemptEnd::StoppedByShutdown {
+            worker: "w2".into(),
+        };
+        assert!(matches!(
+            after_attempt(&stopped, 0, 0, secs),
+            Next::Finish { state: StepState::Failed, ref message } if message == "stopped by shutdown of worker w2"
+        ));
+        assert!(matches!(
+            after_attempt(&stopped, 1, 1, secs),
+            Next::Retry { ref message, .. } if message.starts_with("stopped by shutdown of worker w2; retry 1 of 1")
+        ));
         let timed_out = after_attempt(&AttemptEnd::TimedOut, 0, 0, secs);
         assert!(matches!(
             timed_out,

@@ -13,7 +13,10 @@ pub mod step_state;
 pub mod trigger_rule;
 
 pub use attempt::{AttemptEnd, Next, after_attempt, queue_for, queues_served};
-pub use plan::{Plan, PlanStep, RunOutcome, clear_failed, outcome, plan, retry_after};
+pub use plan::{
+    Plan, PlanStep, RunOutcome, clear_failed, outcome, passed_with_allowed_failures, plan,
+    retry_after,
+};
 pub use run_state::{RunState, RunTrigger};
 pub use step_state::{IllegalTransition, StepEvent, StepState, transition};
 pub use trigger_rule::{Readiness, TriggerRule, readiness};

@@ -16,6 +16,20 @@ pub struct PlanStep {
     pub needs: Vec<String>,
     pub rule: TriggerRule,
     pub state: StepState,
+    /// `allow_failure: true`: a failure or timeout of this step counts as a
+    /// success for its downstream steps' rules and for the run's outcome.
+    pub allow_failure: bool,
+}
+
+impl PlanStep {
+    /// The state this step shows its downstream steps and the run: an
+    /// allowed failure reads as a success.
+    pub fn effective_state(&self) -> StepState {
+        match self.state {
+            StepState::Failed | StepState::TimedOut if self.allow_failure => StepState::Success,
+            state => state,
+        }
+    }
 }
 
 /// What to do now.
@@ -39,8 +53,10 @@ pub enum RunOutcome {
 /// and the rules re-checked until nothing changes, so a failure reaches
 /// every step it decides in one call.
 pub fn plan(steps: &[PlanStep]) -> Plan {
-    let mut states: HashMap<&str, StepState> =
-        steps.iter().map(|s| (s.id.as_str(), s.state)).collect();
+    let mut states: HashMap<&str, StepState> = steps
+        .iter()
+        .map(|s| (s.id.as_str(), s.effective_state()))
+        .collect();
     let mut out = Plan::default();
     let mut started = BTreeSet::new();
     loop {
@@ -78,9 +94,10 @@ pub fn plan(steps: &[PlanStep]) -> Plan {
     }
 }
 
-/// How the run ended, once no step is queued or running. As in Airflow, the
-/// leaves (steps nothing needs) decide: a cleanup step that ran after a
-/// failure makes the run a success only if it is the leaf.
+/// How the run ended, once no step is queued or running. Unlike Airflow,
+/// whose leaves decide (a cleanup step with `all_done` turned a failed run
+/// green), any step that failed, timed out or was not run because of a
+/// failure makes the run failed, unless that step allows failure.
 pub fn outcome(steps: &[PlanStep]) -> Option<RunOutcome> {
     if steps.iter().any(|s| !s.state.is_done()) {
         return None;
@@ -88,24 +105,26 @@ pub fn outcome(steps: &[PlanStep]) -> Option<RunOutcome> {
     if steps.iter().any(|s| s.state == StepState::Cancelled) {
         return Some(RunOutcome::Cancelled);
     }
-    let needed: BTreeSet<&str> = steps
-        .iter()
-        .flat_map(|s| s.needs.iter().map(String::as_str))
-        .collect();
-    let leaf_failed = steps
-        .iter()
-        .filter(|s| !needed.contains(s.id.as_str()))
-        .any(|s| {
-            matches!(
-                s.state,
-                StepState::Failed | StepState::TimedOut | StepState::UpstreamFailed
-            )
-        });
-    Some(if leaf_failed {
+    let failed = steps.iter().any(|s| {
+        matches!(
+            s.effective_state(),
+            StepState::Failed | StepState::TimedOut | StepState::UpstreamFailed
+        )
+    });
+    Some(if failed {
         RunOutcome::Failed
     } else {
         RunOutcome::Success
     })
+}
+
+/// Whether a run that succeeded did so with some allowed failures (shown as
+/// "passed with allowed failures").
+pub fn passed_with_allowed_failures(steps: &[PlanStep]) -> bool {
+    outcome(steps) == Some(RunOutcome::Success)
+        && steps
+            .iter()
+            .any(|s| matches!(s.state, StepState::Failed | StepState::TimedOut))
 }
 
 /// The steps a "re-run failed" resets to queued: every step that did not
@@ -162,6 +181,7 @@ mod tests {
             needs: needs.iter().map(|n| (*n).to_owned()).collect(),
             rule,
             state,
+            allow_failure: false,
         }
     }
 
@@ -203,22 +223,55 @@ mod tests {
     }
 
     #[test]
-    fn outcomes_follow_the_leaves() {
+    fn any_failure_fails_the_run_whatever_the_leaves() {
         let mut steps = diamond(Success, Success, Success, Success);
         assert_eq!(outcome(&steps), None, "cleanup still queued");
         steps[4].state = Success;
         assert_eq!(outcome(&steps), Some(RunOutcome::Success));
+        // The diamond whose flaky middle failed and whose all_done cleanup
+        // succeeded: Airflow calls it a success, Kiln does not.
+        let mut flaky = diamond(Success, Failed, Success, UpstreamFailed);
+        flaky[4].state = Success;
+        assert_eq!(outcome(&flaky), Some(RunOutcome::Failed));
+        let mut timed_out = diamond(Success, Success, TimedOut, UpstreamFailed);
+        timed_out[4].state = Success;
+        assert_eq!(outcome(&timed_out), Some(RunOutcome::Failed));
         let mut failed = diamond(Failed, UpstreamFailed, UpstreamFailed, UpstreamFailed);
         failed[4].state = Success;
-        assert_eq!(
-            outcome(&failed),
-            Some(RunOutcome::Success),
-            "the leaf decides, as in Airflow"
-        );
-        failed.pop();
         assert_eq!(outcome(&failed), Some(RunOutcome::Failed));
         failed[0].state = Cancelled;
         assert_eq!(outcome(&failed), Some(RunOutcome::Cancelled));
+        assert!(!passed_with_allowed_failures(&failed));
+    }
+
+    #[test]
+    fn an_allowed_failure_counts_as_a_success() {
+        let mut steps = diamond(Success, Failed, Queued, Queued);
+        steps[1].allow_failure = true;
+        steps[2].state = Success;
+        let p = plan(&steps);
+        assert_eq!(p.start, ["d"], "d runs as if b had succeeded");
+        assert!(p.upstream_failed.is_empty());
+        steps[3].state = Success;
+        steps[4].state = Success;
+        assert_eq!(outcome(&steps), Some(RunOutcome::Success));
+        assert!(passed_with_allowed_failures(&steps));
+        steps[1].state = TimedOut;
+        assert_eq!(outcome(&steps), Some(RunOutcome::Success));
+        // A one_failed notifier does not fire for an allowed failure.
+        let notify = vec![
+            PlanStep {
+                allow_failure: true,
+                ..step("lint", &[], TriggerRule::AllSuccess, Failed)
+            },
+            step("notify", &["lint"], TriggerRule::OneFailed, Queued),
+        ];
+        assert_eq!(plan(&notify).skip, ["notify"]);
+        // Cancelled is never allowed away.
+        steps[1].state = Cancelled;
+        assert_eq!(outcome(&steps), Some(RunOutcome::Cancelled));
+        steps[1].state = Success;
+        assert!(!passed_with_allowed_failures(&steps));
     }
 
     #[test]

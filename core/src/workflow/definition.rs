@@ -131,6 +131,9 @@ pub struct Task {
     pub runs_on: Vec<String>,
     /// Whether its `run:` steps reach the network (`host`) or not (`none`).
     pub network: crate::sandbox::Network,
+    /// `allow_failure: true` (GitLab's name): its failure does not fail
+    /// the run or stop its downstream steps.
+    pub allow_failure: bool,
     pub at: Position,
 }
 

@@ -30,6 +30,7 @@ const TASK_KEYS: &[&str] = &[
     "secrets",
     "runs_on",
     "network",
+    "allow_failure",
     "description",
 ];
 const HTTP_KEYS: &[&str] = &["method", "url", "headers", "body", "expect", "timeout"];
@@ -310,6 +311,7 @@ impl Parser {
             secrets: Vec::new(),
             runs_on: Vec::new(),
             network: Network::default(),
+            allow_failure: false,
             at: pos,
         };
         for (key, _, value) in self.entries(spec, &what, TASK_KEYS) {
@@ -376,6 +378,15 @@ impl Parser {
                         }
                     }
                 }
+                "allow_failure" => match self.string(value, "allow_failure").as_deref() {
+                    Some("true") => task.allow_failure = true,
+                    Some("false") => task.allow_failure = false,
+                    Some(other) => self.error(
+                        at(value),
+                        format!("allow_failure must be true or false, not {other:?}"),
+                    ),
+                    None => {}
+                },
                 "runs_on" => {
                     task.runs_on = self
                         .list(value, "runs_on")

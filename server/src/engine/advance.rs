@@ -4,11 +4,11 @@
 //! is over. Runs inside the caller's transaction; the jobs are pushed after
 //! commit by [`push`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use kiln_core::engine::{RunState, StepState, outcome, plan};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 
 use super::Engine;
 use super::definitions::Definition;
@@ -111,60 +111,68 @@ pub async fn advance(
             "not run: an upstream step failed",
         ),
     ] {
-        for id in ids {
-            let Some(row) = index.get(id).and_then(|&i| rows.get_mut(i)) else {
-                continue;
-            };
-            step::Entity::update_many()
+        let ids: Vec<i64> = ids
+            .iter()
+            .filter_map(|id| index.get(id).map(|&i| rows[i].id))
+            .collect();
+        let marked: HashSet<i64> = ids.iter().copied().collect();
+        for chunk in ids.chunks(BATCH) {
+            let changed = step::Entity::update_many()
                 .col_expr(step::Column::State, Expr::value(state.as_str()))
                 .col_expr(step::Column::FinishedAtMs, Expr::value(now))
                 .col_expr(step::Column::Message, Expr::value(message))
-                .filter(step::Column::Id.eq(row.id))
+                .filter(step::Column::Id.is_in(chunk.iter().copied()))
                 .filter(step::Column::State.eq(StepState::Queued.as_str()))
                 .exec(db)
                 .await?;
+            metrics::counter!("kiln_steps_total", "state" => state.as_str())
+                .increment(changed.rows_affected);
+        }
+        for row in rows.iter_mut().filter(|r| marked.contains(&r.id)) {
             row.state = state.as_str().to_owned();
-            metrics::counter!("kiln_steps_total", "state" => state.as_str()).increment(1);
         }
     }
     if run.state == RunState::Running.as_str() {
-        for id in &decided.start {
-            let Some(row) = rows
-                .iter()
-                .find(|r| &r.task == id && r.dispatched_at_ms.is_none())
-            else {
-                continue;
-            };
-            let taken = step::Entity::update_many()
-                .col_expr(step::Column::DispatchedAtMs, Expr::value(now))
-                .filter(step::Column::Id.eq(row.id))
-                .filter(step::Column::DispatchedAtMs.is_null())
-                .exec(db)
-                .await?;
-            if taken.rows_affected == 1 {
-                out.dispatches.push(Dispatch {
-                    queue: row.queue.clone(),
-                    job: StepJob {
-                        step_id: row.id,
-                        attempt: row.attempt,
-                        due_at_ms: now,
-                    },
-                    run_at: None,
-                });
-            }
+        let starting: Vec<&step::Model> = decided
+            .start
+            .iter()
+            .filter_map(|id| index.get(id).map(|&i| &rows[i]))
+            .filter(|row| row.dispatched_at_ms.is_none())
+            .collect();
+        for chunk in starting.chunks(BATCH) {
+            let taken = dispatch_batch(db, chunk, now).await?;
+            out.dispatches.extend(
+                chunk
+                    .iter()
+                    .filter(|row| taken.contains(&row.id))
+                    .map(|row| Dispatch {
+                        queue: row.queue.clone(),
+                        job: StepJob {
+                            step_id: row.id,
+                            attempt: row.attempt,
+                            due_at_ms: now,
+                        },
+                        run_at: None,
+                    }),
+            );
         }
     }
     if let Changed::Task(_) = changed {
         // Over only when nothing is left to run; then decide on all steps.
+        // Whether one exists, not how many: one index probe.
         let pending = step::Entity::find()
+            .select_only()
+            .column(step::Column::Id)
             .filter(step::Column::RunId.eq(run.id))
             .filter(
                 step::Column::State
                     .is_in([StepState::Queued.as_str(), StepState::Running.as_str()]),
             )
-            .count(db)
+            .limit(1)
+            .into_tuple::<i64>()
+            .one(db)
             .await?;
-        if pending > 0 {
+        if pending.is_some() {
             return Ok(out);
         }
         rows = steps_of(db, run.id).await?;
@@ -187,16 +195,58 @@ pub async fn advance(
     Ok(out)
 }
 
-/// Pushes committed dispatches. A push that fails leaves its step
-/// dispatched without a job; the sweeper re-pushes such steps.
+/// Rows written by one statement: a run of thousands of tasks starts in a
+/// few statements, and no statement exceeds a backend's parameter cap.
+const BATCH: usize = 500;
+
+/// Marks `rows` dispatched at `now` (each only if it was not yet) and
+/// returns the ids this call took. The caller holds the run lock, so all
+/// are taken; should another writer have taken some, only ours are
+/// returned (read back by their stamp), so no step is pushed twice.
+async fn dispatch_batch(
+    db: &impl ConnectionTrait,
+    rows: &[&step::Model],
+    now: i64,
+) -> Result<Vec<i64>, DbErr> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let taken = step::Entity::update_many()
+        .col_expr(step::Column::DispatchedAtMs, Expr::value(now))
+        .filter(step::Column::Id.is_in(ids.iter().copied()))
+        .filter(step::Column::DispatchedAtMs.is_null())
+        .exec(db)
+        .await?;
+    if taken.rows_affected == ids.len() as u64 {
+        return Ok(ids);
+    }
+    tracing::warn!(
+        wanted = ids.len(),
+        taken = taken.rows_affected,
+        "some steps were dispatched by another writer"
+    );
+    Ok(step::Entity::find()
+        .filter(step::Column::Id.is_in(ids))
+        .filter(step::Column::DispatchedAtMs.eq(now))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect())
+}
+
+/// Pushes committed dispatches, in one batch per queue. A push that fails
+/// leaves its steps dispatched without a job; the sweeper re-pushes them.
 pub async fn push(engine: &Engine, dispatches: Vec<Dispatch>) {
+    let mut by_queue: HashMap<String, Vec<(StepJob, Option<u64>)>> = HashMap::new();
     for dispatch in dispatches {
-        if let Err(error) = engine
-            .queue
-            .push_step(&dispatch.queue, dispatch.job.clone(), dispatch.run_at)
-            .await
-        {
-            tracing::warn!(step = dispatch.job.step_id, %error, "could not push a step's job; the sweeper will");
+        by_queue
+            .entry(dispatch.queue)
+            .or_default()
+            .push((dispatch.job, dispatch.run_at));
+    }
+    for (queue, jobs) in by_queue {
+        let count = jobs.len();
+        if let Err(error) = engine.queue.push_steps(&queue, jobs).await {
+            tracing::warn!(%queue, count, %error, "could not push steps' jobs; the sweeper will");
         }
     }
 }

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use kiln_core::engine::mask::Masker;
 use kiln_core::engine::{AttemptEnd, StepState};
@@ -22,6 +23,7 @@ use super::store::now_ms;
 use super::{Engine, EngineError, heartbeat, run_shell, secret_store};
 use crate::accounts::nodes;
 use crate::db::entities::{run, step};
+use crate::db::outage::is_unreachable;
 use crate::jobs::steps::StepJob;
 
 /// Runs the step of `job` if it is still waiting for this attempt.
@@ -70,8 +72,29 @@ pub async fn execute(engine: &Arc<Engine>, job: &StepJob) -> Result<(), EngineEr
             Ended::failed(format!("Kiln could not run this step: {error}"))
         }
     };
-    finish(engine, row.run_id, row.id, row.attempt, ended, None).await?;
-    Ok(())
+    let recorded = record_end(engine, &row, ended).await;
+    // Only now: a shutdown waits for this process's steps to be recorded.
+    engine.untrack(row.id);
+    recorded
+}
+
+/// Records the attempt's end, retrying while the database is unreachable:
+/// a step that finished during an outage keeps its real outcome instead of
+/// being found "lost" later.
+async fn record_end(engine: &Engine, row: &step::Model, ended: Ended) -> Result<(), EngineError> {
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match finish(engine, row.run_id, row.id, row.attempt, ended.clone(), None).await {
+            Err(EngineError::Database(error)) if is_unreachable(&error) => {
+                tracing::warn!(step = row.id, %error, ?pause, "cannot record a step's end yet; retrying");
+                tokio::time::sleep(pause).await;
+                // Well within a lease: once the database is back, the
+                // sweepers wait one lease before judging this step.
+                pause = (pause * 2).min(engine.settings.lease / 4);
+            }
+            other => return other.map(drop),
+        }
+    }
 }
 
 /// Loads what the step needs and runs it.
@@ -165,7 +188,21 @@ async fn attempt(
         }
     };
     beat.abort();
-    engine.untrack(row.id);
+    // Stopped by this process's shutdown: handed back. Only an attempt that
+    // really was cut off; one that ended by itself keeps its outcome. (A
+    // user's cancel has already ended the step's row, which this cannot
+    // change.)
+    let result = if engine.is_stopping() && result.as_ref().is_ok_and(Ended::was_cancelled) {
+        Ok(Ended {
+            end: AttemptEnd::StoppedByShutdown {
+                worker: engine.settings.worker_name.clone(),
+            },
+            exit_code: None,
+            outputs: BTreeMap::new(),
+        })
+    } else {
+        result
+    };
     // The message and outputs are shown to every viewer: no secret in them.
     let ended = mask_ended(result?, &masker);
     let summary = match &ended.end {
@@ -173,6 +210,7 @@ async fn attempt(
         AttemptEnd::Failed { message, .. } => format!("failed: {message}"),
         AttemptEnd::TimedOut => "timed out; killed".to_owned(),
         AttemptEnd::WorkerLost { .. } => "worker lost".to_owned(),
+        AttemptEnd::StoppedByShutdown { .. } => "stopped by shutdown".to_owned(),
     };
     log.note(&summary).await?;
     log.flush().await?;

@@ -23,7 +23,20 @@ pub struct Ended {
     pub outputs: BTreeMap<String, String>,
 }
 
+/// The message of an attempt stopped by a cancel (a user's, a lost
+/// lease's, or a shutdown's).
+pub const CANCELLED: &str = "cancelled";
+
 impl Ended {
+    /// Its process or request was stopped before it ended by itself.
+    pub fn cancelled() -> Self {
+        Ended::failed(CANCELLED.to_owned())
+    }
+
+    pub fn was_cancelled(&self) -> bool {
+        matches!(&self.end, AttemptEnd::Failed { code: None, message } if message == CANCELLED)
+    }
+
     pub fn failed(message: String) -> Self {
         Ended {
             end: AttemptEnd::Failed {

@@ -50,8 +50,10 @@ pub async fn keep_alive(
             }
             Ok(_) => renewed_at = std::time::Instant::now(),
             // The lease has slack for a few missed beats; past it the step
-            // is someone else's (the sweeper retries or fails it), so this
-            // copy must stop rather than run twice.
+            // may be someone else's (a sweeper that still reaches the
+            // database retries or fails it), so this copy stops rather
+            // than run twice. A step that ended before is recorded with
+            // its real outcome once the database is back.
             Err(error) => {
                 tracing::warn!(step = step_id, %error, "could not renew a step's lease");
                 if renewed_at.elapsed() >= engine.settings.lease {

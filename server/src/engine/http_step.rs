@@ -178,5 +178,5 @@ fn timed_out() -> HttpResult {
 }
 
 fn cancelled() -> HttpResult {
-    failed("cancelled".into())
+    failed(super::finish::CANCELLED.to_owned())
 }

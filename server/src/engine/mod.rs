@@ -14,6 +14,7 @@ pub mod heartbeat;
 pub mod http_client;
 pub mod http_step;
 pub mod label_grants;
+pub mod leftovers;
 pub mod logs;
 pub mod object_logs;
 pub mod run_shell;
@@ -29,6 +30,7 @@ pub mod workflows;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -75,6 +77,9 @@ pub struct Engine {
     /// Steps running in this process: step id → (run id, its cancel switch),
     /// so a cancel from this process stops them at once.
     running: Mutex<HashMap<i64, (i64, CancellationToken)>>,
+    /// Set when the process shuts down and stops its running steps: their
+    /// ends are recorded as "stopped by shutdown" (retried if they may be).
+    stopping: AtomicBool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -103,6 +108,7 @@ impl Engine {
             http,
             definitions: Definitions::default(),
             running: Mutex::new(HashMap::new()),
+            stopping: AtomicBool::new(false),
         }
     }
 
@@ -116,6 +122,26 @@ impl Engine {
 
     pub(crate) fn untrack(&self, step: i64) {
         self.running().remove(&step);
+    }
+
+    /// Stops every step running in this process (shutdown, after the grace
+    /// period); returns their ids.
+    pub fn stop_running(&self) -> Vec<i64> {
+        self.stopping.store(true, Ordering::SeqCst);
+        let running = self.running();
+        for (_, token) in running.values() {
+            token.cancel();
+        }
+        running.keys().copied().collect()
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// How many steps run in this process now.
+    pub fn running_count(&self) -> usize {
+        self.running().len()
     }
 
     /// Stops this process's running steps of `run` now (other processes

@@ -39,23 +39,7 @@ pub async fn run(
     let workdir = run_dir.join(format!("{}-{}", row.id, row.attempt));
     // Beside the working directory, so the step cannot mistake it for its own.
     let output_file = run_dir.join(format!("{}-{}.out", row.id, row.attempt));
-    // The run's directory may be passed through, the step's is its own
-    // (0700, handed to the step's user): local users read neither.
-    tokio::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o711)
-        .create(&run_dir)
-        .await?;
-    // Fresh: whatever a crashed earlier try of this attempt left goes first.
-    let mut private = tokio::fs::DirBuilder::new();
-    private.mode(0o700);
-    if let Err(error) = private.create(&workdir).await {
-        if error.kind() != std::io::ErrorKind::AlreadyExists {
-            return Err(error.into());
-        }
-        tokio::fs::remove_dir_all(&workdir).await?;
-        private.create(&workdir).await?;
-    }
+    fresh_dir(&run_dir, &workdir).await?;
     let _ = tokio::fs::remove_file(&output_file).await;
     create_private_file(&output_file).await?;
     let sandbox = &engine.settings.sandbox;
@@ -111,13 +95,40 @@ pub async fn run(
             exit_code: None,
             outputs: BTreeMap::new(),
         },
-        Ok(Ending::Cancelled) => Ended::failed("cancelled".into()),
+        Ok(Ending::Cancelled) => Ended::cancelled(),
     };
     if let Err(error) = tokio::fs::remove_dir_all(&workdir).await {
         tracing::warn!(dir = %workdir.display(), %error, "could not remove a step's directory");
     }
     let _ = tokio::fs::remove_file(&output_file).await;
     Ok(ended)
+}
+
+/// Makes `workdir` fresh and empty below `run_dir`. The run's directory may
+/// be passed through, the step's is its own (0700, handed to the step's
+/// user): local users read neither. Whatever a crashed earlier try of this
+/// attempt left goes first; a run directory swept away as empty meanwhile
+/// (see `leftovers`) is made again.
+async fn fresh_dir(run_dir: &Path, workdir: &Path) -> std::io::Result<()> {
+    let mut private = tokio::fs::DirBuilder::new();
+    private.mode(0o700);
+    for _ in 0..2 {
+        tokio::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o711)
+            .create(run_dir)
+            .await?;
+        match private.create(workdir).await {
+            Ok(()) => return Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                tokio::fs::remove_dir_all(workdir).await?;
+                return private.create(workdir).await;
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(error) => return Err(error),
+        }
+    }
+    private.create(workdir).await
 }
 
 /// An empty file only Kiln (and the step it is handed to) can read.

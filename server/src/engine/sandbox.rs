@@ -100,6 +100,7 @@ impl Sandbox {
                         command,
                     ),
                     host_user: bwrap.as_own_user.then(|| host_user_of(step)),
+                    limits: bwrap.limits.process_limits(),
                     workdir: workdir.to_owned(),
                     env,
                     timeout: None,
@@ -156,7 +157,7 @@ impl Sandbox {
             let (lines, mut said) = tokio::sync::mpsc::channel(64);
             let ending = shell::run(&step, lines, CancellationToken::new())
                 .await
-                .map_err(|e| fail("cannot start prlimit and bwrap", &e))?;
+                .map_err(|e| fail("cannot start bwrap", &e))?;
             let mut stderr = String::new();
             while let Some(line) = said.recv().await {
                 stderr.push_str(&String::from_utf8_lossy(&line.bytes));

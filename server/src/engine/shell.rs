@@ -4,12 +4,16 @@
 //! back line by line as it is written (stdout and stderr apart; overlong
 //! lines are split, bytes need not be UTF-8). A timeout or a cancellation
 //! sends SIGTERM to the whole group, then SIGKILL after a grace period, so
-//! nothing the step started outlives it.
+//! nothing the step started outlives it. The process dies with the Kiln
+//! process that started it (a killed worker's steps do not run on), and
+//! starts with its resource limits already set.
 
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
+use kiln_core::sandbox::Limit;
+use nix::sys::resource::{Resource, setrlimit};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
@@ -28,6 +32,8 @@ pub struct ShellStep {
     /// The host user and group to start it as (the sandbox's, when Kiln
     /// runs as root).
     pub host_user: Option<(u32, u32)>,
+    /// Resource limits (soft and hard) set before the program starts.
+    pub limits: Vec<(Limit, u64)>,
     pub workdir: PathBuf,
     /// The whole environment of the process: nothing is inherited, so a
     /// step sees only what it is given.
@@ -55,6 +61,7 @@ impl ShellStep {
         ShellStep {
             argv: vec!["/bin/sh".into(), "-c".into(), command.into()],
             host_user: None,
+            limits: Vec::new(),
             workdir,
             env,
             timeout: None,
@@ -105,6 +112,7 @@ pub async fn run(
     if let Some((uid, gid)) = step.host_user {
         command.uid(uid).gid(gid);
     }
+    before_exec(&mut command, &step.limits);
     let mut child = command.spawn()?;
     let group = child
         .id()
@@ -150,6 +158,48 @@ pub async fn run(
         }
     }
     Ok(ending)
+}
+
+/// In the forked child, before the program starts: die with Kiln (SIGKILL
+/// when the thread that started it goes, so a killed worker's steps stop
+/// too) and take the step's resource limits. Both are single system calls,
+/// which is all a forked child of a threaded process may safely do.
+#[allow(unsafe_code)]
+fn before_exec(command: &mut Command, limits: &[(Limit, u64)]) {
+    let limits: Vec<(Resource, u64)> = limits
+        .iter()
+        .map(|&(limit, value)| (resource_of(limit), value))
+        .collect();
+    let parent = nix::unistd::getpid();
+    let setup = move || -> std::io::Result<()> {
+        nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+        // Kiln died before the signal was armed: it will never come.
+        if nix::unistd::getppid() != parent {
+            return Err(std::io::Error::from_raw_os_error(nix::libc::ESRCH));
+        }
+        for &(resource, value) in &limits {
+            setrlimit(resource, value, value)?;
+        }
+        Ok(())
+    };
+    // SAFETY: the closure runs between fork and exec. It only makes the
+    // prctl, getppid and setrlimit system calls through nix's thin
+    // wrappers, reading a Vec allocated before the fork: it allocates
+    // nothing, takes no lock and touches no state another thread could
+    // have held at the fork.
+    unsafe {
+        command.pre_exec(setup);
+    }
+}
+
+fn resource_of(limit: Limit) -> Resource {
+    match limit {
+        Limit::Processes => Resource::RLIMIT_NPROC,
+        Limit::OpenFiles => Resource::RLIMIT_NOFILE,
+        Limit::FileBytes => Resource::RLIMIT_FSIZE,
+        Limit::AddressSpaceBytes => Resource::RLIMIT_AS,
+        Limit::CoreBytes => Resource::RLIMIT_CORE,
+    }
 }
 
 fn exit_code(status: std::process::ExitStatus) -> i32 {

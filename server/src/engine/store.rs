@@ -56,6 +56,7 @@ pub fn plan_steps(workflow: &Definition, steps: &[step::Model]) -> Vec<PlanStep>
                     .unwrap_or_default(),
                 rule: task.map_or(TriggerRule::AllSuccess, |t| t.trigger_rule),
                 state: state_of(row),
+                allow_failure: task.is_some_and(|t| t.allow_failure),
             }
         })
         .collect()

@@ -2,11 +2,17 @@
 //! running steps whose lease ran out (their worker died or lost the
 //! database) are retried or failed with a message saying so; dispatched
 //! steps whose job never arrived are pushed again; and the queue depth
-//! gauge is refreshed. Every write is conditional, so several processes
-//! sweeping at once change each row once.
+//! gauge is refreshed. Every minute (and at start) the working files of
+//! attempts whose process died are removed. Every write is conditional, so
+//! several processes sweeping at once change each row once.
+//!
+//! After the database was unreachable, no lease is judged until one lease
+//! period has passed with the database back: every worker's heartbeat
+//! renews its steps' leases first, so a database outage does not make
+//! running steps look lost.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kiln_core::engine::{AttemptEnd, StepState};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -24,30 +30,58 @@ const EVERY: Duration = Duration::from_secs(1);
 /// job (a push that failed, or a crash between commit and push).
 const LOST_JOB_AFTER_MS: i64 = 10 * 60 * 1000;
 const BATCH: u64 = 100;
+/// Sweeps between two looks for lost attempts' working files.
+const LEFTOVERS_EVERY: u32 = 60;
 
 pub async fn run(engine: Arc<Engine>, shutdown: CancellationToken) {
     let mut every = tokio::time::interval(EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks = 0u32;
+    let mut judge_leases_after: Option<Instant> = None;
+    let mut failing = false;
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
             _ = every.tick() => {}
         }
-        if let Err(error) = sweep(&engine).await {
-            tracing::warn!(%error, "engine sweep failed");
+        // Not while failing: the first sweep after an outage must not judge
+        // leases that nobody could renew.
+        let judge_leases = !failing && judge_leases_after.is_none_or(|at| Instant::now() >= at);
+        match sweep(&engine, judge_leases).await {
+            Ok(()) if failing => {
+                failing = false;
+                judge_leases_after = Some(Instant::now() + engine.settings.lease);
+                tracing::info!("database back; judging leases again after one lease period");
+            }
+            Ok(()) => {}
+            Err(error) => {
+                failing = true;
+                tracing::warn!(%error, "engine sweep failed");
+            }
         }
+        if ticks.is_multiple_of(LEFTOVERS_EVERY)
+            && let Err(error) = super::leftovers::remove(&engine).await
+        {
+            tracing::warn!(%error, "could not look for lost attempts' files");
+        }
+        ticks = ticks.wrapping_add(1);
     }
 }
 
-/// One pass; public so tests can drive it.
-pub async fn sweep(engine: &Engine) -> Result<(), EngineError> {
+/// One pass; public so tests can drive it. `judge_leases` false skips
+/// declaring steps lost (just after an outage).
+pub async fn sweep(engine: &Engine, judge_leases: bool) -> Result<(), EngineError> {
     let now = now_ms();
-    let expired = step::Entity::find()
-        .filter(step::Column::State.eq(StepState::Running.as_str()))
-        .filter(step::Column::LeaseUntilMs.lt(now))
-        .limit(BATCH)
-        .all(&engine.db)
-        .await?;
+    let expired = if !judge_leases {
+        Vec::new()
+    } else {
+        step::Entity::find()
+            .filter(step::Column::State.eq(StepState::Running.as_str()))
+            .filter(step::Column::LeaseUntilMs.lt(now))
+            .limit(BATCH)
+            .all(&engine.db)
+            .await?
+    };
     for row in expired {
         let worker = row.worker.clone().unwrap_or_else(|| "?".into());
         tracing::warn!(step = row.id, run = row.run_id, %worker, "step lease expired; its worker is lost");

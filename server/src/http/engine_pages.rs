@@ -252,7 +252,9 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
         })
         .collect();
     let params = body.params.clone().into_iter().collect();
+    let allowed_failures = body.allowed_failures.unwrap_or(false);
     Ok(RunPage {
+        allowed_failures,
         can_run: allowed(principal, &project, Action::Run),
         project: node_view_of(NodeBody::new(project.node, project.role)),
         crumbs,

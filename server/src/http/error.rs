@@ -47,9 +47,15 @@ pub enum ApiError {
     /// The request named a Host this server does not answer to.
     #[error("{0}")]
     MisdirectedRequest(String),
+    /// The database cannot be reached now: try again shortly.
+    #[error("the database is unavailable; try again shortly")]
+    Unavailable(#[source] sea_orm::DbErr),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
+
+/// Seconds a client is told to wait while the database is unavailable.
+const UNAVAILABLE_RETRY_SECONDS: u32 = 5;
 
 impl ApiError {
     pub fn status(&self) -> StatusCode {
@@ -66,6 +72,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::MisdirectedRequest(_) => StatusCode::MISDIRECTED_REQUEST,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -83,7 +90,18 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::Timeout => "timeout",
             ApiError::MisdirectedRequest(_) => "misdirected_request",
+            ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// A database error: 503 while the database cannot be reached, else a
+    /// 500.
+    pub fn database(error: sea_orm::DbErr) -> Self {
+        if crate::db::outage::is_unreachable(&error) {
+            ApiError::Unavailable(error)
+        } else {
+            ApiError::Internal(Box::new(error))
         }
     }
 
@@ -110,7 +128,7 @@ impl From<AccountsError> for ApiError {
                 message: error.to_string(),
                 retry_after,
             },
-            AccountsError::Database(e) => ApiError::Internal(Box::new(e)),
+            AccountsError::Database(e) => ApiError::database(e),
             error @ AccountsError::Hashing(_) => ApiError::Internal(Box::new(error)),
         }
     }
@@ -148,7 +166,7 @@ impl From<EngineError> for ApiError {
             },
             EngineError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             EngineError::Accounts(e) => e.into(),
-            EngineError::Database(e) => ApiError::Internal(Box::new(e)),
+            EngineError::Database(e) => ApiError::database(e),
             error @ (EngineError::Jobs(_) | EngineError::Secrets(_) | EngineError::Logs(_)) => {
                 ApiError::Internal(Box::new(error))
             }
@@ -158,8 +176,10 @@ impl From<EngineError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(error = %cause, "internal error");
+        match &self {
+            ApiError::Internal(cause) => tracing::error!(error = %cause, "internal error"),
+            ApiError::Unavailable(cause) => tracing::warn!(error = %cause, "database unavailable"),
+            _ => {}
         }
         let body = match &self {
             ApiError::Invalid { field, message } | ApiError::Conflict { field, message } => {
@@ -179,6 +199,12 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            ApiError::Unavailable(_) => {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(UNAVAILABLE_RETRY_SECONDS),
+                );
             }
             ApiError::Unauthorized(_) => {
                 response.headers_mut().insert(

@@ -1,6 +1,6 @@
 //! Liveness and readiness for load balancers and orchestrators:
 //! `/healthz` answers while the process runs, `/readyz` only while the
-//! database answers too.
+//! database answers and the job workers run (not paused after failures).
 
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::db::Database;
+use crate::jobs::PoolHealth;
 
 const READY_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -17,19 +18,23 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-pub async fn readyz(State(db): State<Database>) -> (StatusCode, Json<Value>) {
+pub async fn readyz(
+    State(db): State<Database>,
+    State(pool): State<PoolHealth>,
+) -> (StatusCode, Json<Value>) {
     let reachable = tokio::time::timeout(READY_PROBE_TIMEOUT, db.is_reachable())
         .await
         .unwrap_or(false);
-    if reachable {
-        (
-            StatusCode::OK,
-            Json(json!({"status": "ready", "database": "ok"})),
-        )
+    let running = pool.is_running();
+    let body = json!({
+        "status": if reachable && running { "ready" } else { "unavailable" },
+        "database": if reachable { "ok" } else { "unreachable" },
+        "workers": if running { "running" } else { "restarting" },
+    });
+    let status = if reachable && running {
+        StatusCode::OK
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "database": "unreachable"})),
-        )
-    }
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body))
 }

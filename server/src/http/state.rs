@@ -13,13 +13,15 @@ use crate::engine::Engine;
 use crate::http::api::log_streams::LogStreams;
 use crate::http::metrics::Metrics;
 use crate::http::quota::Quotas;
-use crate::jobs::JobQueue;
+use crate::jobs::{JobQueue, PoolHealth};
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Database,
     pub jobs: JobQueue,
+    /// Whether this process's job workers run.
+    pub pool: PoolHealth,
     pub engine: Arc<Engine>,
     pub metrics: Metrics,
     pub leptos_options: LeptosOptions,

@@ -19,7 +19,7 @@ pub mod workers;
 use std::time::Duration;
 
 pub use queue::JobQueue;
-pub use workers::{PoolPlan, Workers, setup, start};
+pub use workers::{PoolHealth, PoolPlan, Workers, setup, start};
 
 /// How often workers prove they are alive to apalis; a worker silent for
 /// `HEARTBEAT * MISSED_HEARTBEATS` has its jobs handed to others.

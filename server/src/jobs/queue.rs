@@ -46,8 +46,21 @@ impl JobQueue {
         job: StepJob,
         run_at: Option<u64>,
     ) -> Result<(), JobsError> {
+        self.push_steps(queue, vec![(job, run_at)]).await
+    }
+
+    /// Pushes steps' jobs to `queue` in one batch, each runnable from its
+    /// time (Unix seconds) or at once.
+    pub async fn push_steps(
+        &self,
+        queue: &str,
+        jobs: Vec<(StepJob, Option<u64>)>,
+    ) -> Result<(), JobsError> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
         Storage::<StepJob>::new(&self.pool, queue, 1)
-            .push(job, run_at)
+            .push_all(jobs)
             .await?;
         self.notifier.notify();
         Ok(())

@@ -75,29 +75,40 @@ where
 
     /// Stores a job, to run no earlier than `run_at` (Unix seconds) if given.
     pub async fn push(&self, job: A, run_at: Option<u64>) -> Result<(), JobsError> {
-        let mut task = TaskBuilder::new(job);
-        if let Some(at) = run_at {
-            task = task.run_at_timestamp(at);
-        }
-        let task = task.build();
+        self.push_all(vec![(job, run_at)]).await
+    }
+
+    /// Stores jobs, each to run no earlier than its time (Unix seconds) if
+    /// given: the backends write them in batched statements, not one each.
+    pub async fn push_all(&self, jobs: Vec<(A, Option<u64>)>) -> Result<(), JobsError> {
+        let tasks = jobs.into_iter().map(|(job, run_at)| {
+            let mut task = TaskBuilder::new(job);
+            if let Some(at) = run_at {
+                task = task.run_at_timestamp(at);
+            }
+            task.build()
+        });
         match self {
-            Storage::Sqlite(s) => push(s, task).await,
-            Storage::Postgres(s) => push(s, task).await,
-            Storage::MySql(s) => push(s, task).await,
+            Storage::Sqlite(s) => push_all(s, tasks).await,
+            Storage::Postgres(s) => push_all(s, tasks).await,
+            Storage::MySql(s) => push_all(s, tasks).await,
         }
     }
 }
 
-/// Pushes through a clone: apalis' `push` needs `&mut`, and a clone of a
+/// Pushes through a clone: apalis' sinks need `&mut`, and a clone of a
 /// storage is only a pool handle.
-async fn push<S, A, K>(storage: &S, task: Task<A>) -> Result<(), JobsError>
+async fn push_all<S, A, K>(
+    storage: &S,
+    tasks: impl Iterator<Item = Task<A>> + Send,
+) -> Result<(), JobsError>
 where
     S: TaskSink<A, K> + Clone,
     TaskSinkError<S::Error>: Into<Cause>,
 {
     let mut storage = storage.clone();
     storage
-        .push_task(task)
+        .push_all(futures::stream::iter(tasks))
         .await
         .map_err(|e| JobsError::Push(e.into()))
 }

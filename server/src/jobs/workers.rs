@@ -1,10 +1,15 @@
-//! Starts the worker pool: sets up apalis' tables on the shared pool,
-//! registers the cleanup worker (servers only) and a step worker per queue
-//! this process serves under one apalis `Monitor`, and stops it when the
-//! shutdown token fires, letting running jobs finish.
+//! Starts the worker pool: sets up apalis' tables on the shared pool, and
+//! runs the cleanup worker (servers only) and a step worker per queue this
+//! process serves, each under its own supervisor: apalis restarts a failed
+//! worker a few times at once, then the supervisor starts it again after a
+//! growing pause (up to half a minute), for as long as the process runs. A
+//! database outage of any length therefore ends with the pool working
+//! again; meanwhile [`PoolHealth`] says it is not (and `/readyz` is 503).
+//! The shutdown token stops it, letting running jobs finish.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use apalis::prelude::*;
 use apalis_postgres::{PostgresStorage, Pubsub};
@@ -29,6 +34,25 @@ const POLL_FALLBACK: Duration = Duration::from_secs(2);
 /// wake-up (cause inside apalis-postgres not found yet) and wait for it;
 /// a fetch there is a cheap query.
 const POSTGRES_POLL_FALLBACK: Duration = Duration::from_millis(250);
+
+/// Quick restarts apalis makes before a worker's supervisor pauses.
+const QUICK_RESTARTS: usize = 3;
+const FIRST_PAUSE: Duration = Duration::from_secs(1);
+const LONGEST_PAUSE: Duration = Duration::from_secs(30);
+/// A worker that ran this long before failing starts over from the first
+/// pause.
+const STEADY: Duration = Duration::from_secs(60);
+
+/// How many of this process's workers are paused after failures. Cheap to
+/// clone; `/readyz` asks it.
+#[derive(Debug, Clone, Default)]
+pub struct PoolHealth(Arc<AtomicUsize>);
+
+impl PoolHealth {
+    pub fn is_running(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == 0
+    }
+}
 
 /// Sets up apalis' tables (SQLite and PostgreSQL; MySQL's come from the
 /// migrations crate). Idempotent.
@@ -122,17 +146,68 @@ pub struct PoolPlan {
 
 /// The running pool; `wait` returns once every worker has stopped.
 pub struct Workers {
-    monitor: JoinHandle<()>,
+    supervisors: Vec<JoinHandle<()>>,
     ticker: Option<JoinHandle<()>>,
+    pub health: PoolHealth,
 }
 
 impl Workers {
     pub async fn wait(self) {
-        for handle in self.ticker.into_iter().chain([self.monitor]) {
+        for handle in self.ticker.into_iter().chain(self.supervisors) {
             if let Err(error) = handle.await {
                 tracing::error!(%error, "job worker task failed");
             }
         }
+    }
+}
+
+/// Runs the one worker `build` registers until shutdown, starting it again
+/// after a pause whenever it stops (apalis gives up after
+/// [`QUICK_RESTARTS`]). `build` gets the generation, for a worker name
+/// apalis has not seen (it refuses one seen recently).
+async fn supervise(
+    name: String,
+    build: impl Fn(u32) -> Monitor + Send + 'static,
+    health: PoolHealth,
+    shutdown: CancellationToken,
+    grace: Duration,
+) {
+    let mut pause = FIRST_PAUSE;
+    for generation in 0.. {
+        let began = Instant::now();
+        let signal = shutdown.clone();
+        let ended = build(generation)
+            .should_restart(|worker, error| {
+                tracing::warn!(worker = worker.name(), %error, "job worker stopped; restarting");
+                !worker.is_shutting_down() && worker.restarts() < QUICK_RESTARTS
+            })
+            .shutdown_timeout(grace)
+            .run_with_signal(async move {
+                signal.cancelled().await;
+                Ok(())
+            })
+            .await;
+        if shutdown.is_cancelled() {
+            return;
+        }
+        health.0.fetch_add(1, Ordering::Relaxed);
+        if began.elapsed() >= STEADY {
+            pause = FIRST_PAUSE;
+        }
+        match ended {
+            Ok(()) => {
+                tracing::error!(worker = %name, ?pause, "job worker ended; starting it again")
+            }
+            Err(error) => {
+                tracing::error!(worker = %name, %error, ?pause, "job worker failed; starting it again")
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(pause) => {}
+        }
+        pause = (pause * 2).min(LONGEST_PAUSE);
+        health.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -151,54 +226,69 @@ pub fn start(
     // Unique per process run: apalis refuses a worker name seen recently.
     let instance = uuid::Uuid::now_v7().simple().to_string();
     let notifier = queue.notifier();
-    let mut monitor = Monitor::new();
+    let health = PoolHealth::default();
+    let mut supervisors = Vec::new();
+    let mut spawn = |name: String, build: Box<dyn Fn(u32) -> Monitor + Send>| {
+        supervisors.push(tokio::spawn(supervise(
+            name,
+            build,
+            health.clone(),
+            shutdown.clone(),
+            grace,
+        )));
+    };
     if plan.cleanup {
-        monitor = register!(
-            monitor,
-            db.pool,
-            notifier,
+        let (pool, notifier, name) = (
+            db.pool.clone(),
+            notifier.clone(),
             format!("cleanup-{instance}"),
-            cleanup::QUEUE.to_owned(),
-            1,
-            cleanup::Cleanup,
-            context.clone(),
-            cleanup::run
+        );
+        spawn(
+            name.clone(),
+            Box::new(move |generation| {
+                register!(
+                    Monitor::new(),
+                    pool,
+                    notifier,
+                    format!("{name}-g{generation}"),
+                    cleanup::QUEUE.to_owned(),
+                    1,
+                    cleanup::Cleanup,
+                    context.clone(),
+                    cleanup::run
+                )
+            }),
         );
     }
     for (i, step_queue) in plan.step_queues.iter().enumerate() {
-        monitor = register!(
-            monitor,
-            db.pool,
-            notifier,
-            format!("steps{i}-{instance}"),
-            step_queue.clone(),
-            plan.concurrency.max(1),
-            StepJob,
-            engine.clone(),
-            steps::run
+        let (pool, notifier, engine) = (db.pool.clone(), notifier.clone(), engine.clone());
+        let (name, step_queue) = (format!("steps{i}-{instance}"), step_queue.clone());
+        let concurrency = plan.concurrency.max(1);
+        spawn(
+            name.clone(),
+            Box::new(move |generation| {
+                register!(
+                    Monitor::new(),
+                    pool,
+                    notifier,
+                    format!("{name}-g{generation}"),
+                    step_queue.clone(),
+                    concurrency,
+                    StepJob,
+                    engine.clone(),
+                    steps::run
+                )
+            }),
         );
     }
-
-    let signal = shutdown.clone();
-    let monitor = monitor
-        .should_restart(|worker, error| {
-            tracing::warn!(worker = worker.name(), %error, "job worker stopped; restarting");
-            !worker.is_shutting_down() && worker.restarts() < 100
-        })
-        .shutdown_timeout(grace)
-        .run_with_signal(async move {
-            signal.cancelled().await;
-            Ok(())
-        });
-    let monitor = tokio::spawn(async move {
-        if let Err(error) = monitor.await {
-            tracing::error!(%error, "job monitor failed");
-        }
-    });
     let ticker = plan
         .cleanup
         .then(|| tokio::spawn(push_cleanup_periodically(queue.clone(), shutdown)));
-    Workers { monitor, ticker }
+    Workers {
+        supervisors,
+        ticker,
+        health,
+    }
 }
 
 async fn push_cleanup_periodically(queue: JobQueue, shutdown: CancellationToken) {

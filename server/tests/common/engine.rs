@@ -115,3 +115,20 @@ pub async fn grant_label(api: &Api, label: &str, project: i64) {
         .await;
     assert_eq!(status, 204, "{body}");
 }
+
+/// PIDs of the host's processes whose command line has `marker`.
+pub fn processes_running(marker: &str) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+            // `sleep MARKER` itself, not the shell or sandbox around it.
+            (args.first().is_some_and(|a| a.ends_with(b"sleep"))
+                && args.contains(&marker.as_bytes()))
+            .then_some(pid)
+        })
+        .collect()
+}

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use kiln_core::engine::{RunState, StepState};
 use kiln_core::workflow::{Action, Workflow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -194,6 +195,10 @@ pub struct RunBody {
     /// Absent in lists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub steps: Option<Vec<StepBody>>,
+    /// A successful run some of whose `allow_failure` steps failed ("passed
+    /// with allowed failures"). Absent in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_failures: Option<bool>,
 }
 
 impl RunBody {
@@ -212,13 +217,23 @@ impl RunBody {
             finished_at: run.finished_at_ms.map(ms_to_rfc3339),
             duration_ms: run.finished_at_ms.map(|f| f - run.created_at_ms),
             steps: None,
+            allowed_failures: None,
         }
     }
 
     pub fn full(view: &RunView) -> Self {
+        // The run only succeeds with a failed step if that step may fail.
+        let allowed_failures = view.run.state == RunState::Success.as_str()
+            && view.steps.iter().any(|s| {
+                matches!(
+                    s.state.parse::<StepState>(),
+                    Ok(StepState::Failed | StepState::TimedOut)
+                )
+            });
         RunBody {
             version: view.version,
             steps: Some(view.steps.iter().map(StepBody::from).collect()),
+            allowed_failures: Some(allowed_failures),
             ..RunBody::summary(&view.run, view.workflow.clone())
         }
     }

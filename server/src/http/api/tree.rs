@@ -150,10 +150,7 @@ pub(crate) async fn create_node(
             None
         }
     };
-    let txn = db
-        .begin()
-        .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let txn = db.begin().await.map_err(ApiError::database)?;
     let node = nodes::create(&txn, NewNode { parent, ..new }).await?;
     // Whoever makes a top-level group owns it; below, roles are inherited.
     let role = if node.parent_id.is_none() {
@@ -162,9 +159,7 @@ pub(crate) async fn create_node(
     } else {
         members::effective(&txn, user.id, &node.full_path).await?
     };
-    txn.commit()
-        .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    txn.commit().await.map_err(ApiError::database)?;
     tracing::info!(path = %node.full_path, kind = kind.as_str(), "created");
     Ok(NodeBody::new(node, role))
 }
@@ -393,7 +388,7 @@ async fn move_node(
             None
         }
     };
-    let internal = |e: sea_orm::DbErr| ApiError::Internal(Box::new(e));
+    let internal = ApiError::database;
     let txn = db.begin().await.map_err(internal)?;
     let moved = nodes::move_to(&txn, &found.node, target.as_ref()).await?;
     let user = principal.user().map(|u| (u.id, u.username.clone()));

@@ -1,0 +1,81 @@
+//! The loops every Kiln process runs beside its HTTP server (or instead of
+//! one, in `kiln worker`): the job worker pool and the engine's sweeper,
+//! started by one function so `serve` and `worker` cannot drift apart, and
+//! drained together on shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::Database;
+use crate::engine::{Engine, sweeper};
+use crate::jobs::{self, JobQueue, PoolHealth, PoolPlan, Workers};
+
+/// The running loops.
+pub struct Background {
+    workers: Workers,
+    sweeper: JoinHandle<()>,
+    engine: Arc<Engine>,
+}
+
+/// Starts the worker pool of `plan` and the sweeper; both stop when
+/// `shutdown` fires (running jobs get `grace`).
+pub fn start(
+    db: &Database,
+    queue: &JobQueue,
+    engine: Arc<Engine>,
+    plan: PoolPlan,
+    shutdown: CancellationToken,
+    grace: Duration,
+) -> Background {
+    let workers = jobs::start(db, queue, engine.clone(), plan, shutdown.clone(), grace);
+    let sweeper = tokio::spawn(sweeper::run(engine.clone(), shutdown));
+    Background {
+        workers,
+        sweeper,
+        engine,
+    }
+}
+
+impl Background {
+    /// Whether the worker pool runs (for `/readyz`).
+    pub fn health(&self) -> PoolHealth {
+        self.workers.health.clone()
+    }
+
+    /// After shutdown fired: running steps get `grace` to finish; then
+    /// they are stopped (SIGTERM, SIGKILL after the kill grace) and handed
+    /// back at once, each recorded as stopped by shutdown: retried if it
+    /// has retries left, failed otherwise. False when steps had to be
+    /// stopped.
+    pub async fn drain(self, grace: Duration) -> bool {
+        self.sweeper.abort();
+        // apalis stops waiting for its jobs after `grace`; they run on.
+        let _ = tokio::time::timeout(grace + Duration::from_secs(1), self.workers.wait()).await;
+        let engine = self.engine;
+        if engine.running_count() == 0 {
+            return true;
+        }
+        let stopped = engine.stop_running();
+        tracing::warn!(
+            steps = ?stopped,
+            grace_seconds = grace.as_secs(),
+            "steps still running after the grace period; stopping them and handing them back"
+        );
+        let recorded = async {
+            while engine.running_count() > 0 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        let bound = engine.settings.kill_grace + Duration::from_secs(10);
+        if tokio::time::timeout(bound, recorded).await.is_err() {
+            tracing::error!(
+                steps = engine.running_count(),
+                "steps not recorded after being stopped; their leases will run out"
+            );
+        }
+        false
+    }
+}

@@ -1,0 +1,149 @@
+//! The engine when its process goes away under running steps, and when its
+//! database does: a graceful shutdown gives steps the grace period, then
+//! stops them and hands them back at once (retried if they have retries,
+//! else failed "stopped by shutdown"), and no step process outlives the
+//! server. While the database is unreachable the API answers 503 with
+//! `Retry-After` and `/readyz` 503; a step that ends meanwhile keeps its
+//! real outcome, and the workers run again once it is back.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::engine::{owner, processes_running, save, start, step, wait_end};
+use common::outage::Outage;
+use common::{Api, Backend, TestApp};
+use serde_json::json;
+
+async fn shutdown_hands_running_steps_back(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.shutdown_timeout_seconds = 1;
+        c.step_kill_grace_seconds = 1;
+    })
+    .await;
+    let (api, project) = owner(&app).await;
+    let marker = format!("30.{}", uuid::Uuid::new_v4().as_u128() % 1_000_000_007);
+    let source = format!(
+        r#"
+tasks:
+  once:
+    run: sleep {marker}
+  again:
+    retries: 1
+    retry_delay: 1s
+    run: |
+      if [ "$KILN_ATTEMPT" = "1" ]; then sleep {marker}; fi
+      echo "attempt $KILN_ATTEMPT"
+"#
+    );
+    assert_eq!(save(&api, project, "long", &source).await.0, 200);
+    let run = start(&api, project, "long", json!({})).await;
+    let began = Instant::now();
+    while processes_running(&marker).len() < 2 {
+        assert!(
+            began.elapsed() < Duration::from_secs(15),
+            "steps never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let stopping = Instant::now();
+    let app = app.restart().await;
+    // Grace (1 s) + kill grace (1 s) + recording + a new start.
+    assert!(
+        stopping.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        stopping.elapsed()
+    );
+    assert!(
+        processes_running(&marker).is_empty(),
+        "a step outlived the server"
+    );
+
+    let api = api.at(&app.base);
+    let (_, now) = api.get(&format!("/api/v1/runs/{run}")).await;
+    let once = step(&now, "once");
+    assert_eq!(once["state"], "failed", "{now:#}");
+    assert!(
+        once["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("stopped by shutdown of worker"),
+        "{once}"
+    );
+    let done = wait_end(&api, run).await;
+    let again = step(&done, "again");
+    assert_eq!(again["state"], "success", "{done:#}");
+    assert_eq!(again["attempt"], 2);
+    assert_eq!(done["state"], "failed");
+    app.stop().await;
+}
+on_sqlite_and_postgres!(shutdown_hands_running_steps_back);
+
+async fn a_database_outage_is_survived(backend: Backend) {
+    let target = match backend {
+        Backend::MySql => "127.0.0.1:3306",
+        _ => "127.0.0.1:5432",
+    };
+    let outage = Outage::proxy(target).await;
+    let app = TestApp::spawn_with(backend, |c| {
+        let url = c.database_url.clone().unwrap();
+        c.database_url = Some(outage.through(&url, target));
+    })
+    .await;
+    let (api, project) = owner(&app).await;
+    let token = api.token("write").await;
+    let bearer = Api::with_token(&app.base, &token);
+    let source = r#"
+tasks:
+  across:
+    run: sleep 3; echo "finished during the outage"
+  after:
+    needs: [across]
+    run: echo after
+"#;
+    assert_eq!(save(&api, project, "outage", source).await.0, 200);
+    let run = start(&api, project, "outage", json!({})).await;
+    common::engine::wait_until(&api, run, Duration::from_secs(20), |r| {
+        step(r, "across")["state"] == "running"
+    })
+    .await;
+
+    outage.cut();
+    let began = Instant::now();
+    let response = bearer
+        .request(reqwest::Method::GET, &format!("/api/v1/runs/{run}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503, "{:?}", response.text().await);
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        began.elapsed()
+    );
+    assert!(response.headers().contains_key("retry-after"));
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 503);
+    // Longer than the lease (10 s): the step ends meanwhile.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    outage.restore();
+
+    let done = wait_end(&bearer, run).await;
+    assert_eq!(step(&done, "across")["state"], "success", "{done:#}");
+    assert_eq!(step(&done, "across")["attempt"], 1, "{done:#}");
+    assert_eq!(done["state"], "success", "{done:#}");
+    let began = Instant::now();
+    while app.get("/readyz").await.status() != 200 {
+        assert!(
+            began.elapsed() < Duration::from_secs(40),
+            "never ready again"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let again = start(&api, project, "outage", json!({})).await;
+    assert_eq!(wait_end(&bearer, again).await["state"], "success");
+    app.stop().await;
+}
+on_backends!(a_database_outage_is_survived: postgres => Postgres, mysql => MySql);
