@@ -9,6 +9,7 @@
 //! since apalis-mysql 1.0.0-rc.8 does not compile against apalis 1.0.
 
 pub mod cleanup;
+pub mod echo;
 pub mod mysql;
 pub mod notifier;
 pub mod queue;

@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::cleanup::{self, CLEANUP_EVERY, JobContext};
+use super::echo::echoed;
 use super::mysql::MySqlStorage;
 use super::notifier::Notifier;
 use super::steps::{self, StepJob};
@@ -28,12 +29,11 @@ use crate::engine::Engine;
 
 /// Fallback poll: catches jobs pushed by other processes on SQLite and
 /// MySQL (no LISTEN/NOTIFY), delayed retries, and any notification
-/// PostgreSQL's listener missed.
+/// PostgreSQL's listener missed (it reconnects after a dropped connection).
 const POLL_FALLBACK: Duration = Duration::from_secs(2);
-/// PostgreSQL's fallback is shorter: about 1-3 % of its pickups miss every
-/// wake-up (cause inside apalis-postgres not found yet) and wait for it;
-/// a fetch there is a cheap query.
-const POSTGRES_POLL_FALLBACK: Duration = Duration::from_millis(250);
+/// PostgreSQL's fallback is shorter; wake-ups used up by a fetch already in
+/// flight are caught by the echoes (see `echo`), not by this poll.
+const POSTGRES_POLL_FALLBACK: Duration = Duration::from_millis(500);
 
 /// Quick restarts apalis makes before a worker's supervisor pauses.
 const QUICK_RESTARTS: usize = 3;
@@ -72,11 +72,11 @@ pub async fn setup(pool: &Pool) -> Result<(), JobsError> {
 }
 
 /// Wake-ups: the fallback poll first (a stream that ends would otherwise
-/// shadow it), then this process's own pushes.
+/// shadow it), then this process's own pushes, echoed.
 fn woken(notifier: &Notifier, fallback: Duration) -> Strategy {
     Strategy::new()
         .interval(fallback)
-        .stream(notifier.subscribe())
+        .stream(echoed(notifier.subscribe()))
 }
 
 /// Registers a worker for `queue` running `handler` with `data`, on the
@@ -112,7 +112,7 @@ macro_rules! register {
                             .with_config(postgres_config(&queue, concurrency))
                             .poll_with_strategy(
                                 woken(&notifier, POSTGRES_POLL_FALLBACK)
-                                    .stream(Pubsub::new(pool.clone(), queue.clone())),
+                                    .stream(echoed(Pubsub::new(pool.clone(), queue.clone()))),
                             ),
                     )
                     .concurrency(concurrency)
