@@ -4,16 +4,22 @@
 //! else failed "stopped by shutdown"), and no step process outlives the
 //! server. While the database is unreachable the API answers 503 with
 //! `Retry-After` and `/readyz` 503; a step that ends meanwhile keeps its
-//! real outcome, and the workers run again once it is back.
+//! real outcome, and the workers run again once it is back. A step waiting
+//! long in its queue keeps exactly one job; one whose job was lost gets a
+//! new one.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::engine::{owner, processes_running, save, start, step, wait_end};
+use common::engine::{grant_label, owner, processes_running, save, start, step, wait_end};
 use common::outage::Outage;
 use common::{Api, Backend, TestApp};
+use kiln_server::db::Pool;
+use kiln_server::db::entities::step as step_row;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
 async fn shutdown_hands_running_steps_back(backend: Backend) {
@@ -147,3 +153,82 @@ tasks:
     app.stop().await;
 }
 on_backends!(a_database_outage_is_survived: postgres => Postgres, mysql => MySql);
+
+/// The step's row as stored.
+async fn row_of(app: &TestApp, run: i64) -> step_row::Model {
+    step_row::Entity::find()
+        .filter(step_row::Column::RunId.eq(run))
+        .one(&app.server.database().conn)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Makes the step look dispatched 11 minutes ago (the sweeper's threshold
+/// is 10) and waits until a sweep has looked at it again.
+async fn age_and_sweep(app: &TestApp, run: i64) {
+    let row = row_of(app, run).await;
+    let old = row.dispatched_at_ms.unwrap() - 11 * 60 * 1000;
+    step_row::Entity::update_many()
+        .col_expr(step_row::Column::DispatchedAtMs, Expr::value(old))
+        .filter(step_row::Column::Id.eq(row.id))
+        .exec(&app.server.database().conn)
+        .await
+        .unwrap();
+    let began = Instant::now();
+    while row_of(app, run).await.dispatched_at_ms == Some(old) {
+        assert!(began.elapsed() < Duration::from_secs(10), "never swept");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn a_waiting_step_keeps_one_job(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (api, project) = owner(&app).await;
+    grant_label(&api, "nowhere", project).await;
+    let source = "tasks:\n  wait: { runs_on: [nowhere], run: \"true\" }\n";
+    assert_eq!(save(&api, project, "waits", source).await.0, 200);
+    let run = start(&api, project, "waits", json!({})).await;
+    let row = row_of(&app, run).await;
+    let jobs = app.server.jobs();
+    let live = || jobs.live_step_jobs(&row.queue, row.id, row.attempt);
+    assert_eq!(live().await.unwrap(), 1);
+
+    // Long in the queue, its job still there: nothing is added.
+    age_and_sweep(&app, run).await;
+    assert_eq!(live().await.unwrap(), 1);
+
+    // Its job lost: the sweeper pushes a new one.
+    let table = match backend {
+        Backend::Sqlite => "Jobs",
+        Backend::Postgres => "apalis.jobs",
+        Backend::MySql => "kiln_jobs",
+    };
+    let delete = format!(
+        "DELETE FROM {table} WHERE idempotency_key LIKE 'step:{}:%'",
+        row.id
+    );
+    let deleted = match &app.server.database().pool {
+        Pool::Sqlite(pool) => sqlx::raw_sql(sqlx::AssertSqlSafe(delete))
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected(),
+        Pool::Postgres(pool) => sqlx::raw_sql(sqlx::AssertSqlSafe(delete))
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected(),
+        Pool::MySql(pool) => sqlx::raw_sql(sqlx::AssertSqlSafe(delete))
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected(),
+    };
+    assert_eq!(deleted, 1);
+    assert_eq!(live().await.unwrap(), 0);
+    age_and_sweep(&app, run).await;
+    assert_eq!(live().await.unwrap(), 1);
+    app.stop().await;
+}
+on_all_backends!(a_waiting_step_keeps_one_job);

@@ -1,7 +1,9 @@
 //! The engine's safety net, run by every Kiln process once a second:
 //! running steps whose lease ran out (their worker died or lost the
 //! database) are retried or failed with a message saying so; dispatched
-//! steps whose job never arrived are pushed again; and the queue depth
+//! steps whose job never arrived are pushed again (only when no live job of
+//! theirs is in the queue: a step waiting in a long queue keeps its one
+//! job); and the queue depth
 //! gauge is refreshed. Every minute (and at start) the working files of
 //! attempts whose process died are removed. Every write is conditional, so
 //! several processes sweeping at once change each row once.
@@ -120,6 +122,15 @@ pub async fn sweep(engine: &Engine, judge_leases: bool) -> Result<(), EngineErro
             .exec(&engine.db)
             .await?;
         if taken.rows_affected == 1 {
+            // Still waiting in a long queue: it keeps its one job.
+            if engine
+                .queue
+                .live_step_jobs(&row.queue, row.id, row.attempt)
+                .await?
+                > 0
+            {
+                continue;
+            }
             tracing::warn!(step = row.id, "step's job went missing; pushing it again");
             let job = StepJob {
                 step_id: row.id,

@@ -10,6 +10,7 @@
 
 pub mod cleanup;
 pub mod echo;
+pub mod live;
 pub mod mysql;
 pub mod notifier;
 pub mod queue;
@@ -36,4 +37,6 @@ pub enum JobsError {
     Setup(#[source] Cause),
     #[error("cannot enqueue job: {0}")]
     Push(#[source] Cause),
+    #[error("cannot read the job queue: {0}")]
+    Query(#[source] Cause),
 }

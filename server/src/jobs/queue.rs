@@ -3,9 +3,10 @@
 
 use super::JobsError;
 use super::cleanup::{self, Cleanup};
+use super::live;
 use super::notifier::Notifier;
 use super::steps::StepJob;
-use super::storage::Storage;
+use super::storage::{Push, Storage};
 use crate::db::Pool;
 
 /// Where the jobs go, and how this process's workers are woken for them.
@@ -49,6 +50,16 @@ impl JobQueue {
         self.push_steps(queue, vec![(job, run_at)]).await
     }
 
+    /// How many live jobs attempt `attempt` of step `step` has in `queue`.
+    pub async fn live_step_jobs(
+        &self,
+        queue: &str,
+        step: i64,
+        attempt: i32,
+    ) -> Result<i64, JobsError> {
+        live::live_step_jobs(&self.pool, queue, step, attempt).await
+    }
+
     /// Pushes steps' jobs to `queue` in one batch, each runnable from its
     /// time (Unix seconds) or at once.
     pub async fn push_steps(
@@ -59,6 +70,14 @@ impl JobQueue {
         if jobs.is_empty() {
             return Ok(());
         }
+        let jobs = jobs
+            .into_iter()
+            .map(|(job, run_at)| Push {
+                key: Some(live::key_of(&job)),
+                job,
+                run_at,
+            })
+            .collect();
         Storage::<StepJob>::new(&self.pool, queue, 1)
             .push_all(jobs)
             .await?;

@@ -13,6 +13,15 @@ use super::mysql::{MySqlQueueConfig, MySqlStorage};
 use super::{Cause, HEARTBEAT, JobsError, MISSED_HEARTBEATS};
 use crate::db::Pool;
 
+/// One job to store.
+pub struct Push<A> {
+    pub job: A,
+    /// Unix seconds it may run from; `None` = now.
+    pub run_at: Option<u64>,
+    /// Unique per job of its queue (the backends refuse a second one).
+    pub key: Option<String>,
+}
+
 pub enum Storage<A> {
     Sqlite(SqliteStorage<A>),
     Postgres(PostgresStorage<A>),
@@ -75,16 +84,24 @@ where
 
     /// Stores a job, to run no earlier than `run_at` (Unix seconds) if given.
     pub async fn push(&self, job: A, run_at: Option<u64>) -> Result<(), JobsError> {
-        self.push_all(vec![(job, run_at)]).await
+        self.push_all(vec![Push {
+            job,
+            run_at,
+            key: None,
+        }])
+        .await
     }
 
-    /// Stores jobs, each to run no earlier than its time (Unix seconds) if
-    /// given: the backends write them in batched statements, not one each.
-    pub async fn push_all(&self, jobs: Vec<(A, Option<u64>)>) -> Result<(), JobsError> {
-        let tasks = jobs.into_iter().map(|(job, run_at)| {
-            let mut task = TaskBuilder::new(job);
-            if let Some(at) = run_at {
+    /// Stores jobs: the backends write them in batched statements, not one
+    /// each.
+    pub async fn push_all(&self, jobs: Vec<Push<A>>) -> Result<(), JobsError> {
+        let tasks = jobs.into_iter().map(|push| {
+            let mut task = TaskBuilder::new(push.job);
+            if let Some(at) = push.run_at {
                 task = task.run_at_timestamp(at);
+            }
+            if let Some(key) = push.key {
+                task = task.idempotency_key(key);
             }
             task.build()
         });
