@@ -4,5 +4,19 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     kiln_server::cli::main()
+}
+
+/// glibc gives each busy thread an arena of its own (up to 8 per core) and
+/// keeps what was freed in them: after a 1,000-step fan-out the server held
+/// 63 MB, with 10,000 steps queued 164 MB. Two arenas: 48 MB and 103 MB,
+/// at the same speed (bench/engine).
+#[allow(unsafe_code)]
+fn limit_malloc_arenas() {
+    // SAFETY: `mallopt` only sets a malloc parameter; it runs first thing in
+    // `main`, before any other thread exists or allocates.
+    unsafe {
+        nix::libc::mallopt(nix::libc::M_ARENA_MAX, 2);
+    }
 }

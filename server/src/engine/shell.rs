@@ -162,7 +162,10 @@ pub async fn run(
 
 /// In the forked child, before the program starts: die with Kiln (SIGKILL
 /// when the thread that started it goes, so a killed worker's steps stop
-/// too) and take the step's resource limits. Both are single system calls,
+/// too) and take the step's resource limits. The signal follows the
+/// spawning *thread*: steps are spawned from the runtime's worker threads,
+/// which live as long as it does; never spawn one from `spawn_blocking`
+/// (those threads exit when idle, and would kill the step). Both are single system calls,
 /// which is all a forked child of a threaded process may safely do.
 #[allow(unsafe_code)]
 fn before_exec(command: &mut Command, limits: &[(Limit, u64)]) {
