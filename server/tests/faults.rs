@@ -101,6 +101,8 @@ async fn a_database_outage_is_survived(backend: Backend) {
     let (api, project) = owner(&app).await;
     let token = api.token("write").await;
     let bearer = Api::with_token(&app.base, &token);
+    // `across` ends during the outage; `long` outlives its lease without
+    // the database and is stopped, then retried.
     let source = r#"
 tasks:
   across:
@@ -108,11 +110,15 @@ tasks:
   after:
     needs: [across]
     run: echo after
+  long:
+    retries: 1
+    retry_delay: 1s
+    run: if [ "$KILN_ATTEMPT" = "1" ]; then sleep 60; fi
 "#;
     assert_eq!(save(&api, project, "outage", source).await.0, 200);
     let run = start(&api, project, "outage", json!({})).await;
     common::engine::wait_until(&api, run, Duration::from_secs(20), |r| {
-        step(r, "across")["state"] == "running"
+        step(r, "across")["state"] == "running" && step(r, "long")["state"] == "running"
     })
     .await;
 
@@ -132,14 +138,30 @@ tasks:
     assert!(response.headers().contains_key("retry-after"));
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 503);
-    // Longer than the lease (10 s): the step ends meanwhile.
-    tokio::time::sleep(Duration::from_secs(12)).await;
+    // Well past the lease (10 s): `across` ends meanwhile, `long` loses
+    // its lease.
+    tokio::time::sleep(Duration::from_secs(16)).await;
     outage.restore();
 
     let done = wait_end(&bearer, run).await;
     assert_eq!(step(&done, "across")["state"], "success", "{done:#}");
     assert_eq!(step(&done, "across")["attempt"], 1, "{done:#}");
+    let long = step(&done, "long");
+    assert_eq!(long["state"], "success", "{done:#}");
+    assert_eq!(long["attempt"], 2, "{done:#}");
     assert_eq!(done["state"], "success", "{done:#}");
+    let first_try = bearer
+        .request(
+            reqwest::Method::GET,
+            &format!("/api/v1/runs/{run}/steps/long/log?attempt=1"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(first_try.contains("worker lost"), "{first_try}");
     let began = Instant::now();
     while app.get("/readyz").await.status() != 200 {
         assert!(
@@ -148,7 +170,9 @@ tasks:
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let again = start(&api, project, "outage", json!({})).await;
+    let quick = "tasks:\n  quick: { run: \"true\" }\n";
+    assert_eq!(save(&api, project, "quick", quick).await.0, 200);
+    let again = start(&api, project, "quick", json!({})).await;
     assert_eq!(wait_end(&bearer, again).await["state"], "success");
     app.stop().await;
 }

@@ -188,11 +188,23 @@ async fn attempt(
         }
     };
     beat.abort();
+    let lease_lost = matches!(beat.await, Ok(heartbeat::Stopped::LeaseLost));
     // Stopped by this process's shutdown: handed back. Only an attempt that
     // really was cut off; one that ended by itself keeps its outcome. (A
     // user's cancel has already ended the step's row, which this cannot
     // change.)
-    let result = if engine.is_stopping() && result.as_ref().is_ok_and(Ended::was_cancelled) {
+    let cut_off = result.as_ref().is_ok_and(Ended::was_cancelled);
+    let result = if lease_lost && cut_off {
+        // Its lease ran out while the database was unreachable: lost, like
+        // a dead worker's step (retried if it may be), not a failure.
+        Ok(Ended {
+            end: AttemptEnd::WorkerLost {
+                worker: engine.settings.worker_name.clone(),
+            },
+            exit_code: None,
+            outputs: BTreeMap::new(),
+        })
+    } else if engine.is_stopping() && cut_off {
         Ok(Ended {
             end: AttemptEnd::StoppedByShutdown {
                 worker: engine.settings.worker_name.clone(),

@@ -14,13 +14,23 @@ use super::Engine;
 use super::store::now_ms;
 use crate::db::entities::step;
 
+/// Why a heartbeat stopped by itself (it is aborted when the step ends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// The step was cancelled, or was ended elsewhere.
+    Cancelled,
+    /// The database could not be reached for a whole lease: the step was
+    /// stopped, and is recorded as lost (retried if it may be).
+    LeaseLost,
+}
+
 /// Runs until aborted, or until the step is taken away.
 pub async fn keep_alive(
     engine: Arc<Engine>,
     step_id: i64,
     attempt: i32,
     cancel: CancellationToken,
-) {
+) -> Stopped {
     let lease_ms = i64::try_from(engine.settings.lease.as_millis()).unwrap_or(i64::MAX / 2);
     let mut every = tokio::time::interval(engine.settings.heartbeat);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -28,7 +38,7 @@ pub async fn keep_alive(
     let mut renewed_at = std::time::Instant::now();
     loop {
         tokio::select! {
-            () = cancel.cancelled() => return,
+            () = cancel.cancelled() => return Stopped::Cancelled,
             _ = every.tick() => {}
         }
         let renewed = step::Entity::update_many()
@@ -46,7 +56,7 @@ pub async fn keep_alive(
                     "step no longer ours (cancelled or lost); stopping it"
                 );
                 cancel.cancel();
-                return;
+                return Stopped::Cancelled;
             }
             Ok(_) => renewed_at = std::time::Instant::now(),
             // The lease has slack for a few missed beats; past it the step
@@ -59,7 +69,7 @@ pub async fn keep_alive(
                 if renewed_at.elapsed() >= engine.settings.lease {
                     tracing::warn!(step = step_id, "lease lost; stopping the step");
                     cancel.cancel();
-                    return;
+                    return Stopped::LeaseLost;
                 }
             }
         }

@@ -20,19 +20,19 @@ where
     S: Stream + Send + Sync + Unpin + 'static,
 {
     let state = (wakeups, 0usize);
-    Box::pin(futures::stream::unfold(
-        state,
-        |(mut wakeups, echoed)| async move {
-            let Some(&pause) = ECHOES.get(echoed) else {
-                // Quiet: wait for the next wake-up.
-                return wakeups.next().await.map(|_| ((), (wakeups, 0)));
-            };
-            tokio::select! {
-                woken = wakeups.next() => woken.map(|_| ((), (wakeups, 0))),
-                () = tokio::time::sleep(pause) => Some(((), (wakeups, echoed + 1))),
-            }
-        },
-    ))
+    // Fused: apalis polls a stream again after it ended (PostgreSQL's
+    // listener ends after an error), which `unfold` alone must not be.
+    let stream = futures::stream::unfold(state, |(mut wakeups, echoed)| async move {
+        let Some(&pause) = ECHOES.get(echoed) else {
+            // Quiet: wait for the next wake-up.
+            return wakeups.next().await.map(|_| ((), (wakeups, 0)));
+        };
+        tokio::select! {
+            woken = wakeups.next() => woken.map(|_| ((), (wakeups, 0))),
+            () = tokio::time::sleep(pause) => Some(((), (wakeups, echoed + 1))),
+        }
+    });
+    Box::pin(stream.fuse())
 }
 
 #[cfg(test)]
@@ -57,5 +57,6 @@ mod tests {
         assert!(quiet.is_err(), "no echo without a new wake-up");
         drop(tx);
         assert_eq!(stream.next().await, None);
+        assert_eq!(stream.next().await, None, "polled again after its end");
     }
 }
