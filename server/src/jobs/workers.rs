@@ -72,11 +72,22 @@ pub async fn setup(pool: &Pool) -> Result<(), JobsError> {
 }
 
 /// Wake-ups: the fallback poll first (a stream that ends would otherwise
-/// shadow it), then this process's own pushes, echoed.
+/// shadow it), then this process's own pushes.
 fn woken(notifier: &Notifier, fallback: Duration) -> Strategy {
     Strategy::new()
         .interval(fallback)
+        .stream(notifier.subscribe())
+}
+
+/// PostgreSQL's wake-ups, echoed (see `echo`): this process's pushes and
+/// other machines' (LISTEN/NOTIFY). Not on SQLite, where each echo's fetch
+/// is a write competing with everyone else's for the one write lock, and
+/// pickup was never slow.
+fn woken_postgres(notifier: &Notifier, pool: &sqlx::PgPool, queue: &str) -> Strategy {
+    Strategy::new()
+        .interval(POSTGRES_POLL_FALLBACK)
         .stream(echoed(notifier.subscribe()))
+        .stream(echoed(Pubsub::new(pool.clone(), queue.to_owned())))
 }
 
 /// Registers a worker for `queue` running `handler` with `data`, on the
@@ -110,10 +121,7 @@ macro_rules! register {
                     .backend(
                         PostgresStorage::<$args>::new(&pool)
                             .with_config(postgres_config(&queue, concurrency))
-                            .poll_with_strategy(
-                                woken(&notifier, POSTGRES_POLL_FALLBACK)
-                                    .stream(echoed(Pubsub::new(pool.clone(), queue.clone()))),
-                            ),
+                            .poll_with_strategy(woken_postgres(&notifier, &pool, &queue)),
                     )
                     .concurrency(concurrency)
                     .parallelize(tokio::spawn)
