@@ -97,9 +97,12 @@ tasks:
     needs: [holder, snoop, read_data, identity, write_outside, output_swap, offline, disk, templates]
     trigger_rule: all_done
     timeout: 4s
+    # The step's own shell forks once, before the bomb exists: forking
+    # the pipeline itself, it raced the bomb's first children for the
+    # last free process slots and could exit "can't fork" at once.
     run: |
       bomb() { bomb | bomb & }
-      bomb
+      ( bomb ) &
       exec sleep 30
 "#
 }
