@@ -102,6 +102,35 @@ print(f"{LABEL}: 1,000 independent no-op tasks: {(last - ms(done['created_at']))
       f"= {1000 / ((last - ms(done['created_at'])) / 1000):.0f} tasks/s (trigger call included: {time.time() - began:.2f} s wall)")
 print(f"{LABEL}: RSS after 1,100 steps: {rss_mb():.1f} MB")
 
+# The same fan-out while ten pages follow it live (its event stream): how
+# much that costs, and how long an event takes from commit to a page.
+import threading
+
+
+def follow(run, got):
+    req = urllib.request.Request(BASE + f"/api/v1/runs/{run}/events")
+    with opener.open(req, timeout=600) as resp:
+        for raw in resp:
+            line = raw.decode().rstrip("\n")
+            if line.startswith("data: "):
+                got.append((time.time() * 1000, json.loads(line[6:])))
+
+
+run = start(project, "wide")
+streams = [[] for _ in range(10)]
+followers = [threading.Thread(target=follow, args=(run, got)) for got in streams]
+for t in followers:
+    t.start()
+done = wait(run)
+for t in followers:
+    t.join(timeout=60)
+last = max(ms(s["finished_at"]) for s in done["steps"])
+lags = [at - ms(e["at"]) for got in streams for at, e in got if e.get("to") == "success"]
+counts = sorted(len(got) for got in streams)
+print(f"{LABEL}: 1,000 tasks followed by 10 live pages: "
+      f"{1000 / ((last - ms(done['created_at'])) / 1000):.0f} tasks/s; events per page {counts[0]}-{counts[-1]}; "
+      f"commit -> page p50 {pct(lags, 0.5):.0f} ms, p99 {pct(lags, 0.99):.0f} ms")
+
 # A 100 MB printer: the log is capped and memory stays flat.
 save(project, "chatty", "tasks:\n  chatty:\n    run: head -c 100000000 /dev/zero | tr '\\0' 'a'\n")
 before = rss_mb()
@@ -110,7 +139,6 @@ print(f"{LABEL}: a task printing 100 MB: {done['steps'][0]['state']}, RSS {befor
 
 # Starting 2,000 tasks (the default cap) while ten other users write: the
 # run must answer quickly and nobody else may get an error.
-import threading
 
 wide2k = "tasks:\n" + "".join(f"  s{i}: {{runs_on: [nowhere], run: 'true'}}\n" for i in range(2000))
 save(project, "start2k", wide2k)

@@ -1,5 +1,6 @@
 //! What the workflow and run pages show, as plain serialisable types.
 
+use kiln_core::engine::{RunState, StepState};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Crumb, NodeView};
@@ -32,7 +33,7 @@ pub struct ProblemView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunBar {
     pub id: i64,
-    pub state: String,
+    pub state: RunState,
     pub duration_ms: Option<i64>,
 }
 
@@ -59,7 +60,7 @@ pub struct RunRow {
     pub id: i64,
     pub workflow: Option<String>,
     pub trigger: String,
-    pub state: String,
+    pub state: RunState,
     pub created_at: String,
     pub duration_ms: Option<i64>,
 }
@@ -83,13 +84,29 @@ pub struct RunsPage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepView {
     pub task: String,
-    pub state: String,
+    pub state: StepState,
     pub attempt: i32,
     pub duration_ms: Option<i64>,
     pub exit_code: Option<i32>,
     pub message: String,
     pub worker: Option<String>,
     pub started_at: Option<String>,
+}
+
+impl StepView {
+    /// A step the page knows nothing of yet: queued, not started.
+    pub fn waiting(task: &str) -> Self {
+        StepView {
+            task: task.to_owned(),
+            state: StepState::Queued,
+            attempt: 1,
+            duration_ms: None,
+            exit_code: None,
+            message: String::new(),
+            worker: None,
+            started_at: None,
+        }
+    }
 }
 
 /// A task's box in the drawn graph.
@@ -120,6 +137,9 @@ pub struct RunPage {
     pub can_run: bool,
     /// The run succeeded although `allow_failure` steps failed.
     pub allowed_failures: bool,
+    /// The run's newest event when the page was made: the live stream
+    /// starts after it.
+    pub last_event: i64,
 }
 
 /// A piece of a step's log, from `offset` on.

@@ -10,6 +10,7 @@ pub mod components;
 pub mod data;
 pub mod engine_data;
 pub mod pages;
+pub mod screen;
 pub mod server_fns;
 
 use leptos::prelude::*;

@@ -1,21 +1,19 @@
 //! Kiln's domain: plain types and pure functions with no IO.
 //!
 //! Everything here is tested in milliseconds and compiles for wasm32, so the
-//! browser and the server share the same definitions (error bodies, the
-//! dashboard's sections, database URL validation, account rules, the
-//! permission table and the network rules).
+//! browser and the server share the same definitions (error bodies,
+//! database URL validation, account rules, the permission table, the
+//! network rules, the engine's states and rules, workflow files). How
+//! things look on screen lives in `app/`.
 
 pub mod access;
 pub mod accounts;
-pub mod ansi;
 pub mod api_error;
 pub mod database_url;
 pub mod engine;
 pub mod net;
 pub mod sandbox;
-pub mod sections;
 pub mod workflow;
 
 pub use api_error::{ErrorBody, ErrorDetail, SourceProblem};
 pub use database_url::{DatabaseKind, DatabaseUrl, DatabaseUrlError};
-pub use sections::Section;

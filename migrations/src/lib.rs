@@ -4,6 +4,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+pub use m20261202_400000_definitions::content_hash;
+
 mod m20261125_000001_sessions;
 mod m20261125_000002_mysql_job_queue;
 mod m20261125_000003_accounts;
@@ -11,6 +13,8 @@ mod m20261125_000004_engine;
 mod m20261202_000005_worker_label_grants;
 mod m20261202_100000_instance_owner;
 mod m20261202_200000_steps_by_run_state;
+mod m20261202_300000_run_events;
+mod m20261202_400000_definitions;
 
 pub struct Migrator;
 
@@ -25,6 +29,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000005_worker_label_grants::Migration),
             Box::new(m20261202_100000_instance_owner::Migration),
             Box::new(m20261202_200000_steps_by_run_state::Migration),
+            Box::new(m20261202_300000_run_events::Migration),
+            Box::new(m20261202_400000_definitions::Migration),
         ]
     }
 

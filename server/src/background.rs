@@ -1,5 +1,6 @@
 //! The loops every Kiln process runs beside its HTTP server (or instead of
-//! one, in `kiln worker`): the job worker pool and the engine's sweeper,
+//! one, in `kiln worker`): the job worker pool, the engine's sweeper and
+//! the reader of run events for live pages,
 //! started by one function so `serve` and `worker` cannot drift apart, and
 //! drained together on shutdown.
 
@@ -10,7 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::Database;
-use crate::engine::{Engine, sweeper};
+use crate::engine::{Engine, step_job, sweeper};
 use crate::jobs::{self, JobQueue, PoolHealth, PoolPlan, Workers};
 
 /// The running loops.
@@ -30,7 +31,9 @@ pub fn start(
     shutdown: CancellationToken,
     grace: Duration,
 ) -> Background {
-    let workers = jobs::start(db, queue, engine.clone(), plan, shutdown.clone(), grace);
+    let runner = step_job::runner(engine.clone());
+    let workers = jobs::start(db, queue, runner, plan, shutdown.clone(), grace);
+    tokio::spawn(engine.feed.clone().run(engine.db.clone(), shutdown.clone()));
     let sweeper = tokio::spawn(sweeper::run(engine.clone(), shutdown));
     Background {
         workers,

@@ -96,6 +96,7 @@ fn expectations(route: &str) -> Option<[&'static str; 10]> {
         | "GET /api/v1/projects/{id}/runs"
         | "GET /api/v1/runs/{id}"
         | "GET /api/v1/runs/{id}/steps"
+        | "GET /api/v1/runs/{id}/events"
         | "GET /api/v1/runs/{id}/steps/{task}/log"
         | "GET /api/v1/projects/{id}/secrets"
         | "GET /api/v1/groups/{id}/secrets" => view,
@@ -156,6 +157,7 @@ const ROUTES_IN_TABLE: &[&str] = &[
     "GET /api/v1/projects/{id}/runs",
     "GET /api/v1/runs/{id}",
     "GET /api/v1/runs/{id}/steps",
+    "GET /api/v1/runs/{id}/events",
     "POST /api/v1/runs/{id}/cancel",
     "POST /api/v1/runs/{id}/retry",
     "GET /api/v1/runs/{id}/steps/{task}/log",

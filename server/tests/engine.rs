@@ -402,3 +402,43 @@ tasks:
     app.stop().await;
 }
 on_all_backends!(partial_planning_waits_for_unloaded_upstream);
+
+/// A run keeps the definition it executed: after its workflow is deleted
+/// it is still readable, and re-running it runs that definition again.
+async fn a_deleted_workflows_run_can_be_rerun(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (api, project) = owner(&app).await;
+    let source = "tasks:\n  first:\n    run: echo one\n  second:\n    needs: [first]\n    run: '[ -e /nonexistent-kiln-flag ] || exit 4'\n";
+    let (status, body) = save(&api, project, "gone", source).await;
+    assert_eq!(status, 200, "{body}");
+    let run = start(&api, project, "gone", json!({})).await;
+    let done = wait_end(&api, run).await;
+    assert_eq!(done["state"], "failed", "{done:#}");
+    let (status, body) = api
+        .send(
+            "DELETE",
+            &format!("/api/v1/projects/{project}/workflows/gone"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, kept) = api.get(&format!("/api/v1/runs/{run}")).await;
+    assert_eq!(status, 200, "{kept}");
+    assert!(kept["workflow"].is_null(), "{kept:#}");
+    let (status, body) = api
+        .post(
+            &format!("/api/v1/runs/{run}/retry"),
+            json!({"steps": "all"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["reset"], json!(["first", "second"]));
+    let again = wait_end(&api, run).await;
+    assert_eq!(step(&again, "first")["attempt"], 2, "{again:#}");
+    assert_eq!(step(&again, "second")["exit_code"], 4, "{again:#}");
+    let (status, page) = api.raw("GET", &format!("/runs/{run}"), None).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("(deleted workflow)"), "{page}");
+    app.stop().await;
+}
+on_all_backends!(a_deleted_workflows_run_can_be_rerun);

@@ -1,19 +1,22 @@
 //! A run's graph as SVG: boxes where the layered layout put them, coloured
-//! by state, with arrows from each dependency; a box links to its log.
+//! by state (live, as the run's events arrive), with arrows from each
+//! dependency; a box links to its log.
 
 use leptos::prelude::*;
 
+use super::live_run::{LiveSteps, current};
 use super::run_state::fill;
 use crate::engine_data::{GraphView, StepView};
-use kiln_core::workflow::layout::{NODE_HEIGHT, NODE_WIDTH};
+use crate::screen::graph_layout::{NODE_HEIGHT, NODE_WIDTH};
 
 #[component]
-pub fn Dag(graph: GraphView, steps: Vec<StepView>, run: i64) -> impl IntoView {
-    let state_of = |task: &str| {
+pub fn Dag(graph: GraphView, steps: Vec<StepView>, run: i64, live: LiveSteps) -> impl IntoView {
+    let loaded = |task: &str| {
         steps
             .iter()
             .find(|s| s.task == task)
-            .map_or_else(|| "queued".to_owned(), |s| s.state.clone())
+            .cloned()
+            .unwrap_or_else(|| StepView::waiting(task))
     };
     let edges = graph
         .edges
@@ -33,13 +36,15 @@ pub fn Dag(graph: GraphView, steps: Vec<StepView>, run: i64) -> impl IntoView {
         .nodes
         .iter()
         .map(|n| {
-            let state = state_of(&n.task);
+            let now = current(live, loaded(&n.task));
+            let state = move || now.get().state;
             let label: String = n.task.chars().take(20).collect();
+            let task = n.task.clone();
             view! {
                 <a href=format!("/runs/{run}?step={}", n.task)>
-                    <g class="dag-node" data-task=n.task.clone() data-state=state.clone()>
-                        <title>{format!("{}: {state}", n.task)}</title>
-                        <rect x=n.x y=n.y width=NODE_WIDTH height=NODE_HEIGHT rx="6" fill=fill(&state) />
+                    <g class="dag-node" data-task=n.task.clone() data-state=move || state().as_str()>
+                        <title>{move || format!("{task}: {}", state())}</title>
+                        <rect x=n.x y=n.y width=NODE_WIDTH height=NODE_HEIGHT rx="6" fill=move || fill(state().into()) />
                         <text x=n.x + 10.0 y=n.y + 23.0 fill="white" font-size="13" font-family="ui-monospace, monospace">{label}</text>
                     </g>
                 </a>

@@ -1,10 +1,12 @@
 //! A step's log: lines with their time and stream, ANSI colours rendered,
-//! filtered by a search box, following the end while the step runs (polled
-//! in the browser; the first screenful comes with the page).
+//! filtered by a search box, following the end while the step runs (the
+//! first screenful comes with the page; the rest over the log's event
+//! stream, from where the page stopped, until its `end` event).
 
-use kiln_core::ansi::segments;
+use crate::screen::ansi::segments;
 use leptos::prelude::*;
 
+use super::event_stream::{self, Handler};
 use crate::server_fns::load_log;
 
 fn colour_class(colour: Option<u8>, bold: bool) -> &'static str {
@@ -61,32 +63,34 @@ pub fn LogView(run: i64, task: String) -> impl IntoView {
         let task = task.clone();
         Resource::new(|| (), move |_| load_log(run, task.clone(), 0))
     };
-    let poll = {
+    // Set once the first screenful is in: the stream goes on from there.
+    let loaded = RwSignal::new(false);
+    {
         let task = task.clone();
-        move || {
-            let task = task.clone();
-            leptos::task::spawn_local(async move {
-                if done.get_untracked() {
-                    return;
-                }
-                if let Ok(Ok(chunk)) = load_log(run, task, offset.get_untracked()).await {
-                    if !chunk.text.is_empty() {
-                        text.update(|t| t.push_str(&chunk.text));
-                    }
-                    offset.set(chunk.next_offset);
-                    done.set(chunk.done);
-                }
+        Effect::new(move |_| {
+            if !loaded.get() || done.get_untracked() {
+                return;
+            }
+            let append: Handler = Box::new(move |lines: String| {
+                text.update(|t| {
+                    t.push_str(&lines);
+                    t.push('\n');
+                });
             });
-        }
-    };
-    Effect::new(move |_| {
-        // In the browser only: poll while the step runs.
-        if let Ok(handle) =
-            set_interval_with_handle(poll.clone(), std::time::Duration::from_millis(1000))
-        {
-            on_cleanup(move || handle.clear());
-        }
-    });
+            event_stream::open(
+                "log",
+                format!(
+                    "/api/v1/runs/{run}/steps/{task}/log?offset={}",
+                    offset.get_untracked()
+                ),
+                vec![
+                    ("message", append),
+                    ("end", Box::new(move |_| done.set(true))),
+                ],
+                &["end"],
+            );
+        });
+    }
     Effect::new(move |_| {
         text.track();
         if follow.get_untracked()
@@ -115,6 +119,7 @@ pub fn LogView(run: i64, task: String) -> impl IntoView {
                         text.set(chunk.text);
                         offset.set(chunk.next_offset);
                         done.set(chunk.done);
+                        loaded.set(true);
                     }
                     view! {
                         <div node_ref=pre id="log" class="max-h-[32rem] overflow-y-auto rounded-lg bg-stone-950 p-3 font-mono text-xs leading-5 text-stone-100">

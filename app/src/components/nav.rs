@@ -1,6 +1,6 @@
 //! The main navigation: one link per dashboard section, the current one marked.
 
-use kiln_core::Section;
+use crate::screen::Section;
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 

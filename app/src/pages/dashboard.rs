@@ -1,6 +1,6 @@
 //! The landing page: one card per section with what it is for.
 
-use kiln_core::Section;
+use crate::screen::Section;
 use leptos::prelude::*;
 
 use crate::components::page_header::PageHeader;

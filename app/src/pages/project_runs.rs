@@ -1,6 +1,7 @@
 //! A project's runs, newest first, filtered by state, workflow and trigger
 //! (a plain GET form, so a filtered list has its own URL).
 
+use kiln_core::engine::{RunState, RunTrigger};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -66,12 +67,8 @@ fn Runs(page: RunsPage) -> impl IntoView {
         workflows,
         filter,
     } = page;
-    let states = ["running", "success", "failed", "cancelled"]
-        .map(String::from)
-        .to_vec();
-    let triggers = ["manual", "api", "schedule", "webhook"]
-        .map(String::from)
-        .to_vec();
+    let states = RunState::ALL.map(|s| s.as_str().to_owned()).to_vec();
+    let triggers = RunTrigger::ALL.map(|t| t.as_str().to_owned()).to_vec();
     view! {
         <Title text=format!("Runs of {}", project.name) />
         <Breadcrumbs crumbs />
@@ -100,7 +97,7 @@ fn Runs(page: RunsPage) -> impl IntoView {
                                     <td class="py-2"><a class="underline" href=format!("/runs/{}", r.id)>{format!("#{}", r.id)}</a></td>
                                     <td>{r.workflow.unwrap_or_else(|| "(deleted)".into())}</td>
                                     <td>{r.trigger}</td>
-                                    <td><StateBadge state=r.state /></td>
+                                    <td><StateBadge name=r.state.as_str() tone=r.state.into() /></td>
                                     <td>{r.created_at}</td>
                                     <td>{duration(r.duration_ms)}</td>
                                 </tr>

@@ -1,7 +1,12 @@
 //! A run's page: its state, the DAG coloured by step state, the steps with
 //! their durations, cancel and re-run, and the selected step's log. While
-//! the run is going the page refreshes itself every second in the browser.
+//! the run is going the browser follows its event stream: each step's row
+//! and box change as events arrive, and the run's own end reloads the page
+//! once.
 
+use std::collections::HashMap;
+
+use kiln_core::engine::RunState;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -10,6 +15,7 @@ use crate::components::breadcrumbs::Breadcrumbs;
 use crate::components::dag::Dag;
 use crate::components::denied::{DeniedView, LoadError};
 use crate::components::forms::FormAlert;
+use crate::components::live_run::{LiveSteps, current, follow};
 use crate::components::log_view::LogView;
 use crate::components::run_state::{StateBadge, duration};
 use crate::engine_data::{RunPage, StepView};
@@ -26,29 +32,13 @@ pub fn RunPageView() -> impl IntoView {
             .and_then(|id| id.parse::<i64>().ok())
             .unwrap_or(0)
     };
-    let tick = RwSignal::new(0u32);
-    let running = RwSignal::new(false);
-    let data = Resource::new(move || (run(), tick.get()), |(run, _)| load_run(run));
-    Effect::new(move |_| {
-        let refresh = move || {
-            if running.get_untracked() {
-                tick.update(|t| *t += 1);
-            }
-        };
-        if let Ok(handle) =
-            set_interval_with_handle(refresh, std::time::Duration::from_millis(1000))
-        {
-            on_cleanup(move || handle.clear());
-        }
-    });
+    let reload = RwSignal::new(0u32);
+    let data = Resource::new(move || (run(), reload.get()), |(run, _)| load_run(run));
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(Ok(page)) => {
-                        running.set(page.run.state == "running");
-                        view! { <Run page /> }.into_any()
-                    }
+                    Ok(Ok(page)) => view! { <Run page reload /> }.into_any(),
                     Ok(Err(denied)) => view! { <DeniedView denied /> }.into_any(),
                     Err(e) => view! { <LoadError message=e.to_string() /> }.into_any(),
                 }
@@ -66,7 +56,7 @@ pub fn RunPageView() -> impl IntoView {
 }
 
 #[component]
-fn Run(page: RunPage) -> impl IntoView {
+fn Run(page: RunPage, reload: RwSignal<u32>) -> impl IntoView {
     let RunPage {
         project,
         crumbs,
@@ -76,6 +66,7 @@ fn Run(page: RunPage) -> impl IntoView {
         graph,
         can_run,
         allowed_failures,
+        last_event,
     } = page;
     let id = run.id;
     let workflow = run
@@ -86,14 +77,21 @@ fn Run(page: RunPage) -> impl IntoView {
         .workflow
         .clone()
         .map(|w| format!("/projects/{}/workflows/{w}", project.id));
-    let running = run.state == "running";
-    let failed = run.state == "failed" || run.state == "cancelled";
+    let running = run.state == RunState::Running;
+    let failed = matches!(run.state, RunState::Failed | RunState::Cancelled);
+    let live: LiveSteps = RwSignal::new(HashMap::new());
+    if running {
+        // In the browser only (effects do not run on the server).
+        Effect::new(move |_| {
+            follow(id, last_event, live, move || reload.update(|n| *n += 1));
+        });
+    }
     view! {
         <Title text=format!("Run #{id}") />
         <Breadcrumbs crumbs />
         <div class="mb-4 flex flex-wrap items-center gap-3">
             <h1 class="text-2xl font-semibold tracking-tight">{format!("Run #{id}")}</h1>
-            <span id="run-state"><StateBadge state=run.state.clone() /></span>
+            <span id="run-state"><StateBadge name=run.state.as_str() tone=run.state.into() /></span>
             {allowed_failures.then(|| view! {
                 <span id="allowed-failures" class="text-sm text-amber-700 dark:text-amber-300">"passed with allowed failures"</span>
             })}
@@ -127,13 +125,13 @@ fn Run(page: RunPage) -> impl IntoView {
                 })}
             </div>
         })}
-        <Dag graph steps=steps.clone() run=id />
-        <Steps steps run=id />
+        <Dag graph steps=steps.clone() run=id live />
+        <Steps steps run=id live />
     }
 }
 
 #[component]
-fn Steps(steps: Vec<StepView>, run: i64) -> impl IntoView {
+fn Steps(steps: Vec<StepView>, run: i64, live: LiveSteps) -> impl IntoView {
     view! {
         <table class="mt-4 w-full text-left text-sm" id="steps">
             <thead>
@@ -144,15 +142,22 @@ fn Steps(steps: Vec<StepView>, run: i64) -> impl IntoView {
             <tbody>
                 {steps
                     .into_iter()
-                    .map(|s| view! {
-                        <tr class="border-b border-stone-100 dark:border-stone-900" data-task=s.task.clone()>
-                            <td class="py-2 font-mono"><a class="underline" href=format!("/runs/{run}?step={}", s.task)>{s.task.clone()}</a></td>
-                            <td><StateBadge state=s.state /></td>
-                            <td>{s.attempt}</td>
-                            <td>{duration(s.duration_ms)}</td>
-                            <td>{s.exit_code.map(|c| c.to_string()).unwrap_or_default()}</td>
-                            <td class="text-xs">{s.message}</td>
-                        </tr>
+                    .map(|s| {
+                        let task = s.task.clone();
+                        let now = current(live, s);
+                        view! {
+                            <tr class="border-b border-stone-100 dark:border-stone-900" data-task=task.clone()>
+                                <td class="py-2 font-mono"><a class="underline" href=format!("/runs/{run}?step={task}")>{task.clone()}</a></td>
+                                <td>{move || {
+                                    let state = now.get().state;
+                                    view! { <StateBadge name=state.as_str() tone=state.into() /> }
+                                }}</td>
+                                <td>{move || now.get().attempt}</td>
+                                <td>{move || duration(now.get().duration_ms)}</td>
+                                <td>{move || now.get().exit_code.map(|c| c.to_string()).unwrap_or_default()}</td>
+                                <td class="text-xs">{move || now.get().message}</td>
+                            </tr>
+                        }
                     })
                     .collect_view()}
             </tbody>

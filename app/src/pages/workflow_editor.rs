@@ -181,7 +181,7 @@ fn Chart(recent: Vec<RunBar>) -> impl IntoView {
             let h = r.duration_ms.map_or(4.0, |d| (d as f64 / longest * (height - 4.0)).max(2.0));
             view! {
                 <a href=format!("/runs/{}", r.id)>
-                    <rect x=i as f64 * bar y=height - h width=bar - 1.0 height=h fill=fill(&r.state)>
+                    <rect x=i as f64 * bar y=height - h width=bar - 1.0 height=h fill=fill(r.state.into())>
                         <title>{format!("run {}: {}, {}", r.id, r.state, duration(r.duration_ms))}</title>
                     </rect>
                 </a>

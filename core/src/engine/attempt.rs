@@ -26,6 +26,19 @@ pub enum AttemptEnd {
     },
 }
 
+impl AttemptEnd {
+    /// The move that ends a running attempt this way.
+    pub fn event(&self) -> StepEvent {
+        match self {
+            AttemptEnd::Succeeded => StepEvent::Succeed,
+            AttemptEnd::TimedOut => StepEvent::TimeOut,
+            AttemptEnd::Failed { .. }
+            | AttemptEnd::WorkerLost { .. }
+            | AttemptEnd::StoppedByShutdown { .. } => StepEvent::Fail,
+        }
+    }
+}
+
 /// The step's next move.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
@@ -46,6 +59,7 @@ pub fn after_attempt(
 ) -> Next {
     // The end state comes from the state machine, like every other move.
     let ended = |event| transition(StepState::Running, event).unwrap_or(StepState::Failed);
+    debug_assert_eq!(ended(end.event()), end.event().target());
     let (state, message) = match end {
         AttemptEnd::Succeeded => {
             return Next::Finish {

@@ -17,6 +17,6 @@ pub use plan::{
     Plan, PlanStep, RunOutcome, clear_failed, outcome, passed_with_allowed_failures, plan,
     retry_after,
 };
-pub use run_state::{RunState, RunTrigger};
+pub use run_state::{IllegalRunTransition, RunEvent, RunState, RunTrigger, run_transition};
 pub use step_state::{IllegalTransition, StepEvent, StepState, transition};
 pub use trigger_rule::{Readiness, TriggerRule, readiness};

@@ -42,7 +42,7 @@ pub struct Plan {
 }
 
 /// How a finished run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RunOutcome {
     Success,
     Failed,

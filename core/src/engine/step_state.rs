@@ -6,7 +6,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum StepState {
     Queued,
     Running,
@@ -112,6 +115,33 @@ impl StepEvent {
         StepEvent::Retry,
         StepEvent::Clear,
     ];
+
+    /// The states this event may move a step out of: its column of the
+    /// table, so a write's `WHERE state IN (…)` guard is read from here and
+    /// never written by hand beside the table.
+    pub fn from_states(self) -> Vec<StepState> {
+        StepState::ALL
+            .into_iter()
+            .filter(|from| transition(*from, self).is_ok())
+            .collect()
+    }
+
+    /// The state this event moves a step into: the same from every state
+    /// it is legal in (the table is built that way; a test holds it).
+    pub fn target(self) -> StepState {
+        use StepEvent as E;
+        use StepState as S;
+        match self {
+            E::Start => S::Running,
+            E::Succeed => S::Success,
+            E::Fail => S::Failed,
+            E::TimeOut => S::TimedOut,
+            E::Cancel => S::Cancelled,
+            E::Skip => S::Skipped,
+            E::MarkUpstreamFailed => S::UpstreamFailed,
+            E::Retry | E::Clear => S::Queued,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -219,9 +249,26 @@ mod tests {
     }
 
     #[test]
+    fn every_event_has_one_target_and_some_source() {
+        for event in StepEvent::ALL {
+            let from = event.from_states();
+            assert!(!from.is_empty(), "{event:?} is never legal");
+            for state in from {
+                assert_eq!(transition(state, event), Ok(event.target()), "{event:?}");
+            }
+        }
+        assert_eq!(E::Cancel.from_states(), vec![S::Queued, S::Running]);
+        assert_eq!(E::Start.from_states(), vec![S::Queued]);
+        assert_eq!(E::Retry.from_states(), vec![S::Failed, S::TimedOut]);
+        assert_eq!(E::Clear.from_states().len(), 6);
+    }
+
+    #[test]
     fn names_round_trip() {
         for state in StepState::ALL {
             assert_eq!(state.as_str().parse::<StepState>(), Ok(state));
+            let json = serde_json::to_string(&state).unwrap();
+            assert_eq!(json, format!("\"{state}\""));
         }
         assert!("done".parse::<StepState>().is_err());
     }

@@ -7,7 +7,6 @@ pub mod definition;
 pub mod duration;
 pub mod error;
 pub mod labels;
-pub mod layout;
 pub mod limits;
 pub mod params;
 pub mod parse;

@@ -17,6 +17,55 @@ pub enum ParamInput {
     Bool(bool),
 }
 
+/// Params as a caller sent them, before they are read: an API body's JSON
+/// values, or a form's text fields (`param.NAME`, empty = the default).
+#[derive(Debug, Clone, PartialEq)]
+pub enum GivenParams {
+    Json(BTreeMap<String, serde_json::Value>),
+    Form(Vec<(String, String)>),
+}
+
+impl GivenParams {
+    /// The inputs given, or every param whose JSON value is neither a
+    /// string, a number nor a boolean.
+    pub fn inputs(self) -> Result<BTreeMap<String, ParamInput>, Vec<ParamError>> {
+        use serde_json::Value;
+        match self {
+            GivenParams::Form(fields) => Ok(fields
+                .into_iter()
+                .filter_map(|(key, value)| {
+                    let name = key.strip_prefix("param.")?.to_owned();
+                    (!value.is_empty()).then_some((name, ParamInput::Text(value)))
+                })
+                .collect()),
+            GivenParams::Json(values) => {
+                let mut inputs = BTreeMap::new();
+                let mut errors = Vec::new();
+                for (name, value) in values {
+                    let input = match value {
+                        Value::String(s) => ParamInput::Text(s),
+                        Value::Bool(b) => ParamInput::Bool(b),
+                        Value::Number(n) => match n.as_i64() {
+                            Some(i) => ParamInput::Integer(i),
+                            None => ParamInput::Number(n.as_f64().unwrap_or(f64::NAN)),
+                        },
+                        _ => {
+                            errors.push(error(&name, "must be a string, a number or a boolean"));
+                            continue;
+                        }
+                    };
+                    inputs.insert(name, input);
+                }
+                if errors.is_empty() {
+                    Ok(inputs)
+                } else {
+                    Err(errors)
+                }
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("param {param}: {message}")]
 pub struct ParamError {
@@ -84,6 +133,37 @@ fn as_text(kind: ParamType, input: &ParamInput) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn given_params_are_read_as_sent() {
+        let json = GivenParams::Json(BTreeMap::from([
+            ("a".to_owned(), serde_json::json!("x")),
+            ("b".to_owned(), serde_json::json!(3)),
+            ("c".to_owned(), serde_json::json!(1.5)),
+            ("d".to_owned(), serde_json::json!(true)),
+        ]));
+        let inputs = json.inputs().unwrap();
+        assert_eq!(inputs["a"], ParamInput::Text("x".into()));
+        assert_eq!(inputs["b"], ParamInput::Integer(3));
+        assert_eq!(inputs["c"], ParamInput::Number(1.5));
+        assert_eq!(inputs["d"], ParamInput::Bool(true));
+        let bad = GivenParams::Json(BTreeMap::from([
+            ("list".to_owned(), serde_json::json!([1])),
+            ("ok".to_owned(), serde_json::json!("y")),
+            ("obj".to_owned(), serde_json::json!({})),
+        ]));
+        let errors = bad.inputs().unwrap_err();
+        let names: Vec<&str> = errors.iter().map(|e| e.param.as_str()).collect();
+        assert_eq!(names, ["list", "obj"]);
+        let form = GivenParams::Form(vec![
+            ("param.who".into(), "me".into()),
+            ("param.empty".into(), String::new()),
+            ("csrf".into(), "t".into()),
+        ]);
+        let inputs = form.inputs().unwrap();
+        assert_eq!(inputs.len(), 1);
+        assert_eq!(inputs["who"], ParamInput::Text("me".into()));
+    }
     use crate::workflow::load;
 
     fn workflow() -> Workflow {

@@ -18,17 +18,7 @@ pub use authorize::authorize;
 pub use error::AccountsError;
 pub use principal::{Principal, TokenGrant, UserPrincipal};
 
-/// Now, as the Unix seconds every table stores.
-pub fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
-/// Unix seconds as RFC 3339, for API responses.
-pub fn rfc3339(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
+pub use crate::clock::{now_s as now, s_to_rfc3339 as rfc3339};
 
 /// A page of a list: `limit` items after the id `cursor`.
 #[derive(Debug, Clone, Copy)]

@@ -6,13 +6,15 @@
 
 use std::collections::{HashMap, HashSet};
 
-use kiln_core::engine::{RunState, StepState, outcome, plan};
+use kiln_core::engine::{RunEvent, RunState, StepEvent, StepState, outcome, plan};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 
 use super::Engine;
 use super::definitions::Definition;
-use super::store::{now_ms, plan_steps, steps_of};
+use super::repo::moves::{BATCH, StepMove, StepRef, move_run, move_steps};
+use super::repo::{plan_steps, run_state_of, steps_of};
+use crate::clock::now_ms;
 use crate::db::entities::{run, step};
 use crate::jobs::steps::StepJob;
 
@@ -99,40 +101,38 @@ pub async fn advance(
         .enumerate()
         .map(|(i, r)| (r.task.clone(), i))
         .collect();
-    for (ids, state, message) in [
+    for (ids, event, message) in [
         (
             &decided.skip,
-            StepState::Skipped,
+            StepEvent::Skip,
             "skipped: its trigger rule's condition cannot be met",
         ),
         (
             &decided.upstream_failed,
-            StepState::UpstreamFailed,
+            StepEvent::MarkUpstreamFailed,
             "not run: an upstream step failed",
         ),
     ] {
-        let ids: Vec<i64> = ids
+        let refs: Vec<StepRef<'_>> = ids
             .iter()
-            .filter_map(|id| index.get(id).map(|&i| rows[i].id))
+            .filter_map(|id| index.get(id).map(|&i| StepRef::from(&rows[i])))
             .collect();
-        let marked: HashSet<i64> = ids.iter().copied().collect();
-        for chunk in ids.chunks(BATCH) {
-            let changed = step::Entity::update_many()
-                .col_expr(step::Column::State, Expr::value(state.as_str()))
+        let events = [event];
+        let moved = move_steps(db, run.id, &refs, StepMove::one(&events), now, |update| {
+            update
                 .col_expr(step::Column::FinishedAtMs, Expr::value(now))
                 .col_expr(step::Column::Message, Expr::value(message))
-                .filter(step::Column::Id.is_in(chunk.iter().copied()))
-                .filter(step::Column::State.eq(StepState::Queued.as_str()))
-                .exec(db)
-                .await?;
-            metrics::counter!("kiln_steps_total", "state" => state.as_str())
-                .increment(changed.rows_affected);
-        }
-        for row in rows.iter_mut().filter(|r| marked.contains(&r.id)) {
+        })
+        .await?;
+        let state = event.target();
+        metrics::counter!("kiln_steps_total", "state" => state.as_str())
+            .increment(moved.len() as u64);
+        let moved: HashSet<i64> = moved.into_iter().collect();
+        for row in rows.iter_mut().filter(|r| moved.contains(&r.id)) {
             row.state = state.as_str().to_owned();
         }
     }
-    if run.state == RunState::Running.as_str() {
+    if run_state_of(run) == RunState::Running {
         let starting: Vec<&step::Model> = decided
             .start
             .iter()
@@ -178,15 +178,11 @@ pub async fn advance(
         rows = steps_of(db, run.id).await?;
     }
     if let Some(ended) = outcome(&plan_steps(workflow, &rows)) {
-        let state = RunState::from(ended);
-        let closed = run::Entity::update_many()
-            .col_expr(run::Column::State, Expr::value(state.as_str()))
-            .col_expr(run::Column::FinishedAtMs, Expr::value(now))
-            .filter(run::Column::Id.eq(run.id))
-            .filter(run::Column::State.eq(RunState::Running.as_str()))
-            .exec(db)
-            .await?;
-        if closed.rows_affected == 1 {
+        let closed = move_run(db, run, RunEvent::End(ended), now, |update| {
+            update.col_expr(run::Column::FinishedAtMs, Expr::value(now))
+        })
+        .await?;
+        if let Some(state) = closed {
             metrics::counter!("kiln_runs_total", "kind" => run.kind.clone(), "state" => state.as_str())
                 .increment(1);
             out.finished = Some(state);
@@ -194,10 +190,6 @@ pub async fn advance(
     }
     Ok(out)
 }
-
-/// Rows written by one statement: a run of thousands of tasks starts in a
-/// few statements, and no statement exceeds a backend's parameter cap.
-const BATCH: usize = 500;
 
 /// Marks `rows` dispatched at `now` (each only if it was not yet) and
 /// returns the ids this call took. The caller holds the run lock, so all
@@ -233,9 +225,11 @@ async fn dispatch_batch(
         .collect())
 }
 
-/// Pushes committed dispatches, in one batch per queue. A push that fails
+/// After a commit: wakes the reader of run events, and pushes the
+/// committed dispatches, in one batch per queue. A push that fails
 /// leaves its steps dispatched without a job; the sweeper re-pushes them.
 pub async fn push(engine: &Engine, dispatches: Vec<Dispatch>) {
+    engine.feed.wake();
     let mut by_queue: HashMap<String, Vec<(StepJob, Option<u64>)>> = HashMap::new();
     for dispatch in dispatches {
         by_queue

@@ -5,13 +5,15 @@
 
 use std::collections::BTreeSet;
 
-use kiln_core::engine::{RunState, StepState, clear_failed};
+use kiln_core::engine::{RunEvent, RunState, StepEvent, clear_failed};
+use sea_orm::TransactionTrait;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
 use super::advance::{Changed, advance, push};
-use super::store::{lock_run, now_ms, plan_steps, steps_of};
+use super::repo::moves::{StepMove, StepRef, move_run, move_steps};
+use super::repo::{lock_run, plan_steps, run_state_of, steps_in, steps_of};
 use super::{Engine, EngineError};
+use crate::clock::now_ms;
 use crate::db::entities::{run, step};
 
 /// Cancels run `run_id`; 409 once it has ended.
@@ -21,35 +23,34 @@ pub async fn cancel(engine: &Engine, run_id: i64, by: &str) -> Result<(), Engine
     let run = lock_run(&txn, run_id)
         .await?
         .ok_or(EngineError::NotFound("run"))?;
-    if run.state != RunState::Running.as_str() {
+    if run_state_of(&run) != RunState::Running {
         return Err(EngineError::conflict(
             "state",
             format!("the run has already ended ({})", run.state),
         ));
     }
-    step::Entity::update_many()
-        .col_expr(
-            step::Column::State,
-            Expr::value(StepState::Cancelled.as_str()),
-        )
-        .col_expr(step::Column::FinishedAtMs, Expr::value(now))
-        .col_expr(step::Column::LeaseUntilMs, Expr::value(Option::<i64>::None))
-        .col_expr(
-            step::Column::Message,
-            Expr::value(format!("cancelled by {by}")),
-        )
-        .filter(step::Column::RunId.eq(run_id))
-        .filter(
-            step::Column::State.is_in([StepState::Queued.as_str(), StepState::Running.as_str()]),
-        )
-        .exec(&txn)
+    let message = format!("cancelled by {by}");
+    let cancel = [StepEvent::Cancel];
+    // A worker may claim a queued step between the read and the write: it
+    // is then running, and the next round cancels it from there.
+    for _ in 0..3 {
+        let rows = steps_in(&txn, run_id, &StepMove::one(&cancel).guard()).await?;
+        if rows.is_empty() {
+            break;
+        }
+        let refs: Vec<StepRef<'_>> = rows.iter().map(StepRef::from).collect();
+        move_steps(&txn, run_id, &refs, StepMove::one(&cancel), now, |update| {
+            update
+                .col_expr(step::Column::FinishedAtMs, Expr::value(now))
+                .col_expr(step::Column::LeaseUntilMs, Expr::value(Option::<i64>::None))
+                .col_expr(step::Column::Message, Expr::value(message.clone()))
+        })
         .await?;
-    let version = run
-        .version_id
-        .ok_or(EngineError::NotFound("workflow version"))?;
-    let workflow = engine.definitions.get(&txn, version).await?;
+    }
+    let workflow = engine.definitions.of_run(&txn, &run).await?;
     advance(&txn, &workflow, &run, Changed::Any).await?;
     txn.commit().await?;
+    engine.feed.wake();
     engine.cancel_local(run_id);
     Ok(())
 }
@@ -67,25 +68,15 @@ pub async fn rerun(engine: &Engine, run_id: i64, what: Rerun) -> Result<Vec<Stri
     let run = lock_run(&txn, run_id)
         .await?
         .ok_or(EngineError::NotFound("run"))?;
-    if run.state == RunState::Running.as_str() {
+    if run_state_of(&run) == RunState::Running {
         return Err(EngineError::conflict(
             "state",
             "the run is still running; cancel it first",
         ));
     }
-    let version = run
-        .version_id
-        .ok_or(EngineError::NotFound("workflow version"))?;
-    let workflow = engine
-        .definitions
-        .get(&txn, version)
-        .await
-        .map_err(|e| match e {
-            EngineError::NotFound(_) => {
-                EngineError::conflict("workflow", "its workflow was deleted")
-            }
-            other => other,
-        })?;
+    // The definition outlives its workflow: a deleted workflow's run can
+    // be re-run as it was.
+    let workflow = engine.definitions.of_run(&txn, &run).await?;
     let rows = steps_of(&txn, run_id).await?;
     let reset: Vec<String> = match what {
         Rerun::FailedOnly => clear_failed(&plan_steps(&workflow, &rows)),
@@ -99,44 +90,49 @@ pub async fn rerun(engine: &Engine, run_id: i64, what: Rerun) -> Result<Vec<Stri
     }
     let reset_set: BTreeSet<&str> = reset.iter().map(String::as_str).collect();
     let now = now_ms();
+    let clear = [StepEvent::Clear];
     for row in rows.iter().filter(|r| reset_set.contains(r.task.as_str())) {
         let retries = workflow
             .tasks
             .iter()
             .find(|t| t.id == row.task)
             .map_or(0, |t| t.retry.retries);
-        step::Entity::update_many()
-            .col_expr(step::Column::State, Expr::value(StepState::Queued.as_str()))
-            .col_expr(step::Column::Attempt, Expr::value(row.attempt + 1))
-            .col_expr(
-                step::Column::RetriesLeft,
-                Expr::value(i32::try_from(retries).unwrap_or(0)),
-            )
-            .col_expr(step::Column::QueuedAtMs, Expr::value(now))
-            .col_expr(
-                step::Column::DispatchedAtMs,
-                Expr::value(Option::<i64>::None),
-            )
-            .col_expr(step::Column::NotBeforeMs, Expr::value(Option::<i64>::None))
-            .col_expr(step::Column::StartedAtMs, Expr::value(Option::<i64>::None))
-            .col_expr(step::Column::FinishedAtMs, Expr::value(Option::<i64>::None))
-            .col_expr(step::Column::ExitCode, Expr::value(Option::<i32>::None))
-            .col_expr(step::Column::Worker, Expr::value(Option::<String>::None))
-            .col_expr(step::Column::LeaseUntilMs, Expr::value(Option::<i64>::None))
-            .col_expr(step::Column::Message, Expr::value(""))
-            .col_expr(step::Column::Outputs, Expr::value(Option::<String>::None))
-            .filter(step::Column::Id.eq(row.id))
-            .exec(&txn)
-            .await?;
-    }
-    run::Entity::update_many()
-        .col_expr(run::Column::State, Expr::value(RunState::Running.as_str()))
-        .col_expr(run::Column::FinishedAtMs, Expr::value(Option::<i64>::None))
-        .filter(run::Column::Id.eq(run_id))
-        .exec(&txn)
+        let change = StepMove {
+            events: &clear,
+            next_attempt: Some(row.attempt + 1),
+        };
+        move_steps(&txn, run_id, &[StepRef::from(row)], change, now, |update| {
+            update
+                .col_expr(step::Column::Attempt, Expr::value(row.attempt + 1))
+                .col_expr(
+                    step::Column::RetriesLeft,
+                    Expr::value(i32::try_from(retries).unwrap_or(0)),
+                )
+                .col_expr(step::Column::QueuedAtMs, Expr::value(now))
+                .col_expr(
+                    step::Column::DispatchedAtMs,
+                    Expr::value(Option::<i64>::None),
+                )
+                .col_expr(step::Column::NotBeforeMs, Expr::value(Option::<i64>::None))
+                .col_expr(step::Column::StartedAtMs, Expr::value(Option::<i64>::None))
+                .col_expr(step::Column::FinishedAtMs, Expr::value(Option::<i64>::None))
+                .col_expr(step::Column::ExitCode, Expr::value(Option::<i32>::None))
+                .col_expr(step::Column::Worker, Expr::value(Option::<String>::None))
+                .col_expr(step::Column::LeaseUntilMs, Expr::value(Option::<i64>::None))
+                .col_expr(step::Column::Message, Expr::value(""))
+                .col_expr(step::Column::Outputs, Expr::value(Option::<String>::None))
+        })
         .await?;
+    }
+    let reopened = move_run(&txn, &run, RunEvent::Rerun, now, |update| {
+        update.col_expr(run::Column::FinishedAtMs, Expr::value(Option::<i64>::None))
+    })
+    .await?;
+    let Some(state) = reopened else {
+        return Err(EngineError::conflict("state", "the run changed meanwhile"));
+    };
     let run = run::Model {
-        state: RunState::Running.as_str().into(),
+        state: state.as_str().into(),
         finished_at_ms: None,
         ..run
     };

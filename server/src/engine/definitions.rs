@@ -1,17 +1,23 @@
-//! Parsed workflow versions, cached with the indexes the engine asks for on
-//! every step (task by id, what lies downstream, what lies upstream):
-//! versions never change, so each is parsed and indexed once per process
-//! however many steps run from it.
+//! The definitions runs execute: stored once per content (kind and hash)
+//! and never changed, so a run outlives its workflow; parsed and cached
+//! with the indexes the engine asks for on every step (task by id, what
+//! lies downstream, what lies upstream), once per process however many
+//! steps run from it.
 
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use kiln_core::workflow::{self, Task, Workflow};
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::ActiveValue::Set;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::EngineError;
-use crate::db::entities::workflow_version;
+use crate::clock::now_ms;
+use crate::db::entities::definition;
+
+/// What a definition is the source of.
+pub const WORKFLOW: &str = "workflow";
 
 /// Versions kept at most; past it the cache starts over (cheap to refill).
 const MAX_CACHED: usize = 256;
@@ -109,8 +115,47 @@ impl Definition {
 #[derive(Default)]
 pub struct Definitions(Mutex<HashMap<i64, Arc<Definition>>>);
 
+/// The id of the definition of `kind` with `source`, stored now if it is
+/// new (two writers at once: the unique key keeps one, both get its id).
+pub async fn store(db: &impl ConnectionTrait, kind: &str, source: &str) -> Result<i64, DbErr> {
+    let hash = kiln_migrations::content_hash(source);
+    let find = || {
+        definition::Entity::find()
+            .filter(definition::Column::Kind.eq(kind))
+            .filter(definition::Column::Hash.eq(hash.as_str()))
+            .one(db)
+    };
+    if let Some(found) = find().await? {
+        return Ok(found.id);
+    }
+    let row = definition::ActiveModel {
+        kind: Set(kind.to_owned()),
+        hash: Set(hash.clone()),
+        source: Set(source.to_owned()),
+        created_at_ms: Set(now_ms()),
+        ..Default::default()
+    };
+    let inserted = definition::Entity::insert(row).exec(db).await;
+    match inserted {
+        Ok(done) => Ok(done.last_insert_id),
+        Err(error) => find().await?.map(|found| found.id).ok_or(error),
+    }
+}
+
 impl Definitions {
-    /// The workflow of version `id`.
+    /// The parsed definition run `run` executes.
+    pub async fn of_run(
+        &self,
+        db: &impl ConnectionTrait,
+        run: &crate::db::entities::run::Model,
+    ) -> Result<Arc<Definition>, EngineError> {
+        let id = run
+            .definition_id
+            .ok_or(EngineError::NotFound("definition"))?;
+        self.get(db, id).await
+    }
+
+    /// The parsed definition `id`.
     pub async fn get(
         &self,
         db: &impl ConnectionTrait,
@@ -124,10 +169,10 @@ impl Definitions {
         {
             return Ok(found.clone());
         }
-        let version = workflow_version::Entity::find_by_id(id)
+        let stored = definition::Entity::find_by_id(id)
             .one(db)
             .await?
-            .ok_or(EngineError::NotFound("workflow version"))?;
+            .ok_or(EngineError::NotFound("definition"))?;
         // Stored versions were validated when saved, under the task cap of
         // that time: a lower cap now must not make old runs unreadable.
         let limits = workflow::Limits {
@@ -135,7 +180,7 @@ impl Definitions {
             ..workflow::Limits::default()
         };
         let parsed =
-            workflow::load_with(&version.source, &limits).map_err(EngineError::Definition)?;
+            workflow::load_with(&stored.source, &limits).map_err(EngineError::Definition)?;
         let parsed = Arc::new(Definition::new(parsed));
         let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= MAX_CACHED {

@@ -8,59 +8,73 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kiln_core::engine::mask::Masker;
-use kiln_core::engine::{AttemptEnd, StepState};
+use kiln_core::engine::{AttemptEnd, StepEvent, StepState};
 use kiln_core::workflow::Task;
 use kiln_core::workflow::prepare::{Prepared, StepInputs, prepare};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use tokio_util::sync::CancellationToken;
 
 use super::definitions::Definition;
 use super::finish::{Ended, finish};
 use super::http_step::{self, HttpRequest};
 use super::logs::{StepLog, log_key};
-use super::store::now_ms;
+use super::repo::moves::{StepMove, move_step_by_id};
 use super::{Engine, EngineError, heartbeat, run_shell, secret_store};
 use crate::accounts::nodes;
+use crate::clock::now_ms;
 use crate::db::entities::{run, step};
 use crate::db::outage::is_unreachable;
 use crate::jobs::steps::StepJob;
+
+/// Takes the step of `job` if it still waits for this attempt (queued and
+/// dispatched), with its start event; returns its row as taken.
+async fn claim(
+    engine: &Engine,
+    job: &StepJob,
+    now: i64,
+    lease_ms: i64,
+) -> Result<Option<step::Model>, EngineError> {
+    let txn = engine.db.begin().await?;
+    let start = [StepEvent::Start];
+    let worker = engine.settings.worker_name.clone();
+    let taken = move_step_by_id(
+        &txn,
+        job.step_id,
+        StepState::Queued,
+        StepMove::one(&start),
+        now,
+        |update| {
+            update
+                .col_expr(step::Column::StartedAtMs, Expr::value(now))
+                .col_expr(step::Column::Worker, Expr::value(worker))
+                .col_expr(step::Column::LeaseUntilMs, Expr::value(now + lease_ms))
+                .filter(step::Column::Attempt.eq(job.attempt))
+                .filter(step::Column::DispatchedAtMs.is_not_null())
+        },
+    )
+    .await?;
+    if taken.is_some() {
+        txn.commit().await?;
+        engine.feed.wake();
+    }
+    Ok(taken)
+}
 
 /// Runs the step of `job` if it is still waiting for this attempt.
 pub async fn execute(engine: &Arc<Engine>, job: &StepJob) -> Result<(), EngineError> {
     let now = now_ms();
     let lease_ms = i64::try_from(engine.settings.lease.as_millis()).unwrap_or(i64::MAX / 2);
-    let claimed = step::Entity::update_many()
-        .col_expr(
-            step::Column::State,
-            Expr::value(StepState::Running.as_str()),
-        )
-        .col_expr(step::Column::StartedAtMs, Expr::value(now))
-        .col_expr(
-            step::Column::Worker,
-            Expr::value(engine.settings.worker_name.clone()),
-        )
-        .col_expr(step::Column::LeaseUntilMs, Expr::value(now + lease_ms))
-        .filter(step::Column::Id.eq(job.step_id))
-        .filter(step::Column::Attempt.eq(job.attempt))
-        .filter(step::Column::State.eq(StepState::Queued.as_str()))
-        .filter(step::Column::DispatchedAtMs.is_not_null())
-        .exec(&engine.db)
-        .await?;
-    if claimed.rows_affected == 0 {
+    let Some(row) = claim(engine, job, now, lease_ms).await? else {
         tracing::debug!(
             step = job.step_id,
             attempt = job.attempt,
             "stale step job; nothing to do"
         );
         return Ok(());
-    }
+    };
     metrics::histogram!("kiln_job_wait_seconds")
         .record((now - job.due_at_ms).max(0) as f64 / 1000.0);
-    let row = step::Entity::find_by_id(job.step_id)
-        .one(&engine.db)
-        .await?
-        .ok_or(EngineError::NotFound("step"))?;
     let run = run::Entity::find_by_id(row.run_id)
         .one(&engine.db)
         .await?
@@ -103,13 +117,10 @@ async fn attempt(
     run: &run::Model,
     row: &step::Model,
 ) -> Result<Ended, EngineError> {
-    let version = run
-        .version_id
-        .ok_or(EngineError::NotFound("workflow version"))?;
-    let workflow = engine.definitions.get(&engine.db, version).await?;
+    let workflow = engine.definitions.of_run(&engine.db, run).await?;
     let Some(task) = workflow.task(&row.task) else {
         return Ok(Ended::failed(format!(
-            "task {} is not in the run's workflow version",
+            "task {} is not in the run's definition",
             row.task
         )));
     };

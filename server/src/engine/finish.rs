@@ -5,13 +5,15 @@
 
 use std::collections::BTreeMap;
 
-use kiln_core::engine::{AttemptEnd, Next, StepState, after_attempt};
+use kiln_core::engine::{AttemptEnd, Next, StepEvent, StepState, after_attempt};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
 use super::advance::{Changed, Dispatch, advance, push};
-use super::store::{lock_run, now_ms};
+use super::repo::moves::{StepMove, StepRef, move_steps};
+use super::repo::{lock_run, state_of};
 use super::{Engine, EngineError};
+use crate::clock::now_ms;
 use crate::db::entities::step;
 use crate::jobs::steps::StepJob;
 
@@ -76,13 +78,10 @@ pub async fn finish(
     let Some(row) = step::Entity::find_by_id(step_id).one(&txn).await? else {
         return Ok(false);
     };
-    if row.state != StepState::Running.as_str() || row.attempt != attempt {
+    if state_of(&row) != StepState::Running || row.attempt != attempt {
         return Ok(false);
     }
-    let version = run
-        .version_id
-        .ok_or(EngineError::NotFound("workflow version"))?;
-    let workflow = engine.definitions.get(&txn, version).await?;
+    let workflow = engine.definitions.of_run(&txn, &run).await?;
     let task = workflow.task(&row.task);
     let retry = task.map(|t| t.retry).unwrap_or_default();
     let retries_left = u32::try_from(row.retries_left).unwrap_or(0);
@@ -90,39 +89,13 @@ pub async fn finish(
         retry.delay_before(n + 1)
     });
 
-    let mut update = step::Entity::update_many()
-        .filter(step::Column::Id.eq(step_id))
-        .filter(step::Column::Attempt.eq(attempt))
-        .filter(step::Column::State.eq(StepState::Running.as_str()))
-        .col_expr(step::Column::ExitCode, Expr::value(ended.exit_code))
-        .col_expr(step::Column::LeaseUntilMs, Expr::value(Option::<i64>::None));
-    if let Some(before) = lease_expired_before {
-        update = update.filter(step::Column::LeaseUntilMs.lt(before));
-    }
     let mut dispatches = Vec::new();
-    let final_state = match &next {
-        Next::Finish { state, message } => {
-            // NULL when there are none: the common case costs nothing to read.
-            let outputs = (*state == StepState::Success && !ended.outputs.is_empty())
-                .then(|| serde_json::to_string(&ended.outputs).unwrap_or_else(|_| "{}".into()));
-            update = update
-                .col_expr(step::Column::State, Expr::value(state.as_str()))
-                .col_expr(step::Column::FinishedAtMs, Expr::value(now))
-                .col_expr(step::Column::Message, Expr::value(clip(message)))
-                .col_expr(step::Column::Outputs, Expr::value(outputs));
-            *state
-        }
-        Next::Retry { delay, message } => {
+    let ending = [ended.end.event()];
+    let retried = [ended.end.event(), StepEvent::Retry];
+    let (change, final_state) = match &next {
+        Next::Finish { state, .. } => (StepMove::one(&ending), *state),
+        Next::Retry { delay, .. } => {
             let due = now + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 4);
-            update = update
-                .col_expr(step::Column::State, Expr::value(StepState::Queued.as_str()))
-                .col_expr(step::Column::Attempt, Expr::value(attempt + 1))
-                .col_expr(step::Column::RetriesLeft, Expr::value(row.retries_left - 1))
-                .col_expr(step::Column::DispatchedAtMs, Expr::value(now))
-                .col_expr(step::Column::NotBeforeMs, Expr::value(due))
-                .col_expr(step::Column::StartedAtMs, Expr::value(Option::<i64>::None))
-                .col_expr(step::Column::Worker, Expr::value(Option::<String>::None))
-                .col_expr(step::Column::Message, Expr::value(clip(message)));
             dispatches.push(Dispatch {
                 queue: row.queue.clone(),
                 job: StepJob {
@@ -133,10 +106,53 @@ pub async fn finish(
                 // apalis schedules in whole seconds: round up, never early.
                 run_at: (due > now).then(|| u64::try_from((due + 999) / 1000).unwrap_or(0)),
             });
-            StepState::Queued
+            let change = StepMove {
+                events: &retried,
+                next_attempt: Some(attempt + 1),
+            };
+            (change, StepState::Queued)
         }
     };
-    if update.exec(&txn).await?.rows_affected == 0 {
+    let due = dispatches.first().map(|d| d.job.due_at_ms);
+    let moved = move_steps(
+        &txn,
+        run_id,
+        &[StepRef::from(&row)],
+        change,
+        now,
+        |update| {
+            let mut update = update
+                .filter(step::Column::Attempt.eq(attempt))
+                .col_expr(step::Column::ExitCode, Expr::value(ended.exit_code))
+                .col_expr(step::Column::LeaseUntilMs, Expr::value(Option::<i64>::None));
+            if let Some(before) = lease_expired_before {
+                update = update.filter(step::Column::LeaseUntilMs.lt(before));
+            }
+            match &next {
+                Next::Finish { state, message } => {
+                    // NULL when there are none: the common case costs nothing to read.
+                    let outputs =
+                        (*state == StepState::Success && !ended.outputs.is_empty()).then(|| {
+                            serde_json::to_string(&ended.outputs).unwrap_or_else(|_| "{}".into())
+                        });
+                    update
+                        .col_expr(step::Column::FinishedAtMs, Expr::value(now))
+                        .col_expr(step::Column::Message, Expr::value(clip(message)))
+                        .col_expr(step::Column::Outputs, Expr::value(outputs))
+                }
+                Next::Retry { message, .. } => update
+                    .col_expr(step::Column::Attempt, Expr::value(attempt + 1))
+                    .col_expr(step::Column::RetriesLeft, Expr::value(row.retries_left - 1))
+                    .col_expr(step::Column::DispatchedAtMs, Expr::value(now))
+                    .col_expr(step::Column::NotBeforeMs, Expr::value(due))
+                    .col_expr(step::Column::StartedAtMs, Expr::value(Option::<i64>::None))
+                    .col_expr(step::Column::Worker, Expr::value(Option::<String>::None))
+                    .col_expr(step::Column::Message, Expr::value(clip(message))),
+            }
+        },
+    )
+    .await?;
+    if moved.is_empty() {
         return Ok(false);
     }
     let advanced = advance(&txn, &workflow, &run, Changed::Task(&row.task)).await?;

@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tokio_util::sync::CancellationToken;
 
 use super::Engine;
-use super::store::now_ms;
+use crate::clock::now_ms;
 use crate::db::entities::step;
 
 /// Why a heartbeat stopped by itself (it is aborted when the step ends).

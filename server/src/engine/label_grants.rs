@@ -61,7 +61,7 @@ pub async fn grant(
     grant::Entity::insert(grant::ActiveModel {
         label: Set(label.to_owned()),
         node_id: Set(group.id),
-        created_at: Set(chrono::Utc::now().timestamp()),
+        created_at: Set(crate::clock::now_s()),
         ..Default::default()
     })
     .on_conflict(

@@ -9,6 +9,7 @@ pub mod control;
 pub mod definitions;
 pub mod error;
 pub mod executor;
+pub mod feed;
 pub mod finish;
 pub mod heartbeat;
 pub mod http_client;
@@ -17,15 +18,16 @@ pub mod label_grants;
 pub mod leftovers;
 pub mod logs;
 pub mod object_logs;
+pub mod repo;
 pub mod run_shell;
 pub mod runs;
 pub mod sandbox;
 pub mod secret_store;
 pub mod secrets;
 pub mod shell;
-pub mod store;
+pub mod start;
+pub mod step_job;
 pub mod sweeper;
-pub mod trigger;
 pub mod workflows;
 
 use std::collections::HashMap;
@@ -74,6 +76,8 @@ pub struct Engine {
     /// The client of `http:` steps (refuses restricted addresses).
     pub http: http_client::StepClient,
     pub definitions: Definitions,
+    /// Live run events for the pages following runs.
+    pub feed: feed::Feed,
     /// Steps running in this process: step id → (run id, its cancel switch),
     /// so a cancel from this process stops them at once.
     running: Mutex<HashMap<i64, (i64, CancellationToken)>>,
@@ -107,6 +111,7 @@ impl Engine {
             settings,
             http,
             definitions: Definitions::default(),
+            feed: feed::Feed::default(),
             running: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
         }

@@ -4,7 +4,7 @@
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::EngineError;
-use super::store::steps_of;
+use super::repo::steps_of;
 use crate::db::entities::{run, step, workflow as wf};
 
 /// Filters of the runs list; `None` = any.

@@ -46,7 +46,7 @@ pub async fn set(
         node_id: Set(node_id),
         name: Set(name.to_owned()),
         sealed: Set(sealed),
-        updated_at: Set(chrono::Utc::now().timestamp()),
+        updated_at: Set(crate::clock::now_s()),
         ..Default::default()
     };
     secret::Entity::insert(row)

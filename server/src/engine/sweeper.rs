@@ -22,8 +22,8 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect
 use tokio_util::sync::CancellationToken;
 
 use super::finish::{Ended, finish};
-use super::store::now_ms;
 use super::{Engine, EngineError};
+use crate::clock::now_ms;
 use crate::db::entities::step;
 use crate::jobs::steps::StepJob;
 

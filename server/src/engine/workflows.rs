@@ -11,7 +11,7 @@ use sea_orm::{
 };
 
 use super::EngineError;
-use super::store::now_ms;
+use crate::clock::now_ms;
 use crate::db::entities::{workflow as wf, workflow_version as version};
 
 /// A workflow with the text of its latest version.

@@ -6,10 +6,9 @@ use kiln_app::engine_data::{
     GraphNode, GraphView, LogChunk, ParamView, ProblemView, RunBar, RunFilterView, RunPage, RunRow,
     RunsPage, StepView, WorkflowLink, WorkflowPage,
 };
+use kiln_app::screen::graph_layout::layout;
 use kiln_core::access::{Action, Decision, decide};
 use kiln_core::accounts::NodeKind;
-use kiln_core::engine::StepState;
-use kiln_core::workflow::layout::layout;
 use tower_sessions::Session;
 
 use super::api::engine_types::{RunBody, ms_to_rfc3339};
@@ -21,6 +20,7 @@ use super::{ApiError, AppState};
 use crate::accounts::Principal;
 use crate::accounts::authorize::{Authorized, authorize};
 use crate::engine::logs::{log_key, whole_lines};
+use crate::engine::repo::{events, run_state_of, state_of};
 use crate::engine::runs::{self as run_store, RunFilter};
 use crate::engine::workflows;
 
@@ -88,7 +88,7 @@ pub async fn workflow(
                 .into_iter()
                 .map(|r| RunBar {
                     id: r.id,
-                    state: r.state,
+                    state: run_state_of(&r),
                     duration_ms: r.finished_at_ms.map(|f| f - r.created_at_ms),
                 })
                 .collect();
@@ -199,14 +199,10 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
     )
     .await?;
     let crumbs = crumbs_for(db, &project.node).await?;
-    let version = found_run.version_id;
+    let definition = state.engine.definitions.of_run(db, &found_run).await.ok();
     let view = run_store::view(db, found_run).await?;
-    // The graph as the run's version defined it; without it (deleted), the
-    // steps in a row.
-    let definition = match version {
-        Some(v) => state.engine.definitions.get(db, v).await.ok(),
-        None => None,
-    };
+    // The graph as the run's definition has it; should that be unreadable,
+    // the steps in a row.
     let tasks: Vec<(String, Vec<String>)> = view
         .steps
         .iter()
@@ -253,7 +249,11 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
         .collect();
     let params = body.params.clone().into_iter().collect();
     let allowed_failures = body.allowed_failures.unwrap_or(false);
+    let last_event = events::last_of_run(db, id)
+        .await
+        .map_err(ApiError::database)?;
     Ok(RunPage {
+        last_event,
         allowed_failures,
         can_run: allowed(principal, &project, Action::Run),
         project: node_view_of(NodeBody::new(project.node, project.role)),
@@ -282,10 +282,7 @@ pub async fn log(
         .read(&key, offset, LOG_CHUNK)
         .await
         .map_err(|e| ApiError::Internal(Box::new(e)))?;
-    let over = step
-        .state
-        .parse::<StepState>()
-        .is_ok_and(StepState::is_done);
+    let over = state_of(&step).is_done();
     let whole = whole_lines(&bytes, LOG_CHUNK, over);
     Ok(LogChunk {
         text: String::from_utf8_lossy(&bytes[..whole]).into_owned(),

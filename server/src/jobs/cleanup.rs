@@ -23,7 +23,7 @@ pub struct Cleanup {
 impl Cleanup {
     pub fn now() -> Self {
         Self {
-            enqueued_at_ms: chrono::Utc::now().timestamp_millis(),
+            enqueued_at_ms: crate::clock::now_ms(),
         }
     }
 }

@@ -1,6 +1,8 @@
-//! Background jobs on apalis: the queue handle that pushes jobs, the worker
-//! pool that runs them (in `kiln serve` by default, or `kiln worker`), and
-//! the jobs themselves (cleanup, and one job per ready step).
+//! Background jobs on apalis, as transport: the queue handle that pushes
+//! jobs, the worker pool that runs them (in `kiln serve` by default, or
+//! `kiln worker`), the cleanup job, and the step job's payload. What a step
+//! job does is the engine's (`engine::step_job`), handed in as a runner:
+//! nothing here imports the engine.
 //!
 //! SQLite uses apalis-sqlite, woken in-process the moment a job is pushed
 //! (apalis-sqlite alone would only notice on its 30-second heartbeat);

@@ -1,13 +1,15 @@
 //! The step job: "run attempt N of step S". Any worker serving the step's
-//! queue may take it; the engine's claim makes a duplicate or stale job a
-//! no-op, so at-least-once delivery runs a step once.
+//! queue may take it. What running it means is the engine's business: it
+//! hands the pool a [`StepRunner`], so this transport knows nothing of it.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use apalis::prelude::Data;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Engine;
+use super::Cause;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepJob {
@@ -17,16 +19,27 @@ pub struct StepJob {
     pub due_at_ms: i64,
 }
 
-/// The apalis handler. Failures of the step itself are the step's state,
-/// not the job's: the job only fails when the engine could not record them,
-/// and then the lease sweeper finishes the story.
-pub async fn run(
-    job: StepJob,
-    engine: Data<Arc<Engine>>,
-) -> Result<(), crate::engine::EngineError> {
-    let result = crate::engine::executor::execute(&engine, &job).await;
-    if let Err(error) = &result {
-        tracing::error!(step = job.step_id, attempt = job.attempt, %error, "step job failed");
+pub type StepFuture = Pin<Box<dyn Future<Output = Result<(), Cause>> + Send>>;
+
+/// Runs one step job to its end; an error means its end could not be
+/// recorded (the job then fails, and the engine's sweeper takes over).
+#[derive(Clone)]
+pub struct StepRunner(Arc<dyn Fn(StepJob) -> StepFuture + Send + Sync>);
+
+impl StepRunner {
+    pub fn new(run: impl Fn(StepJob) -> StepFuture + Send + Sync + 'static) -> Self {
+        StepRunner(Arc::new(run))
     }
-    result
+}
+
+impl std::fmt::Debug for StepRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StepRunner")
+    }
+}
+
+/// The apalis handler.
+pub async fn run(job: StepJob, runner: Data<StepRunner>) -> Result<(), Cause> {
+    let runner: &StepRunner = &runner;
+    (runner.0)(job).await
 }

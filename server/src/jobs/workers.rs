@@ -21,11 +21,10 @@ use super::cleanup::{self, CLEANUP_EVERY, JobContext};
 use super::echo::echoed;
 use super::mysql::MySqlStorage;
 use super::notifier::Notifier;
-use super::steps::{self, StepJob};
+use super::steps::{self, StepJob, StepRunner};
 use super::storage::{mysql_config, postgres_config, sqlite_config};
 use super::{JobQueue, JobsError};
 use crate::db::{Database, Pool};
-use crate::engine::Engine;
 
 /// Fallback poll: catches jobs pushed by other processes on SQLite and
 /// MySQL (no LISTEN/NOTIFY), delayed retries, and any notification
@@ -223,7 +222,7 @@ async fn supervise(
 pub fn start(
     db: &Database,
     queue: &JobQueue,
-    engine: Arc<Engine>,
+    runner: StepRunner,
     plan: PoolPlan,
     shutdown: CancellationToken,
     grace: Duration,
@@ -269,7 +268,7 @@ pub fn start(
         );
     }
     for (i, step_queue) in plan.step_queues.iter().enumerate() {
-        let (pool, notifier, engine) = (db.pool.clone(), notifier.clone(), engine.clone());
+        let (pool, notifier, runner) = (db.pool.clone(), notifier.clone(), runner.clone());
         let (name, step_queue) = (format!("steps{i}-{instance}"), step_queue.clone());
         let concurrency = plan.concurrency.max(1);
         spawn(
@@ -283,7 +282,7 @@ pub fn start(
                     step_queue.clone(),
                     concurrency,
                     StepJob,
-                    engine.clone(),
+                    runner.clone(),
                     steps::run
                 )
             }),

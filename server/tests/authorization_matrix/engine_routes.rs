@@ -32,6 +32,8 @@ impl Fixture {
             "GET /api/v1/projects/{id}/runs" => (format!("/api/v1/projects/{p}/runs"), None),
             "GET /api/v1/runs/{id}" => (format!("/api/v1/runs/{}", self.run), None),
             "GET /api/v1/runs/{id}/steps" => (format!("/api/v1/runs/{}/steps", self.run), None),
+            // The run has ended: its stream sends its story and ends.
+            "GET /api/v1/runs/{id}/events" => (format!("/api/v1/runs/{}/events", self.run), None),
             "GET /api/v1/runs/{id}/steps/{task}/log" => {
                 (format!("/api/v1/runs/{}/steps/only/log", self.run), None)
             }

@@ -2,10 +2,12 @@
 //! `kiln-migrations` crate; these mirror it for queries.
 
 pub mod api_token;
+pub mod definition;
 pub mod instance_owner;
 pub mod membership;
 pub mod node;
 pub mod run;
+pub mod run_event;
 pub mod secret;
 pub mod session;
 pub mod step;

@@ -11,6 +11,8 @@ pub struct Model {
     pub project_id: i64,
     pub workflow_id: Option<i64>,
     pub version_id: Option<i64>,
+    /// The definition it executed (immutable; outlives its workflow).
+    pub definition_id: Option<i64>,
     pub kind: String,
     pub trigger: String,
     /// JSON object: param name → value as text.

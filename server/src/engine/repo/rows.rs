@@ -1,18 +1,15 @@
-//! Row-level helpers shared by the engine's operations: the clock, the run
-//! lock, a run's steps, and the planner's view of them.
+//! Reading runs and steps for the engine's operations: the run lock, a
+//! run's steps, and the planner's view of them.
 
 use std::str::FromStr;
 
-use super::definitions::Definition;
-use kiln_core::engine::{PlanStep, StepState, TriggerRule};
+use crate::engine::definitions::Definition;
+use kiln_core::engine::{PlanStep, RunState, StepState, TriggerRule};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
+use crate::clock::now_ms;
 use crate::db::entities::{run, step};
-
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
 
 /// Takes the run's row lock for the rest of the transaction: every decision
 /// about a run's steps starts here, so two steps finishing at once are
@@ -37,9 +34,27 @@ pub async fn steps_of(db: &impl ConnectionTrait, run_id: i64) -> Result<Vec<step
         .await
 }
 
+/// Run `run_id`'s steps in one of `states`.
+pub async fn steps_in(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    states: &[StepState],
+) -> Result<Vec<step::Model>, DbErr> {
+    step::Entity::find()
+        .filter(step::Column::RunId.eq(run_id))
+        .filter(step::Column::State.is_in(states.iter().map(|s| s.as_str())))
+        .all(db)
+        .await
+}
+
 pub fn state_of(step: &step::Model) -> StepState {
     // Only the engine writes states, always from `StepState::as_str`.
     StepState::from_str(&step.state).unwrap_or(StepState::Failed)
+}
+
+/// A run row's state, typed (as [`state_of`] for steps).
+pub fn run_state_of(run: &run::Model) -> RunState {
+    RunState::from_str(&run.state).unwrap_or(RunState::Failed)
 }
 
 /// The planner's view: states from the rows, needs and rules from the

@@ -8,14 +8,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::entities::{run, step};
+use crate::engine::repo::{run_state_of, state_of};
 use crate::engine::runs::RunView;
 
-/// Engine times (Unix milliseconds) as RFC 3339.
-pub fn ms_to_rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
+pub use crate::clock::ms_to_rfc3339;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -133,7 +129,8 @@ pub struct StepBody {
     pub task: String,
     /// queued, running, success, failed, skipped, upstream_failed,
     /// cancelled or timed_out.
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: StepState,
     pub attempt: i32,
     pub retries_left: i32,
     pub queued_at: String,
@@ -154,7 +151,7 @@ impl From<&step::Model> for StepBody {
         StepBody {
             id: s.id,
             task: s.task.clone(),
-            state: s.state.clone(),
+            state: state_of(s),
             attempt: s.attempt,
             retries_left: s.retries_left,
             queued_at: ms_to_rfc3339(s.queued_at_ms),
@@ -185,7 +182,8 @@ pub struct RunBody {
     /// manual, api, schedule or webhook.
     pub trigger: String,
     /// running, success, failed or cancelled.
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: RunState,
     #[schema(value_type = Object)]
     pub params: BTreeMap<String, String>,
     pub created_by: Option<i64>,
@@ -210,7 +208,7 @@ impl RunBody {
             version: None,
             kind: run.kind.clone(),
             trigger: run.trigger.clone(),
-            state: run.state.clone(),
+            state: run_state_of(run),
             params: serde_json::from_str(&run.params).unwrap_or_default(),
             created_by: run.created_by,
             created_at: ms_to_rfc3339(run.created_at_ms),
@@ -223,13 +221,11 @@ impl RunBody {
 
     pub fn full(view: &RunView) -> Self {
         // The run only succeeds with a failed step if that step may fail.
-        let allowed_failures = view.run.state == RunState::Success.as_str()
-            && view.steps.iter().any(|s| {
-                matches!(
-                    s.state.parse::<StepState>(),
-                    Ok(StepState::Failed | StepState::TimedOut)
-                )
-            });
+        let allowed_failures = run_state_of(&view.run) == RunState::Success
+            && view
+                .steps
+                .iter()
+                .any(|s| matches!(state_of(s), StepState::Failed | StepState::TimedOut));
         RunBody {
             version: view.version,
             steps: Some(view.steps.iter().map(StepBody::from).collect()),
@@ -297,4 +293,28 @@ pub struct SecretBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SecretList {
     pub items: Vec<SecretBody>,
+}
+
+/// One change of a run or of one of its steps, as a live stream sends it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunEventBody {
+    /// The stream's cursor: send it back as `Last-Event-ID` (or `after`).
+    pub id: i64,
+    pub run: i64,
+    /// The step's task; absent for the run's own changes.
+    pub task: Option<String>,
+    pub attempt: Option<i32>,
+    /// The state left (absent when the run was created).
+    pub from: Option<String>,
+    pub to: String,
+    pub at: String,
+    /// The step as it is now, for the page's other columns.
+    pub step: Option<StepBody>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RunEventsQuery {
+    /// Only events after this id (default: all of the run's).
+    pub after: Option<i64>,
 }

@@ -17,13 +17,13 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use kiln_core::access::Action;
-use kiln_core::engine::StepState;
 
 use super::engine_types::LogQuery;
 use super::log_streams::StreamSlot;
 use super::runs::authorized_run;
 use crate::accounts::Principal;
 use crate::engine::logs::{LogBackend, log_key, whole_lines};
+use crate::engine::repo::state_of;
 use crate::engine::runs as run_store;
 use crate::http::extract::{Path, Query};
 use crate::http::{ApiError, AppState};
@@ -184,7 +184,7 @@ impl Follow {
         else {
             return true;
         };
-        let state = step.state.parse::<StepState>().unwrap_or(StepState::Failed);
+        let state = state_of(&step);
         step.attempt > self.attempt || state.is_done()
     }
 }

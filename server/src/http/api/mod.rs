@@ -11,6 +11,7 @@ pub mod logs;
 pub mod me;
 pub mod members;
 pub mod meta;
+pub mod run_events;
 pub mod runs;
 pub mod secrets;
 pub mod tree;
@@ -111,6 +112,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(workflows::trigger_run))
         .routes(routes!(runs::list_runs))
         .routes(routes!(runs::get_run))
+        .routes(routes!(run_events::run_events))
         .routes(routes!(runs::list_steps))
         .routes(routes!(runs::cancel_run))
         .routes(routes!(runs::retry_run))

@@ -2,15 +2,11 @@
 //! load gets 422 with every problem's line and column), read, delete, and
 //! trigger a run with params (422 naming a param of the wrong type).
 
-use std::collections::BTreeMap;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
-use kiln_core::engine::RunTrigger;
-use kiln_core::workflow::params::ParamInput;
-use serde_json::Value;
+use kiln_core::workflow::params::GivenParams;
 
 use super::engine_types::{
     RunBody, TriggerBody, WorkflowBody, WorkflowList, WorkflowSource, WorkflowSummary,
@@ -18,7 +14,8 @@ use super::engine_types::{
 };
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
-use crate::engine::{runs, trigger, workflows};
+use crate::engine::start::{self, NewRun, RunSource, Starter};
+use crate::engine::{runs, workflows};
 use crate::http::extract::{Json, Path};
 use crate::http::{ApiError, AppState};
 
@@ -121,32 +118,6 @@ pub async fn delete_workflow(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Turns JSON param values into inputs, or names the param that is neither
-/// a string, a number nor a boolean.
-pub fn param_inputs(
-    given: BTreeMap<String, Value>,
-) -> Result<BTreeMap<String, ParamInput>, ApiError> {
-    let mut out = BTreeMap::new();
-    for (name, value) in given {
-        let input = match value {
-            Value::String(s) => ParamInput::Text(s),
-            Value::Bool(b) => ParamInput::Bool(b),
-            Value::Number(n) => match n.as_i64() {
-                Some(i) => ParamInput::Integer(i),
-                None => ParamInput::Number(n.as_f64().unwrap_or(f64::NAN)),
-            },
-            _ => {
-                return Err(ApiError::invalid(
-                    format!("params.{name}"),
-                    "must be a string, a number or a boolean",
-                ));
-            }
-        };
-        out.insert(name, input);
-    }
-    Ok(out)
-}
-
 /// Starts a run of the workflow's latest version.
 #[utoipa::path(post, path = "/projects/{id}/workflows/{name}/runs", tag = "runs",
     params(("id" = i64, Path), ("name" = String, Path)),
@@ -159,19 +130,15 @@ pub async fn trigger_run(
     Path((id, name)): Path<(i64, String)>,
     Json(body): Json<TriggerBody>,
 ) -> Result<(StatusCode, Json<RunBody>), ApiError> {
-    let db = &state.db.conn;
-    authorize(db, &principal, NodeKind::Project, id, Action::Run).await?;
-    let workflow = workflows::find(db, id, &name)
-        .await?
-        .ok_or(ApiError::NotFound("workflow not found".into()))?;
-    let inputs = param_inputs(body.params)?;
-    let user = principal.user();
-    // A person in the browser starts runs by hand; a token is a program.
-    let how = match user.and_then(|u| u.token) {
-        Some(_) => RunTrigger::Api,
-        None => RunTrigger::Manual,
+    let new = NewRun {
+        project: id,
+        source: RunSource::Workflow {
+            name,
+            params: GivenParams::Json(body.params),
+        },
+        by: Starter::Caller(&principal),
     };
-    let run = trigger::start(&state.engine, &workflow, how, &inputs, user.map(|u| u.id)).await?;
-    let view = runs::view(db, run).await?;
+    let run = start::start(&state.engine, new).await?;
+    let view = runs::view(&state.db.conn, run).await?;
     Ok((StatusCode::CREATED, Json(RunBody::full(&view))))
 }

@@ -2,21 +2,19 @@
 //! load goes back to the editor whole, with each problem's line and
 //! column), start a run from the params form, cancel, re-run.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
-use kiln_core::engine::RunTrigger;
-use kiln_core::workflow::params::ParamInput;
+use kiln_core::workflow::params::GivenParams;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::{Posted, caller, field, handle, origin_page};
 use crate::accounts::authorize::authorize;
 use crate::engine::control::{self, Rerun};
-use crate::engine::{EngineError, trigger, workflows};
+use crate::engine::start::{self, NewRun, RunSource, Starter};
+use crate::engine::{EngineError, workflows};
 use crate::http::api::runs::authorized_run;
 use crate::http::{ApiError, AppState};
 
@@ -107,22 +105,15 @@ pub(super) async fn start_run(
         "run",
         &fallback,
         |principal, state| async move {
-            let db = &state.db.conn;
-            authorize(db, &principal, NodeKind::Project, project, Action::Run).await?;
-            let workflow = workflows::find(db, project, &name)
-                .await?
-                .ok_or(ApiError::NotFound("workflow not found".into()))?;
-            // Form fields arrive as text; an empty one means "use the default".
-            let inputs: BTreeMap<String, ParamInput> = fields
-                .into_iter()
-                .filter_map(|(k, v)| {
-                    let name = k.strip_prefix("param.")?.to_owned();
-                    (!v.is_empty()).then_some((name, ParamInput::Text(v)))
-                })
-                .collect();
-            let user = principal.user().map(|u| u.id);
-            let run =
-                trigger::start(&state.engine, &workflow, RunTrigger::Manual, &inputs, user).await?;
+            let new = NewRun {
+                project,
+                source: RunSource::Workflow {
+                    name,
+                    params: GivenParams::Form(fields.into_iter().collect()),
+                },
+                by: Starter::Caller(&principal),
+            };
+            let run = start::start(&state.engine, new).await?;
             Ok(format!("/runs/{}", run.id))
         },
     )

@@ -1,0 +1,53 @@
+//! Following a run live in the browser: the run's event stream
+//! (`/api/v1/runs/{id}/events`), each step change put into a map the step
+//! table and the graph read, and the run's own change (its end, or a
+//! reset) reported so the page reloads once. Nothing is polled.
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+use serde::Deserialize;
+
+use super::event_stream::{self, Handler};
+use crate::engine_data::StepView;
+
+/// The latest known row of each step that changed since the page loaded.
+pub type LiveSteps = RwSignal<HashMap<String, StepView>>;
+
+/// The step as it is now: its latest change, or as the page loaded it.
+pub fn current(live: LiveSteps, loaded: StepView) -> Memo<StepView> {
+    Memo::new(move |_| {
+        live.with(|changed| changed.get(&loaded.task).cloned())
+            .unwrap_or_else(|| loaded.clone())
+    })
+}
+
+/// A step event's payload, as far as the page needs it.
+#[derive(Deserialize)]
+struct Change {
+    step: Option<StepView>,
+}
+
+/// Follows run `run` from event `after` on: step changes go into `live`,
+/// and `on_run` is called when the run itself changes (the stream then
+/// closes). Closed when the calling scope is cleaned up.
+pub fn follow(run: i64, after: i64, live: LiveSteps, on_run: impl Fn() + Clone + 'static) {
+    let on_step: Handler = Box::new(move |data: String| {
+        if let Ok(Change { step: Some(step) }) = serde_json::from_str::<Change>(&data) {
+            live.update(|steps| {
+                steps.insert(step.task.clone(), step);
+            });
+        }
+    });
+    let reset = on_run.clone();
+    event_stream::open(
+        "run",
+        format!("/api/v1/runs/{run}/events?after={after}"),
+        vec![
+            ("step", on_step),
+            ("run", Box::new(move |_| on_run())),
+            ("reset", Box::new(move |_| reset())),
+        ],
+        &["run", "reset"],
+    );
+}

@@ -1,0 +1,316 @@
+//! Every change of a step's or a run's state: one guarded `UPDATE` per
+//! state the rows were in, its guard read from the domain's legal-move
+//! table (never written by hand), and one run event per row it moved,
+//! appended in the same transaction. No other code writes a state column.
+
+use std::collections::BTreeMap;
+
+use kiln_core::engine::{RunEvent, RunState, StepEvent, StepState, run_transition, transition};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, UpdateMany};
+
+use super::events::{NewEvent, append};
+use crate::db::entities::{run, step};
+
+/// A step as the caller last read it: the move is guarded on that state.
+#[derive(Debug, Clone, Copy)]
+pub struct StepRef<'a> {
+    pub id: i64,
+    pub task: &'a str,
+    pub attempt: i32,
+    pub state: StepState,
+}
+
+impl<'a> From<&'a step::Model> for StepRef<'a> {
+    fn from(row: &'a step::Model) -> Self {
+        StepRef {
+            id: row.id,
+            task: &row.task,
+            attempt: row.attempt,
+            state: super::state_of(row),
+        }
+    }
+}
+
+/// One state move of steps: a single event, or a chain of them written at
+/// once (a failed attempt retried: running → failed → queued).
+#[derive(Debug, Clone, Copy)]
+pub struct StepMove<'e> {
+    pub events: &'e [StepEvent],
+    /// The attempt the steps have after the move (a retry's next one), for
+    /// the last event; `None` keeps each step's own.
+    pub next_attempt: Option<i32>,
+}
+
+impl<'e> StepMove<'e> {
+    pub fn one(events: &'e [StepEvent]) -> Self {
+        StepMove {
+            events,
+            next_attempt: None,
+        }
+    }
+
+    /// The states passed through from `from`, or `None` when a hop is
+    /// illegal: the table decides whether a row in `from` may move.
+    pub fn path(&self, from: StepState) -> Option<Vec<StepState>> {
+        let mut states = vec![from];
+        for event in self.events {
+            let at = *states.last()?;
+            states.push(transition(at, *event).ok()?);
+        }
+        Some(states)
+    }
+
+    /// The states a row may be in for this move to be legal: the guard of
+    /// its `UPDATE`.
+    pub fn guard(&self) -> Vec<StepState> {
+        StepState::ALL
+            .into_iter()
+            .filter(|from| self.path(*from).is_some())
+            .collect()
+    }
+
+    pub fn target(&self) -> Option<StepState> {
+        self.events.last().map(|e| e.target())
+    }
+}
+
+/// Moves `steps` of run `run_id` by `change`, setting the columns `set`
+/// adds (times, message, …) and keeping the filters it adds (attempt,
+/// lease). Rows whose state is not a legal start are left out; each
+/// distinct starting state is its own guarded statement, so every event
+/// names the state the row really left. Returns the ids moved.
+pub async fn move_steps<F>(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    steps: &[StepRef<'_>],
+    change: StepMove<'_>,
+    now: i64,
+    set: F,
+) -> Result<Vec<i64>, DbErr>
+where
+    F: Fn(UpdateMany<step::Entity>) -> UpdateMany<step::Entity>,
+{
+    let Some(target) = change.target() else {
+        return Ok(Vec::new());
+    };
+    let mut by_state: BTreeMap<StepState, Vec<&StepRef<'_>>> = BTreeMap::new();
+    for step in steps {
+        if change.path(step.state).is_some() {
+            by_state.entry(step.state).or_default().push(step);
+        }
+    }
+    let mut moved = Vec::new();
+    let mut events = Vec::new();
+    for (from, group) in by_state {
+        let path = change.path(from).unwrap_or_default();
+        for chunk in group.chunks(BATCH) {
+            let ids: Vec<i64> = chunk.iter().map(|s| s.id).collect();
+            let statement = step::Entity::update_many()
+                .col_expr(step::Column::State, Expr::value(target.as_str()))
+                .filter(step::Column::Id.is_in(ids.iter().copied()))
+                .filter(step::Column::State.eq(from.as_str()));
+            let changed = set(statement).exec(db).await?.rows_affected;
+            let taken: Vec<&&StepRef<'_>> = if changed == ids.len() as u64 {
+                chunk.iter().collect()
+            } else {
+                // Another writer moved some first (a claim racing a
+                // cancel): only rows now in the target moved here.
+                let now_in_target = moved_to(db, &ids, target).await?;
+                chunk
+                    .iter()
+                    .filter(|s| now_in_target.contains(&s.id))
+                    .collect()
+            };
+            for step in taken {
+                moved.push(step.id);
+                for (i, hop) in path.windows(2).enumerate() {
+                    let last = i + 2 == path.len();
+                    events.push(NewEvent {
+                        run_id,
+                        step_id: Some(step.id),
+                        task: Some(step.task.to_owned()),
+                        attempt: Some(match (last, change.next_attempt) {
+                            (true, Some(next)) => next,
+                            _ => step.attempt,
+                        }),
+                        from: Some(hop[0].as_str()),
+                        to: hop[1].as_str(),
+                        at_ms: now,
+                    });
+                }
+            }
+        }
+    }
+    append(db, events).await?;
+    Ok(moved)
+}
+
+/// Moves the one step `step_id` from `from` by `change` when nothing else
+/// is known of it yet (a worker's claim): the guarded write comes first, so
+/// the transaction starts by writing (SQLite then waits for the write lock
+/// instead of failing a read that turned into a write), and the row is
+/// read back, with its event, only when it moved. Returns it as moved.
+pub async fn move_step_by_id<F>(
+    db: &impl ConnectionTrait,
+    step_id: i64,
+    from: StepState,
+    change: StepMove<'_>,
+    now: i64,
+    set: F,
+) -> Result<Option<step::Model>, DbErr>
+where
+    F: FnOnce(UpdateMany<step::Entity>) -> UpdateMany<step::Entity>,
+{
+    let (Some(path), Some(target)) = (change.path(from), change.target()) else {
+        return Ok(None);
+    };
+    let statement = step::Entity::update_many()
+        .col_expr(step::Column::State, Expr::value(target.as_str()))
+        .filter(step::Column::Id.eq(step_id))
+        .filter(step::Column::State.eq(from.as_str()));
+    if set(statement).exec(db).await?.rows_affected == 0 {
+        return Ok(None);
+    }
+    let Some(row) = step::Entity::find_by_id(step_id).one(db).await? else {
+        return Ok(None);
+    };
+    let events = path
+        .windows(2)
+        .map(|hop| NewEvent {
+            run_id: row.run_id,
+            step_id: Some(row.id),
+            task: Some(row.task.clone()),
+            attempt: Some(row.attempt),
+            from: Some(hop[0].as_str()),
+            to: hop[1].as_str(),
+            at_ms: now,
+        })
+        .collect();
+    append(db, events).await?;
+    Ok(Some(row))
+}
+
+async fn moved_to(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+    to: StepState,
+) -> Result<Vec<i64>, DbErr> {
+    use sea_orm::QuerySelect;
+    step::Entity::find()
+        .select_only()
+        .column(step::Column::Id)
+        .filter(step::Column::Id.is_in(ids.iter().copied()))
+        .filter(step::Column::State.eq(to.as_str()))
+        .into_tuple::<i64>()
+        .all(db)
+        .await
+}
+
+/// Moves run `run` (locked by the caller) by `event`, setting what `set`
+/// adds; returns the new state, or `None` when the run was not in a state
+/// the event may leave (another writer got there first).
+pub async fn move_run<F>(
+    db: &impl ConnectionTrait,
+    run: &run::Model,
+    event: RunEvent,
+    now: i64,
+    set: F,
+) -> Result<Option<RunState>, DbErr>
+where
+    F: FnOnce(UpdateMany<run::Entity>) -> UpdateMany<run::Entity>,
+{
+    let Ok(from) = run.state.parse::<RunState>() else {
+        return Ok(None);
+    };
+    let Ok(to) = run_transition(from, event) else {
+        return Ok(None);
+    };
+    let statement = run::Entity::update_many()
+        .col_expr(run::Column::State, Expr::value(to.as_str()))
+        .filter(run::Column::Id.eq(run.id))
+        .filter(run::Column::State.eq(from.as_str()));
+    if set(statement).exec(db).await?.rows_affected == 0 {
+        return Ok(None);
+    }
+    append(
+        db,
+        vec![NewEvent {
+            run_id: run.id,
+            step_id: None,
+            task: None,
+            attempt: None,
+            from: Some(from.as_str()),
+            to: to.as_str(),
+            at_ms: now,
+        }],
+    )
+    .await?;
+    Ok(Some(to))
+}
+
+/// Rows written by one statement: no statement exceeds a backend's
+/// parameter cap.
+pub const BATCH: usize = 500;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use StepEvent as E;
+    use StepState as S;
+
+    /// Every write's guard is exactly the states the table lets the move
+    /// leave: for one event, the legal moves into its target.
+    #[test]
+    fn guards_are_the_legal_moves_into_the_target() {
+        for event in StepEvent::ALL {
+            let events = [event];
+            let change = StepMove::one(&events);
+            let legal: Vec<S> = S::ALL
+                .into_iter()
+                .filter(|from| transition(*from, event) == Ok(event.target()))
+                .collect();
+            assert_eq!(change.guard(), legal, "{event:?}");
+            assert_eq!(change.target(), Some(event.target()));
+        }
+    }
+
+    #[test]
+    fn a_retry_is_a_failure_then_a_requeue() {
+        let events = [E::Fail, E::Retry];
+        let change = StepMove::one(&events);
+        assert_eq!(change.guard(), vec![S::Queued, S::Running]);
+        assert_eq!(
+            change.path(S::Running),
+            Some(vec![S::Running, S::Failed, S::Queued])
+        );
+        assert_eq!(change.path(S::Success), None);
+        let timeout = [E::TimeOut, E::Retry];
+        assert_eq!(StepMove::one(&timeout).guard(), vec![S::Running]);
+    }
+
+    /// No state column is written outside the repository: a hand-written
+    /// guard elsewhere would escape the table.
+    #[test]
+    fn no_other_code_writes_a_state() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut offenders = Vec::new();
+        let mut dirs = vec![root];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && !path.components().any(|c| c.as_os_str() == "repo")
+                {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    if text.contains("Column::State, Expr") || text.contains("state: Set(") {
+                        offenders.push(path.display().to_string());
+                    }
+                }
+            }
+        }
+        assert!(offenders.is_empty(), "{offenders:?}");
+    }
+}
