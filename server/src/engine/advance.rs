@@ -12,7 +12,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 
 use super::Engine;
 use super::definitions::Definition;
-use super::repo::moves::{BATCH, StepMove, StepRef, move_run, move_steps};
+use super::repo::BATCH;
+use super::repo::moves::{StepMove, StepRef, move_run, move_steps};
 use super::repo::{plan_steps, run_state_of, steps_of};
 use crate::clock::now_ms;
 use crate::db::entities::{run, step};

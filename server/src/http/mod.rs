@@ -6,7 +6,6 @@
 pub mod api;
 pub mod auth;
 pub mod client_addr;
-pub mod engine_pages;
 pub mod error;
 pub mod extract;
 pub mod forms;

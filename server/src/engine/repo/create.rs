@@ -4,8 +4,8 @@
 use kiln_core::engine::{RunState, StepState};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 
+use super::BATCH;
 use super::events::{NewEvent, append};
-use super::moves::BATCH;
 use crate::db::entities::{run, step};
 
 /// A run about to be written: everything but its state and times.

@@ -36,7 +36,7 @@ pub async fn append(db: &impl ConnectionTrait, events: Vec<NewEvent>) -> Result<
             ..Default::default()
         })
         .collect();
-    for chunk in rows.chunks(super::moves::BATCH) {
+    for chunk in rows.chunks(super::BATCH) {
         run_event::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(db)
             .await?;

@@ -9,6 +9,7 @@ use kiln_core::engine::{RunEvent, RunState, StepEvent, StepState, run_transition
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, UpdateMany};
 
+use super::BATCH;
 use super::events::{NewEvent, append};
 use crate::db::entities::{run, step};
 
@@ -248,10 +249,6 @@ where
     .await?;
     Ok(Some(to))
 }
-
-/// Rows written by one statement: no statement exceeds a backend's
-/// parameter cap.
-pub const BATCH: usize = 500;
 
 #[cfg(test)]
 mod tests {

@@ -1,40 +1,28 @@
-//! The data of the workflow and run pages, through the same services and
-//! authorization as the REST API.
+//! The data of the run pages (a project's runs, one run, a piece of a
+//! step's log), through the same services and authorization as the REST
+//! API.
 
-use axum::http::request::Parts;
 use kiln_app::engine_data::{
-    GraphNode, GraphView, LogChunk, ParamView, ProblemView, RunBar, RunFilterView, RunPage, RunRow,
-    RunsPage, StepView, WorkflowLink, WorkflowPage,
+    GraphNode, GraphView, LogChunk, RunFilterView, RunPage, RunRow, RunsPage, StepView,
 };
 use kiln_app::screen::graph_layout::layout;
-use kiln_core::access::{Action, Decision, decide};
+use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
-use tower_sessions::Session;
 
-use super::api::engine_types::{RunBody, ms_to_rfc3339};
-use super::api::runs::authorized_run;
-use super::api::types::NodeBody;
-use super::forms::engine::{Draft, WORKFLOW_DRAFT};
-use super::pages::{crumbs_for, node_view_of};
-use super::{ApiError, AppState};
+use super::views::{allowed, crumbs_for, node_view};
 use crate::accounts::Principal;
-use crate::accounts::authorize::{Authorized, authorize};
+use crate::accounts::authorize::authorize;
 use crate::engine::logs::{log_key, whole_lines};
-use crate::engine::repo::{events, run_state_of, state_of};
+use crate::engine::repo::{events, state_of};
 use crate::engine::runs::{self as run_store, RunFilter};
 use crate::engine::workflows;
+use crate::http::api::engine_types::RunBody;
+use crate::http::api::runs::authorized_run;
+use crate::http::api::types::NodeBody;
+use crate::http::{ApiError, AppState};
 
 /// Largest piece of log sent to the page at once.
 const LOG_CHUNK: usize = 256 * 1024;
-
-fn allowed(principal: &Principal, found: &Authorized, action: Action) -> bool {
-    decide(
-        principal.caller(),
-        found.role,
-        found.node.visibility,
-        action,
-    ) == Decision::Allow
-}
 
 fn row(body: RunBody) -> RunRow {
     RunRow {
@@ -45,106 +33,6 @@ fn row(body: RunBody) -> RunRow {
         created_at: body.created_at,
         duration_ms: body.duration_ms,
     }
-}
-
-pub async fn workflows(
-    state: &AppState,
-    principal: &Principal,
-    project: i64,
-) -> Result<Vec<WorkflowLink>, ApiError> {
-    let db = &state.db.conn;
-    authorize(db, principal, NodeKind::Project, project, Action::View).await?;
-    Ok(workflows::list(db, project)
-        .await?
-        .into_iter()
-        .map(|w| WorkflowLink {
-            name: w.name,
-            version: w.latest_version,
-            updated_at: ms_to_rfc3339(w.updated_at_ms),
-        })
-        .collect())
-}
-
-pub async fn workflow(
-    state: &AppState,
-    principal: &Principal,
-    request: &Parts,
-    project: i64,
-    name: Option<String>,
-) -> Result<WorkflowPage, ApiError> {
-    let db = &state.db.conn;
-    let found = authorize(db, principal, NodeKind::Project, project, Action::View).await?;
-    let crumbs = crumbs_for(db, &found.node).await?;
-    let (mut source, version, recent) = match &name {
-        Some(name) => {
-            let saved = workflows::get(db, project, name).await?;
-            let filter = RunFilter {
-                workflow_id: Some(saved.workflow.id),
-                limit: 50,
-                ..RunFilter::default()
-            };
-            let mut recent: Vec<RunBar> = run_store::list(db, project, &filter)
-                .await?
-                .into_iter()
-                .map(|r| RunBar {
-                    id: r.id,
-                    state: run_state_of(&r),
-                    duration_ms: r.finished_at_ms.map(|f| f - r.created_at_ms),
-                })
-                .collect();
-            recent.reverse();
-            (saved.version.source, Some(saved.version.version), recent)
-        }
-        None => (
-            "tasks:\n  hello:\n    run: echo hello\n".to_owned(),
-            None,
-            Vec::new(),
-        ),
-    };
-    let mut problems = Vec::new();
-    // A draft that did not save wins over the stored text, once.
-    if let Some(session) = request.extensions.get::<Session>()
-        && let Ok(Some(draft)) = session.get::<Draft>(WORKFLOW_DRAFT).await
-        && draft.project == project
-        && name.as_deref().is_none_or(|n| n == draft.name)
-    {
-        let _ = session.remove::<Draft>(WORKFLOW_DRAFT).await;
-        source = draft.source;
-        problems = draft
-            .problems
-            .into_iter()
-            .map(|(line, column, message)| ProblemView {
-                line,
-                column,
-                message,
-            })
-            .collect();
-    }
-    let params = kiln_core::workflow::load(&source)
-        .map(|w| {
-            w.params
-                .iter()
-                .map(|p| ParamView {
-                    name: p.name.clone(),
-                    kind: p.kind.as_str().to_owned(),
-                    default: p.default.clone(),
-                    description: p.description.clone(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(WorkflowPage {
-        can_edit: allowed(principal, &found, Action::EditDefinitions),
-        can_run: allowed(principal, &found, Action::Run) && name.is_some(),
-        project: node_view_of(NodeBody::new(found.node, found.role)),
-        crumbs,
-        name,
-        version,
-        source,
-        problems,
-        params,
-        recent,
-    })
 }
 
 pub async fn runs(
@@ -179,7 +67,7 @@ pub async fn runs(
         })
         .collect();
     Ok(RunsPage {
-        project: node_view_of(NodeBody::new(found.node, found.role)),
+        project: node_view(NodeBody::new(found.node, found.role)),
         crumbs,
         runs,
         workflows: names.into_iter().map(|w| w.name).collect(),
@@ -256,7 +144,7 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
         last_event,
         allowed_failures,
         can_run: allowed(principal, &project, Action::Run),
-        project: node_view_of(NodeBody::new(project.node, project.role)),
+        project: node_view(NodeBody::new(project.node, project.role)),
         crumbs,
         run: row(body),
         params,

@@ -7,25 +7,27 @@ use std::sync::Arc;
 use axum::http::request::Parts;
 use kiln_app::backend::{SharedBackend, UiBackend};
 use kiln_app::data::{
-    AccountPage, Crumb, Denied, Loaded, MemberView, NodePage, NodeView, OperationView, Permissions,
-    TokenView, TreePage, UserView, node_href,
+    AccountPage, Denied, Loaded, NodePage, NodeView, OperationView, Permissions, TokenView,
+    TreePage, UserView,
 };
 use kiln_app::engine_data::{
     LogChunk, RunFilterView, RunPage, RunsPage, WorkflowLink, WorkflowPage,
 };
 use kiln_core::access::{Action, Decision, Scope, decide};
 use kiln_core::accounts::NodeKind;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tower_sessions::Session;
 
-use super::api::types::{MemberBody, NodeBody};
+use super::api::types::NodeBody;
 use super::api::{members as api_members, tree as api_tree};
 use super::auth::session_principal_of;
 use super::{ApiError, AppState};
+use views::{crumbs_for, denied, member_view, node_view, user_view};
+
+mod runs;
+mod views;
+mod workflows;
 use crate::accounts::authorize::{authorize_node, authorize_top_level};
-use crate::accounts::users::User;
 use crate::accounts::{AccountsError, Page, Principal, nodes, rfc3339, tokens, users};
-use crate::db::entities::node;
 
 /// Session key of a just-created token's secret, shown once on the account page.
 pub const NEW_TOKEN_SECRET: &str = "new_token_secret";
@@ -39,75 +41,6 @@ pub struct PagesBackend {
 
 pub fn backend(state: AppState) -> SharedBackend {
     Arc::new(PagesBackend { state })
-}
-
-fn user_view(u: User) -> UserView {
-    UserView {
-        id: u.id,
-        username: u.username,
-        is_admin: u.is_admin,
-        created_at: rfc3339(u.created_at),
-    }
-}
-
-fn node_view(n: NodeBody) -> NodeView {
-    NodeView {
-        id: n.id,
-        kind: n.kind.to_owned(),
-        slug: n.slug,
-        name: n.name,
-        description: n.description,
-        visibility: n.visibility.to_owned(),
-        full_path: n.full_path,
-        role: n.role.map(str::to_owned),
-    }
-}
-
-fn member_view(m: MemberBody) -> MemberView {
-    MemberView {
-        user_id: m.user_id,
-        username: m.username,
-        role: m.role.to_owned(),
-        granted_on: m.granted_on,
-        inherited: m.inherited,
-    }
-}
-
-/// How a failure looks to a page.
-fn denied(error: ApiError) -> Denied {
-    match error {
-        ApiError::Unauthorized(_) => Denied::SignIn,
-        ApiError::NotFound(_) => Denied::NotFound,
-        ApiError::Forbidden(message) => Denied::Forbidden(message),
-        other => {
-            tracing::error!(error = %other, "page data failed");
-            Denied::Forbidden("something went wrong; see the server log".into())
-        }
-    }
-}
-
-/// The breadcrumbs down to `node`: its ancestors and itself.
-pub(super) async fn crumbs_for(
-    db: &sea_orm::DatabaseConnection,
-    node: &nodes::Node,
-) -> Result<Vec<Crumb>, ApiError> {
-    let mut ancestors = node::Entity::find()
-        .filter(node::Column::FullPath.is_in(node.lineage()))
-        .all(db)
-        .await
-        .map_err(AccountsError::from)?;
-    ancestors.sort_by_key(|n| n.full_path.len());
-    Ok(ancestors
-        .into_iter()
-        .map(|n| Crumb {
-            href: node_href(&n.kind, &n.full_path),
-            label: n.name,
-        })
-        .collect())
-}
-
-pub(super) fn node_view_of(n: NodeBody) -> NodeView {
-    node_view(n)
 }
 
 impl PagesBackend {
@@ -302,35 +235,35 @@ impl UiBackend for PagesBackend {
         name: Option<String>,
     ) -> Loaded<WorkflowPage> {
         let principal = self.principal(request).await;
-        super::engine_pages::workflow(&self.state, &principal, request, project, name)
+        workflows::workflow(&self.state, &principal, request, project, name)
             .await
             .map_err(denied)
     }
 
     async fn workflows(&self, request: &Parts, project: i64) -> Loaded<Vec<WorkflowLink>> {
         let principal = self.principal(request).await;
-        super::engine_pages::workflows(&self.state, &principal, project)
+        workflows::workflows(&self.state, &principal, project)
             .await
             .map_err(denied)
     }
 
     async fn runs(&self, request: &Parts, project: i64, filter: RunFilterView) -> Loaded<RunsPage> {
         let principal = self.principal(request).await;
-        super::engine_pages::runs(&self.state, &principal, project, filter)
+        runs::runs(&self.state, &principal, project, filter)
             .await
             .map_err(denied)
     }
 
     async fn run(&self, request: &Parts, run: i64) -> Loaded<RunPage> {
         let principal = self.principal(request).await;
-        super::engine_pages::run(&self.state, &principal, run)
+        runs::run(&self.state, &principal, run)
             .await
             .map_err(denied)
     }
 
     async fn log(&self, request: &Parts, run: i64, task: String, offset: u64) -> Loaded<LogChunk> {
         let principal = self.principal(request).await;
-        super::engine_pages::log(&self.state, &principal, run, &task, offset)
+        runs::log(&self.state, &principal, run, &task, offset)
             .await
             .map_err(denied)
     }

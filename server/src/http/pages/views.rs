@@ -1,0 +1,90 @@
+//! Turning the services' answers into what pages show: users, groups and
+//! projects, members, breadcrumbs, whether a button is offered, and how a
+//! refusal looks.
+
+use kiln_app::data::{Crumb, Denied, MemberView, NodeView, UserView, node_href};
+use kiln_core::access::{Action, Decision, decide};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::accounts::authorize::Authorized;
+use crate::accounts::users::User;
+use crate::accounts::{AccountsError, Principal, nodes, rfc3339};
+use crate::db::entities::node;
+use crate::http::ApiError;
+use crate::http::api::types::{MemberBody, NodeBody};
+
+pub(super) fn user_view(u: User) -> UserView {
+    UserView {
+        id: u.id,
+        username: u.username,
+        is_admin: u.is_admin,
+        created_at: rfc3339(u.created_at),
+    }
+}
+
+pub(super) fn node_view(n: NodeBody) -> NodeView {
+    NodeView {
+        id: n.id,
+        kind: n.kind.to_owned(),
+        slug: n.slug,
+        name: n.name,
+        description: n.description,
+        visibility: n.visibility.to_owned(),
+        full_path: n.full_path,
+        role: n.role.map(str::to_owned),
+    }
+}
+
+pub(super) fn member_view(m: MemberBody) -> MemberView {
+    MemberView {
+        user_id: m.user_id,
+        username: m.username,
+        role: m.role.to_owned(),
+        granted_on: m.granted_on,
+        inherited: m.inherited,
+    }
+}
+
+/// How a failure looks to a page.
+pub(super) fn denied(error: ApiError) -> Denied {
+    match error {
+        ApiError::Unauthorized(_) => Denied::SignIn,
+        ApiError::NotFound(_) => Denied::NotFound,
+        ApiError::Forbidden(message) => Denied::Forbidden(message),
+        other => {
+            tracing::error!(error = %other, "page data failed");
+            Denied::Forbidden("something went wrong; see the server log".into())
+        }
+    }
+}
+
+/// The breadcrumbs down to `node`: its ancestors and itself.
+pub(super) async fn crumbs_for(
+    db: &sea_orm::DatabaseConnection,
+    node: &nodes::Node,
+) -> Result<Vec<Crumb>, ApiError> {
+    let mut ancestors = node::Entity::find()
+        .filter(node::Column::FullPath.is_in(node.lineage()))
+        .all(db)
+        .await
+        .map_err(AccountsError::from)?;
+    ancestors.sort_by_key(|n| n.full_path.len());
+    Ok(ancestors
+        .into_iter()
+        .map(|n| Crumb {
+            href: node_href(&n.kind, &n.full_path),
+            label: n.name,
+        })
+        .collect())
+}
+
+/// Whether `principal` may do `action` where `found` was authorized (a
+/// page offers the button only then).
+pub(super) fn allowed(principal: &Principal, found: &Authorized, action: Action) -> bool {
+    decide(
+        principal.caller(),
+        found.role,
+        found.node.visibility,
+        action,
+    ) == Decision::Allow
+}
