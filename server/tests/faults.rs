@@ -252,6 +252,15 @@ async fn a_waiting_step_keeps_one_job(backend: Backend) {
     assert_eq!(deleted, 1);
     assert_eq!(live().await.unwrap(), 0);
     age_and_sweep(&app, run).await;
+    // The sweep stamps the step before it pushes the job: wait for the push.
+    let began = Instant::now();
+    while live().await.unwrap() == 0 {
+        assert!(
+            began.elapsed() < Duration::from_secs(10),
+            "never pushed again"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(live().await.unwrap(), 1);
     app.stop().await;
 }

@@ -8,13 +8,14 @@ use std::collections::{HashMap, HashSet};
 
 use kiln_core::engine::{RunEvent, RunState, StepEvent, StepState, outcome, plan};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ConnectionTrait, DbErr};
 
 use super::Engine;
 use super::definitions::Definition;
 use super::repo::BATCH;
+use super::repo::leases::stamp_dispatched;
 use super::repo::moves::{StepMove, StepRef, move_run, move_steps};
-use super::repo::{plan_steps, run_state_of, steps_of};
+use super::repo::{has_pending, plan_steps, run_state_of, steps_of, steps_of_tasks};
 use crate::clock::now_ms;
 use crate::db::entities::{run, step};
 use crate::jobs::steps::StepJob;
@@ -61,16 +62,7 @@ pub async fn advance(
         Changed::Any => (steps_of(db, run.id).await?, None),
         Changed::Task(task) => {
             let (below, wanted) = workflow.neighbourhood(task);
-            let rows = if wanted.is_empty() {
-                Vec::new()
-            } else {
-                step::Entity::find()
-                    .filter(step::Column::RunId.eq(run.id))
-                    .filter(step::Column::Task.is_in(wanted))
-                    .all(db)
-                    .await?
-            };
-            (rows, Some(below))
+            (steps_of_tasks(db, run.id, wanted).await?, Some(below))
         }
     };
     let mut planned = plan_steps(workflow, &rows);
@@ -141,7 +133,7 @@ pub async fn advance(
             .filter(|row| row.dispatched_at_ms.is_none())
             .collect();
         for chunk in starting.chunks(BATCH) {
-            let taken = dispatch_batch(db, chunk, now).await?;
+            let taken = stamp_dispatched(db, chunk.iter().map(|r| r.id).collect(), now).await?;
             out.dispatches.extend(
                 chunk
                     .iter()
@@ -161,19 +153,7 @@ pub async fn advance(
     if let Changed::Task(_) = changed {
         // Over only when nothing is left to run; then decide on all steps.
         // Whether one exists, not how many: one index probe.
-        let pending = step::Entity::find()
-            .select_only()
-            .column(step::Column::Id)
-            .filter(step::Column::RunId.eq(run.id))
-            .filter(
-                step::Column::State
-                    .is_in([StepState::Queued.as_str(), StepState::Running.as_str()]),
-            )
-            .limit(1)
-            .into_tuple::<i64>()
-            .one(db)
-            .await?;
-        if pending.is_some() {
+        if has_pending(db, run.id).await? {
             return Ok(out);
         }
         rows = steps_of(db, run.id).await?;
@@ -190,40 +170,6 @@ pub async fn advance(
         }
     }
     Ok(out)
-}
-
-/// Marks `rows` dispatched at `now` (each only if it was not yet) and
-/// returns the ids this call took. The caller holds the run lock, so all
-/// are taken; should another writer have taken some, only ours are
-/// returned (read back by their stamp), so no step is pushed twice.
-async fn dispatch_batch(
-    db: &impl ConnectionTrait,
-    rows: &[&step::Model],
-    now: i64,
-) -> Result<Vec<i64>, DbErr> {
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let taken = step::Entity::update_many()
-        .col_expr(step::Column::DispatchedAtMs, Expr::value(now))
-        .filter(step::Column::Id.is_in(ids.iter().copied()))
-        .filter(step::Column::DispatchedAtMs.is_null())
-        .exec(db)
-        .await?;
-    if taken.rows_affected == ids.len() as u64 {
-        return Ok(ids);
-    }
-    tracing::warn!(
-        wanted = ids.len(),
-        taken = taken.rows_affected,
-        "some steps were dispatched by another writer"
-    );
-    Ok(step::Entity::find()
-        .filter(step::Column::Id.is_in(ids))
-        .filter(step::Column::DispatchedAtMs.eq(now))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .collect())
 }
 
 /// After a commit: wakes the reader of run events, and pushes the

@@ -12,7 +12,7 @@ use kiln_core::engine::{AttemptEnd, StepEvent, StepState};
 use kiln_core::workflow::Task;
 use kiln_core::workflow::prepare::{Prepared, StepInputs, prepare};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, QueryFilter, TransactionTrait};
 use tokio_util::sync::CancellationToken;
 
 use super::definitions::Definition;
@@ -20,7 +20,7 @@ use super::finish::{Ended, finish};
 use super::http_step::{self, HttpRequest};
 use super::logs::{StepLog, log_key};
 use super::repo::moves::{StepMove, move_step_by_id};
-use super::{Engine, EngineError, heartbeat, run_shell, secret_store};
+use super::{Engine, EngineError, heartbeat, repo, run_shell, secret_store};
 use crate::accounts::nodes;
 use crate::clock::now_ms;
 use crate::db::entities::{run, step};
@@ -75,8 +75,7 @@ pub async fn execute(engine: &Arc<Engine>, job: &StepJob) -> Result<(), EngineEr
     };
     metrics::histogram!("kiln_job_wait_seconds")
         .record((now - job.due_at_ms).max(0) as f64 / 1000.0);
-    let run = run::Entity::find_by_id(row.run_id)
-        .one(&engine.db)
+    let run = repo::run(&engine.db, row.run_id)
         .await?
         .ok_or(EngineError::NotFound("run"))?;
     let ended = match attempt(engine, &run, &row).await {
@@ -264,12 +263,7 @@ async fn inputs(
     let upstream = workflow.upstream_of(&task.id);
     let mut outputs = BTreeMap::new();
     if !upstream.is_empty() {
-        let finished = step::Entity::find()
-            .filter(step::Column::RunId.eq(run.id))
-            .filter(step::Column::Task.is_in(upstream))
-            .filter(step::Column::Outputs.is_not_null())
-            .all(&engine.db)
-            .await?;
+        let finished = repo::outputs_of(&engine.db, run.id, upstream).await?;
         for other in finished {
             if let Some(json) = other.outputs.as_deref() {
                 let values: BTreeMap<String, String> =

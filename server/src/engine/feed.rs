@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{Notify, broadcast};
 
 use super::repo::events;
@@ -188,9 +188,7 @@ impl Feed {
             return Ok(());
         }
         let step_ids: BTreeSet<i64> = rows.iter().filter_map(|r| r.step_id).collect();
-        let mut steps: HashMap<i64, step::Model> = step::Entity::find()
-            .filter(step::Column::Id.is_in(step_ids))
-            .all(db)
+        let mut steps: HashMap<i64, step::Model> = super::repo::steps_by_id(db, step_ids)
             .await?
             .into_iter()
             .map(|s| (s.id, s))

@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 
 use kiln_core::engine::{AttemptEnd, Next, StepEvent, StepState, after_attempt};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, QueryFilter, TransactionTrait};
 
 use super::advance::{Changed, Dispatch, advance, push};
 use super::repo::moves::{StepMove, StepRef, move_steps};
-use super::repo::{lock_run, state_of};
+use super::repo::{self, lock_run, state_of};
 use super::{Engine, EngineError};
 use crate::clock::now_ms;
 use crate::db::entities::step;
@@ -75,7 +75,7 @@ pub async fn finish(
     let Some(run) = lock_run(&txn, run_id).await? else {
         return Ok(false);
     };
-    let Some(row) = step::Entity::find_by_id(step_id).one(&txn).await? else {
+    let Some(row) = repo::step(&txn, step_id).await? else {
         return Ok(false);
     };
     if state_of(&row) != StepState::Running || row.attempt != attempt {

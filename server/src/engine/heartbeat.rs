@@ -5,14 +5,11 @@
 
 use std::sync::Arc;
 
-use kiln_core::engine::StepState;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tokio_util::sync::CancellationToken;
 
 use super::Engine;
+use super::repo::leases;
 use crate::clock::now_ms;
-use crate::db::entities::step;
 
 /// Why a heartbeat stopped by itself (it is aborted when the step ends).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,15 +38,9 @@ pub async fn keep_alive(
             () = cancel.cancelled() => return Stopped::Cancelled,
             _ = every.tick() => {}
         }
-        let renewed = step::Entity::update_many()
-            .col_expr(step::Column::LeaseUntilMs, Expr::value(now_ms() + lease_ms))
-            .filter(step::Column::Id.eq(step_id))
-            .filter(step::Column::Attempt.eq(attempt))
-            .filter(step::Column::State.eq(StepState::Running.as_str()))
-            .exec(&engine.db)
-            .await;
+        let renewed = leases::renew(&engine.db, step_id, attempt, now_ms() + lease_ms).await;
         match renewed {
-            Ok(done) if done.rows_affected == 0 => {
+            Ok(false) => {
                 tracing::info!(
                     step = step_id,
                     attempt,
@@ -58,7 +49,7 @@ pub async fn keep_alive(
                 cancel.cancel();
                 return Stopped::Cancelled;
             }
-            Ok(_) => renewed_at = std::time::Instant::now(),
+            Ok(true) => renewed_at = std::time::Instant::now(),
             // The lease has slack for a few missed beats; past it the step
             // may be someone else's (a sweeper that still reaches the
             // database retries or fails it), so this copy stops rather

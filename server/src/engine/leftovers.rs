@@ -5,15 +5,11 @@
 //! processes may share the directory; a running attempt's files are never
 //! touched, whoever runs it.
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use kiln_core::engine::StepState;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
-
+use super::repo::leases;
 use super::{Engine, EngineError};
-use crate::db::entities::step;
 
 /// A run's directory emptied this recently may be about to get a new
 /// attempt's directory: left for a later pass.
@@ -36,21 +32,7 @@ pub async fn remove(engine: &Engine) -> Result<usize, EngineError> {
     let mut removed = 0;
     for (run_dir, entries) in found {
         let ids: Vec<i64> = entries.iter().map(|(_, (step, _))| *step).collect();
-        let running: HashSet<(i64, i32)> = if ids.is_empty() {
-            HashSet::new()
-        } else {
-            step::Entity::find()
-                .select_only()
-                .column(step::Column::Id)
-                .column(step::Column::Attempt)
-                .filter(step::Column::Id.is_in(ids))
-                .filter(step::Column::State.eq(StepState::Running.as_str()))
-                .into_tuple::<(i64, i32)>()
-                .all(&engine.db)
-                .await?
-                .into_iter()
-                .collect()
-        };
+        let running = leases::running_among(&engine.db, ids).await?;
         for (path, attempt) in &entries {
             if running.contains(attempt) {
                 continue;

@@ -20,7 +20,6 @@ pub mod logs;
 pub mod object_logs;
 pub mod repo;
 pub mod run_shell;
-pub mod runs;
 pub mod sandbox;
 pub mod secret_store;
 pub mod secrets;

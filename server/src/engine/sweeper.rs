@@ -16,15 +16,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kiln_core::engine::{AttemptEnd, StepState};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
+use kiln_core::engine::AttemptEnd;
 use tokio_util::sync::CancellationToken;
 
 use super::finish::{Ended, finish};
+use super::repo::leases;
 use super::{Engine, EngineError};
 use crate::clock::now_ms;
-use crate::db::entities::step;
 use crate::jobs::steps::StepJob;
 
 const EVERY: Duration = Duration::from_secs(1);
@@ -77,12 +75,7 @@ pub async fn sweep(engine: &Engine, judge_leases: bool) -> Result<(), EngineErro
     let expired = if !judge_leases {
         Vec::new()
     } else {
-        step::Entity::find()
-            .filter(step::Column::State.eq(StepState::Running.as_str()))
-            .filter(step::Column::LeaseUntilMs.lt(now))
-            .limit(BATCH)
-            .all(&engine.db)
-            .await?
+        leases::expired(&engine.db, now, BATCH).await?
     };
     for row in expired {
         let worker = row.worker.clone().unwrap_or_else(|| "?".into());
@@ -100,28 +93,9 @@ pub async fn sweep(engine: &Engine, judge_leases: bool) -> Result<(), EngineErro
     }
 
     let stale = now - LOST_JOB_AFTER_MS;
-    let lost = step::Entity::find()
-        .filter(step::Column::State.eq(StepState::Queued.as_str()))
-        .filter(step::Column::DispatchedAtMs.lt(stale))
-        .filter(
-            step::Column::NotBeforeMs
-                .is_null()
-                .or(step::Column::NotBeforeMs.lt(stale)),
-        )
-        .limit(BATCH)
-        .all(&engine.db)
-        .await?;
+    let lost = leases::dispatched_before(&engine.db, stale, BATCH).await?;
     for row in lost {
-        let taken = step::Entity::update_many()
-            .col_expr(step::Column::DispatchedAtMs, Expr::value(now))
-            .col_expr(step::Column::NotBeforeMs, Expr::value(Option::<i64>::None))
-            .filter(step::Column::Id.eq(row.id))
-            .filter(step::Column::Attempt.eq(row.attempt))
-            .filter(step::Column::State.eq(StepState::Queued.as_str()))
-            .filter(step::Column::DispatchedAtMs.eq(row.dispatched_at_ms))
-            .exec(&engine.db)
-            .await?;
-        if taken.rows_affected == 1 {
+        if leases::redispatch(&engine.db, &row, now).await? {
             // Still waiting in a long queue: it keeps its one job.
             if engine
                 .queue
@@ -143,11 +117,7 @@ pub async fn sweep(engine: &Engine, judge_leases: bool) -> Result<(), EngineErro
         }
     }
 
-    let depth = step::Entity::find()
-        .filter(step::Column::State.eq(StepState::Queued.as_str()))
-        .filter(step::Column::DispatchedAtMs.is_not_null())
-        .count(&engine.db)
-        .await?;
+    let depth = leases::queue_depth(&engine.db).await?;
     metrics::gauge!("kiln_queue_depth").set(depth as f64);
     Ok(())
 }

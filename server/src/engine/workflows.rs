@@ -7,7 +7,7 @@ use kiln_core::workflow;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 
 use super::EngineError;
@@ -143,8 +143,9 @@ pub async fn list(db: &impl ConnectionTrait, project: i64) -> Result<Vec<wf::Mod
         .await?)
 }
 
-/// Deletes the workflow and its versions; its runs stay (they keep their
-/// steps and logs) but can no longer be re-run.
+/// Deletes the workflow and its versions; its runs stay, running ones
+/// included (they keep their steps, logs and stored definition, and can be
+/// re-run).
 pub async fn delete(
     db: &impl ConnectionTrait,
     project: i64,
@@ -153,21 +154,6 @@ pub async fn delete(
     let workflow = find(db, project, name)
         .await?
         .ok_or(EngineError::NotFound("workflow"))?;
-    // Its running runs still need their version's definition.
-    let running = crate::db::entities::run::Entity::find()
-        .filter(crate::db::entities::run::Column::WorkflowId.eq(workflow.id))
-        .filter(
-            crate::db::entities::run::Column::State
-                .eq(kiln_core::engine::RunState::Running.as_str()),
-        )
-        .count(db)
-        .await?;
-    if running > 0 {
-        return Err(EngineError::conflict(
-            "name",
-            format!("{running} run(s) of this workflow are still running; cancel them first"),
-        ));
-    }
     wf::Entity::delete_by_id(workflow.id).exec(db).await?;
     Ok(())
 }

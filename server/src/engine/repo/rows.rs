@@ -1,12 +1,15 @@
 //! Reading runs and steps for the engine's operations: the run lock, a
 //! run's steps, and the planner's view of them.
 
+use std::collections::BTreeSet;
 use std::str::FromStr;
 
 use crate::engine::definitions::Definition;
 use kiln_core::engine::{PlanStep, RunState, StepState, TriggerRule};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use crate::clock::now_ms;
 use crate::db::entities::{run, step};
@@ -45,6 +48,71 @@ pub async fn steps_in(
         .filter(step::Column::State.is_in(states.iter().map(|s| s.as_str())))
         .all(db)
         .await
+}
+
+/// Run `run_id`'s steps of `tasks`.
+pub async fn steps_of_tasks(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    tasks: BTreeSet<String>,
+) -> Result<Vec<step::Model>, DbErr> {
+    if tasks.is_empty() {
+        return Ok(Vec::new());
+    }
+    step::Entity::find()
+        .filter(step::Column::RunId.eq(run_id))
+        .filter(step::Column::Task.is_in(tasks))
+        .all(db)
+        .await
+}
+
+/// Whether run `run_id` has a step queued or running: one index probe.
+pub async fn has_pending(db: &impl ConnectionTrait, run_id: i64) -> Result<bool, DbErr> {
+    Ok(step::Entity::find()
+        .select_only()
+        .column(step::Column::Id)
+        .filter(step::Column::RunId.eq(run_id))
+        .filter(
+            step::Column::State.is_in([StepState::Queued.as_str(), StepState::Running.as_str()]),
+        )
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// The outputs of run `run_id`'s steps among `tasks` that have some.
+pub async fn outputs_of(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    tasks: BTreeSet<String>,
+) -> Result<Vec<step::Model>, DbErr> {
+    step::Entity::find()
+        .filter(step::Column::RunId.eq(run_id))
+        .filter(step::Column::Task.is_in(tasks))
+        .filter(step::Column::Outputs.is_not_null())
+        .all(db)
+        .await
+}
+
+/// The steps `ids`, in no order.
+pub async fn steps_by_id(
+    db: &impl ConnectionTrait,
+    ids: BTreeSet<i64>,
+) -> Result<Vec<step::Model>, DbErr> {
+    step::Entity::find()
+        .filter(step::Column::Id.is_in(ids))
+        .all(db)
+        .await
+}
+
+pub async fn step(db: &impl ConnectionTrait, id: i64) -> Result<Option<step::Model>, DbErr> {
+    step::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn run(db: &impl ConnectionTrait, id: i64) -> Result<Option<run::Model>, DbErr> {
+    run::Entity::find_by_id(id).one(db).await
 }
 
 pub fn state_of(step: &step::Model) -> StepState {

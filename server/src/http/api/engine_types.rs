@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::entities::{run, step};
+use crate::engine::repo::runs::RunView;
 use crate::engine::repo::{run_state_of, state_of};
-use crate::engine::runs::RunView;
 
 pub use crate::clock::ms_to_rfc3339;
 

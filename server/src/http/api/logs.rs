@@ -23,8 +23,8 @@ use super::log_streams::StreamSlot;
 use super::runs::authorized_run;
 use crate::accounts::Principal;
 use crate::engine::logs::{LogBackend, log_key, whole_lines};
-use crate::engine::repo::state_of;
-use crate::engine::runs as run_store;
+use crate::engine::repo::runs as run_store;
+use crate::engine::repo::{self, state_of};
 use crate::http::extract::{Path, Query};
 use crate::http::{ApiError, AppState};
 
@@ -177,11 +177,7 @@ impl Follow {
     }
 
     async fn attempt_over(&self) -> bool {
-        let Ok(Some(step)) =
-            <crate::db::entities::step::Entity as sea_orm::EntityTrait>::find_by_id(self.step_id)
-                .one(&self.state.db.conn)
-                .await
-        else {
+        let Ok(Some(step)) = repo::step(&self.state.db.conn, self.step_id).await else {
             return true;
         };
         let state = state_of(&step);

@@ -14,7 +14,7 @@ use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::db::entities::run;
 use crate::engine::control::{self, Rerun};
-use crate::engine::runs::{self as run_store, RunFilter};
+use crate::engine::repo::runs::{self as run_store, RunFilter};
 use crate::engine::workflows;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::{ApiError, AppState};

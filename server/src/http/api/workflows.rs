@@ -14,8 +14,9 @@ use super::engine_types::{
 };
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
+use crate::engine::repo::runs;
 use crate::engine::start::{self, NewRun, RunSource, Starter};
-use crate::engine::{runs, workflows};
+use crate::engine::workflows;
 use crate::http::extract::{Json, Path};
 use crate::http::{ApiError, AppState};
 

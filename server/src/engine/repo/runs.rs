@@ -3,9 +3,9 @@
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::EngineError;
-use super::repo::steps_of;
+use super::steps_of;
 use crate::db::entities::{run, step, workflow as wf};
+use crate::engine::EngineError;
 
 /// Filters of the runs list; `None` = any.
 #[derive(Debug, Clone, Default)]
