@@ -172,7 +172,7 @@ impl Feed {
         let cursor = match cursor {
             Some(cursor) => cursor,
             None => {
-                let last = events::last_id(db).await?;
+                let last = events::last_id(db, None).await?;
                 cursor.insert(Cursor::starting_after((last - RESTART_OVERLAP).max(0)))
             }
         };

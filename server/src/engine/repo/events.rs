@@ -74,26 +74,16 @@ pub async fn after(
         .await
 }
 
-/// The newest event's id (0 when there is none): where a reader starts.
-pub async fn last_id(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
-    Ok(run_event::Entity::find()
+/// The newest event's id, of run `run` or of all (0 when there is none):
+/// where a reader starts, or where a page rendered now follows its run from.
+pub async fn last_id(db: &impl ConnectionTrait, run: Option<i64>) -> Result<i64, DbErr> {
+    let mut query = run_event::Entity::find()
         .select_only()
-        .column(run_event::Column::Id)
-        .order_by_desc(run_event::Column::Id)
-        .limit(1)
-        .into_tuple::<i64>()
-        .one(db)
-        .await?
-        .unwrap_or(0))
-}
-
-/// The newest event of run `run_id` (0 when none): a page rendered now
-/// follows the run from here.
-pub async fn last_of_run(db: &impl ConnectionTrait, run_id: i64) -> Result<i64, DbErr> {
-    Ok(run_event::Entity::find()
-        .select_only()
-        .column(run_event::Column::Id)
-        .filter(run_event::Column::RunId.eq(run_id))
+        .column(run_event::Column::Id);
+    if let Some(run) = run {
+        query = query.filter(run_event::Column::RunId.eq(run));
+    }
+    Ok(query
         .order_by_desc(run_event::Column::Id)
         .limit(1)
         .into_tuple::<i64>()

@@ -137,7 +137,7 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
         .collect();
     let params = body.params.clone().into_iter().collect();
     let allowed_failures = body.allowed_failures.unwrap_or(false);
-    let last_event = events::last_of_run(db, id)
+    let last_event = events::last_id(db, Some(id))
         .await
         .map_err(ApiError::database)?;
     Ok(RunPage {
