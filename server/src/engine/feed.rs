@@ -18,6 +18,9 @@ use crate::db::entities::{run_event, step};
 
 /// How often the reader looks for other processes' events.
 pub const POLL: Duration = Duration::from_millis(250);
+/// After a wake-up, the reader waits this long so that the commits of a
+/// busy run (hundreds a second) are read together, not one query each.
+const GATHER: Duration = Duration::from_millis(25);
 /// How long a gap in the ids is waited for before it is taken for a
 /// rolled-back insert.
 const GAP_WAIT_MS: i64 = 3_000;
@@ -150,7 +153,7 @@ impl Feed {
             let idle = self.inner.sender.receiver_count() == 0;
             tokio::select! {
                 () = stop.cancelled() => return,
-                () = self.inner.wake.notified() => {}
+                () = self.inner.wake.notified() => tokio::time::sleep(GATHER).await,
                 () = tokio::time::sleep(if idle { POLL * 8 } else { POLL }) => {}
             }
             if self.inner.sender.receiver_count() == 0 {
