@@ -32,6 +32,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
+                    .if_not_exists()
                     .name("idx_kiln_definitions_content")
                     .table(Definitions::Table)
                     .col(Definitions::Kind)
@@ -40,14 +41,18 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Runs::Table)
-                    .add_column(big_integer_null(Runs::DefinitionId))
-                    .to_owned(),
-            )
-            .await?;
+        // Only SQLite and MySQL run a migration outside a transaction; one
+        // that stopped half-way may be run again.
+        if !manager.has_column("kiln_runs", "definition_id").await? {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Runs::Table)
+                        .add_column(big_integer_null(Runs::DefinitionId))
+                        .to_owned(),
+                )
+                .await?;
+        }
         backfill(manager).await
     }
 
@@ -74,61 +79,80 @@ pub fn content_hash(source: &str) -> String {
         .collect()
 }
 
-/// One definition per distinct version source that has runs, and those
-/// runs pointed at it.
+/// One definition per distinct version source that has runs not pointed
+/// at one yet, and those runs pointed at it (by workflow and version, so
+/// the runs' workflow index finds them).
 async fn backfill(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     let db = manager.get_connection();
-    let versions = Query::select()
-        .columns([Versions::Id, Versions::Source, Versions::CreatedAtMs])
-        .from(Versions::Table)
+    let pending = Query::select()
+        .column(Runs::VersionId)
+        .from(Runs::Table)
+        .and_where(Expr::col(Runs::DefinitionId).is_null())
+        .and_where(Expr::col(Runs::VersionId).is_not_null())
+        .group_by_col(Runs::VersionId)
         .to_owned();
-    for row in db.query_all(&versions).await? {
-        let id: i64 = row.try_get("", "id")?;
+    for run in db.query_all(&pending).await? {
+        let version_id: i64 = run.try_get("", "version_id")?;
+        let version = Query::select()
+            .columns([
+                Versions::WorkflowId,
+                Versions::Source,
+                Versions::CreatedAtMs,
+            ])
+            .from(Versions::Table)
+            .and_where(Expr::col(Versions::Id).eq(version_id))
+            .to_owned();
+        let Some(row) = db.query_one(&version).await? else {
+            continue;
+        };
+        let workflow: i64 = row.try_get("", "workflow_id")?;
         let source: String = row.try_get("", "source")?;
         let created: i64 = row.try_get("", "created_at_ms")?;
-        let hash = content_hash(&source);
-        let existing = Query::select()
-            .column(Definitions::Id)
-            .from(Definitions::Table)
-            .and_where(Expr::col(Definitions::Kind).eq("workflow"))
-            .and_where(Expr::col(Definitions::Hash).eq(hash.as_str()))
-            .to_owned();
-        let definition: i64 = match db.query_one(&existing).await? {
-            Some(found) => found.try_get("", "id")?,
-            None => {
-                let insert = Query::insert()
-                    .into_table(Definitions::Table)
-                    .columns([
-                        Definitions::Kind,
-                        Definitions::Hash,
-                        Definitions::Source,
-                        Definitions::CreatedAtMs,
-                    ])
-                    .values([
-                        "workflow".into(),
-                        hash.clone().into(),
-                        source.into(),
-                        created.into(),
-                    ])
-                    .map_err(|e| DbErr::Migration(e.to_string()))?
-                    .to_owned();
-                db.execute(&insert).await?;
-                match db.query_one(&existing).await? {
-                    Some(found) => found.try_get("", "id")?,
-                    None => {
-                        return Err(DbErr::Migration("a definition just written is gone".into()));
-                    }
-                }
-            }
-        };
+        let definition = stored(db, &source, created).await?;
         let point = Query::update()
             .table(Runs::Table)
             .value(Runs::DefinitionId, definition)
-            .and_where(Expr::col(Runs::VersionId).eq(id))
+            .and_where(Expr::col(Runs::WorkflowId).eq(workflow))
+            .and_where(Expr::col(Runs::VersionId).eq(version_id))
             .to_owned();
         db.execute(&point).await?;
     }
     Ok(())
+}
+
+/// The id of the workflow definition with `source`, stored now if new.
+async fn stored(db: &impl ConnectionTrait, source: &str, created: i64) -> Result<i64, DbErr> {
+    let hash = content_hash(source);
+    let existing = Query::select()
+        .column(Definitions::Id)
+        .from(Definitions::Table)
+        .and_where(Expr::col(Definitions::Kind).eq("workflow"))
+        .and_where(Expr::col(Definitions::Hash).eq(hash.as_str()))
+        .to_owned();
+    if let Some(found) = db.query_one(&existing).await? {
+        return found.try_get("", "id");
+    }
+    let insert = Query::insert()
+        .into_table(Definitions::Table)
+        .columns([
+            Definitions::Kind,
+            Definitions::Hash,
+            Definitions::Source,
+            Definitions::CreatedAtMs,
+        ])
+        .values([
+            "workflow".into(),
+            hash.clone().into(),
+            source.into(),
+            created.into(),
+        ])
+        .map_err(|e| DbErr::Migration(e.to_string()))?
+        .to_owned();
+    db.execute(&insert).await?;
+    match db.query_one(&existing).await? {
+        Some(found) => found.try_get("", "id"),
+        None => Err(DbErr::Migration("a definition just written is gone".into())),
+    }
 }
 
 #[derive(DeriveIden)]
@@ -148,6 +172,7 @@ enum Runs {
     Table,
     DefinitionId,
     VersionId,
+    WorkflowId,
 }
 
 #[derive(DeriveIden)]
@@ -155,6 +180,7 @@ enum Versions {
     #[sea_orm(iden = "kiln_workflow_versions")]
     Table,
     Id,
+    WorkflowId,
     Source,
     CreatedAtMs,
 }

@@ -35,30 +35,36 @@ async fn claim(
     now: i64,
     lease_ms: i64,
 ) -> Result<Option<step::Model>, EngineError> {
-    let txn = engine.db.begin().await?;
+    let Some(row) = repo::step(&engine.db, job.step_id).await? else {
+        return Ok(None);
+    };
+    if row.attempt != job.attempt || repo::state_of(&row) != StepState::Queued {
+        return Ok(None);
+    }
     let start = [StepEvent::Start];
     let worker = engine.settings.worker_name.clone();
-    let taken = move_step_by_id(
-        &txn,
-        job.step_id,
-        StepState::Queued,
-        StepMove::one(&start),
-        now,
-        |update| {
-            update
-                .col_expr(step::Column::StartedAtMs, Expr::value(now))
-                .col_expr(step::Column::Worker, Expr::value(worker))
-                .col_expr(step::Column::LeaseUntilMs, Expr::value(now + lease_ms))
-                .filter(step::Column::Attempt.eq(job.attempt))
-                .filter(step::Column::DispatchedAtMs.is_not_null())
-        },
-    )
+    let txn = engine.db.begin().await?;
+    let taken = move_step_by_id(&txn, &row, StepMove::one(&start), now, |update| {
+        update
+            .col_expr(step::Column::StartedAtMs, Expr::value(now))
+            .col_expr(step::Column::Worker, Expr::value(worker.clone()))
+            .col_expr(step::Column::LeaseUntilMs, Expr::value(now + lease_ms))
+            .filter(step::Column::DispatchedAtMs.is_not_null())
+    })
     .await?;
-    if taken.is_some() {
-        txn.commit().await?;
-        engine.feed.wake();
+    if !taken {
+        // The event goes with the rollback.
+        return Ok(None);
     }
-    Ok(taken)
+    txn.commit().await?;
+    engine.feed.wake();
+    Ok(Some(step::Model {
+        state: StepState::Running.as_str().into(),
+        started_at_ms: Some(now),
+        worker: Some(worker),
+        lease_until_ms: Some(now + lease_ms),
+        ..row
+    }))
 }
 
 /// Runs the step of `job` if it is still waiting for this attempt.

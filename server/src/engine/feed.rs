@@ -64,6 +64,11 @@ impl Cursor {
         self.through
     }
 
+    /// Whether `id` has not been handed out yet.
+    pub fn is_new(&self, id: i64) -> bool {
+        id > self.through && !self.above.contains(&id)
+    }
+
     /// Takes the ids read (ascending) at `now_ms`; returns which are new.
     pub fn take(&mut self, ids: &[i64], now_ms: i64) -> Vec<i64> {
         let fresh: Vec<i64> = ids
@@ -109,6 +114,9 @@ pub struct Feed {
 struct Inner {
     sender: broadcast::Sender<Batch>,
     wake: Notify,
+    /// Cancelled when the reader stops (the process shuts down): streams
+    /// end then rather than hold the shutdown up.
+    stopped: tokio_util::sync::CancellationToken,
 }
 
 impl std::fmt::Debug for Feed {
@@ -126,6 +134,7 @@ impl Default for Feed {
             inner: Arc::new(Inner {
                 sender,
                 wake: Notify::new(),
+                stopped: tokio_util::sync::CancellationToken::new(),
             }),
         }
     }
@@ -137,6 +146,11 @@ impl Feed {
         let receiver = self.inner.sender.subscribe();
         self.inner.wake.notify_one();
         receiver
+    }
+
+    /// Cancelled once the reader has stopped.
+    pub fn stopped(&self) -> tokio_util::sync::CancellationToken {
+        self.inner.stopped.clone()
     }
 
     /// Something was committed here: read now rather than at the next poll.
@@ -152,7 +166,10 @@ impl Feed {
         loop {
             let idle = self.inner.sender.receiver_count() == 0;
             tokio::select! {
-                () = stop.cancelled() => return,
+                () = stop.cancelled() => {
+                    self.inner.stopped.cancel();
+                    return;
+                }
                 () = self.inner.wake.notified() => tokio::time::sleep(GATHER).await,
                 () = tokio::time::sleep(if idle { POLL * 8 } else { POLL }) => {}
             }
@@ -180,30 +197,33 @@ impl Feed {
             }
         };
         let rows = events::after(db, cursor.read_after(), READ).await?;
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let fresh: BTreeSet<i64> = cursor
-            .take(&ids, crate::clock::now_ms())
-            .into_iter()
-            .collect();
-        let rows: Vec<run_event::Model> =
-            rows.into_iter().filter(|r| fresh.contains(&r.id)).collect();
-        if rows.is_empty() {
+        let fresh: Vec<run_event::Model> =
+            rows.into_iter().filter(|r| cursor.is_new(r.id)).collect();
+        if fresh.is_empty() {
+            cursor.take(&[], crate::clock::now_ms());
             return Ok(());
         }
-        let step_ids: BTreeSet<i64> = rows.iter().filter_map(|r| r.step_id).collect();
-        let mut steps: HashMap<i64, step::Model> = super::repo::steps_by_id(db, step_ids)
+        let step_ids: BTreeSet<i64> = fresh.iter().filter_map(|r| r.step_id).collect();
+        // Read before the ids count as handed out: a failed read leaves
+        // them to the next round instead of losing them.
+        let steps: HashMap<i64, step::Model> = super::repo::steps_by_id(db, step_ids)
             .await?
             .into_iter()
-            .map(|s| (s.id, s))
+            .map(|mut s| {
+                // Pages show no outputs, and a queue of these must stay small.
+                s.outputs = None;
+                (s.id, s)
+            })
             .collect();
-        let items = rows
+        let ids: Vec<i64> = fresh.iter().map(|r| r.id).collect();
+        cursor.take(&ids, crate::clock::now_ms());
+        let items = fresh
             .into_iter()
             .map(|event| FeedItem {
                 step: event.step_id.and_then(|id| steps.get(&id).cloned()),
                 event,
             })
             .collect::<Vec<_>>();
-        steps.clear();
         // Nobody listening any more is not an error.
         let _ = self.inner.sender.send(Arc::new(items));
         Ok(())

@@ -157,14 +157,7 @@ pub async fn finish(
     }
     let advanced = advance(&txn, &workflow, &run, Changed::Task(&row.task)).await?;
     txn.commit().await?;
-    dispatches.extend(advanced.dispatches);
-    push(engine, dispatches).await;
-    if advanced.finished.is_some() {
-        // The run's parent directory of step directories, now empty (a
-        // directory still in use elsewhere is not empty and stays).
-        let _ = tokio::fs::remove_dir(engine.settings.work_dir.join(run_id.to_string())).await;
-    }
-
+    // Counted at once: whoever sees the run end may read the metrics next.
     let label = match final_state {
         StepState::Queued => "retried",
         state => state.as_str(),
@@ -173,6 +166,13 @@ pub async fn finish(
     if let Some(started) = row.started_at_ms {
         metrics::histogram!("kiln_step_duration_seconds")
             .record((now - started).max(0) as f64 / 1000.0);
+    }
+    dispatches.extend(advanced.dispatches);
+    push(engine, dispatches).await;
+    if advanced.finished.is_some() {
+        // The run's parent directory of step directories, now empty (a
+        // directory still in use elsewhere is not empty and stays).
+        let _ = tokio::fs::remove_dir(engine.settings.work_dir.join(run_id.to_string())).await;
     }
     Ok(true)
 }

@@ -147,34 +147,27 @@ where
     Ok(moved)
 }
 
-/// Moves the one step `step_id` from `from` by `change` when nothing else
-/// is known of it yet (a worker's claim): the guarded write comes first, so
-/// the transaction starts by writing (SQLite then waits for the write lock
-/// instead of failing a read that turned into a write), and the row is
-/// read back, with its event, only when it moved. Returns it as moved.
+/// Moves the one step `row` (as read just before, outside any transaction)
+/// by `change`, for a worker's claim, which holds no run lock. The event is
+/// written before the guarded update: on MySQL the event's key check locks
+/// the run row shared, and taking it first keeps the lock order of every
+/// other writer (run, then steps), so a claim racing a cancel waits instead
+/// of deadlocking. On SQLite the transaction starts by writing, so it waits
+/// for the write lock rather than failing. False when the step was no
+/// longer in the row's state: the caller rolls back, event and all.
 pub async fn move_step_by_id<F>(
     db: &impl ConnectionTrait,
-    step_id: i64,
-    from: StepState,
+    row: &step::Model,
     change: StepMove<'_>,
     now: i64,
     set: F,
-) -> Result<Option<step::Model>, DbErr>
+) -> Result<bool, DbErr>
 where
     F: FnOnce(UpdateMany<step::Entity>) -> UpdateMany<step::Entity>,
 {
+    let from = super::state_of(row);
     let (Some(path), Some(target)) = (change.path(from), change.target()) else {
-        return Ok(None);
-    };
-    let statement = step::Entity::update_many()
-        .col_expr(step::Column::State, Expr::value(target.as_str()))
-        .filter(step::Column::Id.eq(step_id))
-        .filter(step::Column::State.eq(from.as_str()));
-    if set(statement).exec(db).await?.rows_affected == 0 {
-        return Ok(None);
-    }
-    let Some(row) = step::Entity::find_by_id(step_id).one(db).await? else {
-        return Ok(None);
+        return Ok(false);
     };
     let events = path
         .windows(2)
@@ -189,7 +182,12 @@ where
         })
         .collect();
     append(db, events).await?;
-    Ok(Some(row))
+    let statement = step::Entity::update_many()
+        .col_expr(step::Column::State, Expr::value(target.as_str()))
+        .filter(step::Column::Id.eq(row.id))
+        .filter(step::Column::Attempt.eq(row.attempt))
+        .filter(step::Column::State.eq(from.as_str()));
+    Ok(set(statement).exec(db).await?.rows_affected > 0)
 }
 
 async fn moved_to(

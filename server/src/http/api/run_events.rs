@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::convert::Infallible;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -17,6 +18,7 @@ use futures::Stream;
 use kiln_core::access::Action;
 use kiln_core::engine::RunState;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
+use tokio_util::sync::CancellationToken;
 
 use super::engine_types::{RunEventBody, RunEventsQuery, StepBody, ms_to_rfc3339};
 use super::log_streams::StreamSlot;
@@ -61,6 +63,13 @@ pub async fn run_events(
     let past = events::of_run(db, id, after, CATCH_UP)
         .await
         .map_err(ApiError::database)?;
+    if past.len() as u64 >= CATCH_UP {
+        // More past than one stream sends: the client reloads the run and
+        // follows from there.
+        let reset = VecDeque::from([Event::default().event("reset").data("")]);
+        let follow = Follow::ended(id, after, reset, live, slot, &state);
+        return Ok(Sse::new(follow.events()).into_response());
+    }
     let steps: HashMap<i64, step::Model> = if past.is_empty() {
         HashMap::new()
     } else {
@@ -68,26 +77,37 @@ pub async fn run_events(
             .await
             .map_err(ApiError::database)?
             .into_iter()
-            .map(|s| (s.id, s))
+            .map(|mut s| {
+                s.outputs = None;
+                (s.id, s)
+            })
             .collect()
     };
-    let queued: VecDeque<Event> = past
-        .iter()
-        .map(|e| to_event(e, e.step_id.and_then(|s| steps.get(&s))))
-        .collect();
     // Over when the run's latest own event is its end (a re-run after it
-    // reopens it), or, with none after the cursor, when it had ended.
-    let over = match past.iter().rev().find(|e| e.step_id.is_none()) {
+    // reopens it), or, with none after the cursor, when it had ended: then
+    // the run's state is said once more, so a page closes its stream
+    // instead of reconnecting to one that has nothing left to say.
+    let latest = past.iter().rev().find(|e| e.step_id.is_none());
+    let over = match latest {
         Some(latest) => is_end(latest),
         None => run_state_of(&run).is_done(),
     };
+    let mut queued = VecDeque::new();
+    if over && latest.is_none() {
+        let body = serde_json::json!({"run": id, "to": run_state_of(&run)});
+        queued.push_back(Event::default().event("run").data(body.to_string()));
+    }
     let follow = Follow {
         run: id,
         after,
         sent: past.iter().map(|e| e.id).collect(),
+        past: past.into(),
+        steps,
         queued,
         live,
         over,
+        stopped: state.engine.feed.stopped(),
+        idle: state.log_streams.idle(),
         _slot: slot,
     };
     Ok(Sse::new(follow.events())
@@ -132,23 +152,67 @@ struct Follow {
     after: i64,
     /// Ids already sent (the past): the live feed may repeat them.
     sent: HashSet<i64>,
+    /// The run's events after the cursor, sent first (made into events one
+    /// at a time, so a long past costs no more memory than its rows).
+    past: VecDeque<run_event::Model>,
+    /// The run's steps as they were when the past was read.
+    steps: HashMap<i64, step::Model>,
     queued: VecDeque<Event>,
     live: Receiver<Batch>,
     over: bool,
+    /// The process is shutting down.
+    stopped: CancellationToken,
+    /// Nothing new for this long ends the stream (the browser reconnects
+    /// with `Last-Event-ID`).
+    idle: Duration,
     _slot: StreamSlot,
 }
 
 impl Follow {
+    /// A stream that only says `queued` and ends.
+    fn ended(
+        run: i64,
+        after: i64,
+        queued: VecDeque<Event>,
+        live: Receiver<Batch>,
+        slot: StreamSlot,
+        state: &AppState,
+    ) -> Self {
+        Follow {
+            run,
+            after,
+            sent: HashSet::new(),
+            past: VecDeque::new(),
+            steps: HashMap::new(),
+            queued,
+            live,
+            over: true,
+            stopped: state.engine.feed.stopped(),
+            idle: state.log_streams.idle(),
+            _slot: slot,
+        }
+    }
+
     fn events(self) -> impl Stream<Item = Result<Event, Infallible>> {
         futures::stream::unfold(self, |mut me| async move {
             loop {
+                if let Some(event) = me.past.pop_front() {
+                    let step = event.step_id.and_then(|s| me.steps.get(&s));
+                    let sent = to_event(&event, step);
+                    return Some((Ok(sent), me));
+                }
                 if let Some(event) = me.queued.pop_front() {
                     return Some((Ok(event), me));
                 }
                 if me.over {
                     return None;
                 }
-                match me.live.recv().await {
+                let next = tokio::select! {
+                    next = me.live.recv() => next,
+                    () = me.stopped.cancelled() => return None,
+                    () = tokio::time::sleep(me.idle) => return None,
+                };
+                match next {
                     Ok(batch) => {
                         let (run, after) = (me.run, me.after);
                         let mine = |i: &&FeedItem| i.event.run_id == run && i.event.id > after;

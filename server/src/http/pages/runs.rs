@@ -77,6 +77,11 @@ pub async fn runs(
 
 pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<RunPage, ApiError> {
     let db = &state.db.conn;
+    // Before the run and its steps are read: a change between the two reads
+    // is then sent again (harmless) rather than never.
+    let last_event = events::last_id(db, Some(id))
+        .await
+        .map_err(ApiError::database)?;
     let found_run = authorized_run(state, principal, id, Action::View).await?;
     let project = authorize(
         db,
@@ -137,9 +142,6 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
         .collect();
     let params = body.params.clone().into_iter().collect();
     let allowed_failures = body.allowed_failures.unwrap_or(false);
-    let last_event = events::last_id(db, Some(id))
-        .await
-        .map_err(ApiError::database)?;
     Ok(RunPage {
         last_event,
         allowed_failures,
