@@ -1,6 +1,6 @@
 //! What the workflow and run pages show, as plain serialisable types.
 
-use kiln_core::engine::{RunState, StepState};
+use kiln_core::engine::{RunState, RunTrigger, StepState};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Crumb, NodeView};
@@ -59,7 +59,7 @@ pub struct WorkflowPage {
 pub struct RunRow {
     pub id: i64,
     pub workflow: Option<String>,
-    pub trigger: String,
+    pub trigger: RunTrigger,
     pub state: RunState,
     pub created_at: String,
     pub duration_ms: Option<i64>,

@@ -96,7 +96,7 @@ fn Runs(page: RunsPage) -> impl IntoView {
                                 <tr class="border-b border-stone-100 dark:border-stone-900">
                                     <td class="py-2"><a class="underline" href=format!("/runs/{}", r.id)>{format!("#{}", r.id)}</a></td>
                                     <td>{r.workflow.unwrap_or_else(|| "(deleted)".into())}</td>
-                                    <td>{r.trigger}</td>
+                                    <td>{r.trigger.as_str()}</td>
                                     <td><StateBadge name=r.state.as_str() tone=r.state.into() /></td>
                                     <td>{r.created_at}</td>
                                     <td>{duration(r.duration_ms)}</td>

@@ -102,7 +102,8 @@ impl RunEvent {
 }
 
 /// What started a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RunTrigger {
     Manual,
     Api,
@@ -125,6 +126,12 @@ impl RunTrigger {
             RunTrigger::Schedule => "schedule",
             RunTrigger::Webhook => "webhook",
         }
+    }
+}
+
+impl fmt::Display for RunTrigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -174,6 +181,8 @@ mod tests {
         }
         for trigger in RunTrigger::ALL {
             assert_eq!(trigger.as_str().parse::<RunTrigger>(), Ok(trigger));
+            let json = serde_json::to_string(&trigger).unwrap();
+            assert_eq!(json, format!("\"{trigger}\""));
         }
         assert!("done".parse::<RunState>().is_err());
         assert_eq!(

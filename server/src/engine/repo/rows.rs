@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::str::FromStr;
 
 use crate::engine::definitions::Definition;
-use kiln_core::engine::{PlanStep, RunState, StepState, TriggerRule};
+use kiln_core::engine::{PlanStep, RunState, RunTrigger, StepState, TriggerRule};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -118,6 +118,12 @@ pub async fn run(db: &impl ConnectionTrait, id: i64) -> Result<Option<run::Model
 pub fn state_of(step: &step::Model) -> StepState {
     // Only the engine writes states, always from `StepState::as_str`.
     StepState::from_str(&step.state).unwrap_or(StepState::Failed)
+}
+
+/// What started a run, typed (only the engine writes it, from
+/// `RunTrigger::as_str`).
+pub fn run_trigger_of(run: &run::Model) -> RunTrigger {
+    RunTrigger::from_str(&run.trigger).unwrap_or(RunTrigger::Manual)
 }
 
 /// A run row's state, typed (as [`state_of`] for steps).

@@ -2,14 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use kiln_core::engine::{RunState, StepState};
+use kiln_core::engine::{RunState, RunTrigger, StepState};
 use kiln_core::workflow::{Action, Workflow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::entities::{run, step};
 use crate::engine::repo::runs::RunView;
-use crate::engine::repo::{run_state_of, state_of};
+use crate::engine::repo::{run_state_of, run_trigger_of, state_of};
 
 pub use crate::clock::ms_to_rfc3339;
 
@@ -180,7 +180,8 @@ pub struct RunBody {
     /// workflow (pipeline later).
     pub kind: String,
     /// manual, api, schedule or webhook.
-    pub trigger: String,
+    #[schema(value_type = String)]
+    pub trigger: RunTrigger,
     /// running, success, failed or cancelled.
     #[schema(value_type = String)]
     pub state: RunState,
@@ -207,7 +208,7 @@ impl RunBody {
             workflow,
             version: None,
             kind: run.kind.clone(),
-            trigger: run.trigger.clone(),
+            trigger: run_trigger_of(run),
             state: run_state_of(run),
             params: serde_json::from_str(&run.params).unwrap_or_default(),
             created_by: run.created_by,
