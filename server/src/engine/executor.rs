@@ -28,19 +28,25 @@ use crate::db::outage::is_unreachable;
 use crate::jobs::steps::StepJob;
 
 /// Takes the step of `job` if it still waits for this attempt (queued and
-/// dispatched), with its start event; returns its row as taken.
+/// dispatched), with its start event; returns its row as taken and its run.
 async fn claim(
     engine: &Engine,
     job: &StepJob,
     now: i64,
     lease_ms: i64,
-) -> Result<Option<step::Model>, EngineError> {
+) -> Result<Option<(step::Model, run::Model)>, EngineError> {
     let Some(row) = repo::step(&engine.db, job.step_id).await? else {
         return Ok(None);
     };
     if row.attempt != job.attempt || repo::state_of(&row) != StepState::Queued {
         return Ok(None);
     }
+    // Read before the claim: once the step is ours, a database outage before
+    // its process starts would leave it running with nobody to finish it
+    // (its job failed), until its lease ran out and it was declared lost.
+    let Some(run) = repo::run(&engine.db, row.run_id).await? else {
+        return Ok(None);
+    };
     let start = [StepEvent::Start];
     let worker = engine.settings.worker_name.clone();
     let txn = engine.db.begin().await?;
@@ -58,20 +64,21 @@ async fn claim(
     }
     txn.commit().await?;
     engine.feed.wake();
-    Ok(Some(step::Model {
+    let row = step::Model {
         state: StepState::Running.as_str().into(),
         started_at_ms: Some(now),
         worker: Some(worker),
         lease_until_ms: Some(now + lease_ms),
         ..row
-    }))
+    };
+    Ok(Some((row, run)))
 }
 
 /// Runs the step of `job` if it is still waiting for this attempt.
 pub async fn execute(engine: &Arc<Engine>, job: &StepJob) -> Result<(), EngineError> {
     let now = now_ms();
     let lease_ms = i64::try_from(engine.settings.lease.as_millis()).unwrap_or(i64::MAX / 2);
-    let Some(row) = claim(engine, job, now, lease_ms).await? else {
+    let Some((row, run)) = claim(engine, job, now, lease_ms).await? else {
         tracing::debug!(
             step = job.step_id,
             attempt = job.attempt,
@@ -81,9 +88,6 @@ pub async fn execute(engine: &Arc<Engine>, job: &StepJob) -> Result<(), EngineEr
     };
     metrics::histogram!("kiln_job_wait_seconds")
         .record((now - job.due_at_ms).max(0) as f64 / 1000.0);
-    let run = repo::run(&engine.db, row.run_id)
-        .await?
-        .ok_or(EngineError::NotFound("run"))?;
     let ended = match attempt(engine, &run, &row).await {
         Ok(ended) => ended,
         Err(error) => {
