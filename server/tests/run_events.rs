@@ -331,6 +331,37 @@ async fn a_running_run_is_followed_live(backend: Backend) {
         (end.kind.as_str(), &end.data["to"]),
         ("run", &json!("success"))
     );
+    // Bad cursors are refused or ignored, never a 500 or a stall; no
+    // stream without signing in.
+    let (status, _) = api
+        .raw("GET", &format!("/api/v1/runs/{run}/events?after=abc"), None)
+        .await;
+    assert!((400..500).contains(&status), "{status}");
+    let (status, text) = api
+        .raw(
+            "GET",
+            &format!("/api/v1/runs/{run}/events?after=-9223372036854775808"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(text.contains("event: run"), "{text}");
+    let response = api
+        .request(reqwest::Method::GET, &format!("/api/v1/runs/{run}/events"))
+        .header("Last-Event-ID", "not a number; DROP TABLE kiln_runs")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "an unreadable cursor counts as none"
+    );
+    let text = response.text().await.unwrap();
+    assert!(text.contains("event: run"), "{text}");
+    let anonymous = common::Api::new(&app.base);
+    let (status, _) = anonymous.get(&format!("/api/v1/runs/{run}/events")).await;
+    assert_eq!(status, 401);
     // Someone else may not follow it.
     let stranger = app.browser();
     stranger.sign_up("mallory").await;
