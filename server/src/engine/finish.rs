@@ -156,6 +156,12 @@ pub async fn finish(
         return Ok(false);
     }
     let advanced = advance(&txn, &workflow, &run, Changed::Task(&row.task)).await?;
+    if advanced.finished.is_some() {
+        // The run's parent directory of step directories, now empty (a
+        // directory still in use elsewhere is not empty and stays). Removed
+        // before the commit: whoever sees the run end finds nothing left.
+        let _ = tokio::fs::remove_dir(engine.settings.work_dir.join(run_id.to_string())).await;
+    }
     txn.commit().await?;
     // Counted at once: whoever sees the run end may read the metrics next.
     let label = match final_state {
@@ -169,10 +175,5 @@ pub async fn finish(
     }
     dispatches.extend(advanced.dispatches);
     push(engine, dispatches).await;
-    if advanced.finished.is_some() {
-        // The run's parent directory of step directories, now empty (a
-        // directory still in use elsewhere is not empty and stays).
-        let _ = tokio::fs::remove_dir(engine.settings.work_dir.join(run_id.to_string())).await;
-    }
     Ok(true)
 }
