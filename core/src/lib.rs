@@ -11,7 +11,9 @@ pub mod accounts;
 pub mod api_error;
 pub mod database_url;
 pub mod engine;
+pub mod hooks;
 pub mod net;
+pub mod pipeline;
 pub mod sandbox;
 pub mod workflow;
 

@@ -389,3 +389,42 @@ fn lint_points_at_each_mistake() {
     let missing = run(kiln().arg("lint").arg(dir.path().join("nope.yml")));
     assert_one_line_error(&missing, 1, "cannot read");
 }
+
+#[test]
+fn lint_reads_pipeline_files_as_pipelines() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join(".kiln");
+    std::fs::create_dir(&folder).unwrap();
+    let good = folder.join("backend.yml");
+    std::fs::write(
+        &good,
+        "when:\n  branch: main\n  paths: ['services/backend/**']\nsteps:\n  - name: test\n    run: cargo test\n  - name: deploy\n    run: ./deploy\n",
+    )
+    .unwrap();
+    let output = run(kiln().arg("lint").arg(&good));
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("ok (pipeline backend (2 steps))"),
+        "{output:?}"
+    );
+
+    let bad = dir.path().join(".kiln.yml");
+    std::fs::write(
+        &bad,
+        "when:\n  event: [push, commit]\nsteps:\n  - name: a\n    run: x\n    needs: [ghost]\n",
+    )
+    .unwrap();
+    let output = run(kiln().arg("lint").arg(&bad));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(
+        lines[0].contains(".kiln.yml:2:17: when.event: unknown event \"commit\""),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].contains(".kiln.yml:6:13: step a needs \"ghost\""),
+        "{stdout}"
+    );
+    assert_one_line_error(&output, 1, "2 error(s)");
+}

@@ -11,6 +11,7 @@ pub mod limits;
 pub mod params;
 pub mod parse;
 pub mod prepare;
+pub mod reader;
 pub mod render;
 pub mod shell_refs;
 pub mod validate;

@@ -3,20 +3,19 @@
 //! find rather than stopping at the first.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use marked_yaml::{LoadError, LoaderOptions, Node, Span, parse_yaml_with_options};
+use marked_yaml::Node;
 
 use super::definition::{Action, HttpCall, Param, ParamType, Position, Retry, Task, Workflow};
-use super::duration::parse_duration;
 use super::error::DefinitionError;
-use crate::accounts::format_chars::{code_point, find_format_char};
+use super::reader::{self, Reader, at};
 use crate::engine::TriggerRule;
 use crate::sandbox::Network;
 
 const WORKFLOW_KEYS: &[&str] = &["name", "description", "params", "env", "tasks"];
 const PARAM_KEYS: &[&str] = &["type", "default", "description"];
-const TASK_KEYS: &[&str] = &[
+/// The keys every kind of step shares (a pipeline's steps add their own).
+pub(crate) const TASK_KEYS: &[&str] = &[
     "run",
     "http",
     "needs",
@@ -36,167 +35,16 @@ const TASK_KEYS: &[&str] = &[
 const HTTP_KEYS: &[&str] = &["method", "url", "headers", "body", "expect", "timeout"];
 const HTTP_METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
-fn position(span: &Span) -> Position {
-    span.start().map_or(Position::default(), |m| Position {
-        line: m.line(),
-        column: m.column(),
-    })
-}
-
-fn at(node: &Node) -> Position {
-    position(node.span())
-}
-
-fn load_error(error: &LoadError) -> DefinitionError {
-    let (marker, message) = match error {
-        LoadError::TopLevelMustBeMapping(m) => (
-            m,
-            "the file must be a mapping (name:, tasks:, …)".to_owned(),
-        ),
-        LoadError::TopLevelMustBeSequence(m) => (m, "unexpected sequence at the top".to_owned()),
-        LoadError::UnexpectedAnchor(m) => (m, "YAML anchors are not supported".to_owned()),
-        LoadError::MappingKeyMustBeScalar(m) => (m, "keys must be plain names".to_owned()),
-        LoadError::UnexpectedTag(m) => (m, "YAML tags are not supported".to_owned()),
-        LoadError::ScanError(m, e) => (m, format!("YAML syntax: {}", e.info())),
-        LoadError::DuplicateKey(inner) => {
-            let prev = position(inner.prev_key.span());
-            let key = &inner.key;
-            return DefinitionError::new(
-                position(key.span()),
-                format!(
-                    "duplicate key {:?} (first at line {})",
-                    key.as_str(),
-                    prev.line
-                ),
-            );
-        }
-    };
-    DefinitionError::new(
-        Position {
-            line: marker.line(),
-            column: marker.column(),
-        },
-        message,
-    )
-}
-
 /// Parses a workflow file: the workflow as far as it could be read, and
 /// what was wrong on the way. `Err` only when the YAML itself is unreadable.
 pub fn parse(source: &str) -> Result<(Workflow, Vec<DefinitionError>), DefinitionError> {
-    let options = LoaderOptions::default()
-        .error_on_duplicate_keys(true)
-        .toplevel_mapping();
-    let root = parse_yaml_with_options(0, source, options).map_err(|e| load_error(&e))?;
-    let mut p = Parser { errors: Vec::new() };
+    let root = reader::load(source)?;
+    let mut p = Reader::default();
     let workflow = p.workflow(&root);
     Ok((workflow, p.errors))
 }
 
-struct Parser {
-    errors: Vec<DefinitionError>,
-}
-
-impl Parser {
-    fn error(&mut self, at: Position, message: impl Into<String>) {
-        self.errors.push(DefinitionError::new(at, message));
-    }
-
-    /// The mapping's entries, after reporting keys not in `allowed`.
-    fn entries<'n>(
-        &mut self,
-        node: &'n Node,
-        what: &str,
-        allowed: &[&str],
-    ) -> Vec<(&'n str, Position, &'n Node)> {
-        let Some(map) = node.as_mapping() else {
-            self.error(at(node), format!("{what} must be a mapping"));
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for (key, value) in map.iter() {
-            let pos = position(key.span());
-            if !allowed.is_empty() && !allowed.contains(&key.as_str()) {
-                self.error(
-                    pos,
-                    format!(
-                        "unknown key {:?} in {what}; expected one of: {}",
-                        key.as_str(),
-                        allowed.join(", ")
-                    ),
-                );
-                continue;
-            }
-            out.push((key.as_str(), pos, value));
-        }
-        out
-    }
-
-    fn string(&mut self, node: &Node, what: &str) -> Option<String> {
-        match node.as_scalar() {
-            Some(s) => Some(s.as_str().to_owned()),
-            None => {
-                self.error(at(node), format!("{what} must be a single value"));
-                None
-            }
-        }
-    }
-
-    /// The workflow's `name:`, shown on pages: no invisible format characters.
-    fn display_name(&mut self, node: &Node) -> Option<String> {
-        let name = self.string(node, "name")?;
-        match find_format_char(&name) {
-            Some(c) => {
-                self.error(
-                    at(node),
-                    format!(
-                        "name must not contain invisible formatting characters (found {})",
-                        code_point(c)
-                    ),
-                );
-                None
-            }
-            None => Some(name),
-        }
-    }
-
-    fn duration(&mut self, node: &Node, what: &str) -> Option<Duration> {
-        let raw = self.string(node, what)?;
-        match parse_duration(&raw) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                self.error(at(node), format!("{what}: {e}"));
-                None
-            }
-        }
-    }
-
-    fn list(&mut self, node: &Node, what: &str) -> Vec<(String, Position)> {
-        if let Some(one) = node.as_scalar() {
-            return vec![(one.as_str().to_owned(), at(node))];
-        }
-        let Some(seq) = node.as_sequence() else {
-            self.error(at(node), format!("{what} must be a list"));
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for item in seq.iter() {
-            if let Some(value) = self.string(item, what) {
-                out.push((value, at(item)));
-            }
-        }
-        out
-    }
-
-    fn string_map(&mut self, node: &Node, what: &str) -> BTreeMap<String, String> {
-        let mut out = BTreeMap::new();
-        for (key, _, value) in self.entries(node, what, &[]) {
-            if let Some(value) = self.string(value, &format!("{what}.{key}")) {
-                out.insert(key.to_owned(), value);
-            }
-        }
-        out
-    }
-
+impl Reader {
     fn workflow(&mut self, root: &Node) -> Workflow {
         let mut workflow = Workflow {
             name: None,
@@ -285,7 +133,8 @@ impl Parser {
                 );
                 continue;
             }
-            if let Some(task) = self.task(id, pos, spec) {
+            let what = format!("task {id}");
+            if let Some(task) = self.task(id, pos, spec, &what, TASK_KEYS, &mut |_, _, _| {}) {
                 out.push(task);
             }
         }
@@ -295,8 +144,18 @@ impl Parser {
         out
     }
 
-    fn task(&mut self, id: &str, pos: Position, spec: &Node) -> Option<Task> {
-        let what = format!("task {id}");
+    /// One task (or pipeline step) named `what` in messages: the keys in
+    /// `allowed` that tasks know are read here, any other allowed key is
+    /// handed to `extra`.
+    pub(crate) fn task(
+        &mut self,
+        id: &str,
+        pos: Position,
+        spec: &Node,
+        what: &str,
+        allowed: &[&str],
+        extra: &mut dyn FnMut(&mut Reader, &str, &Node),
+    ) -> Option<Task> {
         let mut run = None;
         let mut http = None;
         let mut wrote_http = false;
@@ -314,12 +173,12 @@ impl Parser {
             allow_failure: false,
             at: pos,
         };
-        for (key, _, value) in self.entries(spec, &what, TASK_KEYS) {
+        for (key, _, value) in self.entries(spec, what, allowed) {
             match key {
                 "run" => run = self.string(value, "run"),
                 "http" => {
                     wrote_http = true;
-                    http = self.http(value, &what);
+                    http = self.http(value, what);
                 }
                 "needs" => task.needs = self.list(value, "needs"),
                 "trigger_rule" => {
@@ -394,7 +253,7 @@ impl Parser {
                         .map(|(s, _)| s)
                         .collect()
                 }
-                _ => {}
+                other => extra(self, other, value),
             }
         }
         task.action = match (run, http) {

@@ -223,13 +223,32 @@ async fn migrate(database: &Database, action: MigrateAction) -> Result<(), Serve
 }
 
 /// `kiln lint FILE`: `FILE:LINE:COLUMN: message` per error, like compilers,
-/// so editors can jump to them.
+/// so editors can jump to them. A pipeline file (`.kiln.yml`, a file in
+/// `.kiln/`, or any file whose top has `steps:`) is read as a pipeline,
+/// anything else as a workflow.
 fn lint(file: &std::path::Path) -> Result<(), ServeError> {
     let source = std::fs::read_to_string(file)
         .map_err(|e| ServeError::Input(format!("cannot read {}: {e}", file.display())))?;
-    match kiln_core::workflow::load(&source) {
-        Ok(workflow) => {
-            println!("{}: ok ({} tasks)", file.display(), workflow.tasks.len());
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let in_kiln_dir = file
+        .parent()
+        .and_then(|p| p.file_name())
+        .is_some_and(|d| d == ".kiln");
+    let as_pipeline = in_kiln_dir
+        || kiln_core::pipeline::is_pipeline_file(&name)
+        || kiln_core::pipeline::has_steps(&source);
+    let checked = if as_pipeline {
+        kiln_core::pipeline::load(&name, &source, &kiln_core::workflow::Limits::default())
+            .map(|p| format!("pipeline {} ({} steps)", p.name, p.workflow.tasks.len()))
+    } else {
+        kiln_core::workflow::load(&source).map(|w| format!("{} tasks", w.tasks.len()))
+    };
+    match checked {
+        Ok(summary) => {
+            println!("{}: ok ({summary})", file.display());
             Ok(())
         }
         Err(errors) => {
