@@ -146,6 +146,70 @@ fn workflow_files_never_panic_the_loader() {
     }
 }
 
+const PIPELINE_SEEDS: &[&str] = &[
+    "name: backend\nwhen:\n  event: [push, pull_request, tag, manual]\n  branch: [main, \"release/*\"]\n  paths:\n    include: [\"services/backend/**\", \"libs/common/**\"]\n    exclude: [\"**/*.md\"]\nenv: { RUST_LOG: info }\nconcurrency: { group: 'd-{{ branch }}', cancel_in_progress: true }\nsteps:\n  - name: test\n    run: cargo test\n    timeout: 10m\n    artifacts: [target/report]\n  - name: deploy\n    needs: [test]\n    run: ./deploy.sh\n    secrets: [DEPLOY_TOKEN]\n    when: { branch: main, status: always }\n",
+    "when: { tag: 'v*', paths: ['a/**', '{b,c}/[!x]*'] }\nsteps: [ { name: a, run: 'true' }, { name: b, needs: [], run: 'true' } ]\n",
+];
+
+#[test]
+fn pipeline_files_never_panic_the_loader_or_the_rules() {
+    use kiln_core::pipeline::{self, Change, EventKind};
+    let mut rng = rng();
+    let changed: Vec<String> = ["services/backend/x.rs", "README.md", "a/b/c"]
+        .map(String::from)
+        .to_vec();
+    for _ in 0..iterations() {
+        let seed = *rng.pick(PIPELINE_SEEDS);
+        let source = mutate(&mut rng, seed);
+        let Ok(p) = pipeline::load(".kiln/x.yml", &source, &Limits::default()) else {
+            continue;
+        };
+        let branch = mutate(&mut rng, "release/1.2");
+        for event in EventKind::ALL {
+            let change = Change {
+                event,
+                branch: Some(&branch),
+                tag: Some(&branch),
+                paths: Some(&changed),
+            };
+            let _ = p.when.check(&change);
+            for step in &p.steps {
+                let _ = step.when.check(&change);
+            }
+        }
+    }
+}
+
+#[test]
+fn webhook_payloads_never_panic_the_readers() {
+    use kiln_core::hooks::{Provider, verify};
+    let mut rng = rng();
+    let seeds = [
+        r#"{"ref":"refs/heads/main","before":"1111111111111111111111111111111111111111","after":"2222222222222222222222222222222222222222","head_commit":{"message":"m","author":{"username":"u"}}}"#,
+        r#"{"action":"opened","number":1,"pull_request":{"title":"t","user":{"login":"u"},"head":{"ref":"f","sha":"2222222222222222222222222222222222222222","repo":{"full_name":"a/b"}},"base":{"ref":"main","repo":{"full_name":"a/b"}}}}"#,
+        r#"{"object_kind":"merge_request","user":{"username":"u"},"object_attributes":{"iid":3,"action":"update","oldrev":"x","source_branch":"f","target_branch":"main","source_project_id":1,"target_project_id":1,"last_commit":{"id":"2222222222222222222222222222222222222222","message":"m"}}}"#,
+    ];
+    let events = [
+        ("x-gitea-event", "push"),
+        ("x-gitea-event", "pull_request"),
+        ("x-github-event", "push"),
+        ("x-github-event", "pull_request"),
+        ("x-gitlab-event", "Push Hook"),
+        ("x-gitlab-event", "Merge Request Hook"),
+    ];
+    for _ in 0..iterations() {
+        let seed = *rng.pick(&seeds);
+        let body = mutate(&mut rng, seed);
+        let (name, value) = *rng.pick(&events);
+        let header = |h: &str| (h == name).then(|| value.to_owned());
+        for provider in Provider::ALL {
+            let _ = provider.read(&header, body.as_bytes());
+            let _ = provider.delivery_id(&header);
+            let _ = verify(provider, &header, b"secret", body.as_bytes());
+        }
+    }
+}
+
 #[test]
 fn command_values_never_reach_the_shell_text() {
     let mut rng = rng();

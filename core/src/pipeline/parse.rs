@@ -242,16 +242,16 @@ impl Reader {
 
     fn globs(&mut self, node: &Node, what: &str) -> Globs {
         let items = self.list(node, what);
-        for (pattern, pos) in &items {
-            if let Err(message) = Globs::new(vec![pattern.clone()]) {
-                self.error(*pos, format!("{what}: {message}"));
-                return Globs::default();
-            }
-        }
-        match Globs::new(items.into_iter().map(|(p, _)| p).collect()) {
+        let patterns: Vec<String> = items.iter().map(|(p, _)| p.clone()).collect();
+        match Globs::new(patterns) {
             Ok(globs) => globs,
             Err(message) => {
-                self.error(at(node), format!("{what}: {message}"));
+                // Compiled one by one only now, to point at the bad one.
+                let bad = items
+                    .iter()
+                    .find_map(|(p, pos)| Globs::new(vec![p.clone()]).err().map(|m| (*pos, m)));
+                let (pos, message) = bad.unwrap_or((at(node), message));
+                self.error(pos, format!("{what}: {message}"));
                 Globs::default()
             }
         }
