@@ -15,6 +15,7 @@ mod m20261202_100000_instance_owner;
 mod m20261202_200000_steps_by_run_state;
 mod m20261202_300000_run_events;
 mod m20261202_400000_definitions;
+mod m20261202_500000_repositories;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_200000_steps_by_run_state::Migration),
             Box::new(m20261202_300000_run_events::Migration),
             Box::new(m20261202_400000_definitions::Migration),
+            Box::new(m20261202_500000_repositories::Migration),
         ]
     }
 

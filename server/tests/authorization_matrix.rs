@@ -106,6 +106,9 @@ fn expectations(route: &str) -> Option<[&'static str; 10]> {
         | "POST /api/v1/runs/{id}/cancel"
         | "POST /api/v1/runs/{id}/retry" => develop,
         "PUT /api/v1/projects/{id}/secrets/{name}"
+        | "GET /api/v1/projects/{id}/repository"
+        | "PUT /api/v1/projects/{id}/repository"
+        | "POST /api/v1/projects/{id}/repository/rotate-secret"
         | "DELETE /api/v1/projects/{id}/secrets/{name}"
         | "PUT /api/v1/groups/{id}/secrets/{name}"
         | "DELETE /api/v1/groups/{id}/secrets/{name}" => maintain,
@@ -161,6 +164,9 @@ const ROUTES_IN_TABLE: &[&str] = &[
     "POST /api/v1/runs/{id}/cancel",
     "POST /api/v1/runs/{id}/retry",
     "GET /api/v1/runs/{id}/steps/{task}/log",
+    "GET /api/v1/projects/{id}/repository",
+    "PUT /api/v1/projects/{id}/repository",
+    "POST /api/v1/projects/{id}/repository/rotate-secret",
     "GET /api/v1/projects/{id}/secrets",
     "PUT /api/v1/projects/{id}/secrets/{name}",
     "DELETE /api/v1/projects/{id}/secrets/{name}",

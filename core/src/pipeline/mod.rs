@@ -8,6 +8,7 @@
 pub mod definition;
 pub mod events;
 pub mod parse;
+pub mod repository;
 pub mod when;
 
 pub use definition::{Concurrency, Pipeline, StepRules};

@@ -104,6 +104,10 @@ pub struct Config {
     /// link-local, private, unique-local or otherwise internal (CIDRs; a
     /// list in TOML, comma-separated in the environment). Default: none.
     pub http_step_allow_networks: NetworkList,
+    /// Whether a project may link a repository by a local path (tests, and
+    /// single-user machines). Off by default: a local path could name any
+    /// repository the server can read, another project's mirror included.
+    pub allow_local_repositories: bool,
     /// Reverse proxies (CIDRs) whose `X-Forwarded-For` is believed for the
     /// client's address. Default: none, the connection's peer is the client.
     pub trusted_proxies: NetworkList,
@@ -172,6 +176,7 @@ impl Default for Config {
             workflow_max_tasks: kiln_core::workflow::limits::DEFAULT_MAX_TASKS,
             config_file: None,
             http_step_allow_networks: NetworkList::default(),
+            allow_local_repositories: false,
             trusted_proxies: NetworkList::default(),
             log_streams_per_user: 8,
             log_streams_max: 256,

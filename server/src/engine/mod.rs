@@ -63,6 +63,8 @@ pub struct EngineSettings {
     pub sandbox: sandbox::Sandbox,
     /// What a workflow file may cost to read when it is saved.
     pub workflow_limits: kiln_core::workflow::Limits,
+    /// Whether repositories may be linked by a local path.
+    pub allow_local_repositories: bool,
 }
 
 /// Everything a step job or an API call about runs needs; one per process.
@@ -190,6 +192,7 @@ impl Engine {
             worker_name: worker_name(),
             sandbox: sandbox::Sandbox::from_config(config),
             workflow_limits: config.workflow_limits(),
+            allow_local_repositories: config.allow_local_repositories,
         };
         let http = http_client::StepClient::new(config.http_step_allow_networks.clone())
             .map_err(|e| EngineError::invalid("http_step_allow_networks", e))?;

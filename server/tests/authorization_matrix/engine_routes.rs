@@ -3,7 +3,12 @@
 
 use serde_json::{Value, json};
 
+use std::sync::LazyLock;
+
 use super::{Fixture, OK_WORKFLOW};
+
+static REPOSITORY: LazyLock<Value> =
+    LazyLock::new(|| json!({"url": "https://git.example/team/app.git", "provider": "gitea"}));
 
 impl Fixture {
     /// The request for an engine route; `None` for any other route.
@@ -28,6 +33,15 @@ impl Fixture {
             "POST /api/v1/projects/{id}/workflows/{name}/runs" => (
                 format!("/api/v1/projects/{p}/workflows/ok/runs"),
                 Some(json!({})),
+            ),
+            "GET /api/v1/projects/{id}/repository" => (self.link_repository().await, None),
+            "PUT /api/v1/projects/{id}/repository" => (
+                format!("/api/v1/projects/{p}/repository"),
+                Some(REPOSITORY.clone()),
+            ),
+            "POST /api/v1/projects/{id}/repository/rotate-secret" => (
+                format!("{}/rotate-secret", self.link_repository().await),
+                None,
             ),
             "GET /api/v1/projects/{id}/runs" => (format!("/api/v1/projects/{p}/runs"), None),
             "GET /api/v1/runs/{id}" => (format!("/api/v1/runs/{}", self.run), None),
@@ -79,6 +93,17 @@ impl Fixture {
             }
             _ => return None,
         })
+    }
+
+    /// The project's repository, linked by the owner (idempotent).
+    async fn link_repository(&self) -> String {
+        let path = format!("/api/v1/projects/{}/repository", self.project);
+        let (status, body) = self
+            .owner
+            .send("PUT", &path, Some(REPOSITORY.clone()))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        path
     }
 
     pub(super) async fn save_workflow(&self, name: &str, source: &str) {

@@ -6,6 +6,7 @@ pub mod definition;
 pub mod instance_owner;
 pub mod membership;
 pub mod node;
+pub mod repository;
 pub mod run;
 pub mod run_event;
 pub mod secret;

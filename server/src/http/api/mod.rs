@@ -11,6 +11,7 @@ pub mod logs;
 pub mod me;
 pub mod members;
 pub mod meta;
+pub mod repository;
 pub mod run_events;
 pub mod runs;
 pub mod secrets;
@@ -44,6 +45,7 @@ use super::{ApiError, AppState};
         (name = "members", description = "Roles on groups and projects, inherited down the tree"),
         (name = "workflows", description = "Workflow definitions of a project, versioned"),
         (name = "runs", description = "Runs, their steps and logs; cancel and re-run"),
+        (name = "pipelines", description = "Pipelines from the repository: the linked repository and its webhook"),
         (name = "secrets", description = "Secrets of groups and projects; values are never returned"),
         (name = "admin", description = "Instance administration"),
         (name = "meta", description = "About the API itself"),
@@ -117,6 +119,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::cancel_run))
         .routes(routes!(runs::retry_run))
         .routes(routes!(logs::step_log))
+        .routes(routes!(
+            repository::get_repository,
+            repository::put_repository
+        ))
+        .routes(routes!(repository::rotate_secret))
         .routes(routes!(secrets::list_project_secrets))
         .routes(routes!(
             secrets::set_project_secret,

@@ -1,0 +1,188 @@
+//! Where a project's repository lives, checked before git ever sees it:
+//! `https://` URLs, `ssh://` URLs or `user@host:path`, and — only where the
+//! operator allows it — absolute local paths. Everything else is refused:
+//! git's `ext::` and `fd::` transports run commands, `file://` and relative
+//! paths reach the server's own files, and a leading `-` reads as an option.
+
+use super::super::hooks::refs::is_ref_name;
+
+/// A repository address Kiln may fetch from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepositoryUrl {
+    Https(String),
+    Ssh(String),
+    Local(String),
+}
+
+impl RepositoryUrl {
+    /// Checks `raw`; `allow_local` admits absolute local paths.
+    pub fn parse(raw: &str, allow_local: bool) -> Result<RepositoryUrl, String> {
+        let url = raw.trim();
+        if url.is_empty() || url.len() > 2048 {
+            return Err("url must be 1 to 2048 characters".to_owned());
+        }
+        if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err("url must not contain spaces or control characters".to_owned());
+        }
+        if url.starts_with('-') {
+            return Err("url must not start with -".to_owned());
+        }
+        if url.starts_with('/') {
+            if !allow_local {
+                return Err(
+                    "local paths are not allowed on this server (allow_local_repositories)"
+                        .to_owned(),
+                );
+            }
+            if url.split('/').any(|part| part == "..") {
+                return Err("a local path must not contain ..".to_owned());
+            }
+            return Ok(RepositoryUrl::Local(url.to_owned()));
+        }
+        if let Some(rest) = url.strip_prefix("https://") {
+            return host_and_path(rest).map(|()| RepositoryUrl::Https(url.to_owned()));
+        }
+        if let Some(rest) = url.strip_prefix("ssh://") {
+            return host_and_path(rest).map(|()| RepositoryUrl::Ssh(url.to_owned()));
+        }
+        // scp-like `git@host:owner/repo.git`: a user, a host, a colon, a path,
+        // and no `::` (git's transport syntax).
+        if let Some((user_host, path)) = url.split_once(':')
+            && let Some((user, host)) = user_host.split_once('@')
+            && !user.is_empty()
+            && is_host(host)
+            && !path.is_empty()
+            && !path.starts_with(':')
+            && !path.starts_with('-')
+        {
+            return Ok(RepositoryUrl::Ssh(url.to_owned()));
+        }
+        Err(
+            "url must be https://…, ssh://…, user@host:path or (where allowed) an absolute path"
+                .to_owned(),
+        )
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            RepositoryUrl::Https(u) | RepositoryUrl::Ssh(u) | RepositoryUrl::Local(u) => u,
+        }
+    }
+
+    /// The URL as shown to people: a password in it replaced by `***`.
+    pub fn redacted(&self) -> String {
+        redact(self.as_str())
+    }
+}
+
+/// `raw` with the password of any `user:password@` replaced by `***`.
+pub fn redact(raw: &str) -> String {
+    let Some((scheme, rest)) = raw.split_once("://") else {
+        return raw.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{path}")
+        }
+        _ => raw.to_owned(),
+    }
+}
+
+fn host_and_path(rest: &str) -> Result<(), String> {
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    let host = host.split(':').next().unwrap_or_default();
+    if !is_host(host) || rest.len() <= authority.len() + 1 {
+        return Err("url needs a host and a path (https://host/owner/repo.git)".to_owned());
+    }
+    Ok(())
+}
+
+fn is_host(host: &str) -> bool {
+    !host.is_empty()
+        && !host.starts_with('-')
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'))
+}
+
+/// A default branch must be a branch name git accepts.
+pub fn check_default_branch(name: &str) -> Result<(), String> {
+    if is_ref_name(name) {
+        Ok(())
+    } else {
+        Err(format!("{name:?} is not a branch name git accepts"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_ssh_and_allowed_local_paths() {
+        let ok = |raw: &str, local: bool| RepositoryUrl::parse(raw, local);
+        assert!(matches!(
+            ok("https://git.example/o/r.git", false),
+            Ok(RepositoryUrl::Https(_))
+        ));
+        assert!(matches!(
+            ok("ssh://git@git.example:2222/o/r.git", false),
+            Ok(RepositoryUrl::Ssh(_))
+        ));
+        assert!(matches!(
+            ok("git@github.com:o/r.git", false),
+            Ok(RepositoryUrl::Ssh(_))
+        ));
+        assert!(matches!(
+            ok("/srv/git/r.git", true),
+            Ok(RepositoryUrl::Local(_))
+        ));
+        assert!(
+            ok("/srv/git/r.git", false)
+                .unwrap_err()
+                .contains("not allowed")
+        );
+    }
+
+    #[test]
+    fn transports_that_run_commands_or_read_the_server_are_refused() {
+        for bad in [
+            "ext::sh -c touch% /tmp/pwned",
+            "ext::ssh",
+            "fd::3",
+            "file:///etc",
+            "http://plain.example/r.git",
+            "../other",
+            "relative/path",
+            "-uhttps://x/y",
+            "https://",
+            "https:///path",
+            "https://host",
+            "git@host::x",
+            "/srv/../etc",
+            "https://x/y z",
+            "",
+        ] {
+            assert!(RepositoryUrl::parse(bad, true).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("https://bot:tok3n@git.example/o/r.git"),
+            "https://bot:***@git.example/o/r.git"
+        );
+        assert_eq!(
+            redact("https://git.example/o/r.git"),
+            "https://git.example/o/r.git"
+        );
+        assert_eq!(redact("git@h:o/r"), "git@h:o/r");
+        assert!(check_default_branch("main").is_ok());
+        assert!(check_default_branch("-x").is_err());
+    }
+}

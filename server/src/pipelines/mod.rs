@@ -1,0 +1,6 @@
+//! Pipelines from the repository: the project's linked repository (where
+//! Kiln fetches from, which host sends webhooks, the hook secret). The
+//! rules themselves (pipeline files, `when:`, webhook payloads) are the
+//! domain crate's; this is where they meet the database.
+
+pub mod repository;
