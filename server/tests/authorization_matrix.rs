@@ -99,6 +99,7 @@ fn expectations(route: &str) -> Option<[&'static str; 10]> {
         | "GET /api/v1/runs/{id}/events"
         | "GET /api/v1/runs/{id}/steps/{task}/log"
         | "GET /api/v1/projects/{id}/secrets"
+        | "POST /api/v1/projects/{id}/pipelines/dry-run"
         | "GET /api/v1/groups/{id}/secrets" => view,
         "PUT /api/v1/projects/{id}/workflows/{name}"
         | "DELETE /api/v1/projects/{id}/workflows/{name}"
@@ -165,6 +166,7 @@ const ROUTES_IN_TABLE: &[&str] = &[
     "POST /api/v1/runs/{id}/retry",
     "GET /api/v1/runs/{id}/steps/{task}/log",
     "GET /api/v1/projects/{id}/repository",
+    "POST /api/v1/projects/{id}/pipelines/dry-run",
     "PUT /api/v1/projects/{id}/repository",
     "POST /api/v1/projects/{id}/repository/rotate-secret",
     "GET /api/v1/projects/{id}/secrets",
@@ -389,6 +391,8 @@ fn routes_of(doc: &Value) -> BTreeSet<String> {
 
 async fn authorization_matrix(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| {
+        // The dry run reads a repository the test makes on disk.
+        c.allow_local_repositories = true;
         c.login_attempts_per_minute = 1000;
         c.quota_user_per_minute = 1_000_000;
         c.quota_admin_per_minute = 1_000_000;

@@ -40,6 +40,9 @@ pub enum EngineError {
     Secrets(#[from] super::secrets::SecretsError),
     #[error("log storage: {0}")]
     Logs(#[from] std::io::Error),
+    /// The project's git repository could not be fetched or read.
+    #[error("the repository: {0}")]
+    Repository(String),
 }
 
 impl EngineError {

@@ -65,6 +65,8 @@ pub struct EngineSettings {
     pub workflow_limits: kiln_core::workflow::Limits,
     /// Whether repositories may be linked by a local path.
     pub allow_local_repositories: bool,
+    /// This process's bare mirrors of linked repositories.
+    pub mirror_dir: PathBuf,
 }
 
 /// Everything a step job or an API call about runs needs; one per process.
@@ -193,6 +195,7 @@ impl Engine {
             sandbox: sandbox::Sandbox::from_config(config),
             workflow_limits: config.workflow_limits(),
             allow_local_repositories: config.allow_local_repositories,
+            mirror_dir: sandbox::absolute(&config.data_dir).join("mirrors"),
         };
         let http = http_client::StepClient::new(config.http_step_allow_networks.clone())
             .map_err(|e| EngineError::invalid("http_step_allow_networks", e))?;

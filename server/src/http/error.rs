@@ -47,6 +47,9 @@ pub enum ApiError {
     /// The request named a Host this server does not answer to.
     #[error("{0}")]
     MisdirectedRequest(String),
+    /// Something Kiln depends on beyond the database (a git host) failed.
+    #[error("{0}")]
+    BadGateway(String),
     /// The database cannot be reached now: try again shortly.
     #[error("the database is unavailable; try again shortly")]
     Unavailable(#[source] sea_orm::DbErr),
@@ -72,6 +75,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::MisdirectedRequest(_) => StatusCode::MISDIRECTED_REQUEST,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -90,6 +94,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::Timeout => "timeout",
             ApiError::MisdirectedRequest(_) => "misdirected_request",
+            ApiError::BadGateway(_) => "bad_gateway",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -167,6 +172,7 @@ impl From<EngineError> for ApiError {
             EngineError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             EngineError::Accounts(e) => e.into(),
             EngineError::Database(e) => ApiError::database(e),
+            EngineError::Repository(message) => ApiError::BadGateway(message),
             error @ (EngineError::Jobs(_) | EngineError::Secrets(_) | EngineError::Logs(_)) => {
                 ApiError::Internal(Box::new(error))
             }

@@ -3,4 +3,8 @@
 //! rules themselves (pipeline files, `when:`, webhook payloads) are the
 //! domain crate's; this is where they meet the database.
 
+pub mod changes;
+pub mod dry_run;
+pub mod git;
+pub mod mirror;
 pub mod repository;

@@ -43,6 +43,13 @@ impl Fixture {
                 format!("{}/rotate-secret", self.link_repository().await),
                 None,
             ),
+            "POST /api/v1/projects/{id}/pipelines/dry-run" => {
+                self.link_local_repository().await;
+                (
+                    format!("/api/v1/projects/{p}/pipelines/dry-run"),
+                    Some(json!({"event": "push", "paths": ["x"]})),
+                )
+            }
             "GET /api/v1/projects/{id}/runs" => (format!("/api/v1/projects/{p}/runs"), None),
             "GET /api/v1/runs/{id}" => (format!("/api/v1/runs/{}", self.run), None),
             "GET /api/v1/runs/{id}/steps" => (format!("/api/v1/runs/{}/steps", self.run), None),
@@ -93,6 +100,45 @@ impl Fixture {
             }
             _ => return None,
         })
+    }
+
+    /// The project linked to a local repository with one pipeline file
+    /// (made once per test process), as a dry run needs.
+    async fn link_local_repository(&self) {
+        static REPO: LazyLock<std::path::PathBuf> = LazyLock::new(|| {
+            let dir = tempfile::tempdir().unwrap().keep();
+            let git = |args: &[&str]| {
+                let ok = std::process::Command::new("git")
+                    .args([
+                        "-c",
+                        "user.name=m",
+                        "-c",
+                        "user.email=m@x",
+                        "-c",
+                        "init.defaultBranch=main",
+                    ])
+                    .arg("-C")
+                    .arg(&dir)
+                    .args(args)
+                    .status()
+                    .unwrap()
+                    .success();
+                assert!(ok, "git {args:?}");
+            };
+            git(&["init", "-q"]);
+            std::fs::write(
+                dir.join(".kiln.yml"),
+                "steps:\n  - name: a\n    run: 'true'\n",
+            )
+            .unwrap();
+            git(&["add", "-A"]);
+            git(&["commit", "-q", "-m", "one"]);
+            dir
+        });
+        let body = json!({"url": REPO.to_string_lossy(), "provider": "gitea"});
+        let path = format!("/api/v1/projects/{}/repository", self.project);
+        let (status, answer) = self.owner.send("PUT", &path, Some(body)).await;
+        assert_eq!(status, 200, "{answer}");
     }
 
     /// The project's repository, linked by the owner (idempotent).

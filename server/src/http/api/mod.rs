@@ -11,6 +11,7 @@ pub mod logs;
 pub mod me;
 pub mod members;
 pub mod meta;
+pub mod pipelines;
 pub mod repository;
 pub mod run_events;
 pub mod runs;
@@ -124,6 +125,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
             repository::put_repository
         ))
         .routes(routes!(repository::rotate_secret))
+        .routes(routes!(pipelines::dry_run))
         .routes(routes!(secrets::list_project_secrets))
         .routes(routes!(
             secrets::set_project_secret,

@@ -1,0 +1,124 @@
+//! `POST /projects/{id}/pipelines/dry-run`: which pipelines and steps an
+//! event would start, and why the others would not.
+
+use axum::extract::State;
+use kiln_core::pipeline::EventKind;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::accounts::Principal;
+use crate::http::extract::{Json, Path};
+use crate::http::{ApiError, AppState};
+use crate::pipelines::dry_run::{self, DryRunRequest, Verdict};
+
+/// Changed paths echoed back at most (the count is always whole).
+const ECHOED_PATHS: usize = 1000;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DryRunInput {
+    /// `push` (default), `pull_request`, `tag`, `manual` or `schedule`.
+    pub event: Option<String>,
+    /// The pushed branch (for a pull request: its target branch).
+    pub branch: Option<String>,
+    pub tag: Option<String>,
+    /// Changed files; left out, git is asked (`before`..`after`).
+    pub paths: Option<Vec<String>>,
+    /// The branch's commit before the push (all zeros: a new branch).
+    pub before: Option<String>,
+    /// The commit whose pipeline files are read (default: the branch's head).
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerdictBody {
+    pub name: String,
+    pub start: bool,
+    /// Why it would not start.
+    pub reason: Option<String>,
+    /// The rule that left it out: event, branch, tag, paths, skip_ci, invalid.
+    pub rule: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PipelineVerdictBody {
+    pub file: String,
+    pub name: String,
+    pub start: bool,
+    pub reason: Option<String>,
+    pub rule: Option<String>,
+    /// The file's errors, each with its line and column.
+    pub errors: Vec<String>,
+    pub steps: Vec<VerdictBody>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DryRunBody {
+    pub commit: String,
+    /// The changed files (the first 1,000); `null` where paths are not evaluated.
+    pub changed: Option<Vec<String>>,
+    pub changed_count: Option<usize>,
+    /// The commit they were compared against; `null` when given or when every file counts.
+    pub compared_with: Option<String>,
+    pub pipelines: Vec<PipelineVerdictBody>,
+}
+
+fn verdict(name: String, v: Verdict) -> VerdictBody {
+    VerdictBody {
+        name,
+        start: v.start,
+        reason: v.reason,
+        rule: v.rule.map(str::to_owned),
+    }
+}
+
+/// Which pipelines and steps an event would start (nothing runs).
+#[utoipa::path(post, path = "/projects/{id}/pipelines/dry-run", tag = "pipelines",
+    params(("id" = i64, Path)),
+    request_body = DryRunInput,
+    responses((status = 200, body = DryRunBody), (status = 404), (status = 422), (status = 502)),
+    extensions(("x-kiln-cost" = json!({"units": 10, "complexity": "O(pipeline files + changed files)"}))))]
+pub async fn dry_run(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    Json(input): Json<DryRunInput>,
+) -> Result<Json<DryRunBody>, ApiError> {
+    let event = match input.event.as_deref() {
+        None => EventKind::Push,
+        Some(raw) => raw
+            .parse()
+            .map_err(|e: String| ApiError::invalid("event", e))?,
+    };
+    let request = DryRunRequest {
+        event,
+        branch: input.branch,
+        tag: input.tag,
+        paths: input.paths,
+        before: input.before,
+        after: input.after,
+    };
+    let answer = dry_run::dry_run(&state.engine, &principal, id, request).await?;
+    let changed_count = answer.changed.as_ref().map(Vec::len);
+    Ok(Json(DryRunBody {
+        commit: answer.commit,
+        changed: answer
+            .changed
+            .map(|files| files.into_iter().take(ECHOED_PATHS).collect()),
+        changed_count,
+        compared_with: answer.compared_with,
+        pipelines: answer
+            .pipelines
+            .into_iter()
+            .map(|p| PipelineVerdictBody {
+                file: p.file,
+                name: p.name,
+                start: p.verdict.start,
+                reason: p.verdict.reason,
+                rule: p.verdict.rule.map(str::to_owned),
+                errors: p.errors,
+                steps: p.steps.into_iter().map(|(n, v)| verdict(n, v)).collect(),
+            })
+            .collect(),
+    }))
+}

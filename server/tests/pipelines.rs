@@ -1,0 +1,296 @@
+//! Which pipelines a push starts, asked through the dry run against a real
+//! monorepo made with the git CLI (services/a, services/b, libs/common,
+//! docs, a pipeline file per service): changed files come from git in
+//! Kiln's own mirror, for plain pushes, a new branch, seven commits, a
+//! force push, a pull request and a tag; `[skip ci]` starts nothing; a
+//! broken file is reported with line and column; a branch name made of
+//! shell stays data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::engine::owner;
+use common::{Api, Backend, TestApp};
+use serde_json::{Value, json};
+
+const ZERO: &str = "0000000000000000000000000000000000000000";
+
+struct Repo {
+    dir: PathBuf,
+}
+
+impl Repo {
+    fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args([
+                "-c",
+                "user.name=Tess",
+                "-c",
+                "user.email=t@example.com",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .arg("-C")
+            .arg(&self.dir)
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    fn write(&self, path: &str, text: &str) {
+        let file = self.dir.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+
+    /// Writes the files and commits them; the new commit's id.
+    fn commit(&self, files: &[(&str, &str)], message: &str) -> String {
+        for (path, text) in files {
+            self.write(path, text);
+        }
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+}
+
+fn pipeline(service: &str, events: &str) -> String {
+    format!(
+        "when:\n  event: [{events}]\n  paths:\n    include: ['services/{service}/**', 'libs/common/**']\n    exclude: ['**/*.md']\nsteps:\n  - name: test\n    run: make -C services/{service} test\n  - name: deploy\n    run: ./deploy {service}\n    when: {{ branch: main }}\n"
+    )
+}
+
+fn monorepo(root: &Path) -> (Repo, String) {
+    let repo = Repo {
+        dir: root.join("monorepo"),
+    };
+    std::fs::create_dir_all(&repo.dir).unwrap();
+    repo.git(&["init", "-q"]);
+    let first = repo.commit(
+        &[
+            ("services/a/main.rs", "a0"),
+            ("services/b/main.rs", "b0"),
+            ("libs/common/lib.rs", "c0"),
+            ("docs/index.md", "d0"),
+            (".kiln/a.yml", &pipeline("a", "push, tag")),
+            (".kiln/b.yml", &pipeline("b", "push, pull_request")),
+        ],
+        "initial",
+    );
+    (repo, first)
+}
+
+/// The names of the pipelines that would start.
+fn started(answer: &Value) -> Vec<String> {
+    answer["pipelines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["start"] == true)
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn ask(api: &Api, project: i64, body: Value) -> Value {
+    let (status, answer) = api
+        .post(
+            &format!("/api/v1/projects/{project}/pipelines/dry-run"),
+            body.clone(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body} -> {answer}");
+    answer
+}
+
+async fn a_push_starts_only_the_pipelines_it_touches(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.allow_local_repositories = true).await;
+    let (api, project) = owner(&app).await;
+    let root = tempfile::tempdir().unwrap();
+    let (repo, c0) = monorepo(root.path());
+    let (status, linked) = api
+        .send(
+            "PUT",
+            &format!("/api/v1/projects/{project}/repository"),
+            Some(json!({"url": repo.dir.to_string_lossy(), "provider": "gitea"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{linked}");
+
+    let push = |before: &str, after: &str, branch: &str| json!({"event": "push", "branch": branch, "before": before, "after": after});
+
+    let c1 = repo.commit(&[("services/a/main.rs", "a1")], "touch a");
+    let answer = ask(&api, project, push(&c0, &c1, "main")).await;
+    assert_eq!(started(&answer), ["a"], "{answer:#}");
+    assert_eq!(answer["changed"], json!(["services/a/main.rs"]));
+    let b = &answer["pipelines"][1];
+    assert_eq!(b["rule"], "paths");
+    assert_eq!(
+        b["reason"],
+        "none of the 1 changed files is in when.paths (include [services/b/**, libs/common/**], exclude [**/*.md])"
+    );
+    // Steps say why too: deploy is for main only.
+    assert_eq!(answer["pipelines"][0]["steps"][1]["start"], true);
+
+    let c2 = repo.commit(&[("libs/common/lib.rs", "c2")], "touch common");
+    assert_eq!(
+        started(&ask(&api, project, push(&c1, &c2, "main")).await),
+        ["a", "b"]
+    );
+
+    let c3 = repo.commit(
+        &[("docs/index.md", "d3"), ("services/b/NOTES.md", "n")],
+        "docs",
+    );
+    assert!(started(&ask(&api, project, push(&c2, &c3, "main")).await).is_empty());
+
+    // A new branch: compared with its merge base with main, not with nothing.
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    let f1 = repo.commit(&[("services/b/main.rs", "b1")], "touch b");
+    let answer = ask(&api, project, push(ZERO, &f1, "feature")).await;
+    assert_eq!(started(&answer), ["b"], "{answer:#}");
+    assert_eq!(answer["compared_with"], c3.as_str());
+    assert_eq!(
+        answer["pipelines"][1]["steps"][1]["rule"], "branch",
+        "deploy is for main"
+    );
+
+    // Seven commits, the first touching a: all seven count.
+    repo.git(&["checkout", "-q", "-b", "seven", &c3]);
+    let mut last = repo.commit(&[("services/a/x.rs", "1")], "1 of 7");
+    for n in 2..=7 {
+        last = repo.commit(&[("docs/index.md", &format!("{n}"))], &format!("{n} of 7"));
+    }
+    assert_eq!(
+        started(&ask(&api, project, push(&c3, &last, "seven")).await),
+        ["a"]
+    );
+
+    // A force push: the old head is no ancestor; compared with the merge base.
+    repo.git(&["checkout", "-q", "-b", "force", &c3]);
+    let old = repo.commit(&[("services/b/main.rs", "old")], "old b");
+    repo.git(&["reset", "-q", "--hard", &c3]);
+    let new = repo.commit(&[("services/a/main.rs", "new")], "new a");
+    assert_eq!(
+        started(&ask(&api, project, push(&old, &new, "force")).await),
+        ["a"]
+    );
+
+    // A pull request from feature into main: against the merge base.
+    let pr = json!({"event": "pull_request", "branch": "main", "after": f1});
+    assert_eq!(started(&ask(&api, project, pr).await), ["b"]);
+
+    // A tag: paths are not evaluated; b does not take tags.
+    let tag = ask(
+        &api,
+        project,
+        json!({"event": "tag", "tag": "v1.0", "after": c3}),
+    )
+    .await;
+    assert_eq!(started(&tag), ["a"]);
+    assert_eq!(tag["changed"], Value::Null);
+    assert_eq!(tag["pipelines"][1]["rule"], "event");
+
+    // Paths given instead of commits.
+    let given = json!({"event": "push", "branch": "main", "paths": ["libs/common/x"]});
+    assert_eq!(started(&ask(&api, project, given).await), ["a", "b"]);
+
+    // [skip ci] in the head commit's message starts nothing.
+    repo.git(&["checkout", "-q", "main"]);
+    let skip = repo.commit(&[("services/a/main.rs", "s")], "quick fix [skip ci]");
+    let answer = ask(&api, project, push(&c3, &skip, "main")).await;
+    assert!(started(&answer).is_empty());
+    assert_eq!(answer["pipelines"][0]["rule"], "skip_ci");
+
+    // A broken file is reported with its line and column; the others go on.
+    let broken = repo.commit(
+        &[
+            (
+                ".kiln/c.yml",
+                "when:\n  event: [push, commit]\nsteps:\n  - name: x\n    run: 'true'\n",
+            ),
+            ("services/a/main.rs", "z"),
+        ],
+        "add c",
+    );
+    let answer = ask(&api, project, push(&skip, &broken, "main")).await;
+    assert_eq!(started(&answer), ["a"]);
+    let c = &answer["pipelines"][2];
+    assert_eq!(
+        (c["name"].as_str(), c["rule"].as_str()),
+        (Some("c"), Some("invalid"))
+    );
+    assert!(
+        c["errors"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("line 2, column 17:"),
+        "{c}"
+    );
+
+    // A branch named as shell is data: nothing runs, nothing is created.
+    let shell = "x$(touch${IFS}pwned)`id`";
+    repo.git(&["checkout", "-q", "-b", shell]);
+    let s1 = repo.commit(&[("services/b/main.rs", "shell")], "shell branch");
+    let answer = ask(&api, project, push(ZERO, &s1, shell)).await;
+    assert_eq!(started(&answer), ["b"]);
+    for dir in [repo.dir.as_path(), root.path(), app.db.data_dir().as_path()] {
+        assert!(!dir.join("pwned").exists());
+    }
+    app.stop().await;
+}
+on_sqlite_and_postgres!(a_push_starts_only_the_pipelines_it_touches);
+
+async fn dry_run_mistakes_are_named(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.allow_local_repositories = true).await;
+    let (api, project) = owner(&app).await;
+    let path = format!("/api/v1/projects/{project}/pipelines/dry-run");
+    let (status, answer) = api.post(&path, json!({"event": "push"})).await;
+    assert_eq!(status, 404, "no repository linked: {answer}");
+
+    let root = tempfile::tempdir().unwrap();
+    let (repo, _) = monorepo(root.path());
+    api.send(
+        "PUT",
+        &format!("/api/v1/projects/{project}/repository"),
+        Some(json!({"url": repo.dir.to_string_lossy(), "provider": "gitea"})),
+    )
+    .await;
+    for (body, field) in [
+        (json!({"event": "commit"}), "event"),
+        (json!({"branch": "--upload-pack=touch /tmp/x"}), "branch"),
+        (json!({"after": "$(id)"}), "after"),
+        (
+            json!({"after": "1234567890123456789012345678901234567890"}),
+            "after",
+        ),
+        (json!({"before": "HEAD~1"}), "before"),
+        (json!({"branch": "nope"}), "branch"),
+    ] {
+        let (status, answer) = api.post(&path, body.clone()).await;
+        assert_eq!(status, 422, "{body} -> {answer}");
+        assert_eq!(answer["error"]["field"], field, "{body} -> {answer}");
+    }
+
+    // A repository that cannot be fetched is the git host's failure: 502.
+    api.send(
+        "PUT",
+        &format!("/api/v1/projects/{project}/repository"),
+        Some(json!({"url": root.path().join("missing").to_string_lossy(), "provider": "gitea"})),
+    )
+    .await;
+    let (status, answer) = api.post(&path, json!({})).await;
+    assert_eq!(status, 502, "{answer}");
+    app.stop().await;
+}
+on_sqlite_and_postgres!(dry_run_mistakes_are_named);
