@@ -16,6 +16,7 @@ mod m20261202_200000_steps_by_run_state;
 mod m20261202_300000_run_events;
 mod m20261202_400000_definitions;
 mod m20261202_500000_repositories;
+mod m20261202_600000_deliveries;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_300000_run_events::Migration),
             Box::new(m20261202_400000_definitions::Migration),
             Box::new(m20261202_500000_repositories::Migration),
+            Box::new(m20261202_600000_deliveries::Migration),
         ]
     }
 

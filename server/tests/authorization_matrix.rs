@@ -108,6 +108,7 @@ fn expectations(route: &str) -> Option<[&'static str; 10]> {
         | "POST /api/v1/runs/{id}/retry" => develop,
         "PUT /api/v1/projects/{id}/secrets/{name}"
         | "GET /api/v1/projects/{id}/repository"
+        | "GET /api/v1/projects/{id}/deliveries"
         | "PUT /api/v1/projects/{id}/repository"
         | "POST /api/v1/projects/{id}/repository/rotate-secret"
         | "DELETE /api/v1/projects/{id}/secrets/{name}"
@@ -166,6 +167,7 @@ const ROUTES_IN_TABLE: &[&str] = &[
     "POST /api/v1/runs/{id}/retry",
     "GET /api/v1/runs/{id}/steps/{task}/log",
     "GET /api/v1/projects/{id}/repository",
+    "GET /api/v1/projects/{id}/deliveries",
     "POST /api/v1/projects/{id}/pipelines/dry-run",
     "PUT /api/v1/projects/{id}/repository",
     "POST /api/v1/projects/{id}/repository/rotate-secret",

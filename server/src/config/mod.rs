@@ -36,6 +36,8 @@ pub struct Config {
     pub log_level: String,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Largest webhook body accepted (pushes with many commits are big).
+    pub webhook_max_bytes: usize,
     /// A request still running after this long gets 408.
     pub request_timeout_seconds: u64,
     /// How long shutdown waits for in-flight requests and jobs.
@@ -148,6 +150,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_level: "info".to_owned(),
             max_body_bytes: 2 * 1024 * 1024,
+            webhook_max_bytes: 5 * 1024 * 1024,
             request_timeout_seconds: 30,
             shutdown_timeout_seconds: 10,
             database_connect_timeout_seconds: 5,

@@ -11,6 +11,7 @@ use kiln_core::{ErrorBody, SourceProblem};
 
 use crate::accounts::AccountsError;
 use crate::engine::EngineError;
+use crate::pipelines::hooks::HookRefusal;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -135,6 +136,19 @@ impl From<AccountsError> for ApiError {
             },
             AccountsError::Database(e) => ApiError::database(e),
             error @ AccountsError::Hashing(_) => ApiError::Internal(Box::new(error)),
+        }
+    }
+}
+
+impl From<HookRefusal> for ApiError {
+    fn from(refusal: HookRefusal) -> Self {
+        match refusal {
+            HookRefusal::NotFound => ApiError::NotFound(refusal.to_string()),
+            HookRefusal::MissingSignature | HookRefusal::WrongSignature => {
+                ApiError::Unauthorized(refusal.to_string())
+            }
+            HookRefusal::Malformed(message) => ApiError::BadRequest(message),
+            HookRefusal::Engine(error) => error.into(),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod forms;
 pub mod health;
+pub mod hooks;
 pub mod host_check;
 pub mod metrics;
 pub mod middleware;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
     let limits = middleware::Limits::from_config(&state.config);
     // Validated when the configuration loaded; `None` here only when unset.
     let expected_host = state.config.expected_host().ok().flatten().map(Arc::new);
+    let hook_host = expected_host.clone();
     let trusted_proxies = Arc::new(state.config.trusted_proxies.clone());
     let routes = Router::new()
         .route("/healthz", get(health::healthz))
@@ -51,7 +53,21 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(move |request, next| {
             host_check::check(expected_host.clone(), request, next)
         }));
+    // Webhooks: their own body limit, no session or quota.
+    let hooks = Router::new()
+        .route(
+            "/hooks/{provider}/{project}",
+            axum::routing::post(hooks::receive),
+        )
+        .layer(axum::middleware::from_fn(move |request, next| {
+            host_check::check(hook_host.clone(), request, next)
+        }));
+    let hook_limits = middleware::Limits {
+        max_body_bytes: state.config.webhook_max_bytes,
+        ..limits
+    };
     middleware::wrap(routes, limits)
+        .merge(middleware::wrap(hooks, hook_limits))
         // Outside them: the logs name the client, and every answer,
         // whichever layer made it, carries the security headers.
         .layer(axum::middleware::from_fn(move |request, next| {

@@ -98,6 +98,7 @@ fn check_commit(
     }
 }
 
+/// The dry run a caller asks for: allowed to whoever may view the project.
 pub async fn dry_run(
     engine: &Engine,
     principal: &Principal,
@@ -112,6 +113,20 @@ pub async fn dry_run(
         Action::View,
     )
     .await?;
+    let link = repository::Entity::find_by_id(project)
+        .one(&engine.db)
+        .await?
+        .ok_or(EngineError::NotFound("repository"))?;
+    decide(engine, &link, request).await
+}
+
+/// Fetches the linked repository and decides, for `request`, every
+/// pipeline of the commit.
+pub async fn decide(
+    engine: &Engine,
+    link: &repository::Model,
+    request: DryRunRequest,
+) -> Result<DryRun, EngineError> {
     check_name("branch", &request.branch)?;
     check_name("tag", &request.tag)?;
     let before = check_commit("before", &request.before)?;
@@ -121,10 +136,7 @@ pub async fn dry_run(
     {
         return Err(EngineError::invalid("paths", "at most 100,000 paths"));
     }
-    let link = repository::Entity::find_by_id(project)
-        .one(&engine.db)
-        .await?
-        .ok_or(EngineError::NotFound("repository"))?;
+    let project = link.project_id;
     let mirror = Mirror::new(
         &engine.settings.mirror_dir,
         project,

@@ -4,7 +4,9 @@
 //! domain crate's; this is where they meet the database.
 
 pub mod changes;
+pub mod deliveries;
 pub mod dry_run;
 pub mod git;
+pub mod hooks;
 pub mod mirror;
 pub mod repository;

@@ -85,6 +85,11 @@ fn linked(key: &SecretKey, row: repository::Model) -> Result<Linked, EngineError
     })
 }
 
+/// The project's hook secret in clear, to check a delivery's signature.
+pub fn hook_secret_of(engine: &Engine, row: &repository::Model) -> Result<String, EngineError> {
+    open(&engine.key, &row.hook_secret, &secret_aad(row.project_id))
+}
+
 /// Links (or re-links) `project`; the hook secret is made on the first link
 /// and kept after.
 pub async fn link(

@@ -34,6 +34,9 @@ impl Fixture {
                 format!("/api/v1/projects/{p}/workflows/ok/runs"),
                 Some(json!({})),
             ),
+            "GET /api/v1/projects/{id}/deliveries" => {
+                (format!("/api/v1/projects/{p}/deliveries"), None)
+            }
             "GET /api/v1/projects/{id}/repository" => (self.link_repository().await, None),
             "PUT /api/v1/projects/{id}/repository" => (
                 format!("/api/v1/projects/{p}/repository"),

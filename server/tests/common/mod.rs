@@ -5,6 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod engine;
+pub mod git;
 pub mod outage;
 
 use std::path::PathBuf;

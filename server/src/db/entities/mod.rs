@@ -3,6 +3,7 @@
 
 pub mod api_token;
 pub mod definition;
+pub mod delivery;
 pub mod instance_owner;
 pub mod membership;
 pub mod node;

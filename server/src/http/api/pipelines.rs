@@ -122,3 +122,55 @@ pub async fn dry_run(
             .collect(),
     }))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryBody {
+    pub id: i64,
+    /// The host's delivery id.
+    pub delivery: String,
+    pub provider: String,
+    /// push, tag, pull_request, delete, ping or ignored.
+    pub event: String,
+    pub outcome: String,
+    /// The headers as received, signatures and tokens left out.
+    #[schema(value_type = Object)]
+    pub headers: serde_json::Value,
+    /// Per pipeline: whether it matched, and the rule that left it out.
+    #[schema(value_type = Vec<Object>)]
+    pub decisions: serde_json::Value,
+    pub runs: Vec<i64>,
+    pub received_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryList {
+    pub items: Vec<DeliveryBody>,
+}
+
+/// The project's webhook deliveries, newest first (the last 100).
+#[utoipa::path(get, path = "/projects/{id}/deliveries", tag = "pipelines",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = DeliveryList)),
+    extensions(("x-kiln-cost" = json!({"units": 2, "complexity": "O(deliveries)"}))))]
+pub async fn list_deliveries(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<DeliveryList>, ApiError> {
+    let items = crate::pipelines::deliveries::list(&state.engine, &principal, id, 100)
+        .await?
+        .into_iter()
+        .map(|d| DeliveryBody {
+            id: d.id,
+            delivery: d.delivery,
+            provider: d.provider,
+            event: d.event,
+            outcome: d.outcome,
+            headers: d.headers,
+            decisions: d.decisions,
+            runs: d.runs,
+            received_at: crate::clock::ms_to_rfc3339(d.received_at_ms),
+        })
+        .collect();
+    Ok(Json(DeliveryList { items }))
+}

@@ -1,0 +1,68 @@
+//! `POST /hooks/{provider}/{project}`: git hosts' webhooks. Outside the API:
+//! no session, no quota, no CSRF (the signature is the authentication), and
+//! its own body limit (`webhook_max_bytes`, 5 MB by default).
+
+use axum::Json;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Serialize;
+
+use super::{ApiError, AppState};
+use crate::pipelines::hooks::{Incoming, receive as receive_delivery};
+
+#[derive(Debug, Serialize)]
+pub struct HookAnswer {
+    pub delivery: String,
+    pub runs: Vec<i64>,
+    pub outcome: String,
+}
+
+pub async fn receive(
+    State(state): State<AppState>,
+    Path((provider, project)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<HookAnswer>), ApiError> {
+    let limit = state.config.webhook_max_bytes;
+    let project: i64 = project
+        .parse()
+        .map_err(|_| ApiError::NotFound("no such project".to_owned()))?;
+    let body = to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge { limit })?;
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let all = headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let delivered = receive_delivery(
+        &state.engine,
+        Incoming {
+            provider: &provider,
+            project,
+            header: &header,
+            headers: all,
+            body: &body,
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(HookAnswer {
+            delivery: delivered.delivery,
+            runs: delivered.runs,
+            outcome: delivered.outcome,
+        }),
+    ))
+}

@@ -1,0 +1,304 @@
+//! Webhooks from Gitea, GitHub and GitLab on SQLite and PostgreSQL: a
+//! signed delivery is recorded once (a redelivery answers with the first),
+//! decided against the pushed commit's pipeline files and the changed paths
+//! git reports, and listed for maintainers without its signature; a missing
+//! or wrong signature is 401 and records nothing, a malformed body 400, a
+//! body over the limit 413, the wrong provider 404; a branch named as shell
+//! stays data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::engine::owner;
+use common::git::{Repo, ZERO, monorepo};
+use common::{Api, Backend, TestApp};
+use kiln_core::hooks::signature::sign;
+use serde_json::{Value, json};
+
+struct Hooked {
+    app: TestApp,
+    api: Api,
+    project: i64,
+    repo: Repo,
+    secret: String,
+    first: String,
+    _root: tempfile::TempDir,
+}
+
+async fn hooked(backend: Backend, provider: &str) -> Hooked {
+    let app = TestApp::spawn_with(backend, |c| c.allow_local_repositories = true).await;
+    let (api, project) = owner(&app).await;
+    let root = tempfile::tempdir().unwrap();
+    let (repo, first) = monorepo(root.path());
+    let (status, linked) = api
+        .send(
+            "PUT",
+            &format!("/api/v1/projects/{project}/repository"),
+            Some(json!({"url": repo.dir.to_string_lossy(), "provider": provider})),
+        )
+        .await;
+    assert_eq!(status, 200, "{linked}");
+    Hooked {
+        app,
+        api,
+        project,
+        repo,
+        secret: linked["hook_secret"].as_str().unwrap().to_owned(),
+        first,
+        _root: root,
+    }
+}
+
+fn gitea_push(branch: &str, before: &str, after: &str) -> Value {
+    json!({
+        "ref": format!("refs/heads/{branch}"), "before": before, "after": after,
+        "compare_url": "https://evil.example/compare",
+        "commits": [{"id": after, "message": "touch a\n", "author": {"name": "Ann", "username": "ann"}}],
+        "head_commit": {"id": after, "message": "touch a\n", "author": {"name": "Ann", "username": "ann"}},
+        "repository": {"full_name": "team/app", "clone_url": "https://evil.example/other.git"},
+        "pusher": {"login": "ann"}
+    })
+}
+
+/// Posts `body` to the hook URL with `headers`; status and answer.
+async fn deliver(
+    h: &Hooked,
+    provider: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let mut request = client
+        .post(h.app.url(&format!("/hooks/{provider}/{}", h.project)))
+        .header("content-type", "application/json")
+        .body(body.to_vec());
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+async fn deliveries(h: &Hooked) -> Vec<Value> {
+    let (status, list) = h
+        .api
+        .get(&format!("/api/v1/projects/{}/deliveries", h.project))
+        .await;
+    assert_eq!(status, 200, "{list}");
+    list["items"].as_array().unwrap().clone()
+}
+
+async fn gitea_pushes_are_decided_and_recorded_once(backend: Backend) {
+    let h = hooked(backend, "gitea").await;
+    let c1 = h.repo.commit(&[("services/a/main.rs", "a1")], "touch a");
+    let body = gitea_push("main", &h.first, &c1).to_string();
+    let signed = |id: &str| {
+        vec![
+            ("X-Gitea-Event", "push".to_owned()),
+            ("X-Gitea-Delivery", id.to_owned()),
+            (
+                "X-Gitea-Signature",
+                sign(h.secret.as_bytes(), body.as_bytes()),
+            ),
+        ]
+    };
+    let (status, answer) = deliver(&h, "gitea", &signed("d-1"), body.as_bytes()).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["delivery"], "d-1");
+    assert_eq!(answer["runs"], json!([]));
+    assert!(
+        answer["outcome"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 of 2 pipelines match"),
+        "{answer}"
+    );
+
+    let list = deliveries(&h).await;
+    assert_eq!(list.len(), 1);
+    let recorded = &list[0];
+    assert_eq!(
+        (recorded["event"].as_str(), recorded["provider"].as_str()),
+        (Some("push"), Some("gitea"))
+    );
+    assert_eq!(recorded["decisions"][0]["name"], "a");
+    assert_eq!(recorded["decisions"][0]["start"], true);
+    assert_eq!(recorded["decisions"][1]["rule"], "paths");
+    assert_eq!(recorded["headers"]["x-gitea-delivery"], "d-1");
+    assert!(
+        recorded["headers"].get("x-gitea-signature").is_none(),
+        "{recorded}"
+    );
+
+    // A redelivery answers with the first and records nothing new.
+    let (status, again) = deliver(&h, "gitea", &signed("d-1"), body.as_bytes()).await;
+    assert_eq!(status, 202, "{again}");
+    assert_eq!(again["delivery"], "d-1");
+    assert_eq!(deliveries(&h).await.len(), 1);
+
+    // Forgejo's header and the hub header sign the same way.
+    let hub = vec![
+        ("X-Gitea-Event", "push".to_owned()),
+        ("X-Gitea-Delivery", "d-2".to_owned()),
+        (
+            "X-Hub-Signature-256",
+            format!("sha256={}", sign(h.secret.as_bytes(), body.as_bytes())),
+        ),
+    ];
+    assert_eq!(deliver(&h, "gitea", &hub, body.as_bytes()).await.0, 202);
+
+    // Unsigned, wrongly signed, the wrong provider: refused, nothing recorded.
+    let wrong = vec![
+        ("X-Gitea-Event", "push".to_owned()),
+        ("X-Gitea-Delivery", "d-3".to_owned()),
+        (
+            "X-Gitea-Signature",
+            sign(b"not the secret", body.as_bytes()),
+        ),
+    ];
+    assert_eq!(deliver(&h, "gitea", &wrong, body.as_bytes()).await.0, 401);
+    assert_eq!(
+        deliver(&h, "gitea", &wrong[..2], body.as_bytes()).await.0,
+        401
+    );
+    assert_eq!(
+        deliver(&h, "github", &signed("d-4"), body.as_bytes())
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        deliver(&h, "bitbucket", &signed("d-4"), body.as_bytes())
+            .await
+            .0,
+        404
+    );
+    assert_eq!(deliveries(&h).await.len(), 2);
+
+    // Malformed but signed: 400.
+    let junk = b"{\"ref\": 12";
+    let junk_headers = vec![
+        ("X-Gitea-Event", "push".to_owned()),
+        ("X-Gitea-Signature", sign(h.secret.as_bytes(), junk)),
+    ];
+    assert_eq!(deliver(&h, "gitea", &junk_headers, junk).await.0, 400);
+
+    // Over the limit (5 MB by default): 413 before anything is read.
+    let huge = vec![b' '; 10 * 1024 * 1024];
+    let (status, _) = deliver(&h, "gitea", &signed("d-5"), &huge).await;
+    assert_eq!(status, 413);
+
+    // A branch named as shell is data: recorded, nothing created.
+    let shell = "x$(touch${IFS}pwned)`id`";
+    h.repo.git(&["checkout", "-q", "-b", shell]);
+    let s1 = h
+        .repo
+        .commit(&[("services/b/main.rs", "shell")], "shell branch");
+    let body = gitea_push(shell, ZERO, &s1).to_string();
+    let headers = vec![
+        ("X-Gitea-Event", "push".to_owned()),
+        ("X-Gitea-Delivery", "d-6".to_owned()),
+        (
+            "X-Gitea-Signature",
+            sign(h.secret.as_bytes(), body.as_bytes()),
+        ),
+    ];
+    let (status, answer) = deliver(&h, "gitea", &headers, body.as_bytes()).await;
+    assert_eq!(status, 202, "{answer}");
+    assert!(
+        answer["outcome"].as_str().unwrap().starts_with("1 of 2"),
+        "{answer}"
+    );
+    assert!(!h.repo.dir.join("pwned").exists() && !h.app.db.data_dir().join("pwned").exists());
+    h.app.stop().await;
+}
+on_sqlite_and_postgres!(gitea_pushes_are_decided_and_recorded_once);
+
+async fn github_and_gitlab_events(backend: Backend) {
+    let h = hooked(backend, "github").await;
+    let ping = json!({"zen": "Design for failure.", "hook_id": 7}).to_string();
+    let headers = vec![
+        ("X-GitHub-Event", "ping".to_owned()),
+        ("X-GitHub-Delivery", "g-1".to_owned()),
+        (
+            "X-Hub-Signature-256",
+            format!("sha256={}", sign(h.secret.as_bytes(), ping.as_bytes())),
+        ),
+    ];
+    let (status, answer) = deliver(&h, "github", &headers, ping.as_bytes()).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["outcome"], "ping answered");
+
+    // A deleted branch starts nothing; an unknown event is recorded with why.
+    for (event, body, outcome) in [
+        (
+            "push",
+            gitea_push("old", &h.first, ZERO),
+            "old was deleted: nothing starts",
+        ),
+        (
+            "star",
+            json!({"action": "created"}),
+            "event \"star\" starts nothing",
+        ),
+    ] {
+        let body = body.to_string();
+        let headers = vec![
+            ("X-GitHub-Event", event.to_owned()),
+            ("X-GitHub-Delivery", format!("g-{event}")),
+            (
+                "X-Hub-Signature-256",
+                format!("sha256={}", sign(h.secret.as_bytes(), body.as_bytes())),
+            ),
+        ];
+        let (status, answer) = deliver(&h, "github", &headers, body.as_bytes()).await;
+        assert_eq!(
+            (status, answer["outcome"].as_str()),
+            (202, Some(outcome)),
+            "{answer}"
+        );
+    }
+    assert_eq!(deliveries(&h).await.len(), 3);
+    h.app.stop().await;
+
+    let h = hooked(backend, "gitlab").await;
+    let c1 = h
+        .repo
+        .commit(&[("libs/common/lib.rs", "c1")], "touch common");
+    let body = json!({
+        "object_kind": "push", "before": h.first, "after": c1, "ref": "refs/heads/main",
+        "user_username": "dana", "commits": [{"id": c1, "message": "touch common"}]
+    })
+    .to_string();
+    let token = |t: &str| {
+        vec![
+            ("X-Gitlab-Event", "Push Hook".to_owned()),
+            ("X-Gitlab-Event-UUID", "l-1".to_owned()),
+            ("X-Gitlab-Token", t.to_owned()),
+        ]
+    };
+    assert_eq!(
+        deliver(&h, "gitlab", &token("guess"), body.as_bytes())
+            .await
+            .0,
+        401
+    );
+    let (status, answer) = deliver(&h, "gitlab", &token(&h.secret), body.as_bytes()).await;
+    assert_eq!(status, 202, "{answer}");
+    assert!(
+        answer["outcome"]
+            .as_str()
+            .unwrap()
+            .starts_with("2 of 2 pipelines match"),
+        "{answer}"
+    );
+    let list = deliveries(&h).await;
+    assert!(list[0]["headers"].get("x-gitlab-token").is_none());
+    h.app.stop().await;
+}
+on_sqlite_and_postgres!(github_and_gitlab_events);
