@@ -17,6 +17,7 @@ mod m20261202_300000_run_events;
 mod m20261202_400000_definitions;
 mod m20261202_500000_repositories;
 mod m20261202_600000_deliveries;
+mod m20261202_700000_pipeline_runs;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_400000_definitions::Migration),
             Box::new(m20261202_500000_repositories::Migration),
             Box::new(m20261202_600000_deliveries::Migration),
+            Box::new(m20261202_700000_pipeline_runs::Migration),
         ]
     }
 

@@ -104,6 +104,7 @@ fn expectations(route: &str) -> Option<[&'static str; 10]> {
         "PUT /api/v1/projects/{id}/workflows/{name}"
         | "DELETE /api/v1/projects/{id}/workflows/{name}"
         | "POST /api/v1/projects/{id}/workflows/{name}/runs"
+        | "POST /api/v1/projects/{id}/pipelines/{name}/runs"
         | "POST /api/v1/runs/{id}/cancel"
         | "POST /api/v1/runs/{id}/retry" => develop,
         "PUT /api/v1/projects/{id}/secrets/{name}"
@@ -169,6 +170,7 @@ const ROUTES_IN_TABLE: &[&str] = &[
     "GET /api/v1/projects/{id}/repository",
     "GET /api/v1/projects/{id}/deliveries",
     "POST /api/v1/projects/{id}/pipelines/dry-run",
+    "POST /api/v1/projects/{id}/pipelines/{name}/runs",
     "PUT /api/v1/projects/{id}/repository",
     "POST /api/v1/projects/{id}/repository/rotate-secret",
     "GET /api/v1/projects/{id}/secrets",

@@ -217,3 +217,107 @@ async fn dry_run_mistakes_are_named(backend: Backend) {
     app.stop().await;
 }
 on_sqlite_and_postgres!(dry_run_mistakes_are_named);
+
+const CI: &str = r#"when:
+  event: [push, manual]
+steps:
+  - name: build
+    run: |
+      test -f services/a/main.rs
+      echo "content=$(cat services/a/main.rs)" >> "$KILN_OUTPUT"
+      echo "head=$(git rev-parse HEAD)" >> "$KILN_OUTPUT"
+      echo "env=$CI $KILN_EVENT $KILN_BRANCH $KILN_COMMIT_SHA" >> "$KILN_OUTPUT"
+      echo "mine" > services/a/main.rs
+  - name: deploy
+    run: echo deploying
+    when: { branch: main }
+  - name: after
+    run: echo "content=$(cat services/a/main.rs)" >> "$KILN_OUTPUT"
+"#;
+
+async fn a_pipeline_runs_on_a_clean_checkout_of_its_commit(backend: Backend) {
+    use common::engine::{step, wait_end};
+    let app = TestApp::spawn_with(backend, |c| c.allow_local_repositories = true).await;
+    let (api, project) = owner(&app).await;
+    let root = tempfile::tempdir().unwrap();
+    let (repo, _) = monorepo(root.path());
+    repo.commit(&[(".kiln/ci.yml", CI)], "add ci");
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    let feature = repo.commit(&[("services/a/main.rs", "on feature")], "feature work");
+    repo.git(&["checkout", "-q", "main"]);
+    api.send(
+        "PUT",
+        &format!("/api/v1/projects/{project}/repository"),
+        Some(json!({"url": repo.dir.to_string_lossy(), "provider": "gitea"})),
+    )
+    .await;
+    let runs = format!("/api/v1/projects/{project}/pipelines/ci/runs");
+
+    let (status, run) = api.post(&runs, json!({"branch": "feature"})).await;
+    assert_eq!(status, 201, "{run}");
+    assert_eq!(
+        (run["kind"].as_str(), run["pipeline"].as_str()),
+        (Some("pipeline"), Some("ci"))
+    );
+    let done = wait_end(&api, run["id"].as_i64().unwrap()).await;
+    assert_eq!(done["state"], "success", "{done:#}");
+    assert_eq!(done["commit"]["sha"], feature.as_str());
+    assert_eq!(done["commit"]["branch"], "feature");
+    assert_eq!(done["commit"]["ref"], "refs/heads/feature");
+    assert_eq!(done["commit"]["event"], "manual");
+    assert_eq!(done["commit"]["author"], "Tess");
+    assert_eq!(
+        done["commit"]["message"].as_str().unwrap().trim(),
+        "feature work"
+    );
+    // deploy is for main only: left out, and after still waits for build.
+    let names: Vec<&str> = done["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["task"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["build", "after"]);
+    let build = step(&done, "build");
+    assert_eq!(build["outputs"]["content"], "on feature");
+    assert_eq!(build["outputs"]["head"], feature.as_str());
+    assert_eq!(
+        build["outputs"]["env"],
+        format!("true manual feature {feature}")
+    );
+    // Each step starts from a clean checkout: build's change is not seen.
+    assert_eq!(step(&done, "after")["outputs"]["content"], "on feature");
+
+    let (status, run) = api.post(&runs, json!({})).await;
+    assert_eq!(status, 201, "{run}");
+    let done = wait_end(&api, run["id"].as_i64().unwrap()).await;
+    assert_eq!(done["state"], "success", "{done:#}");
+    assert_eq!(
+        done["steps"].as_array().unwrap().len(),
+        3,
+        "deploy runs on main"
+    );
+    assert_eq!(step(&done, "build")["outputs"]["content"], "a0");
+
+    for (path, body, status) in [
+        (runs.clone(), json!({"branch": "nope"}), 422),
+        (runs.clone(), json!({"branch": "main", "tag": "v1"}), 422),
+        (runs.clone(), json!({"commit": "$(id)"}), 422),
+        (
+            format!("/api/v1/projects/{project}/pipelines/ghost/runs"),
+            json!({}),
+            404,
+        ),
+        // a's when: takes push and tag, not manual starts.
+        (
+            format!("/api/v1/projects/{project}/pipelines/a/runs"),
+            json!({}),
+            409,
+        ),
+    ] {
+        let (got, answer) = api.post(&path, body.clone()).await;
+        assert_eq!(got, status, "{path} {body} -> {answer}");
+    }
+    app.stop().await;
+}
+on_sqlite_and_postgres!(a_pipeline_runs_on_a_clean_checkout_of_its_commit);

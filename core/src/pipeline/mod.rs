@@ -5,7 +5,9 @@
 //! engine runs ([`crate::workflow::Workflow`]); [`when`] decides, for one
 //! git event, which pipelines and steps start and why the others do not.
 
+pub mod commit;
 pub mod definition;
+pub mod effective;
 pub mod events;
 pub mod parse;
 pub mod repository;

@@ -18,6 +18,41 @@ use crate::db::entities::definition;
 
 /// What a definition is the source of.
 pub const WORKFLOW: &str = "workflow";
+/// A pipeline file as read at a commit, with the steps its event left out
+/// (a [`PipelineEnvelope`] as JSON).
+pub const PIPELINE: &str = "pipeline";
+
+/// A pipeline run's definition: the file, and the steps the run's event
+/// left out (the graph it executes is the file's without them).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PipelineEnvelope {
+    pub file: String,
+    pub source: String,
+    pub exclude: Vec<String>,
+}
+
+/// The graph a stored definition of `kind` describes.
+fn parse(kind: &str, source: &str) -> Result<Workflow, EngineError> {
+    // Stored versions were validated when saved, under the task cap of
+    // that time: a lower cap now must not make old runs unreadable.
+    let limits = workflow::Limits {
+        max_tasks: usize::MAX,
+        ..workflow::Limits::default()
+    };
+    if kind == PIPELINE {
+        let envelope: PipelineEnvelope = serde_json::from_str(source).map_err(|e| {
+            EngineError::invalid("definition", format!("damaged pipeline definition: {e}"))
+        })?;
+        let pipeline = kiln_core::pipeline::load(&envelope.file, &envelope.source, &limits)
+            .map_err(EngineError::Definition)?;
+        let exclude = envelope.exclude.into_iter().collect();
+        return Ok(kiln_core::pipeline::effective::without(
+            &pipeline.workflow,
+            &exclude,
+        ));
+    }
+    workflow::load_with(source, &limits).map_err(EngineError::Definition)
+}
 
 /// Versions kept at most; past it the cache starts over (cheap to refill).
 const MAX_CACHED: usize = 256;
@@ -173,15 +208,7 @@ impl Definitions {
             .one(db)
             .await?
             .ok_or(EngineError::NotFound("definition"))?;
-        // Stored versions were validated when saved, under the task cap of
-        // that time: a lower cap now must not make old runs unreadable.
-        let limits = workflow::Limits {
-            max_tasks: usize::MAX,
-            ..workflow::Limits::default()
-        };
-        let parsed =
-            workflow::load_with(&stored.source, &limits).map_err(EngineError::Definition)?;
-        let parsed = Arc::new(Definition::new(parsed));
+        let parsed = Arc::new(Definition::new(parse(&stored.kind, &stored.source)?));
         let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= MAX_CACHED {
             cache.clear();

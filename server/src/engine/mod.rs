@@ -5,18 +5,21 @@
 //! meet the database and processes.
 
 pub mod advance;
+pub mod checkout;
 pub mod control;
 pub mod definitions;
 pub mod error;
 pub mod executor;
 pub mod feed;
 pub mod finish;
+pub mod git;
 pub mod heartbeat;
 pub mod http_client;
 pub mod http_step;
 pub mod label_grants;
 pub mod leftovers;
 pub mod logs;
+pub mod mirror;
 pub mod object_logs;
 pub mod repo;
 pub mod run_shell;

@@ -21,13 +21,13 @@ use tokio_util::sync::CancellationToken;
 use super::finish::Ended;
 use super::logs::StepLog;
 use super::shell::{self, Ending};
-use super::{Engine, EngineError};
-use crate::db::entities::step;
+use super::{Engine, EngineError, checkout};
+use crate::db::entities::{run, step};
 
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     engine: &Engine,
-    run_id: i64,
+    run: &run::Model,
     row: &step::Model,
     task: &Task,
     command: String,
@@ -35,7 +35,7 @@ pub async fn run(
     log: &mut StepLog<'_>,
     cancel: &CancellationToken,
 ) -> Result<Ended, EngineError> {
-    let run_dir = engine.settings.work_dir.join(run_id.to_string());
+    let run_dir = engine.settings.work_dir.join(run.id.to_string());
     let workdir = run_dir.join(format!("{}-{}", row.id, row.attempt));
     // Beside the working directory, so the step cannot mistake it for its own.
     let output_file = run_dir.join(format!("{}-{}.out", row.id, row.attempt));
@@ -43,6 +43,16 @@ pub async fn run(
     let _ = tokio::fs::remove_file(&output_file).await;
     create_private_file(&output_file).await?;
     let sandbox = &engine.settings.sandbox;
+    if let Some(commit) = checkout::commit_of(run) {
+        // A pipeline step starts from a clean checkout of its commit.
+        let url = match checkout::checkout(engine, run.project_id, &commit, &workdir).await {
+            Ok(url) => url,
+            Err(error) => return Ok(Ended::failed(format!("the checkout failed: {error}"))),
+        };
+        log.note(&format!("checked out {}", commit.sha)).await?;
+        env.extend(commit.step_env(&url));
+        sandbox.hand_over_tree(row.id, &workdir).await?;
+    }
     sandbox.hand_over(row.id, &[&workdir, &output_file])?;
     env.push(("KILN_OUTPUT".into(), output_file.display().to_string()));
     let mut step = sandbox.shell_step(row.id, &command, &workdir, &output_file, task.network, env);

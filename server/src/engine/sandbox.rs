@@ -125,6 +125,33 @@ impl Sandbox {
         Ok(())
     }
 
+    /// Gives everything below `dir` (a checkout) to step `step`'s user,
+    /// links themselves rather than what they point at.
+    pub async fn hand_over_tree(&self, step: i64, dir: &Path) -> std::io::Result<()> {
+        let Sandbox::Bwrap(Bwrap {
+            as_own_user: true, ..
+        }) = self
+        else {
+            return Ok(());
+        };
+        let (uid, gid) = host_user_of(step);
+        let dir = dir.to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            let mut stack = vec![dir];
+            while let Some(path) = stack.pop() {
+                std::os::unix::fs::lchown(&path, Some(uid), Some(gid))?;
+                if std::fs::symlink_metadata(&path)?.is_dir() {
+                    for entry in std::fs::read_dir(&path)? {
+                        stack.push(entry?.path());
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await
+        .map_err(std::io::Error::other)?
+    }
+
     /// Runs a step that only exits, in a scratch directory below
     /// `work_dir`, the way real steps run: any failure (bubblewrap missing,
     /// user namespaces refused, a path the sandbox user cannot reach) is

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
 use kiln_core::engine::{RunTrigger, queue_for};
+use kiln_core::pipeline::commit::CommitInfo;
 use kiln_core::workflow::params::{GivenParams, ParamInput, resolve_params};
 use sea_orm::TransactionTrait;
 
@@ -30,6 +31,20 @@ pub enum RunSource {
     /// The latest version of the project's workflow `name`, with params as
     /// given (read, then checked against its definition, here).
     Workflow { name: String, params: GivenParams },
+    /// A pipeline file as read at a commit (the pipelines layer reads the
+    /// repository and decides which steps the event leaves out).
+    Pipeline(Box<PipelineSource>),
+}
+
+#[derive(Debug, Clone)]
+pub struct PipelineSource {
+    pub name: String,
+    /// Its path in the repository.
+    pub file: String,
+    pub text: String,
+    /// Steps whose `when:` the event does not meet.
+    pub excluded: Vec<String>,
+    pub commit: CommitInfo,
 }
 
 /// Who starts a run.
@@ -92,7 +107,38 @@ pub async fn start(engine: &Engine, new: NewRun<'_>) -> Result<run::Model, Engin
             let inputs = params.inputs().map_err(EngineError::Params)?;
             start_workflow(engine, &workflow, new.by, &inputs).await
         }
+        RunSource::Pipeline(source) => start_pipeline(engine, new.project, new.by, *source).await,
     }
+}
+
+/// Starts a run of a pipeline file at a commit.
+async fn start_pipeline(
+    engine: &Engine,
+    project: i64,
+    by: Starter<'_>,
+    source: PipelineSource,
+) -> Result<run::Model, EngineError> {
+    let envelope = definitions::PipelineEnvelope {
+        file: source.file,
+        source: source.text,
+        exclude: source.excluded,
+    };
+    let stored = serde_json::to_string(&envelope).unwrap_or_default();
+    let definition_id = definitions::store(&engine.db, definitions::PIPELINE, &stored).await?;
+    let definition = engine.definitions.get(&engine.db, definition_id).await?;
+    let row = RunRow {
+        project_id: project,
+        workflow_id: None,
+        version_id: None,
+        definition_id,
+        kind: "pipeline",
+        trigger: by.trigger().as_str(),
+        params: "{}".to_owned(),
+        created_by: by.user(),
+        pipeline: Some(source.name),
+        commit_info: serde_json::to_string(&source.commit).ok(),
+    };
+    create_and_dispatch(engine, &definition, row).await
 }
 
 /// Starts a run of the latest version of `workflow`.
@@ -106,10 +152,31 @@ async fn start_workflow(
     let definition_id =
         definitions::store(&engine.db, definitions::WORKFLOW, &version.source).await?;
     let definition = engine.definitions.get(&engine.db, definition_id).await?;
-    // Grants may have been revoked since the workflow was saved.
-    super::label_grants::check(&engine.db, workflow.project_id, &definition).await?;
     let params = resolve_params(&definition, given).map_err(EngineError::Params)?;
     let params = serde_json::to_string(&params).unwrap_or_else(|_| "{}".into());
+    let row = RunRow {
+        project_id: workflow.project_id,
+        workflow_id: Some(workflow.id),
+        version_id: Some(version.id),
+        definition_id,
+        kind: "workflow",
+        trigger: by.trigger().as_str(),
+        params,
+        created_by: by.user(),
+        pipeline: None,
+        commit_info: None,
+    };
+    create_and_dispatch(engine, &definition, row).await
+}
+
+/// Writes the run with one step per task and dispatches its first steps.
+async fn create_and_dispatch(
+    engine: &Engine,
+    definition: &definitions::Definition,
+    row: RunRow,
+) -> Result<run::Model, EngineError> {
+    // Grants may have been revoked since the definition was written.
+    super::label_grants::check(&engine.db, row.project_id, definition).await?;
     let now = now_ms();
     let txn = engine.db.begin().await?;
     let steps = definition
@@ -121,18 +188,8 @@ async fn start_workflow(
             queue: queue_for(&task.runs_on),
         })
         .collect();
-    let row = RunRow {
-        project_id: workflow.project_id,
-        workflow_id: Some(workflow.id),
-        version_id: Some(version.id),
-        definition_id,
-        kind: "workflow",
-        trigger: by.trigger().as_str(),
-        params,
-        created_by: by.user(),
-    };
     let created = create_run(&txn, row, steps, now).await?;
-    let advanced = advance(&txn, &definition, &created, Changed::Any).await?;
+    let advanced = advance(&txn, definition, &created, Changed::Any).await?;
     txn.commit().await?;
     push(engine, advanced.dispatches).await;
     Ok(created)

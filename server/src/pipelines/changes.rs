@@ -6,8 +6,8 @@
 //! diffs against its merge base with the target branch. Histories with
 //! nothing in common count every file as changed.
 
-use super::mirror::Mirror;
 use crate::engine::EngineError;
+use crate::engine::mirror::Mirror;
 
 /// What to compare.
 #[derive(Debug, Clone)]

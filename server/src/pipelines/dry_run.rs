@@ -10,10 +10,10 @@ use kiln_core::pipeline::{self, Change, EventKind};
 use sea_orm::EntityTrait;
 
 use super::changes::{Compare, changed_files};
-use super::mirror::Mirror;
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::db::entities::repository;
+use crate::engine::mirror::Mirror;
 use crate::engine::{Engine, EngineError};
 
 #[derive(Debug, Clone)]
@@ -136,13 +136,7 @@ pub async fn decide(
     {
         return Err(EngineError::invalid("paths", "at most 100,000 paths"));
     }
-    let project = link.project_id;
-    let mirror = Mirror::new(
-        &engine.settings.mirror_dir,
-        project,
-        &link.url,
-        engine.settings.allow_local_repositories,
-    );
+    let mirror = Mirror::for_link(&engine.settings, link);
     mirror.fetch().await?;
     let branch = request.branch.clone();
     let commit = match after {

@@ -6,7 +6,6 @@
 pub mod changes;
 pub mod deliveries;
 pub mod dry_run;
-pub mod git;
 pub mod hooks;
-pub mod mirror;
 pub mod repository;
+pub mod start;

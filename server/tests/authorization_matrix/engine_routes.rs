@@ -53,6 +53,13 @@ impl Fixture {
                     Some(json!({"event": "push", "paths": ["x"]})),
                 )
             }
+            "POST /api/v1/projects/{id}/pipelines/{name}/runs" => {
+                self.link_local_repository().await;
+                (
+                    format!("/api/v1/projects/{p}/pipelines/default/runs"),
+                    Some(json!({})),
+                )
+            }
             "GET /api/v1/projects/{id}/runs" => (format!("/api/v1/projects/{p}/runs"), None),
             "GET /api/v1/runs/{id}" => (format!("/api/v1/runs/{}", self.run), None),
             "GET /api/v1/runs/{id}/steps" => (format!("/api/v1/runs/{}/steps", self.run), None),
@@ -131,7 +138,7 @@ impl Fixture {
             git(&["init", "-q"]);
             std::fs::write(
                 dir.join(".kiln.yml"),
-                "steps:\n  - name: a\n    run: 'true'\n",
+                "when: { event: [push, manual] }\nsteps:\n  - name: a\n    run: 'true'\n",
             )
             .unwrap();
             git(&["add", "-A"]);

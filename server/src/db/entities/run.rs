@@ -23,6 +23,11 @@ pub struct Model {
     pub created_at_ms: i64,
     pub finished_at_ms: Option<i64>,
     pub updated_at_ms: i64,
+    /// A pipeline run's pipeline name; `None` for workflow runs.
+    pub pipeline: Option<String>,
+    /// A pipeline run's commit, JSON (see `engine::start::CommitInfo`).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub commit_info: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

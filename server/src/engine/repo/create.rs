@@ -20,6 +20,9 @@ pub struct RunRow {
     /// JSON object of the resolved params.
     pub params: String,
     pub created_by: Option<i64>,
+    /// Pipeline runs: the pipeline's name and the commit (JSON).
+    pub pipeline: Option<String>,
+    pub commit_info: Option<String>,
 }
 
 /// A step about to be written, in its run's order.
@@ -49,6 +52,8 @@ pub async fn create_run(
         created_at_ms: Set(now),
         finished_at_ms: Set(None),
         updated_at_ms: Set(now),
+        pipeline: Set(new.pipeline),
+        commit_info: Set(new.commit_info),
         ..Default::default()
     }
     .insert(db)

@@ -177,8 +177,16 @@ pub struct RunBody {
     pub project_id: i64,
     pub workflow: Option<String>,
     pub version: Option<i32>,
-    /// workflow (pipeline later).
+    /// workflow or pipeline.
     pub kind: String,
+    /// A pipeline run's pipeline; absent for workflow runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<String>,
+    /// A pipeline run's commit: sha, ref, branch, tag, event, pr_number,
+    /// message, author. Absent for workflow runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub commit: Option<kiln_core::pipeline::commit::CommitInfo>,
     /// manual, api, schedule or webhook.
     #[schema(value_type = String)]
     pub trigger: RunTrigger,
@@ -208,6 +216,8 @@ impl RunBody {
             workflow,
             version: None,
             kind: run.kind.clone(),
+            pipeline: run.pipeline.clone(),
+            commit: crate::engine::checkout::commit_of(run),
             trigger: run_trigger_of(run),
             state: run_state_of(run),
             params: serde_json::from_str(&run.params).unwrap_or_default(),

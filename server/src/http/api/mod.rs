@@ -127,6 +127,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(repository::rotate_secret))
         .routes(routes!(pipelines::dry_run))
         .routes(routes!(pipelines::list_deliveries))
+        .routes(routes!(pipelines::start_pipeline))
         .routes(routes!(secrets::list_project_secrets))
         .routes(routes!(
             secrets::set_project_secret,

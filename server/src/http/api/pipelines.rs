@@ -174,3 +174,43 @@ pub async fn list_deliveries(
         .collect();
     Ok(Json(DeliveryList { items }))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineRunInput {
+    /// At most one of branch, tag and commit; none: the default branch.
+    pub branch: Option<String>,
+    pub tag: Option<String>,
+    pub commit: Option<String>,
+}
+
+/// Starts the pipeline `name` by hand on a branch, a tag or a commit.
+#[utoipa::path(post, path = "/projects/{id}/pipelines/{name}/runs", tag = "pipelines",
+    params(("id" = i64, Path), ("name" = String, Path)),
+    request_body = PipelineRunInput,
+    responses((status = 201, body = crate::http::api::engine_types::RunBody), (status = 404), (status = 409), (status = 422), (status = 502)),
+    extensions(("x-kiln-cost" = json!({"units": 10, "complexity": "O(pipeline files + steps)"}))))]
+pub async fn start_pipeline(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, name)): Path<(i64, String)>,
+    Json(input): Json<PipelineRunInput>,
+) -> Result<
+    (
+        axum::http::StatusCode,
+        Json<crate::http::api::engine_types::RunBody>,
+    ),
+    ApiError,
+> {
+    let at = crate::pipelines::start::At {
+        branch: input.branch,
+        tag: input.tag,
+        commit: input.commit,
+    };
+    let run =
+        crate::pipelines::start::start_manual(&state.engine, &principal, id, &name, at).await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(crate::http::api::engine_types::RunBody::summary(&run, None)),
+    ))
+}

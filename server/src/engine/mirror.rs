@@ -11,8 +11,8 @@ use std::sync::{Arc, LazyLock};
 use kiln_core::hooks::refs::{commit_id, is_ref_name};
 use tokio::sync::Mutex;
 
+use super::EngineError;
 use super::git::{GitFailure, Transports, git};
-use crate::engine::EngineError;
 
 /// One lock per mirror directory: fetches of one project never overlap.
 static LOCKS: LazyLock<std::sync::Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> =
@@ -51,6 +51,47 @@ impl Mirror {
             url: url.to_owned(),
             transports: Transports { local },
         }
+    }
+
+    /// The mirror of a linked repository, in this process's mirror folder.
+    pub fn for_link(
+        settings: &super::EngineSettings,
+        link: &crate::db::entities::repository::Model,
+    ) -> Mirror {
+        Mirror::new(
+            &settings.mirror_dir,
+            link.project_id,
+            &link.url,
+            settings.allow_local_repositories,
+        )
+    }
+
+    /// The commit's author's name.
+    pub async fn author(&self, sha: &str) -> Option<String> {
+        let out = self
+            .git(&["log", "-1", "--format=%an", "--end-of-options", sha])
+            .await
+            .ok()?;
+        Some(String::from_utf8_lossy(&out).trim().to_owned())
+    }
+
+    /// The commit a tag points at, if it exists here.
+    pub async fn tag_commit(&self, tag: &str) -> Option<String> {
+        if !is_ref_name(tag) {
+            return None;
+        }
+        let full = format!("refs/tags/{tag}^{{commit}}");
+        let out = self
+            .git(&[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "--end-of-options",
+                &full,
+            ])
+            .await
+            .ok()?;
+        commit_id(String::from_utf8_lossy(&out).trim())
     }
 
     async fn git(&self, args: &[&str]) -> Result<Vec<u8>, GitFailure> {

@@ -1,0 +1,174 @@
+//! Starting a pipeline by hand (or, later, from a delivery): the commit is
+//! resolved in the mirror (a commit id, a tag, a branch, or the default
+//! branch), the named pipeline's file read there, the steps whose `when:`
+//! the event does not meet left out, and the run started through the
+//! engine's one entry.
+
+use std::collections::BTreeSet;
+
+use kiln_core::access::Action;
+use kiln_core::accounts::NodeKind;
+use kiln_core::hooks::refs::{commit_id, is_ref_name};
+use kiln_core::pipeline::commit::CommitInfo;
+use kiln_core::pipeline::{self, Change, EventKind};
+use sea_orm::EntityTrait;
+
+use crate::accounts::Principal;
+use crate::accounts::authorize::authorize;
+use crate::db::entities::{repository, run};
+use crate::engine::mirror::Mirror;
+use crate::engine::start::{NewRun, PipelineSource, RunSource, Starter, start};
+use crate::engine::{Engine, EngineError};
+
+/// Which commit to run on: at most one of the three; none is the default
+/// branch's head.
+#[derive(Debug, Clone, Default)]
+pub struct At {
+    pub branch: Option<String>,
+    pub tag: Option<String>,
+    pub commit: Option<String>,
+}
+
+pub async fn start_manual(
+    engine: &Engine,
+    principal: &Principal,
+    project: i64,
+    name: &str,
+    at: At,
+) -> Result<run::Model, EngineError> {
+    // Checked before any git work is done for the caller.
+    authorize(
+        &engine.db,
+        principal,
+        NodeKind::Project,
+        project,
+        Action::Run,
+    )
+    .await?;
+    let given = [&at.branch, &at.tag, &at.commit]
+        .iter()
+        .filter(|v| v.is_some())
+        .count();
+    if given > 1 {
+        return Err(EngineError::invalid(
+            "branch",
+            "give one of branch, tag or commit",
+        ));
+    }
+    for (field, value) in [("branch", &at.branch), ("tag", &at.tag)] {
+        if let Some(name) = value
+            && !is_ref_name(name)
+        {
+            return Err(EngineError::invalid(
+                field,
+                format!("{name:?} is not a name git accepts"),
+            ));
+        }
+    }
+    let link = repository::Entity::find_by_id(project)
+        .one(&engine.db)
+        .await?
+        .ok_or(EngineError::NotFound("repository"))?;
+    let mirror = Mirror::for_link(&engine.settings, &link);
+    mirror.fetch().await?;
+    let (sha, branch, tag) = if let Some(raw) = &at.commit {
+        let sha = commit_id(raw)
+            .ok_or_else(|| EngineError::invalid("commit", "a commit id is 40 or 64 hex digits"))?;
+        if !mirror.has_commit(&sha).await {
+            return Err(EngineError::invalid(
+                "commit",
+                "that commit is not in the repository",
+            ));
+        }
+        (sha, None, None)
+    } else if let Some(tag) = &at.tag {
+        let sha = mirror.tag_commit(tag).await.ok_or_else(|| {
+            EngineError::invalid("tag", format!("no tag {tag:?} in the repository"))
+        })?;
+        (sha, None, Some(tag.clone()))
+    } else {
+        let branch = at
+            .branch
+            .clone()
+            .unwrap_or_else(|| link.default_branch.clone());
+        let sha = mirror.branch_head(&branch).await.ok_or_else(|| {
+            EngineError::invalid("branch", format!("no branch {branch:?} in the repository"))
+        })?;
+        (sha, Some(branch), None)
+    };
+    let limits = &engine.settings.workflow_limits;
+    let mut found = None;
+    for file in mirror.pipeline_files(&sha, limits.max_source_bytes).await? {
+        if pipeline::parse::name_of_file(&file.path) != name
+            && !file.text.as_ref().is_ok_and(|t| t.contains(name))
+        {
+            continue;
+        }
+        let Ok(text) = file.text else { continue };
+        match pipeline::load(&file.path, &text, limits) {
+            Ok(p) if p.name == name => {
+                found = Some((file.path, text, p));
+                break;
+            }
+            Ok(_) => {}
+            // The file named after it does not load: say why.
+            Err(errors) if pipeline::parse::name_of_file(&file.path) == name => {
+                return Err(EngineError::Definition(errors));
+            }
+            Err(_) => {}
+        }
+    }
+    let (file, text, loaded) = found.ok_or(EngineError::NotFound("pipeline"))?;
+    let change = Change {
+        event: EventKind::Manual,
+        branch: branch.as_deref(),
+        tag: tag.as_deref(),
+        paths: None,
+    };
+    if let Err(excluded) = loaded.when.check(&change) {
+        return Err(EngineError::conflict(
+            "pipeline",
+            format!("the pipeline does not start for this: {excluded}"),
+        ));
+    }
+    let excluded: BTreeSet<String> = loaded
+        .steps
+        .iter()
+        .filter(|s| s.when.check(&change).is_err())
+        .map(|s| s.id.clone())
+        .collect();
+    if excluded.len() == loaded.steps.len() {
+        return Err(EngineError::conflict(
+            "pipeline",
+            "every step's when: leaves it out for this",
+        ));
+    }
+    let commit = CommitInfo {
+        sha: sha.clone(),
+        reference: branch
+            .as_ref()
+            .map(|b| format!("refs/heads/{b}"))
+            .or_else(|| tag.as_ref().map(|t| format!("refs/tags/{t}"))),
+        branch,
+        tag,
+        event: EventKind::Manual.as_str().to_owned(),
+        pr_number: None,
+        message: mirror.message(&sha).await.unwrap_or_default(),
+        author: mirror.author(&sha).await.unwrap_or_default(),
+    };
+    start(
+        engine,
+        NewRun {
+            project,
+            source: RunSource::Pipeline(Box::new(PipelineSource {
+                name: loaded.name,
+                file,
+                text,
+                excluded: excluded.into_iter().collect(),
+                commit,
+            })),
+            by: Starter::Caller(principal),
+        },
+    )
+    .await
+}
