@@ -64,6 +64,8 @@ pub struct PipelineVerdict {
     /// Each error with its line and column, when the file does not load.
     pub errors: Vec<String>,
     pub steps: Vec<(String, Verdict)>,
+    /// The file's text, when it loaded (what a run of it executes).
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -190,6 +192,7 @@ pub async fn decide(
         .await?
     {
         let name = pipeline::parse::name_of_file(&file.path);
+        let text = file.text.clone().ok();
         let loaded = file.text.map_err(|e| vec![e]).and_then(|text| {
             pipeline::load(&file.path, &text, limits)
                 .map_err(|errors| errors.iter().map(ToString::to_string).collect())
@@ -204,6 +207,7 @@ pub async fn decide(
                 ),
                 errors,
                 steps: Vec::new(),
+                source: None,
             },
             Ok(p) => {
                 let verdict = if skip_ci {
@@ -234,6 +238,7 @@ pub async fn decide(
                     verdict,
                     errors: Vec::new(),
                     steps,
+                    source: text,
                 }
             }
         });

@@ -10,9 +10,12 @@ use kiln_core::pipeline::EventKind;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::json;
 
+use kiln_core::pipeline::commit::CommitInfo;
+
 use super::dry_run::{DryRun, DryRunRequest, decide};
 use super::repository::hook_secret_of;
 use crate::db::entities::{delivery, repository};
+use crate::engine::start::{NewRun, PipelineSource, RunSource, Starter, start};
 use crate::engine::{Engine, EngineError};
 
 /// Headers never recorded: they prove who sent the delivery.
@@ -130,10 +133,17 @@ pub async fn receive(engine: &Engine, incoming: Incoming<'_>) -> Result<Delivere
         Err(error) => return Err(error.into()),
     };
     count(provider.as_str(), "accepted");
+    let mut runs = Vec::new();
     let (outcome, decisions) = match decision_for(&event) {
         None => (describe(&event), json!([])),
         Some(request) => match decide(engine, &link, request).await {
-            Ok(decided) => (summary(&decided), decisions_json(&decided)),
+            Ok(decided) => {
+                let mut decisions = decisions_json(&decided);
+                let started =
+                    start_matching(engine, link.project_id, &event, &decided, &mut decisions).await;
+                runs = started;
+                (summary(&decided, &runs), decisions)
+            }
             Err(error) => (format!("not decided: {error}"), json!([])),
         },
     };
@@ -144,10 +154,11 @@ pub async fn receive(engine: &Engine, incoming: Incoming<'_>) -> Result<Delivere
         .into();
     done.outcome = Set(outcome.clone());
     done.decisions = Set(decisions.to_string());
+    done.runs = Set(json!(runs).to_string());
     delivery::Entity::update(done).exec(&engine.db).await?;
     Ok(Delivered {
         delivery: delivery_id,
-        runs: Vec::new(),
+        runs,
         outcome,
     })
 }
@@ -208,13 +219,111 @@ fn describe(event: &HookEvent) -> String {
     }
 }
 
-fn summary(decided: &DryRun) -> String {
+fn summary(decided: &DryRun, runs: &[i64]) -> String {
     let starting = decided.pipelines.iter().filter(|p| p.verdict.start).count();
     format!(
-        "{starting} of {} pipelines match commit {}; starting pipeline runs from webhooks is not built yet, so none was started",
+        "{starting} of {} pipelines match commit {}; {} run(s) started",
         decided.pipelines.len(),
-        &decided.commit[..decided.commit.len().min(12)]
+        &decided.commit[..decided.commit.len().min(12)],
+        runs.len()
     )
+}
+
+/// The commit as runs of this event carry it.
+fn commit_of(event: &HookEvent, sha: &str) -> CommitInfo {
+    let base = CommitInfo {
+        sha: sha.to_owned(),
+        ..CommitInfo::default()
+    };
+    match event {
+        HookEvent::Push(push) => CommitInfo {
+            reference: Some(format!("refs/heads/{}", push.branch)),
+            branch: Some(push.branch.clone()),
+            event: EventKind::Push.as_str().to_owned(),
+            message: push.head.message.clone(),
+            author: push.head.author.clone(),
+            ..base
+        },
+        HookEvent::Tag { tag, head, .. } => CommitInfo {
+            reference: Some(format!("refs/tags/{tag}")),
+            tag: Some(tag.clone()),
+            event: EventKind::Tag.as_str().to_owned(),
+            message: head.message.clone(),
+            author: head.author.clone(),
+            ..base
+        },
+        HookEvent::PullRequest(pr) => CommitInfo {
+            reference: Some(format!("refs/heads/{}", pr.head_branch)),
+            branch: Some(pr.target_branch.clone()),
+            event: EventKind::PullRequest.as_str().to_owned(),
+            pr_number: Some(pr.number),
+            message: pr.head.message.clone(),
+            author: pr.author.clone(),
+            ..base
+        },
+        _ => base,
+    }
+}
+
+/// Starts a run of every pipeline that matched; each decision records its
+/// run, or why none was started.
+async fn start_matching(
+    engine: &Engine,
+    project: i64,
+    event: &HookEvent,
+    decided: &DryRun,
+    decisions: &mut serde_json::Value,
+) -> Vec<i64> {
+    let from_fork = matches!(event, HookEvent::PullRequest(pr) if pr.from_fork);
+    let mut runs = Vec::new();
+    for (i, p) in decided.pipelines.iter().enumerate() {
+        let (true, Some(text)) = (p.verdict.start, &p.source) else {
+            continue;
+        };
+        let recorded = &mut decisions[i];
+        if from_fork {
+            // Its code would see the project's secrets: not without a
+            // maintainer's approval, which is not built yet.
+            recorded["start"] = json!(false);
+            recorded["reason"] = json!(
+                "a pull request from a fork waits for a maintainer's approval (not available yet)"
+            );
+            continue;
+        }
+        let excluded: Vec<String> = p
+            .steps
+            .iter()
+            .filter(|(_, v)| !v.start)
+            .map(|(id, _)| id.clone())
+            .collect();
+        if excluded.len() == p.steps.len() {
+            recorded["start"] = json!(false);
+            recorded["reason"] = json!("every step's when: leaves it out");
+            continue;
+        }
+        let new = NewRun {
+            project,
+            source: RunSource::Pipeline(Box::new(PipelineSource {
+                name: p.name.clone(),
+                file: p.file.clone(),
+                text: text.clone(),
+                excluded,
+                commit: commit_of(event, &decided.commit),
+            })),
+            by: Starter::Webhook,
+        };
+        match start(engine, new).await {
+            Ok(run) => {
+                recorded["run"] = json!(run.id);
+                runs.push(run.id);
+            }
+            Err(error) => {
+                recorded["start"] = json!(false);
+                recorded["reason"] = json!(format!("the run could not start: {error}"));
+            }
+        }
+    }
+    runs
 }
 
 fn decisions_json(decided: &DryRun) -> serde_json::Value {
