@@ -52,6 +52,11 @@ async fn a_push_starts_only_the_pipelines_it_touches(backend: Backend) {
 
     let push = |before: &str, after: &str, branch: &str| json!({"event": "push", "branch": branch, "before": before, "after": after});
 
+    // The default branch's first push: every file counts.
+    let first = ask(&api, project, push(ZERO, &c0, "main")).await;
+    assert_eq!(started(&first), ["a", "b"], "{first:#}");
+    assert_eq!(first["compared_with"], Value::Null);
+
     let c1 = repo.commit(&[("services/a/main.rs", "a1")], "touch a");
     let answer = ask(&api, project, push(&c0, &c1, "main")).await;
     assert_eq!(started(&answer), ["a"], "{answer:#}");
@@ -123,6 +128,20 @@ async fn a_push_starts_only_the_pipelines_it_touches(backend: Backend) {
     assert_eq!(started(&tag), ["a"]);
     assert_eq!(tag["changed"], Value::Null);
     assert_eq!(tag["pipelines"][1]["rule"], "event");
+
+    // An annotated tag's id names the tag object: its commit is read.
+    repo.git(&["tag", "-a", "v2", "-m", "release 2", &c3]);
+    let object = repo.git(&["rev-parse", "v2"]);
+    assert_ne!(object, c3);
+    let peeled = ask(
+        &api,
+        project,
+        json!({"event": "tag", "tag": "v2", "after": object}),
+    )
+    .await;
+    assert_eq!(peeled["commit"], c3.as_str());
+    let by_name = ask(&api, project, json!({"event": "tag", "tag": "v2"})).await;
+    assert_eq!(by_name["commit"], c3.as_str());
 
     // Paths given instead of commits.
     let given = json!({"event": "push", "branch": "main", "paths": ["libs/common/x"]});

@@ -347,3 +347,35 @@ async fn github_and_gitlab_events(backend: Backend) {
     h.app.stop().await;
 }
 on_sqlite_and_postgres!(github_and_gitlab_events);
+
+async fn a_delivery_that_failed_is_decided_again(backend: Backend) {
+    let h = hooked(backend, "gitea").await;
+    let c1 = h.repo.commit(&[("services/a/main.rs", "a1")], "touch a");
+    let body = gitea_push("main", &h.first, &c1).to_string();
+    let headers = vec![
+        ("X-Gitea-Event", "push".to_owned()),
+        ("X-Gitea-Delivery", "retry-1".to_owned()),
+        (
+            "X-Gitea-Signature",
+            sign(h.secret.as_bytes(), body.as_bytes()),
+        ),
+    ];
+    // The git host is down (the repository has moved away): 502, recorded.
+    let moved = h.repo.dir.with_extension("moved");
+    std::fs::rename(&h.repo.dir, &moved).unwrap();
+    let (status, answer) = deliver(&h, "gitea", &headers, body.as_bytes()).await;
+    assert_eq!(status, 502, "{answer}");
+    let list = deliveries(&h).await;
+    assert!(
+        list[0]["outcome"].as_str().unwrap().starts_with("failed: "),
+        "{list:?}"
+    );
+    // Back again: the host's redelivery is decided afresh and starts a run.
+    std::fs::rename(&moved, &h.repo.dir).unwrap();
+    let (status, answer) = deliver(&h, "gitea", &headers, body.as_bytes()).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["runs"].as_array().unwrap().len(), 1, "{answer}");
+    assert_eq!(deliveries(&h).await.len(), 1);
+    h.app.stop().await;
+}
+on_sqlite_and_postgres!(a_delivery_that_failed_is_decided_again);

@@ -50,6 +50,7 @@ impl RepositoryUrl {
         if let Some((user_host, path)) = url.split_once(':')
             && let Some((user, host)) = user_host.split_once('@')
             && !user.is_empty()
+            && !user.contains('/')
             && is_host(host)
             && !path.is_empty()
             && !path.starts_with(':')
@@ -75,7 +76,8 @@ impl RepositoryUrl {
     }
 }
 
-/// `raw` with the password of any `user:password@` replaced by `***`.
+/// `raw` with any credentials in it replaced by `***`: the password of
+/// `user:password@`, or a lone `token@` (hosts take tokens as user names).
 pub fn redact(raw: &str) -> String {
     let Some((scheme, rest)) = raw.split_once("://") else {
         return raw.to_owned();
@@ -87,6 +89,8 @@ pub fn redact(raw: &str) -> String {
             let user = userinfo.split(':').next().unwrap_or_default();
             format!("{scheme}://{user}:***@{host}{path}")
         }
+        // ssh's `git@` names an account, not a secret.
+        Some((_, host)) if scheme != "ssh" => format!("{scheme}://***@{host}{path}"),
         _ => raw.to_owned(),
     }
 }
@@ -163,6 +167,7 @@ mod tests {
             "https:///path",
             "https://host",
             "git@host::x",
+            "a/b@host:path",
             "/srv/../etc",
             "https://x/y z",
             "",
@@ -182,6 +187,11 @@ mod tests {
             "https://git.example/o/r.git"
         );
         assert_eq!(redact("git@h:o/r"), "git@h:o/r");
+        assert_eq!(
+            redact("https://ghp_token@github.com/o/r.git"),
+            "https://***@github.com/o/r.git"
+        );
+        assert_eq!(redact("ssh://git@h/o/r"), "ssh://git@h/o/r");
         assert!(check_default_branch("main").is_ok());
         assert!(check_default_branch("-x").is_err());
     }

@@ -77,21 +77,7 @@ impl Mirror {
 
     /// The commit a tag points at, if it exists here.
     pub async fn tag_commit(&self, tag: &str) -> Option<String> {
-        if !is_ref_name(tag) {
-            return None;
-        }
-        let full = format!("refs/tags/{tag}^{{commit}}");
-        let out = self
-            .git(&[
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                "--end-of-options",
-                &full,
-            ])
-            .await
-            .ok()?;
-        commit_id(String::from_utf8_lossy(&out).trim())
+        self.resolve("refs/tags/", tag).await
     }
 
     async fn git(&self, args: &[&str]) -> Result<Vec<u8>, GitFailure> {
@@ -133,10 +119,16 @@ impl Mirror {
 
     /// The commit a branch points at, if it exists here.
     pub async fn branch_head(&self, branch: &str) -> Option<String> {
-        if !is_ref_name(branch) {
+        self.resolve("refs/heads/", branch).await
+    }
+
+    /// The commit `{prefix}{name}` points at; `None` for a name git would
+    /// refuse or a ref that is not here.
+    async fn resolve(&self, prefix: &str, name: &str) -> Option<String> {
+        if !is_ref_name(name) {
             return None;
         }
-        let full = format!("refs/heads/{branch}^{{commit}}");
+        let full = format!("{prefix}{name}^{{commit}}");
         let out = self
             .git(&[
                 "rev-parse",
@@ -150,16 +142,36 @@ impl Mirror {
         commit_id(String::from_utf8_lossy(&out).trim())
     }
 
+    /// The commit `sha` names (an annotated tag's id names the tag).
+    pub async fn peel(&self, sha: &str) -> Option<String> {
+        let sha = commit_id(sha)?;
+        let object = format!("{sha}^{{commit}}");
+        let out = self
+            .git(&[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "--end-of-options",
+                &object,
+            ])
+            .await
+            .ok()?;
+        commit_id(String::from_utf8_lossy(&out).trim())
+    }
+
     /// Whether `a` is an ancestor of (or equal to) `b`.
     pub async fn is_ancestor(&self, a: &str, b: &str) -> bool {
-        self.git(&["merge-base", "--is-ancestor", a, b])
+        self.git(&["merge-base", "--is-ancestor", "--end-of-options", a, b])
             .await
             .is_ok()
     }
 
     /// Their best common ancestor, if they share history.
     pub async fn merge_base(&self, a: &str, b: &str) -> Option<String> {
-        let out = self.git(&["merge-base", a, b]).await.ok()?;
+        let out = self
+            .git(&["merge-base", "--end-of-options", a, b])
+            .await
+            .ok()?;
         commit_id(String::from_utf8_lossy(&out).trim())
     }
 
@@ -181,6 +193,7 @@ impl Mirror {
                 "-z",
                 "--no-renames",
                 "--no-ext-diff",
+                "--end-of-options",
                 from,
                 to,
                 "--",

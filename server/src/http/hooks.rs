@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
 
 use super::{ApiError, AppState};
-use crate::pipelines::hooks::{Incoming, receive as receive_delivery};
+use crate::pipelines::hooks::{Incoming, link_for, receive as receive_delivery};
 
 #[derive(Debug, Serialize)]
 pub struct HookAnswer {
@@ -28,16 +28,11 @@ pub async fn receive(
     let project: i64 = project
         .parse()
         .map_err(|_| ApiError::NotFound("no such project".to_owned()))?;
+    let (provider, link) = link_for(&state.engine, &provider, project).await?;
     let body = to_bytes(body, limit)
         .await
         .map_err(|_| ApiError::PayloadTooLarge { limit })?;
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let all = headers
+    let headers = headers
         .iter()
         .map(|(name, value)| {
             (
@@ -46,17 +41,17 @@ pub async fn receive(
             )
         })
         .collect();
-    let delivered = receive_delivery(
-        &state.engine,
-        Incoming {
-            provider: &provider,
-            project,
-            header: &header,
-            headers: all,
-            body: &body,
-        },
-    )
-    .await?;
+    // In a task of its own: a host that hangs up (or the request's time
+    // limit) does not stop a delivery half-way through starting its runs.
+    let engine = state.engine.clone();
+    let work = tokio::spawn(async move {
+        let incoming = Incoming {
+            headers,
+            body: body.to_vec(),
+        };
+        receive_delivery(&engine, provider, link, incoming).await
+    });
+    let delivered = work.await.map_err(|e| ApiError::Internal(Box::new(e)))??;
     Ok((
         StatusCode::ACCEPTED,
         Json(HookAnswer {

@@ -4,7 +4,8 @@
 //! `before` is not an ancestor of `after` (or is unknown here) diffs against
 //! the merge base of the two (or with the default branch); a pull request
 //! diffs against its merge base with the target branch. Histories with
-//! nothing in common count every file as changed.
+//! nothing in common, and the default branch's first push, count every
+//! file as changed.
 
 use crate::engine::EngineError;
 use crate::engine::mirror::Mirror;
@@ -13,6 +14,8 @@ use crate::engine::mirror::Mirror;
 #[derive(Debug, Clone)]
 pub enum Compare<'a> {
     Push {
+        /// The pushed branch.
+        branch: &'a str,
         before: Option<&'a str>,
         after: &'a str,
     },
@@ -33,6 +36,7 @@ pub async fn changed_files(
         Compare::Push {
             before: Some(before),
             after,
+            ..
         } if mirror.has_commit(before).await => {
             if mirror.is_ancestor(before, after).await {
                 (Some(before.to_owned()), after)
@@ -40,6 +44,12 @@ pub async fn changed_files(
                 (mirror.merge_base(before, after).await, after)
             }
         }
+        // The default branch's first push, or one whose `before` this
+        // mirror never saw: there is no other branch to compare with, so
+        // every file counts.
+        Compare::Push { branch, after, .. } if branch == default_branch => (None, after),
+        // A new branch: what it adds to the default branch (nothing, when
+        // it holds no commits of its own).
         Compare::Push { after, .. } => (base_on_branch(mirror, default_branch, after).await, after),
         Compare::PullRequest {
             target_branch,

@@ -142,12 +142,16 @@ pub async fn decide(
     mirror.fetch().await?;
     let branch = request.branch.clone();
     let commit = match after {
-        Some(sha) if mirror.has_commit(&sha).await => sha,
-        Some(_) => {
-            return Err(EngineError::invalid(
-                "after",
-                "that commit is not in the repository",
-            ));
+        // An annotated tag's id names the tag object: its commit is meant.
+        Some(sha) => mirror
+            .peel(&sha)
+            .await
+            .ok_or_else(|| EngineError::invalid("after", "that commit is not in the repository"))?,
+        None if request.event == EventKind::Tag && request.tag.is_some() => {
+            let tag = request.tag.as_deref().unwrap_or_default();
+            mirror.tag_commit(tag).await.ok_or_else(|| {
+                EngineError::invalid("tag", format!("no tag {tag:?} in the repository"))
+            })?
         }
         None => {
             let name = branch.as_deref().unwrap_or(&link.default_branch);
@@ -167,6 +171,7 @@ pub async fn decide(
                     head: &commit,
                 },
                 _ => Compare::Push {
+                    branch: branch.as_deref().unwrap_or(&link.default_branch),
                     before: before.as_deref(),
                     after: &commit,
                 },

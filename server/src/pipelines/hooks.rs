@@ -18,6 +18,9 @@ use crate::db::entities::{delivery, repository};
 use crate::engine::start::{NewRun, PipelineSource, RunSource, Starter, start};
 use crate::engine::{Engine, EngineError};
 
+/// What fits a MariaDB TEXT column, with room to spare.
+const MAX_DECISIONS_BYTES: usize = 60 * 1024;
+
 /// Headers never recorded: they prove who sent the delivery.
 const SECRET_HEADERS: &[&str] = &[
     "x-gitea-signature",
@@ -58,15 +61,12 @@ pub struct Delivered {
     pub outcome: String,
 }
 
-/// A delivery as it arrived.
-pub struct Incoming<'a> {
-    pub provider: &'a str,
-    pub project: i64,
-    /// Header lookup by lower-case name.
-    pub header: &'a (dyn Fn(&str) -> Option<String> + Sync),
-    /// Every header, for the record (secrets are left out here).
+/// A delivery as it arrived, owned: it is worked on in a task of its own,
+/// which goes on if the host hangs up.
+pub struct Incoming {
+    /// Every header, names lower-case.
     pub headers: Vec<(String, String)>,
-    pub body: &'a [u8],
+    pub body: Vec<u8>,
 }
 
 fn count(provider: &str, outcome: &'static str) {
@@ -74,30 +74,53 @@ fn count(provider: &str, outcome: &'static str) {
         .increment(1);
 }
 
-pub async fn receive(engine: &Engine, incoming: Incoming<'_>) -> Result<Delivered, HookRefusal> {
-    let provider: Provider = incoming
-        .provider
-        .parse()
-        .map_err(|_| HookRefusal::NotFound)?;
-    let link = repository::Entity::find_by_id(incoming.project)
+/// The project's link for `provider`: looked up before the body is read,
+/// so an unknown project or provider costs no upload.
+pub async fn link_for(
+    engine: &Engine,
+    provider: &str,
+    project: i64,
+) -> Result<(Provider, repository::Model), HookRefusal> {
+    let provider: Provider = provider.parse().map_err(|_| HookRefusal::NotFound)?;
+    let link = repository::Entity::find_by_id(project)
         .one(&engine.db)
         .await?
         .filter(|link| link.provider == provider.as_str())
         .ok_or(HookRefusal::NotFound)?;
+    Ok((provider, link))
+}
+
+/// An earlier copy that failed (the git host was down) is taken back, so
+/// the host's redelivery is decided afresh.
+const FAILED: &str = "failed: ";
+
+pub async fn receive(
+    engine: &Engine,
+    provider: Provider,
+    link: repository::Model,
+    incoming: Incoming,
+) -> Result<Delivered, HookRefusal> {
+    let header = |name: &str| {
+        incoming
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
     let secret = hook_secret_of(engine, &link)?;
-    if let Err(error) = verify(provider, incoming.header, secret.as_bytes(), incoming.body) {
+    if let Err(error) = verify(provider, &header, secret.as_bytes(), &incoming.body) {
         count(provider.as_str(), "refused_signature");
         return Err(match error {
             SignatureError::Missing => HookRefusal::MissingSignature,
             SignatureError::Wrong => HookRefusal::WrongSignature,
         });
     }
-    let event = provider.read(incoming.header, incoming.body).map_err(|e| {
+    let event = provider.read(&header, &incoming.body).map_err(|e| {
         count(provider.as_str(), "malformed");
         HookRefusal::Malformed(e)
     })?;
     let delivery_id = provider
-        .delivery_id(incoming.header)
+        .delivery_id(&header)
         .unwrap_or_else(|| format!("kiln-{}", uuid::Uuid::new_v4()));
     let headers: serde_json::Map<String, serde_json::Value> = incoming
         .headers
@@ -119,18 +142,25 @@ pub async fn receive(engine: &Engine, incoming: Incoming<'_>) -> Result<Delivere
         ..Default::default()
     };
     // The unique key decides which of two copies of a delivery is first.
-    let inserted = match delivery::Entity::insert(row).exec(&engine.db).await {
-        Ok(done) => done.last_insert_id,
-        Err(error)
-            if matches!(
-                error.sql_err(),
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-            ) =>
-        {
-            count(provider.as_str(), "redelivered");
-            return first_delivery(engine, link.project_id, &delivery_id).await;
+    let mut retaken = false;
+    let inserted = loop {
+        match delivery::Entity::insert(row.clone()).exec(&engine.db).await {
+            Ok(done) => break done.last_insert_id,
+            Err(error)
+                if matches!(
+                    error.sql_err(),
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                ) =>
+            {
+                if !retaken && take_back_failed(engine, link.project_id, &delivery_id).await? {
+                    retaken = true;
+                    continue;
+                }
+                count(provider.as_str(), "redelivered");
+                return first_delivery(engine, link.project_id, &delivery_id).await;
+            }
+            Err(error) => return Err(error.into()),
         }
-        Err(error) => return Err(error.into()),
     };
     count(provider.as_str(), "accepted");
     let mut runs = Vec::new();
@@ -144,23 +174,64 @@ pub async fn receive(engine: &Engine, incoming: Incoming<'_>) -> Result<Delivere
                 runs = started;
                 (summary(&decided, &runs), decisions)
             }
+            Err(EngineError::Repository(message)) => {
+                // The git host failed: recorded as failed, answered 502, and
+                // a redelivery is decided again.
+                record(
+                    engine,
+                    inserted,
+                    format!("{FAILED}{message}"),
+                    json!([]),
+                    &[],
+                )
+                .await?;
+                return Err(HookRefusal::Engine(EngineError::Repository(message)));
+            }
             Err(error) => (format!("not decided: {error}"), json!([])),
         },
     };
-    let mut done: delivery::ActiveModel = delivery::Entity::find_by_id(inserted)
-        .one(&engine.db)
-        .await?
-        .ok_or(EngineError::NotFound("delivery"))?
-        .into();
-    done.outcome = Set(outcome.clone());
-    done.decisions = Set(decisions.to_string());
-    done.runs = Set(json!(runs).to_string());
-    delivery::Entity::update(done).exec(&engine.db).await?;
+    record(engine, inserted, outcome.clone(), decisions, &runs).await?;
     Ok(Delivered {
         delivery: delivery_id,
         runs,
         outcome,
     })
+}
+
+/// Writes a delivery's outcome, decisions (cut to what a TEXT column
+/// holds) and runs.
+async fn record(
+    engine: &Engine,
+    id: i64,
+    outcome: String,
+    decisions: serde_json::Value,
+    runs: &[i64],
+) -> Result<(), HookRefusal> {
+    let mut decisions = decisions.to_string();
+    if decisions.len() > MAX_DECISIONS_BYTES {
+        decisions = json!([{"reason": "too many decisions to record"}]).to_string();
+    }
+    let done = delivery::ActiveModel {
+        id: Set(id),
+        outcome: Set(clip(&outcome, 4096).to_owned()),
+        decisions: Set(decisions),
+        runs: Set(json!(runs).to_string()),
+        ..Default::default()
+    };
+    delivery::Entity::update(done).exec(&engine.db).await?;
+    Ok(())
+}
+
+/// Removes the failed first copy of a delivery; whether there was one.
+async fn take_back_failed(engine: &Engine, project: i64, id: &str) -> Result<bool, HookRefusal> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let gone = delivery::Entity::delete_many()
+        .filter(delivery::Column::ProjectId.eq(project))
+        .filter(delivery::Column::DeliveryId.eq(id))
+        .filter(delivery::Column::Outcome.starts_with(FAILED))
+        .exec(&engine.db)
+        .await?;
+    Ok(gone.rows_affected > 0)
 }
 
 async fn first_delivery(engine: &Engine, project: i64, id: &str) -> Result<Delivered, HookRefusal> {

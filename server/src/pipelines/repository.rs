@@ -152,12 +152,12 @@ pub async fn link(
     linked(&engine.key, saved)
 }
 
-/// The project's linked repository, for maintainers.
-pub async fn get(
+/// The linked repository's row, once `principal` may manage `project`.
+async fn row_for_maintainer(
     engine: &Engine,
     principal: &Principal,
     project: i64,
-) -> Result<Linked, EngineError> {
+) -> Result<repository::Model, EngineError> {
     authorize(
         &engine.db,
         principal,
@@ -166,11 +166,22 @@ pub async fn get(
         Action::EditSettings,
     )
     .await?;
-    let row = repository::Entity::find_by_id(project)
+    repository::Entity::find_by_id(project)
         .one(&engine.db)
         .await?
-        .ok_or(EngineError::NotFound("repository"))?;
-    linked(&engine.key, row)
+        .ok_or(EngineError::NotFound("repository"))
+}
+
+/// The project's linked repository, for maintainers.
+pub async fn get(
+    engine: &Engine,
+    principal: &Principal,
+    project: i64,
+) -> Result<Linked, EngineError> {
+    linked(
+        &engine.key,
+        row_for_maintainer(engine, principal, project).await?,
+    )
 }
 
 /// A new hook secret; the old one stops working at once.
@@ -180,18 +191,7 @@ pub async fn rotate_secret(
     project: i64,
 ) -> Result<Linked, EngineError> {
     let db = &engine.db;
-    authorize(
-        db,
-        principal,
-        NodeKind::Project,
-        project,
-        Action::EditSettings,
-    )
-    .await?;
-    let row = repository::Entity::find_by_id(project)
-        .one(db)
-        .await?
-        .ok_or(EngineError::NotFound("repository"))?;
+    let row = row_for_maintainer(engine, principal, project).await?;
     let mut active: repository::ActiveModel = row.into();
     active.hook_secret = Set(seal(&engine.key, &new_hook_secret(), &secret_aad(project)));
     active.updated_at_ms = Set(crate::clock::now_ms());

@@ -74,12 +74,9 @@ pub async fn start_manual(
     let (sha, branch, tag) = if let Some(raw) = &at.commit {
         let sha = commit_id(raw)
             .ok_or_else(|| EngineError::invalid("commit", "a commit id is 40 or 64 hex digits"))?;
-        if !mirror.has_commit(&sha).await {
-            return Err(EngineError::invalid(
-                "commit",
-                "that commit is not in the repository",
-            ));
-        }
+        let sha = mirror.peel(&sha).await.ok_or_else(|| {
+            EngineError::invalid("commit", "that commit is not in the repository")
+        })?;
         (sha, None, None)
     } else if let Some(tag) = &at.tag {
         let sha = mirror.tag_commit(tag).await.ok_or_else(|| {
