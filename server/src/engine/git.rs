@@ -55,6 +55,10 @@ pub async fn git(
         .args(["-c", &format!("protocol.file.allow={file}")])
         .args(["-c", "core.hooksPath=/dev/null"])
         .args(["-c", "core.fsmonitor=false"])
+        // No background housekeeping after a fetch: another process each
+        // time, on the webhook's path.
+        .args(["-c", "gc.auto=0"])
+        .args(["-c", "maintenance.auto=false"])
         .arg("-C")
         .arg(dir)
         .args(args)

@@ -95,6 +95,7 @@ impl Mirror {
         }
         let mut args = vec![
             "fetch",
+            "--no-show-forced-updates",
             "--quiet",
             "--prune",
             "--no-write-fetch-head",
