@@ -191,7 +191,7 @@ async fn a_push_starts_only_the_pipelines_it_touches(backend: Backend) {
     }
     app.stop().await;
 }
-on_sqlite_and_postgres!(a_push_starts_only_the_pipelines_it_touches);
+on_all_backends!(a_push_starts_only_the_pipelines_it_touches);
 
 async fn dry_run_mistakes_are_named(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.allow_local_repositories = true).await;
@@ -235,7 +235,7 @@ async fn dry_run_mistakes_are_named(backend: Backend) {
     assert_eq!(status, 502, "{answer}");
     app.stop().await;
 }
-on_sqlite_and_postgres!(dry_run_mistakes_are_named);
+on_all_backends!(dry_run_mistakes_are_named);
 
 const CI: &str = r#"when:
   event: [push, manual]
@@ -339,4 +339,52 @@ async fn a_pipeline_runs_on_a_clean_checkout_of_its_commit(backend: Backend) {
     }
     app.stop().await;
 }
-on_sqlite_and_postgres!(a_pipeline_runs_on_a_clean_checkout_of_its_commit);
+on_all_backends!(a_pipeline_runs_on_a_clean_checkout_of_its_commit);
+
+const FLAKY: &str = r#"when: { event: [manual] }
+steps:
+  - name: build
+    run: test -f services/a/main.rs
+  - name: flaky
+    run: |
+      test -f services/b/main.rs
+      test "$KILN_ATTEMPT" -gt 1
+"#;
+
+async fn a_failed_pipeline_run_reruns_its_failed_steps_on_a_fresh_checkout(backend: Backend) {
+    use common::engine::{log, step, wait_end};
+    let app = TestApp::spawn_with(backend, |c| c.allow_local_repositories = true).await;
+    let (api, project) = owner(&app).await;
+    let root = tempfile::tempdir().unwrap();
+    let (repo, _) = monorepo(root.path());
+    repo.commit(&[(".kiln/flaky.yml", FLAKY)], "add flaky");
+    api.send(
+        "PUT",
+        &format!("/api/v1/projects/{project}/repository"),
+        Some(json!({"url": repo.dir.to_string_lossy(), "provider": "gitlab"})),
+    )
+    .await;
+    let (status, run) = api
+        .post(
+            &format!("/api/v1/projects/{project}/pipelines/flaky/runs"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{run}");
+    let id = run["id"].as_i64().unwrap();
+    let first = wait_end(&api, id).await;
+    assert_eq!(first["state"], "failed", "{first:#}");
+    assert_eq!(step(&first, "flaky")["state"], "failed");
+    let (status, body) = api
+        .post(&format!("/api/v1/runs/{id}/retry"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["reset"], json!(["flaky"]));
+    let second = wait_end(&api, id).await;
+    assert_eq!(second["state"], "success", "{second:#}");
+    assert_eq!(step(&second, "build")["attempt"], 1);
+    assert_eq!(step(&second, "flaky")["attempt"], 2);
+    assert!(log(&api, id, "flaky").await.contains("checked out"));
+    app.stop().await;
+}
+on_all_backends!(a_failed_pipeline_run_reruns_its_failed_steps_on_a_fresh_checkout);

@@ -1,4 +1,4 @@
-//! Webhooks from Gitea, GitHub and GitLab on SQLite and PostgreSQL: a
+//! Webhooks from Gitea, GitHub and GitLab on SQLite, PostgreSQL and MariaDB: a
 //! signed delivery is recorded once (a redelivery answers with the first),
 //! decided against the pushed commit's pipeline files and the changed paths
 //! git reports, and listed for maintainers without its signature; a missing
@@ -262,7 +262,7 @@ async fn gitea_pushes_are_decided_and_recorded_once(backend: Backend) {
     assert!(!h.repo.dir.join("pwned").exists() && !h.app.db.data_dir().join("pwned").exists());
     h.app.stop().await;
 }
-on_sqlite_and_postgres!(gitea_pushes_are_decided_and_recorded_once);
+on_all_backends!(gitea_pushes_are_decided_and_recorded_once);
 
 async fn github_and_gitlab_events(backend: Backend) {
     let h = hooked(backend, "github").await;
@@ -346,7 +346,7 @@ async fn github_and_gitlab_events(backend: Backend) {
     assert!(list[0]["headers"].get("x-gitlab-token").is_none());
     h.app.stop().await;
 }
-on_sqlite_and_postgres!(github_and_gitlab_events);
+on_all_backends!(github_and_gitlab_events);
 
 async fn a_delivery_that_failed_is_decided_again(backend: Backend) {
     let h = hooked(backend, "gitea").await;
@@ -378,4 +378,4 @@ async fn a_delivery_that_failed_is_decided_again(backend: Backend) {
     assert_eq!(deliveries(&h).await.len(), 1);
     h.app.stop().await;
 }
-on_sqlite_and_postgres!(a_delivery_that_failed_is_decided_again);
+on_all_backends!(a_delivery_that_failed_is_decided_again);
