@@ -129,24 +129,12 @@ impl Mirror {
         if !is_ref_name(name) {
             return None;
         }
-        let full = format!("{prefix}{name}^{{commit}}");
-        let out = self
-            .git(&[
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                "--end-of-options",
-                &full,
-            ])
-            .await
-            .ok()?;
-        commit_id(String::from_utf8_lossy(&out).trim())
+        self.commit_named(&format!("{prefix}{name}")).await
     }
 
-    /// The commit `sha` names (an annotated tag's id names the tag).
-    pub async fn peel(&self, sha: &str) -> Option<String> {
-        let sha = commit_id(sha)?;
-        let object = format!("{sha}^{{commit}}");
+    /// The commit a checked revision (a full ref or a commit id) names.
+    async fn commit_named(&self, revision: &str) -> Option<String> {
+        let object = format!("{revision}^{{commit}}");
         let out = self
             .git(&[
                 "rev-parse",
@@ -158,6 +146,11 @@ impl Mirror {
             .await
             .ok()?;
         commit_id(String::from_utf8_lossy(&out).trim())
+    }
+
+    /// The commit `sha` names (an annotated tag's id names the tag).
+    pub async fn peel(&self, sha: &str) -> Option<String> {
+        self.commit_named(&commit_id(sha)?).await
     }
 
     /// Whether `a` is an ancestor of (or equal to) `b`.
