@@ -15,6 +15,7 @@ pub mod hooks;
 pub mod net;
 pub mod pipeline;
 pub mod sandbox;
+pub mod text;
 pub mod workflow;
 
 pub use api_error::{ErrorBody, ErrorDetail, SourceProblem};

@@ -224,6 +224,31 @@ async fn dry_run_mistakes_are_named(backend: Backend) {
         assert_eq!(answer["error"]["field"], field, "{body} -> {answer}");
     }
 
+    // A commit with more pipeline files than are read: the rest say so.
+    let many: Vec<(String, String)> = (0..105)
+        .map(|i| {
+            (
+                format!(".kiln/p{i:03}.yml"),
+                "steps:\n  - name: a\n    run: 'true'\n".to_owned(),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = many.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    repo.commit(&refs, "many pipelines");
+    let (status, answer) = api.post(&path, json!({"event": "manual"})).await;
+    assert_eq!(status, 200, "{answer}");
+    let pipelines = answer["pipelines"].as_array().unwrap();
+    assert_eq!(pipelines.len(), 107, "every file is listed");
+    let unread = pipelines.iter().filter(|p| p["rule"] == "invalid").count();
+    assert_eq!(unread, 7, "past 100 files, none is read");
+    assert!(
+        pipelines.iter().any(|p| p["errors"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("at most 100 pipeline files")),
+        "{answer}"
+    );
+
     // A repository that cannot be fetched is the git host's failure: 502.
     api.send(
         "PUT",

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::event::{Commit, HookEvent, Push};
 use super::refs::{RefName, commit_id, is_zero};
+use crate::text::clip_bytes;
 
 /// The body as JSON, or the error a 400 carries.
 pub fn json(body: &[u8]) -> Result<Value, String> {
@@ -50,14 +51,7 @@ pub fn commit(message: Option<&str>, author: Option<&str>) -> Commit {
 }
 
 fn clip(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
+    clip_bytes(text, max).to_owned()
 }
 
 /// `ref`/`before`/`after` as a push to a branch, a tag push, or a deletion.

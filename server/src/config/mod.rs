@@ -248,6 +248,11 @@ impl Config {
                 "max_body_bytes must be above 0".into(),
             ));
         }
+        if self.webhook_max_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "webhook_max_bytes must be above 0".into(),
+            ));
+        }
         for (key, value) in [
             ("request_timeout_seconds", self.request_timeout_seconds),
             ("session_idle_minutes", self.session_idle_minutes),

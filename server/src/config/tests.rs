@@ -97,6 +97,13 @@ fn invalid_values_are_named() {
             "request_timeout_seconds",
         ),
         ("KILN_STEP_SANDBOX", "docker", "step_sandbox"),
+        ("KILN_WEBHOOK_MAX_BYTES", "0", "webhook_max_bytes"),
+        ("KILN_WEBHOOK_MAX_BYTES", "lots", "webhook_max_bytes"),
+        (
+            "KILN_ALLOW_LOCAL_REPOSITORIES",
+            "perhaps",
+            "allow_local_repositories",
+        ),
         ("KILN_STEP_MAX_PROCESSES", "-1", "step_max_processes"),
         ("KILN_WORKFLOW_MAX_TASKS", "0", "workflow_max_tasks"),
     ];

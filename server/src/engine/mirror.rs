@@ -23,6 +23,9 @@ fn lock_of(dir: &Path) -> Arc<Mutex<()>> {
     locks.entry(dir.to_path_buf()).or_default().clone()
 }
 
+/// Most pipeline files read from one commit.
+pub const MAX_PIPELINE_FILES: usize = 100;
+
 /// The refs a fetch brings: branches, tags, and pull/merge request heads
 /// (a fork's commits are reachable only through those).
 const REFSPECS: &[&str] = &[
@@ -246,7 +249,16 @@ impl Mirror {
                 continue;
             }
             let size: usize = fields[3].parse().unwrap_or(usize::MAX);
-            if size > max_bytes {
+            if files.len() + wanted.len() >= MAX_PIPELINE_FILES {
+                // A pushed commit must not make every delivery read and
+                // parse thousands of files.
+                files.push(FileAt {
+                    path: path.to_owned(),
+                    text: Err(format!(
+                        "a commit may hold at most {MAX_PIPELINE_FILES} pipeline files; this one is not read"
+                    )),
+                });
+            } else if size > max_bytes {
                 files.push(FileAt {
                     path: path.to_owned(),
                     text: Err(format!(

@@ -77,7 +77,8 @@ pub struct DryRun {
     pub pipelines: Vec<PipelineVerdict>,
 }
 
-fn check_name(field: &'static str, value: &Option<String>) -> Result<(), EngineError> {
+/// A branch or tag name from a request, refused unless git accepts it.
+pub fn check_name(field: &'static str, value: &Option<String>) -> Result<(), EngineError> {
     match value {
         Some(name) if !is_ref_name(name) => Err(EngineError::invalid(
             field,

@@ -11,6 +11,7 @@ use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::json;
 
 use kiln_core::pipeline::commit::CommitInfo;
+use kiln_core::text::clip_bytes as clip;
 
 use super::dry_run::{DryRun, DryRunRequest, decide};
 use super::repository::hook_secret_of;
@@ -412,12 +413,4 @@ fn decisions_json(decided: &DryRun) -> serde_json::Value {
             })
         })
         .collect()
-}
-
-fn clip(text: &str, max: usize) -> &str {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }

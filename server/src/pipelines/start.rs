@@ -8,11 +8,12 @@ use std::collections::BTreeSet;
 
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
-use kiln_core::hooks::refs::{commit_id, is_ref_name};
+use kiln_core::hooks::refs::commit_id;
 use kiln_core::pipeline::commit::CommitInfo;
 use kiln_core::pipeline::{self, Change, EventKind};
 use sea_orm::EntityTrait;
 
+use super::dry_run::check_name;
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::db::entities::{repository, run};
@@ -55,16 +56,8 @@ pub async fn start_manual(
             "give one of branch, tag or commit",
         ));
     }
-    for (field, value) in [("branch", &at.branch), ("tag", &at.tag)] {
-        if let Some(name) = value
-            && !is_ref_name(name)
-        {
-            return Err(EngineError::invalid(
-                field,
-                format!("{name:?} is not a name git accepts"),
-            ));
-        }
-    }
+    check_name("branch", &at.branch)?;
+    check_name("tag", &at.tag)?;
     let link = repository::Entity::find_by_id(project)
         .one(&engine.db)
         .await?
