@@ -112,6 +112,31 @@ pub struct SandboxSpec {
 /// The program and arguments that run `command` with `/bin/sh -c` inside
 /// the sandbox: `bwrap … -- /bin/sh -c command`. Its limits are
 /// [`StepLimits::process_limits`], set by whoever starts it.
+/// Environment variables that steer the dynamic loader or the C library of
+/// a program as it starts (glibc's list of those it ignores for set-user-ID
+/// programs). A step's environment also reaches the programs that build
+/// its sandbox, outside it and some as root (Kiln's launcher, bubblewrap):
+/// such a variable naming a library in the checkout would run the
+/// author's code there. Steps may not set them; inside its script a step
+/// may still `export` what it likes.
+pub fn steers_loader(name: &str) -> bool {
+    name.starts_with("LD_")
+        || name.starts_with("MALLOC_")
+        || matches!(
+            name,
+            "GCONV_PATH"
+                | "GETCONF_DIR"
+                | "GLIBC_TUNABLES"
+                | "HOSTALIASES"
+                | "LOCALDOMAIN"
+                | "LOCPATH"
+                | "NIS_PATH"
+                | "NLSPATH"
+                | "RESOLV_HOST_CONF"
+                | "RES_OPTIONS"
+        )
+}
+
 pub fn command_line(spec: &SandboxSpec, command: &str) -> Vec<String> {
     let limits = spec.limits;
     let mut argv: Vec<String> = vec!["bwrap".into()];
@@ -187,6 +212,23 @@ mod tests {
             hidden_files: vec!["/etc/kiln.toml".into()],
             network: Network::None,
             limits: StepLimits::default(),
+        }
+    }
+
+    #[test]
+    fn loader_variables_are_known() {
+        for name in [
+            "LD_PRELOAD",
+            "LD_LIBRARY_PATH",
+            "LD_AUDIT",
+            "GLIBC_TUNABLES",
+            "GCONV_PATH",
+            "MALLOC_CHECK_",
+        ] {
+            assert!(steers_loader(name), "{name}");
+        }
+        for name in ["PATH", "HOME", "CI", "OLD_PRELOAD", "TMPDIR", "RUST_LOG"] {
+            assert!(!steers_loader(name), "{name}");
         }
     }
 

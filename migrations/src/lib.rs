@@ -18,6 +18,8 @@ mod m20261202_400000_definitions;
 mod m20261202_500000_repositories;
 mod m20261202_600000_deliveries;
 mod m20261202_700000_pipeline_runs;
+mod m20261202_800000_commit_statuses;
+mod m20261202_900000_concurrency_groups;
 
 pub struct Migrator;
 
@@ -37,6 +39,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_500000_repositories::Migration),
             Box::new(m20261202_600000_deliveries::Migration),
             Box::new(m20261202_700000_pipeline_runs::Migration),
+            Box::new(m20261202_800000_commit_statuses::Migration),
+            Box::new(m20261202_900000_concurrency_groups::Migration),
         ]
     }
 

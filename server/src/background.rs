@@ -1,7 +1,7 @@
 //! The loops every Kiln process runs beside its HTTP server (or instead of
 //! one, in `kiln worker`): the job worker pool, the engine's sweeper and
-//! the reader of run events for live pages,
-//! started by one function so `serve` and `worker` cannot drift apart, and
+//! the reader of run events for live pages, the sender of commit statuses,
+//! and the return of freed memory, started by one function so `serve` and `worker` cannot drift apart, and
 //! drained together on shutdown.
 
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::db::Database;
 use crate::engine::{Engine, step_job, sweeper};
 use crate::jobs::{self, JobQueue, PoolHealth, PoolPlan, Workers};
+use crate::pipelines::statuses::Reporter;
 
 /// The running loops.
 pub struct Background {
@@ -21,8 +22,9 @@ pub struct Background {
     engine: Arc<Engine>,
 }
 
-/// Starts the worker pool of `plan` and the sweeper; both stop when
-/// `shutdown` fires (running jobs get `grace`).
+/// Starts the worker pool of `plan`, the sweeper and (given a reporter)
+/// the commit status sender; all stop when `shutdown` fires (running jobs
+/// get `grace`).
 pub fn start(
     db: &Database,
     queue: &JobQueue,
@@ -30,10 +32,15 @@ pub fn start(
     plan: PoolPlan,
     shutdown: CancellationToken,
     grace: Duration,
+    statuses: Option<Reporter>,
 ) -> Background {
     let runner = step_job::runner(engine.clone());
     let workers = jobs::start(db, queue, runner, plan, shutdown.clone(), grace);
     tokio::spawn(engine.feed.clone().run(engine.db.clone(), shutdown.clone()));
+    tokio::spawn(crate::memory::return_freed(shutdown.clone()));
+    if let Some(reporter) = statuses {
+        tokio::spawn(reporter.run(engine.clone(), shutdown.clone()));
+    }
     let sweeper = tokio::spawn(sweeper::run(engine.clone(), shutdown));
     Background {
         workers,

@@ -13,6 +13,7 @@ pub mod db;
 pub mod engine;
 pub mod http;
 pub mod jobs;
+pub mod memory;
 pub mod pipelines;
 pub mod serve;
 pub mod shutdown;

@@ -19,6 +19,7 @@ use crate::engine::Engine;
 use crate::http::quota::Quotas;
 use crate::http::{self, AppState, metrics::Metrics};
 use crate::jobs::{self, JobsError};
+use crate::pipelines::statuses::Reporter;
 use kiln_core::engine::queues_served;
 
 /// Why the server could not start or stopped badly.
@@ -159,6 +160,11 @@ impl Server {
             },
             cleanup: true,
         };
+        let public = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let statuses = Reporter::from_config(&config, public)?;
         let background = background::start(
             &database,
             &queue,
@@ -166,6 +172,7 @@ impl Server {
             plan,
             shutdown.clone(),
             grace,
+            Some(statuses),
         );
 
         let database_handle = database.clone();

@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::db::{self, DbError};
 use crate::engine::Engine;
 use crate::jobs::{self, JobQueue, PoolPlan, notifier::Notifier};
+use crate::pipelines::statuses::Reporter;
 use crate::serve::{ServeError, open_database};
 
 /// Runs until `shutdown` fires, then lets running steps finish (bounded by
@@ -47,6 +48,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Serv
         "worker started"
     );
     let grace = Duration::from_secs(config.shutdown_timeout_seconds);
+    // Run pages are linked by the public address: without one, the
+    // servers send the statuses.
+    let statuses = match &config.public_url {
+        Some(url) => Some(Reporter::from_config(&config, url.clone())?),
+        None => None,
+    };
     let background = background::start(
         &database,
         &queue,
@@ -54,6 +61,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Serv
         plan,
         shutdown.clone(),
         grace,
+        statuses,
     );
     shutdown.cancelled().await;
     background.drain(grace).await;

@@ -325,6 +325,30 @@ tasks:
     assert_eq!(status, 200, "{body}");
     let third = wait_end(&api, run).await;
     assert_eq!(step(&third, "build")["attempt"], 2);
+    // One chosen step: it and what follows it; what came before stays.
+    let (status, body) = api
+        .post(
+            &format!("/api/v1/runs/{run}/retry"),
+            json!({"task": "test"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["reset"], json!(["test", "deploy"]));
+    let fourth = wait_end(&api, run).await;
+    assert_eq!(fourth["state"], "success", "{fourth:#}");
+    assert_eq!(step(&fourth, "build")["attempt"], 2);
+    assert_eq!(step(&fourth, "test")["attempt"], 4);
+    assert!(log(&api, run, "deploy").await.contains("deploying a1"));
+    for (body, code) in [
+        (json!({"task": "ghost"}), 404),
+        (json!({"task": "test", "steps": "all"}), 422),
+        (json!({"steps": "some"}), 422),
+    ] {
+        let (status, answer) = api
+            .post(&format!("/api/v1/runs/{run}/retry"), body.clone())
+            .await;
+        assert_eq!(status, code, "{body} -> {answer}");
+    }
     app.stop().await;
 }
 on_all_backends!(rerun_failed_keeps_successes);

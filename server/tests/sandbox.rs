@@ -285,6 +285,40 @@ tasks:
 }
 on_sqlite_and_postgres!(a_secret_across_a_line_cut_is_masked);
 
+/// Variables that steer the dynamic loader never reach the programs that
+/// build the sandbox (Kiln's launcher runs as root, bubblewrap outside the
+/// namespaces): `env:` naming one is refused with line and column, and a
+/// secret of that name is not passed on. A library committed beside the
+/// workflow would otherwise run outside the sandbox.
+async fn loader_variables_never_reach_the_sandbox_builders(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (api, project) = owner(&app).await;
+    for (name, source) in [
+        ("preload", "tasks:\n  a:\n    run: 'true'\n    env: { LD_PRELOAD: ./evil.so }\n"),
+        ("tunables", "env: { GLIBC_TUNABLES: x }\ntasks:\n  a:\n    run: 'true'\n"),
+    ] {
+        let (status, body) = save(&api, project, name, source).await;
+        assert_eq!(status, 422, "{source} -> {body}");
+        let text = body.to_string();
+        assert!(text.contains("dynamic loader") && text.contains("line"), "{text}");
+    }
+    let (status, _) = api
+        .send(
+            "PUT",
+            &format!("/api/v1/projects/{project}/secrets/LD_PRELOAD"),
+            Some(json!({"value": "/nonexistent/evil.so"})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let source = "tasks:\n  a:\n    secrets: [LD_PRELOAD]\n    run: test -z \"${LD_PRELOAD:-}\"\n";
+    assert_eq!(save(&api, project, "secret", source).await.0, 200);
+    let run = start(&api, project, "secret", json!({})).await;
+    let done = wait_end(&api, run).await;
+    assert_eq!(step(&done, "a")["state"], "success", "{done:#}");
+    app.stop().await;
+}
+on_sqlite_and_postgres!(loader_variables_never_reach_the_sandbox_builders);
+
 /// A sandbox that cannot start stops start-up with one line saying how to
 /// fix it, instead of failing every step later; `none` starts anyway.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -126,17 +126,19 @@ fn Run(page: RunPage, reload: RwSignal<u32>) -> impl IntoView {
             </div>
         })}
         <Dag graph steps=steps.clone() run=id live />
-        <Steps steps run=id live />
+        <Steps steps run=id live rerun=can_run && !running />
     }
 }
 
+/// The steps table; with `rerun`, each step has a form that runs it (and
+/// what follows it) again.
 #[component]
-fn Steps(steps: Vec<StepView>, run: i64, live: LiveSteps) -> impl IntoView {
+fn Steps(steps: Vec<StepView>, run: i64, live: LiveSteps, rerun: bool) -> impl IntoView {
     view! {
         <table class="mt-4 w-full text-left text-sm" id="steps">
             <thead>
                 <tr class="border-b border-stone-200 dark:border-stone-800">
-                    <th class="py-2">"Task"</th><th>"State"</th><th>"Attempt"</th><th>"Took"</th><th>"Exit"</th><th>"Message"</th>
+                    <th class="py-2">"Task"</th><th>"State"</th><th>"Attempt"</th><th>"Took"</th><th>"Exit"</th><th>"Message"</th><th></th>
                 </tr>
             </thead>
             <tbody>
@@ -156,6 +158,12 @@ fn Steps(steps: Vec<StepView>, run: i64, live: LiveSteps) -> impl IntoView {
                                 <td>{move || duration(now.get().duration_ms)}</td>
                                 <td>{move || now.get().exit_code.map(|c| c.to_string()).unwrap_or_default()}</td>
                                 <td class="text-xs">{move || now.get().message}</td>
+                                <td>{rerun.then(|| view! {
+                                    <form method="post" action=format!("/ui/runs/{run}/retry")>
+                                        <input type="hidden" name="task" value=task.clone() />
+                                        <button type="submit" class="rerun-step text-xs underline" title="Run this step and what follows it again">"Re-run"</button>
+                                    </form>
+                                })}</td>
                             </tr>
                         }
                     })

@@ -14,8 +14,8 @@ pub mod trigger_rule;
 
 pub use attempt::{AttemptEnd, Next, after_attempt, queue_for, queues_served};
 pub use plan::{
-    Plan, PlanStep, RunOutcome, clear_failed, outcome, passed_with_allowed_failures, plan,
-    retry_after,
+    Plan, PlanStep, RunOutcome, clear_downstream, clear_failed, outcome,
+    passed_with_allowed_failures, plan, retry_after,
 };
 pub use run_state::{IllegalRunTransition, RunEvent, RunState, RunTrigger, run_transition};
 pub use step_state::{IllegalTransition, StepEvent, StepState, transition};

@@ -130,6 +130,18 @@ pub fn passed_with_allowed_failures(steps: &[PlanStep]) -> bool {
 /// The steps a "re-run failed" resets to queued: every step that did not
 /// succeed, and everything downstream of those (successes upstream stay).
 pub fn clear_failed(steps: &[PlanStep]) -> Vec<String> {
+    let failed: Vec<&str> = steps
+        .iter()
+        .filter(|s| s.state.is_done() && s.state != StepState::Success)
+        .map(|s| s.id.as_str())
+        .collect();
+    clear_downstream(steps, &failed)
+}
+
+/// The steps a re-run of `from` resets to queued: those steps and
+/// everything downstream of them (Airflow's "clear with downstream"), so
+/// what used their outputs runs again with the new ones.
+pub fn clear_downstream(steps: &[PlanStep], from: &[&str]) -> Vec<String> {
     let mut downstream: HashMap<&str, Vec<&str>> = HashMap::new();
     for step in steps {
         for need in &step.needs {
@@ -140,11 +152,7 @@ pub fn clear_failed(steps: &[PlanStep]) -> Vec<String> {
         }
     }
     let mut reset = BTreeSet::new();
-    let mut stack: Vec<&str> = steps
-        .iter()
-        .filter(|s| s.state.is_done() && s.state != StepState::Success)
-        .map(|s| s.id.as_str())
-        .collect();
+    let mut stack: Vec<&str> = from.to_vec();
     while let Some(id) = stack.pop() {
         if reset.insert(id) {
             stack.extend(downstream.get(id).into_iter().flatten().copied());
@@ -285,6 +293,16 @@ mod tests {
             s
         };
         assert!(clear_failed(&all_good).is_empty());
+    }
+
+    #[test]
+    fn re_run_of_one_step_resets_it_and_its_downstream_only() {
+        let mut steps = diamond(Success, Success, Success, Success);
+        steps[4].state = Success;
+        assert_eq!(clear_downstream(&steps, &["b"]), ["b", "d", "cleanup"]);
+        assert_eq!(clear_downstream(&steps, &["cleanup"]), ["cleanup"]);
+        assert_eq!(clear_downstream(&steps, &["a"]).len(), 5);
+        assert!(clear_downstream(&steps, &["ghost"]).is_empty());
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod gitlab;
 mod payload;
 pub mod refs;
 pub mod signature;
+pub mod status;
 
 pub use event::{Commit, HookEvent, PullRequest, Push};
 pub use signature::{SignatureError, verify};

@@ -23,6 +23,18 @@ impl NetworkList {
         NetworkList(networks.into_iter().map(|n| n.trunc()).collect())
     }
 
+    /// This machine's loopback addresses (127.0.0.0/8, ::1).
+    pub fn loopback() -> Self {
+        let v4 = ipnet::Ipv4Net::new(std::net::Ipv4Addr::LOCALHOST, 8).ok();
+        let v6 = ipnet::Ipv6Net::new(std::net::Ipv6Addr::LOCALHOST, 128).ok();
+        NetworkList::new(
+            v4.map(IpNet::V4)
+                .into_iter()
+                .chain(v6.map(IpNet::V6))
+                .collect(),
+        )
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -114,6 +126,17 @@ mod tests {
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn loopback_is_loopback_only() {
+        let local = NetworkList::loopback();
+        for addr in ["127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1"] {
+            assert!(local.contains(ip(addr)), "{addr}");
+        }
+        for addr in ["10.1.2.3", "169.254.169.254", "fd00::1", "8.8.8.8"] {
+            assert!(!local.contains(ip(addr)), "{addr}");
+        }
     }
 
     #[test]

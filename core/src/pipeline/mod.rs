@@ -6,6 +6,7 @@
 //! git event, which pipelines and steps start and why the others do not.
 
 pub mod commit;
+pub mod concurrency;
 pub mod definition;
 pub mod effective;
 pub mod events;
@@ -28,7 +29,8 @@ pub fn load(
     limits: &Limits,
 ) -> Result<Pipeline, Vec<DefinitionError>> {
     limits::check_source(source, limits).map_err(|e| vec![e])?;
-    let (pipeline, mut errors) = parse::parse(file_name, source).map_err(|e| vec![e])?;
+    let (pipeline, mut errors) =
+        parse::parse_with(file_name, source, limits.stored).map_err(|e| vec![e])?;
     if pipeline.workflow.tasks.len() > limits.max_tasks {
         return Err(vec![DefinitionError::new(
             Position::default(),

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use marked_yaml::Node;
 
+use super::concurrency::{PLACEHOLDERS, unknown_placeholders};
 use super::definition::{Concurrency, Pipeline, StepRules};
 use super::events::EventKind;
 use super::when::{Globs, PathRule, StepStatus, When};
@@ -28,8 +29,20 @@ pub fn parse(
     file_name: &str,
     source: &str,
 ) -> Result<(Pipeline, Vec<DefinitionError>), DefinitionError> {
+    parse_with(file_name, source, false)
+}
+
+/// [`parse`], for a definition stored earlier when `stored`.
+pub fn parse_with(
+    file_name: &str,
+    source: &str,
+    stored: bool,
+) -> Result<(Pipeline, Vec<DefinitionError>), DefinitionError> {
     let root = reader::load(source)?;
-    let mut r = Reader::default();
+    let mut r = Reader {
+        stored,
+        ..Reader::default()
+    };
     let pipeline = r.pipeline(file_name, &root);
     Ok((pipeline, r.errors))
 }
@@ -280,7 +293,27 @@ impl Reader {
         let mut cancel_in_progress = false;
         for (key, _, value) in self.entries(node, "concurrency", CONCURRENCY_KEYS) {
             match key {
-                "group" => group = self.string(value, "concurrency.group"),
+                "group" => {
+                    group = self.string(value, "concurrency.group");
+                    let named = group
+                        .as_deref()
+                        .filter(|_| !self.stored)
+                        .map(unknown_placeholders);
+                    match named {
+                        Some(Err(message)) => {
+                            self.error(at(value), format!("concurrency.group: {message}"));
+                        }
+                        Some(Ok(unknown)) if !unknown.is_empty() => self.error(
+                            at(value),
+                            format!(
+                                "concurrency.group: unknown {{{{ {} }}}}; a group may use {}",
+                                unknown.join(" }}, {{ "),
+                                PLACEHOLDERS.join(", ")
+                            ),
+                        ),
+                        _ => {}
+                    }
+                }
                 "cancel_in_progress" => {
                     match self.string(value, "concurrency.cancel_in_progress").as_deref() {
                         Some("true") => cancel_in_progress = true,

@@ -172,6 +172,19 @@ fn concurrency_is_read() {
             cancel_in_progress: true
         })
     );
+    let errors = errors_of(
+        "concurrency:\n  group: 'deploy-{{ secrets.TOKEN }}'\nsteps:\n  - name: a\n    run: 'true'\n",
+    );
+    assert_eq!(
+        errors,
+        [
+            "line 2, column 10: concurrency.group: unknown {{ secrets.TOKEN }}; a group may use branch, tag, event, pipeline"
+        ]
+    );
+    assert!(
+        errors_of("concurrency: {group: 'a-{{ branch'}\nsteps:\n  - name: a\n    run: 'true'\n")[0]
+            .contains("is not closed")
+    );
 }
 
 #[test]

@@ -15,6 +15,9 @@ pub struct Limits {
     /// Mappings and sequences inside one another.
     pub max_depth: usize,
     pub max_tasks: usize,
+    /// Reading a definition stored earlier (a run's): rules added since it
+    /// was accepted do not make it unreadable.
+    pub stored: bool,
 }
 
 pub const DEFAULT_MAX_TASKS: usize = 2000;
@@ -25,6 +28,7 @@ impl Default for Limits {
             max_source_bytes: 1024 * 1024,
             max_depth: 64,
             max_tasks: DEFAULT_MAX_TASKS,
+            stored: false,
         }
     }
 }

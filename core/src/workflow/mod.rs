@@ -29,7 +29,7 @@ pub fn load(source: &str) -> Result<Workflow, Vec<DefinitionError>> {
 /// Parses and validates a workflow file within `limits`.
 pub fn load_with(source: &str, limits: &Limits) -> Result<Workflow, Vec<DefinitionError>> {
     limits::check_source(source, limits).map_err(|e| vec![e])?;
-    let (workflow, mut errors) = parse::parse(source).map_err(|e| vec![e])?;
+    let (workflow, mut errors) = parse::parse_with(source, limits.stored).map_err(|e| vec![e])?;
     if workflow.tasks.len() > limits.max_tasks {
         return Err(vec![DefinitionError::new(
             workflow.tasks.first().map_or(Position::default(), |t| t.at),

@@ -38,8 +38,19 @@ const HTTP_METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
 /// Parses a workflow file: the workflow as far as it could be read, and
 /// what was wrong on the way. `Err` only when the YAML itself is unreadable.
 pub fn parse(source: &str) -> Result<(Workflow, Vec<DefinitionError>), DefinitionError> {
+    parse_with(source, false)
+}
+
+/// [`parse`], for a definition stored earlier when `stored`.
+pub fn parse_with(
+    source: &str,
+    stored: bool,
+) -> Result<(Workflow, Vec<DefinitionError>), DefinitionError> {
     let root = reader::load(source)?;
-    let mut p = Reader::default();
+    let mut p = Reader {
+        stored,
+        ..Reader::default()
+    };
     let workflow = p.workflow(&root);
     Ok((workflow, p.errors))
 }
@@ -61,7 +72,7 @@ impl Reader {
                     workflow.description = self.string(value, "description").unwrap_or_default()
                 }
                 "params" => workflow.params = self.params(value),
-                "env" => workflow.env = self.string_map(value, "env"),
+                "env" => workflow.env = self.env_map(value, "env"),
                 "tasks" => {
                     saw_tasks = true;
                     workflow.tasks = self.tasks(value);
@@ -218,7 +229,7 @@ impl Reader {
                 },
                 "retry_max_delay" => task.retry.max_delay = self.duration(value, "retry_max_delay"),
                 "timeout" => task.timeout = self.duration(value, "timeout"),
-                "env" => task.env = self.string_map(value, "env"),
+                "env" => task.env = self.env_map(value, "env"),
                 "secrets" => {
                     task.secrets = self
                         .list(value, "secrets")

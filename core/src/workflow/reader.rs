@@ -78,6 +78,8 @@ fn load_error(error: &LoadError) -> DefinitionError {
 #[derive(Default)]
 pub struct Reader {
     pub errors: Vec<DefinitionError>,
+    /// A stored definition: rules newer than it are not checked.
+    pub stored: bool,
 }
 
 impl Reader {
@@ -169,6 +171,28 @@ impl Reader {
             }
         }
         out
+    }
+
+    /// A step's `env:`: a string map whose names may not steer the
+    /// dynamic loader (see [`crate::sandbox::steers_loader`]).
+    pub fn env_map(&mut self, node: &Node, what: &str) -> BTreeMap<String, String> {
+        let map = self.string_map(node, what);
+        if self.stored {
+            return map;
+        }
+        for (key, pos, _) in self.entries(node, what, &[]) {
+            if crate::sandbox::steers_loader(key) {
+                self.error(
+                    pos,
+                    format!(
+                        "{what}.{key}: variables that steer the dynamic loader (LD_*, MALLOC_*, \
+                         GLIBC_TUNABLES, GCONV_PATH, …) cannot be given to a step; export it \
+                         inside the script instead"
+                    ),
+                );
+            }
+        }
+        map
     }
 
     pub fn string_map(&mut self, node: &Node, what: &str) -> BTreeMap<String, String> {

@@ -1,11 +1,11 @@
 //! What people do to runs: cancel (pending steps cancelled, running ones
 //! killed — here at once, elsewhere on their next heartbeat), and re-run a
-//! finished run, either its failures and what follows them (Airflow's
-//! "clear") or all of it.
+//! finished run: its failures and what follows them (Airflow's "clear"),
+//! one chosen step and what follows it, or all of it.
 
 use std::collections::BTreeSet;
 
-use kiln_core::engine::{RunEvent, RunState, StepEvent, clear_failed};
+use kiln_core::engine::{RunEvent, RunState, StepEvent, clear_downstream, clear_failed};
 use sea_orm::TransactionTrait;
 use sea_orm::sea_query::Expr;
 
@@ -16,8 +16,21 @@ use super::{Engine, EngineError};
 use crate::clock::now_ms;
 use crate::db::entities::{run, step};
 
-/// Cancels run `run_id`; 409 once it has ended.
+/// Cancels run `run_id`; 409 once it has ended. The next waiting run of
+/// its concurrency group, if any, starts.
 pub async fn cancel(engine: &Engine, run_id: i64, by: &str) -> Result<(), EngineError> {
+    if let Some(ended) = cancel_only(engine, run_id, by).await? {
+        super::groups::after_end(engine, &ended).await;
+    }
+    Ok(())
+}
+
+/// Cancels run `run_id`; the run, when this ended it.
+pub(super) async fn cancel_only(
+    engine: &Engine,
+    run_id: i64,
+    by: &str,
+) -> Result<Option<run::Model>, EngineError> {
     let now = now_ms();
     let txn = engine.db.begin().await?;
     let run = lock_run(&txn, run_id)
@@ -48,18 +61,20 @@ pub async fn cancel(engine: &Engine, run_id: i64, by: &str) -> Result<(), Engine
         .await?;
     }
     let workflow = engine.definitions.of_run(&txn, &run).await?;
-    advance(&txn, &workflow, &run, Changed::Any).await?;
+    let advanced = advance(&txn, &workflow, &run, Changed::Any).await?;
     txn.commit().await?;
     engine.feed.wake();
     engine.cancel_local(run_id);
-    Ok(())
+    Ok(advanced.finished.map(|_| run))
 }
 
 /// Which steps a re-run resets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rerun {
     FailedOnly,
     All,
+    /// One chosen step, and what follows it.
+    Step(String),
 }
 
 /// Re-runs a finished run in place; returns the tasks reset.
@@ -81,6 +96,12 @@ pub async fn rerun(engine: &Engine, run_id: i64, what: Rerun) -> Result<Vec<Stri
     let reset: Vec<String> = match what {
         Rerun::FailedOnly => clear_failed(&plan_steps(&workflow, &rows)),
         Rerun::All => rows.iter().map(|r| r.task.clone()).collect(),
+        Rerun::Step(task) => {
+            if !rows.iter().any(|r| r.task == task) {
+                return Err(EngineError::NotFound("step"));
+            }
+            clear_downstream(&plan_steps(&workflow, &rows), &[task.as_str()])
+        }
     };
     if reset.is_empty() {
         return Err(EngineError::conflict(

@@ -37,6 +37,7 @@ fn parse(kind: &str, source: &str) -> Result<Workflow, EngineError> {
     // that time: a lower cap now must not make old runs unreadable.
     let limits = workflow::Limits {
         max_tasks: usize::MAX,
+        stored: true,
         ..workflow::Limits::default()
     };
     if kind == PIPELINE {

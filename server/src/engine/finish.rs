@@ -175,5 +175,8 @@ pub async fn finish(
     }
     dispatches.extend(advanced.dispatches);
     push(engine, dispatches).await;
+    if advanced.finished.is_some() {
+        super::groups::after_end(engine, &run).await;
+    }
     Ok(true)
 }

@@ -29,12 +29,27 @@ pub struct StepClient {
 
 impl StepClient {
     pub fn new(allow: NetworkList) -> Result<Self, reqwest::Error> {
+        Self::build(allow, true)
+    }
+
+    /// The same guard, following no redirect: for requests that carry a
+    /// token in a header reqwest would pass on to another host (GitLab's
+    /// `PRIVATE-TOKEN`).
+    pub fn without_redirects(allow: NetworkList) -> Result<Self, reqwest::Error> {
+        Self::build(allow, false)
+    }
+
+    fn build(allow: NetworkList, follow: bool) -> Result<Self, reqwest::Error> {
         let policy = Arc::new(AddressPolicy::new(allow).with_own_addresses(own_addresses()));
         let client = reqwest::Client::builder()
             .dns_resolver(GuardedResolver {
                 policy: policy.clone(),
             })
-            .redirect(redirects(policy.clone()))
+            .redirect(if follow {
+                redirects(policy.clone())
+            } else {
+                redirect::Policy::none()
+            })
             .no_proxy()
             .build()?;
         Ok(StepClient { client, policy })

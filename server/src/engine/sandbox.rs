@@ -27,6 +27,9 @@ pub enum Sandbox {
 
 #[derive(Debug, Clone)]
 pub struct Bwrap {
+    /// bubblewrap's absolute path, found at start: a step's own `PATH`
+    /// never decides which program builds its sandbox.
+    program: String,
     hidden_dirs: Vec<PathBuf>,
     hidden_files: Vec<PathBuf>,
     limits: StepLimits,
@@ -87,18 +90,22 @@ impl Sandbox {
             Sandbox::Bwrap(bwrap) => {
                 env.push(("HOME".into(), workdir.display().to_string()));
                 env.push(("PATH".into(), DEFAULT_PATH.into()));
+                let mut argv = command_line(
+                    &SandboxSpec {
+                        workdir: workdir.to_owned(),
+                        writable_files: vec![output.to_owned()],
+                        hidden_dirs: bwrap.hidden_dirs.clone(),
+                        hidden_files: bwrap.hidden_files.clone(),
+                        network,
+                        limits: bwrap.limits,
+                    },
+                    command,
+                );
+                if let Some(program) = argv.first_mut() {
+                    program.clone_from(&bwrap.program);
+                }
                 ShellStep {
-                    argv: command_line(
-                        &SandboxSpec {
-                            workdir: workdir.to_owned(),
-                            writable_files: vec![output.to_owned()],
-                            hidden_dirs: bwrap.hidden_dirs.clone(),
-                            hidden_files: bwrap.hidden_files.clone(),
-                            network,
-                            limits: bwrap.limits,
-                        },
-                        command,
-                    ),
+                    argv,
                     host_user: bwrap.as_own_user.then(|| host_user_of(step)),
                     limits: bwrap.limits.process_limits(),
                     workdir: workdir.to_owned(),
@@ -255,12 +262,26 @@ impl Bwrap {
         hidden_dirs.retain(|d| d.is_absolute() && d != Path::new("/") && d.exists());
         hidden_files.retain(|f| f.is_file());
         Bwrap {
+            program: find_program("bwrap"),
             hidden_dirs,
             hidden_files,
             limits: config.step_limits(),
             as_own_user: root,
         }
     }
+}
+
+/// `name`'s absolute path in Kiln's own `PATH` (else the system's); the
+/// bare name when it is nowhere (starting a step then fails, and the check
+/// at start says so).
+fn find_program(name: &str) -> String {
+    let path = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_owned());
+    path.split(':')
+        .chain(DEFAULT_PATH.split(':'))
+        .filter(|dir| dir.starts_with('/'))
+        .map(|dir| Path::new(dir).join(name))
+        .find(|candidate| candidate.is_file())
+        .map_or_else(|| name.to_owned(), |found| found.display().to_string())
 }
 
 /// `path` made absolute with its symlinks resolved (as far as it exists).

@@ -6,13 +6,15 @@
 //! sends SIGTERM to the whole group, then SIGKILL after a grace period, so
 //! nothing the step started outlives it. The process dies with the Kiln
 //! process that started it (a killed worker's steps do not run on), and
-//! starts with its resource limits already set.
+//! starts with its resource limits already set: through the launcher
+//! (`posix_spawn`, see [`launcher`]) when this process has one, else by
+//! fork with the same setup in the child.
 
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use kiln_core::sandbox::Limit;
+use kiln_core::sandbox::{Limit, steers_loader};
 use nix::sys::resource::{Resource, setrlimit};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -20,6 +22,8 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+use super::launcher;
 
 /// Longest line delivered in one piece; longer ones arrive in parts.
 pub const MAX_LINE_BYTES: usize = 16 * 1024;
@@ -98,21 +102,42 @@ pub async fn run(
     let Some((program, args)) = step.argv.split_first() else {
         return Err(std::io::Error::other("no program to run"));
     };
-    let mut command = Command::new(program);
+    let setup = launcher::Setup {
+        parent: std::process::id(),
+        host_user: step.host_user,
+        limits: step.limits.clone(),
+    };
+    let mut command = match launcher::binary() {
+        // posix_spawn of the launcher, which sets up and execs the program.
+        Some(binary) => {
+            let mut command = Command::new(binary);
+            command.args(launcher::arguments(&setup, &step.argv));
+            command
+        }
+        None => {
+            let mut command = Command::new(program);
+            command.args(args);
+            before_exec(&mut command, &setup);
+            command
+        }
+    };
     command
-        .args(args)
         .current_dir(&step.workdir)
         .env_clear()
-        .envs(step.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        // The environment also reaches the launcher (root, when Kiln is)
+        // and the sandbox's own program, outside the sandbox: nothing in it
+        // may steer how they load.
+        .envs(
+            step.env
+                .iter()
+                .filter(|(k, _)| !steers_loader(k))
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    if let Some((uid, gid)) = step.host_user {
-        command.uid(uid).gid(gid);
-    }
-    before_exec(&mut command, &step.limits);
     let mut child = command.spawn()?;
     let group = child
         .id()
@@ -160,18 +185,23 @@ pub async fn run(
     Ok(ending)
 }
 
-/// In the forked child, before the program starts: die with Kiln (SIGKILL
-/// when the thread that started it goes, so a killed worker's steps stop
-/// too) and take the step's resource limits. The signal follows the
-/// spawning *thread*: steps are spawned from the runtime's worker threads,
-/// which live as long as it does; never spawn one from `spawn_blocking`
-/// (those threads exit when idle, and would kill the step). Both are single system calls,
-/// which is all a forked child of a threaded process may safely do.
+/// Without a launcher: in the forked child, before the program starts,
+/// the host user, the death signal (SIGKILL when the thread that started
+/// it goes, so a killed worker's steps stop too) and the step's resource
+/// limits. The signal follows the spawning *thread*: steps are spawned from
+/// the runtime's worker threads, which live as long as it does; never spawn
+/// one from `spawn_blocking` (those threads exit when idle, and would kill
+/// the step). All are single system calls, which is all a forked child of a
+/// threaded process may safely do.
 #[allow(unsafe_code)]
-fn before_exec(command: &mut Command, limits: &[(Limit, u64)]) {
-    let limits: Vec<(Resource, u64)> = limits
+fn before_exec(command: &mut Command, setup: &launcher::Setup) {
+    if let Some((uid, gid)) = setup.host_user {
+        command.uid(uid).gid(gid);
+    }
+    let limits: Vec<(Resource, u64)> = setup
+        .limits
         .iter()
-        .map(|&(limit, value)| (resource_of(limit), value))
+        .map(|&(limit, value)| (launcher::resource_of(limit), value))
         .collect();
     let parent = nix::unistd::getpid();
     let setup = move || -> std::io::Result<()> {
@@ -192,16 +222,6 @@ fn before_exec(command: &mut Command, limits: &[(Limit, u64)]) {
     // have held at the fork.
     unsafe {
         command.pre_exec(setup);
-    }
-}
-
-fn resource_of(limit: Limit) -> Resource {
-    match limit {
-        Limit::Processes => Resource::RLIMIT_NPROC,
-        Limit::OpenFiles => Resource::RLIMIT_NOFILE,
-        Limit::FileBytes => Resource::RLIMIT_FSIZE,
-        Limit::AddressSpaceBytes => Resource::RLIMIT_AS,
-        Limit::CoreBytes => Resource::RLIMIT_CORE,
     }
 }
 

@@ -11,13 +11,16 @@ use std::collections::BTreeMap;
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
 use kiln_core::engine::{RunTrigger, queue_for};
+use kiln_core::pipeline::Concurrency;
 use kiln_core::pipeline::commit::CommitInfo;
+use kiln_core::pipeline::concurrency::{GroupPolicy, on_start};
 use kiln_core::workflow::params::{GivenParams, ParamInput, resolve_params};
 use sea_orm::TransactionTrait;
 
 use super::advance::{Changed, advance, push};
 use super::definitions;
 use super::repo::create::{RunRow, StepRow, create_run};
+use super::repo::groups;
 use super::workflows::{self, version_of};
 use super::{Engine, EngineError};
 use crate::accounts::Principal;
@@ -45,6 +48,8 @@ pub struct PipelineSource {
     /// Steps whose `when:` the event does not meet.
     pub excluded: Vec<String>,
     pub commit: CommitInfo,
+    /// The file's `concurrency:`, if any.
+    pub concurrency: Option<Concurrency>,
 }
 
 /// Who starts a run.
@@ -126,6 +131,10 @@ async fn start_pipeline(
     let stored = serde_json::to_string(&envelope).unwrap_or_default();
     let definition_id = definitions::store(&engine.db, definitions::PIPELINE, &stored).await?;
     let definition = engine.definitions.get(&engine.db, definition_id).await?;
+    let group = source
+        .concurrency
+        .as_ref()
+        .map(|c| c.group_of(&source.name, &source.commit));
     let row = RunRow {
         project_id: project,
         workflow_id: None,
@@ -137,8 +146,9 @@ async fn start_pipeline(
         created_by: by.user(),
         pipeline: Some(source.name),
         commit_info: serde_json::to_string(&source.commit).ok(),
+        concurrency_group: group,
     };
-    create_and_dispatch(engine, &definition, row).await
+    create_and_dispatch(engine, &definition, row, source.concurrency.as_ref()).await
 }
 
 /// Starts a run of the latest version of `workflow`.
@@ -165,8 +175,9 @@ async fn start_workflow(
         created_by: by.user(),
         pipeline: None,
         commit_info: None,
+        concurrency_group: None,
     };
-    create_and_dispatch(engine, &definition, row).await
+    create_and_dispatch(engine, &definition, row, None).await
 }
 
 /// Writes the run with one step per task and dispatches its first steps.
@@ -174,6 +185,7 @@ async fn create_and_dispatch(
     engine: &Engine,
     definition: &definitions::Definition,
     row: RunRow,
+    concurrency: Option<&Concurrency>,
 ) -> Result<run::Model, EngineError> {
     // Grants may have been revoked since the definition was written.
     super::label_grants::check(&engine.db, row.project_id, definition).await?;
@@ -189,8 +201,26 @@ async fn create_and_dispatch(
         })
         .collect();
     let created = create_run(&txn, row, steps, now).await?;
-    let advanced = advance(&txn, definition, &created, Changed::Any).await?;
+    let policy = match (&created.concurrency_group, concurrency) {
+        (Some(group), Some(rules)) => {
+            let running = groups::running_in(&txn, created.project_id, group).await?;
+            on_start(rules, created.id, &running)
+        }
+        _ => GroupPolicy::Start,
+    };
+    // A run that waits for its group dispatches nothing until it is its turn.
+    let dispatches = match policy {
+        GroupPolicy::Wait => Vec::new(),
+        _ => {
+            advance(&txn, definition, &created, Changed::Any)
+                .await?
+                .dispatches
+        }
+    };
     txn.commit().await?;
-    push(engine, advanced.dispatches).await;
+    push(engine, dispatches).await;
+    if let GroupPolicy::CancelThenStart(older) = policy {
+        super::groups::cancel_replaced(engine, &created, &older).await;
+    }
     Ok(created)
 }

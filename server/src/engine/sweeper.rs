@@ -3,8 +3,8 @@
 //! database) are retried or failed with a message saying so; dispatched
 //! steps whose job never arrived are pushed again (only when no live job of
 //! theirs is in the queue: a step waiting in a long queue keeps its one
-//! job); and the queue depth
-//! gauge is refreshed. Every minute (and at start) the working files of
+//! job); a run waiting for its concurrency group starts when its turn
+//! came; and the queue depth gauge is refreshed. Every minute (and at start) the working files of
 //! attempts whose process died are removed. Every write is conditional, so
 //! several processes sweeping at once change each row once.
 //!
@@ -116,6 +116,10 @@ pub async fn sweep(engine: &Engine, judge_leases: bool) -> Result<(), EngineErro
             }
         }
     }
+
+    // A run waiting for its concurrency group whose turn came while its
+    // follow-up was lost (a crash between a run's end and the next start).
+    super::groups::start_waiting(engine).await?;
 
     let depth = leases::queue_depth(&engine.db).await?;
     metrics::gauge!("kiln_queue_depth").set(depth as f64);

@@ -6,7 +6,7 @@
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
 use kiln_core::hooks::refs::{commit_id, is_ref_name, is_zero};
-use kiln_core::pipeline::{self, Change, EventKind};
+use kiln_core::pipeline::{self, Change, Concurrency, EventKind};
 use sea_orm::EntityTrait;
 
 use super::changes::{Compare, changed_files};
@@ -66,6 +66,8 @@ pub struct PipelineVerdict {
     pub steps: Vec<(String, Verdict)>,
     /// The file's text, when it loaded (what a run of it executes).
     pub source: Option<String>,
+    /// Its `concurrency:`, when it loaded and has one.
+    pub concurrency: Option<Concurrency>,
 }
 
 #[derive(Debug, Clone)]
@@ -214,6 +216,7 @@ pub async fn decide(
                 errors,
                 steps: Vec::new(),
                 source: None,
+                concurrency: None,
             },
             Ok(p) => {
                 let verdict = if skip_ci {
@@ -245,6 +248,7 @@ pub async fn decide(
                     errors: Vec::new(),
                     steps,
                     source: text,
+                    concurrency: p.concurrency,
                 }
             }
         });

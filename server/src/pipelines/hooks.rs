@@ -381,6 +381,7 @@ async fn start_matching(
                 text: text.clone(),
                 excluded,
                 commit: commit_of(event, &decided.commit),
+                concurrency: p.concurrency.clone(),
             })),
             by: Starter::Webhook,
         };

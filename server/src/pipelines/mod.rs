@@ -9,3 +9,4 @@ pub mod dry_run;
 pub mod hooks;
 pub mod repository;
 pub mod start;
+pub mod statuses;

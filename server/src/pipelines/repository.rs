@@ -8,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
-use kiln_core::hooks::Provider;
+use kiln_core::hooks::{Provider, status};
 use kiln_core::pipeline::repository::{RepositoryUrl, check_default_branch, redact};
 use rand::RngCore;
 use sea_orm::{ActiveValue::Set, EntityTrait};
@@ -26,6 +26,9 @@ pub struct LinkRequest {
     pub default_branch: String,
     /// `None` keeps the stored token; `Some("")` removes it.
     pub status_token: Option<String>,
+    /// Where the host's API lives when not at its usual address (a local
+    /// repository's stand-in, an API behind another name).
+    pub api_url: Option<String>,
 }
 
 /// A linked repository as maintainers see it.
@@ -38,6 +41,7 @@ pub struct Linked {
     pub default_branch: String,
     pub hook_secret: String,
     pub has_status_token: bool,
+    pub api_url: Option<String>,
     pub updated_at_ms: i64,
 }
 
@@ -53,13 +57,16 @@ fn seal(key: &SecretKey, value: &str, aad: &[u8]) -> String {
     STANDARD.encode(key.seal(value.as_bytes(), aad))
 }
 
-fn open(key: &SecretKey, sealed: &str, aad: &[u8]) -> Result<String, EngineError> {
-    let bytes = STANDARD
-        .decode(sealed)
-        .map_err(|_| EngineError::invalid("hook_secret", "the stored value is damaged"))?;
+fn open(
+    key: &SecretKey,
+    sealed: &str,
+    aad: &[u8],
+    field: &'static str,
+) -> Result<String, EngineError> {
+    let damaged = || EngineError::invalid(field, "the stored value is damaged");
+    let bytes = STANDARD.decode(sealed).map_err(|_| damaged())?;
     let plain = key.open(&bytes, aad)?;
-    String::from_utf8(plain)
-        .map_err(|_| EngineError::invalid("hook_secret", "the stored value is damaged"))
+    String::from_utf8(plain).map_err(|_| damaged())
 }
 
 /// 32 random bytes, hex: what the hosts are given to sign with.
@@ -79,15 +86,44 @@ fn linked(key: &SecretKey, row: repository::Model) -> Result<Linked, EngineError
         url: redact(&row.url),
         provider,
         default_branch: row.default_branch,
-        hook_secret: open(key, &row.hook_secret, &secret_aad(row.project_id))?,
+        hook_secret: open(
+            key,
+            &row.hook_secret,
+            &secret_aad(row.project_id),
+            "hook_secret",
+        )?,
         has_status_token: row.status_token.is_some(),
+        api_url: row.api_url,
         updated_at_ms: row.updated_at_ms,
     })
 }
 
 /// The project's hook secret in clear, to check a delivery's signature.
 pub fn hook_secret_of(engine: &Engine, row: &repository::Model) -> Result<String, EngineError> {
-    open(&engine.key, &row.hook_secret, &secret_aad(row.project_id))
+    open(
+        &engine.key,
+        &row.hook_secret,
+        &secret_aad(row.project_id),
+        "hook_secret",
+    )
+}
+
+/// The project's status token in clear, if it has one.
+pub fn status_token_of(
+    engine: &Engine,
+    row: &repository::Model,
+) -> Result<Option<String>, EngineError> {
+    row.status_token
+        .as_deref()
+        .map(|sealed| {
+            open(
+                &engine.key,
+                sealed,
+                &token_aad(row.project_id),
+                "status_token",
+            )
+        })
+        .transpose()
 }
 
 /// Links (or re-links) `project`; the hook secret is made on the first link
@@ -123,6 +159,14 @@ pub async fn link(
             "a status token is at most 4096 bytes",
         ));
     }
+    let api_url = request
+        .api_url
+        .filter(|u| !u.trim().is_empty())
+        .map(|u| u.trim().to_owned());
+    if let Some(api) = &api_url {
+        status::check_api_url(api, engine.settings.allow_local_repositories)
+            .map_err(|e| EngineError::invalid("api_url", e))?;
+    }
     let existing = repository::Entity::find_by_id(project).one(db).await?;
     let hook_secret = match &existing {
         Some(row) => row.hook_secret.clone(),
@@ -133,6 +177,17 @@ pub async fn link(
         Some("") => None,
         Some(token) => Some(seal(&engine.key, token, &token_aad(project))),
     };
+    // A token is for sending statuses: they must have somewhere to go.
+    if status_token.is_some()
+        && let Err(error) = status::api_of(provider, &url, api_url.as_deref())
+    {
+        let field = if matches!(url, RepositoryUrl::Local(_)) {
+            "api_url"
+        } else {
+            "url"
+        };
+        return Err(EngineError::invalid(field, error));
+    }
     let row = repository::ActiveModel {
         project_id: Set(project),
         url: Set(url.as_str().to_owned()),
@@ -140,6 +195,7 @@ pub async fn link(
         default_branch: Set(request.default_branch),
         hook_secret: Set(hook_secret),
         status_token: Set(status_token),
+        api_url: Set(api_url),
         updated_at_ms: Set(crate::clock::now_ms()),
     };
     let saved = if existing.is_some() {

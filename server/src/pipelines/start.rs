@@ -156,6 +156,7 @@ pub async fn start_manual(
                 text,
                 excluded: excluded.into_iter().collect(),
                 commit,
+                concurrency: loaded.concurrency,
             })),
             by: Starter::Caller(principal),
         },

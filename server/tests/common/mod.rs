@@ -165,6 +165,8 @@ impl TestApp {
         // test's captured output.
         config.log_level = "warn".to_owned();
         kiln_server::telemetry::init(&config);
+        // Steps start as the `kiln` binary starts them: through its launcher.
+        kiln_server::engine::launcher::enable(env!("CARGO_BIN_EXE_kiln").into());
         let server = Server::start(config.clone()).await.expect("server starts");
         let base = format!("http://{}", server.addr());
         let client = reqwest::Client::builder()

@@ -2,6 +2,7 @@
 //! `kiln-migrations` crate; these mirror it for queries.
 
 pub mod api_token;
+pub mod commit_status;
 pub mod definition;
 pub mod delivery;
 pub mod instance_owner;

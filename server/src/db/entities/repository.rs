@@ -16,6 +16,8 @@ pub struct Model {
     pub hook_secret: String,
     #[sea_orm(column_type = "Text", nullable)]
     pub status_token: Option<String>,
+    /// Where the host's API lives, when not at the host's usual address.
+    pub api_url: Option<String>,
     pub updated_at_ms: i64,
 }
 

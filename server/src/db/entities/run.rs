@@ -28,6 +28,9 @@ pub struct Model {
     /// A pipeline run's commit, JSON (see `engine::start::CommitInfo`).
     #[sea_orm(column_type = "Text", nullable)]
     pub commit_info: Option<String>,
+    /// A pipeline run's concurrency group: runs of one group in one
+    /// project do not overlap.
+    pub concurrency_group: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,11 +1,13 @@
-//! Creating a run: its row (running, with the event that says so) and one
-//! queued step row per task, in the caller's transaction.
+//! Creating a run: its row (running, with the event that says so, and for
+//! a pipeline the commit status it owes) and one queued step row per task,
+//! in the caller's transaction.
 
 use kiln_core::engine::{RunState, StepState};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 
 use super::BATCH;
 use super::events::{NewEvent, append};
+use super::statuses;
 use crate::db::entities::{run, step};
 
 /// A run about to be written: everything but its state and times.
@@ -23,6 +25,7 @@ pub struct RunRow {
     /// Pipeline runs: the pipeline's name and the commit (JSON).
     pub pipeline: Option<String>,
     pub commit_info: Option<String>,
+    pub concurrency_group: Option<String>,
 }
 
 /// A step about to be written, in its run's order.
@@ -54,6 +57,7 @@ pub async fn create_run(
         updated_at_ms: Set(now),
         pipeline: Set(new.pipeline),
         commit_info: Set(new.commit_info),
+        concurrency_group: Set(new.concurrency_group),
         ..Default::default()
     }
     .insert(db)
@@ -92,5 +96,8 @@ pub async fn create_run(
         }],
     )
     .await?;
+    if created.kind == statuses::REPORTING_KIND {
+        statuses::want(db, created.id, RunState::Running, now).await?;
+    }
     Ok(created)
 }

@@ -1,16 +1,19 @@
 //! The engine's SQL for runs and steps: reading rows and the run lock
 //! (`rows`), the lists and views the API and pages read (`runs`),
 //! creating a run with its steps (`create`), every change of state with
-//! its run event (`moves`), the events themselves (`events`), and leases
-//! and dispatch stamps (`leases`). Services call these; no state is
-//! written anywhere else.
+//! its run event (`moves`), the events themselves (`events`), leases and
+//! dispatch stamps (`leases`), concurrency groups (`groups`), and the
+//! commit statuses pipeline runs owe their git hosts (`statuses`).
+//! Services call these; no state is written anywhere else.
 
 pub mod create;
 pub mod events;
+pub mod groups;
 pub mod leases;
 pub mod moves;
 mod rows;
 pub mod runs;
+pub mod statuses;
 
 /// Rows written by one statement: a run of thousands of tasks starts in a
 /// few statements, and no statement exceeds a backend's parameter cap.

@@ -1,7 +1,8 @@
 //! Every change of a step's or a run's state: one guarded `UPDATE` per
 //! state the rows were in, its guard read from the domain's legal-move
 //! table (never written by hand), and one run event per row it moved,
-//! appended in the same transaction. No other code writes a state column.
+//! appended in the same transaction (with the commit status a pipeline
+//! run's change owes its git host). No other code writes a state column.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +12,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Upd
 
 use super::BATCH;
 use super::events::{NewEvent, append};
+use super::statuses;
 use crate::db::entities::{run, step};
 
 /// A step as the caller last read it: the move is guarded on that state.
@@ -245,6 +247,9 @@ where
         }],
     )
     .await?;
+    if run.kind == statuses::REPORTING_KIND {
+        statuses::want(db, run.id, to, now).await?;
+    }
     Ok(Some(to))
 }
 

@@ -43,13 +43,15 @@ pub async fn list(
         .await?)
 }
 
-/// A run, its steps, and its workflow's name (absent once deleted).
+/// A run, its steps, its workflow's name (absent once deleted), and for a
+/// pipeline run the commit status it owes its git host.
 #[derive(Debug, Clone)]
 pub struct RunView {
     pub run: run::Model,
     pub steps: Vec<step::Model>,
     pub workflow: Option<String>,
     pub version: Option<i32>,
+    pub commit_status: Option<crate::db::entities::commit_status::Model>,
 }
 
 pub async fn get(db: &impl ConnectionTrait, run_id: i64) -> Result<run::Model, EngineError> {
@@ -72,11 +74,17 @@ pub async fn view(db: &impl ConnectionTrait, run: run::Model) -> Result<RunView,
             .map(|v| v.version),
         None => None,
     };
+    let commit_status = if run.kind == super::statuses::REPORTING_KIND {
+        super::statuses::of_run(db, run.id).await?
+    } else {
+        None
+    };
     Ok(RunView {
         run,
         steps,
         workflow,
         version,
+        commit_status,
     })
 }
 

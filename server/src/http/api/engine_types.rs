@@ -7,8 +7,9 @@ use kiln_core::workflow::{Action, Workflow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::entities::{run, step};
+use crate::db::entities::{commit_status, run, step};
 use crate::engine::repo::runs::RunView;
+use crate::engine::repo::statuses::NEVER_MS;
 use crate::engine::repo::{run_state_of, run_trigger_of, state_of};
 
 pub use crate::clock::ms_to_rfc3339;
@@ -187,6 +188,10 @@ pub struct RunBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub commit: Option<kiln_core::pipeline::commit::CommitInfo>,
+    /// A pipeline run's concurrency group: its runs do not overlap (a
+    /// newer one cancels or waits for the older). Absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency_group: Option<String>,
     /// manual, api, schedule or webhook.
     #[schema(value_type = String)]
     pub trigger: RunTrigger,
@@ -206,6 +211,39 @@ pub struct RunBody {
     /// with allowed failures"). Absent in lists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_failures: Option<bool>,
+    /// A pipeline run's report to its git host. Absent in lists and for
+    /// workflow runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit_status: Option<CommitStatusBody>,
+}
+
+/// The commit status a pipeline run owes its git host.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommitStatusBody {
+    /// The run state to report: running, success, failed or cancelled.
+    pub state: String,
+    /// Whether the host has accepted it.
+    pub reported: bool,
+    /// Failed tries of this state.
+    pub attempts: i32,
+    /// Why the last try failed, or why nothing is sent.
+    pub error: Option<String>,
+    /// When it is tried again (absent once accepted or given up).
+    pub next_try_at: Option<String>,
+}
+
+impl From<&commit_status::Model> for CommitStatusBody {
+    fn from(s: &commit_status::Model) -> Self {
+        let reported = s.reported.as_deref() == Some(s.state.as_str());
+        let waiting = !reported && s.next_at_ms < NEVER_MS;
+        CommitStatusBody {
+            state: s.state.clone(),
+            reported,
+            attempts: s.attempts,
+            error: s.error.clone(),
+            next_try_at: waiting.then(|| ms_to_rfc3339(s.next_at_ms)),
+        }
+    }
 }
 
 impl RunBody {
@@ -218,6 +256,7 @@ impl RunBody {
             kind: run.kind.clone(),
             pipeline: run.pipeline.clone(),
             commit: crate::engine::checkout::commit_of(run),
+            concurrency_group: run.concurrency_group.clone(),
             trigger: run_trigger_of(run),
             state: run_state_of(run),
             params: serde_json::from_str(&run.params).unwrap_or_default(),
@@ -227,6 +266,7 @@ impl RunBody {
             duration_ms: run.finished_at_ms.map(|f| f - run.created_at_ms),
             steps: None,
             allowed_failures: None,
+            commit_status: None,
         }
     }
 
@@ -241,6 +281,7 @@ impl RunBody {
             version: view.version,
             steps: Some(view.steps.iter().map(StepBody::from).collect()),
             allowed_failures: Some(allowed_failures),
+            commit_status: view.commit_status.as_ref().map(CommitStatusBody::from),
             ..RunBody::summary(&view.run, view.workflow.clone())
         }
     }
@@ -271,6 +312,9 @@ pub struct RetryBody {
     /// `failed` (default): the failed steps and what follows them; `all`:
     /// every step.
     pub steps: Option<String>,
+    /// One step (its task name) to run again, with the steps that follow
+    /// it; instead of `steps`.
+    pub task: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

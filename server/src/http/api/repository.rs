@@ -26,6 +26,11 @@ pub struct RepositoryInput {
     /// For commit statuses; stored sealed, never returned. `""` removes it;
     /// left out, the stored one is kept.
     pub status_token: Option<String>,
+    /// Where the host's API lives, when not at its usual address
+    /// (`https://host/api/v1` for Gitea, `https://api.github.com` or
+    /// `https://host/api/v3` for GitHub, `https://host/api/v4` for GitLab).
+    /// Needed for statuses of a local repository.
+    pub api_url: Option<String>,
 }
 
 fn main_branch() -> String {
@@ -44,12 +49,13 @@ pub struct RepositoryBody {
     /// What the git host signs them with.
     pub hook_secret: String,
     pub has_status_token: bool,
+    pub api_url: Option<String>,
     pub updated_at: String,
 }
 
 /// The server's address as callers reach it: `public_url` when set, else
 /// the request's own host.
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(url) = &state.config.public_url {
         return url.trim_end_matches('/').to_owned();
     }
@@ -74,6 +80,7 @@ fn body(state: &AppState, headers: &HeaderMap, linked: Linked) -> RepositoryBody
         default_branch: linked.default_branch,
         hook_secret: linked.hook_secret,
         has_status_token: linked.has_status_token,
+        api_url: linked.api_url,
         updated_at: crate::clock::ms_to_rfc3339(linked.updated_at_ms),
     }
 }
@@ -112,6 +119,7 @@ pub async fn put_repository(
         provider: input.provider,
         default_branch: input.default_branch,
         status_token: input.status_token,
+        api_url: input.api_url,
     };
     let linked = repository::link(&state.engine, &principal, id, request).await?;
     Ok(Json(body(&state, &headers, linked)))

@@ -144,7 +144,8 @@ pub async fn cancel_run(
 }
 
 /// Re-runs a finished run: its failed steps and what follows them (the
-/// successful ones keep their results), or all of it.
+/// successful ones keep their results), one chosen step and what follows
+/// it (`{"task": …}`), or all of it.
 #[utoipa::path(post, path = "/runs/{id}/retry", tag = "runs",
     params(("id" = i64, Path)),
     request_body = RetryBody,
@@ -157,10 +158,17 @@ pub async fn retry_run(
     Json(body): Json<RetryBody>,
 ) -> Result<Json<RetryAnswer>, ApiError> {
     authorized_run(&state, &principal, id, Action::Run).await?;
-    let what = match body.steps.as_deref() {
-        None | Some("failed") => Rerun::FailedOnly,
-        Some("all") => Rerun::All,
-        Some(other) => {
+    let what = match (body.steps.as_deref(), body.task) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "task",
+                "give either steps or task, not both",
+            ));
+        }
+        (None, Some(task)) => Rerun::Step(task),
+        (None | Some("failed"), None) => Rerun::FailedOnly,
+        (Some("all"), None) => Rerun::All,
+        (Some(other), None) => {
             return Err(ApiError::invalid(
                 "steps",
                 format!("{other:?}: expected \"failed\" or \"all\""),

@@ -10,7 +10,7 @@ use kiln_core::workflow::params::GivenParams;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use super::{Posted, caller, field, handle, origin_page};
+use super::{Posted, caller, field, handle, optional, origin_page};
 use crate::accounts::authorize::authorize;
 use crate::engine::control::{self, Rerun};
 use crate::engine::start::{self, NewRun, RunSource, Starter};
@@ -158,7 +158,9 @@ pub(super) async fn retry_run(
         &done.clone(),
         |principal, state| async move {
             authorized_run(&state, &principal, run, Action::Run).await?;
-            let what = if field(&fields, "steps") == "all" {
+            let what = if let Some(task) = optional(&fields, "task") {
+                Rerun::Step(task)
+            } else if field(&fields, "steps") == "all" {
                 Rerun::All
             } else {
                 Rerun::FailedOnly

@@ -1,0 +1,94 @@
+//! Concurrency groups of pipeline runs (`concurrency:` in a pipeline file):
+//! runs of one group in one project do not overlap. A new run either
+//! cancels the older running runs of its group (`cancel_in_progress`) or
+//! is written without dispatching anything and waits; when a run of a
+//! group ends, the oldest waiting one starts. The sweeper asks again now
+//! and then, so a run never waits for an end whose follow-up was lost to a
+//! crash.
+
+use kiln_core::engine::RunState;
+use sea_orm::TransactionTrait;
+
+use super::advance::{Changed, advance, push};
+use super::repo::{groups, lock_run, run_state_of};
+use super::{Engine, EngineError, control};
+use crate::db::entities::run;
+
+/// Runs started per group in one call (a chain of runs that end at once,
+/// each with nothing left to run, is followed this far).
+const CHAIN: usize = 16;
+
+/// After run `ended` of a group ended: starts the group's oldest running
+/// run if it is still waiting.
+pub async fn after_end(engine: &Engine, ended: &run::Model) {
+    if let Some(group) = &ended.concurrency_group
+        && let Err(error) = start_next(engine, ended.project_id, group).await
+    {
+        tracing::warn!(run = ended.id, %group, %error, "could not start the next run of a concurrency group; the sweeper will");
+    }
+}
+
+/// Starts the oldest running run of `group` if nothing of it has started;
+/// goes on with the next when that one ended at once.
+pub async fn start_next(engine: &Engine, project: i64, group: &str) -> Result<(), EngineError> {
+    for _ in 0..CHAIN {
+        let running = groups::running_in(&engine.db, project, group).await?;
+        let Some(&oldest) = running.first() else {
+            return Ok(());
+        };
+        // Read first: the common case (it runs already) takes no lock.
+        if groups::has_started(&engine.db, oldest).await? {
+            return Ok(());
+        }
+        let txn = engine.db.begin().await?;
+        let Some(run) = lock_run(&txn, oldest).await? else {
+            return Ok(());
+        };
+        if run_state_of(&run) != RunState::Running || groups::has_started(&txn, run.id).await? {
+            return Ok(());
+        }
+        let definition = engine.definitions.of_run(&txn, &run).await?;
+        // Grants may have been revoked while it waited.
+        if let Err(error) = super::label_grants::check(&txn, run.project_id, &definition).await {
+            drop(txn);
+            control::cancel_only(engine, run.id, &format!("Kiln ({error})")).await?;
+            continue;
+        }
+        let advanced = advance(&txn, &definition, &run, Changed::Any).await?;
+        txn.commit().await?;
+        tracing::info!(run = run.id, %group, "a waiting run of its concurrency group starts");
+        push(engine, advanced.dispatches).await;
+        if advanced.finished.is_none() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// The sweeper's look at every group with running runs.
+pub async fn start_waiting(engine: &Engine) -> Result<(), EngineError> {
+    for (project, group) in groups::busy(&engine.db).await? {
+        // One group's trouble must not hold up the others, nor the sweep.
+        if let Err(error) = start_next(engine, project, &group).await {
+            tracing::warn!(project, %group, %error, "could not start a waiting run of a concurrency group");
+        }
+    }
+    Ok(())
+}
+
+/// Cancels the runs a new run of their group replaces.
+pub async fn cancel_replaced(engine: &Engine, newer: &run::Model, older: &[i64]) {
+    let by = format!(
+        "run #{} of concurrency group {}",
+        newer.id,
+        newer.concurrency_group.as_deref().unwrap_or("")
+    );
+    for &id in older {
+        // One that ended meanwhile answers 409: nothing to do.
+        if let Err(error) = control::cancel(engine, id, &by).await
+            && !matches!(error, EngineError::Conflict { .. })
+        {
+            tracing::warn!(run = id, %error, "could not cancel a run replaced in its concurrency group");
+        }
+    }
+}

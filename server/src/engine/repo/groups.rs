@@ -1,0 +1,56 @@
+//! Reads for concurrency groups: the running runs of a group, oldest
+//! first; the groups that have running runs; and whether a run has
+//! started anything yet (a run waiting for its group has not).
+
+use kiln_core::engine::RunState;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::db::entities::{run, step};
+
+/// Ids of project `project`'s running runs in `group`, oldest first.
+pub async fn running_in(
+    db: &impl ConnectionTrait,
+    project: i64,
+    group: &str,
+) -> Result<Vec<i64>, DbErr> {
+    run::Entity::find()
+        .select_only()
+        .column(run::Column::Id)
+        .filter(run::Column::ProjectId.eq(project))
+        .filter(run::Column::ConcurrencyGroup.eq(group))
+        .filter(run::Column::State.eq(RunState::Running.as_str()))
+        .order_by_asc(run::Column::Id)
+        .into_tuple::<i64>()
+        .all(db)
+        .await
+}
+
+/// Every (project, group) with a running run.
+pub async fn busy(db: &impl ConnectionTrait) -> Result<Vec<(i64, String)>, DbErr> {
+    run::Entity::find()
+        .select_only()
+        .column(run::Column::ProjectId)
+        .column(run::Column::ConcurrencyGroup)
+        .filter(run::Column::ConcurrencyGroup.is_not_null())
+        .filter(run::Column::State.eq(RunState::Running.as_str()))
+        .distinct()
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await
+}
+
+/// Whether any step of run `run_id` was ever dispatched.
+pub async fn has_started(db: &impl ConnectionTrait, run_id: i64) -> Result<bool, DbErr> {
+    Ok(step::Entity::find()
+        .select_only()
+        .column(step::Column::Id)
+        .filter(step::Column::RunId.eq(run_id))
+        .filter(step::Column::DispatchedAtMs.is_not_null())
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .is_some())
+}
