@@ -71,7 +71,13 @@ impl Database {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(5))
-                    .foreign_keys(true);
+                    .foreign_keys(true)
+                    // Each pooled connection keeps its own page cache and
+                    // prepared statements (a 500-row insert's is large):
+                    // SQLite's 2 MB and sqlx's 100 per connection held 60 MB
+                    // more than PostgreSQL with 10,000 steps queued.
+                    .pragma("cache_size", "-512")
+                    .statement_cache_capacity(24);
                 create_parent_dir(options.get_filename())?;
                 // Each connection to `:memory:` is a database of its own.
                 let in_memory = options.get_filename() == std::path::Path::new(":memory:");
