@@ -294,13 +294,22 @@ async fn loader_variables_never_reach_the_sandbox_builders(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (api, project) = owner(&app).await;
     for (name, source) in [
-        ("preload", "tasks:\n  a:\n    run: 'true'\n    env: { LD_PRELOAD: ./evil.so }\n"),
-        ("tunables", "env: { GLIBC_TUNABLES: x }\ntasks:\n  a:\n    run: 'true'\n"),
+        (
+            "preload",
+            "tasks:\n  a:\n    run: 'true'\n    env: { LD_PRELOAD: ./evil.so }\n",
+        ),
+        (
+            "tunables",
+            "env: { GLIBC_TUNABLES: x }\ntasks:\n  a:\n    run: 'true'\n",
+        ),
     ] {
         let (status, body) = save(&api, project, name, source).await;
         assert_eq!(status, 422, "{source} -> {body}");
         let text = body.to_string();
-        assert!(text.contains("dynamic loader") && text.contains("line"), "{text}");
+        assert!(
+            text.contains("dynamic loader") && text.contains("line"),
+            "{text}"
+        );
     }
     let (status, _) = api
         .send(

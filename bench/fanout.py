@@ -1,0 +1,25 @@
+"""N independent no-op tasks on a running Kiln: tasks/s from trigger to end."""
+import json, sys, time, urllib.request, http.cookiejar
+BASE = sys.argv[1]; N = int(sys.argv[2]); READY = sys.argv[3]
+jar = http.cookiejar.CookieJar()
+opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+def call(method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(BASE + path, data=data, method=method)
+    req.add_header("Content-Type", "application/json"); req.add_header("Origin", BASE)
+    with opener.open(req, timeout=600) as resp:
+        raw = resp.read(); return json.loads(raw) if raw else None
+call("POST", "/api/v1/auth/register", {"username": "bench", "password": "correct horse"})
+g = call("POST", "/api/v1/groups", {"slug": "bench"})["id"]
+p = call("POST", "/api/v1/projects", {"slug": "engine", "group_id": g})["id"]
+wide = "tasks:\n" + "".join(f"  w{i}:\n    run: 'true'\n" for i in range(N))
+call("PUT", f"/api/v1/projects/{p}/workflows/wide", {"source": wide})
+open(READY, "w").write("1")
+t = time.time()
+run = call("POST", f"/api/v1/projects/{p}/workflows/wide/runs", {"params": {}})["id"]
+while True:
+    r = call("GET", f"/api/v1/runs/{run}")
+    if r["state"] != "running": break
+    time.sleep(0.2)
+took = time.time() - t
+print(f"{N} independent no-op tasks: {took:.2f} s = {N / took:.0f} tasks/s")
