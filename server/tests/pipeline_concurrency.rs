@@ -113,3 +113,29 @@ async fn cancel_in_progress_cancels_the_older_run(backend: Backend) {
     app.stop().await;
 }
 on_sqlite_and_postgres!(cancel_in_progress_cancels_the_older_run);
+
+/// Runs of one group started at the same moment still take turns (their
+/// group decisions are made one at a time).
+async fn simultaneous_runs_of_a_group_take_turns(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.allow_local_repositories = true).await;
+    let (api, project, _root) = linked(&app).await;
+    let (a, b, c) = tokio::join!(
+        start(&api, project, "deploy", "main"),
+        start(&api, project, "deploy", "main"),
+        start(&api, project, "deploy", "main"),
+    );
+    let mut spans = Vec::new();
+    for run in [a, b, c] {
+        let done = wait_end(&api, run).await;
+        assert_eq!(done["state"], "success", "{done:#}");
+        let deploy = step(&done, "deploy");
+        spans.push((ms(&deploy["started_at"]), ms(&deploy["finished_at"]), run));
+    }
+    spans.sort();
+    for pair in spans.windows(2) {
+        assert!(pair[1].0 >= pair[0].1, "runs overlapped: {spans:?}");
+        assert!(pair[1].2 > pair[0].2, "not oldest first: {spans:?}");
+    }
+    app.stop().await;
+}
+on_sqlite_and_postgres!(simultaneous_runs_of_a_group_take_turns);

@@ -191,6 +191,10 @@ async fn create_and_dispatch(
     super::label_grants::check(&engine.db, row.project_id, definition).await?;
     let now = now_ms();
     let txn = engine.db.begin().await?;
+    if concurrency.is_some() {
+        // Before the run's row: its id then follows the group's order.
+        groups::hold(&txn, row.project_id).await?;
+    }
     let steps = definition
         .tasks
         .iter()

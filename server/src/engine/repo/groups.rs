@@ -1,13 +1,32 @@
-//! Reads for concurrency groups: the running runs of a group, oldest
-//! first; the groups that have running runs; and whether a run has
-//! started anything yet (a run waiting for its group has not).
+//! Concurrency groups' SQL: the lock that makes a project's group
+//! decisions one at a time, the running runs of a group, oldest first; the
+//! groups that have running runs; and whether a run has started anything
+//! yet (a run waiting for its group has not).
 
 use kiln_core::engine::RunState;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use crate::db::entities::{run, step};
+use sea_orm::sea_query::Expr;
+
+use crate::db::entities::{repository, run, step};
+
+/// Holds project `project`'s repository row until the transaction ends:
+/// two runs of one group created at once (PostgreSQL and MySQL do not see
+/// each other's uncommitted rows) then decide one after the other, and
+/// their ids follow that order. SQLite writes one at a time anyway.
+pub async fn hold(db: &impl ConnectionTrait, project: i64) -> Result<(), DbErr> {
+    repository::Entity::update_many()
+        .col_expr(
+            repository::Column::UpdatedAtMs,
+            Expr::col(repository::Column::UpdatedAtMs),
+        )
+        .filter(repository::Column::ProjectId.eq(project))
+        .exec(db)
+        .await?;
+    Ok(())
+}
 
 /// Ids of project `project`'s running runs in `group`, oldest first.
 pub async fn running_in(
