@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 
 use kiln_core::engine::{RunEvent, RunState, StepEvent, clear_downstream, clear_failed};
-use sea_orm::TransactionTrait;
 use sea_orm::sea_query::Expr;
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::advance::{Changed, advance, push};
 use super::repo::moves::{StepMove, StepRef, move_run, move_steps};
@@ -31,9 +31,25 @@ pub(super) async fn cancel_only(
     run_id: i64,
     by: &str,
 ) -> Result<Option<run::Model>, EngineError> {
-    let now = now_ms();
     let txn = engine.db.begin().await?;
-    let run = lock_run(&txn, run_id)
+    let ended = cancel_in(&txn, engine, run_id, by).await?;
+    txn.commit().await?;
+    engine.feed.wake();
+    engine.cancel_local(run_id);
+    Ok(ended)
+}
+
+/// Cancels run `run_id` in the caller's transaction; the run, when this
+/// ended it. Its steps running here are stopped by the caller after the
+/// commit (`Engine::cancel_local`), elsewhere on their next heartbeat.
+pub(super) async fn cancel_in(
+    txn: &DatabaseTransaction,
+    engine: &Engine,
+    run_id: i64,
+    by: &str,
+) -> Result<Option<run::Model>, EngineError> {
+    let now = now_ms();
+    let run = lock_run(txn, run_id)
         .await?
         .ok_or(EngineError::NotFound("run"))?;
     if run_state_of(&run) != RunState::Running {
@@ -47,12 +63,12 @@ pub(super) async fn cancel_only(
     // A worker may claim a queued step between the read and the write: it
     // is then running, and the next round cancels it from there.
     for _ in 0..3 {
-        let rows = steps_in(&txn, run_id, &StepMove::one(&cancel).guard()).await?;
+        let rows = steps_in(txn, run_id, &StepMove::one(&cancel).guard()).await?;
         if rows.is_empty() {
             break;
         }
         let refs: Vec<StepRef<'_>> = rows.iter().map(StepRef::from).collect();
-        move_steps(&txn, run_id, &refs, StepMove::one(&cancel), now, |update| {
+        move_steps(txn, run_id, &refs, StepMove::one(&cancel), now, |update| {
             update
                 .col_expr(step::Column::FinishedAtMs, Expr::value(now))
                 .col_expr(step::Column::LeaseUntilMs, Expr::value(Option::<i64>::None))
@@ -60,11 +76,8 @@ pub(super) async fn cancel_only(
         })
         .await?;
     }
-    let workflow = engine.definitions.of_run(&txn, &run).await?;
-    let advanced = advance(&txn, &workflow, &run, Changed::Any).await?;
-    txn.commit().await?;
-    engine.feed.wake();
-    engine.cancel_local(run_id);
+    let workflow = engine.definitions.of_run(txn, &run).await?;
+    let advanced = advance(txn, &workflow, &run, Changed::Any).await?;
     Ok(advanced.finished.map(|_| run))
 }
 

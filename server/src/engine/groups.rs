@@ -7,7 +7,7 @@
 //! crash.
 
 use kiln_core::engine::RunState;
-use sea_orm::TransactionTrait;
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::advance::{Changed, advance, push};
 use super::repo::{groups, lock_run, run_state_of};
@@ -76,19 +76,26 @@ pub async fn start_waiting(engine: &Engine) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// Cancels the runs a new run of their group replaces.
-pub async fn cancel_replaced(engine: &Engine, newer: &run::Model, older: &[i64]) {
+/// Cancels, in the transaction that creates `newer`, the runs of its group
+/// it replaces (the caller stops their local steps after the commit).
+pub async fn cancel_replaced(
+    txn: &DatabaseTransaction,
+    engine: &Engine,
+    newer: &run::Model,
+    older: &[i64],
+) -> Result<(), EngineError> {
     let by = format!(
         "run #{} of concurrency group {}",
         newer.id,
         newer.concurrency_group.as_deref().unwrap_or("")
     );
     for &id in older {
-        // One that ended meanwhile answers 409: nothing to do.
-        if let Err(error) = control::cancel(engine, id, &by).await
-            && !matches!(error, EngineError::Conflict { .. })
-        {
-            tracing::warn!(run = id, %error, "could not cancel a run replaced in its concurrency group");
+        match control::cancel_in(txn, engine, id, &by).await {
+            // Ended meanwhile (it was read as running under the same lock,
+            // so only by its own last step): nothing to cancel.
+            Ok(_) | Err(EngineError::Conflict { .. }) => {}
+            Err(error) => return Err(error),
         }
     }
+    Ok(())
 }

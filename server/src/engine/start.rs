@@ -212,6 +212,11 @@ async fn create_and_dispatch(
         }
         _ => GroupPolicy::Start,
     };
+    // The runs it replaces end in the same transaction: no crash can leave
+    // them running beside it.
+    if let GroupPolicy::CancelThenStart(older) = &policy {
+        super::groups::cancel_replaced(&txn, engine, &created, older).await?;
+    }
     // A run that waits for its group dispatches nothing until it is its turn.
     let dispatches = match policy {
         GroupPolicy::Wait => Vec::new(),
@@ -224,7 +229,9 @@ async fn create_and_dispatch(
     txn.commit().await?;
     push(engine, dispatches).await;
     if let GroupPolicy::CancelThenStart(older) = policy {
-        super::groups::cancel_replaced(engine, &created, &older).await;
+        for id in older {
+            engine.cancel_local(id);
+        }
     }
     Ok(created)
 }
