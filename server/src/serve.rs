@@ -160,10 +160,12 @@ impl Server {
             },
             cleanup: true,
         };
+        // Without public_url, the listen address when it names one host
+        // (not 0.0.0.0 or ::, which nobody can open).
         let public = config
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{addr}"));
+            .or_else(|| (!addr.ip().is_unspecified()).then(|| format!("http://{addr}")));
         let statuses = Reporter::from_config(&config, public)?;
         let background = background::start(
             &database,

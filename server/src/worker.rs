@@ -51,7 +51,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Serv
     // Run pages are linked by the public address: without one, the
     // servers send the statuses.
     let statuses = match &config.public_url {
-        Some(url) => Some(Reporter::from_config(&config, url.clone())?),
+        Some(url) => Some(Reporter::from_config(&config, Some(url.clone()))?),
         None => None,
     };
     let background = background::start(

@@ -21,8 +21,8 @@ pub struct StatusApi {
 pub struct Status<'a> {
     pub sha: &'a str,
     pub state: RunState,
-    /// The run page.
-    pub target_url: &'a str,
+    /// The run page, when Kiln knows an address people reach it at.
+    pub target_url: Option<&'a str>,
     /// `kiln/<pipeline>`: one status per pipeline on a commit.
     pub context: &'a str,
 }
@@ -134,12 +134,7 @@ pub fn request(
                     api.base, api.repository, status.sha
                 ),
                 headers,
-                body: serde_json::json!({
-                    "state": state,
-                    "target_url": status.target_url,
-                    "description": description,
-                    "context": status.context,
-                }),
+                body: body(state, description, status, "context"),
             }
         }
         Provider::Gitlab => {
@@ -157,15 +152,30 @@ pub fn request(
                     status.sha
                 ),
                 headers: vec![("PRIVATE-TOKEN", token.to_owned())],
-                body: serde_json::json!({
-                    "state": state,
-                    "target_url": status.target_url,
-                    "description": description,
-                    "name": status.context,
-                }),
+                body: body(state, description, status, "name"),
             }
         }
     }
+}
+
+/// The JSON body: the host's state word, a description, the context under
+/// the host's own key, and the run page when there is one (no link beats
+/// one nobody can open).
+fn body(
+    state: &str,
+    description: &str,
+    status: &Status<'_>,
+    context_key: &str,
+) -> serde_json::Value {
+    let mut body = serde_json::json!({
+        "state": state,
+        "description": description,
+        context_key: status.context,
+    });
+    if let Some(url) = status.target_url {
+        body["target_url"] = serde_json::Value::from(url);
+    }
+    body
 }
 
 fn description(state: RunState) -> &'static str {
@@ -231,7 +241,7 @@ mod tests {
         Status {
             sha: SHA,
             state,
-            target_url: "https://kiln.example/runs/7",
+            target_url: Some("https://kiln.example/runs/7"),
             context: "kiln/api",
         }
     }
@@ -345,6 +355,12 @@ mod tests {
         assert_eq!(request.body["state"], "failure");
         assert_eq!(request.body["context"], "kiln/api");
         assert_eq!(request.body["target_url"], "https://kiln.example/runs/7");
+        let unlinked = Status {
+            target_url: None,
+            ..status(RunState::Success)
+        };
+        let body = super::request(Provider::Gitea, &api, &unlinked, "tok").body;
+        assert!(body.get("target_url").is_none(), "{body}");
     }
 
     #[test]

@@ -42,8 +42,9 @@ const ERROR_BYTES: usize = 500;
 #[derive(Clone)]
 pub struct Reporter {
     client: StepClient,
-    /// The server's public address; run pages are linked below it.
-    base_url: String,
+    /// The server's public address; run pages are linked below it. None:
+    /// statuses carry no link.
+    base_url: Option<String>,
 }
 
 impl Reporter {
@@ -51,7 +52,7 @@ impl Reporter {
     /// `http_step_allow_networks`), plus this machine's loopback when local
     /// repositories are allowed (their stand-in hosts run there); redirects
     /// are not followed, so a token never travels to another host.
-    pub fn from_config(config: &Config, base_url: String) -> Result<Reporter, EngineError> {
+    pub fn from_config(config: &Config, base_url: Option<String>) -> Result<Reporter, EngineError> {
         let mut networks = config.http_step_allow_networks.networks().to_vec();
         if config.allow_local_repositories {
             networks.extend(NetworkList::loopback().networks().iter().copied());
@@ -70,7 +71,7 @@ impl Reporter {
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 _ = ticker.tick() => {
-                    if let Err(error) = report_due(&engine, &self.client, &self.base_url).await {
+                    if let Err(error) = report_due(&engine, &self.client, self.base_url.as_deref()).await {
                         tracing::debug!(%error, "commit statuses not sent this round");
                     }
                 }
@@ -83,7 +84,7 @@ impl Reporter {
 pub async fn report_due(
     engine: &Engine,
     client: &StepClient,
-    base_url: &str,
+    base_url: Option<&str>,
 ) -> Result<usize, EngineError> {
     let mut sent = 0;
     for row in statuses::due(&engine.db, now_ms(), BATCH).await? {
@@ -143,7 +144,7 @@ fn failed(row: &commit_status::Model, error: String) -> Outcome {
 async fn requests_for(
     engine: &Engine,
     row: &commit_status::Model,
-    base_url: &str,
+    base_url: Option<&str>,
 ) -> Result<Vec<StatusRequest>, Unsent> {
     let database = |e: sea_orm::DbErr| Unsent::Later(format!("database: {e}"));
     let run = repo::run(&engine.db, row.run_id)
@@ -175,7 +176,7 @@ async fn requests_for(
         .state
         .parse()
         .map_err(|_| Unsent::Never(format!("unknown run state {}", row.state)))?;
-    let target_url = format!("{}/runs/{}", base_url.trim_end_matches('/'), run.id);
+    let target_url = base_url.map(|base| format!("{}/runs/{}", base.trim_end_matches('/'), run.id));
     let context = format!("kiln/{}", run.pipeline.as_deref().unwrap_or("pipeline"));
     let states = if row.reported.is_none() && state != RunState::Running {
         vec![RunState::Running, state]
@@ -191,7 +192,7 @@ async fn requests_for(
                 &Status {
                     sha: &commit.sha,
                     state,
-                    target_url: &target_url,
+                    target_url: target_url.as_deref(),
                     context: &context,
                 },
                 &token,
