@@ -28,6 +28,9 @@ use crate::accounts::authorize::authorize;
 use crate::clock::now_ms;
 use crate::db::entities::run;
 
+/// Runs of at least this many steps give freed memory back at once.
+const LARGE_RUN: usize = 1000;
+
 /// What a run executes.
 #[derive(Debug, Clone)]
 pub enum RunSource {
@@ -228,6 +231,11 @@ async fn create_and_dispatch(
     };
     txn.commit().await?;
     push(engine, dispatches).await;
+    if definition.tasks.len() >= LARGE_RUN {
+        // Writing it freed megabytes of rows and statements: hand them back
+        // now rather than at the next periodic trim.
+        tokio::task::spawn_blocking(crate::memory::trim);
+    }
     if let GroupPolicy::CancelThenStart(older) = policy {
         for id in older {
             engine.cancel_local(id);
