@@ -15,6 +15,8 @@ pub mod hooks;
 pub mod net;
 pub mod pipeline;
 pub mod sandbox;
+#[cfg(feature = "cron")]
+pub mod schedule;
 pub mod text;
 pub mod workflow;
 

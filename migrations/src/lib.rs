@@ -20,6 +20,7 @@ mod m20261202_600000_deliveries;
 mod m20261202_700000_pipeline_runs;
 mod m20261202_800000_commit_statuses;
 mod m20261202_900000_concurrency_groups;
+mod m20261203_000001_schedules;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_700000_pipeline_runs::Migration),
             Box::new(m20261202_800000_commit_statuses::Migration),
             Box::new(m20261202_900000_concurrency_groups::Migration),
+            Box::new(m20261203_000001_schedules::Migration),
         ]
     }
 

@@ -15,7 +15,9 @@ use kiln_core::pipeline::Concurrency;
 use kiln_core::pipeline::commit::CommitInfo;
 use kiln_core::pipeline::concurrency::{GroupPolicy, on_start};
 use kiln_core::workflow::params::{GivenParams, ParamInput, resolve_params};
-use sea_orm::TransactionTrait;
+use std::sync::Arc;
+
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::advance::{Changed, advance, push};
 use super::definitions;
@@ -97,6 +99,24 @@ pub struct NewRun<'a> {
 
 /// Starts `new`; the run as written.
 pub async fn start(engine: &Engine, new: NewRun<'_>) -> Result<run::Model, EngineError> {
+    let prepared = prepare(engine, new).await?;
+    let txn = engine.db.begin().await?;
+    let written = write(&txn, engine, prepared).await?;
+    txn.commit().await?;
+    Ok(after_commit(engine, written).await)
+}
+
+/// A run checked and ready to be written: its caller authorized, its
+/// definition stored, its params resolved.
+pub struct Prepared {
+    definition: Arc<definitions::Definition>,
+    row: RunRow,
+    concurrency: Option<Concurrency>,
+}
+
+/// Checks `new` and stores its definition, outside any transaction (so a
+/// caller can then write the run in one of its own, beside its own rows).
+pub async fn prepare(engine: &Engine, new: NewRun<'_>) -> Result<Prepared, EngineError> {
     if let Starter::Caller(principal) = new.by {
         authorize(
             &engine.db,
@@ -107,25 +127,30 @@ pub async fn start(engine: &Engine, new: NewRun<'_>) -> Result<run::Model, Engin
         )
         .await?;
     }
-    match new.source {
+    let prepared = match new.source {
         RunSource::Workflow { name, params } => {
             let workflow = workflows::find(&engine.db, new.project, &name)
                 .await?
                 .ok_or(EngineError::NotFound("workflow"))?;
             let inputs = params.inputs().map_err(EngineError::Params)?;
-            start_workflow(engine, &workflow, new.by, &inputs).await
+            prepare_workflow(engine, &workflow, new.by, &inputs).await?
         }
-        RunSource::Pipeline(source) => start_pipeline(engine, new.project, new.by, *source).await,
-    }
+        RunSource::Pipeline(source) => {
+            prepare_pipeline(engine, new.project, new.by, *source).await?
+        }
+    };
+    // Grants may have been revoked since the definition was written.
+    super::label_grants::check(&engine.db, prepared.row.project_id, &prepared.definition).await?;
+    Ok(prepared)
 }
 
-/// Starts a run of a pipeline file at a commit.
-async fn start_pipeline(
+/// A run of a pipeline file at a commit.
+async fn prepare_pipeline(
     engine: &Engine,
     project: i64,
     by: Starter<'_>,
     source: PipelineSource,
-) -> Result<run::Model, EngineError> {
+) -> Result<Prepared, EngineError> {
     let envelope = definitions::PipelineEnvelope {
         file: source.file,
         source: source.text,
@@ -151,16 +176,20 @@ async fn start_pipeline(
         commit_info: serde_json::to_string(&source.commit).ok(),
         concurrency_group: group,
     };
-    create_and_dispatch(engine, &definition, row, source.concurrency.as_ref()).await
+    Ok(Prepared {
+        definition,
+        row,
+        concurrency: source.concurrency,
+    })
 }
 
-/// Starts a run of the latest version of `workflow`.
-async fn start_workflow(
+/// A run of the latest version of `workflow`.
+async fn prepare_workflow(
     engine: &Engine,
     workflow: &crate::db::entities::workflow::Model,
     by: Starter<'_>,
     given: &BTreeMap<String, ParamInput>,
-) -> Result<run::Model, EngineError> {
+) -> Result<Prepared, EngineError> {
     let version = version_of(&engine.db, workflow.id, workflow.latest_version).await?;
     let definition_id =
         definitions::store(&engine.db, definitions::WORKFLOW, &version.source).await?;
@@ -180,23 +209,38 @@ async fn start_workflow(
         commit_info: None,
         concurrency_group: None,
     };
-    create_and_dispatch(engine, &definition, row, None).await
+    Ok(Prepared {
+        definition,
+        row,
+        concurrency: None,
+    })
 }
 
-/// Writes the run with one step per task and dispatches its first steps.
-async fn create_and_dispatch(
+/// A run written in a transaction not yet committed: what to do after.
+pub struct Written {
+    pub run: run::Model,
+    dispatches: Vec<super::advance::Dispatch>,
+    replaced: Vec<i64>,
+    large: bool,
+}
+
+/// Writes the run with one step per task in `txn`, and the decisions of
+/// its concurrency group (older runs it replaces end in the same
+/// transaction: no crash can leave them running beside it).
+pub async fn write(
+    txn: &DatabaseTransaction,
     engine: &Engine,
-    definition: &definitions::Definition,
-    row: RunRow,
-    concurrency: Option<&Concurrency>,
-) -> Result<run::Model, EngineError> {
-    // Grants may have been revoked since the definition was written.
-    super::label_grants::check(&engine.db, row.project_id, definition).await?;
+    prepared: Prepared,
+) -> Result<Written, EngineError> {
+    let Prepared {
+        definition,
+        row,
+        concurrency,
+    } = prepared;
     let now = now_ms();
-    let txn = engine.db.begin().await?;
     if concurrency.is_some() {
         // Before the run's row: its id then follows the group's order.
-        groups::hold(&txn, row.project_id).await?;
+        groups::hold(txn, row.project_id).await?;
     }
     let steps = definition
         .tasks
@@ -207,39 +251,47 @@ async fn create_and_dispatch(
             queue: queue_for(&task.runs_on),
         })
         .collect();
-    let created = create_run(&txn, row, steps, now).await?;
-    let policy = match (&created.concurrency_group, concurrency) {
+    let created = create_run(txn, row, steps, now).await?;
+    let policy = match (&created.concurrency_group, &concurrency) {
         (Some(group), Some(rules)) => {
-            let running = groups::running_in(&txn, created.project_id, group).await?;
+            let running = groups::running_in(txn, created.project_id, group).await?;
             on_start(rules, created.id, &running)
         }
         _ => GroupPolicy::Start,
     };
-    // The runs it replaces end in the same transaction: no crash can leave
-    // them running beside it.
+    let mut replaced = Vec::new();
     if let GroupPolicy::CancelThenStart(older) = &policy {
-        super::groups::cancel_replaced(&txn, engine, &created, older).await?;
+        super::groups::cancel_replaced(txn, engine, &created, older).await?;
+        replaced.clone_from(older);
     }
     // A run that waits for its group dispatches nothing until it is its turn.
     let dispatches = match policy {
         GroupPolicy::Wait => Vec::new(),
         _ => {
-            advance(&txn, definition, &created, Changed::Any)
+            advance(txn, &definition, &created, Changed::Any)
                 .await?
                 .dispatches
         }
     };
-    txn.commit().await?;
-    push(engine, dispatches).await;
-    if definition.tasks.len() >= LARGE_RUN {
+    Ok(Written {
+        run: created,
+        dispatches,
+        replaced,
+        large: definition.tasks.len() >= LARGE_RUN,
+    })
+}
+
+/// After the transaction that wrote the run committed: its first steps
+/// go to the queue, replaced runs' steps here stop.
+pub async fn after_commit(engine: &Engine, written: Written) -> run::Model {
+    push(engine, written.dispatches).await;
+    if written.large {
         // Writing it freed megabytes of rows and statements: hand them back
         // now rather than at the next periodic trim.
         tokio::task::spawn_blocking(crate::memory::trim);
     }
-    if let GroupPolicy::CancelThenStart(older) = policy {
-        for id in older {
-            engine.cancel_local(id);
-        }
+    for id in written.replaced {
+        engine.cancel_local(id);
     }
-    Ok(created)
+    written.run
 }

@@ -1,4 +1,4 @@
-//! Starting a pipeline by hand (or, later, from a delivery): the commit is
+//! Starting a pipeline by hand (or reading one for a schedule's firing): the commit is
 //! resolved in the mirror (a commit id, a tag, a branch, or the default
 //! branch), the named pipeline's file read there, the steps whose `when:`
 //! the event does not meet left out, and the run started through the
@@ -46,6 +46,28 @@ pub async fn start_manual(
         Action::Run,
     )
     .await?;
+    let source = source_at(engine, project, name, at, EventKind::Manual).await?;
+    start(
+        engine,
+        NewRun {
+            project,
+            source: RunSource::Pipeline(Box::new(source)),
+            by: Starter::Caller(principal),
+        },
+    )
+    .await
+}
+
+/// Pipeline `name` as read at `at` for an `event` (by hand, or a
+/// schedule's firing): the commit resolved in a freshly fetched mirror, the
+/// file loaded, the steps its `when:` leaves out listed.
+pub async fn source_at(
+    engine: &Engine,
+    project: i64,
+    name: &str,
+    at: At,
+    event: EventKind,
+) -> Result<PipelineSource, EngineError> {
     let given = [&at.branch, &at.tag, &at.commit]
         .iter()
         .filter(|v| v.is_some())
@@ -110,7 +132,7 @@ pub async fn start_manual(
     }
     let (file, text, loaded) = found.ok_or(EngineError::NotFound("pipeline"))?;
     let change = Change {
-        event: EventKind::Manual,
+        event,
         branch: branch.as_deref(),
         tag: tag.as_deref(),
         paths: None,
@@ -141,25 +163,17 @@ pub async fn start_manual(
             .or_else(|| tag.as_ref().map(|t| format!("refs/tags/{t}"))),
         branch,
         tag,
-        event: EventKind::Manual.as_str().to_owned(),
+        event: event.as_str().to_owned(),
         pr_number: None,
         message: mirror.message(&sha).await.unwrap_or_default(),
         author: mirror.author(&sha).await.unwrap_or_default(),
     };
-    start(
-        engine,
-        NewRun {
-            project,
-            source: RunSource::Pipeline(Box::new(PipelineSource {
-                name: loaded.name,
-                file,
-                text,
-                excluded: excluded.into_iter().collect(),
-                commit,
-                concurrency: loaded.concurrency,
-            })),
-            by: Starter::Caller(principal),
-        },
-    )
-    .await
+    Ok(PipelineSource {
+        name: loaded.name,
+        file,
+        text,
+        excluded: excluded.into_iter().collect(),
+        commit,
+        concurrency: loaded.concurrency,
+    })
 }

@@ -11,6 +11,8 @@ pub mod node;
 pub mod repository;
 pub mod run;
 pub mod run_event;
+pub mod schedule;
+pub mod schedule_firing;
 pub mod secret;
 pub mod session;
 pub mod step;
