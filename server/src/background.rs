@@ -1,8 +1,9 @@
 //! The loops every Kiln process runs beside its HTTP server (or instead of
 //! one, in `kiln worker`): the job worker pool, the engine's sweeper and
 //! the reader of run events for live pages, the sender of commit statuses,
-//! and the return of freed memory, started by one function so `serve` and `worker` cannot drift apart, and
-//! drained together on shutdown.
+//! the scheduler (in `kiln serve`), and the return of freed memory, started
+//! by one function so `serve` and `worker` cannot drift apart, and drained
+//! together on shutdown.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,9 +23,17 @@ pub struct Background {
     engine: Arc<Engine>,
 }
 
-/// Starts the worker pool of `plan`, the sweeper and (given a reporter)
-/// the commit status sender; all stop when `shutdown` fires (running jobs
-/// get `grace`).
+/// The loops a process runs besides the worker pool and the sweeper.
+#[derive(Default)]
+pub struct Optional {
+    /// Sends commit statuses to git hosts.
+    pub statuses: Option<Reporter>,
+    /// Fires cron schedules (`kiln serve`).
+    pub scheduler: bool,
+}
+
+/// Starts the worker pool of `plan`, the sweeper and the `optional`
+/// loops; all stop when `shutdown` fires (running jobs get `grace`).
 pub fn start(
     db: &Database,
     queue: &JobQueue,
@@ -32,14 +41,20 @@ pub fn start(
     plan: PoolPlan,
     shutdown: CancellationToken,
     grace: Duration,
-    statuses: Option<Reporter>,
+    optional: Optional,
 ) -> Background {
     let runner = step_job::runner(engine.clone());
     let workers = jobs::start(db, queue, runner, plan, shutdown.clone(), grace);
     tokio::spawn(engine.feed.clone().run(engine.db.clone(), shutdown.clone()));
     tokio::spawn(crate::memory::return_freed(shutdown.clone()));
-    if let Some(reporter) = statuses {
+    if let Some(reporter) = optional.statuses {
         tokio::spawn(reporter.run(engine.clone(), shutdown.clone()));
+    }
+    if optional.scheduler {
+        tokio::spawn(crate::schedules::scheduler::run(
+            engine.clone(),
+            shutdown.clone(),
+        ));
     }
     let sweeper = tokio::spawn(sweeper::run(engine.clone(), shutdown));
     Background {

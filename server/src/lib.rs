@@ -15,6 +15,7 @@ pub mod http;
 pub mod jobs;
 pub mod memory;
 pub mod pipelines;
+pub mod schedules;
 pub mod serve;
 pub mod shutdown;
 pub mod telemetry;

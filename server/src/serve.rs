@@ -174,7 +174,10 @@ impl Server {
             plan,
             shutdown.clone(),
             grace,
-            Some(statuses),
+            background::Optional {
+                statuses: Some(statuses),
+                scheduler: true,
+            },
         );
 
         let database_handle = database.clone();

@@ -61,7 +61,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Serv
         plan,
         shutdown.clone(),
         grace,
-        statuses,
+        background::Optional {
+            statuses,
+            scheduler: false,
+        },
     );
     shutdown.cancelled().await;
     background.drain(grace).await;

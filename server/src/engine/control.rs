@@ -42,7 +42,7 @@ pub(super) async fn cancel_only(
 /// Cancels run `run_id` in the caller's transaction; the run, when this
 /// ended it. Its steps running here are stopped by the caller after the
 /// commit (`Engine::cancel_local`), elsewhere on their next heartbeat.
-pub(super) async fn cancel_in(
+pub(crate) async fn cancel_in(
     txn: &DatabaseTransaction,
     engine: &Engine,
     run_id: i64,

@@ -86,6 +86,9 @@ pub struct Engine {
     pub definitions: Definitions,
     /// Live run events for the pages following runs.
     pub feed: feed::Feed,
+    /// Woken when a schedule changes here, so the scheduler loop reads the
+    /// next instant again at once.
+    pub schedules_changed: tokio::sync::Notify,
     /// Steps running in this process: step id → (run id, its cancel switch),
     /// so a cancel from this process stops them at once.
     running: Mutex<HashMap<i64, (i64, CancellationToken)>>,
@@ -120,6 +123,7 @@ impl Engine {
             http,
             definitions: Definitions::default(),
             feed: feed::Feed::default(),
+            schedules_changed: tokio::sync::Notify::new(),
             running: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
         }

@@ -15,6 +15,8 @@ pub mod pipelines;
 pub mod repository;
 pub mod run_events;
 pub mod runs;
+pub mod schedule_types;
+pub mod schedules;
 pub mod secrets;
 pub mod tree;
 pub mod types;
@@ -47,6 +49,7 @@ use super::{ApiError, AppState};
         (name = "workflows", description = "Workflow definitions of a project, versioned"),
         (name = "runs", description = "Runs, their steps and logs; cancel and re-run"),
         (name = "pipelines", description = "Pipelines from the repository: the linked repository and its webhook"),
+        (name = "schedules", description = "Cron schedules that start workflows and pipelines, their firings, and the preview of an expression"),
         (name = "secrets", description = "Secrets of groups and projects; values are never returned"),
         (name = "admin", description = "Instance administration"),
         (name = "meta", description = "About the API itself"),
@@ -128,6 +131,21 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(pipelines::dry_run))
         .routes(routes!(pipelines::list_deliveries))
         .routes(routes!(pipelines::start_pipeline))
+        .routes(routes!(
+            schedules::list_project_schedules,
+            schedules::create_schedule
+        ))
+        .routes(routes!(schedules::list_schedules))
+        .routes(routes!(
+            schedules::get_schedule,
+            schedules::update_schedule,
+            schedules::delete_schedule
+        ))
+        .routes(routes!(schedules::pause_schedule))
+        .routes(routes!(schedules::resume_schedule))
+        .routes(routes!(schedules::run_schedule))
+        .routes(routes!(schedules::list_firings))
+        .routes(routes!(schedules::cron_preview))
         .routes(routes!(secrets::list_project_secrets))
         .routes(routes!(
             secrets::set_project_secret,

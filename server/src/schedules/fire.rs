@@ -1,0 +1,283 @@
+//! One pass over a due schedule: the domain plans which of its due
+//! instants fire and which are missed; the runs to start are prepared
+//! (outside any transaction: a pipeline's is read from git); then one
+//! transaction claims the pass, records each instant and writes the runs.
+//! If another server claimed it first, the claim fails and nothing of this
+//! pass is written: each instant is handled exactly once.
+
+use std::time::Duration;
+
+use kiln_core::engine::RunState;
+use kiln_core::pipeline::EventKind;
+use kiln_core::schedule::{
+    Catchup, CronExpr, FiringOutcome, OnOverlap, Overlap, Tz, Verdict, on_overlap, parse,
+    parse_zone, plan_pass,
+};
+use kiln_core::workflow::params::GivenParams;
+use sea_orm::{DatabaseTransaction, EntityTrait, TransactionTrait};
+
+use super::store::{self, NewFiring};
+use crate::clock::now_ms;
+use crate::db::entities::{run, schedule};
+use crate::engine::repo::run_state_of;
+use crate::engine::start::{self, NewRun, Prepared, RunSource, Starter, Written};
+use crate::engine::{Engine, EngineError, control};
+use crate::pipelines::start::{At, source_at};
+
+/// A schedule row read back into the domain's types.
+pub struct Loaded {
+    pub expr: CronExpr,
+    pub zone: Tz,
+    pub overlap: Overlap,
+    pub catchup: Catchup,
+}
+
+/// The row's expression, zone and policies (checked when saved; a row
+/// that no longer reads is an error here, reported on its firing).
+pub fn load(row: &schedule::Model) -> Result<Loaded, String> {
+    Ok(Loaded {
+        expr: parse(&row.cron).map_err(|e| format!("cron: {e}"))?,
+        zone: parse_zone(&row.timezone).map_err(|e| format!("timezone: {e}"))?,
+        overlap: Overlap::parse(&row.concurrency)?,
+        catchup: Catchup::parse(&row.catchup)?,
+    })
+}
+
+/// What a pass did, for the loop's metrics and the tests.
+#[derive(Debug, Default)]
+pub struct PassOutcome {
+    /// False when another server had claimed the pass.
+    pub claimed: bool,
+    pub recorded: Vec<(i64, FiringOutcome)>,
+}
+
+/// Handles the due instants of `row` at `now`.
+pub async fn pass(
+    engine: &Engine,
+    row: &schedule::Model,
+    now: i64,
+) -> Result<PassOutcome, EngineError> {
+    let Some(first) = row.next_at_ms.filter(|&at| at <= now) else {
+        return Ok(PassOutcome::default());
+    };
+    let loaded = match load(row) {
+        Ok(loaded) => loaded,
+        Err(error) => return stop_broken(engine, row, first, now, error).await,
+    };
+    let plan = plan_pass(
+        &loaded.expr,
+        loaded.zone,
+        first,
+        now,
+        loaded.catchup,
+        row.starting_deadline_ms,
+    );
+    if plan.unrecorded > 0 {
+        tracing::warn!(
+            schedule = row.id,
+            missed = plan.unrecorded,
+            "more instants came due than a pass records; the oldest are counted, not recorded"
+        );
+        metrics::counter!("kiln_schedule_firings_total", "outcome" => "missed")
+            .increment(plan.unrecorded);
+    }
+    // Prepared before the transaction, one run per instant that fires.
+    let mut prepared = Vec::new();
+    for &(at, verdict) in &plan.instants {
+        if verdict == Verdict::Fire {
+            prepared.push((at, prepare(engine, row).await));
+        }
+    }
+    let mut prepared = prepared.into_iter();
+    let txn = engine.db.begin().await?;
+    if !store::claim(&txn, row.id, first, plan.next_at, now).await? {
+        txn.rollback().await?;
+        return Ok(PassOutcome::default());
+    }
+    let mut previous = match store::last_run(&txn, row.id).await? {
+        Some(id) => running(&txn, id).await?.then_some(id),
+        None => None,
+    };
+    let mut outcome = PassOutcome {
+        claimed: true,
+        recorded: Vec::new(),
+    };
+    let mut written = Vec::new();
+    let mut cancelled = Vec::new();
+    for &(at, verdict) in &plan.instants {
+        let mut firing = NewFiring {
+            schedule_id: row.id,
+            instant_ms: at,
+            fired_at_ms: now,
+            outcome: FiringOutcome::Missed.as_str(),
+            run_id: None,
+            manual: false,
+            error: None,
+        };
+        let result = match verdict {
+            Verdict::Missed => FiringOutcome::Missed,
+            Verdict::Fire => match prepared.next().map(|(_, p)| p) {
+                Some(Ok(run)) => match on_overlap(loaded.overlap, previous.is_some()) {
+                    OnOverlap::Skip => FiringOutcome::SkippedRunning,
+                    decision => {
+                        let mut result = FiringOutcome::Fired;
+                        if let (OnOverlap::ReplaceThenStart, Some(old)) = (decision, previous) {
+                            let by = format!("schedule {}", row.name);
+                            match control::cancel_in(&txn, engine, old, &by).await {
+                                Ok(_) | Err(EngineError::Conflict { .. }) => {}
+                                Err(other) => return Err(other),
+                            }
+                            cancelled.push(old);
+                            result = FiringOutcome::Replaced;
+                        }
+                        let started = start::write(&txn, engine, run).await?;
+                        firing.run_id = Some(started.run.id);
+                        previous = Some(started.run.id);
+                        written.push(started);
+                        result
+                    }
+                },
+                Some(Err(error)) => {
+                    firing.error = Some(error.to_string());
+                    FiringOutcome::Failed
+                }
+                None => FiringOutcome::Failed,
+            },
+        };
+        firing.outcome = result.as_str();
+        store::record(&txn, firing).await?;
+        outcome.recorded.push((at, result));
+    }
+    txn.commit().await?;
+    finish(engine, written, cancelled).await;
+    for &(at, result) in &outcome.recorded {
+        count(result, now - at);
+    }
+    Ok(outcome)
+}
+
+/// "Run now": a run started by `by` regardless of the clock and the
+/// policies, recorded as a manual firing at `now`.
+pub async fn run_now(
+    engine: &Engine,
+    row: &schedule::Model,
+    by: Starter<'_>,
+) -> Result<run::Model, EngineError> {
+    let prepared = prepare_as(engine, row, by).await?;
+    let now = now_ms();
+    let txn = engine.db.begin().await?;
+    let started = start::write(&txn, engine, prepared).await?;
+    store::record(
+        &txn,
+        NewFiring {
+            schedule_id: row.id,
+            instant_ms: now,
+            fired_at_ms: now,
+            outcome: FiringOutcome::Fired.as_str(),
+            run_id: Some(started.run.id),
+            manual: true,
+            error: None,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    count(FiringOutcome::Fired, 0);
+    Ok(start::after_commit(engine, started).await)
+}
+
+async fn prepare(engine: &Engine, row: &schedule::Model) -> Result<Prepared, EngineError> {
+    prepare_as(engine, row, Starter::Schedule).await
+}
+
+/// The run `row` starts, checked and its definition stored.
+async fn prepare_as(
+    engine: &Engine,
+    row: &schedule::Model,
+    by: Starter<'_>,
+) -> Result<Prepared, EngineError> {
+    let source = match (&row.workflow, &row.pipeline) {
+        (Some(name), _) => RunSource::Workflow {
+            name: name.clone(),
+            params: GivenParams::Json(serde_json::from_str(&row.params).unwrap_or_default()),
+        },
+        (None, Some(name)) => {
+            let at = At {
+                branch: row.branch.clone(),
+                ..At::default()
+            };
+            let source = source_at(engine, row.project_id, name, at, EventKind::Schedule).await?;
+            RunSource::Pipeline(Box::new(source))
+        }
+        (None, None) => return Err(EngineError::NotFound("workflow")),
+    };
+    start::prepare(
+        engine,
+        NewRun {
+            project: row.project_id,
+            source,
+            by,
+        },
+    )
+    .await
+}
+
+/// Whether run `id` still runs.
+async fn running(txn: &DatabaseTransaction, id: i64) -> Result<bool, EngineError> {
+    Ok(run::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .is_some_and(|r| run_state_of(&r) == RunState::Running))
+}
+
+async fn finish(engine: &Engine, written: Vec<Written>, cancelled: Vec<i64>) {
+    for run in written {
+        start::after_commit(engine, run).await;
+    }
+    for id in cancelled {
+        engine.cancel_local(id);
+    }
+}
+
+fn count(outcome: FiringOutcome, lateness_ms: i64) {
+    metrics::counter!("kiln_schedule_firings_total", "outcome" => outcome.as_str()).increment(1);
+    if matches!(outcome, FiringOutcome::Fired | FiringOutcome::Replaced) {
+        let late = Duration::from_millis(u64::try_from(lateness_ms).unwrap_or(0));
+        metrics::histogram!("kiln_schedule_lateness_seconds").record(late.as_secs_f64());
+    }
+}
+
+/// A row whose expression no longer reads (a crate update changed what
+/// it accepts): its instant is recorded as failed and it stops, instead of
+/// being tried again every tick.
+async fn stop_broken(
+    engine: &Engine,
+    row: &schedule::Model,
+    first: i64,
+    now: i64,
+    error: String,
+) -> Result<PassOutcome, EngineError> {
+    let txn = engine.db.begin().await?;
+    if !store::claim(&txn, row.id, first, None, now).await? {
+        txn.rollback().await?;
+        return Ok(PassOutcome::default());
+    }
+    store::record(
+        &txn,
+        NewFiring {
+            schedule_id: row.id,
+            instant_ms: first,
+            fired_at_ms: now,
+            outcome: FiringOutcome::Failed.as_str(),
+            run_id: None,
+            manual: false,
+            error: Some(error),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    count(FiringOutcome::Failed, 0);
+    Ok(PassOutcome {
+        claimed: true,
+        recorded: vec![(first, FiringOutcome::Failed)],
+    })
+}
