@@ -346,3 +346,105 @@ async fn catch_up_follows_the_policy(backend: Backend) {
     app.stop().await;
 }
 on_all_backends!(catch_up_follows_the_policy);
+
+/// A project cannot flood the scheduler, and history is bounded.
+async fn limits_hold(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.schedules_per_project = 2;
+        c.schedule_firings_kept = 3;
+    })
+    .await;
+    let (api, project) = owner(&app).await;
+    assert_eq!(save(&api, project, "hello", HELLO).await.0, 200);
+    let every = |name: &str| json!({"name": name, "cron": "* * * * * *", "workflow": "hello", "concurrency": "allow"});
+    let id = create(&api, project, every("a")).await["id"]
+        .as_i64()
+        .unwrap();
+    create(
+        &api,
+        project,
+        json!({"name": "b", "cron": "@yearly", "workflow": "hello"}),
+    )
+    .await;
+    let (status, answer) = api
+        .post(&format!("/api/v1/projects/{project}/schedules"), every("c"))
+        .await;
+    assert_eq!(status, 422, "{answer}");
+    assert!(
+        answer.to_string().contains("at most 2 schedules"),
+        "{answer}"
+    );
+    wait_firings(&api, id, Duration::from_secs(30), |f| f.len() >= 6).await;
+    // Old firings go at the next pruning (one runs at start).
+    let app = app.restart().await;
+    let api = app.browser();
+    api.sign_in("alice").await;
+    wait_firings(&api, id, Duration::from_secs(10), |f| f.len() <= 5).await;
+    app.stop().await;
+}
+on_sqlite_and_postgres!(limits_hold);
+
+const NIGHTLY: &str = "when: { event: [schedule] }\nsteps:\n  - name: check\n    run: echo \"$KILN_EVENT on $KILN_BRANCH\"\n";
+
+/// A pipeline schedule runs the pipeline file of the branch's head, as a
+/// `schedule` event; deleting the project takes its schedules along.
+async fn pipeline_schedules_read_the_branch(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.allow_local_repositories = true).await;
+    let (api, project) = owner(&app).await;
+    let root = tempfile::tempdir().unwrap();
+    let (repo, _) = common::git::monorepo(root.path());
+    repo.commit(&[(".kiln/nightly.yml", NIGHTLY)], "nightly");
+    repo.git(&["branch", "release"]);
+    let (status, answer) = api
+        .send(
+            "PUT",
+            &format!("/api/v1/projects/{project}/repository"),
+            Some(json!({"url": repo.dir.to_string_lossy(), "provider": "gitea"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let made = create(
+        &api,
+        project,
+        json!({"name": "nightly", "cron": "* * * * * *", "pipeline": "nightly", "branch": "release"}),
+    )
+    .await;
+    let id = made["id"].as_i64().unwrap();
+    let found = wait_firings(&api, id, Duration::from_secs(30), |f| {
+        outcomes(f, "fired") >= 1
+    })
+    .await;
+    let fired = found.iter().find(|f| f["outcome"] == "fired").unwrap();
+    let run = wait_end(&api, fired["run_id"].as_i64().unwrap()).await;
+    assert_eq!(run["state"], "success", "{run:#}");
+    assert_eq!(run["pipeline"], "nightly", "{run:#}");
+    assert_eq!(run["commit"]["branch"], "release", "{run:#}");
+    assert_eq!(run["commit"]["event"], "schedule", "{run:#}");
+    let log = common::engine::log(&api, run["id"].as_i64().unwrap(), "check").await;
+    assert!(log.contains("schedule on release"), "{log}");
+    // A branch that does not exist: the firing fails and says why.
+    let (status, _) = api
+        .send(
+            "PATCH",
+            &format!("/api/v1/schedules/{id}"),
+            Some(json!({"branch": "gone"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let found = wait_firings(&api, id, Duration::from_secs(30), |f| {
+        outcomes(f, "failed") >= 1
+    })
+    .await;
+    let failed = found.iter().find(|f| f["outcome"] == "failed").unwrap();
+    assert!(
+        failed["error"].as_str().unwrap().contains("gone"),
+        "{failed:#}"
+    );
+    let (status, answer) = api
+        .send("DELETE", &format!("/api/v1/projects/{project}"), None)
+        .await;
+    assert_eq!(status, 204, "{answer}");
+    assert_eq!(api.get(&format!("/api/v1/schedules/{id}")).await.0, 404);
+    app.stop().await;
+}
+on_sqlite_and_postgres!(pipeline_schedules_read_the_branch);

@@ -102,6 +102,11 @@ pub struct Config {
     pub step_tmp_bytes: u64,
     /// Most tasks one workflow may have.
     pub workflow_max_tasks: usize,
+    /// Most schedules one project may have (each is work for the
+    /// scheduler of every server, so a project cannot flood it).
+    pub schedules_per_project: u64,
+    /// Firings kept per schedule; older ones are deleted.
+    pub schedule_firings_kept: u64,
     /// Networks `http:` steps may reach although they are loopback,
     /// link-local, private, unique-local or otherwise internal (CIDRs; a
     /// list in TOML, comma-separated in the environment). Default: none.
@@ -177,6 +182,8 @@ impl Default for Config {
             step_max_memory_bytes: limits.address_space_bytes,
             step_tmp_bytes: limits.tmp_bytes,
             workflow_max_tasks: kiln_core::workflow::limits::DEFAULT_MAX_TASKS,
+            schedules_per_project: 100,
+            schedule_firings_kept: 1000,
             config_file: None,
             http_step_allow_networks: NetworkList::default(),
             allow_local_repositories: false,
@@ -279,6 +286,8 @@ impl Config {
             ("step_log_max_bytes", self.step_log_max_bytes),
             ("step_lease_seconds", self.step_lease_seconds),
             ("workflow_max_tasks", self.workflow_max_tasks as u64),
+            ("schedules_per_project", self.schedules_per_project),
+            ("schedule_firings_kept", self.schedule_firings_kept),
             ("log_streams_per_user", u64::from(self.log_streams_per_user)),
             ("log_streams_max", u64::from(self.log_streams_max)),
             ("log_stream_idle_seconds", self.log_stream_idle_seconds),

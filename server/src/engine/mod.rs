@@ -68,6 +68,9 @@ pub struct EngineSettings {
     pub sandbox: sandbox::Sandbox,
     /// What a workflow file may cost to read when it is saved.
     pub workflow_limits: kiln_core::workflow::Limits,
+    /// Most schedules per project, and firings kept per schedule.
+    pub schedules_per_project: u64,
+    pub schedule_firings_kept: u64,
     /// Whether repositories may be linked by a local path.
     pub allow_local_repositories: bool,
     /// This process's bare mirrors of linked repositories.
@@ -203,6 +206,8 @@ impl Engine {
             worker_name: worker_name(),
             sandbox: sandbox::Sandbox::from_config(config),
             workflow_limits: config.workflow_limits(),
+            schedules_per_project: config.schedules_per_project,
+            schedule_firings_kept: config.schedule_firings_kept,
             allow_local_repositories: config.allow_local_repositories,
             mirror_dir: sandbox::absolute(&config.data_dir).join("mirrors"),
         };

@@ -58,6 +58,19 @@ fn install() -> Metrics {
 }
 
 fn describe() {
+    metrics::describe_histogram!(
+        "kiln_schedule_lateness_seconds",
+        metrics::Unit::Seconds,
+        "Time from a schedule's instant to the run it fired being written."
+    );
+    metrics::describe_counter!(
+        "kiln_schedule_firings_total",
+        "Schedule instants handled, by outcome (fired, skipped_running, replaced, missed, failed)."
+    );
+    metrics::describe_gauge!(
+        "kiln_schedules_active",
+        "Schedules that are not paused and will fire again."
+    );
     metrics::describe_gauge!("kiln_build_info", "Kiln's version; the value is always 1.");
     metrics::describe_counter!(
         "kiln_http_requests_total",

@@ -23,12 +23,19 @@ const PARALLEL: usize = 4;
 const LONGEST_SLEEP: Duration = Duration::from_secs(1);
 /// How often the gauge of active schedules is refreshed.
 const GAUGE_EVERY_MS: i64 = 10_000;
+/// How often old firings are deleted (and at start).
+const PRUNE_EVERY_MS: i64 = 600_000;
 
 pub async fn run(engine: Arc<Engine>, shutdown: CancellationToken) {
     let mut gauge_at = 0;
+    let mut prune_at = 0;
     loop {
         let now = now_ms();
         let handled = round(&engine, now).await;
+        if now >= prune_at {
+            prune_at = now + PRUNE_EVERY_MS;
+            prune(&engine).await;
+        }
         if now >= gauge_at {
             gauge_at = now + GAUGE_EVERY_MS;
             if let Ok(active) = store::active_count(&engine.db).await {
@@ -100,4 +107,21 @@ async fn round(engine: &Engine, now: i64) -> Result<Round, sea_orm::DbErr> {
         due: count,
         failed: failed.into_inner(),
     })
+}
+
+/// Keeps the newest firings of each schedule (`schedule_firings_kept`).
+async fn prune(engine: &Engine) {
+    let keep = engine.settings.schedule_firings_kept;
+    let crowded = match store::crowded(&engine.db, keep, keep / 10).await {
+        Ok(ids) => ids,
+        Err(error) => {
+            tracing::warn!(%error, "scheduler: cannot count firings");
+            return;
+        }
+    };
+    for id in crowded {
+        if let Err(error) = store::prune(&engine.db, id, keep).await {
+            tracing::warn!(schedule = id, %error, "scheduler: cannot delete old firings");
+        }
+    }
 }

@@ -68,6 +68,13 @@ pub async fn create(
     if store::find(db, project, &spec.name).await?.is_some() {
         return Err(name_taken());
     }
+    let most = engine.settings.schedules_per_project;
+    if store::count_of_project(db, project).await? >= most {
+        return Err(EngineError::invalid(
+            "project",
+            format!("a project has at most {most} schedules (schedules_per_project)"),
+        ));
+    }
     let now = now_ms();
     let paused = change.paused.unwrap_or(false);
     let row = schedule::ActiveModel {

@@ -233,3 +233,48 @@ pub async fn set_next(
         .await?;
     Ok(())
 }
+
+/// Schedules whose firings number more than `keep` + `slack`.
+pub async fn crowded(db: &impl ConnectionTrait, keep: u64, slack: u64) -> Result<Vec<i64>, DbErr> {
+    use sea_orm::sea_query::ExprTrait;
+    let limit = i64::try_from(keep + slack).unwrap_or(i64::MAX);
+    firing::Entity::find()
+        .select_only()
+        .column(firing::Column::ScheduleId)
+        .group_by(firing::Column::ScheduleId)
+        .having(firing::Column::Id.count().gt(limit))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Deletes all but the newest `keep` firings of the schedule.
+pub async fn prune(db: &impl ConnectionTrait, schedule_id: i64, keep: u64) -> Result<u64, DbErr> {
+    let boundary: Option<i64> = firing::Entity::find()
+        .select_only()
+        .column(firing::Column::Id)
+        .filter(firing::Column::ScheduleId.eq(schedule_id))
+        .order_by_desc(firing::Column::Id)
+        .offset(keep)
+        .into_tuple()
+        .one(db)
+        .await?;
+    let Some(boundary) = boundary else {
+        return Ok(0);
+    };
+    let deleted = firing::Entity::delete_many()
+        .filter(firing::Column::ScheduleId.eq(schedule_id))
+        .filter(firing::Column::Id.lte(boundary))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected)
+}
+
+/// How many schedules the project has.
+pub async fn count_of_project(db: &impl ConnectionTrait, project: i64) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    schedule::Entity::find()
+        .filter(schedule::Column::ProjectId.eq(project))
+        .count(db)
+        .await
+}
