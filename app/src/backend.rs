@@ -8,6 +8,7 @@ use http::request::Parts;
 
 use crate::data::{AccountPage, Loaded, NodePage, OperationView, TreePage, UserView};
 use crate::engine_data::{LogChunk, RunFilterView, RunPage, RunsPage, WorkflowLink, WorkflowPage};
+use crate::schedule_data::{PreviewView, SchedulePage, SchedulesPage};
 
 #[async_trait::async_trait]
 pub trait UiBackend: Send + Sync {
@@ -29,6 +30,11 @@ pub trait UiBackend: Send + Sync {
     async fn runs(&self, request: &Parts, project: i64, filter: RunFilterView) -> Loaded<RunsPage>;
     async fn run(&self, request: &Parts, run: i64) -> Loaded<RunPage>;
     async fn log(&self, request: &Parts, run: i64, task: String, offset: u64) -> Loaded<LogChunk>;
+    /// A project's schedules, or (`None`) every schedule the viewer sees.
+    async fn schedules(&self, request: &Parts, project: Option<i64>) -> Loaded<SchedulesPage>;
+    async fn schedule(&self, request: &Parts, id: i64) -> Loaded<SchedulePage>;
+    /// The next five instants of `expr` in zone `tz`, from now.
+    fn preview_cron(&self, expr: &str, tz: &str) -> PreviewView;
 }
 
 pub type SharedBackend = Arc<dyn UiBackend>;

@@ -10,6 +10,7 @@ pub mod components;
 pub mod data;
 pub mod engine_data;
 pub mod pages;
+pub mod schedule_data;
 pub mod screen;
 pub mod server_fns;
 
@@ -33,7 +34,7 @@ use crate::pages::{
     project_runs::ProjectRunsPage,
     projects::ProjectsPage,
     run::RunPageView,
-    schedules::SchedulesPage,
+    schedules::{ProjectSchedulesPage, ScheduleDetailPage, SchedulesPage},
     workflow_editor::{NewWorkflowPage, WorkflowEditorPage},
     workflows::{RunsPage, WorkflowsPage},
 };
@@ -89,6 +90,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("projects/:id/new-workflow") view=NewWorkflowPage ssr=SsrMode::Async />
                     <Route path=path!("projects/:id/runs") view=ProjectRunsPage ssr=SsrMode::Async />
                     <Route path=path!("runs/:id") view=RunPageView ssr=SsrMode::Async />
+                    <Route path=path!("projects/:id/schedules") view=ProjectSchedulesPage ssr=SsrMode::Async />
+                    <Route path=path!("schedules/:id") view=ScheduleDetailPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

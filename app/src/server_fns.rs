@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use crate::data::{AccountPage, Loaded, NodePage, OperationView, TreePage, UserView};
 use crate::engine_data::{LogChunk, RunFilterView, RunPage, RunsPage, WorkflowLink, WorkflowPage};
+use crate::schedule_data::{PreviewView, SchedulePage, SchedulesPage};
 
 #[cfg(feature = "ssr")]
 async fn backend_and_request()
@@ -92,4 +93,22 @@ pub async fn load_log(
 ) -> Result<Loaded<LogChunk>, ServerFnError> {
     let (backend, parts) = backend_and_request().await?;
     Ok(backend.log(&parts, run, task, offset).await)
+}
+
+#[server(prefix = "/ui/fn", endpoint = "schedules")]
+pub async fn load_schedules(project: Option<i64>) -> Result<Loaded<SchedulesPage>, ServerFnError> {
+    let (backend, parts) = backend_and_request().await?;
+    Ok(backend.schedules(&parts, project).await)
+}
+
+#[server(prefix = "/ui/fn", endpoint = "schedule")]
+pub async fn load_schedule(id: i64) -> Result<Loaded<SchedulePage>, ServerFnError> {
+    let (backend, parts) = backend_and_request().await?;
+    Ok(backend.schedule(&parts, id).await)
+}
+
+#[server(prefix = "/ui/fn", endpoint = "cron-preview")]
+pub async fn preview_cron(expr: String, tz: String) -> Result<PreviewView, ServerFnError> {
+    let (backend, _) = backend_and_request().await?;
+    Ok(backend.preview_cron(&expr, &tz))
 }

@@ -13,3 +13,4 @@ pub mod log_view;
 pub mod nav;
 pub mod page_header;
 pub mod run_state;
+pub mod schedule_form;

@@ -141,7 +141,7 @@ pub fn instant_text(ms: i64) -> String {
 }
 
 /// Milliseconds as the largest whole unit a workflow file would write.
-fn duration_text(ms: i64) -> String {
+pub fn duration_text(ms: i64) -> String {
     for (unit, size) in [
         ("d", 86_400_000),
         ("h", 3_600_000),

@@ -19,6 +19,7 @@ use crate::accounts::Principal;
 
 mod account;
 pub mod engine;
+mod schedules;
 mod tree;
 
 pub fn router() -> Router<AppState> {
@@ -50,6 +51,12 @@ pub fn router() -> Router<AppState> {
         )
         .route("/ui/runs/{id}/cancel", post(engine::cancel_run))
         .route("/ui/runs/{id}/retry", post(engine::retry_run))
+        .route("/ui/projects/{id}/schedules", post(schedules::create))
+        .route("/ui/schedules/{id}", post(schedules::edit))
+        .route("/ui/schedules/{id}/pause", post(schedules::pause))
+        .route("/ui/schedules/{id}/resume", post(schedules::resume))
+        .route("/ui/schedules/{id}/run", post(schedules::run))
+        .route("/ui/schedules/{id}/delete", post(schedules::delete))
 }
 
 /// What each form costs of the poster's API quota (the quota gate is in
@@ -73,16 +80,17 @@ pub fn costs() -> HashMap<(String, String), u32> {
         "/ui/nodes/{id}/delete",
         "/ui/projects/{id}/workflows",
         "/ui/runs/{id}/retry",
+        "/ui/projects/{id}/schedules",
+        "/ui/schedules/{id}",
     ] {
         costs.insert(("POST".to_owned(), route.to_owned()), 5);
     }
-    costs.insert(
-        (
-            "POST".to_owned(),
-            "/ui/projects/{id}/workflows/{name}/run".to_owned(),
-        ),
-        10,
-    );
+    for route in [
+        "/ui/projects/{id}/workflows/{name}/run",
+        "/ui/schedules/{id}/run",
+    ] {
+        costs.insert(("POST".to_owned(), route.to_owned()), 10);
+    }
     costs
 }
 

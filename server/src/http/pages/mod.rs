@@ -13,6 +13,7 @@ use kiln_app::data::{
 use kiln_app::engine_data::{
     LogChunk, RunFilterView, RunPage, RunsPage, WorkflowLink, WorkflowPage,
 };
+use kiln_app::schedule_data::{PreviewView, SchedulePage, SchedulesPage};
 use kiln_core::access::{Action, Decision, Scope, decide};
 use kiln_core::accounts::NodeKind;
 use tower_sessions::Session;
@@ -24,6 +25,7 @@ use super::{ApiError, AppState};
 use views::{crumbs_for, denied, member_view, node_view, user_view};
 
 mod runs;
+mod schedules;
 mod views;
 mod workflows;
 use crate::accounts::authorize::{authorize_node, authorize_top_level};
@@ -266,6 +268,24 @@ impl UiBackend for PagesBackend {
         runs::log(&self.state, &principal, run, &task, offset)
             .await
             .map_err(denied)
+    }
+
+    async fn schedules(&self, request: &Parts, project: Option<i64>) -> Loaded<SchedulesPage> {
+        let principal = self.principal(request).await;
+        schedules::schedules(&self.state, &principal, project)
+            .await
+            .map_err(denied)
+    }
+
+    async fn schedule(&self, request: &Parts, id: i64) -> Loaded<SchedulePage> {
+        let principal = self.principal(request).await;
+        schedules::schedule(&self.state, &principal, id)
+            .await
+            .map_err(denied)
+    }
+
+    fn preview_cron(&self, expr: &str, tz: &str) -> PreviewView {
+        schedules::preview(expr, tz)
     }
 
     fn operations(&self) -> Vec<OperationView> {
