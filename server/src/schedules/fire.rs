@@ -48,7 +48,8 @@ pub fn load(row: &schedule::Model) -> Result<Loaded, String> {
 pub struct PassOutcome {
     /// False when another server had claimed the pass.
     pub claimed: bool,
-    pub recorded: Vec<(i64, FiringOutcome)>,
+    /// Each instant, what became of it, and how late (ms).
+    pub recorded: Vec<(i64, FiringOutcome, i64)>,
 }
 
 /// Handles the due instants of `row` at `now`.
@@ -145,13 +146,16 @@ pub async fn pass(
             },
         };
         firing.outcome = result.as_str();
+        // Lateness runs until the run is written, not until the pass began.
+        firing.fired_at_ms = now_ms();
+        let late = firing.fired_at_ms - at;
         store::record(&txn, firing).await?;
-        outcome.recorded.push((at, result));
+        outcome.recorded.push((at, result, late));
     }
     txn.commit().await?;
     finish(engine, written, cancelled).await;
-    for &(at, result) in &outcome.recorded {
-        count(result, now - at);
+    for &(_, result, late) in &outcome.recorded {
+        count(result, late);
     }
     Ok(outcome)
 }
@@ -278,6 +282,6 @@ async fn stop_broken(
     count(FiringOutcome::Failed, 0);
     Ok(PassOutcome {
         claimed: true,
-        recorded: vec![(first, FiringOutcome::Failed)],
+        recorded: vec![(first, FiringOutcome::Failed, now - first)],
     })
 }
