@@ -17,8 +17,10 @@ pub struct ScheduleRow {
     /// "workflow build", or "pipeline ci on main".
     pub target: String,
     pub paused: bool,
-    /// The next instant, RFC 3339 UTC (none while paused).
+    /// The next instant, RFC 3339 UTC (none while paused), and how far off
+    /// it was when the page was made ("in 3 min").
     pub next: Option<String>,
+    pub next_in: Option<String>,
     pub last_outcome: Option<String>,
     pub last_run: Option<i64>,
 }

@@ -2,8 +2,8 @@
 //! what it starts and its policies, and `next_at_ms`: the first instant
 //! not yet handled, which a server claims by moving it on (guarded by its
 //! old value). Each handled instant is a firing row, unique per
-//! (schedule, instant): whatever the number of servers, an instant is
-//! recorded once.
+//! (schedule, instant) among the clock's firings (a "run now" is recorded
+//! apart): whatever the number of servers, an instant is recorded once.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -107,6 +107,7 @@ impl MigrationTrait for Migration {
                     .table(Firings::Table)
                     .col(Firings::ScheduleId)
                     .col(Firings::InstantMs)
+                    .col(Firings::Manual)
                     .unique()
                     .if_not_exists()
                     .to_owned(),

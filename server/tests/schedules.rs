@@ -238,6 +238,11 @@ async fn the_preview_answers_and_names_the_bad_field() {
         ("expr=*%20*%20*%20*%20*&after=yesterday", "after:"),
         ("expr=*%20*%20*%20*%20*&count=1000", "count:"),
         ("expr=*%20*%20*%20*%20*&count=-1", "count:"),
+        // Alaska's clocks went back a whole day in 1867: not searched.
+        (
+            "expr=*%20*%20*%20*%20*%20*&tz=America/Sitka&after=1867-10-18T22:00:00Z&count=100",
+            "after:",
+        ),
     ] {
         let (status, answer) = api.get(&format!("/api/v1/cron/preview?{query}")).await;
         assert_eq!(status, 400, "{query}: {answer}");
@@ -448,3 +453,36 @@ async fn pipeline_schedules_read_the_branch(backend: Backend) {
     app.stop().await;
 }
 on_sqlite_and_postgres!(pipeline_schedules_read_the_branch);
+
+/// A pass that finds its instant already recorded (an edit raced an
+/// earlier pass and set the next instant back onto it) skips it and goes
+/// on: nothing is recorded twice and the schedule does not stop.
+async fn a_recorded_instant_is_skipped_not_stuck(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (api, project) = owner(&app).await;
+    assert_eq!(save(&api, project, "hello", HELLO).await.0, 200);
+    let id = create(
+        &api,
+        project,
+        json!({"name": "s", "cron": "* * * * * *", "workflow": "hello", "concurrency": "allow", "catchup": "all"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let found = wait_firings(&api, id, Duration::from_secs(30), |f| f.len() >= 2).await;
+    let recorded = ms(&found.last().unwrap()["instant"]);
+    rewind(&app, id, recorded).await;
+    let later = wait_firings(&api, id, Duration::from_secs(30), |f| {
+        f.len() >= found.len() + 3
+    })
+    .await;
+    let same = later
+        .iter()
+        .filter(|f| ms(&f["instant"]) == recorded)
+        .count();
+    assert_eq!(same, 1, "{later:#?}");
+    // Nobody signed in sees no list.
+    assert_eq!(Api::new(&app.base).get("/api/v1/schedules").await.0, 401);
+    app.stop().await;
+}
+on_all_backends!(a_recorded_instant_is_skipped_not_stuck);

@@ -112,7 +112,7 @@ fn ScheduleTable(rows: Vec<ScheduleRow>, with_project: bool) -> impl IntoView {
                     {with_project.then(|| view! { <th scope="col">"Project"</th> })}
                     <th scope="col">"When"</th>
                     <th scope="col">"Starts"</th>
-                    <th scope="col">"Next (UTC)"</th>
+                    <th scope="col">"Next"</th>
                     <th scope="col">"Last firing"</th>
                 </tr>
             </thead>
@@ -127,7 +127,11 @@ fn ScheduleTable(rows: Vec<ScheduleRow>, with_project: bool) -> impl IntoView {
                             })}
                             <td class="font-mono">{format!("{} ({})", r.cron, r.timezone)}</td>
                             <td>{r.target.clone()}</td>
-                            <td>{if r.paused { "paused".to_owned() } else { when(&r.next) }}</td>
+                            <td>{if r.paused {
+                                view! { <span>"paused"</span> }.into_any()
+                            } else {
+                                view! { <span title=when(&r.next)>{r.next_in.clone().unwrap_or_else(|| "—".into())}</span> }.into_any()
+                            }}</td>
                             <td>{r.last_outcome.clone().unwrap_or_else(|| "—".into())}</td>
                         </tr>
                     })

@@ -526,3 +526,38 @@ fn specs_name_the_field_in_error() {
         assert_eq!(check(&input).unwrap_err().field, "branch", "{bad}");
     }
 }
+
+#[test]
+fn hostile_and_fractional_starting_points() {
+    let every_second = parse("* * * * * *").unwrap();
+    // Before 1970 (offsets of over a day in 1867 Alaska) and after 4000:
+    // nothing, at once.
+    let sitka = parse_zone("America/Sitka").unwrap();
+    assert_eq!(
+        next_after(&every_second, sitka, ms("1867-10-18T22:00:00Z")),
+        None
+    );
+    assert_eq!(
+        next_after(&every_second, Tz::UTC, ms("4100-01-01T00:00:00Z")),
+        None
+    );
+    // Instants are whole seconds whatever fraction the start has.
+    let after = ms("2026-05-01T10:00:00Z") + 500;
+    assert_eq!(
+        upcoming(&every_second, Tz::Europe__Berlin, after, 2),
+        vec![after + 500, after + 1500]
+    );
+    // In the second pass of a repeated hour, a fixed-hour expression's
+    // slots have fired in the first: the next is the next day's.
+    let hour_one = parse("* * 1 * * *").unwrap();
+    let ny = parse_zone("America/New_York").unwrap();
+    assert_eq!(
+        next_after(&hour_one, ny, ms("2026-11-01T06:10:00Z") + 500).map(text),
+        Some("2026-11-02T06:00:00Z".to_owned())
+    );
+    // A rhythm expression in that pass goes on second by second.
+    assert_eq!(
+        next_after(&every_second, ny, ms("2026-11-01T06:10:00Z")).map(text),
+        Some("2026-11-01T06:10:01Z".to_owned())
+    );
+}

@@ -39,6 +39,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 move || shell(options.clone())
             },
         )
+        // Pages' data calls spend the caller's quota too (a cron preview
+        // or a list across projects is work for the server).
         .route(
             "/ui/fn/{*name}",
             axum::routing::post(move |request: axum::extract::Request| {
@@ -50,7 +52,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
                     )
                     .await
                 }
-            }),
+            })
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                super::quota::gate,
+            )),
         )
         // Forms spend the poster's quota like the API (sign-ups hash a
         // password: unmetered, they would be a cheap way to burn the CPU).

@@ -95,6 +95,8 @@ pub async fn pass(
         txn.rollback().await?;
         return Ok(PassOutcome::default());
     }
+    let planned: Vec<i64> = plan.instants.iter().map(|&(at, _)| at).collect();
+    let done = store::recorded_among(&txn, row.id, &planned).await?;
     let mut previous = match store::last_run(&txn, row.id).await? {
         Some(id) => running(&txn, id).await?.then_some(id),
         None => None,
@@ -106,6 +108,13 @@ pub async fn pass(
     let mut written = Vec::new();
     let mut cancelled = Vec::new();
     for &(at, verdict) in &plan.instants {
+        let run = match verdict {
+            Verdict::Fire => prepared.next().map(|(_, p)| p),
+            Verdict::Missed => None,
+        };
+        if done.contains(&at) {
+            continue;
+        }
         let mut firing = NewFiring {
             schedule_id: row.id,
             instant_ms: at,
@@ -117,7 +126,7 @@ pub async fn pass(
         };
         let result = match verdict {
             Verdict::Missed => FiringOutcome::Missed,
-            Verdict::Fire => match prepared.next().map(|(_, p)| p) {
+            Verdict::Fire => match run {
                 Some(Ok(run)) => match on_overlap(loaded.overlap, previous.is_some()) {
                     OnOverlap::Skip => FiringOutcome::SkippedRunning,
                     decision => {

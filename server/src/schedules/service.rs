@@ -10,12 +10,17 @@ use kiln_core::schedule::{ScheduleInput, ScheduleSpec, Target, check, next_after
 use sea_orm::{ActiveValue::Set, EntityTrait, IntoActiveModel};
 
 use super::{fire, store};
-use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
+use crate::accounts::{AccountsError, Principal};
 use crate::clock::now_ms;
 use crate::db::entities::{repository, run, schedule, schedule_firing};
 use crate::engine::start::Starter;
 use crate::engine::{Engine, EngineError, workflows};
+
+/// Schedule rows one listing across projects reads at most.
+const MAX_SCANNED: usize = 5000;
+/// Largest params object a schedule keeps (its JSON).
+const MAX_PARAMS_BYTES: usize = 64 * 1024;
 
 /// Instants a preview or an answer lists by default, and at most.
 pub const PREVIEW_COUNT: usize = 5;
@@ -81,7 +86,12 @@ pub async fn create(
         project_id: Set(project),
         created_by: Set(principal.user().map(|u| u.id)),
         created_at_ms: Set(now),
-        ..fields(&spec, change.params.unwrap_or_default(), paused, now)
+        ..fields(
+            &spec,
+            check_params(change.params)?.unwrap_or_default(),
+            paused,
+            now,
+        )
     };
     let saved = store::insert(db, row)
         .await
@@ -134,7 +144,7 @@ pub async fn update(
     {
         return Err(name_taken());
     }
-    let params = match change.params {
+    let params = match check_params(change.params)? {
         Some(params) => params,
         None => serde_json::from_str(&row.params).unwrap_or_default(),
     };
@@ -232,13 +242,24 @@ pub async fn visible(
     after: Option<i64>,
     limit: u64,
 ) -> Result<(Vec<schedule::Model>, Option<i64>), EngineError> {
+    if principal.user().is_none() {
+        return Err(EngineError::Accounts(AccountsError::Unauthenticated(
+            "sign in or send an API token",
+        )));
+    }
     let mut seen = std::collections::HashMap::new();
     let mut found = Vec::new();
     let mut cursor = after;
-    // Pages of rows until `limit` visible ones (or the end).
+    let mut scanned = 0;
+    // Pages of rows until `limit` visible ones, the end, or as many rows
+    // as one request may read (the cursor then goes on from there).
     loop {
-        let rows = store::page(&engine.db, cursor, limit).await?;
-        let full = rows.len() as u64 == limit;
+        if scanned >= MAX_SCANNED {
+            return Ok((found, cursor));
+        }
+        let rows = store::page(&engine.db, cursor, limit.max(100)).await?;
+        scanned += rows.len();
+        let full = rows.len() as u64 == limit.max(100);
         for row in rows {
             cursor = Some(row.id);
             let allowed = match seen.get(&row.project_id) {
@@ -361,6 +382,20 @@ async fn checked(
         }
     }
     Ok(spec)
+}
+
+fn check_params(
+    params: Option<serde_json::Map<String, serde_json::Value>>,
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>, EngineError> {
+    if let Some(map) = &params
+        && serde_json::Value::Object(map.clone()).to_string().len() > MAX_PARAMS_BYTES
+    {
+        return Err(EngineError::invalid(
+            "params",
+            format!("at most {} KiB of params", MAX_PARAMS_BYTES / 1024),
+        ));
+    }
+    Ok(params)
 }
 
 /// The columns `spec` decides, with its next instant from `now`.

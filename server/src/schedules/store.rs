@@ -164,6 +164,27 @@ pub async fn record(db: &impl ConnectionTrait, new: NewFiring) -> Result<(), DbE
     Ok(())
 }
 
+/// Which of `instants` of the schedule's clock are recorded already (an
+/// edit racing a pass may set its next instant back onto one).
+pub async fn recorded_among(
+    db: &impl ConnectionTrait,
+    schedule_id: i64,
+    instants: &[i64],
+) -> Result<Vec<i64>, DbErr> {
+    if instants.is_empty() {
+        return Ok(Vec::new());
+    }
+    firing::Entity::find()
+        .select_only()
+        .column(firing::Column::InstantMs)
+        .filter(firing::Column::ScheduleId.eq(schedule_id))
+        .filter(firing::Column::Manual.eq(false))
+        .filter(firing::Column::InstantMs.is_in(instants.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
 /// The run of the schedule's latest firing that started one.
 pub async fn last_run(db: &impl ConnectionTrait, schedule_id: i64) -> Result<Option<i64>, DbErr> {
     let found: Option<Option<i64>> = firing::Entity::find()

@@ -4,6 +4,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use kiln_core::schedule::next::{EARLIEST_MS, LATEST_MS};
 use kiln_core::schedule::{parse, parse_zone, upcoming};
 
 use super::engine_types::RunBody;
@@ -217,6 +218,9 @@ pub async fn cron_preview(Query(q): Query<PreviewQuery>) -> Result<Json<PreviewB
             .timestamp_millis(),
         None => now_ms(),
     };
+    if !(EARLIEST_MS..LATEST_MS).contains(&after) {
+        return Err(bad("after", "must be between 1970 and 4000".to_owned()));
+    }
     let count = match q.count.as_deref().filter(|c| !c.is_empty()) {
         Some(raw) => raw
             .parse::<usize>()

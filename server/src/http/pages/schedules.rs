@@ -3,6 +3,7 @@
 //! same service and authorization as the REST API.
 
 use kiln_app::schedule_data::{FiringRow, PreviewView, SchedulePage, ScheduleRow, SchedulesPage};
+use kiln_app::screen::relative::relative;
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
 use kiln_core::schedule::{parse, parse_zone, upcoming};
@@ -37,6 +38,7 @@ fn schedule_row(
     project: String,
     last: Option<&schedule_firing::Model>,
 ) -> ScheduleRow {
+    let next = service::next_of(row, 1).first().copied();
     ScheduleRow {
         id: row.id,
         project_id: row.project_id,
@@ -46,7 +48,8 @@ fn schedule_row(
         timezone: row.timezone.clone(),
         target: target(row),
         paused: row.paused,
-        next: service::next_of(row, 1).first().copied().map(instant_text),
+        next: next.map(instant_text),
+        next_in: next.map(|at| relative(at - now_ms())),
         last_outcome: last.map(|f| f.outcome.clone()),
         last_run: last.and_then(|f| f.run_id),
     }
