@@ -310,11 +310,12 @@ pub async fn latest_firings(
     Ok(store::latest_of(&engine.db, ids).await?)
 }
 
-/// The next instants of a stored schedule from now.
+/// The next instants of a stored schedule from now (a paused one's: those
+/// it would fire at if resumed now).
 pub fn next_of(row: &schedule::Model, count: usize) -> Vec<i64> {
     match fire::load(row) {
-        Ok(loaded) if !row.paused => upcoming(&loaded.expr, loaded.zone, now_ms(), count),
-        _ => Vec::new(),
+        Ok(loaded) => upcoming(&loaded.expr, loaded.zone, now_ms(), count),
+        Err(_) => Vec::new(),
     }
 }
 

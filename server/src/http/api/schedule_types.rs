@@ -98,7 +98,7 @@ pub struct ScheduleBody {
     pub catchup: String,
     pub starting_deadline: Option<String>,
     pub paused: bool,
-    /// The next five instants (none while paused).
+    /// The next five instants (a paused schedule's: if resumed now).
     pub next: Vec<String>,
     pub last_firing: Option<FiringBody>,
     pub created_at: String,

@@ -38,7 +38,9 @@ fn schedule_row(
     project: String,
     last: Option<&schedule_firing::Model>,
 ) -> ScheduleRow {
-    let next = service::next_of(row, 1).first().copied();
+    let next = (!row.paused)
+        .then(|| service::next_of(row, 1).first().copied())
+        .flatten();
     ScheduleRow {
         id: row.id,
         project_id: row.project_id,
@@ -136,10 +138,14 @@ pub async fn schedule(
         concurrency: row.concurrency.clone(),
         catchup: row.catchup.clone(),
         starting_deadline: row.starting_deadline_ms.map(duration_text),
-        next: service::next_of(&row, PREVIEW)
-            .into_iter()
-            .map(instant_text)
-            .collect(),
+        next: if row.paused {
+            Vec::new()
+        } else {
+            service::next_of(&row, PREVIEW)
+                .into_iter()
+                .map(instant_text)
+                .collect()
+        },
         firings: firings
             .iter()
             .map(|f| FiringRow {
