@@ -8,6 +8,8 @@
 mod common;
 #[path = "authorization_matrix/engine_routes.rs"]
 mod engine_routes;
+#[path = "authorization_matrix/schedule_routes.rs"]
+mod schedule_routes;
 #[path = "authorization_matrix/setup.rs"]
 mod setup;
 
@@ -115,6 +117,17 @@ fn expectations(route: &str) -> Option<[&'static str; 10]> {
         | "DELETE /api/v1/projects/{id}/secrets/{name}"
         | "PUT /api/v1/groups/{id}/secrets/{name}"
         | "DELETE /api/v1/groups/{id}/secrets/{name}" => maintain,
+        "GET /api/v1/cron/preview" => everyone,
+        "GET /api/v1/schedules" => signed_in,
+        "GET /api/v1/projects/{id}/schedules"
+        | "GET /api/v1/schedules/{id}"
+        | "GET /api/v1/schedules/{id}/firings" => view,
+        "POST /api/v1/projects/{id}/schedules"
+        | "PATCH /api/v1/schedules/{id}"
+        | "DELETE /api/v1/schedules/{id}"
+        | "POST /api/v1/schedules/{id}/pause"
+        | "POST /api/v1/schedules/{id}/resume"
+        | "POST /api/v1/schedules/{id}/run" => develop,
         _ => return None,
     })
 }
@@ -179,6 +192,17 @@ const ROUTES_IN_TABLE: &[&str] = &[
     "GET /api/v1/groups/{id}/secrets",
     "PUT /api/v1/groups/{id}/secrets/{name}",
     "DELETE /api/v1/groups/{id}/secrets/{name}",
+    "GET /api/v1/cron/preview",
+    "GET /api/v1/schedules",
+    "GET /api/v1/projects/{id}/schedules",
+    "POST /api/v1/projects/{id}/schedules",
+    "GET /api/v1/schedules/{id}",
+    "PATCH /api/v1/schedules/{id}",
+    "DELETE /api/v1/schedules/{id}",
+    "POST /api/v1/schedules/{id}/pause",
+    "POST /api/v1/schedules/{id}/resume",
+    "POST /api/v1/schedules/{id}/run",
+    "GET /api/v1/schedules/{id}/firings",
 ];
 
 struct Fixture {
@@ -343,6 +367,7 @@ impl Fixture {
             other => self
                 .engine_request(other)
                 .await
+                .or(self.schedule_request(other).await)
                 .unwrap_or_else(|| panic!("no request for {other}")),
         }
     }

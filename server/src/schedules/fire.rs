@@ -7,19 +7,18 @@
 
 use std::time::Duration;
 
-use kiln_core::engine::RunState;
 use kiln_core::pipeline::EventKind;
 use kiln_core::schedule::{
     Catchup, CronExpr, FiringOutcome, OnOverlap, Overlap, Tz, Verdict, on_overlap, parse,
     parse_zone, plan_pass,
 };
 use kiln_core::workflow::params::GivenParams;
-use sea_orm::{DatabaseTransaction, EntityTrait, TransactionTrait};
+use sea_orm::TransactionTrait;
 
 use super::store::{self, NewFiring};
 use crate::clock::now_ms;
 use crate::db::entities::{run, schedule};
-use crate::engine::repo::run_state_of;
+use crate::engine::repo::runs;
 use crate::engine::start::{self, NewRun, Prepared, RunSource, Starter, Written};
 use crate::engine::{Engine, EngineError, control};
 use crate::pipelines::start::{At, source_at};
@@ -98,7 +97,7 @@ pub async fn pass(
     let planned: Vec<i64> = plan.instants.iter().map(|&(at, _)| at).collect();
     let done = store::recorded_among(&txn, row.id, &planned).await?;
     let mut previous = match store::last_run(&txn, row.id).await? {
-        Some(id) => running(&txn, id).await?.then_some(id),
+        Some(id) => runs::is_running(&txn, id).await?.then_some(id),
         None => None,
     };
     let mut outcome = PassOutcome {
@@ -232,14 +231,6 @@ async fn prepare_as(
         },
     )
     .await
-}
-
-/// Whether run `id` still runs.
-async fn running(txn: &DatabaseTransaction, id: i64) -> Result<bool, EngineError> {
-    Ok(run::Entity::find_by_id(id)
-        .one(txn)
-        .await?
-        .is_some_and(|r| run_state_of(&r) == RunState::Running))
 }
 
 async fn finish(engine: &Engine, written: Vec<Written>, cancelled: Vec<i64>) {

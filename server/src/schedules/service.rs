@@ -338,7 +338,11 @@ async fn authorized(
         Action::View,
     )
     .await
-    .map_err(|_| EngineError::NotFound("schedule"))?;
+    .map_err(|error| match error {
+        // Nobody signed in is told to sign in, not that nothing is there.
+        AccountsError::Unauthenticated(_) => EngineError::Accounts(error),
+        _ => EngineError::NotFound("schedule"),
+    })?;
     if action != Action::View {
         authorize(
             &engine.db,

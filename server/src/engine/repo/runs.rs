@@ -54,6 +54,14 @@ pub struct RunView {
     pub commit_status: Option<crate::db::entities::commit_status::Model>,
 }
 
+/// Whether run `run_id` exists and still runs.
+pub async fn is_running(db: &impl ConnectionTrait, run_id: i64) -> Result<bool, EngineError> {
+    Ok(run::Entity::find_by_id(run_id)
+        .one(db)
+        .await?
+        .is_some_and(|r| super::run_state_of(&r) == kiln_core::engine::RunState::Running))
+}
+
 pub async fn get(db: &impl ConnectionTrait, run_id: i64) -> Result<run::Model, EngineError> {
     run::Entity::find_by_id(run_id)
         .one(db)
