@@ -179,6 +179,11 @@ async fn mistakes_are_named_and_strangers_see_nothing(backend: Backend) {
         (json!({"name": "a\u{202e}b"}), 422, "invisible"),
         (json!({"cron": "$(id) * * * *"}), 422, "minute"),
         (json!({"unknown": 1}), 422, "unknown"),
+        (
+            json!({"params": {"big": "x".repeat(70_000)}}),
+            422,
+            "at most 64 KiB of params",
+        ),
     ] {
         let mut body = base.clone();
         for (key, value) in change.as_object().unwrap() {
