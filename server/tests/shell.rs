@@ -1,15 +1,48 @@
 //! The shell runner against real processes: output line by line on the
 //! right stream, exit codes, only the given environment, timeouts and
 //! cancellation killing the whole process group (even a child that ignores
-//! SIGTERM), a missing command, long lines and binary output.
+//! SIGTERM), a missing command, long lines and binary output. Each test
+//! runs both ways a step can start: forked from this process, and through
+//! the resident launcher (the `kiln` binary), as the server starts them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 
 use kiln_core::sandbox::Limit;
+use kiln_server::engine::launcher;
 use kiln_server::engine::shell::{Ending, MAX_LINE_BYTES, OutputLine, ShellStep, Stream, run};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+/// Generates `name::forked` and `name::launched` for the test `name`.
+macro_rules! both_ways {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn forked() {
+                super::$name().await;
+            }
+
+            #[tokio::test]
+            async fn launched() {
+                super::launcher::enable(env!("CARGO_BIN_EXE_kiln").into());
+                super::$name().await;
+            }
+        }
+    )*};
+}
+
+both_ways!(
+    output_streams_exit_codes_and_environment,
+    limits_are_in_place_when_the_program_starts,
+    a_missing_command_exits_127,
+    a_timeout_kills_the_whole_group,
+    sigterm_ignored_means_sigkill_after_the_grace,
+    cancelling_stops_it,
+    long_lines_are_split_and_bytes_kept,
+    a_program_that_cannot_start_is_reported,
+    many_at_once_keep_their_own_output,
+);
 
 fn step(dir: &tempfile::TempDir, command: &str) -> ShellStep {
     ShellStep {
@@ -43,7 +76,6 @@ fn text(lines: &[OutputLine], stream: Stream) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
 async fn output_streams_exit_codes_and_environment() {
     let dir = tempfile::tempdir().unwrap();
     // CARGO_PKG_NAME is set for this test process: the step must not see it.
@@ -63,7 +95,6 @@ async fn output_streams_exit_codes_and_environment() {
     assert_eq!(text(&lines, Stream::Stderr), ["two"]);
 }
 
-#[tokio::test]
 async fn limits_are_in_place_when_the_program_starts() {
     let dir = tempfile::tempdir().unwrap();
     let s = ShellStep {
@@ -75,7 +106,6 @@ async fn limits_are_in_place_when_the_program_starts() {
     assert_eq!(text(&lines, Stream::Stdout), ["64", "0", "64"]);
 }
 
-#[tokio::test]
 async fn a_missing_command_exits_127() {
     let dir = tempfile::tempdir().unwrap();
     let (ending, lines) = run_collect(
@@ -91,7 +121,6 @@ async fn a_missing_command_exits_127() {
     );
 }
 
-#[tokio::test]
 async fn a_timeout_kills_the_whole_group() {
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("child.pid");
@@ -122,7 +151,6 @@ async fn a_timeout_kills_the_whole_group() {
     assert!(!alive, "background child {child} still runs: {state}");
 }
 
-#[tokio::test]
 async fn sigterm_ignored_means_sigkill_after_the_grace() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = step(
@@ -142,7 +170,6 @@ async fn sigterm_ignored_means_sigkill_after_the_grace() {
     );
 }
 
-#[tokio::test]
 async fn cancelling_stops_it() {
     let dir = tempfile::tempdir().unwrap();
     let cancel = CancellationToken::new();
@@ -157,7 +184,6 @@ async fn cancelling_stops_it() {
     assert!(started.elapsed() < Duration::from_secs(2));
 }
 
-#[tokio::test]
 async fn long_lines_are_split_and_bytes_kept() {
     let dir = tempfile::tempdir().unwrap();
     let s = step(
@@ -177,4 +203,110 @@ async fn long_lines_are_split_and_bytes_kept() {
         ]
     );
     assert_eq!(lines[3].bytes, b"\xff\xfebinary");
+}
+
+/// The program itself cannot be started: forked, the start fails; through
+/// the launcher, the step exits 126 with the reason on stderr, as a shell
+/// reports it.
+async fn a_program_that_cannot_start_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = ShellStep {
+        argv: vec!["/no/such/program".into()],
+        ..step(&dir, "")
+    };
+    let (tx, mut rx) = mpsc::channel(64);
+    match run(&s, tx, CancellationToken::new()).await {
+        Err(error) => assert!(launcher::binary().is_none(), "{error}"),
+        Ok(ending) => {
+            assert_eq!(ending, Ending::Exited(126));
+            let mut said = String::new();
+            while let Some(line) = rx.recv().await {
+                said.push_str(&String::from_utf8_lossy(&line.bytes));
+            }
+            assert!(said.contains("cannot start the step"), "{said}");
+            assert!(said.contains("/no/such/program"), "{said}");
+        }
+    }
+}
+
+/// Many steps at once through one launcher: each gets its own output and
+/// its own exit code.
+async fn many_at_once_keep_their_own_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = (0..40).map(|i| {
+        let s = step(
+            &dir,
+            &format!("echo out-{i}; echo err-{i} >&2; exit {}", i % 7),
+        );
+        async move { (i, run_collect(&s, CancellationToken::new()).await) }
+    });
+    for (i, (ending, lines)) in futures::future::join_all(runs).await {
+        assert_eq!(ending, Ending::Exited(i % 7));
+        assert_eq!(text(&lines, Stream::Stdout), [format!("out-{i}")]);
+        assert_eq!(text(&lines, Stream::Stderr), [format!("err-{i}")]);
+    }
+}
+
+/// The resident launcher killed under a running step: the step's process
+/// dies with it, the step ends with an error instead of hanging, and the
+/// next step starts on a new launcher.
+#[tokio::test]
+async fn a_killed_launcher_takes_its_steps_and_is_replaced() {
+    launcher::enable(env!("CARGO_BIN_EXE_kiln").into());
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("step.pid");
+    let s = step(
+        &dir,
+        &format!("echo $$ > {}; exec sleep 30", pid_file.display()),
+    );
+    let running = tokio::spawn(async move {
+        let (tx, _rx) = mpsc::channel(64);
+        run(&s, tx, CancellationToken::new()).await
+    });
+    let started = Instant::now();
+    while !pid_file.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the step never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ours = std::process::id().to_string();
+    let launchers: Vec<i32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let parent = stat
+                .rsplit_once(") ")
+                .and_then(|(_, r)| r.split(' ').nth(1));
+            String::from_utf8_lossy(&cmdline).contains(launcher::MODE) && parent == Some(&ours)
+        })
+        .collect();
+    assert_eq!(launchers.len(), 1, "{launchers:?}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(launchers[0]),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("the step ends when its launcher dies")
+        .unwrap();
+    assert!(ended.is_err(), "{ended:?}");
+    let step_pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let state = std::fs::read_to_string(format!("/proc/{step_pid}/stat")).unwrap_or_default();
+    assert!(
+        state.is_empty() || state.contains(") Z"),
+        "the step outlived its launcher: {state}"
+    );
+    let (ending, lines) = run_collect(&step(&dir, "echo again"), CancellationToken::new()).await;
+    assert_eq!(ending, Ending::Exited(0));
+    assert_eq!(text(&lines, Stream::Stdout), ["again"]);
 }

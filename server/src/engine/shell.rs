@@ -6,24 +6,26 @@
 //! sends SIGTERM to the whole group, then SIGKILL after a grace period, so
 //! nothing the step started outlives it. The process dies with the Kiln
 //! process that started it (a killed worker's steps do not run on), and
-//! starts with its resource limits already set: through the launcher
-//! (`posix_spawn`, see [`launcher`]) when this process has one, else by
-//! fork with the same setup in the child.
+//! starts with its resource limits already set: through the resident
+//! launcher (see [`launcher`]) when this process has one, else by fork
+//! with the same setup in the child.
 
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
 use kiln_core::sandbox::{Limit, steers_loader};
+use nix::fcntl::OFlag;
 use nix::sys::resource::{Resource, setrlimit};
 use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use nix::unistd::{Pid, pipe2};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::net::unix::pipe;
 use tokio::process::Command;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::launcher;
+use super::launcher::{self, client};
 
 /// Longest line delivered in one piece; longer ones arrive in parts.
 pub const MAX_LINE_BYTES: usize = 16 * 1024;
@@ -103,55 +105,66 @@ pub async fn run(
         return Err(std::io::Error::other("no program to run"));
     };
     let setup = launcher::Setup {
-        parent: std::process::id(),
         host_user: step.host_user,
         limits: step.limits.clone(),
     };
-    let mut command = match launcher::binary() {
-        // posix_spawn of the launcher, which sets up and execs the program.
+    // The environment also reaches the sandbox's own program, outside the
+    // sandbox: nothing in it may steer how that program loads.
+    let env: Vec<(String, String)> = step
+        .env
+        .iter()
+        .filter(|(k, _)| !steers_loader(k))
+        .cloned()
+        .collect();
+    let (mut child, stdout, stderr) = match launcher::binary() {
         Some(binary) => {
-            let mut command = Command::new(binary);
-            command.args(launcher::arguments(&setup, &step.argv));
-            command
+            let (out_read, out_write) = pipe2(OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
+            let (err_read, err_write) = pipe2(OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
+            let launched = client::launch(
+                binary,
+                step.argv.clone(),
+                env,
+                step.workdir.clone(),
+                &setup,
+                out_write,
+                err_write,
+            )
+            .await?;
+            (
+                Process::Launched(launched),
+                Box::new(pipe::Receiver::from_owned_fd(out_read)?)
+                    as Box<dyn AsyncRead + Send + Unpin>,
+                Box::new(pipe::Receiver::from_owned_fd(err_read)?)
+                    as Box<dyn AsyncRead + Send + Unpin>,
+            )
         }
         None => {
             let mut command = Command::new(program);
             command.args(args);
             before_exec(&mut command, &setup);
             command
+                .current_dir(&step.workdir)
+                .env_clear()
+                .envs(env)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .process_group(0)
+                .kill_on_drop(true);
+            let mut child = command.spawn()?;
+            let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+            let missing = || std::io::Error::other("the step's output was not connected");
+            (
+                Process::Forked(child),
+                Box::new(stdout.ok_or_else(missing)?) as Box<dyn AsyncRead + Send + Unpin>,
+                Box::new(stderr.ok_or_else(missing)?) as Box<dyn AsyncRead + Send + Unpin>,
+            )
         }
     };
-    command
-        .current_dir(&step.workdir)
-        .env_clear()
-        // The environment also reaches the launcher (root, when Kiln is)
-        // and the sandbox's own program, outside the sandbox: nothing in it
-        // may steer how they load.
-        .envs(
-            step.env
-                .iter()
-                .filter(|(k, _)| !steers_loader(k))
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        )
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    let mut child = command.spawn()?;
-    let group = child
-        .id()
-        .and_then(|id| i32::try_from(id).ok())
-        .map(Pid::from_raw);
+    let group = child.group();
     let readers = [
-        child
-            .stdout
-            .take()
-            .map(|out| tokio::spawn(forward(out, Stream::Stdout, lines.clone()))),
-        child
-            .stderr
-            .take()
-            .map(|err| tokio::spawn(forward(err, Stream::Stderr, lines.clone()))),
+        tokio::spawn(forward(stdout, Stream::Stdout, lines.clone())),
+        tokio::spawn(forward(stderr, Stream::Stderr, lines.clone())),
     ];
     drop(lines);
 
@@ -162,10 +175,7 @@ pub async fn run(
         }
     };
     let ending = tokio::select! {
-        status = child.wait() => {
-            let status = status?;
-            Ending::Exited(exit_code(status))
-        }
+        code = child.wait() => Ending::Exited(code?),
         () = deadline => Ending::TimedOut,
         () = cancel.cancelled() => Ending::Cancelled,
     };
@@ -177,7 +187,7 @@ pub async fn run(
     }
     // A background process that left the group (setsid) may hold the pipes
     // open for ever: read what is there for at most the grace period.
-    for mut reader in readers.into_iter().flatten() {
+    for mut reader in readers {
         if tokio::time::timeout(step.grace, &mut reader).await.is_err() {
             reader.abort();
         }
@@ -225,6 +235,32 @@ fn before_exec(command: &mut Command, setup: &launcher::Setup) {
     }
 }
 
+/// The step's process, however it was started.
+enum Process {
+    Launched(client::Launched),
+    Forked(tokio::process::Child),
+}
+
+impl Process {
+    /// Its process group (it leads its own).
+    fn group(&self) -> Option<Pid> {
+        match self {
+            Process::Launched(launched) => Some(Pid::from_raw(launched.pid())),
+            Process::Forked(child) => child
+                .id()
+                .and_then(|id| i32::try_from(id).ok())
+                .map(Pid::from_raw),
+        }
+    }
+
+    async fn wait(&mut self) -> std::io::Result<i32> {
+        match self {
+            Process::Launched(launched) => launched.wait().await,
+            Process::Forked(child) => child.wait().await.map(exit_code),
+        }
+    }
+}
+
 fn exit_code(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
     status
@@ -234,7 +270,7 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
 }
 
 /// SIGTERM to the group, SIGKILL after `grace` if the shell is still there.
-async fn stop_group(child: &mut tokio::process::Child, group: Option<Pid>, grace: Duration) {
+async fn stop_group(child: &mut Process, group: Option<Pid>, grace: Duration) {
     if let Some(group) = group {
         let _ = killpg(group, Signal::SIGTERM);
     }
@@ -248,7 +284,11 @@ async fn stop_group(child: &mut tokio::process::Child, group: Option<Pid>, grace
     }
 }
 
-async fn forward(pipe: impl AsyncRead + Unpin, stream: Stream, lines: mpsc::Sender<OutputLine>) {
+async fn forward(
+    pipe: Box<dyn AsyncRead + Send + Unpin>,
+    stream: Stream,
+    lines: mpsc::Sender<OutputLine>,
+) {
     let mut reader = BufReader::with_capacity(MAX_LINE_BYTES, pipe);
     loop {
         let mut line = Vec::new();
