@@ -42,6 +42,8 @@ both_ways!(
     long_lines_are_split_and_bytes_kept,
     a_program_that_cannot_start_is_reported,
     many_at_once_keep_their_own_output,
+    a_cancel_at_the_start_reaches_it,
+    background_processes_end_with_the_step,
 );
 
 fn step(dir: &tempfile::TempDir, command: &str) -> ShellStep {
@@ -285,6 +287,13 @@ async fn a_killed_launcher_takes_its_steps_and_is_replaced() {
         })
         .collect();
     assert_eq!(launchers.len(), 1, "{launchers:?}");
+    // In a process group of its own: a signal to Kiln's group (a
+    // terminal's Ctrl-C) does not take the steps with it.
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", launchers[0])).unwrap();
+    let group = stat
+        .rsplit_once(") ")
+        .and_then(|(_, r)| r.split(' ').nth(2));
+    assert_eq!(group, Some(launchers[0].to_string().as_str()));
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(launchers[0]),
         nix::sys::signal::Signal::SIGKILL,
@@ -309,4 +318,43 @@ async fn a_killed_launcher_takes_its_steps_and_is_replaced() {
     let (ending, lines) = run_collect(&step(&dir, "echo again"), CancellationToken::new()).await;
     assert_eq!(ending, Ending::Exited(0));
     assert_eq!(text(&lines, Stream::Stdout), ["again"]);
+}
+
+/// Already cancelled when it starts: the stop reaches the step although
+/// it has barely begun (its process group exists before its start is
+/// reported).
+async fn a_cancel_at_the_start_reaches_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let (ending, _) = run_collect(&step(&dir, "sleep 1; touch late"), cancel).await;
+    assert_eq!(ending, Ending::Cancelled);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!dir.path().join("late").exists(), "the step ran on");
+}
+
+/// What a step leaves running in the background ends with it.
+async fn background_processes_end_with_the_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("child.pid");
+    let s = step(
+        &dir,
+        &format!(
+            "sleep 30 >/dev/null 2>&1 & echo $! > {}",
+            pid_file.display()
+        ),
+    );
+    let (ending, _) = run_collect(&s, CancellationToken::new()).await;
+    assert_eq!(ending, Ending::Exited(0));
+    let child: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let state = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+    let alive = state
+        .rsplit_once(") ")
+        .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X'));
+    assert!(!alive, "background child {child} still runs: {state}");
 }

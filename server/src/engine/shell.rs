@@ -174,15 +174,25 @@ pub async fn run(
             None => std::future::pending().await,
         }
     };
+    // Its end unknown (the launcher went): stopped like a cancelled step,
+    // then reported as an error.
+    let mut lost = None;
     let ending = tokio::select! {
-        code = child.wait() => Ending::Exited(code?),
+        code = child.wait() => match code {
+            Ok(code) => Ending::Exited(code),
+            Err(error) => {
+                lost = Some(error);
+                Ending::Cancelled
+            }
+        },
         () = deadline => Ending::TimedOut,
         () = cancel.cancelled() => Ending::Cancelled,
     };
     if matches!(ending, Ending::TimedOut | Ending::Cancelled) {
         stop_group(&mut child, group, step.grace).await;
-    } else if let Some(group) = group {
-        // The shell is gone; anything it left running in the background goes too.
+    } else if let (Process::Forked(_), Some(group)) = (&child, group) {
+        // The shell is gone; anything it left running in the background
+        // goes too. (The launcher does this itself, before it reaps.)
         let _ = killpg(group, Signal::SIGKILL);
     }
     // A background process that left the group (setsid) may hold the pipes
@@ -192,7 +202,10 @@ pub async fn run(
             reader.abort();
         }
     }
-    Ok(ending)
+    match lost {
+        Some(error) => Err(error),
+        None => Ok(ending),
+    }
 }
 
 /// Without a launcher: in the forked child, before the program starts,

@@ -2,12 +2,14 @@
 //! launcher process (so the launcher's parent-death signal is tied to a
 //! thread that never ends), reads its replies and hands each to whoever
 //! waits for it; when the launcher goes, everyone waiting is told, and a
-//! new one is started. Requests are written under a lock from the caller's
-//! task: they are small, and the launcher reads as soon as it can.
+//! new one is started. Requests are written under a lock, off the
+//! runtime's threads (waiting for a launcher that restarts blocks).
 
 use std::collections::HashMap;
+use std::net::Shutdown;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,6 +25,8 @@ use super::{MODE, Setup};
 
 /// How long a start waits for a launcher (the first, or one restarting).
 const WAIT_FOR_LAUNCHER: Duration = Duration::from_secs(10);
+/// How long a start may take once requested.
+const WAIT_FOR_START: Duration = Duration::from_secs(30);
 /// Between a launcher's end and its successor's start.
 const RESTART_PAUSE: Duration = Duration::from_millis(200);
 
@@ -30,7 +34,8 @@ const RESTART_PAUSE: Duration = Duration::from_millis(200);
 #[derive(Debug)]
 pub struct Launched {
     pid: i32,
-    exit: oneshot::Receiver<i32>,
+    /// `None` once it has answered.
+    exit: Option<oneshot::Receiver<i32>>,
     code: Option<i32>,
 }
 
@@ -41,27 +46,28 @@ impl Launched {
     }
 
     /// Its exit code (128 + N for signal N). An error when the launcher
-    /// went before it could tell.
+    /// went before it could tell (the step died with it).
     pub async fn wait(&mut self) -> std::io::Result<i32> {
         if let Some(code) = self.code {
             return Ok(code);
         }
-        match (&mut self.exit).await {
-            Ok(code) => {
-                self.code = Some(code);
-                Ok(code)
-            }
-            Err(_) => Err(std::io::Error::other(
-                "the step launcher stopped before the step ended",
-            )),
-        }
+        let lost = || std::io::Error::other("the step launcher stopped before the step ended");
+        let exit = self.exit.as_mut().ok_or_else(lost)?;
+        let result = exit.await;
+        // A finished receiver must not be polled again.
+        self.exit = None;
+        let code = result.map_err(|_| lost())?;
+        self.code = Some(code);
+        Ok(code)
     }
 }
 
 impl Drop for Launched {
     /// Whoever ran it is gone: so is the step (as tokio's `kill_on_drop`).
+    /// Not once its end is known, nor when it died with its launcher (its
+    /// id may be another process's by now).
     fn drop(&mut self) {
-        if self.code.is_none() {
+        if self.code.is_none() && self.exit.is_some() {
             let _ = killpg(Pid::from_raw(self.pid), Signal::SIGKILL);
         }
     }
@@ -79,41 +85,35 @@ pub async fn launch(
     stderr: OwnedFd,
 ) -> std::io::Result<Launched> {
     static SHARED: OnceLock<Arc<Shared>> = OnceLock::new();
-    let shared = SHARED.get_or_init(|| Shared::start(binary.to_owned()));
-    let id = shared.next.fetch_add(1, Ordering::Relaxed);
+    let shared = SHARED
+        .get_or_init(|| Shared::start(binary.to_owned()))
+        .clone();
     let (started_tx, started) = oneshot::channel();
     let (exit_tx, exit) = oneshot::channel();
-    shared.waiting().starting.insert(
-        id,
-        Pending {
-            started: started_tx,
-            exit: exit_tx,
-        },
-    );
-    let request = Request::new(id, argv, env, workdir, setup);
-    let sent = serde_json::to_vec(&request)
-        .map_err(std::io::Error::from)
-        .and_then(|bytes| {
-            let writer = shared.writer()?;
-            let socket = writer
-                .as_ref()
-                .ok_or_else(|| std::io::Error::other("the step launcher is not running"))?;
-            protocol::send(socket, &bytes, &[stdout.as_raw_fd(), stderr.as_raw_fd()])
-        });
-    drop((stdout, stderr));
-    if let Err(error) = sent {
-        shared.waiting().starting.remove(&id);
-        return Err(error);
-    }
-    match started.await {
-        Ok(Ok(pid)) => Ok(Launched {
+    let pending = Pending {
+        started: started_tx,
+        exit: exit_tx,
+    };
+    let id = shared.next.fetch_add(1, Ordering::Relaxed);
+    let bytes = serde_json::to_vec(&Request::new(id, argv, env, workdir, setup))?;
+    // Waiting for a launcher (one restarting) and writing to it block:
+    // not on the runtime's threads.
+    tokio::task::spawn_blocking(move || shared.send(id, pending, &bytes, stdout, stderr))
+        .await
+        .map_err(std::io::Error::other)??;
+    match tokio::time::timeout(WAIT_FOR_START, started).await {
+        Ok(Ok(Ok(pid))) => Ok(Launched {
             pid,
-            exit,
+            exit: Some(exit),
             code: None,
         }),
-        Ok(Err(message)) => Err(std::io::Error::other(message)),
-        Err(_) => Err(std::io::Error::other(
+        Ok(Ok(Err(message))) => Err(std::io::Error::other(message)),
+        Ok(Err(_)) => Err(std::io::Error::other(
             "the step launcher stopped before the step started",
+        )),
+        // Should it start after all, nobody waits for it: it is killed.
+        Err(_) => Err(std::io::Error::other(
+            "the step launcher did not start the step in time",
         )),
     }
 }
@@ -159,18 +159,48 @@ impl Shared {
         self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The writer, once a launcher runs (waits a little for one).
-    fn writer(&self) -> std::io::Result<MutexGuard<'_, Option<UnixStream>>> {
+    /// Registers request `id` and sends it to the running launcher (waits
+    /// a little for one), with the step's output ends, closed here after.
+    /// Registration and sending happen under the writer's lock, which a
+    /// launcher's end also takes to clear what waits: a request is either
+    /// known to the launcher that got it, or refused here.
+    fn send(
+        &self,
+        id: u64,
+        pending: Pending,
+        bytes: &[u8],
+        stdout: OwnedFd,
+        stderr: OwnedFd,
+    ) -> std::io::Result<()> {
         let guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let (guard, _) = self
             .ready
             .wait_timeout_while(guard, WAIT_FOR_LAUNCHER, |w| w.is_none())
             .unwrap_or_else(|e| e.into_inner());
-        Ok(guard)
+        let socket = guard
+            .as_ref()
+            .ok_or_else(|| std::io::Error::other("the step launcher is not running"))?;
+        self.waiting().starting.insert(id, pending);
+        let sent = protocol::send(socket, bytes, &[stdout.as_raw_fd(), stderr.as_raw_fd()]);
+        if sent.is_err() {
+            self.waiting().starting.remove(&id);
+            // Part of a frame may have gone: the stream can no longer be
+            // trusted. The launcher sees its end and a new one starts.
+            let _ = socket.shutdown(Shutdown::Both);
+        }
+        sent
     }
 
     fn set_writer(&self, socket: Option<UnixStream>) {
-        *self.writer.lock().unwrap_or_else(|e| e.into_inner()) = socket;
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if socket.is_none() {
+            // Everyone still waiting hears that it is over; nothing new is
+            // registered meanwhile (that takes the writer's lock).
+            let mut waiting = self.waiting();
+            waiting.starting.clear();
+            waiting.running.clear();
+        }
+        *writer = socket;
         self.ready.notify_all();
     }
 
@@ -190,10 +220,6 @@ impl Shared {
                     drop(socket);
                     let _ = process.kill();
                     let _ = process.wait();
-                    // Everyone still waiting hears that it is over.
-                    let mut waiting = self.waiting();
-                    waiting.starting.clear();
-                    waiting.running.clear();
                     tracing::error!("the step launcher stopped; starting a new one");
                 }
                 Err(error) => tracing::error!(%error, "could not start the step launcher"),
@@ -226,14 +252,19 @@ impl Shared {
         let mut waiting = self.waiting();
         match reply {
             Reply::Started { id, pid } => {
-                let Some(pending) = waiting.starting.remove(&id) else {
-                    return;
-                };
-                if pending.started.send(Ok(pid)).is_ok() {
-                    waiting.running.insert(pid, pending.exit);
-                } else {
-                    // Whoever asked is gone: so is the step.
-                    let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+                let taken = waiting
+                    .starting
+                    .remove(&id)
+                    .and_then(|pending| pending.started.send(Ok(pid)).ok().map(|()| pending.exit));
+                match taken {
+                    Some(exit) => {
+                        waiting.running.insert(pid, exit);
+                    }
+                    // Whoever asked is gone (or was told it failed): so is
+                    // the step. Its group exists before this reply.
+                    None => {
+                        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+                    }
                 }
             }
             Reply::Refused { id, message } => {
@@ -259,6 +290,10 @@ fn spawn_launcher(binary: &Path) -> std::io::Result<(std::process::Child, UnixSt
         .env_clear()
         .stdin(Stdio::from(OwnedFd::from(theirs)))
         .stdout(Stdio::null())
+        // A terminal's Ctrl-C or a signal to Kiln's group must not reach
+        // it: its end would take every running step with it, while Kiln
+        // itself lets them finish.
+        .process_group(0)
         .spawn()?;
     Ok((process, ours))
 }

@@ -12,9 +12,9 @@ use std::process::{Command, Stdio};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::resource::setrlimit;
-use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signal::{SigSet, Signal, killpg};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use nix::unistd::{ForkResult, Gid, Pid, Uid};
 
 use super::protocol::{self, Reply, Request};
@@ -71,15 +71,26 @@ fn serve_until_eof(parent: i32) -> std::io::Result<()> {
     }
 }
 
-/// Reports every child that has ended.
+/// Reports every child that has ended. Whatever a step left running in
+/// its group is killed first, while the leader's zombie still holds the
+/// group's id (so the id cannot have been reused by then).
 fn reap(socket: &UnixStream) -> std::io::Result<()> {
+    let waiting = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG;
     loop {
-        let (pid, code) = match waitpid(None::<Pid>, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(pid, code)) => (pid, code),
-            Ok(WaitStatus::Signaled(pid, signal, _)) => (pid, 128 + signal as i32),
+        let pid = match waitid(Id::All, waiting | WaitPidFlag::WNOWAIT) {
             Ok(WaitStatus::StillAlive) | Err(nix::errno::Errno::ECHILD) => return Ok(()),
-            Ok(_) => continue,
             Err(nix::errno::Errno::EINTR) => continue,
+            Err(error) => return Err(error.into()),
+            Ok(status) => match status.pid() {
+                Some(pid) => pid,
+                None => return Ok(()),
+            },
+        };
+        let _ = killpg(pid, Signal::SIGKILL);
+        let code = match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, code)) => code,
+            Ok(WaitStatus::Signaled(_, signal, _)) => 128 + signal as i32,
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
             Err(error) => return Err(error.into()),
         };
         let reply = Reply::Exited {
@@ -117,10 +128,16 @@ fn start(bytes: &[u8], fds: Vec<OwnedFd>) -> Reply {
     #[allow(unsafe_code)]
     match unsafe { nix::unistd::fork() } {
         Ok(ForkResult::Child) => child(&request, stdout, stderr, launcher),
-        Ok(ForkResult::Parent { child }) => Reply::Started {
-            id,
-            pid: child.as_raw(),
-        },
+        Ok(ForkResult::Parent { child }) => {
+            // Also in the child, whichever runs first: the group exists
+            // before Kiln hears of the process, so a kill right after the
+            // start reaches it.
+            let _ = nix::unistd::setpgid(child, child);
+            Reply::Started {
+                id,
+                pid: child.as_raw(),
+            }
+        }
         Err(error) => Reply::Refused {
             id,
             message: format!("fork failed: {error}"),
@@ -131,6 +148,7 @@ fn start(bytes: &[u8], fds: Vec<OwnedFd>) -> Reply {
 /// In the forked child: output first (so a failure below reaches the
 /// step's log), then the setup, then the program. Never returns.
 fn child(request: &Request, stdout: OwnedFd, stderr: OwnedFd, launcher: Pid) -> ! {
+    let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
     let error = match (
         nix::unistd::dup2_stdout(&stdout),
         nix::unistd::dup2_stderr(&stderr),
@@ -153,8 +171,8 @@ fn child(request: &Request, stdout: OwnedFd, stderr: OwnedFd, launcher: Pid) -> 
 
 /// The working directory (as Kiln's user: the step's may not pass its
 /// parents), the host user, the death signal (after the user: a change of
-/// user clears it), the limits, then the program in a process group of
-/// its own, with exactly the step's environment. Returns only on failure.
+/// user clears it), the limits, then the program with exactly the step's
+/// environment. Returns only on failure.
 fn exec(request: &Request, launcher: Pid) -> String {
     let limits = match request.limits() {
         Ok(limits) => limits,
@@ -189,7 +207,6 @@ fn exec(request: &Request, launcher: Pid) -> String {
         .env_clear()
         .envs(request.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
-        .process_group(0)
         .exec();
     format!("{program}: {error}")
 }
