@@ -394,6 +394,33 @@ async fn limits_hold(backend: Backend) {
 }
 on_sqlite_and_postgres!(limits_hold);
 
+/// Creations at the same moment cannot pass the limit together.
+async fn the_limit_holds_under_concurrent_creation(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.schedules_per_project = 3).await;
+    let (api, project) = owner(&app).await;
+    assert_eq!(save(&api, project, "hello", HELLO).await.0, 200);
+    let attempts = (0..12).map(|n| {
+        let api = api.clone();
+        async move {
+            api.post(
+                &format!("/api/v1/projects/{project}/schedules"),
+                json!({"name": format!("s{n}"), "cron": "@yearly", "workflow": "hello"}),
+            )
+            .await
+            .0
+        }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    let made = statuses.iter().filter(|&&s| s == 201).count();
+    assert_eq!(made, 3, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|&s| s == 201 || s == 422),
+        "{statuses:?}"
+    );
+    app.stop().await;
+}
+on_all_backends!(the_limit_holds_under_concurrent_creation);
+
 const NIGHTLY: &str = "when: { event: [schedule] }\nsteps:\n  - name: check\n    run: echo \"$KILN_EVENT on $KILN_BRANCH\"\n";
 
 /// A pipeline schedule runs the pipeline file of the branch's head, as a

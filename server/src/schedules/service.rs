@@ -7,7 +7,7 @@
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
 use kiln_core::schedule::{ScheduleInput, ScheduleSpec, Target, check, next_after, upcoming};
-use sea_orm::{ActiveValue::Set, EntityTrait, IntoActiveModel};
+use sea_orm::{ActiveValue::Set, EntityTrait, IntoActiveModel, TransactionTrait};
 
 use super::{fire, store};
 use crate::accounts::authorize::authorize;
@@ -73,13 +73,6 @@ pub async fn create(
     if store::find(db, project, &spec.name).await?.is_some() {
         return Err(name_taken());
     }
-    let most = engine.settings.schedules_per_project;
-    if store::count_of_project(db, project).await? >= most {
-        return Err(EngineError::invalid(
-            "project",
-            format!("a project has at most {most} schedules (schedules_per_project)"),
-        ));
-    }
     let now = now_ms();
     let paused = change.paused.unwrap_or(false);
     let row = schedule::ActiveModel {
@@ -93,9 +86,21 @@ pub async fn create(
             now,
         )
     };
-    let saved = store::insert(db, row)
+    // Counted and written under the project's lock: concurrent creations
+    // cannot pass the limit together.
+    let most = engine.settings.schedules_per_project;
+    let txn = db.begin().await?;
+    store::lock_project(&txn, project).await?;
+    if store::count_of_project(&txn, project).await? >= most {
+        return Err(EngineError::invalid(
+            "project",
+            format!("a project has at most {most} schedules (schedules_per_project)"),
+        ));
+    }
+    let saved = store::insert(&txn, row)
         .await
         .map_err(|e| unique_or(e, name_taken))?;
+    txn.commit().await?;
     engine.schedules_changed.notify_waiters();
     Ok(saved)
 }

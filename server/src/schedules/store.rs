@@ -292,6 +292,19 @@ pub async fn prune(db: &impl ConnectionTrait, schedule_id: i64, keep: u64) -> Re
 }
 
 /// How many schedules the project has.
+/// Serializes schedule creation in `project` until the transaction ends:
+/// a write to the project's row (which changes nothing) takes its row lock
+/// on PostgreSQL and MySQL, and SQLite's one write lock.
+pub async fn lock_project(db: &impl ConnectionTrait, project: i64) -> Result<(), DbErr> {
+    use crate::db::entities::node;
+    node::Entity::update_many()
+        .col_expr(node::Column::Id, Expr::col(node::Column::Id))
+        .filter(node::Column::Id.eq(project))
+        .exec(db)
+        .await
+        .map(drop)
+}
+
 pub async fn count_of_project(db: &impl ConnectionTrait, project: i64) -> Result<u64, DbErr> {
     use sea_orm::PaginatorTrait;
     schedule::Entity::find()
