@@ -21,6 +21,7 @@ mod m20261202_700000_pipeline_runs;
 mod m20261202_800000_commit_statuses;
 mod m20261202_900000_concurrency_groups;
 mod m20261203_000001_schedules;
+mod m20261203_000002_schedule_leases;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_800000_commit_statuses::Migration),
             Box::new(m20261202_900000_concurrency_groups::Migration),
             Box::new(m20261203_000001_schedules::Migration),
+            Box::new(m20261203_000002_schedule_leases::Migration),
         ]
     }
 

@@ -518,3 +518,60 @@ async fn a_recorded_instant_is_skipped_not_stuck(backend: Backend) {
     app.stop().await;
 }
 on_all_backends!(a_recorded_instant_is_skipped_not_stuck);
+
+/// The lease on a pass being prepared: one holder at a time (who may
+/// renew it), another only once it has expired, and the claim of the pass
+/// ends it.
+async fn a_pass_is_prepared_under_one_lease(backend: Backend) {
+    use kiln_server::schedules::store;
+    let app = TestApp::spawn(backend).await;
+    let (api, project) = owner(&app).await;
+    assert_eq!(save(&api, project, "hello", HELLO).await.0, 200);
+    // Not due for months: the server's own loop leaves it alone.
+    let made = create(
+        &api,
+        project,
+        json!({"name": "later", "cron": "0 0 1 1 *", "workflow": "hello"}),
+    )
+    .await;
+    let id = made["id"].as_i64().unwrap();
+    let db = sea_orm::Database::connect(&app.db.url).await.unwrap();
+    let row = store::get(&db, id).await.unwrap().unwrap();
+    let from = row.next_at_ms.unwrap();
+    let now = 1_000;
+    assert!(
+        store::take_lease(&db, id, from, "a", now, now + 500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store::take_lease(&db, id, from, "b", now + 100, now + 600)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store::take_lease(&db, id, from, "a", now + 200, now + 700)
+            .await
+            .unwrap()
+    );
+    // Only for the pass that is due: not for another instant.
+    assert!(
+        !store::take_lease(&db, id, from + 1, "a", now, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store::take_lease(&db, id, from, "b", now + 701, now + 1200)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store::claim(&db, id, from, Some(from + 1), now + 800)
+            .await
+            .unwrap()
+    );
+    let row = store::get(&db, id).await.unwrap().unwrap();
+    assert_eq!((row.lease_by, row.lease_until_ms), (None, None));
+    app.stop().await;
+}
+on_all_backends!(a_pass_is_prepared_under_one_lease);

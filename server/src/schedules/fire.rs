@@ -1,7 +1,8 @@
 //! One pass over a due schedule: the domain plans which of its due
 //! instants fire and which are missed; the runs to start are prepared
-//! (outside any transaction: a pipeline's is read from git); then one
-//! transaction claims the pass, records each instant and writes the runs.
+//! (outside any transaction: a pipeline's is read from git, by the one
+//! server that holds the pass's lease); then one transaction claims the
+//! pass, records each instant and writes the runs.
 //! If another server claimed it first, the claim fails and nothing of this
 //! pass is written: each instant is handled exactly once.
 
@@ -22,6 +23,11 @@ use crate::engine::repo::runs;
 use crate::engine::start::{self, NewRun, Prepared, RunSource, Starter, Written};
 use crate::engine::{Engine, EngineError, control};
 use crate::pipelines::start::{At, source_at};
+
+/// How long a server may prepare a pipeline schedule's pass before
+/// another may take it over (a server that died while preparing delays
+/// the pass this long).
+const PREPARE_LEASE_MS: i64 = 60_000;
 
 /// A schedule row read back into the domain's types.
 pub struct Loaded {
@@ -80,6 +86,16 @@ pub async fn pass(
         );
         metrics::counter!("kiln_schedule_firings_total", "outcome" => "missed")
             .increment(plan.unrecorded);
+    }
+    let fires = plan.instants.iter().any(|&(_, v)| v == Verdict::Fire);
+    if fires && row.pipeline.is_some() {
+        // Preparing a pipeline's run reads git: one server does it while
+        // the others wait, unless it takes longer than its lease. The claim
+        // below still decides who records the pass.
+        let by = &engine.settings.worker_name;
+        if !store::take_lease(&engine.db, row.id, first, by, now, now + PREPARE_LEASE_MS).await? {
+            return Ok(PassOutcome::default());
+        }
     }
     // Prepared before the transaction, one run per instant that fires.
     let mut prepared = Vec::new();

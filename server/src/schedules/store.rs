@@ -1,12 +1,12 @@
 //! All SQL for schedules and their firings: rows in and out, the due scan,
-//! the claim of a pass (moving `next_at_ms` on, guarded by its old value,
-//! so of several servers exactly one handles an instant), firing rows and
-//! the schedule's last run.
+//! the lease on a pass being prepared, the claim of a pass (moving
+//! `next_at_ms` on, guarded by its old value, so of several servers exactly
+//! one handles an instant), firing rows and the schedule's last run.
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 
 use crate::db::entities::{schedule, schedule_firing as firing};
@@ -112,9 +112,38 @@ pub async fn active_count(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
         .await
 }
 
+/// Takes the lease on schedule `id`'s pass from `from` for `by` until
+/// `until`: only while that pass is still due and nobody else holds an
+/// unexpired lease. False when someone else is preparing it.
+pub async fn take_lease(
+    db: &impl ConnectionTrait,
+    id: i64,
+    from: i64,
+    by: &str,
+    now: i64,
+    until: i64,
+) -> Result<bool, DbErr> {
+    let updated = schedule::Entity::update_many()
+        .col_expr(schedule::Column::LeaseBy, Expr::value(by))
+        .col_expr(schedule::Column::LeaseUntilMs, Expr::value(until))
+        .filter(schedule::Column::Id.eq(id))
+        .filter(schedule::Column::NextAtMs.eq(from))
+        .filter(schedule::Column::Paused.eq(false))
+        .filter(
+            Condition::any()
+                .add(schedule::Column::LeaseUntilMs.is_null())
+                .add(schedule::Column::LeaseUntilMs.lt(now))
+                .add(schedule::Column::LeaseBy.eq(by)),
+        )
+        .exec(db)
+        .await?;
+    Ok(updated.rows_affected == 1)
+}
+
 /// Takes the pass starting at instant `from` of schedule `id` by moving
-/// its next instant to `to`: false when another server took it first (or
-/// the schedule was paused or edited meanwhile).
+/// its next instant to `to` (which ends any lease on it): false when
+/// another server took it first (or the schedule was paused or edited
+/// meanwhile).
 pub async fn claim(
     db: &impl ConnectionTrait,
     id: i64,
@@ -125,6 +154,14 @@ pub async fn claim(
     let updated = schedule::Entity::update_many()
         .col_expr(schedule::Column::NextAtMs, Expr::value(to))
         .col_expr(schedule::Column::UpdatedAtMs, Expr::value(now))
+        .col_expr(
+            schedule::Column::LeaseBy,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            schedule::Column::LeaseUntilMs,
+            Expr::value(Option::<i64>::None),
+        )
         .filter(schedule::Column::Id.eq(id))
         .filter(schedule::Column::NextAtMs.eq(from))
         .filter(schedule::Column::Paused.eq(false))

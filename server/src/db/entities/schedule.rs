@@ -30,6 +30,9 @@ pub struct Model {
     pub paused: bool,
     /// The first instant not yet handled; `None` when it never fires again.
     pub next_at_ms: Option<i64>,
+    /// The server preparing the due pass, and until when (see `fire`).
+    pub lease_by: Option<String>,
+    pub lease_until_ms: Option<i64>,
     pub created_by: Option<i64>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
