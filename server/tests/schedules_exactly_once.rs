@@ -1,4 +1,5 @@
-//! Several `kiln serve` processes on one database, no leader: each
+//! Several `kiln serve` processes on one database (three real processes
+//! beside the test's in-process server), no leader: each
 //! instant of each schedule fires exactly once, counted in the database,
 //! and a server killed with SIGKILL in the middle loses nothing (catch-up
 //! `all`: the instants it had not committed are handled by the others).
@@ -68,7 +69,8 @@ async fn every_instant_fires_once_across_servers(backend: Backend) {
     .await;
     let (api, project) = owner(&app).await;
     assert_eq!(save(&api, project, "tick", QUIET).await.0, 200);
-    let mut others = vec![spawn_server(&app), spawn_server(&app)];
+    // Three real `kiln serve` processes beside the test's own server.
+    let mut others = vec![spawn_server(&app), spawn_server(&app), spawn_server(&app)];
     // Let the other servers come up (and migrate nothing: same schema).
     tokio::time::sleep(Duration::from_secs(2)).await;
     for n in 0..schedules {
