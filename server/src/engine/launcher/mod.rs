@@ -9,10 +9,10 @@
 //!
 //! So one small process stays resident: Kiln's binary in launcher mode,
 //! single-threaded, started once per Kiln process ([`client`]). For each
-//! step it forks itself (cheap: it has touched almost nothing), and the
-//! child does what has to happen between fork and exec — the working
-//! directory, the host user, the parent-death signal, the resource limits,
-//! its own process group — then execs the step's program ([`resident`]).
+//! step it starts a child that shares its memory until exec (`vfork`),
+//! which does what has to happen before the step's program runs — its
+//! process group, the working directory, the host user, the parent-death
+//! signal, the resource limits — then execs it ([`resident`]).
 //! It reaps its children and reports each exit. [`protocol`] is what the
 //! two say to each other. Without a launcher binary (a test binary that
 //! embeds the server cannot be re-executed as Kiln), steps start by fork
@@ -21,6 +21,7 @@
 pub mod client;
 pub mod protocol;
 mod resident;
+mod vfork;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -1,24 +1,23 @@
 //! The resident launcher process: Kiln's binary in launcher mode, one
 //! thread, its socket to Kiln on stdin. It waits for requests and for its
-//! children's ends at once (the socket and a signalfd for SIGCHLD), forks
-//! a child per request, and reports each start and each exit. It dies with
+//! children's ends at once (the socket and a signalfd for SIGCHLD), starts
+//! a child per request (see `vfork`), and reports each start and each
+//! exit. It dies with
 //! the Kiln thread that started it, and its children die with it: nothing
 //! a step started outlives the Kiln process that ran it.
 
+use std::io::Write;
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::resource::setrlimit;
 use nix::sys::signal::{SigSet, Signal, killpg};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
-use nix::unistd::{ForkResult, Gid, Pid, Uid};
+use nix::unistd::Pid;
 
 use super::protocol::{self, Reply, Request};
-use super::resource_of;
+use super::vfork;
 
 /// Serves Kiln (process `parent`) until it goes; never returns.
 pub fn serve(parent: i32) -> ! {
@@ -101,7 +100,7 @@ fn reap(socket: &UnixStream) -> std::io::Result<()> {
     }
 }
 
-/// Forks the child of one request.
+/// Starts the child of one request.
 fn start(bytes: &[u8], fds: Vec<OwnedFd>) -> Reply {
     let request: Request = match serde_json::from_slice(bytes) {
         Ok(request) => request,
@@ -122,91 +121,24 @@ fn start(bytes: &[u8], fds: Vec<OwnedFd>) -> Reply {
             };
         }
     };
-    let launcher = Pid::this();
-    // SAFETY: this process has one thread, so the child may do anything
-    // the parent could (allocate, take locks) before it execs.
-    #[allow(unsafe_code)]
-    match unsafe { nix::unistd::fork() } {
-        Ok(ForkResult::Child) => child(&request, stdout, stderr, launcher),
-        Ok(ForkResult::Parent { child }) => {
-            // Also in the child, whichever runs first: the group exists
-            // before Kiln hears of the process, so a kill right after the
-            // start reaches it.
-            let _ = nix::unistd::setpgid(child, child);
+    match vfork::spawn(&request, &stdout, &stderr) {
+        Ok(spawned) => {
+            let pid = Pid::from_raw(spawned.pid);
+            // Also in the child, whichever runs first (after its exec this
+            // one fails, harmlessly): the group exists before Kiln hears of
+            // the process, so a kill right after the start reaches it.
+            let _ = nix::unistd::setpgid(pid, pid);
+            if let Some(error) = spawned.error {
+                // Where the step's own output goes; it has exited 126, as a
+                // shell reports a program it cannot run.
+                let mut err = std::fs::File::from(stderr);
+                let _ = writeln!(err, "kiln: cannot start the step: {error}");
+            }
             Reply::Started {
                 id,
-                pid: child.as_raw(),
+                pid: spawned.pid,
             }
         }
-        Err(error) => Reply::Refused {
-            id,
-            message: format!("fork failed: {error}"),
-        },
+        Err(message) => Reply::Refused { id, message },
     }
-}
-
-/// In the forked child: output first (so a failure below reaches the
-/// step's log), then the setup, then the program. Never returns.
-fn child(request: &Request, stdout: OwnedFd, stderr: OwnedFd, launcher: Pid) -> ! {
-    let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
-    let error = match (
-        nix::unistd::dup2_stdout(&stdout),
-        nix::unistd::dup2_stderr(&stderr),
-    ) {
-        (Ok(()), Ok(())) => {
-            drop((stdout, stderr));
-            exec(request, launcher)
-        }
-        (Err(error), _) | (_, Err(error)) => format!("its output could not be connected: {error}"),
-    };
-    eprintln!("kiln: cannot start the step: {error}");
-    // Not `exit`: nothing of the launcher's own (buffers, handlers) runs
-    // in its child. As a shell reports a program it cannot run.
-    #[allow(unsafe_code)]
-    // SAFETY: `_exit` ends this process at once; it is always safe to call.
-    unsafe {
-        nix::libc::_exit(126)
-    }
-}
-
-/// The working directory (as Kiln's user: the step's may not pass its
-/// parents), the host user, the death signal (after the user: a change of
-/// user clears it), the limits, then the program with exactly the step's
-/// environment. Returns only on failure.
-fn exec(request: &Request, launcher: Pid) -> String {
-    let limits = match request.limits() {
-        Ok(limits) => limits,
-        Err(error) => return error,
-    };
-    let result = (|| -> nix::Result<()> {
-        nix::unistd::chdir(&request.workdir)?;
-        if let Some((uid, gid)) = request.host_user {
-            nix::unistd::setgroups(&[])?;
-            nix::unistd::setgid(Gid::from_raw(gid))?;
-            nix::unistd::setuid(Uid::from_raw(uid))?;
-        }
-        nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
-        if nix::unistd::getppid() != launcher {
-            return Err(nix::errno::Errno::ESRCH);
-        }
-        for &(limit, value) in &limits {
-            setrlimit(resource_of(limit), value, value)?;
-        }
-        SigSet::all().thread_unblock()?;
-        Ok(())
-    })();
-    if let Err(errno) = result {
-        return format!("setting up its process failed: {errno}");
-    }
-    let Some((program, args)) = request.argv.split_first() else {
-        return "no program to run".into();
-    };
-    // std resets the signal mask and SIGPIPE before it execs.
-    let error = Command::new(program)
-        .args(args)
-        .env_clear()
-        .envs(request.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .exec();
-    format!("{program}: {error}")
 }

@@ -1,0 +1,262 @@
+//! Starting one step's program from the resident launcher the way
+//! `posix_spawn` does: everything is prepared in the launcher (C strings,
+//! argument and environment arrays, limits), then a child that shares the
+//! launcher's memory (`CLONE_VM | CLONE_VFORK`: no page tables copied, no
+//! copy-on-write faults, nothing torn down at exec) makes only system
+//! calls — its process group, output, working directory, host user,
+//! parent-death signal, limits, signal mask — and execs. The launcher is
+//! suspended until then. A failure is left in the shared plan for the
+//! launcher to write to the step's stderr; the child exits 126.
+//!
+//! The child calls the kernel directly for the user and groups: glibc's
+//! wrappers would signal every thread of the process to change theirs, and
+//! the launcher's only thread is the one suspended waiting for this child.
+
+use std::ffi::{CString, OsStr};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use nix::libc;
+
+use super::protocol::Request;
+use super::resource_of;
+
+/// The stack the child runs on until it execs (it calls nothing deep).
+const CHILD_STACK_BYTES: usize = 64 * 1024;
+
+/// What the child does, prepared by the launcher; the child only reads it
+/// (and writes `failed`).
+struct Plan {
+    program: CString,
+    argv: Vec<*const libc::c_char>,
+    envp: Vec<*const libc::c_char>,
+    workdir: CString,
+    dev_null: CString,
+    host_user: Option<(libc::uid_t, libc::gid_t)>,
+    limits: Vec<(libc::__rlimit_resource_t, libc::rlimit)>,
+    stdout: RawFd,
+    stderr: RawFd,
+    launcher: libc::pid_t,
+    /// The step of the setup that failed (index into [`STAGES`]) and its
+    /// errno, packed; 0 while nothing failed.
+    failed: AtomicI32,
+}
+
+const STAGES: [&str; 8] = [
+    "its process group",
+    "its output",
+    "its working directory",
+    "its host user",
+    "its parent-death signal",
+    "its resource limits",
+    "its signals",
+    "the program",
+];
+
+/// A started step: its pid, or why it could not start (then `pid` is the
+/// child that failed and exits 126, `error` says why).
+pub struct Spawned {
+    pub pid: libc::pid_t,
+    pub error: Option<String>,
+}
+
+/// Starts `request` with `stdout` and `stderr`. Errors are only those of
+/// preparing (a string with a NUL byte) or of `clone` itself.
+pub fn spawn(request: &Request, stdout: &OwnedFd, stderr: &OwnedFd) -> Result<Spawned, String> {
+    let (program_path, args) = request
+        .argv
+        .split_first()
+        .ok_or_else(|| "no program to run".to_owned())?;
+    let program = c_string(resolve(program_path, &request.env).as_os_str())?;
+    let argv_strings: Vec<CString> = std::iter::once(program_path.as_str())
+        .chain(args.iter().map(String::as_str))
+        .map(|a| c_string(OsStr::new(a)))
+        .collect::<Result<_, _>>()?;
+    let env_strings: Vec<CString> = request
+        .env
+        .iter()
+        .map(|(k, v)| c_string(OsStr::new(&format!("{k}={v}"))))
+        .collect::<Result<_, _>>()?;
+    let limits = request
+        .limits()?
+        .into_iter()
+        .map(|(limit, value)| {
+            let resource = resource_of(limit) as libc::__rlimit_resource_t;
+            let value = value as libc::rlim_t;
+            (
+                resource,
+                libc::rlimit {
+                    rlim_cur: value,
+                    rlim_max: value,
+                },
+            )
+        })
+        .collect();
+    let plan = Plan {
+        program,
+        argv: pointers(&argv_strings),
+        envp: pointers(&env_strings),
+        workdir: c_string(request.workdir.as_os_str())?,
+        dev_null: c_string(OsStr::new("/dev/null"))?,
+        host_user: request.host_user,
+        limits,
+        stdout: stdout.as_raw_fd(),
+        stderr: stderr.as_raw_fd(),
+        launcher: std::process::id() as libc::pid_t,
+        failed: AtomicI32::new(0),
+    };
+    let mut stack = vec![0u8; CHILD_STACK_BYTES];
+    // SAFETY: the stack is ours and outlives the child's use of it (with
+    // CLONE_VFORK the launcher resumes only once the child has execed or
+    // exited); `child` reads `plan` (alive for the same span) and makes
+    // only system calls. The top is aligned down to 16 bytes as the ABI
+    // wants.
+    #[allow(unsafe_code)]
+    let pid = unsafe {
+        let top = stack.as_mut_ptr().add(CHILD_STACK_BYTES);
+        let top = top.sub(top as usize % 16);
+        libc::clone(
+            child,
+            top.cast(),
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            std::ptr::from_ref(&plan).cast_mut().cast(),
+        )
+    };
+    if pid < 0 {
+        return Err(format!("clone failed: {}", std::io::Error::last_os_error()));
+    }
+    // Kept alive until here: the child is done with them.
+    drop((argv_strings, env_strings));
+    let failed = plan.failed.load(Ordering::Acquire);
+    let error = (failed != 0).then(|| {
+        let stage = STAGES
+            .get((failed >> 16) as usize)
+            .copied()
+            .unwrap_or("its setup");
+        let errno = std::io::Error::from_raw_os_error(failed & 0xffff);
+        if stage == "the program" {
+            format!("{}: {errno}", program_path)
+        } else {
+            format!("setting up {stage} failed: {errno}")
+        }
+    });
+    Ok(Spawned { pid, error })
+}
+
+/// The child: system calls only, then exec. Never returns.
+#[allow(unsafe_code)]
+extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the launcher's `Plan`, alive until this child has
+    // execed or exited (CLONE_VFORK).
+    let plan = unsafe { &*(arg as *const Plan) };
+    let fail = |stage: i32| -> libc::c_int {
+        // SAFETY: reading errno is a plain load of this thread's variable.
+        let errno = unsafe { *libc::__errno_location() };
+        plan.failed
+            .store((stage << 16) | (errno & 0xffff).max(1), Ordering::Release);
+        // SAFETY: `_exit` ends this child at once, running nothing of the
+        // launcher's (no atexit handlers, no buffers flushed).
+        unsafe { libc::_exit(126) }
+    };
+    // SAFETY: each call below is a system call on plain values or on
+    // pointers into `plan`, which stays valid; none allocates or takes a
+    // lock another thread could hold.
+    unsafe {
+        if libc::setpgid(0, 0) != 0 {
+            return fail(0);
+        }
+        let null = libc::open(plan.dev_null.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if null < 0
+            || libc::dup2(null, 0) < 0
+            || libc::dup2(plan.stdout, 1) < 0
+            || libc::dup2(plan.stderr, 2) < 0
+        {
+            return fail(1);
+        }
+        if libc::chdir(plan.workdir.as_ptr()) != 0 {
+            return fail(2);
+        }
+        if let Some((uid, gid)) = plan.host_user
+            && (libc::syscall(
+                libc::SYS_setgroups,
+                0 as libc::c_long,
+                std::ptr::null::<libc::gid_t>(),
+            ) != 0
+                || libc::syscall(
+                    libc::SYS_setresgid,
+                    libc::c_long::from(gid),
+                    libc::c_long::from(gid),
+                    libc::c_long::from(gid),
+                ) != 0
+                || libc::syscall(
+                    libc::SYS_setresuid,
+                    libc::c_long::from(uid),
+                    libc::c_long::from(uid),
+                    libc::c_long::from(uid),
+                ) != 0)
+        {
+            return fail(3);
+        }
+        // After the user: a change of user clears it.
+        // Variadic: the signal goes as the full-width value prctl reads.
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+            return fail(4);
+        }
+        if libc::getppid() != plan.launcher {
+            *libc::__errno_location() = libc::ESRCH;
+            return fail(4);
+        }
+        for (resource, limit) in &plan.limits {
+            if libc::setrlimit(*resource, limit) != 0 {
+                return fail(5);
+            }
+        }
+        // The launcher blocks SIGCHLD and Rust ignores SIGPIPE: the step
+        // starts with neither.
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        if libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut()) != 0
+            || libc::signal(libc::SIGPIPE, libc::SIG_DFL) == libc::SIG_ERR
+        {
+            return fail(6);
+        }
+        libc::execve(
+            plan.program.as_ptr(),
+            plan.argv.as_ptr(),
+            plan.envp.as_ptr(),
+        );
+        fail(7)
+    }
+}
+
+fn c_string(text: &OsStr) -> Result<CString, String> {
+    CString::new(text.as_bytes()).map_err(|_| "an argument holds a NUL byte".to_owned())
+}
+
+/// Null-terminated pointers to `strings` (which must outlive them).
+fn pointers(strings: &[CString]) -> Vec<*const libc::c_char> {
+    strings
+        .iter()
+        .map(|s| s.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
+}
+
+/// A program named without a slash is looked up in the step's `PATH`, as
+/// a shell would (Kiln's own steps name theirs by absolute path).
+fn resolve(program: &str, env: &[(String, String)]) -> PathBuf {
+    if program.contains('/') {
+        return PathBuf::from(program);
+    }
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map_or("/usr/local/bin:/usr/bin:/bin", |(_, v)| v.as_str());
+    path.split(':')
+        .filter(|dir| !dir.is_empty())
+        .map(|dir| Path::new(dir).join(program))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| PathBuf::from(program))
+}
