@@ -124,9 +124,10 @@ fn start(bytes: &[u8], fds: Vec<OwnedFd>) -> Reply {
     match vfork::spawn(&request, &stdout, &stderr) {
         Ok(spawned) => {
             let pid = Pid::from_raw(spawned.pid);
-            // Also in the child, whichever runs first (after its exec this
-            // one fails, harmlessly): the group exists before Kiln hears of
-            // the process, so a kill right after the start reaches it.
+            // The child made its own process group before it execed, so
+            // the group exists before Kiln hears of the process and a kill
+            // right after the start reaches it. (Once it has execed this
+            // fails; it is here for a child that exited early.)
             let _ = nix::unistd::setpgid(pid, pid);
             if let Some(error) = spawned.error {
                 // Where the step's own output goes; it has exited 126, as a

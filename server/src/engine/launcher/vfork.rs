@@ -6,7 +6,9 @@
 //! calls — its process group, output, working directory, host user,
 //! parent-death signal, limits, signal mask — and execs. The launcher is
 //! suspended until then. A failure is left in the shared plan for the
-//! launcher to write to the step's stderr; the child exits 126.
+//! launcher to write to the step's stderr; the child exits 126. The price:
+//! until the child execs, the launcher waits for it (a working directory
+//! on a hung network file system would hold every step's start).
 //!
 //! The child calls the kernel directly for the user and groups: glibc's
 //! wrappers would signal every thread of the process to change theirs, and
@@ -15,7 +17,6 @@
 use std::ffi::{CString, OsStr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use nix::libc;
@@ -63,20 +64,28 @@ pub struct Spawned {
 }
 
 /// Starts `request` with `stdout` and `stderr`. Errors are only those of
-/// preparing (a string with a NUL byte) or of `clone` itself.
+/// preparing (a program not named by absolute path, a string with a NUL
+/// byte) or of `clone` itself.
 pub fn spawn(request: &Request, stdout: &OwnedFd, stderr: &OwnedFd) -> Result<Spawned, String> {
-    let (program_path, args) = request
+    let program_path = request
         .argv
-        .split_first()
+        .first()
         .ok_or_else(|| "no program to run".to_owned())?;
-    let program = c_string(resolve(program_path, &request.env).as_os_str())?;
-    let argv_strings: Vec<CString> = std::iter::once(program_path.as_str())
-        .chain(args.iter().map(String::as_str))
+    // Kiln names its programs by absolute path (`/bin/sh`, bubblewrap's
+    // found at start): nothing is looked up, so nothing is statted here,
+    // where a hung file system would stop every step's start.
+    if !program_path.starts_with('/') {
+        return Err(format!(
+            "{program_path}: a step's program is named by its absolute path"
+        ));
+    }
+    let program = c_string(OsStr::new(program_path))?;
+    let argv_strings: Vec<CString> = request
+        .argv
+        .iter()
         .map(|a| c_string(OsStr::new(a)))
         .collect::<Result<_, _>>()?;
-    let env_strings: Vec<CString> = request
-        .env
-        .iter()
+    let env_strings: Vec<CString> = last_of_each(&request.env)
         .map(|(k, v)| c_string(OsStr::new(&format!("{k}={v}"))))
         .collect::<Result<_, _>>()?;
     let limits = request
@@ -244,19 +253,33 @@ fn pointers(strings: &[CString]) -> Vec<*const libc::c_char> {
         .collect()
 }
 
-/// A program named without a slash is looked up in the step's `PATH`, as
-/// a shell would (Kiln's own steps name theirs by absolute path).
-fn resolve(program: &str, env: &[(String, String)]) -> PathBuf {
-    if program.contains('/') {
-        return PathBuf::from(program);
-    }
-    let path = env
+/// Each variable once, with the last value given for it (as the shell
+/// and `Command::envs` resolve duplicates), in the order of their last
+/// occurrence.
+fn last_of_each(env: &[(String, String)]) -> impl Iterator<Item = &(String, String)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<&(String, String)> = env
         .iter()
-        .find(|(k, _)| k == "PATH")
-        .map_or("/usr/local/bin:/usr/bin:/bin", |(_, v)| v.as_str());
-    path.split(':')
-        .filter(|dir| !dir.is_empty())
-        .map(|dir| Path::new(dir).join(program))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| PathBuf::from(program))
+        .rev()
+        .filter(|(k, _)| seen.insert(k.as_str()))
+        .collect();
+    kept.reverse();
+    kept.into_iter()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_value_of_a_variable_wins() {
+        let env: Vec<(String, String)> = [("PATH", "/a"), ("HOME", "/h"), ("PATH", "/b")]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let kept: Vec<(&str, &str)> = last_of_each(&env)
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(kept, [("HOME", "/h"), ("PATH", "/b")]);
+    }
 }
