@@ -70,6 +70,15 @@ async fn run_collect(step: &ShellStep, cancel: CancellationToken) -> (Ending, Ve
     (ending, collector.await.unwrap())
 }
 
+/// Process `pid` exists and is neither dead nor waiting to be reaped (by
+/// whoever adopted it).
+fn still_runs(pid: u32) -> bool {
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    state
+        .rsplit_once(") ")
+        .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X'))
+}
+
 fn text(lines: &[OutputLine], stream: Stream) -> Vec<String> {
     lines
         .iter()
@@ -145,12 +154,7 @@ async fn a_timeout_kills_the_whole_group() {
         .parse()
         .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    // Gone, or dead and waiting to be reaped by whoever adopted it.
-    let state = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
-    let alive = state
-        .rsplit_once(") ")
-        .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X'));
-    assert!(!alive, "background child {child} still runs: {state}");
+    assert!(!still_runs(child), "background child {child} still runs");
 }
 
 async fn sigterm_ignored_means_sigkill_after_the_grace() {
@@ -304,17 +308,13 @@ async fn a_killed_launcher_takes_its_steps_and_is_replaced() {
         .expect("the step ends when its launcher dies")
         .unwrap();
     assert!(ended.is_err(), "{ended:?}");
-    let step_pid: i32 = std::fs::read_to_string(&pid_file)
+    let step_pid: u32 = std::fs::read_to_string(&pid_file)
         .unwrap()
         .trim()
         .parse()
         .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let state = std::fs::read_to_string(format!("/proc/{step_pid}/stat")).unwrap_or_default();
-    assert!(
-        state.is_empty() || state.contains(") Z"),
-        "the step outlived its launcher: {state}"
-    );
+    assert!(!still_runs(step_pid), "the step outlived its launcher");
     let (ending, lines) = run_collect(&step(&dir, "echo again"), CancellationToken::new()).await;
     assert_eq!(ending, Ending::Exited(0));
     assert_eq!(text(&lines, Stream::Stdout), ["again"]);
@@ -352,9 +352,5 @@ async fn background_processes_end_with_the_step() {
         .parse()
         .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let state = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
-    let alive = state
-        .rsplit_once(") ")
-        .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X'));
-    assert!(!alive, "background child {child} still runs: {state}");
+    assert!(!still_runs(child), "background child {child} still runs");
 }

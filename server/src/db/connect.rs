@@ -92,6 +92,7 @@ impl Database {
                 let pool = SqlitePoolOptions::new()
                     .max_connections(max_connections)
                     .acquire_timeout(settings.connect_timeout)
+                    .after_connect(|conn, _| Box::pin(super::sqlite_busy::install(conn)))
                     .connect_with(options)
                     .await
                     .map_err(connect_error)?;

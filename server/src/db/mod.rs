@@ -6,5 +6,6 @@ pub mod entities;
 pub mod migrate;
 pub mod outage;
 pub mod session_store;
+pub mod sqlite_busy;
 
 pub use connect::{Database, DbError, Pool};
