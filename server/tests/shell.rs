@@ -44,6 +44,8 @@ both_ways!(
     many_at_once_keep_their_own_output,
     a_cancel_at_the_start_reaches_it,
     background_processes_end_with_the_step,
+    a_nul_byte_in_the_environment_is_refused,
+    an_oversized_environment_is_refused_and_others_run_on,
 );
 
 fn step(dir: &tempfile::TempDir, command: &str) -> ShellStep {
@@ -353,4 +355,36 @@ async fn background_processes_end_with_the_step() {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!still_runs(child), "background child {child} still runs");
+}
+
+/// A value with a NUL byte (a param may carry "\u0000") cannot be passed
+/// to a program: the start fails with an error, nothing runs.
+async fn a_nul_byte_in_the_environment_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = step(&dir, "touch ran");
+    s.env.push(("KILN_PARAM_X".into(), "a\0b".into()));
+    let (tx, _rx) = mpsc::channel(64);
+    let started = run(&s, tx, CancellationToken::new()).await;
+    assert!(started.is_err(), "{started:?}");
+    assert!(!dir.path().join("ran").exists());
+}
+
+/// An environment too large to hand to the launcher is refused before
+/// anything is written to it: a step already running is not disturbed.
+async fn an_oversized_environment_is_refused_and_others_run_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = step(&dir, "sleep 0.5; echo survived");
+    let running = tokio::spawn(async move { run_collect(&long, CancellationToken::new()).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut huge = step(&dir, "touch ran");
+    huge.env.push(("BIG".into(), "x".repeat(17 << 20)));
+    let (tx, _rx) = mpsc::channel(64);
+    let refused = run(&huge, tx, CancellationToken::new()).await;
+    // Forked, the kernel refuses it (E2BIG) as the program starts: exit 126
+    // or a start error; never a run.
+    assert!(!matches!(refused, Ok(Ending::Exited(0))), "{refused:?}");
+    assert!(!dir.path().join("ran").exists());
+    let (ending, lines) = running.await.unwrap();
+    assert_eq!(ending, Ending::Exited(0));
+    assert_eq!(text(&lines, Stream::Stdout), ["survived"]);
 }

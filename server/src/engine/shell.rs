@@ -101,9 +101,9 @@ pub async fn run(
     lines: mpsc::Sender<OutputLine>,
     cancel: CancellationToken,
 ) -> std::io::Result<Ending> {
-    let Some((program, args)) = step.argv.split_first() else {
+    if step.argv.is_empty() {
         return Err(std::io::Error::other("no program to run"));
-    };
+    }
     let setup = launcher::Setup {
         host_user: step.host_user,
         limits: step.limits.clone(),
@@ -117,49 +117,8 @@ pub async fn run(
         .cloned()
         .collect();
     let (mut child, stdout, stderr) = match launcher::binary() {
-        Some(binary) => {
-            let (out_read, out_write) = pipe2(OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
-            let (err_read, err_write) = pipe2(OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
-            let launched = client::launch(
-                binary,
-                step.argv.clone(),
-                env,
-                step.workdir.clone(),
-                &setup,
-                out_write,
-                err_write,
-            )
-            .await?;
-            (
-                Process::Launched(launched),
-                Box::new(pipe::Receiver::from_owned_fd(out_read)?)
-                    as Box<dyn AsyncRead + Send + Unpin>,
-                Box::new(pipe::Receiver::from_owned_fd(err_read)?)
-                    as Box<dyn AsyncRead + Send + Unpin>,
-            )
-        }
-        None => {
-            let mut command = Command::new(program);
-            command.args(args);
-            before_exec(&mut command, &setup);
-            command
-                .current_dir(&step.workdir)
-                .env_clear()
-                .envs(env)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .process_group(0)
-                .kill_on_drop(true);
-            let mut child = command.spawn()?;
-            let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
-            let missing = || std::io::Error::other("the step's output was not connected");
-            (
-                Process::Forked(child),
-                Box::new(stdout.ok_or_else(missing)?) as Box<dyn AsyncRead + Send + Unpin>,
-                Box::new(stderr.ok_or_else(missing)?) as Box<dyn AsyncRead + Send + Unpin>,
-            )
-        }
+        Some(binary) => start_launched(binary, step, env, &setup).await?,
+        None => start_forked(step, env, &setup)?,
     };
     let group = child.group();
     let readers = [
@@ -206,6 +165,66 @@ pub async fn run(
         Some(error) => Err(error),
         None => Ok(ending),
     }
+}
+
+/// A step's stdout or stderr, as it is read.
+type Output = Box<dyn AsyncRead + Send + Unpin>;
+
+/// Through the resident launcher, with pipes of Kiln's own for its output.
+async fn start_launched(
+    binary: &std::path::Path,
+    step: &ShellStep,
+    env: Vec<(String, String)>,
+    setup: &launcher::Setup,
+) -> std::io::Result<(Process, Output, Output)> {
+    let (out_read, out_write) = pipe2(OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
+    let (err_read, err_write) = pipe2(OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
+    let launched = client::launch(
+        binary,
+        step.argv.clone(),
+        env,
+        step.workdir.clone(),
+        setup,
+        out_write,
+        err_write,
+    )
+    .await?;
+    Ok((
+        Process::Launched(launched),
+        Box::new(pipe::Receiver::from_owned_fd(out_read)?),
+        Box::new(pipe::Receiver::from_owned_fd(err_read)?),
+    ))
+}
+
+/// Forked from this process (no launcher binary), set up in the child.
+fn start_forked(
+    step: &ShellStep,
+    env: Vec<(String, String)>,
+    setup: &launcher::Setup,
+) -> std::io::Result<(Process, Output, Output)> {
+    let Some((program, args)) = step.argv.split_first() else {
+        return Err(std::io::Error::other("no program to run"));
+    };
+    let mut command = Command::new(program);
+    command.args(args);
+    before_exec(&mut command, setup);
+    command
+        .current_dir(&step.workdir)
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = command.spawn()?;
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+    let missing = || std::io::Error::other("the step's output was not connected");
+    Ok((
+        Process::Forked(child),
+        Box::new(stdout.ok_or_else(missing)?),
+        Box::new(stderr.ok_or_else(missing)?),
+    ))
 }
 
 /// Without a launcher: in the forked child, before the program starts,

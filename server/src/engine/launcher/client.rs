@@ -96,6 +96,14 @@ pub async fn launch(
     };
     let id = shared.next.fetch_add(1, Ordering::Relaxed);
     let bytes = serde_json::to_vec(&Request::new(id, argv, env, workdir, setup))?;
+    // Refused here, before a byte is written: a frame the launcher would
+    // refuse must not cost the socket (and every running step with it).
+    if bytes.len() > protocol::MAX_FRAME_BYTES {
+        return Err(std::io::Error::other(format!(
+            "the step's command and environment are too large to start ({} bytes)",
+            bytes.len()
+        )));
+    }
     // Waiting for a launcher (one restarting) and writing to it block:
     // not on the runtime's threads.
     tokio::task::spawn_blocking(move || shared.send(id, pending, &bytes, stdout, stderr))
