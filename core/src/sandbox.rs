@@ -1,18 +1,23 @@
-//! The command line that runs one `run:` step in a bubblewrap sandbox, as a
-//! plain function of what the step may see, and the resource limits the
-//! process gets. The sandbox gets its own user, PID, IPC, UTS, cgroup and
-//! mount namespaces (and network, with `network: none`); the root
-//! filesystem read-only; a private, size-bounded `/tmp`; a fresh `/proc`
-//! and minimal `/dev`; Kiln's own files (data directory, config file,
-//! sockets under `/run`) covered by empty tmpfs mounts; only the step's
-//! directory and its outputs file writable; uid/gid 65534 inside. The
-//! limits are set on the process that starts bubblewrap, before the
-//! sandbox exists, so they hold for everything inside. (Set later, by the
-//! step's own shell inside its user namespace, the process limit did not
-//! hold: a fork bomb exhausted the host's PIDs. It must be in place when
-//! the namespace is made.) The step's environment is passed through the
-//! process environment, never on a command line (which other users of the
-//! host could read).
+//! The bubblewrap command lines of the step sandbox, as plain functions of
+//! what a step may see, and the resource limits its processes get. The
+//! sandbox has its own user, PID, IPC, UTS, cgroup and mount namespaces (and
+//! network, with `network: none`); the root filesystem read-only; a
+//! private, size-bounded `/tmp`; a fresh `/proc` and minimal `/dev`; Kiln's
+//! own files (data directory, config file, sockets under `/run`) covered by
+//! empty tmpfs mounts; only the step's directory and its outputs file
+//! writable; uid/gid 65534 inside.
+//!
+//! Two shapes: [`command_line`] runs one step in a sandbox of its own;
+//! [`launcher_command_line`] runs Kiln's resident step launcher in one,
+//! with the directory of every step's files writable, and the launcher
+//! gives each step the per-step parts (namespaces, `/proc`, `/tmp`, only its
+//! own directory, its user namespace) itself, without a bubblewrap per step.
+//! The limits are set before the step's user namespace exists (with the
+//! launcher: as it is made), so they hold for everything inside. (Set later,
+//! by the step's own shell inside its user namespace, the process limit did
+//! not hold: a fork bomb exhausted the host's PIDs.) The step's environment
+//! is passed through the process environment, never on a command line
+//! (which other users of the host could read).
 
 use std::path::{Path, PathBuf};
 
@@ -109,9 +114,6 @@ pub struct SandboxSpec {
     pub limits: StepLimits,
 }
 
-/// The program and arguments that run `command` with `/bin/sh -c` inside
-/// the sandbox: `bwrap … -- /bin/sh -c command`. Its limits are
-/// [`StepLimits::process_limits`], set by whoever starts it.
 /// Environment variables that steer the dynamic loader or the C library of
 /// a program as it starts (glibc's list of those it ignores for set-user-ID
 /// programs). A step's environment also reaches the programs that build
@@ -137,21 +139,72 @@ pub fn steers_loader(name: &str) -> bool {
         )
 }
 
+/// The program and arguments that run `command` with `/bin/sh -c` inside
+/// the sandbox: `bwrap … -- /bin/sh -c command`. Its limits are
+/// [`StepLimits::process_limits`], set by whoever starts it.
 pub fn command_line(spec: &SandboxSpec, command: &str) -> Vec<String> {
-    let limits = spec.limits;
-    let mut argv: Vec<String> = vec!["bwrap".into()];
-    let mut arg = |parts: &[&str]| argv.extend(parts.iter().map(|p| (*p).to_owned()));
-    arg(&["--unshare-all", "--unshare-user"]);
-    if spec.network == Network::Host {
-        arg(&["--share-net"]);
+    let mut argv = vec!["bwrap".to_owned()];
+    namespaces(spec.network, &mut argv);
+    argv.extend(["--disable-userns", "--cap-drop", "ALL"].map(String::from));
+    mounts(spec, &mut argv);
+    let workdir = path_text(&spec.workdir);
+    let id = SANDBOX_ID.to_string();
+    argv.extend(["--uid", &id, "--gid", &id, "--chdir", &workdir].map(String::from));
+    argv.extend(["--", "/bin/sh", "-c", command].map(String::from));
+    argv
+}
+
+/// Where the launcher's own binary is bound inside its sandbox: in its
+/// private `/tmp`, which every step covers with a fresh one.
+pub const LAUNCHER_INSIDE: &str = "/tmp/.kiln-step-launcher";
+
+/// The command line of a resident step launcher that lives inside one
+/// sandbox and gives each step namespaces of its own: the same mounts as a
+/// step's sandbox, with `spec.workdir` the directory holding every step's
+/// directory (writable; each step sees only its own), `binary` bound at
+/// [`LAUNCHER_INSIDE`] and started with `args`. It is root of its user
+/// namespace, with the capabilities it needs to make a step's mount, PID,
+/// IPC, UTS and network namespaces; steps get none of them (each runs as
+/// [`SANDBOX_ID`] in a user namespace of its own). The network is the
+/// host's; a step with `network: none` gets a namespace without.
+pub fn launcher_command_line(spec: &SandboxSpec, binary: &Path, args: &[&str]) -> Vec<String> {
+    let mut argv = vec!["bwrap".to_owned()];
+    namespaces(Network::Host, &mut argv);
+    mounts(spec, &mut argv);
+    let binary = path_text(binary);
+    argv.extend(["--ro-bind", &binary, LAUNCHER_INSIDE].map(String::from));
+    argv.extend(
+        [
+            "--uid",
+            "0",
+            "--gid",
+            "0",
+            "--cap-add",
+            "ALL",
+            "--chdir",
+            "/",
+        ]
+        .map(String::from),
+    );
+    argv.extend(["--", LAUNCHER_INSIDE].map(String::from));
+    argv.extend(args.iter().map(|a| (*a).to_owned()));
+    argv
+}
+
+fn namespaces(network: Network, argv: &mut Vec<String>) {
+    argv.extend(["--unshare-all", "--unshare-user"].map(String::from));
+    if network == Network::Host {
+        argv.push("--share-net".into());
     }
-    arg(&[
-        "--die-with-parent",
-        "--new-session",
-        "--disable-userns",
-        "--cap-drop",
-        "ALL",
-    ]);
+    argv.extend(["--die-with-parent", "--new-session"].map(String::from));
+}
+
+/// The file system: read-only root, fresh `/proc` and `/dev`, bounded
+/// private `/tmp` and `/dev/shm`, Kiln's own paths covered, `workdir` and
+/// the writable files bound writable.
+fn mounts(spec: &SandboxSpec, argv: &mut Vec<String>) {
+    let limits = spec.limits;
+    let mut arg = |parts: &[&str]| argv.extend(parts.iter().map(|p| (*p).to_owned()));
     arg(&["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]);
     // Memory-backed and writable: both bounded. `/dev` itself is made
     // read-only below, or it would be an unbounded tmpfs.
@@ -190,10 +243,6 @@ pub fn command_line(spec: &SandboxSpec, command: &str) -> Vec<String> {
     {
         arg(&["--remount-ro", &dir]);
     }
-    let id = SANDBOX_ID.to_string();
-    arg(&["--uid", &id, "--gid", &id, "--chdir", &workdir]);
-    arg(&["--", "/bin/sh", "-c", command]);
-    argv
 }
 
 fn path_text(path: &Path) -> String {
@@ -272,6 +321,28 @@ mod tests {
         assert!(limits.contains(&(Limit::CoreBytes, 0)));
         assert_eq!(Network::parse("none"), Some(Network::None));
         assert_eq!(Network::parse("bridge"), None);
+    }
+
+    #[test]
+    fn the_launcher_gets_the_same_mounts_and_the_work_root() {
+        let mut launcher = spec();
+        launcher.workdir = "/srv/kiln/data/work".into();
+        launcher.writable_files.clear();
+        let argv = launcher_command_line(&launcher, Path::new("/usr/bin/kiln"), &["mode", "1"]);
+        let data = position(&argv, &["--tmpfs", "/srv/kiln/data"]);
+        let work = position(
+            &argv,
+            &["--bind", "/srv/kiln/data/work", "/srv/kiln/data/work"],
+        );
+        let sealed = position(&argv, &["--remount-ro", "/srv/kiln/data"]);
+        assert!(data < work && work < sealed, "{argv:?}");
+        let tmp = position(&argv, &["--tmpfs", "/tmp"]);
+        let binary = position(&argv, &["--ro-bind", "/usr/bin/kiln", LAUNCHER_INSIDE]);
+        assert!(tmp < binary, "{argv:?}");
+        // Steps choose their own network; the launcher keeps the host's.
+        assert!(argv.contains(&"--share-net".to_owned()));
+        assert!(!argv.contains(&"--disable-userns".to_owned()));
+        assert_eq!(argv[argv.len() - 3..], [LAUNCHER_INSIDE, "mode", "1"]);
     }
 
     #[test]

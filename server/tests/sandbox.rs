@@ -55,6 +55,20 @@ tasks:
       id
       [ "$(id -u)" = 65534 ] || { echo "BREACH: uid $(id -u)"; exit 1; }
       if cat /etc/shadow >/dev/null 2>&1; then echo "BREACH: shadow"; exit 1; fi
+      grep -q "^CapEff:[[:space:]]*0*$" /proc/self/status || { echo "BREACH: capabilities"; grep Cap /proc/self/status; exit 1; }
+      if unshare -U true 2>/dev/null; then echo "BREACH: made a user namespace"; exit 1; fi
+      if unshare -m true 2>/dev/null; then echo "BREACH: made a mount namespace"; exit 1; fi
+      if mount -t tmpfs none /mnt 2>/dev/null; then echo "BREACH: mounted"; exit 1; fi
+      if umount "{{ params.data }}/work" 2>/dev/null; then echo "BREACH: unmounted the cover"; exit 1; fi
+      for f in /proc/1/environ /proc/1/mem /proc/1/root/; do
+        if [ "$(cat "$f" 2>/dev/null | head -c 1 | wc -c)" != 0 ]; then echo "BREACH: read $f"; exit 1; fi
+      done
+      ls /proc/1/root/ >/dev/null 2>&1 && { echo "BREACH: init's root"; exit 1; }
+      work="{{ params.data }}/work"
+      runs=$(ls -A "$work" | wc -l)
+      mine=$(ls -A "$work"/* | wc -l)
+      echo "work holds $runs run(s), this run's holds $mine entries"
+      [ "$runs" = 1 ] && [ "$mine" = 2 ] || { echo "BREACH: other steps' directories"; ls -laR "$work"; exit 1; }
   write_outside:
     run: |
       for f in /etc/kiln-breach /usr/kiln-breach /var/tmp/kiln-breach /dev/kiln-breach /run/kiln-breach "{{ params.data }}/kiln-breach" "$HOME/../kiln-breach"; do

@@ -1,19 +1,22 @@
 //! How this process isolates `run:` steps, decided once at start: which of
 //! Kiln's paths a step must not see, the limits, and whether processes are
-//! started as an unprivileged host user. The command line itself is the
-//! domain's ([`kiln_core::sandbox::command_line`]); this module knows the
-//! machine: it checks at start that bubblewrap works here (so a broken
-//! sandbox stops start-up instead of failing every step), and prepares a
-//! step's directory so the sandbox user can write it.
+//! started as an unprivileged host user. The command lines are the
+//! domain's ([`kiln_core::sandbox`]); this module knows the machine: it
+//! checks at start that the sandbox works here (so a broken sandbox stops
+//! start-up instead of failing every step), and prepares a step's directory
+//! so the sandbox user can write it. With a launcher binary (always, in
+//! `kiln`) steps start through the resident launcher inside one sandbox;
+//! without (a test binary embedding the server), one bubblewrap per step.
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kiln_core::sandbox::{Network, SandboxSpec, StepLimits, command_line};
+use kiln_core::sandbox::{Network, SandboxSpec, StepLimits, command_line, launcher_command_line};
 
 use tokio_util::sync::CancellationToken;
 
+use super::launcher::{self, client::LauncherCommand, protocol::Isolation};
 use super::shell::{self, Ending, ShellStep};
 use crate::config::{Config, StepSandbox};
 
@@ -37,6 +40,12 @@ pub struct Bwrap {
     /// (see [`host_user_of`]), so even outside its namespaces a step owns
     /// nothing and its process limit counts only its own processes.
     as_own_user: bool,
+    /// The directory of every step's directory and files.
+    work_root: PathBuf,
+    /// The resident launcher inside one sandbox that starts this process's
+    /// steps (when Kiln has a launcher binary): bubblewrap runs once, not
+    /// once per step.
+    launcher: Option<LauncherCommand>,
 }
 
 /// Host uids (and gids) for sandboxes when Kiln runs as root: far above
@@ -104,6 +113,16 @@ impl Sandbox {
                 if let Some(program) = argv.first_mut() {
                     program.clone_from(&bwrap.program);
                 }
+                let sandboxed = bwrap.launcher.as_ref().map(|launcher| shell::Sandboxed {
+                    launcher: launcher.clone(),
+                    argv: vec!["/bin/sh".into(), "-c".into(), command.into()],
+                    isolation: Isolation {
+                        work_root: bwrap.work_root.clone(),
+                        binds: vec![workdir.to_owned(), output.to_owned()],
+                        network,
+                        tmp_bytes: bwrap.limits.tmp_bytes,
+                    },
+                });
                 ShellStep {
                     argv,
                     host_user: bwrap.as_own_user.then(|| host_user_of(step)),
@@ -112,6 +131,7 @@ impl Sandbox {
                     env,
                     timeout: None,
                     grace: Duration::from_secs(5),
+                    sandboxed,
                 }
             }
         }
@@ -120,11 +140,7 @@ impl Sandbox {
     /// Gives step `step`'s directory and files to the host user its
     /// sandbox runs as (when Kiln is root; otherwise they are Kiln's).
     pub fn hand_over(&self, step: i64, paths: &[&Path]) -> std::io::Result<()> {
-        if let Sandbox::Bwrap(Bwrap {
-            as_own_user: true, ..
-        }) = self
-        {
-            let (uid, gid) = host_user_of(step);
+        if let Some((uid, gid)) = self.user_of(step) {
             for path in paths {
                 std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
             }
@@ -135,13 +151,9 @@ impl Sandbox {
     /// Gives everything below `dir` (a checkout) to step `step`'s user,
     /// links themselves rather than what they point at.
     pub async fn hand_over_tree(&self, step: i64, dir: &Path) -> std::io::Result<()> {
-        let Sandbox::Bwrap(Bwrap {
-            as_own_user: true, ..
-        }) = self
-        else {
+        let Some((uid, gid)) = self.user_of(step) else {
             return Ok(());
         };
-        let (uid, gid) = host_user_of(step);
         let dir = dir.to_path_buf();
         tokio::task::spawn_blocking(move || {
             let mut stack = vec![dir];
@@ -157,6 +169,19 @@ impl Sandbox {
         })
         .await
         .map_err(std::io::Error::other)?
+    }
+
+    /// The host user step `step` runs as, when it is not Kiln's: its own,
+    /// or its launcher's (whose steps each have a user namespace and a
+    /// process count of their own).
+    fn user_of(&self, step: i64) -> Option<(u32, u32)> {
+        match self {
+            Sandbox::Bwrap(bwrap) if bwrap.as_own_user => Some(match bwrap.launcher {
+                Some(ref launcher) => launcher.user.unwrap_or_else(|| host_user_of(0)),
+                None => host_user_of(step),
+            }),
+            _ => None,
+        }
     }
 
     /// Runs a step that only exits, in a scratch directory below
@@ -261,12 +286,42 @@ impl Bwrap {
         }
         hidden_dirs.retain(|d| d.is_absolute() && d != Path::new("/") && d.exists());
         hidden_files.retain(|f| f.is_file());
+        let program = find_program("bwrap");
+        let limits = config.step_limits();
+        let work_root = absolute(&config.data_dir).join("work");
+        let launcher = launcher::binary().map(|binary| {
+            let spec = SandboxSpec {
+                workdir: work_root.clone(),
+                writable_files: Vec::new(),
+                hidden_dirs: hidden_dirs.clone(),
+                hidden_files: hidden_files.clone(),
+                network: Network::Host,
+                limits,
+            };
+            let mut argv = launcher_command_line(
+                &spec,
+                // Its real path: bubblewrap resolving `/proc/self/exe`
+                // would find itself.
+                &absolute(binary),
+                &[launcher::MODE, "1", launcher::SANDBOXED],
+            );
+            if let Some(first) = argv.first_mut() {
+                first.clone_from(&program);
+            }
+            LauncherCommand {
+                argv,
+                // Step 0 is none: this process's sandbox user.
+                user: root.then(|| host_user_of(0)),
+            }
+        });
         Bwrap {
-            program: find_program("bwrap"),
+            program,
             hidden_dirs,
             hidden_files,
-            limits: config.step_limits(),
+            limits,
             as_own_user: root,
+            work_root,
+            launcher,
         }
     }
 }

@@ -47,6 +47,19 @@ pub struct ShellStep {
     pub timeout: Option<Duration>,
     /// Between SIGTERM and SIGKILL.
     pub grace: Duration,
+    /// Started by a sandboxed launcher instead, when this process has a
+    /// launcher binary.
+    pub sandboxed: Option<Sandboxed>,
+}
+
+/// A step started by a launcher inside the sandbox, in namespaces of its
+/// own (see [`launcher`]).
+#[derive(Debug, Clone)]
+pub struct Sandboxed {
+    pub launcher: client::LauncherCommand,
+    /// The plain shell command (`argv` is bubblewrap's, around it).
+    pub argv: Vec<String>,
+    pub isolation: launcher::protocol::Isolation,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +85,7 @@ impl ShellStep {
             env,
             timeout: None,
             grace: Duration::from_secs(5),
+            sandboxed: None,
         }
     }
 }
@@ -104,9 +118,10 @@ pub async fn run(
     if step.argv.is_empty() {
         return Err(std::io::Error::other("no program to run"));
     }
-    let setup = launcher::Setup {
+    let mut setup = launcher::Setup {
         host_user: step.host_user,
         limits: step.limits.clone(),
+        isolation: None,
     };
     // The environment also reaches the sandbox's own program, outside the
     // sandbox: nothing in it may steer how that program loads.
@@ -116,11 +131,20 @@ pub async fn run(
         .filter(|(k, _)| !steers_loader(k))
         .cloned()
         .collect();
-    let (mut child, stdout, stderr) = match launcher::binary() {
-        Some(binary) => start_launched(binary, step, env, &setup).await?,
-        None => start_forked(step, env, &setup)?,
+    let (mut child, stdout, stderr) = match (launcher::binary(), &step.sandboxed) {
+        (Some(_), Some(sandboxed)) => {
+            // The launcher is the sandbox's user already.
+            setup.host_user = None;
+            setup.isolation = Some(sandboxed.isolation.clone());
+            let argv = sandboxed.argv.clone();
+            start_launched(&sandboxed.launcher, argv, step, env, &setup).await?
+        }
+        (Some(binary), None) => {
+            let command = client::LauncherCommand::plain(binary);
+            start_launched(&command, step.argv.clone(), step, env, &setup).await?
+        }
+        (None, _) => start_forked(step, env, &setup)?,
     };
-    let group = child.group();
     let readers = [
         tokio::spawn(forward(stdout, Stream::Stdout, lines.clone())),
         tokio::spawn(forward(stderr, Stream::Stderr, lines.clone())),
@@ -148,11 +172,11 @@ pub async fn run(
         () = cancel.cancelled() => Ending::Cancelled,
     };
     if matches!(ending, Ending::TimedOut | Ending::Cancelled) {
-        stop_group(&mut child, group, step.grace).await;
-    } else if let (Process::Forked(_), Some(group)) = (&child, group) {
+        stop_group(&mut child, step.grace).await;
+    } else if let Process::Forked { .. } = &child {
         // The shell is gone; anything it left running in the background
         // goes too. (The launcher does this itself, before it reaps.)
-        let _ = killpg(group, Signal::SIGKILL);
+        child.signal(Signal::SIGKILL);
     }
     // A background process that left the group (setsid) may hold the pipes
     // open for ever: read what is there for at most the grace period.
@@ -170,9 +194,10 @@ pub async fn run(
 /// A step's stdout or stderr, as it is read.
 type Output = Box<dyn AsyncRead + Send + Unpin>;
 
-/// Through the resident launcher, with pipes of Kiln's own for its output.
+/// Through a resident launcher, with pipes of Kiln's own for its output.
 async fn start_launched(
-    binary: &std::path::Path,
+    command: &client::LauncherCommand,
+    argv: Vec<String>,
     step: &ShellStep,
     env: Vec<(String, String)>,
     setup: &launcher::Setup,
@@ -180,8 +205,8 @@ async fn start_launched(
     let (out_read, out_write) = pipe2(OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
     let (err_read, err_write) = pipe2(OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
     let launched = client::launch(
-        binary,
-        step.argv.clone(),
+        command,
+        argv,
         env,
         step.workdir.clone(),
         setup,
@@ -220,8 +245,13 @@ fn start_forked(
     let mut child = command.spawn()?;
     let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
     let missing = || std::io::Error::other("the step's output was not connected");
+    // Known now: once the child is reaped, tokio forgets its id.
+    let group = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .map(Pid::from_raw);
     Ok((
-        Process::Forked(child),
+        Process::Forked { child, group },
         Box::new(stdout.ok_or_else(missing)?),
         Box::new(stderr.ok_or_else(missing)?),
     ))
@@ -270,25 +300,30 @@ fn before_exec(command: &mut Command, setup: &launcher::Setup) {
 /// The step's process, however it was started.
 enum Process {
     Launched(client::Launched),
-    Forked(tokio::process::Child),
+    Forked {
+        child: tokio::process::Child,
+        /// Its process group (it leads its own).
+        group: Option<Pid>,
+    },
 }
 
 impl Process {
-    /// Its process group (it leads its own).
-    fn group(&self) -> Option<Pid> {
+    /// Sends `signal` to its whole process group.
+    fn signal(&self, signal: Signal) {
         match self {
-            Process::Launched(launched) => Some(Pid::from_raw(launched.pid())),
-            Process::Forked(child) => child
-                .id()
-                .and_then(|id| i32::try_from(id).ok())
-                .map(Pid::from_raw),
+            Process::Launched(launched) => launched.signal(signal),
+            Process::Forked { group, .. } => {
+                if let Some(group) = group {
+                    let _ = killpg(*group, signal);
+                }
+            }
         }
     }
 
     async fn wait(&mut self) -> std::io::Result<i32> {
         match self {
             Process::Launched(launched) => launched.wait().await,
-            Process::Forked(child) => child.wait().await.map(exit_code),
+            Process::Forked { child, .. } => child.wait().await.map(exit_code),
         }
     }
 }
@@ -301,18 +336,15 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
         .unwrap_or(-1)
 }
 
-/// SIGTERM to the group, SIGKILL after `grace` if the shell is still there.
-async fn stop_group(child: &mut Process, group: Option<Pid>, grace: Duration) {
-    if let Some(group) = group {
-        let _ = killpg(group, Signal::SIGTERM);
-    }
+/// SIGTERM to the group, SIGKILL after `grace` if the shell is still there
+/// (and to what it left behind if it is not).
+async fn stop_group(child: &mut Process, grace: Duration) {
+    child.signal(Signal::SIGTERM);
     if tokio::time::timeout(grace, child.wait()).await.is_err() {
-        if let Some(group) = group {
-            let _ = killpg(group, Signal::SIGKILL);
-        }
+        child.signal(Signal::SIGKILL);
         let _ = child.wait().await;
-    } else if let Some(group) = group {
-        let _ = killpg(group, Signal::SIGKILL);
+    } else {
+        child.signal(Signal::SIGKILL);
     }
 }
 

@@ -1,9 +1,12 @@
-//! Kiln's side of the resident launcher. A thread of its own starts the
-//! launcher process (so the launcher's parent-death signal is tied to a
-//! thread that never ends), reads its replies and hands each to whoever
-//! waits for it; when the launcher goes, everyone waiting is told, and a
-//! new one is started. Requests are written under a lock, off the
-//! runtime's threads (waiting for a launcher that restarts blocks).
+//! Kiln's side of the resident launchers: one per [`LauncherCommand`] (the
+//! plain one, and a sandboxed one inside bubblewrap). A thread of its own
+//! starts each launcher process (so the launcher's parent-death signal is
+//! tied to a thread that never ends), reads its replies and hands each to
+//! whoever waits for it; when the launcher goes, everyone waiting is told,
+//! and a new one is started. Requests are written under a lock, off the
+//! runtime's threads (waiting for a launcher that restarts blocks). Steps
+//! are signalled through their launcher: a sandboxed launcher's process
+//! ids are those of its own PID namespace.
 
 use std::collections::HashMap;
 use std::net::Shutdown;
@@ -16,11 +19,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use tokio::sync::oneshot;
 
-use super::protocol::{self, Reply, Request};
+use super::protocol::{self, Message, Reply, Request};
 use super::{MODE, Setup};
 
 /// How long a start waits for a launcher (the first, or one restarting).
@@ -30,9 +32,31 @@ const WAIT_FOR_START: Duration = Duration::from_secs(30);
 /// Between a launcher's end and its successor's start.
 const RESTART_PAUSE: Duration = Duration::from_millis(200);
 
+/// How a launcher process is started: its program and arguments, and the
+/// host user it runs as (`None`: Kiln's).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LauncherCommand {
+    pub argv: Vec<String>,
+    pub user: Option<(u32, u32)>,
+}
+
+impl LauncherCommand {
+    /// The launcher `binary` on the host, as Kiln's user.
+    pub fn plain(binary: &Path) -> LauncherCommand {
+        LauncherCommand {
+            argv: vec![
+                binary.display().to_string(),
+                MODE.to_owned(),
+                std::process::id().to_string(),
+            ],
+            user: None,
+        }
+    }
+}
+
 /// A step's process, started by the launcher.
-#[derive(Debug)]
 pub struct Launched {
+    shared: Arc<Shared>,
     pid: i32,
     /// `None` once it has answered.
     exit: Option<oneshot::Receiver<i32>>,
@@ -40,9 +64,12 @@ pub struct Launched {
 }
 
 impl Launched {
-    /// Its process (group) id.
-    pub fn pid(&self) -> i32 {
-        self.pid
+    /// Sends `signal` to its process group (through its launcher; nothing
+    /// once its end is known).
+    pub fn signal(&self, signal: Signal) {
+        if self.code.is_none() {
+            self.shared.signal(self.pid, signal);
+        }
     }
 
     /// Its exit code (128 + N for signal N). An error when the launcher
@@ -68,15 +95,16 @@ impl Drop for Launched {
     /// id may be another process's by now).
     fn drop(&mut self) {
         if self.code.is_none() && self.exit.is_some() {
-            let _ = killpg(Pid::from_raw(self.pid), Signal::SIGKILL);
+            self.shared.signal(self.pid, Signal::SIGKILL);
         }
     }
 }
 
-/// Starts `argv` through the launcher `binary`, with stdout and stderr
-/// going to the given write ends (closed here once they are handed over).
+/// Starts `argv` through the launcher started by `command`, with stdout
+/// and stderr going to the given write ends (closed here once they are
+/// handed over).
 pub async fn launch(
-    binary: &Path,
+    command: &LauncherCommand,
     argv: Vec<String>,
     env: Vec<(String, String)>,
     workdir: PathBuf,
@@ -84,9 +112,13 @@ pub async fn launch(
     stdout: OwnedFd,
     stderr: OwnedFd,
 ) -> std::io::Result<Launched> {
-    static SHARED: OnceLock<Arc<Shared>> = OnceLock::new();
-    let shared = SHARED
-        .get_or_init(|| Shared::start(binary.to_owned()))
+    static LAUNCHERS: OnceLock<Mutex<HashMap<LauncherCommand, Arc<Shared>>>> = OnceLock::new();
+    let shared = LAUNCHERS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(command.clone())
+        .or_insert_with(|| Shared::start(command.clone()))
         .clone();
     let (started_tx, started) = oneshot::channel();
     let (exit_tx, exit) = oneshot::channel();
@@ -95,7 +127,8 @@ pub async fn launch(
         exit: exit_tx,
     };
     let id = shared.next.fetch_add(1, Ordering::Relaxed);
-    let bytes = serde_json::to_vec(&Request::new(id, argv, env, workdir, setup))?;
+    let request = Request::new(id, argv, env, workdir, setup);
+    let bytes = serde_json::to_vec(&Message::Start(request))?;
     // Refused here, before a byte is written: a frame the launcher would
     // refuse must not cost the socket (and every running step with it).
     if bytes.len() > protocol::MAX_FRAME_BYTES {
@@ -106,11 +139,13 @@ pub async fn launch(
     }
     // Waiting for a launcher (one restarting) and writing to it block:
     // not on the runtime's threads.
-    tokio::task::spawn_blocking(move || shared.send(id, pending, &bytes, stdout, stderr))
+    let sender = shared.clone();
+    tokio::task::spawn_blocking(move || sender.send(id, pending, &bytes, stdout, stderr))
         .await
         .map_err(std::io::Error::other)??;
     match tokio::time::timeout(WAIT_FOR_START, started).await {
         Ok(Ok(Ok(pid))) => Ok(Launched {
+            shared,
             pid,
             exit: Some(exit),
             code: None,
@@ -146,7 +181,7 @@ struct Shared {
 }
 
 impl Shared {
-    fn start(binary: PathBuf) -> Arc<Shared> {
+    fn start(command: LauncherCommand) -> Arc<Shared> {
         let shared = Arc::new(Shared {
             writer: Mutex::new(None),
             ready: Condvar::new(),
@@ -156,7 +191,7 @@ impl Shared {
         let keeper = shared.clone();
         let spawned = std::thread::Builder::new()
             .name("kiln-launcher".into())
-            .spawn(move || keeper.keep_running(&binary));
+            .spawn(move || keeper.keep_running(&command));
         if let Err(error) = spawned {
             tracing::error!(%error, "could not start the step launcher's thread");
         }
@@ -199,6 +234,24 @@ impl Shared {
         sent
     }
 
+    /// Asks the launcher to signal `pid`'s group. When no launcher runs,
+    /// the step died with the last one: nothing to do.
+    fn signal(&self, pid: i32, signal: Signal) {
+        let message = Message::Signal {
+            pid,
+            signal: signal as i32,
+        };
+        let Ok(bytes) = serde_json::to_vec(&message) else {
+            return;
+        };
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(socket) = writer.as_ref()
+            && protocol::send(socket, &bytes, &[]).is_err()
+        {
+            let _ = socket.shutdown(Shutdown::Both);
+        }
+    }
+
     fn set_writer(&self, socket: Option<UnixStream>) {
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         if socket.is_none() {
@@ -213,14 +266,14 @@ impl Shared {
     }
 
     /// The thread's life: a launcher, its replies until it ends, the next.
-    fn keep_running(&self, binary: &Path) {
+    fn keep_running(self: Arc<Self>, command: &LauncherCommand) {
         loop {
-            match spawn_launcher(binary) {
+            match spawn_launcher(command) {
                 Ok((mut process, socket)) => {
                     match socket.try_clone() {
                         Ok(writer) => {
                             self.set_writer(Some(writer));
-                            self.read_replies(&socket);
+                            self.clone().read_replies(&socket);
                         }
                         Err(error) => tracing::error!(%error, "the step launcher's socket"),
                     }
@@ -236,7 +289,7 @@ impl Shared {
         }
     }
 
-    fn read_replies(&self, socket: &UnixStream) {
+    fn read_replies(self: Arc<Self>, socket: &UnixStream) {
         loop {
             let reply = match protocol::receive(socket) {
                 Ok(Some((bytes, _))) => serde_json::from_slice::<Reply>(&bytes),
@@ -247,7 +300,16 @@ impl Shared {
                 }
             };
             match reply {
-                Ok(reply) => self.deliver(reply),
+                Ok(reply) => {
+                    if let Some(orphan) = self.deliver(reply) {
+                        // Not from this thread: a signal waits for the
+                        // writer's lock, whose holder may be waiting for
+                        // the launcher, which may be waiting for this
+                        // thread to read.
+                        let shared = self.clone();
+                        std::thread::spawn(move || shared.signal(orphan, Signal::SIGKILL));
+                    }
+                }
                 Err(error) => {
                     tracing::error!(%error, "the step launcher said something unreadable");
                     return;
@@ -256,7 +318,9 @@ impl Shared {
         }
     }
 
-    fn deliver(&self, reply: Reply) {
+    /// Hands `reply` to whoever waits for it; a started step nobody waits
+    /// for any more is returned, to be killed.
+    fn deliver(&self, reply: Reply) -> Option<i32> {
         let mut waiting = self.waiting();
         match reply {
             Reply::Started { id, pid } => {
@@ -270,9 +334,7 @@ impl Shared {
                     }
                     // Whoever asked is gone (or was told it failed): so is
                     // the step. Its group exists before this reply.
-                    None => {
-                        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
-                    }
+                    None => return Some(pid),
                 }
             }
             Reply::Refused { id, message } => {
@@ -286,15 +348,24 @@ impl Shared {
                 }
             }
         }
+        None
     }
 }
 
 /// The launcher process, its socket on its stdin.
-fn spawn_launcher(binary: &Path) -> std::io::Result<(std::process::Child, UnixStream)> {
+fn spawn_launcher(command: &LauncherCommand) -> std::io::Result<(std::process::Child, UnixStream)> {
+    let (program, args) = command
+        .argv
+        .split_first()
+        .ok_or_else(|| std::io::Error::other("no launcher program"))?;
     let (ours, theirs) = UnixStream::pair()?;
-    let process = Command::new(binary)
-        .arg(MODE)
-        .arg(std::process::id().to_string())
+    let mut process = Command::new(program);
+    if let Some((uid, gid)) = command.user {
+        // As root, std drops the supplementary groups first.
+        process.uid(uid).gid(gid);
+    }
+    let process = process
+        .args(args)
         .env_clear()
         .stdin(Stdio::from(OwnedFd::from(theirs)))
         .stdout(Stdio::null())

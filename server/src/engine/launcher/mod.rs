@@ -14,11 +14,14 @@
 //! process group, the working directory, the host user, the parent-death
 //! signal, the resource limits — then execs it ([`resident`]).
 //! It reaps its children and reports each exit. [`protocol`] is what the
-//! two say to each other. Without a launcher binary (a test binary that
+//! two say to each other. With the sandbox the launcher itself runs inside
+//! one bubblewrap sandbox and starts each step in namespaces of its own
+//! (`isolate`). Without a launcher binary (a test binary that
 //! embeds the server cannot be re-executed as Kiln), steps start by fork
 //! with the same setup in the child (`shell`).
 
 pub mod client;
+mod isolate;
 pub mod protocol;
 mod resident;
 mod vfork;
@@ -31,6 +34,10 @@ use nix::sys::resource::Resource;
 
 /// The first argument that puts the `kiln` binary in launcher mode.
 pub const MODE: &str = "__kiln_step_launcher";
+
+/// The argument after the parent's id that makes a launcher sandboxed (it
+/// runs inside bubblewrap and gives each step namespaces of its own).
+pub const SANDBOXED: &str = "sandboxed";
 
 static LAUNCHER: OnceLock<PathBuf> = OnceLock::new();
 
@@ -51,6 +58,8 @@ pub fn binary() -> Option<&'static Path> {
 pub struct Setup {
     pub host_user: Option<(u32, u32)>,
     pub limits: Vec<(Limit, u64)>,
+    /// The step's namespaces (only a sandboxed launcher makes them).
+    pub isolation: Option<protocol::Isolation>,
 }
 
 /// In `main`, before anything else (the resident launcher must be a
@@ -71,7 +80,8 @@ pub fn run_if_asked() {
         eprintln!("kiln: the step launcher needs its parent's process id");
         std::process::exit(2);
     };
-    resident::serve(parent)
+    let sandboxed = args.next().as_deref() == Some(SANDBOXED.as_ref());
+    resident::serve(parent, sandboxed)
 }
 
 pub fn resource_of(limit: Limit) -> Resource {

@@ -1,15 +1,18 @@
 //! What Kiln and its resident launcher say to each other over their
 //! socket pair: frames of a 4-byte little-endian length and that many
-//! bytes of JSON. A request to start a step carries the step's stdout and
-//! stderr (the write ends of Kiln's pipes) as `SCM_RIGHTS` on its first
-//! bytes; replies carry none.
+//! bytes of JSON. Kiln sends [`Message`]s: a request to start a step
+//! carries the step's stdout and stderr (the write ends of Kiln's pipes) as
+//! `SCM_RIGHTS` on its first bytes; a signal names a process the launcher
+//! started (its ids are the launcher's: a sandboxed launcher has a PID
+//! namespace of its own, so Kiln cannot signal them itself). Replies carry
+//! no descriptors.
 
 use std::io::{IoSlice, IoSliceMut, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
-use kiln_core::sandbox::Limit;
+use kiln_core::sandbox::{Limit, Network};
 use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, sendmsg};
 use serde::{Deserialize, Serialize};
 
@@ -19,8 +22,21 @@ use super::{Setup, limit_name, limit_of};
 /// passed to `execve` anyway).
 pub const MAX_FRAME_BYTES: usize = 16 << 20;
 
+/// What Kiln asks of its launcher.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Message {
+    Start(Request),
+    /// Send `signal` to the process group of `pid`, a step the launcher
+    /// started and has not yet reported ended (anything else is ignored).
+    Signal {
+        pid: i32,
+        signal: i32,
+    },
+}
+
 /// Start `argv` in `workdir` with exactly `env`, as `host_user`, with
-/// `limits` (soft and hard).
+/// `limits` (soft and hard); in namespaces of its own when `isolation` is
+/// given (a sandboxed launcher).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
     pub id: u64,
@@ -29,6 +45,20 @@ pub struct Request {
     pub workdir: PathBuf,
     pub host_user: Option<(u32, u32)>,
     pub limits: Vec<(String, u64)>,
+    #[serde(default)]
+    pub isolation: Option<Isolation>,
+}
+
+/// What a step started by a sandboxed launcher sees of the launcher's
+/// file system: of everything below `work_root` (each step's directory
+/// and files) only `binds`, writable at their own paths; a private `/tmp`
+/// and `/dev/shm` of `tmp_bytes` (0: unbounded); its own `/proc`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Isolation {
+    pub work_root: PathBuf,
+    pub binds: Vec<PathBuf>,
+    pub network: Network,
+    pub tmp_bytes: u64,
 }
 
 impl Request {
@@ -44,6 +74,7 @@ impl Request {
             argv,
             env,
             workdir,
+            isolation: setup.isolation.clone(),
             host_user: setup.host_user,
             limits: setup
                 .limits
@@ -165,6 +196,12 @@ mod tests {
             &Setup {
                 host_user: Some((5, 6)),
                 limits: vec![(Limit::OpenFiles, 64)],
+                isolation: Some(Isolation {
+                    work_root: "/w".into(),
+                    binds: vec!["/w/1/2-1".into(), "/w/1/2-1.out".into()],
+                    network: Network::None,
+                    tmp_bytes: 1 << 20,
+                }),
             },
         );
         let bytes = serde_json::to_vec(&request).unwrap();
@@ -209,6 +246,7 @@ mod tests {
             &Setup {
                 host_user: None,
                 limits: vec![],
+                isolation: None,
             },
         );
         request.limits.push(("stack".into(), 1));

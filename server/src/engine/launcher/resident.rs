@@ -6,6 +6,7 @@
 //! the Kiln thread that started it, and its children die with it: nothing
 //! a step started outlives the Kiln process that ran it.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
@@ -16,12 +17,15 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use nix::unistd::Pid;
 
-use super::protocol::{self, Reply, Request};
-use super::vfork;
+use super::isolate;
+use super::protocol::{self, Message, Reply, Request};
+use super::vfork::{self, Place};
 
-/// Serves Kiln (process `parent`) until it goes; never returns.
-pub fn serve(parent: i32) -> ! {
-    match serve_until_eof(parent) {
+/// Serves Kiln (process `parent`) until it goes; never returns. A
+/// `sandboxed` launcher starts every step in namespaces of its own (and
+/// refuses a request without them); any other refuses them.
+pub fn serve(parent: i32, sandboxed: bool) -> ! {
+    match serve_until_eof(parent, sandboxed) {
         Ok(()) => std::process::exit(0),
         Err(error) => {
             eprintln!("kiln: the step launcher stopped: {error}");
@@ -30,7 +34,7 @@ pub fn serve(parent: i32) -> ! {
     }
 }
 
-fn serve_until_eof(parent: i32) -> std::io::Result<()> {
+fn serve_until_eof(parent: i32, sandboxed: bool) -> std::io::Result<()> {
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
     if nix::unistd::getppid() != Pid::from_raw(parent) {
         // Kiln went before the death signal was armed.
@@ -44,6 +48,9 @@ fn serve_until_eof(parent: i32) -> std::io::Result<()> {
     chld.add(Signal::SIGCHLD);
     chld.thread_block()?;
     let exits = SignalFd::with_flags(&chld, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
+    // Steps started and not yet reported ended: the only processes Kiln
+    // may have signalled.
+    let mut running = HashSet::new();
     loop {
         let (requests, ended) = {
             let mut fds = [
@@ -58,14 +65,35 @@ fn serve_until_eof(parent: i32) -> std::io::Result<()> {
         };
         if ended {
             while exits.read_signal()?.is_some() {}
-            reap(&socket)?;
+            reap(&socket, &mut running)?;
         }
         if requests {
             let Some((bytes, fds)) = protocol::receive(&socket)? else {
                 return Ok(());
             };
-            let reply = start(&bytes, fds);
-            protocol::send(&socket, &serde_json::to_vec(&reply)?, &[])?;
+            match serde_json::from_slice::<Message>(&bytes) {
+                Ok(Message::Signal { pid, signal }) => {
+                    if running.contains(&pid)
+                        && let Ok(signal) = Signal::try_from(signal)
+                    {
+                        let _ = killpg(Pid::from_raw(pid), signal);
+                    }
+                }
+                Ok(Message::Start(request)) => {
+                    let reply = start(&request, fds, sandboxed);
+                    if let Reply::Started { pid, .. } = reply {
+                        running.insert(pid);
+                    }
+                    protocol::send(&socket, &serde_json::to_vec(&reply)?, &[])?;
+                }
+                Err(error) => {
+                    let reply = Reply::Refused {
+                        id: 0,
+                        message: format!("unreadable request: {error}"),
+                    };
+                    protocol::send(&socket, &serde_json::to_vec(&reply)?, &[])?;
+                }
+            }
         }
     }
 }
@@ -73,7 +101,7 @@ fn serve_until_eof(parent: i32) -> std::io::Result<()> {
 /// Reports every child that has ended. Whatever a step left running in
 /// its group is killed first, while the leader's zombie still holds the
 /// group's id (so the id cannot have been reused by then).
-fn reap(socket: &UnixStream) -> std::io::Result<()> {
+fn reap(socket: &UnixStream, running: &mut HashSet<i32>) -> std::io::Result<()> {
     let waiting = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG;
     loop {
         let pid = match waitid(Id::All, waiting | WaitPidFlag::WNOWAIT) {
@@ -92,6 +120,7 @@ fn reap(socket: &UnixStream) -> std::io::Result<()> {
             Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
             Err(error) => return Err(error.into()),
         };
+        running.remove(&pid.as_raw());
         let reply = Reply::Exited {
             pid: pid.as_raw(),
             code,
@@ -101,30 +130,33 @@ fn reap(socket: &UnixStream) -> std::io::Result<()> {
 }
 
 /// Starts the child of one request.
-fn start(bytes: &[u8], fds: Vec<OwnedFd>) -> Reply {
-    let request: Request = match serde_json::from_slice(bytes) {
-        Ok(request) => request,
-        Err(error) => {
-            return Reply::Refused {
-                id: 0,
-                message: format!("unreadable request: {error}"),
-            };
-        }
-    };
+fn start(request: &Request, fds: Vec<OwnedFd>, sandboxed: bool) -> Reply {
     let id = request.id;
+    let refuse = |message: &str| Reply::Refused {
+        id,
+        message: message.to_owned(),
+    };
     let [stdout, stderr]: [OwnedFd; 2] = match fds.try_into() {
         Ok(pair) => pair,
-        Err(_) => {
-            return Reply::Refused {
-                id,
-                message: "a start request needs stdout and stderr".into(),
-            };
-        }
+        Err(_) => return refuse("a start request needs stdout and stderr"),
     };
-    match vfork::spawn(&request, &stdout, &stderr) {
+    let spawned = match (&request.isolation, sandboxed) {
+        (Some(isolation), true) => isolate::spawn(request, isolation, &stdout, &stderr)
+            .map(|pid| vfork::Spawned { pid, error: None }),
+        (None, false) => vfork::spawn(
+            request,
+            Place::Host {
+                stdout: &stdout,
+                stderr: &stderr,
+            },
+        ),
+        (None, true) => return refuse("this launcher starts steps only in their own namespaces"),
+        (Some(_), false) => return refuse("this launcher has no sandbox to start steps in"),
+    };
+    match spawned {
         Ok(spawned) => {
             let pid = Pid::from_raw(spawned.pid);
-            // The child made its own process group before it execed, so
+            // The child makes its own process group before it execs, so
             // the group exists before Kiln hears of the process and a kill
             // right after the start reaches it. (Once it has execed this
             // fails; it is here for a child that exited early.)

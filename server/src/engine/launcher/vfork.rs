@@ -21,6 +21,8 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 use nix::libc;
 
+use kiln_core::sandbox::SANDBOX_ID;
+
 use super::protocol::Request;
 use super::resource_of;
 
@@ -37,15 +39,25 @@ struct Plan {
     dev_null: CString,
     host_user: Option<(libc::uid_t, libc::gid_t)>,
     limits: Vec<(libc::__rlimit_resource_t, libc::rlimit)>,
-    stdout: RawFd,
-    stderr: RawFd,
+    /// stdout and stderr, in a process group of its own; `None` in a
+    /// sandbox, where the child keeps its init's output and group.
+    output: Option<(RawFd, RawFd)>,
+    /// Maps for a user namespace of its own (in a sandbox).
+    user_namespace: Option<UserNamespace>,
     launcher: libc::pid_t,
     /// The step of the setup that failed (index into [`STAGES`]) and its
     /// errno, packed; 0 while nothing failed.
     failed: AtomicI32,
 }
 
-const STAGES: [&str; 8] = [
+/// The contents of a new user namespace's map files: the step is
+/// [`SANDBOX_ID`] inside, its init's user outside.
+struct UserNamespace {
+    uid_map: CString,
+    gid_map: CString,
+}
+
+const STAGES: [&str; 9] = [
     "its process group",
     "its output",
     "its working directory",
@@ -54,7 +66,20 @@ const STAGES: [&str; 8] = [
     "its resource limits",
     "its signals",
     "the program",
+    "its user namespace",
 ];
+
+/// Where the child starts.
+pub enum Place<'a> {
+    /// From the launcher: its own process group and output.
+    Host {
+        stdout: &'a OwnedFd,
+        stderr: &'a OwnedFd,
+    },
+    /// From a step's init in its namespaces (see `isolate`): in the
+    /// init's group with its output, in a user namespace of its own.
+    Sandbox,
+}
 
 /// A started step: its pid, or why it could not start (then `pid` is the
 /// child that failed and exits 126, `error` says why).
@@ -63,10 +88,10 @@ pub struct Spawned {
     pub error: Option<String>,
 }
 
-/// Starts `request` with `stdout` and `stderr`. Errors are only those of
-/// preparing (a program not named by absolute path, a string with a NUL
-/// byte) or of `clone` itself.
-pub fn spawn(request: &Request, stdout: &OwnedFd, stderr: &OwnedFd) -> Result<Spawned, String> {
+/// Starts `request` at `place`. Errors are only those of preparing (a
+/// program not named by absolute path, a string with a NUL byte) or of
+/// `clone` itself.
+pub fn spawn(request: &Request, place: Place) -> Result<Spawned, String> {
     let program_path = request
         .argv
         .first()
@@ -103,16 +128,34 @@ pub fn spawn(request: &Request, stdout: &OwnedFd, stderr: &OwnedFd) -> Result<Sp
             )
         })
         .collect();
+    let (output, user_namespace, host_user) = match place {
+        Place::Host { stdout, stderr } => (
+            Some((stdout.as_raw_fd(), stderr.as_raw_fd())),
+            None,
+            request.host_user,
+        ),
+        Place::Sandbox => {
+            // SAFETY: geteuid and getegid only read this process's ids.
+            #[allow(unsafe_code)]
+            let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+            let map = |id: u32| c_string(OsStr::new(&format!("{SANDBOX_ID} {id} 1\n")));
+            let maps = UserNamespace {
+                uid_map: map(uid)?,
+                gid_map: map(gid)?,
+            };
+            (None, Some(maps), None)
+        }
+    };
     let plan = Plan {
         program,
         argv: pointers(&argv_strings),
         envp: pointers(&env_strings),
         workdir: c_string(request.workdir.as_os_str())?,
         dev_null: c_string(OsStr::new("/dev/null"))?,
-        host_user: request.host_user,
+        host_user,
         limits,
-        stdout: stdout.as_raw_fd(),
-        stderr: stderr.as_raw_fd(),
+        output,
+        user_namespace,
         launcher: std::process::id() as libc::pid_t,
         failed: AtomicI32::new(0),
     };
@@ -173,16 +216,18 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
     // pointers into `plan`, which stays valid; none allocates or takes a
     // lock another thread could hold.
     unsafe {
-        if libc::setpgid(0, 0) != 0 {
-            return fail(0);
-        }
-        let null = libc::open(plan.dev_null.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
-        if null < 0
-            || libc::dup2(null, 0) < 0
-            || libc::dup2(plan.stdout, 1) < 0
-            || libc::dup2(plan.stderr, 2) < 0
-        {
-            return fail(1);
+        if let Some((stdout, stderr)) = plan.output {
+            if libc::setpgid(0, 0) != 0 {
+                return fail(0);
+            }
+            let null = libc::open(plan.dev_null.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+            if null < 0
+                || libc::dup2(null, 0) < 0
+                || libc::dup2(stdout, 1) < 0
+                || libc::dup2(stderr, 2) < 0
+            {
+                return fail(1);
+            }
         }
         if libc::chdir(plan.workdir.as_ptr()) != 0 {
             return fail(2);
@@ -207,6 +252,11 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
                 ) != 0)
         {
             return fail(3);
+        }
+        if let Some(maps) = &plan.user_namespace
+            && !enter_user_namespace(maps)
+        {
+            return fail(8);
         }
         // After the user: a change of user clears it.
         // Variadic: the signal goes as the full-width value prctl reads.
@@ -237,6 +287,32 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
             plan.envp.as_ptr(),
         );
         fail(7)
+    }
+}
+
+/// A user namespace of its own, where the child is [`SANDBOX_ID`] and may
+/// make no further one. System calls only (the child shares the memory of
+/// its parent).
+#[allow(unsafe_code)]
+fn enter_user_namespace(maps: &UserNamespace) -> bool {
+    // SAFETY: unshare, then open, write and close of files named by C
+    // string literals with contents prepared in `maps`.
+    unsafe {
+        let write = |path: &std::ffi::CStr, text: &std::ffi::CStr| {
+            let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+            if fd < 0 {
+                return false;
+            }
+            let length = text.to_bytes().len();
+            let written = libc::write(fd, text.as_ptr().cast(), length);
+            libc::close(fd);
+            written == length as isize
+        };
+        libc::unshare(libc::CLONE_NEWUSER) == 0
+            && write(c"/proc/self/setgroups", c"deny")
+            && write(c"/proc/self/uid_map", &maps.uid_map)
+            && write(c"/proc/self/gid_map", &maps.gid_map)
+            && write(c"/proc/sys/user/max_user_namespaces", c"0")
     }
 }
 

@@ -1,0 +1,258 @@
+//! Steps started by the sandboxed launcher (one bubblewrap sandbox per Kiln
+//! process, namespaces per step), driven through the shell runner as the
+//! engine drives them: what a step is inside (its own PID and user
+//! namespace, uid 65534, no capabilities), exit codes and output, a
+//! timeout that reaches the shell although it runs under an init, a
+//! process limit that counts each step's own processes, a failed setup
+//! reported on the step's stderr, and a killed launcher taking its steps.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use kiln_core::sandbox::Network;
+use kiln_server::config::{Config, StepSandbox};
+use kiln_server::engine::launcher;
+use kiln_server::engine::sandbox::Sandbox;
+use kiln_server::engine::shell::{Ending, OutputLine, ShellStep, Stream, run};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// A data directory with Kiln's layout and the sandbox it configures.
+struct Place {
+    _data: tempfile::TempDir,
+    work: PathBuf,
+    sandbox: Sandbox,
+}
+
+fn place(adjust: impl FnOnce(&mut Config)) -> Place {
+    launcher::enable(env!("CARGO_BIN_EXE_kiln").into());
+    let data = tempfile::tempdir().unwrap();
+    let work = std::fs::canonicalize(data.path()).unwrap().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let mut config = Config {
+        data_dir: data.path().to_owned(),
+        step_sandbox: StepSandbox::Bwrap,
+        ..Config::default()
+    };
+    adjust(&mut config);
+    Place {
+        _data: data,
+        work,
+        sandbox: Sandbox::from_config(&config),
+    }
+}
+
+impl Place {
+    /// Step `id`'s shell step running `command`, with its directory and
+    /// output file made as the engine makes them.
+    fn step(&self, id: i64, command: &str) -> ShellStep {
+        let run = self.work.join("1");
+        std::fs::create_dir_all(&run).unwrap();
+        let workdir = run.join(format!("{id}-1"));
+        std::fs::create_dir(&workdir).unwrap();
+        let output = run.join(format!("{id}-1.out"));
+        std::fs::write(&output, b"").unwrap();
+        self.sandbox.hand_over(id, &[&workdir, &output]).unwrap();
+        let step = self.sandbox.shell_step(
+            id,
+            command,
+            &workdir,
+            &output,
+            Network::Host,
+            vec![("KILN_TASK".into(), format!("task-{id}"))],
+        );
+        assert!(
+            step.sandboxed.is_some(),
+            "started by the sandboxed launcher"
+        );
+        ShellStep {
+            grace: Duration::from_millis(500),
+            ..step
+        }
+    }
+}
+
+async fn run_collect(step: &ShellStep, cancel: CancellationToken) -> (Ending, Vec<OutputLine>) {
+    let (tx, mut rx) = mpsc::channel(1024);
+    let collector = tokio::spawn(async move {
+        let mut lines = Vec::new();
+        while let Some(line) = rx.recv().await {
+            lines.push(line);
+        }
+        lines
+    });
+    let ending = run(step, tx, cancel).await.expect("the step starts");
+    (ending, collector.await.unwrap())
+}
+
+fn text(lines: &[OutputLine], stream: Stream) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| l.stream == stream)
+        .map(|l| String::from_utf8_lossy(&l.bytes).into_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_step_has_namespaces_of_its_own() {
+    let place = place(|_| {});
+    let step = place.step(
+        1,
+        "echo \"pid $$ uid $(id -u) task $KILN_TASK\"; ls /proc | grep -c '^[0-9]'; \
+         grep CapEff /proc/self/status; echo oops >&2; exit 7",
+    );
+    let (ending, lines) = run_collect(&step, CancellationToken::new()).await;
+    assert_eq!(ending, Ending::Exited(7), "{lines:?}");
+    let out = text(&lines, Stream::Stdout);
+    // Its init is PID 1, the shell 2; `ls` and `grep` make four.
+    assert_eq!(out[0], "pid 2 uid 65534 task task-1", "{out:?}");
+    assert_eq!(out[1], "4", "{out:?}");
+    assert_eq!(out[2], "CapEff:\t0000000000000000", "{out:?}");
+    assert_eq!(text(&lines, Stream::Stderr), ["oops"]);
+}
+
+#[tokio::test]
+async fn a_timeout_reaches_the_shell_under_its_init() {
+    let place = place(|_| {});
+    // Without an init of its own, a shell that is PID 1 ignores SIGTERM.
+    let mut step = place.step(2, "sleep 30 & wait");
+    step.timeout = Some(Duration::from_millis(300));
+    step.grace = Duration::from_secs(20);
+    let started = Instant::now();
+    let (ending, _) = run_collect(&step, CancellationToken::new()).await;
+    assert_eq!(ending, Ending::TimedOut);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "SIGTERM did not stop it: {:?}",
+        started.elapsed()
+    );
+    // One that ignores SIGTERM is killed after the grace.
+    let mut stubborn = place.step(3, "trap '' TERM; sleep 30 & wait; sleep 30");
+    stubborn.timeout = Some(Duration::from_millis(300));
+    let (ending, _) = run_collect(&stubborn, CancellationToken::new()).await;
+    assert_eq!(ending, Ending::TimedOut);
+}
+
+/// Each step's process limit counts its own processes: two steps that
+/// each hold most of their limit run side by side.
+#[tokio::test]
+async fn the_process_limit_is_each_steps_own() {
+    let place = place(|config| config.step_max_processes = 24);
+    // A failed fork ends a non-interactive shell: the second burst runs
+    // in a subshell, and nothing after it forks.
+    let command = "for i in $(seq 16); do sleep 3 & done; sleep 0.5; \
+                   echo \"sleeping $(grep -l '^sleep$' /proc/[0-9]*/comm | wc -l)\"; \
+                   if (for i in $(seq 16); do sleep 3 & done; wait) 2>/dev/null; \
+                   then echo unbounded; else echo bounded; fi";
+    let (a, b) = (place.step(4, command), place.step(5, command));
+    let ((end_a, lines_a), (end_b, lines_b)) = tokio::join!(
+        run_collect(&a, CancellationToken::new()),
+        run_collect(&b, CancellationToken::new())
+    );
+    for (ending, lines) in [(end_a, lines_a), (end_b, lines_b)] {
+        assert_eq!(ending, Ending::Exited(0), "{lines:?}");
+        assert_eq!(text(&lines, Stream::Stdout), ["sleeping 16", "bounded"]);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_setup_is_said_on_the_steps_stderr() {
+    let place = place(|_| {});
+    let step = place.step(6, "echo never");
+    // Its directory went before it started.
+    std::fs::remove_dir(&step.workdir).unwrap();
+    let (ending, lines) = run_collect(&step, CancellationToken::new()).await;
+    assert_eq!(ending, Ending::Exited(126));
+    let said = text(&lines, Stream::Stderr).join("\n");
+    assert!(
+        said.contains("kiln: cannot start the step: setting up its sandbox failed"),
+        "{said}"
+    );
+    assert!(text(&lines, Stream::Stdout).is_empty());
+}
+
+/// The sandboxed launcher killed under a running step: the step dies with
+/// it, ends with an error, and the next step starts on a new launcher.
+#[tokio::test]
+async fn a_killed_sandboxed_launcher_takes_its_steps() {
+    let place = place(|_| {});
+    let tag = format!("tag-{}", uuid::Uuid::new_v4().simple());
+    let step = place.step(7, &format!("export T={tag}; touch started; exec sleep 30"));
+    let started_file = step.workdir.join("started");
+    let running = tokio::spawn(async move {
+        let (tx, _rx) = mpsc::channel(64);
+        run(&step, tx, CancellationToken::new()).await
+    });
+    let started = Instant::now();
+    while !started_file.exists() {
+        assert!(started.elapsed() < Duration::from_secs(10), "never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let with_tag = || processes(|pid| environ(pid).contains(&tag));
+    assert_eq!(with_tag().len(), 1);
+    let launchers = processes(|pid| {
+        is_launcher(pid)
+            && descends_from_this_test(pid)
+            // Not a step's init: a copy of the launcher, its child.
+            && !is_launcher(parent_of(pid).unwrap_or(0))
+    });
+    assert_eq!(launchers.len(), 1, "{launchers:?}");
+    for pid in launchers {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    let ended = tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("the step ends when its launcher dies")
+        .unwrap();
+    assert!(ended.is_err(), "{ended:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(with_tag().is_empty(), "the step outlived its launcher");
+    let (ending, lines) = run_collect(&place.step(8, "echo again"), CancellationToken::new()).await;
+    assert_eq!(ending, Ending::Exited(0));
+    assert_eq!(text(&lines, Stream::Stdout), ["again"]);
+}
+
+fn processes(keep: impl Fn(i32) -> bool) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| keep(*pid))
+        .collect()
+}
+
+fn is_launcher(pid: i32) -> bool {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let cmdline = String::from_utf8_lossy(&cmdline);
+    cmdline.contains(launcher::MODE)
+        && cmdline.contains(launcher::SANDBOXED)
+        && !cmdline.contains("bwrap")
+}
+
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(") ")?;
+    rest.split(' ').nth(1)?.parse().ok()
+}
+
+/// Whether `pid` was started (however indirectly) by this test process:
+/// other tests run their own launchers beside this one.
+fn descends_from_this_test(mut pid: i32) -> bool {
+    let ours = std::process::id() as i32;
+    while pid > 1 {
+        match parent_of(pid) {
+            Some(parent) if parent == ours => return true,
+            Some(parent) => pid = parent,
+            None => return false,
+        }
+    }
+    false
+}
+
+fn environ(pid: i32) -> String {
+    let bytes = std::fs::read(Path::new("/proc").join(pid.to_string()).join("environ"));
+    String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned()
+}
