@@ -161,18 +161,20 @@ pub const LAUNCHER_INSIDE: &str = "/tmp/.kiln-step-launcher";
 /// The command line of a resident step launcher that lives inside one
 /// sandbox and gives each step namespaces of its own: the same mounts as a
 /// step's sandbox, with `spec.workdir` the directory holding every step's
-/// directory (writable; each step sees only its own), `binary` bound at
+/// directory (writable; each step sees only its own), the launcher's binary
+/// (open as descriptor `binary_fd` in bubblewrap: the very file Kiln runs,
+/// wherever it lies and even once replaced on disk) bound at
 /// [`LAUNCHER_INSIDE`] and started with `args`. It is root of its user
 /// namespace, with the capabilities it needs to make a step's mount, PID,
 /// IPC, UTS and network namespaces; steps get none of them (each runs as
 /// [`SANDBOX_ID`] in a user namespace of its own). The network is the
 /// host's; a step with `network: none` gets a namespace without.
-pub fn launcher_command_line(spec: &SandboxSpec, binary: &Path, args: &[&str]) -> Vec<String> {
+pub fn launcher_command_line(spec: &SandboxSpec, binary_fd: i32, args: &[&str]) -> Vec<String> {
     let mut argv = vec!["bwrap".to_owned()];
     namespaces(Network::Host, &mut argv);
     mounts(spec, &mut argv);
-    let binary = path_text(binary);
-    argv.extend(["--ro-bind", &binary, LAUNCHER_INSIDE].map(String::from));
+    let binary = binary_fd.to_string();
+    argv.extend(["--ro-bind-fd", &binary, LAUNCHER_INSIDE].map(String::from));
     argv.extend(
         [
             "--uid",
@@ -328,7 +330,7 @@ mod tests {
         let mut launcher = spec();
         launcher.workdir = "/srv/kiln/data/work".into();
         launcher.writable_files.clear();
-        let argv = launcher_command_line(&launcher, Path::new("/usr/bin/kiln"), &["mode", "1"]);
+        let argv = launcher_command_line(&launcher, 3, &["mode", "1"]);
         let data = position(&argv, &["--tmpfs", "/srv/kiln/data"]);
         let work = position(
             &argv,
@@ -337,7 +339,7 @@ mod tests {
         let sealed = position(&argv, &["--remount-ro", "/srv/kiln/data"]);
         assert!(data < work && work < sealed, "{argv:?}");
         let tmp = position(&argv, &["--tmpfs", "/tmp"]);
-        let binary = position(&argv, &["--ro-bind", "/usr/bin/kiln", LAUNCHER_INSIDE]);
+        let binary = position(&argv, &["--ro-bind-fd", "3", LAUNCHER_INSIDE]);
         assert!(tmp < binary, "{argv:?}");
         // Steps choose their own network; the launcher keeps the host's.
         assert!(argv.contains(&"--share-net".to_owned()));

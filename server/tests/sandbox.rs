@@ -55,15 +55,25 @@ tasks:
       id
       [ "$(id -u)" = 65534 ] || { echo "BREACH: uid $(id -u)"; exit 1; }
       if cat /etc/shadow >/dev/null 2>&1; then echo "BREACH: shadow"; exit 1; fi
-      grep -q "^CapEff:[[:space:]]*0*$" /proc/self/status || { echo "BREACH: capabilities"; grep Cap /proc/self/status; exit 1; }
-      if unshare -U true 2>/dev/null; then echo "BREACH: made a user namespace"; exit 1; fi
-      if unshare -m true 2>/dev/null; then echo "BREACH: made a mount namespace"; exit 1; fi
-      if mount -t tmpfs none /mnt 2>/dev/null; then echo "BREACH: mounted"; exit 1; fi
-      if umount "{{ params.data }}/work" 2>/dev/null; then echo "BREACH: unmounted the cover"; exit 1; fi
-      for f in /proc/1/environ /proc/1/mem /proc/1/root/; do
-        if [ "$(cat "$f" 2>/dev/null | head -c 1 | wc -c)" != 0 ]; then echo "BREACH: read $f"; exit 1; fi
+      for set in CapInh CapPrm CapEff CapAmb; do
+        grep -q "^$set:[[:space:]]*0*$" /proc/self/status || { echo "BREACH: capabilities"; grep Cap /proc/self/status; exit 1; }
       done
-      ls /proc/1/root/ >/dev/null 2>&1 && { echo "BREACH: init's root"; exit 1; }
+      command -v unshare >/dev/null || { echo "no unshare to probe with"; exit 1; }
+      if unshare -U true 2>/dev/null; then echo "BREACH: made a user namespace"; exit 1; fi
+      if unshare -Urm true 2>/dev/null; then echo "BREACH: made a mount namespace"; exit 1; fi
+      # The system call itself (umount(8) refuses a non-root caller first).
+      if python3 -c 'import ctypes, sys; sys.exit(ctypes.CDLL(None).umount2(sys.argv[1].encode(), 2))' "{{ params.data }}/work"; then
+        echo "BREACH: unmounted the cover"; exit 1
+      fi
+      for f in /proc/1/environ /proc/1/mem /proc/1/maps; do
+        if (exec 3<"$f") 2>/dev/null; then echo "BREACH: opened $f"; exit 1; fi
+      done
+      # (Its descriptor numbers may be listed: the directory is the step
+      # user's; where they lead may not be read.)
+      for f in /proc/1/exe /proc/1/cwd /proc/1/root /proc/1/fd/0 /proc/1/fd/1; do
+        if readlink "$f" >/dev/null 2>&1; then echo "BREACH: followed $f"; exit 1; fi
+      done
+      if ls /proc/1/root/ >/dev/null 2>&1; then echo "BREACH: the init's root"; exit 1; fi
       work="{{ params.data }}/work"
       runs=$(ls -A "$work" | wc -l)
       mine=$(ls -A "$work"/* | wc -l)

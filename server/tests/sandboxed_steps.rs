@@ -7,6 +7,9 @@
 //! reported on the step's stderr, and a killed launcher taking its steps.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "shell_output/mod.rs"]
+mod shell_output;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -14,7 +17,8 @@ use kiln_core::sandbox::Network;
 use kiln_server::config::{Config, StepSandbox};
 use kiln_server::engine::launcher;
 use kiln_server::engine::sandbox::Sandbox;
-use kiln_server::engine::shell::{Ending, OutputLine, ShellStep, Stream, run};
+use kiln_server::engine::shell::{Ending, ShellStep, Stream, run};
+use shell_output::{run_collect, text};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -27,7 +31,9 @@ struct Place {
 
 fn place(adjust: impl FnOnce(&mut Config)) -> Place {
     launcher::enable(env!("CARGO_BIN_EXE_kiln").into());
-    let data = tempfile::tempdir().unwrap();
+    // Not below /tmp, as in production (the server's own tests cover a
+    // data directory below /tmp, which each step's fresh /tmp covers).
+    let data = tempfile::tempdir_in("/var/tmp").unwrap();
     let work = std::fs::canonicalize(data.path()).unwrap().join("work");
     std::fs::create_dir(&work).unwrap();
     let mut config = Config {
@@ -73,34 +79,14 @@ impl Place {
     }
 }
 
-async fn run_collect(step: &ShellStep, cancel: CancellationToken) -> (Ending, Vec<OutputLine>) {
-    let (tx, mut rx) = mpsc::channel(1024);
-    let collector = tokio::spawn(async move {
-        let mut lines = Vec::new();
-        while let Some(line) = rx.recv().await {
-            lines.push(line);
-        }
-        lines
-    });
-    let ending = run(step, tx, cancel).await.expect("the step starts");
-    (ending, collector.await.unwrap())
-}
-
-fn text(lines: &[OutputLine], stream: Stream) -> Vec<String> {
-    lines
-        .iter()
-        .filter(|l| l.stream == stream)
-        .map(|l| String::from_utf8_lossy(&l.bytes).into_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn a_step_has_namespaces_of_its_own() {
     let place = place(|_| {});
     let step = place.step(
         1,
         "echo \"pid $$ uid $(id -u) task $KILN_TASK\"; ls /proc | grep -c '^[0-9]'; \
-         grep CapEff /proc/self/status; echo oops >&2; exit 7",
+         grep -cE '^Cap(Inh|Prm|Eff|Amb):[[:space:]]*0*$' /proc/self/status; \
+         echo oops >&2; exit 7",
     );
     let (ending, lines) = run_collect(&step, CancellationToken::new()).await;
     assert_eq!(ending, Ending::Exited(7), "{lines:?}");
@@ -108,7 +94,7 @@ async fn a_step_has_namespaces_of_its_own() {
     // Its init is PID 1, the shell 2; `ls` and `grep` make four.
     assert_eq!(out[0], "pid 2 uid 65534 task task-1", "{out:?}");
     assert_eq!(out[1], "4", "{out:?}");
-    assert_eq!(out[2], "CapEff:\t0000000000000000", "{out:?}");
+    assert_eq!(out[2], "4", "no capabilities of any kind: {out:?}");
     assert_eq!(text(&lines, Stream::Stderr), ["oops"]);
 }
 
@@ -130,8 +116,79 @@ async fn a_timeout_reaches_the_shell_under_its_init() {
     // One that ignores SIGTERM is killed after the grace.
     let mut stubborn = place.step(3, "trap '' TERM; sleep 30 & wait; sleep 30");
     stubborn.timeout = Some(Duration::from_millis(300));
+    let started = Instant::now();
     let (ending, _) = run_collect(&stubborn, CancellationToken::new()).await;
     assert_eq!(ending, Ending::TimedOut);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "SIGKILL did not stop it: {:?}",
+        started.elapsed()
+    );
+}
+
+/// Cancelled before its shell exists (its init is still setting up): the
+/// stop is kept and reaches the shell, not dropped by the init.
+#[tokio::test]
+async fn a_stop_before_the_shell_exists_reaches_it() {
+    let place = place(|_| {});
+    let mut step = place.step(9, "sleep 30");
+    step.grace = Duration::from_secs(20);
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let started = Instant::now();
+    let (ending, _) = run_collect(&step, cancel).await;
+    assert_eq!(ending, Ending::Cancelled);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the early SIGTERM was lost: {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn network_none_leaves_only_its_own_loopback() {
+    let place = place(|_| {});
+    let mut step = place.step(
+        10,
+        "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '; \
+         python3 -c 'import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); s.listen(); \
+         c = socket.create_connection(s.getsockname()); print(\"loopback works\")'",
+    );
+    if let Some(sandboxed) = step.sandboxed.as_mut() {
+        sandboxed.isolation.network = Network::None;
+    }
+    let (ending, lines) = run_collect(&step, CancellationToken::new()).await;
+    assert_eq!(ending, Ending::Exited(0), "{lines:?}");
+    let out = text(&lines, Stream::Stdout);
+    assert_eq!(out, ["lo", "loopback works"]);
+}
+
+/// A terminal one step opens is not another's to see: each step mounts a
+/// `/dev/pts` of its own.
+#[tokio::test]
+async fn terminals_are_each_steps_own() {
+    let place = place(|_| {});
+    let holder = place.step(
+        11,
+        "python3 -c 'import os, pty, time; m, s = pty.openpty(); print(os.ttyname(s), flush=True); time.sleep(2)'",
+    );
+    let looker = place.step(12, "sleep 1; ls /dev/pts | tr '\\n' ' '");
+    let ((held, held_lines), (looked, looked_lines)) = tokio::join!(
+        run_collect(&holder, CancellationToken::new()),
+        run_collect(&looker, CancellationToken::new())
+    );
+    assert_eq!(held, Ending::Exited(0), "{held_lines:?}");
+    assert_eq!(
+        text(&held_lines, Stream::Stdout),
+        ["/dev/pts/0"],
+        "{held_lines:?}"
+    );
+    assert_eq!(looked, Ending::Exited(0), "{looked_lines:?}");
+    assert_eq!(
+        text(&looked_lines, Stream::Stdout),
+        ["ptmx "],
+        "another step's terminal is visible"
+    );
 }
 
 /// Each step's process limit counts its own processes: two steps that

@@ -6,11 +6,15 @@
 //! the resident launcher (the `kiln` binary), as the server starts them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "shell_output/mod.rs"]
+mod shell_output;
+
 use std::time::{Duration, Instant};
 
 use kiln_core::sandbox::Limit;
 use kiln_server::engine::launcher;
-use kiln_server::engine::shell::{Ending, MAX_LINE_BYTES, OutputLine, ShellStep, Stream, run};
+use kiln_server::engine::shell::{Ending, MAX_LINE_BYTES, ShellStep, Stream, run};
+use shell_output::{run_collect, text};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -59,19 +63,6 @@ fn step(dir: &tempfile::TempDir, command: &str) -> ShellStep {
     }
 }
 
-async fn run_collect(step: &ShellStep, cancel: CancellationToken) -> (Ending, Vec<OutputLine>) {
-    let (tx, mut rx) = mpsc::channel(1024);
-    let collector = tokio::spawn(async move {
-        let mut lines = Vec::new();
-        while let Some(line) = rx.recv().await {
-            lines.push(line);
-        }
-        lines
-    });
-    let ending = run(step, tx, cancel).await.unwrap();
-    (ending, collector.await.unwrap())
-}
-
 /// Process `pid` exists and is neither dead nor waiting to be reaped (by
 /// whoever adopted it).
 fn still_runs(pid: u32) -> bool {
@@ -79,14 +70,6 @@ fn still_runs(pid: u32) -> bool {
     state
         .rsplit_once(") ")
         .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X'))
-}
-
-fn text(lines: &[OutputLine], stream: Stream) -> Vec<String> {
-    lines
-        .iter()
-        .filter(|l| l.stream == stream)
-        .map(|l| String::from_utf8_lossy(&l.bytes).into_owned())
-        .collect()
 }
 
 async fn output_streams_exit_codes_and_environment() {

@@ -16,7 +16,7 @@ use kiln_core::sandbox::{Network, SandboxSpec, StepLimits, command_line, launche
 
 use tokio_util::sync::CancellationToken;
 
-use super::launcher::{self, client::LauncherCommand, protocol::Isolation};
+use super::launcher::{self, client, client::LauncherCommand, protocol::Isolation};
 use super::shell::{self, Ending, ShellStep};
 use crate::config::{Config, StepSandbox};
 
@@ -25,7 +25,7 @@ use crate::config::{Config, StepSandbox};
 pub enum Sandbox {
     /// As the Kiln user, no isolation (`step_sandbox = "none"`).
     None,
-    Bwrap(Bwrap),
+    Bwrap(Box<Bwrap>),
 }
 
 #[derive(Debug, Clone)]
@@ -36,9 +36,10 @@ pub struct Bwrap {
     hidden_dirs: Vec<PathBuf>,
     hidden_files: Vec<PathBuf>,
     limits: StepLimits,
-    /// Kiln runs as root: each sandbox is started as a host user of its own
-    /// (see [`host_user_of`]), so even outside its namespaces a step owns
-    /// nothing and its process limit counts only its own processes.
+    /// Kiln runs as root: sandboxes start as a host user that is not Kiln's
+    /// (see [`host_user_of`]): the launcher's, one per Kiln process (each
+    /// step still has a user namespace and a process count of its own), or
+    /// without a launcher one per step.
     as_own_user: bool,
     /// The directory of every step's directory and files.
     work_root: PathBuf,
@@ -49,10 +50,10 @@ pub struct Bwrap {
 }
 
 /// Host uids (and gids) for sandboxes when Kiln runs as root: far above
-/// any account or subordinate-id range, one per step of this process
-/// (several Kiln processes may share a host). Two steps landing on the same
-/// one would share their process limit, nothing else: each has its own
-/// namespaces.
+/// any account or subordinate-id range, one per step of this process, and
+/// step 0 (none) for its sandboxed launcher (several Kiln processes may
+/// share a host). Two steps landing on the same one would share their
+/// process limit, nothing else: each has its own namespaces.
 pub const HOST_ID_BASE: u32 = 1_900_000_000;
 pub const HOST_ID_RANGE: u32 = 100_000_000;
 
@@ -77,7 +78,7 @@ impl Sandbox {
     pub fn from_config(config: &Config) -> Sandbox {
         match config.step_sandbox {
             StepSandbox::None => Sandbox::None,
-            StepSandbox::Bwrap => Sandbox::Bwrap(Bwrap::from_config(config)),
+            StepSandbox::Bwrap => Sandbox::Bwrap(Box::new(Bwrap::from_config(config))),
         }
     }
 
@@ -279,9 +280,9 @@ impl Bwrap {
         }
         if !root {
             tracing::warn!(
-                "Kiln is not root: sandboxed steps share its host user (and so its process \
-                 count and any Unix socket that trusts that user); run it as root for a host \
-                 user per step"
+                "Kiln is not root: sandboxed steps run as its host user outside their \
+                 namespaces (any Unix socket that trusts that user trusts them); run it as \
+                 root for a host user of their own"
             );
         }
         hidden_dirs.retain(|d| d.is_absolute() && d != Path::new("/") && d.exists());
@@ -300,9 +301,7 @@ impl Bwrap {
             };
             let mut argv = launcher_command_line(
                 &spec,
-                // Its real path: bubblewrap resolving `/proc/self/exe`
-                // would find itself.
-                &absolute(binary),
+                client::BINARY_FD,
                 &[launcher::MODE, "1", launcher::SANDBOXED],
             );
             if let Some(first) = argv.first_mut() {
@@ -312,6 +311,7 @@ impl Bwrap {
                 argv,
                 // Step 0 is none: this process's sandbox user.
                 user: root.then(|| host_user_of(0)),
+                binary: Some(binary.to_owned()),
             }
         });
         Bwrap {

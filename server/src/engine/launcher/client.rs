@@ -38,7 +38,14 @@ const RESTART_PAUSE: Duration = Duration::from_millis(200);
 pub struct LauncherCommand {
     pub argv: Vec<String>,
     pub user: Option<(u32, u32)>,
+    /// Kiln's binary, handed to the program open as [`BINARY_FD`] (for
+    /// bubblewrap to bind: the file Kiln runs, readable or not by the
+    /// launcher's user, the same even once replaced on disk).
+    pub binary: Option<PathBuf>,
 }
+
+/// The descriptor the launcher's program gets Kiln's binary on.
+pub const BINARY_FD: i32 = 3;
 
 impl LauncherCommand {
     /// The launcher `binary` on the host, as Kiln's user.
@@ -50,6 +57,7 @@ impl LauncherCommand {
                 std::process::id().to_string(),
             ],
             user: None,
+            binary: None,
         }
     }
 }
@@ -57,6 +65,8 @@ impl LauncherCommand {
 /// A step's process, started by the launcher.
 pub struct Launched {
     shared: Arc<Shared>,
+    /// The launcher that started it (its pids are that launcher's).
+    generation: u64,
     pid: i32,
     /// `None` once it has answered.
     exit: Option<oneshot::Receiver<i32>>,
@@ -67,8 +77,8 @@ impl Launched {
     /// Sends `signal` to its process group (through its launcher; nothing
     /// once its end is known).
     pub fn signal(&self, signal: Signal) {
-        if self.code.is_none() {
-            self.shared.signal(self.pid, signal);
+        if self.code.is_none() && self.exit.is_some() {
+            self.shared.signal(self.generation, self.pid, signal);
         }
     }
 
@@ -94,9 +104,7 @@ impl Drop for Launched {
     /// Not once its end is known, nor when it died with its launcher (its
     /// id may be another process's by now).
     fn drop(&mut self) {
-        if self.code.is_none() && self.exit.is_some() {
-            self.shared.signal(self.pid, Signal::SIGKILL);
-        }
+        self.signal(Signal::SIGKILL);
     }
 }
 
@@ -144,8 +152,9 @@ pub async fn launch(
         .await
         .map_err(std::io::Error::other)??;
     match tokio::time::timeout(WAIT_FOR_START, started).await {
-        Ok(Ok(Ok(pid))) => Ok(Launched {
+        Ok(Ok(Ok((pid, generation)))) => Ok(Launched {
             shared,
+            generation,
             pid,
             exit: Some(exit),
             code: None,
@@ -162,7 +171,8 @@ pub async fn launch(
 }
 
 struct Pending {
-    started: oneshot::Sender<Result<i32, String>>,
+    /// The pid and the launcher's generation, or why it did not start.
+    started: oneshot::Sender<Result<(i32, u64), String>>,
     exit: oneshot::Sender<i32>,
 }
 
@@ -175,18 +185,28 @@ struct Waiting {
 struct Shared {
     /// The socket to the running launcher; `None` while there is none.
     writer: Mutex<Option<UnixStream>>,
+    /// Which launcher runs (one more at each start), changed under the
+    /// writer's lock: a pid is only ever signalled through the launcher
+    /// that started it (a new sandboxed launcher's pids start over).
+    generation: AtomicU64,
     ready: Condvar,
     waiting: Mutex<Waiting>,
     next: AtomicU64,
+    /// To the thread that writes signals (never the caller, who may be on
+    /// the runtime's threads or the reader's).
+    signals: std::sync::mpsc::Sender<(u64, i32, Signal)>,
 }
 
 impl Shared {
     fn start(command: LauncherCommand) -> Arc<Shared> {
+        let (signals, to_send) = std::sync::mpsc::channel();
         let shared = Arc::new(Shared {
             writer: Mutex::new(None),
+            generation: AtomicU64::new(0),
             ready: Condvar::new(),
             waiting: Mutex::new(Waiting::default()),
             next: AtomicU64::new(1),
+            signals,
         });
         let keeper = shared.clone();
         let spawned = std::thread::Builder::new()
@@ -194,6 +214,21 @@ impl Shared {
             .spawn(move || keeper.keep_running(&command));
         if let Err(error) = spawned {
             tracing::error!(%error, "could not start the step launcher's thread");
+        }
+        // Holds only a weak handle: it ends with the last user of `shared`.
+        let signaller = Arc::downgrade(&shared);
+        let spawned = std::thread::Builder::new()
+            .name("kiln-launcher-signals".into())
+            .spawn(move || {
+                while let Ok((generation, pid, signal)) = to_send.recv() {
+                    match signaller.upgrade() {
+                        Some(shared) => shared.write_signal(generation, pid, signal),
+                        None => return,
+                    }
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::error!(%error, "could not start the step launcher's signal thread");
         }
         shared
     }
@@ -234,9 +269,15 @@ impl Shared {
         sent
     }
 
-    /// Asks the launcher to signal `pid`'s group. When no launcher runs,
-    /// the step died with the last one: nothing to do.
-    fn signal(&self, pid: i32, signal: Signal) {
+    /// Has `pid` of launcher `generation` signalled, without waiting.
+    fn signal(&self, generation: u64, pid: i32, signal: Signal) {
+        let _ = self.signals.send((generation, pid, signal));
+    }
+
+    /// Asks the launcher to signal `pid`'s group, if it is still the one
+    /// that started it (else the step died with its launcher, and `pid`
+    /// may be another step's by now).
+    fn write_signal(&self, generation: u64, pid: i32, signal: Signal) {
         let message = Message::Signal {
             pid,
             signal: signal as i32,
@@ -245,6 +286,9 @@ impl Shared {
             return;
         };
         let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if self.generation.load(Ordering::Relaxed) != generation {
+            return;
+        }
         if let Some(socket) = writer.as_ref()
             && protocol::send(socket, &bytes, &[]).is_err()
         {
@@ -252,8 +296,10 @@ impl Shared {
         }
     }
 
-    fn set_writer(&self, socket: Option<UnixStream>) {
+    /// The running launcher's socket (its generation), or none.
+    fn set_writer(&self, socket: Option<UnixStream>) -> u64 {
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
         if socket.is_none() {
             // Everyone still waiting hears that it is over; nothing new is
             // registered meanwhile (that takes the writer's lock).
@@ -263,6 +309,7 @@ impl Shared {
         }
         *writer = socket;
         self.ready.notify_all();
+        generation
     }
 
     /// The thread's life: a launcher, its replies until it ends, the next.
@@ -272,8 +319,8 @@ impl Shared {
                 Ok((mut process, socket)) => {
                     match socket.try_clone() {
                         Ok(writer) => {
-                            self.set_writer(Some(writer));
-                            self.clone().read_replies(&socket);
+                            let generation = self.set_writer(Some(writer));
+                            self.read_replies(&socket, generation);
                         }
                         Err(error) => tracing::error!(%error, "the step launcher's socket"),
                     }
@@ -289,7 +336,7 @@ impl Shared {
         }
     }
 
-    fn read_replies(self: Arc<Self>, socket: &UnixStream) {
+    fn read_replies(&self, socket: &UnixStream, generation: u64) {
         loop {
             let reply = match protocol::receive(socket) {
                 Ok(Some((bytes, _))) => serde_json::from_slice::<Reply>(&bytes),
@@ -301,13 +348,8 @@ impl Shared {
             };
             match reply {
                 Ok(reply) => {
-                    if let Some(orphan) = self.deliver(reply) {
-                        // Not from this thread: a signal waits for the
-                        // writer's lock, whose holder may be waiting for
-                        // the launcher, which may be waiting for this
-                        // thread to read.
-                        let shared = self.clone();
-                        std::thread::spawn(move || shared.signal(orphan, Signal::SIGKILL));
+                    if let Some(orphan) = self.deliver(reply, generation) {
+                        self.signal(generation, orphan, Signal::SIGKILL);
                     }
                 }
                 Err(error) => {
@@ -320,14 +362,14 @@ impl Shared {
 
     /// Hands `reply` to whoever waits for it; a started step nobody waits
     /// for any more is returned, to be killed.
-    fn deliver(&self, reply: Reply) -> Option<i32> {
+    fn deliver(&self, reply: Reply, generation: u64) -> Option<i32> {
         let mut waiting = self.waiting();
         match reply {
             Reply::Started { id, pid } => {
-                let taken = waiting
-                    .starting
-                    .remove(&id)
-                    .and_then(|pending| pending.started.send(Ok(pid)).ok().map(|()| pending.exit));
+                let taken = waiting.starting.remove(&id).and_then(|pending| {
+                    let started = pending.started.send(Ok((pid, generation)));
+                    started.ok().map(|()| pending.exit)
+                });
                 match taken {
                     Some(exit) => {
                         waiting.running.insert(pid, exit);
@@ -364,6 +406,9 @@ fn spawn_launcher(command: &LauncherCommand) -> std::io::Result<(std::process::C
         // As root, std drops the supplementary groups first.
         process.uid(uid).gid(gid);
     }
+    if let Some(binary) = &command.binary {
+        pass_as_binary_fd(&mut process, std::fs::File::open(binary)?);
+    }
     let process = process
         .args(args)
         .env_clear()
@@ -375,4 +420,26 @@ fn spawn_launcher(command: &LauncherCommand) -> std::io::Result<(std::process::C
         .process_group(0)
         .spawn()?;
     Ok((process, ours))
+}
+
+/// Hands `binary` to the launcher's program as [`BINARY_FD`].
+#[allow(unsafe_code)]
+fn pass_as_binary_fd(command: &mut Command, binary: std::fs::File) {
+    let fd = OwnedFd::from(binary);
+    // SAFETY: between fork and exec only fcntl or dup2 on a descriptor
+    // opened before the fork (the closure owns it): no allocation, no lock.
+    unsafe {
+        command.pre_exec(move || {
+            let raw = fd.as_raw_fd();
+            let done = if raw == BINARY_FD {
+                nix::libc::fcntl(raw, nix::libc::F_SETFD, 0)
+            } else {
+                nix::libc::dup2(raw, BINARY_FD)
+            };
+            if done < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
 }

@@ -24,7 +24,7 @@
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Component, Path};
 
 use kiln_core::sandbox::Network;
 use nix::libc;
@@ -115,6 +115,7 @@ fn prepare<'a>(
                 .strip_prefix(root)
                 .ok()
                 .filter(|p| p.components().count() > 0)
+                .filter(|p| p.components().all(|c| matches!(c, Component::Normal(_))))
                 .ok_or_else(|| format!("{} is not below the work root", path.display()))?;
             let mut parents = Vec::new();
             let mut dir = root.clone();
@@ -200,7 +201,10 @@ extern "C" fn init(arg: *mut libc::c_void) -> libc::c_int {
             exit(126)
         }
     };
+    // Kept until the shell runs: writing its user namespace's maps and
+    // limit is refused without them. The init is not dumpable meanwhile.
     drop_capabilities();
+    forward_early_stops(shell);
     loop {
         let mut status = 0;
         // SAFETY: waits for any child of this init, writing its status.
@@ -215,6 +219,26 @@ extern "C" fn init(arg: *mut libc::c_void) -> libc::c_int {
         }
         if ended < 0 && errno() != libc::EINTR {
             exit(125);
+        }
+    }
+}
+
+/// A stop (SIGTERM, SIGINT, SIGHUP) sent before the shell existed: the
+/// launcher blocks them, so they wait here, pending (an init would
+/// discard them), and go on to the shell. Later ones reach the shell
+/// directly: it is in the group they are sent to.
+#[allow(unsafe_code)]
+fn forward_early_stops(shell: libc::pid_t) {
+    // SAFETY: reads this process's pending signals into a zeroed set.
+    unsafe {
+        let mut pending: libc::sigset_t = std::mem::zeroed();
+        if libc::sigpending(&mut pending) != 0 {
+            return;
+        }
+        for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+            if libc::sigismember(&pending, signal) == 1 {
+                libc::kill(shell, signal);
+            }
         }
     }
 }
@@ -276,6 +300,16 @@ fn set_up(plan: &Plan) -> Result<(), Failure> {
                 plan.tmp_options.as_ptr().cast(),
             )?;
         }
+        // Its own terminals: the sandbox's are shared by every step.
+        mount(
+            "its /dev/pts",
+            c"devpts",
+            c"/dev/pts",
+            c"devpts",
+            // Not `nodev`: its nodes are the point.
+            libc::MS_NOSUID | libc::MS_NOEXEC,
+            c"newinstance,ptmxmode=0666,mode=620".as_ptr().cast(),
+        )?;
         // A work root below /tmp is now under the fresh one: made again,
         // and sealed below (read-only, as in the launcher's view).
         let made = plan

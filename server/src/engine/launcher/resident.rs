@@ -47,6 +47,13 @@ fn serve_until_eof(parent: i32, sandboxed: bool) -> std::io::Result<()> {
     let mut chld = SigSet::empty();
     chld.add(Signal::SIGCHLD);
     chld.thread_block()?;
+    // Kept pending for each step's init until its shell exists (see
+    // `isolate`); the launcher itself is stopped with SIGKILL.
+    let mut stops = SigSet::empty();
+    for signal in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        stops.add(signal);
+    }
+    stops.thread_block()?;
     let exits = SignalFd::with_flags(&chld, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
     // Steps started and not yet reported ended: the only processes Kiln
     // may have signalled.
