@@ -21,40 +21,24 @@
 //! timeout or a cancel. The init is a copy of the launcher (a fork of a
 //! small single-threaded process, no exec), in the step's process group.
 
-use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Component, Path};
 
 use kiln_core::sandbox::Network;
 use nix::libc;
 
 use super::protocol::{Isolation, Request};
+use super::step_view::{self, Failure, check, errno};
 use super::vfork::{self, Place};
 
 /// The init's stack until it has started the shell.
 const INIT_STACK_BYTES: usize = 256 * 1024;
-
-/// A bind of one step path back into the covered work root.
-struct Bind {
-    source: CString,
-    /// Directories below the work root down to the target's parent.
-    parents: Vec<CString>,
-    target: CString,
-}
 
 /// Everything the init does, prepared by the launcher.
 struct Plan<'a> {
     request: &'a Request,
     stdout: RawFd,
     stderr: RawFd,
-    /// The work root and every directory above it, from the top (made in a
-    /// fresh `/tmp` when the work root lies below it).
-    root_and_parents: Vec<CString>,
-    work_root: CString,
-    binds: Vec<Bind>,
-    tmp_options: CString,
-    offline: bool,
+    view: step_view::View,
 }
 
 /// Starts `request` in new namespaces; its pid in the launcher's, the
@@ -66,7 +50,12 @@ pub fn spawn(
     stdout: &OwnedFd,
     stderr: &OwnedFd,
 ) -> Result<libc::pid_t, String> {
-    let plan = prepare(request, isolation, stdout.as_raw_fd(), stderr.as_raw_fd())?;
+    let plan = Plan {
+        request,
+        stdout: stdout.as_raw_fd(),
+        stderr: stderr.as_raw_fd(),
+        view: step_view::prepare(isolation)?,
+    };
     let mut flags =
         libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS;
     if isolation.network == Network::None {
@@ -95,85 +84,6 @@ pub fn spawn(
         ));
     }
     Ok(pid)
-}
-
-fn prepare<'a>(
-    request: &'a Request,
-    isolation: &Isolation,
-    stdout: RawFd,
-    stderr: RawFd,
-) -> Result<Plan<'a>, String> {
-    let root = &isolation.work_root;
-    if !root.is_absolute() || root == Path::new("/") {
-        return Err(format!("{}: not a work root", root.display()));
-    }
-    let binds = isolation
-        .binds
-        .iter()
-        .map(|path| {
-            let below = path
-                .strip_prefix(root)
-                .ok()
-                .filter(|p| p.components().count() > 0)
-                .filter(|p| p.components().all(|c| matches!(c, Component::Normal(_))))
-                .ok_or_else(|| format!("{} is not below the work root", path.display()))?;
-            let mut parents = Vec::new();
-            let mut dir = root.clone();
-            let components: Vec<_> = below.components().collect();
-            for part in &components[..components.len() - 1] {
-                dir.push(part);
-                parents.push(c_path(&dir)?);
-            }
-            Ok(Bind {
-                source: c_path(path)?,
-                parents,
-                target: c_path(path)?,
-            })
-        })
-        .collect::<Result<_, String>>()?;
-    let root_and_parents = root
-        .ancestors()
-        .filter(|p| *p != Path::new("/"))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .map(c_path)
-        .collect::<Result<_, _>>()?;
-    let tmp_options = match isolation.tmp_bytes {
-        0 => "mode=1777".to_owned(),
-        bytes => format!("mode=1777,size={bytes}"),
-    };
-    Ok(Plan {
-        request,
-        stdout,
-        stderr,
-        root_and_parents,
-        work_root: c_path(root)?,
-        binds,
-        tmp_options: CString::new(tmp_options).map_err(|e| e.to_string())?,
-        offline: isolation.network == Network::None,
-    })
-}
-
-fn c_path(path: &Path) -> Result<CString, String> {
-    CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| format!("{}: a path holds a NUL byte", path.display()))
-}
-
-/// A failed part of the setup and its errno.
-type Failure = (&'static str, i32);
-
-fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
-}
-
-/// `result` of a libc call: an error (with errno) when negative.
-fn check(what: &'static str, result: libc::c_int) -> Result<libc::c_int, Failure> {
-    if result < 0 {
-        Err((what, errno()))
-    } else {
-        Ok(result)
-    }
 }
 
 /// The step's init: set up, start the shell, wait. Never returns.
@@ -260,149 +170,7 @@ fn set_up(plan: &Plan) -> Result<(), Failure> {
         check("its output", libc::dup2(null, 0))?;
         check("its output", libc::dup2(plan.stdout, 1))?;
         check("its output", libc::dup2(plan.stderr, 2))?;
-        let mount =
-            |what, source: &CStr, target: &CStr, kind: &CStr, flags, data: *const libc::c_void| {
-                check(
-                    what,
-                    libc::mount(source.as_ptr(), target.as_ptr(), kind.as_ptr(), flags, data),
-                )
-            };
-        let private = libc::MS_REC | libc::MS_PRIVATE;
-        check(
-            "its mounts",
-            libc::mount(
-                std::ptr::null(),
-                c"/".as_ptr(),
-                std::ptr::null(),
-                private,
-                std::ptr::null(),
-            ),
-        )?;
-        // The step's own files, taken before the work root is covered.
-        let mut trees = Vec::with_capacity(plan.binds.len());
-        for bind in &plan.binds {
-            let tree = libc::syscall(
-                libc::SYS_open_tree,
-                libc::AT_FDCWD,
-                bind.source.as_ptr(),
-                (libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC) as libc::c_uint,
-            );
-            trees.push(check("its directory", tree as libc::c_int)?);
-        }
-        let hidden = libc::MS_NOSUID | libc::MS_NODEV;
-        for dir in [c"/tmp", c"/dev/shm"] {
-            mount(
-                "its /tmp",
-                c"tmpfs",
-                dir,
-                c"tmpfs",
-                hidden,
-                plan.tmp_options.as_ptr().cast(),
-            )?;
-        }
-        // Its own terminals: the sandbox's are shared by every step.
-        mount(
-            "its /dev/pts",
-            c"devpts",
-            c"/dev/pts",
-            c"devpts",
-            // Not `nodev`: its nodes are the point.
-            libc::MS_NOSUID | libc::MS_NOEXEC,
-            c"newinstance,ptmxmode=0666,mode=620".as_ptr().cast(),
-        )?;
-        // A work root below /tmp is now under the fresh one: made again,
-        // and sealed below (read-only, as in the launcher's view).
-        let made = plan
-            .root_and_parents
-            .iter()
-            .find(|dir| libc::mkdir(dir.as_ptr(), 0o755) == 0);
-        for dir in &plan.root_and_parents {
-            libc::mkdir(dir.as_ptr(), 0o755);
-        }
-        mount(
-            "covering the other steps",
-            c"tmpfs",
-            &plan.work_root,
-            c"tmpfs",
-            hidden | libc::MS_NOEXEC,
-            c"mode=0755,size=1m".as_ptr().cast(),
-        )?;
-        for (bind, tree) in plan.binds.iter().zip(&trees) {
-            for dir in &bind.parents {
-                libc::mkdir(dir.as_ptr(), 0o711);
-            }
-            let mut stat: libc::stat = std::mem::zeroed();
-            check("its directory", libc::fstat(*tree, &mut stat))?;
-            // The target may be there already, inside a bind made before.
-            if stat.st_mode & libc::S_IFMT == libc::S_IFDIR {
-                if libc::mkdir(bind.target.as_ptr(), 0o700) != 0 && errno() != libc::EEXIST {
-                    return Err(("its directory", errno()));
-                }
-            } else {
-                let file = libc::open(
-                    bind.target.as_ptr(),
-                    libc::O_RDONLY | libc::O_CREAT | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-                    0o600,
-                );
-                libc::close(check("its output file", file)?);
-            }
-            check(
-                "its directory",
-                libc::syscall(
-                    libc::SYS_move_mount,
-                    *tree,
-                    c"".as_ptr(),
-                    libc::AT_FDCWD,
-                    bind.target.as_ptr(),
-                    libc::MOVE_MOUNT_F_EMPTY_PATH,
-                ) as libc::c_int,
-            )?;
-        }
-        let sealed = libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | hidden | libc::MS_NOEXEC;
-        check(
-            "covering the other steps",
-            libc::mount(
-                std::ptr::null(),
-                plan.work_root.as_ptr(),
-                std::ptr::null(),
-                sealed,
-                std::ptr::null(),
-            ),
-        )?;
-        if let Some(top) = made {
-            let sealing = "sealing Kiln's directories";
-            check(
-                sealing,
-                libc::mount(
-                    top.as_ptr(),
-                    top.as_ptr(),
-                    std::ptr::null(),
-                    libc::MS_BIND | libc::MS_REC,
-                    std::ptr::null(),
-                ),
-            )?;
-            check(
-                sealing,
-                libc::mount(
-                    std::ptr::null(),
-                    top.as_ptr(),
-                    std::ptr::null(),
-                    sealed,
-                    std::ptr::null(),
-                ),
-            )?;
-        }
-        mount(
-            "its /proc",
-            c"proc",
-            c"/proc",
-            c"proc",
-            hidden | libc::MS_NOEXEC,
-            std::ptr::null(),
-        )?;
-        if plan.offline {
-            loopback_up()?;
-        }
+        step_view::make(&plan.view)?;
         // Nothing of the launcher's (its socket, its signals) stays open.
         check(
             "its descriptors",
@@ -418,33 +186,6 @@ fn set_up(plan: &Plan) -> Result<(), Failure> {
             "its privileges",
             libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0),
         )?;
-    }
-    Ok(())
-}
-
-/// The loopback interface of a new network namespace starts down.
-#[allow(unsafe_code)]
-fn loopback_up() -> Result<(), Failure> {
-    // SAFETY: a socket and two ioctls on a zeroed `ifreq` naming "lo".
-    unsafe {
-        let socket = check(
-            "its loopback interface",
-            libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0),
-        )?;
-        let mut request: libc::ifreq = std::mem::zeroed();
-        for (slot, byte) in request.ifr_name.iter_mut().zip(b"lo") {
-            *slot = *byte as libc::c_char;
-        }
-        check(
-            "its loopback interface",
-            libc::ioctl(socket, libc::SIOCGIFFLAGS, &mut request),
-        )?;
-        request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-        check(
-            "its loopback interface",
-            libc::ioctl(socket, libc::SIOCSIFFLAGS, &request),
-        )?;
-        libc::close(socket);
     }
     Ok(())
 }

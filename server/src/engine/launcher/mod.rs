@@ -24,6 +24,7 @@ pub mod client;
 mod isolate;
 pub mod protocol;
 mod resident;
+mod step_view;
 mod vfork;
 
 use std::path::{Path, PathBuf};

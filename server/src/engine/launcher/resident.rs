@@ -75,10 +75,16 @@ fn serve_until_eof(parent: i32, sandboxed: bool) -> std::io::Result<()> {
             reap(&socket, &mut running)?;
         }
         if requests {
-            let Some((bytes, fds)) = protocol::receive(&socket)? else {
+            let Some((mut bytes, fds)) = protocol::receive(&socket)? else {
                 return Ok(());
             };
-            match serde_json::from_slice::<Message>(&bytes) {
+            let message = serde_json::from_slice::<Message>(&bytes);
+            // A step's environment holds its secrets; every later step's
+            // init starts as a copy of this process (not dumpable, but
+            // still): nothing of it is left in freed memory.
+            bytes.fill(0);
+            std::hint::black_box(&bytes);
+            match message {
                 Ok(Message::Signal { pid, signal }) => {
                     if running.contains(&pid)
                         && let Ok(signal) = Signal::try_from(signal)
@@ -86,8 +92,13 @@ fn serve_until_eof(parent: i32, sandboxed: bool) -> std::io::Result<()> {
                         let _ = killpg(Pid::from_raw(pid), signal);
                     }
                 }
-                Ok(Message::Start(request)) => {
+                Ok(Message::Start(mut request)) => {
                     let reply = start(&request, fds, sandboxed);
+                    for (_, value) in &mut request.env {
+                        let mut value = std::mem::take(value).into_bytes();
+                        value.fill(0);
+                        std::hint::black_box(&value);
+                    }
                     if let Reply::Started { pid, .. } = reply {
                         running.insert(pid);
                     }
