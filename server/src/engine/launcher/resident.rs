@@ -35,6 +35,7 @@ pub fn serve(parent: i32, sandboxed: bool) -> ! {
 }
 
 fn serve_until_eof(parent: i32, sandboxed: bool) -> std::io::Result<()> {
+    forget_what_is_freed();
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
     if nix::unistd::getppid() != Pid::from_raw(parent) {
         // Kiln went before the death signal was armed.
@@ -191,5 +192,19 @@ fn start(request: &Request, fds: Vec<OwnedFd>, sandboxed: bool) -> Reply {
             }
         }
         Err(message) => Reply::Refused { id, message },
+    }
+}
+
+/// Every later step's init starts as a copy of this process's memory, and
+/// requests carry steps' secrets: glibc is asked to overwrite what is
+/// freed (the parser's scratch copies included), beside the explicit
+/// zeroing of each request.
+fn forget_what_is_freed() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: a malloc tunable set once, before this single-threaded
+    // process allocates for any request.
+    #[allow(unsafe_code)]
+    unsafe {
+        nix::libc::mallopt(nix::libc::M_PERTURB, 0x5a);
     }
 }

@@ -143,9 +143,9 @@ pub fn make(view: &View) -> Result<(), Failure> {
             trees.push(check("its directory", tree as libc::c_int)?);
         }
         let hidden = libc::MS_NOSUID | libc::MS_NODEV;
-        for dir in [c"/tmp", c"/dev/shm"] {
+        for (what, dir) in [("its /tmp", c"/tmp"), ("its /dev/shm", c"/dev/shm")] {
             mount(
-                "its /tmp",
+                what,
                 c"tmpfs",
                 dir,
                 c"tmpfs",
