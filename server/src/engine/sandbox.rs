@@ -10,6 +10,7 @@
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use kiln_core::sandbox::{Network, SandboxSpec, StepLimits, command_line, launcher_command_line};
@@ -46,7 +47,7 @@ pub struct Bwrap {
     /// The resident launcher inside one sandbox that starts this process's
     /// steps (when Kiln has a launcher binary): bubblewrap runs once, not
     /// once per step.
-    launcher: Option<LauncherCommand>,
+    launcher: Option<Arc<LauncherCommand>>,
 }
 
 /// Host uids (and gids) for sandboxes when Kiln runs as root: far above
@@ -100,33 +101,33 @@ impl Sandbox {
             Sandbox::Bwrap(bwrap) => {
                 env.push(("HOME".into(), workdir.display().to_string()));
                 env.push(("PATH".into(), DEFAULT_PATH.into()));
-                let mut argv = command_line(
-                    &SandboxSpec {
-                        workdir: workdir.to_owned(),
-                        writable_files: vec![output.to_owned()],
-                        hidden_dirs: bwrap.hidden_dirs.clone(),
-                        hidden_files: bwrap.hidden_files.clone(),
-                        network,
-                        limits: bwrap.limits,
-                    },
-                    command,
-                );
-                if let Some(program) = argv.first_mut() {
-                    program.clone_from(&bwrap.program);
-                }
-                let sandboxed = bwrap.launcher.as_ref().map(|launcher| shell::Sandboxed {
-                    launcher: launcher.clone(),
-                    argv: vec!["/bin/sh".into(), "-c".into(), command.into()],
-                    isolation: Isolation {
-                        work_root: bwrap.work_root.clone(),
-                        binds: vec![workdir.to_owned(), output.to_owned()],
-                        network,
-                        tmp_bytes: bwrap.limits.tmp_bytes,
-                    },
-                });
+                // Through the sandboxed launcher: the plain shell, the
+                // launcher makes the rest. Without one: bubblewrap's
+                // command line around it, as the step's own host user.
+                let (argv, host_user, sandboxed) = match &bwrap.launcher {
+                    Some(launcher) => {
+                        let isolation = Isolation {
+                            work_root: bwrap.work_root.clone(),
+                            binds: vec![workdir.to_owned(), output.to_owned()],
+                            network,
+                            tmp_bytes: bwrap.limits.tmp_bytes,
+                        };
+                        let sandboxed = shell::Sandboxed {
+                            launcher: launcher.clone(),
+                            isolation,
+                        };
+                        let argv = vec!["/bin/sh".into(), "-c".into(), command.into()];
+                        (argv, None, Some(sandboxed))
+                    }
+                    None => (
+                        bwrap.command_line(command, workdir, output, network),
+                        bwrap.as_own_user.then(|| host_user_of(step)),
+                        None,
+                    ),
+                };
                 ShellStep {
                     argv,
-                    host_user: bwrap.as_own_user.then(|| host_user_of(step)),
+                    host_user,
                     limits: bwrap.limits.process_limits(),
                     workdir: workdir.to_owned(),
                     env,
@@ -307,12 +308,12 @@ impl Bwrap {
             if let Some(first) = argv.first_mut() {
                 first.clone_from(&program);
             }
-            LauncherCommand {
+            Arc::new(LauncherCommand {
                 argv,
                 // Step 0 is none: this process's sandbox user.
                 user: root.then(|| host_user_of(0)),
                 binary: Some(binary.to_owned()),
-            }
+            })
         });
         Bwrap {
             program,
@@ -323,6 +324,33 @@ impl Bwrap {
             work_root,
             launcher,
         }
+    }
+}
+
+impl Bwrap {
+    /// bubblewrap's command line that runs `command` as a step of its own.
+    fn command_line(
+        &self,
+        command: &str,
+        workdir: &Path,
+        output: &Path,
+        network: Network,
+    ) -> Vec<String> {
+        let mut argv = command_line(
+            &SandboxSpec {
+                workdir: workdir.to_owned(),
+                writable_files: vec![output.to_owned()],
+                hidden_dirs: self.hidden_dirs.clone(),
+                hidden_files: self.hidden_files.clone(),
+                network,
+                limits: self.limits,
+            },
+            command,
+        );
+        if let Some(program) = argv.first_mut() {
+            program.clone_from(&self.program);
+        }
+        argv
     }
 }
 

@@ -47,8 +47,8 @@ pub struct ShellStep {
     pub timeout: Option<Duration>,
     /// Between SIGTERM and SIGKILL.
     pub grace: Duration,
-    /// Started by a sandboxed launcher instead, when this process has a
-    /// launcher binary.
+    /// Started by this sandboxed launcher, in namespaces of its own
+    /// (`argv` is then the plain shell).
     pub sandboxed: Option<Sandboxed>,
 }
 
@@ -56,9 +56,7 @@ pub struct ShellStep {
 /// own (see [`launcher`]).
 #[derive(Debug, Clone)]
 pub struct Sandboxed {
-    pub launcher: client::LauncherCommand,
-    /// The plain shell command (`argv` is bubblewrap's, around it).
-    pub argv: Vec<String>,
+    pub launcher: std::sync::Arc<client::LauncherCommand>,
     pub isolation: launcher::protocol::Isolation,
 }
 
@@ -132,18 +130,17 @@ pub async fn run(
         .cloned()
         .collect();
     let (mut child, stdout, stderr) = match (launcher::binary(), &step.sandboxed) {
-        (Some(_), Some(sandboxed)) => {
-            // The launcher is the sandbox's user already.
-            setup.host_user = None;
+        // Never without its sandbox, whatever else this process has.
+        (_, Some(sandboxed)) => {
             setup.isolation = Some(sandboxed.isolation.clone());
-            let argv = sandboxed.argv.clone();
+            let argv = step.argv.clone();
             start_launched(&sandboxed.launcher, argv, step, env, &setup).await?
         }
         (Some(binary), None) => {
             let command = client::LauncherCommand::plain(binary);
             start_launched(&command, step.argv.clone(), step, env, &setup).await?
         }
-        (None, _) => start_forked(step, env, &setup)?,
+        (None, None) => start_forked(step, env, &setup)?,
     };
     let readers = [
         tokio::spawn(forward(stdout, Stream::Stdout, lines.clone())),
