@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
 use nix::fcntl::OFlag;
@@ -39,9 +39,12 @@ pub async fn run(
     let workdir = run_dir.join(format!("{}-{}", row.id, row.attempt));
     // Beside the working directory, so the step cannot mistake it for its own.
     let output_file = run_dir.join(format!("{}-{}.out", row.id, row.attempt));
-    fresh_dir(&run_dir, &workdir).await?;
-    let _ = tokio::fs::remove_file(&output_file).await;
-    create_private_file(&output_file).await?;
+    {
+        let (run_dir, workdir, output) = (run_dir.clone(), workdir.clone(), output_file.clone());
+        tokio::task::spawn_blocking(move || make_place(&run_dir, &workdir, &output))
+            .await
+            .map_err(std::io::Error::other)??;
+    }
     let sandbox = &engine.settings.sandbox;
     if let Some(commit) = checkout::commit_of(run) {
         // A pipeline step starts from a clean checkout of its commit.
@@ -107,48 +110,54 @@ pub async fn run(
         },
         Ok(Ending::Cancelled) => Ended::cancelled(),
     };
-    if let Err(error) = tokio::fs::remove_dir_all(&workdir).await {
-        tracing::warn!(dir = %workdir.display(), %error, "could not remove a step's directory");
-    }
-    let _ = tokio::fs::remove_file(&output_file).await;
+    // Deleted, never kept for a later step: a step's process may have
+    // passed a descriptor of either to another step (over an abstract
+    // socket), which could then reach whoever reused them.
+    let _ = tokio::task::spawn_blocking(move || {
+        if let Err(error) = std::fs::remove_dir_all(&workdir) {
+            tracing::warn!(dir = %workdir.display(), %error, "could not remove a step's directory");
+        }
+        let _ = std::fs::remove_file(&output_file);
+    })
+    .await;
     Ok(ended)
 }
 
-/// Makes `workdir` fresh and empty below `run_dir`. The run's directory may
-/// be passed through, the step's is its own (0700, handed to the step's
-/// user): local users read neither. Whatever a crashed earlier try of this
-/// attempt left goes first; a run directory swept away as empty meanwhile
-/// (see `leftovers`) is made again.
-async fn fresh_dir(run_dir: &Path, workdir: &Path) -> std::io::Result<()> {
-    let mut private = tokio::fs::DirBuilder::new();
+/// Makes `workdir` fresh and empty below `run_dir`, and `output` beside
+/// it, in one trip off the async threads. The run's directory may be passed through, the step's is its own (0700,
+/// handed to the step's user): local users read neither. Whatever a
+/// crashed earlier try of this attempt left goes first; a run directory
+/// swept away as empty meanwhile (see `leftovers`) is made again.
+fn make_place(run_dir: &Path, workdir: &Path, output: &Path) -> std::io::Result<()> {
+    let mut private = std::fs::DirBuilder::new();
     private.mode(0o700);
     for _ in 0..2 {
-        tokio::fs::DirBuilder::new()
+        std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o711)
-            .create(run_dir)
-            .await?;
-        match private.create(workdir).await {
-            Ok(()) => return Ok(()),
-            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-                tokio::fs::remove_dir_all(workdir).await?;
-                return private.create(workdir).await;
-            }
+            .create(run_dir)?;
+        match std::fs::remove_dir_all(workdir) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+            _ => {}
+        }
+        let _ = std::fs::remove_file(output);
+        match private.create(workdir) {
+            Ok(()) => return create_private_file(output),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
             Err(error) => return Err(error),
         }
     }
-    private.create(workdir).await
+    private.create(workdir)?;
+    create_private_file(output)
 }
 
 /// An empty file only Kiln (and the step it is handed to) can read.
-async fn create_private_file(path: &Path) -> std::io::Result<()> {
-    tokio::fs::OpenOptions::new()
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .await
         .map(drop)
 }
 

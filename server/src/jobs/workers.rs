@@ -71,17 +71,18 @@ pub async fn setup(pool: &Pool) -> Result<(), JobsError> {
 }
 
 /// Wake-ups: the fallback poll first (a stream that ends would otherwise
-/// shadow it), then this process's own pushes.
+/// shadow it), then this process's own pushes, echoed (see `echo`). An
+/// echo's fetch is a write on SQLite, but a short one that waits its turn
+/// (see `db::sqlite_busy`); without echoes a wake-up used up by a fetch in
+/// flight left a dependent step waiting for the 2 s poll.
 fn woken(notifier: &Notifier, fallback: Duration) -> Strategy {
     Strategy::new()
         .interval(fallback)
-        .stream(notifier.subscribe())
+        .stream(echoed(notifier.subscribe()))
 }
 
 /// PostgreSQL's wake-ups, echoed (see `echo`): this process's pushes and
-/// other machines' (LISTEN/NOTIFY). Not on SQLite, where each echo's fetch
-/// is a write competing with everyone else's for the one write lock, and
-/// pickup was never slow.
+/// other machines' (LISTEN/NOTIFY).
 fn woken_postgres(notifier: &Notifier, pool: &sqlx::PgPool, queue: &str) -> Strategy {
     Strategy::new()
         .interval(POSTGRES_POLL_FALLBACK)
