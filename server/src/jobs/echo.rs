@@ -2,8 +2,7 @@
 //! starts a fetch only when none is in flight: a wake-up that comes while a
 //! fetch runs is used up, and that fetch (its snapshot taken before the job
 //! was committed) comes back empty. The job then waited for the fallback
-//! poll (1-3 % of PostgreSQL pickups, up to 250 ms; on SQLite a dependent
-//! step once waited the whole 2 s poll). Each burst of wake-ups
+//! poll (1-3 % of PostgreSQL pickups, up to 250 ms). Each burst of wake-ups
 //! is therefore echoed twice, shortly after its last one: one of the echoes
 //! finds the worker idle and fetches again.
 
