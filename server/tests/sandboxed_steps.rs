@@ -105,23 +105,35 @@ async fn a_timeout_reaches_the_shell_under_its_init() {
     let mut step = place.step(2, "sleep 30 & wait");
     step.timeout = Some(Duration::from_millis(300));
     step.grace = Duration::from_secs(20);
-    let started = Instant::now();
-    let (ending, _) = run_collect(&step, CancellationToken::new()).await;
-    assert_eq!(ending, Ending::TimedOut);
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "SIGTERM did not stop it: {:?}",
-        started.elapsed()
-    );
+    ends_soon(
+        &step,
+        CancellationToken::new(),
+        Ending::TimedOut,
+        "SIGTERM did not stop it",
+    )
+    .await;
     // One that ignores SIGTERM is killed after the grace.
     let mut stubborn = place.step(3, "trap '' TERM; sleep 30 & wait; sleep 30");
     stubborn.timeout = Some(Duration::from_millis(300));
+    let cancel = CancellationToken::new();
+    ends_soon(
+        &stubborn,
+        cancel,
+        Ending::TimedOut,
+        "SIGKILL did not stop it",
+    )
+    .await;
+}
+
+/// Runs `step` and checks that it ended as `expected` within 10 s (its
+/// sleeps last 30).
+async fn ends_soon(step: &ShellStep, cancel: CancellationToken, expected: Ending, what: &str) {
     let started = Instant::now();
-    let (ending, _) = run_collect(&stubborn, CancellationToken::new()).await;
-    assert_eq!(ending, Ending::TimedOut);
+    let (ending, _) = run_collect(step, cancel).await;
+    assert_eq!(ending, expected);
     assert!(
         started.elapsed() < Duration::from_secs(10),
-        "SIGKILL did not stop it: {:?}",
+        "{what}: {:?}",
         started.elapsed()
     );
 }
@@ -135,14 +147,13 @@ async fn a_stop_before_the_shell_exists_reaches_it() {
     step.grace = Duration::from_secs(20);
     let cancel = CancellationToken::new();
     cancel.cancel();
-    let started = Instant::now();
-    let (ending, _) = run_collect(&step, cancel).await;
-    assert_eq!(ending, Ending::Cancelled);
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "the early SIGTERM was lost: {:?}",
-        started.elapsed()
-    );
+    ends_soon(
+        &step,
+        cancel,
+        Ending::Cancelled,
+        "the early SIGTERM was lost",
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::fcntl::OFlag;
 
@@ -50,7 +50,10 @@ pub async fn run(
         // A pipeline step starts from a clean checkout of its commit.
         let url = match checkout::checkout(engine, run.project_id, &commit, &workdir).await {
             Ok(url) => url,
-            Err(error) => return Ok(Ended::failed(format!("the checkout failed: {error}"))),
+            Err(error) => {
+                remove_place(workdir, output_file).await;
+                return Ok(Ended::failed(format!("the checkout failed: {error}")));
+            }
         };
         log.note(&format!("checked out {}", commit.sha)).await?;
         env.extend(commit.step_env(&url));
@@ -110,24 +113,30 @@ pub async fn run(
         },
         Ok(Ending::Cancelled) => Ended::cancelled(),
     };
-    // Deleted, never kept for a later step: a step's process may have
-    // passed a descriptor of either to another step (over an abstract
-    // socket), which could then reach whoever reused them.
+    remove_place(workdir, output_file).await;
+    Ok(ended)
+}
+
+/// Deletes a step's directory and output file, in one trip off the async
+/// threads. Never kept for a later step: a step's process may have passed
+/// a descriptor of either to another step (over an abstract socket), which
+/// could then reach whoever reused them.
+async fn remove_place(workdir: PathBuf, output: PathBuf) {
     let _ = tokio::task::spawn_blocking(move || {
         if let Err(error) = std::fs::remove_dir_all(&workdir) {
             tracing::warn!(dir = %workdir.display(), %error, "could not remove a step's directory");
         }
-        let _ = std::fs::remove_file(&output_file);
+        let _ = std::fs::remove_file(&output);
     })
     .await;
-    Ok(ended)
 }
 
 /// Makes `workdir` fresh and empty below `run_dir`, and `output` beside
-/// it, in one trip off the async threads. The run's directory may be passed through, the step's is its own (0700,
-/// handed to the step's user): local users read neither. Whatever a
-/// crashed earlier try of this attempt left goes first; a run directory
-/// swept away as empty meanwhile (see `leftovers`) is made again.
+/// it (called off the async threads). The run's directory may be passed
+/// through, the step's is its own (0700, handed to the step's user): local
+/// users read neither. Whatever a crashed earlier try of this attempt left
+/// goes first; a run directory swept away as empty meanwhile (see
+/// `leftovers`) is made again.
 fn make_place(run_dir: &Path, workdir: &Path, output: &Path) -> std::io::Result<()> {
     let mut private = std::fs::DirBuilder::new();
     private.mode(0o700);
