@@ -137,9 +137,21 @@ pub struct RunPage {
     pub can_run: bool,
     /// The run succeeded although `allow_failure` steps failed.
     pub allowed_failures: bool,
+    /// A run of a pull request from a fork, and where it stands.
+    pub fork: Option<ForkApproval>,
     /// The run's newest event when the page was made: the live stream
     /// starts after it.
     pub last_event: i64,
+}
+
+/// A run of a pull request from a fork: its steps get no secrets until a
+/// maintainer approves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForkApproval {
+    /// Who approved it, or `None` while secrets are withheld.
+    pub approved_by: Option<String>,
+    /// The viewer may approve it (a maintainer, and not yet approved).
+    pub can_approve: bool,
 }
 
 /// A piece of a step's log, from `offset` on.

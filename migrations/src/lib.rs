@@ -22,6 +22,7 @@ mod m20261202_800000_commit_statuses;
 mod m20261202_900000_concurrency_groups;
 mod m20261203_000001_schedules;
 mod m20261203_000002_schedule_leases;
+mod m20261203_000003_run_approvals;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_900000_concurrency_groups::Migration),
             Box::new(m20261203_000001_schedules::Migration),
             Box::new(m20261203_000002_schedule_leases::Migration),
+            Box::new(m20261203_000003_run_approvals::Migration),
         ]
     }
 

@@ -14,7 +14,6 @@ use common::engine::{owner, save, start, wait_end};
 use common::{Backend, TestApp};
 use kiln_core::engine::{StepEvent, StepState};
 use kiln_server::engine::repo::moves::{StepMove, StepRef, move_steps};
-use sea_orm::TransactionTrait;
 use serde_json::{Value, json};
 
 const STORY: &str = r#"
@@ -240,7 +239,7 @@ async fn a_rolled_back_change_leaves_no_event(backend: Backend) {
         .unwrap()["id"]
         .as_i64()
         .unwrap();
-    let txn = db.begin().await.unwrap();
+    let txn = kiln_server::db::write_txn::begin(db).await.unwrap();
     let skip = [StepEvent::Skip];
     let moved = move_steps(
         &txn,

@@ -9,45 +9,11 @@
 
 mod common;
 
-use common::engine::owner;
-use common::git::{Repo, ZERO, monorepo};
-use common::{Api, Backend, TestApp};
+use common::Backend;
+use common::git::ZERO;
+use common::hooks::{Hooked, deliver, hooked};
 use kiln_core::hooks::signature::sign;
 use serde_json::{Value, json};
-
-struct Hooked {
-    app: TestApp,
-    api: Api,
-    project: i64,
-    repo: Repo,
-    secret: String,
-    first: String,
-    _root: tempfile::TempDir,
-}
-
-async fn hooked(backend: Backend, provider: &str) -> Hooked {
-    let app = TestApp::spawn_with(backend, |c| c.allow_local_repositories = true).await;
-    let (api, project) = owner(&app).await;
-    let root = tempfile::tempdir().unwrap();
-    let (repo, first) = monorepo(root.path());
-    let (status, linked) = api
-        .send(
-            "PUT",
-            &format!("/api/v1/projects/{project}/repository"),
-            Some(json!({"url": repo.dir.to_string_lossy(), "provider": provider})),
-        )
-        .await;
-    assert_eq!(status, 200, "{linked}");
-    Hooked {
-        app,
-        api,
-        project,
-        repo,
-        secret: linked["hook_secret"].as_str().unwrap().to_owned(),
-        first,
-        _root: root,
-    }
-}
 
 fn gitea_push(branch: &str, before: &str, after: &str) -> Value {
     json!({
@@ -58,30 +24,6 @@ fn gitea_push(branch: &str, before: &str, after: &str) -> Value {
         "repository": {"full_name": "team/app", "clone_url": "https://evil.example/other.git"},
         "pusher": {"login": "ann"}
     })
-}
-
-/// Posts `body` to the hook URL with `headers`; status and answer.
-async fn deliver(
-    h: &Hooked,
-    provider: &str,
-    headers: &[(&str, String)],
-    body: &[u8],
-) -> (u16, Value) {
-    let client = reqwest::Client::new();
-    let mut request = client
-        .post(h.app.url(&format!("/hooks/{provider}/{}", h.project)))
-        .header("content-type", "application/json")
-        .body(body.to_vec());
-    for (name, value) in headers {
-        request = request.header(*name, value);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
 }
 
 /// The status line answering a 10 MB delivery's head.

@@ -1,5 +1,6 @@
 //! A run's page: its state, the DAG coloured by step state, the steps with
-//! their durations, cancel and re-run, and the selected step's log. While
+//! their durations, cancel and re-run, a fork's approval, and the selected
+//! step's log. While
 //! the run is going the browser follows its event stream: each step's row
 //! and box change as events arrive, and the run's own end reloads the page
 //! once.
@@ -18,7 +19,7 @@ use crate::components::forms::FormAlert;
 use crate::components::live_run::{LiveSteps, current, follow};
 use crate::components::log_view::LogView;
 use crate::components::run_state::{StateBadge, duration};
-use crate::engine_data::{RunPage, StepView};
+use crate::engine_data::{ForkApproval, RunPage, StepView};
 use crate::server_fns::load_run;
 
 #[component]
@@ -66,6 +67,7 @@ fn Run(page: RunPage, reload: RwSignal<u32>) -> impl IntoView {
         graph,
         can_run,
         allowed_failures,
+        fork,
         last_event,
     } = page;
     let id = run.id;
@@ -104,6 +106,7 @@ fn Run(page: RunPage, reload: RwSignal<u32>) -> impl IntoView {
             </p>
         })}
         <FormAlert form="run" />
+        {fork.map(|fork| view! { <Fork fork run=id /> })}
         {can_run.then(|| view! {
             <div class="mb-4 flex gap-2">
                 {running.then(|| view! {
@@ -127,6 +130,26 @@ fn Run(page: RunPage, reload: RwSignal<u32>) -> impl IntoView {
         })}
         <Dag graph steps=steps.clone() run=id live />
         <Steps steps run=id live rerun=can_run && !running />
+    }
+}
+
+/// Where a run of a pull request from a fork stands: its steps get no
+/// secrets until a maintainer approves it here.
+#[component]
+fn Fork(fork: ForkApproval, run: i64) -> impl IntoView {
+    let note = match &fork.approved_by {
+        Some(who) => format!("Pull request from a fork, approved by {who}: its steps get the project's secrets."),
+        None => "Pull request from a fork: its steps get none of the project's secrets (a step that asks for one fails) until a maintainer approves this run.".to_owned(),
+    };
+    view! {
+        <div id="fork-approval" role="status" class="mb-4 flex flex-wrap items-center gap-3 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm dark:border-amber-700 dark:bg-amber-950">
+            <span>{note}</span>
+            {fork.can_approve.then(|| view! {
+                <form method="post" action=format!("/ui/runs/{run}/approve")>
+                    <button type="submit" id="approve-run" class="rounded-md bg-amber-700 px-3 py-1.5 text-sm font-medium text-white" title="Read the pull request's changes first: its code will see the secrets">"Approve and give it the secrets"</button>
+                </form>
+            })}
+        </div>
     }
 }
 

@@ -18,9 +18,24 @@ pub struct CommitInfo {
     pub pr_number: Option<u64>,
     pub message: String,
     pub author: String,
+    /// A pull request from another repository (a fork): its code runs
+    /// without the project's secrets until a maintainer approves the run.
+    #[serde(default)]
+    pub from_fork: bool,
 }
 
+/// Why a run of a pull request from a fork gets no secrets yet.
+pub const FORK_WITHHELD: &str =
+    "this run is a pull request from a fork; a maintainer approves it on the run page";
+
 impl CommitInfo {
+    /// Why a run on this commit gets none of the project's secrets, or
+    /// `None` when it gets them: a pull request from a fork gets them once
+    /// a maintainer has approved its run, and never before.
+    pub fn secrets_withheld(&self, approved: bool) -> Option<&'static str> {
+        (self.from_fork && !approved).then_some(FORK_WITHHELD)
+    }
+
     /// The variables a step of a run on this commit gets.
     pub fn step_env(&self, repo_url: &str) -> Vec<(String, String)> {
         let or_empty = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -36,5 +51,26 @@ impl CommitInfo {
             ),
             ("KILN_REPO_URL".to_owned(), repo_url.to_owned()),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_unapproved_fork_is_refused_secrets() {
+        let own = CommitInfo::default();
+        let fork = CommitInfo {
+            from_fork: true,
+            ..CommitInfo::default()
+        };
+        assert_eq!(own.secrets_withheld(false), None);
+        assert_eq!(fork.secrets_withheld(false), Some(FORK_WITHHELD));
+        assert_eq!(fork.secrets_withheld(true), None);
+        // Runs stored before the field existed are not forks.
+        let old: CommitInfo =
+            serde_json::from_str(r#"{"sha":"a","ref":null,"branch":null,"tag":null,"event":"push","pr_number":null,"message":"","author":""}"#).unwrap();
+        assert!(!old.from_fork);
     }
 }

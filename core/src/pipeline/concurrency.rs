@@ -96,6 +96,7 @@ mod tests {
             pr_number: None,
             message: String::new(),
             author: String::new(),
+            from_fork: false,
         }
     }
 

@@ -23,6 +23,10 @@ pub struct StepInputs {
     pub outputs: BTreeMap<String, BTreeMap<String, String>>,
     /// The secrets visible to the run's project, by name.
     pub secrets: BTreeMap<String, String>,
+    /// Why the run gets no secrets, if it gets none (a pull request from a
+    /// fork not yet approved): a task that asks for any, or for a labelled
+    /// worker, fails with this before anything of it runs.
+    pub secrets_withheld: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +47,22 @@ pub enum Prepared {
 
 /// Prepares `task`; the error says which template or secret failed.
 pub fn prepare(workflow: &Workflow, task: &Task, inputs: &StepInputs) -> Result<Prepared, String> {
+    if let Some(why) = &inputs.secrets_withheld {
+        // A labelled worker is a privilege like a secret (a deploy
+        // machine): untrusted code does not get there either.
+        if !task.secrets.is_empty() {
+            return Err(format!(
+                "secrets {} withheld: {why}",
+                task.secrets.join(", ")
+            ));
+        }
+        if !task.runs_on.is_empty() {
+            return Err(format!(
+                "runs_on {} withheld: {why}",
+                task.runs_on.join(", ")
+            ));
+        }
+    }
     let context = RenderContext {
         params: inputs.params.clone(),
         run: BTreeMap::from([
@@ -204,5 +224,22 @@ tasks:
         without.outputs.clear();
         let error = prepare(&workflow, &workflow.tasks[1], &without).unwrap_err();
         assert!(error.starts_with("http.url"), "{error}");
+    }
+
+    #[test]
+    fn withheld_secrets_fail_only_the_tasks_that_ask_for_them_or_a_label() {
+        let workflow = load(SOURCE).unwrap();
+        let mut fork = inputs();
+        fork.secrets_withheld = Some("a pull request from a fork".into());
+        let error = prepare(&workflow, &workflow.tasks[0], &fork).unwrap_err();
+        assert_eq!(
+            error, "secrets TOKEN withheld: a pull request from a fork",
+            "{error}"
+        );
+        assert!(prepare(&workflow, &workflow.tasks[1], &fork).is_ok());
+        let mut labelled = workflow.clone();
+        labelled.tasks[1].runs_on = vec!["deployer".into()];
+        let error = prepare(&labelled, &labelled.tasks[1], &fork).unwrap_err();
+        assert!(error.starts_with("runs_on deployer withheld"), "{error}");
     }
 }

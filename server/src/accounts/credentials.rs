@@ -28,7 +28,7 @@ pub async fn reset_password(
     // Hashed before the transaction, which then holds its locks for two
     // short statements only.
     let hash = passwords::hash(new_password).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write_txn::begin(db).await?;
     let epoch = users::store_password(&txn, id, hash).await?;
     let tokens_revoked = tokens::revoke_all(&txn, id).await?;
     txn.commit().await?;

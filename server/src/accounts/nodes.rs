@@ -334,7 +334,7 @@ pub async fn update<C: ConnectionTrait + TransactionTrait>(
         }
         model.visibility = Set(visibility.as_str().to_owned());
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::write_txn::begin(db).await?;
     model.update(&txn).await?;
     if let Some(raw) = changes.slug {
         let slug = parse_slug(&raw)?;
@@ -396,7 +396,7 @@ pub async fn move_to<C: ConnectionTrait + TransactionTrait>(
     if new_path == node.full_path {
         return Ok(node.clone());
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::write_txn::begin(db).await?;
     relocate(&txn, node, &new_path, new_parent.map(|p| p.id), &node.slug).await?;
     txn.commit().await?;
     get(db, node.id)
@@ -452,7 +452,7 @@ pub async fn delete<C: ConnectionTrait + TransactionTrait>(
     node: &Node,
     recursive: bool,
 ) -> Result<usize, AccountsError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::write_txn::begin(db).await?;
     let mut below = subtree(&txn, node).await?;
     if below.len() > 1 && !recursive {
         return Err(AccountsError::conflict(

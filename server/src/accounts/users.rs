@@ -110,7 +110,7 @@ async fn store(
     admin: bool,
     first_only: bool,
 ) -> Result<User, AccountsError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::write_txn::begin(db).await?;
     // The insert comes first: on SQLite the transaction then starts by
     // taking the write lock (waiting its turn), never by upgrading a read.
     let model = user::ActiveModel {
@@ -150,7 +150,7 @@ async fn store(
 /// (PostgreSQL aborts a transaction on any failed statement). A concurrent
 /// claim not yet committed makes this wait for it, on every backend.
 async fn claim_instance(db: &impl TransactionTrait, user_id: i64) -> Result<bool, AccountsError> {
-    let savepoint = db.begin().await?;
+    let savepoint = crate::db::write_txn::begin(db).await?;
     let inserted = instance_owner::ActiveModel {
         id: Set(1),
         user_id: Set(user_id),

@@ -7,5 +7,6 @@ pub mod migrate;
 pub mod outage;
 pub mod session_store;
 pub mod sqlite_busy;
+pub mod write_txn;
 
 pub use connect::{Database, DbError, Pool};

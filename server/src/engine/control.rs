@@ -7,11 +7,10 @@ use std::collections::BTreeSet;
 
 use kiln_core::engine::{RunEvent, RunState, StepEvent, clear_downstream, clear_failed};
 use sea_orm::sea_query::Expr;
-use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::advance::{Changed, advance, push};
 use super::repo::moves::{StepMove, StepRef, move_run, move_steps};
-use super::repo::{lock_run, plan_steps, run_state_of, steps_in, steps_of};
+use super::repo::{lock_run, plan_steps, run_state_of, steps_of};
 use super::{Engine, EngineError};
 use crate::clock::now_ms;
 use crate::db::entities::{run, step};
@@ -19,66 +18,10 @@ use crate::db::entities::{run, step};
 /// Cancels run `run_id`; 409 once it has ended. The next waiting run of
 /// its concurrency group, if any, starts.
 pub async fn cancel(engine: &Engine, run_id: i64, by: &str) -> Result<(), EngineError> {
-    if let Some(ended) = cancel_only(engine, run_id, by).await? {
+    if let Some(ended) = super::cancel::cancel_only(engine, run_id, by).await? {
         super::groups::after_end(engine, &ended).await;
     }
     Ok(())
-}
-
-/// Cancels run `run_id`; the run, when this ended it.
-pub(super) async fn cancel_only(
-    engine: &Engine,
-    run_id: i64,
-    by: &str,
-) -> Result<Option<run::Model>, EngineError> {
-    let txn = engine.db.begin().await?;
-    let ended = cancel_in(&txn, engine, run_id, by).await?;
-    txn.commit().await?;
-    engine.feed.wake();
-    engine.cancel_local(run_id);
-    Ok(ended)
-}
-
-/// Cancels run `run_id` in the caller's transaction; the run, when this
-/// ended it. Its steps running here are stopped by the caller after the
-/// commit (`Engine::cancel_local`), elsewhere on their next heartbeat.
-pub(crate) async fn cancel_in(
-    txn: &DatabaseTransaction,
-    engine: &Engine,
-    run_id: i64,
-    by: &str,
-) -> Result<Option<run::Model>, EngineError> {
-    let now = now_ms();
-    let run = lock_run(txn, run_id)
-        .await?
-        .ok_or(EngineError::NotFound("run"))?;
-    if run_state_of(&run) != RunState::Running {
-        return Err(EngineError::conflict(
-            "state",
-            format!("the run has already ended ({})", run.state),
-        ));
-    }
-    let message = format!("cancelled by {by}");
-    let cancel = [StepEvent::Cancel];
-    // A worker may claim a queued step between the read and the write: it
-    // is then running, and the next round cancels it from there.
-    for _ in 0..3 {
-        let rows = steps_in(txn, run_id, &StepMove::one(&cancel).guard()).await?;
-        if rows.is_empty() {
-            break;
-        }
-        let refs: Vec<StepRef<'_>> = rows.iter().map(StepRef::from).collect();
-        move_steps(txn, run_id, &refs, StepMove::one(&cancel), now, |update| {
-            update
-                .col_expr(step::Column::FinishedAtMs, Expr::value(now))
-                .col_expr(step::Column::LeaseUntilMs, Expr::value(Option::<i64>::None))
-                .col_expr(step::Column::Message, Expr::value(message.clone()))
-        })
-        .await?;
-    }
-    let workflow = engine.definitions.of_run(txn, &run).await?;
-    let advanced = advance(txn, &workflow, &run, Changed::Any).await?;
-    Ok(advanced.finished.map(|_| run))
 }
 
 /// Which steps a re-run resets.
@@ -92,7 +35,7 @@ pub enum Rerun {
 
 /// Re-runs a finished run in place; returns the tasks reset.
 pub async fn rerun(engine: &Engine, run_id: i64, what: Rerun) -> Result<Vec<String>, EngineError> {
-    let txn = engine.db.begin().await?;
+    let txn = crate::db::write_txn::begin(&engine.db).await?;
     let run = lock_run(&txn, run_id)
         .await?
         .ok_or(EngineError::NotFound("run"))?;

@@ -12,7 +12,7 @@ use kiln_core::engine::{AttemptEnd, StepEvent, StepState};
 use kiln_core::workflow::Task;
 use kiln_core::workflow::prepare::{Prepared, StepInputs, prepare};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, QueryFilter};
 use tokio_util::sync::CancellationToken;
 
 use super::definitions::Definition;
@@ -49,7 +49,7 @@ async fn claim(
     };
     let start = [StepEvent::Start];
     let worker = engine.settings.worker_name.clone();
-    let txn = engine.db.begin().await?;
+    let txn = crate::db::write_txn::begin(&engine.db).await?;
     let taken = move_step_by_id(&txn, &row, StepMove::one(&start), now, |update| {
         update
             .col_expr(step::Column::StartedAtMs, Expr::value(now))
@@ -282,7 +282,9 @@ async fn inputs(
             }
         }
     }
-    let secrets = if task.secrets.is_empty() {
+    let withheld = super::checkout::commit_of(run)
+        .and_then(|commit| commit.secrets_withheld(run.approved_by.is_some()));
+    let secrets = if task.secrets.is_empty() || withheld.is_some() {
         BTreeMap::new()
     } else {
         let project = nodes::get(&engine.db, run.project_id)
@@ -301,5 +303,6 @@ async fn inputs(
         params,
         outputs,
         secrets,
+        secrets_withheld: withheld.map(str::to_owned),
     })
 }

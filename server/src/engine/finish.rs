@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use kiln_core::engine::{AttemptEnd, Next, StepEvent, StepState, after_attempt};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, QueryFilter};
 
 use super::advance::{Changed, Dispatch, advance, push};
 use super::repo::moves::{StepMove, StepRef, move_steps};
@@ -71,7 +71,7 @@ pub async fn finish(
     lease_expired_before: Option<i64>,
 ) -> Result<bool, EngineError> {
     let now = now_ms();
-    let txn = engine.db.begin().await?;
+    let txn = crate::db::write_txn::begin(&engine.db).await?;
     let Some(run) = lock_run(&txn, run_id).await? else {
         return Ok(false);
     };

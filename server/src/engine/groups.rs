@@ -7,11 +7,11 @@
 //! crash.
 
 use kiln_core::engine::RunState;
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::DatabaseTransaction;
 
 use super::advance::{Changed, advance, push};
 use super::repo::{groups, lock_run, run_state_of};
-use super::{Engine, EngineError, control};
+use super::{Engine, EngineError, cancel};
 use crate::db::entities::run;
 
 /// Runs started per group in one call (a chain of runs that end at once,
@@ -40,7 +40,7 @@ pub async fn start_next(engine: &Engine, project: i64, group: &str) -> Result<()
         if groups::has_started(&engine.db, oldest).await? {
             return Ok(());
         }
-        let txn = engine.db.begin().await?;
+        let txn = crate::db::write_txn::begin(&engine.db).await?;
         let Some(run) = lock_run(&txn, oldest).await? else {
             return Ok(());
         };
@@ -51,7 +51,7 @@ pub async fn start_next(engine: &Engine, project: i64, group: &str) -> Result<()
         // Grants may have been revoked while it waited.
         if let Err(error) = super::label_grants::check(&txn, run.project_id, &definition).await {
             drop(txn);
-            control::cancel_only(engine, run.id, &format!("Kiln ({error})")).await?;
+            cancel::cancel_only(engine, run.id, &format!("Kiln ({error})")).await?;
             continue;
         }
         let advanced = advance(&txn, &definition, &run, Changed::Any).await?;
@@ -90,7 +90,7 @@ pub async fn cancel_replaced(
         newer.concurrency_group.as_deref().unwrap_or("")
     );
     for &id in older {
-        match control::cancel_in(txn, engine, id, &by).await {
+        match cancel::cancel_in(txn, engine, id, &by).await {
             // Ended meanwhile (it was read as running under the same lock,
             // so only by its own last step): nothing to cancel.
             Ok(_) | Err(EngineError::Conflict { .. }) => {}

@@ -5,6 +5,8 @@
 //! meet the database and processes.
 
 pub mod advance;
+pub mod approve;
+pub mod cancel;
 pub mod checkout;
 pub mod control;
 pub mod definitions;

@@ -17,7 +17,7 @@ use kiln_core::pipeline::concurrency::{GroupPolicy, on_start};
 use kiln_core::workflow::params::{GivenParams, ParamInput, resolve_params};
 use std::sync::Arc;
 
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::DatabaseTransaction;
 
 use super::advance::{Changed, advance, push};
 use super::definitions;
@@ -100,7 +100,7 @@ pub struct NewRun<'a> {
 /// Starts `new`; the run as written.
 pub async fn start(engine: &Engine, new: NewRun<'_>) -> Result<run::Model, EngineError> {
     let prepared = prepare(engine, new).await?;
-    let txn = engine.db.begin().await?;
+    let txn = crate::db::write_txn::begin(&engine.db).await?;
     let written = write(&txn, engine, prepared).await?;
     txn.commit().await?;
     Ok(after_commit(engine, written).await)

@@ -7,7 +7,7 @@ use kiln_core::workflow;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder,
 };
 
 use super::EngineError;
@@ -43,7 +43,7 @@ pub async fn save(
     let loaded = workflow::load_with(source, limits).map_err(EngineError::Definition)?;
     super::label_grants::check(db, project, &loaded).await?;
     let now = now_ms();
-    let txn = db.begin().await?;
+    let txn = crate::db::write_txn::begin(db).await?;
     let existing = find(&txn, project, name).await?;
     let record = match existing {
         Some(found) => {

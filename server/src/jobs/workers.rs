@@ -70,20 +70,15 @@ pub async fn setup(pool: &Pool) -> Result<(), JobsError> {
     }
 }
 
-/// Wake-ups: the fallback poll first (a stream that ends would otherwise
-/// shadow it), then this process's own pushes; on MySQL echoed (see
-/// `echo`). Not on SQLite: each echo's fetch is a write, and any write
-/// between the read and the write of another connection's deferred
-/// transaction fails that transaction at once with "database is locked"
-/// (no busy handler is asked). A wake-up used up by a fetch in flight
-/// there still waits for the 2 s poll.
-fn woken(notifier: &Notifier, fallback: Duration, echo: bool) -> Strategy {
-    let strategy = Strategy::new().interval(fallback);
-    if echo {
-        strategy.stream(echoed(notifier.subscribe()))
-    } else {
-        strategy.stream(notifier.subscribe())
-    }
+/// Wake-ups on SQLite and MySQL: the fallback poll first (a stream that
+/// ends would otherwise shadow it), then this process's own pushes, echoed
+/// (see `echo`). On SQLite an echo's fetch is a write; it waits its turn
+/// because every transaction of Kiln's takes the write lock at `BEGIN`
+/// (see `db::write_txn`).
+fn woken(notifier: &Notifier, fallback: Duration) -> Strategy {
+    Strategy::new()
+        .interval(fallback)
+        .stream(echoed(notifier.subscribe()))
 }
 
 /// PostgreSQL's wake-ups, echoed (see `echo`): this process's pushes and
@@ -111,7 +106,7 @@ macro_rules! register {
                     .backend(
                         SqliteStorage::<$args>::new(&pool)
                             .with_config(sqlite_config(&queue, concurrency))
-                            .poll_with_strategy(woken(&notifier, POLL_FALLBACK, false)),
+                            .poll_with_strategy(woken(&notifier, POLL_FALLBACK)),
                     )
                     .concurrency(concurrency)
                     .parallelize(tokio::spawn)
@@ -137,7 +132,7 @@ macro_rules! register {
                 WorkerBuilder::new(format!("{name}-{restarts}"))
                     .backend(
                         MySqlStorage::<$args>::new(&pool, mysql_config(&queue, concurrency))
-                            .poll_with_strategy(woken(&notifier, POLL_FALLBACK, true)),
+                            .poll_with_strategy(woken(&notifier, POLL_FALLBACK)),
                     )
                     .concurrency(concurrency)
                     .parallelize(tokio::spawn)

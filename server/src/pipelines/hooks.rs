@@ -331,6 +331,7 @@ fn commit_of(event: &HookEvent, sha: &str) -> CommitInfo {
             pr_number: Some(pr.number),
             message: pr.head.message.clone(),
             author: pr.author.clone(),
+            from_fork: pr.from_fork,
             ..base
         },
         _ => base,
@@ -338,7 +339,8 @@ fn commit_of(event: &HookEvent, sha: &str) -> CommitInfo {
 }
 
 /// Starts a run of every pipeline that matched; each decision records its
-/// run, or why none was started.
+/// run, or why none was started. A pull request from a fork starts too:
+/// its run gets no secrets until a maintainer approves it.
 async fn start_matching(
     engine: &Engine,
     project: i64,
@@ -346,22 +348,12 @@ async fn start_matching(
     decided: &DryRun,
     decisions: &mut serde_json::Value,
 ) -> Vec<i64> {
-    let from_fork = matches!(event, HookEvent::PullRequest(pr) if pr.from_fork);
     let mut runs = Vec::new();
     for (i, p) in decided.pipelines.iter().enumerate() {
         let (true, Some(text)) = (p.verdict.start, &p.source) else {
             continue;
         };
         let recorded = &mut decisions[i];
-        if from_fork {
-            // Its code would see the project's secrets: not without a
-            // maintainer's approval, which is not built yet.
-            recorded["start"] = json!(false);
-            recorded["reason"] = json!(
-                "a pull request from a fork waits for a maintainer's approval (not available yet)"
-            );
-            continue;
-        }
         let excluded: Vec<String> = p
             .steps
             .iter()
@@ -388,6 +380,11 @@ async fn start_matching(
         match start(engine, new).await {
             Ok(run) => {
                 recorded["run"] = json!(run.id);
+                if matches!(event, HookEvent::PullRequest(pr) if pr.from_fork) {
+                    recorded["secrets"] = json!(
+                        "withheld: a pull request from a fork, until a maintainer approves the run"
+                    );
+                }
                 runs.push(run.id);
             }
             Err(error) => {

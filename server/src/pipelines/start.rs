@@ -167,6 +167,7 @@ pub async fn source_at(
         pr_number: None,
         message: mirror.message(&sha).await.unwrap_or_default(),
         author: mirror.author(&sha).await.unwrap_or_default(),
+        from_fork: false,
     };
     Ok(PipelineSource {
         name: loaded.name,

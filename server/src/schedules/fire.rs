@@ -14,14 +14,13 @@ use kiln_core::schedule::{
     parse_zone, plan_pass,
 };
 use kiln_core::workflow::params::GivenParams;
-use sea_orm::TransactionTrait;
 
 use super::store::{self, NewFiring};
 use crate::clock::now_ms;
 use crate::db::entities::{run, schedule};
 use crate::engine::repo::runs;
 use crate::engine::start::{self, NewRun, Prepared, RunSource, Starter, Written};
-use crate::engine::{Engine, EngineError, control};
+use crate::engine::{Engine, EngineError, cancel};
 use crate::pipelines::start::{At, source_at};
 
 /// How long a server may prepare a pipeline schedule's pass before
@@ -105,7 +104,7 @@ pub async fn pass(
         }
     }
     let mut prepared = prepared.into_iter();
-    let txn = engine.db.begin().await?;
+    let txn = crate::db::write_txn::begin(&engine.db).await?;
     if !store::claim(&txn, row.id, first, plan.next_at, now).await? {
         txn.rollback().await?;
         return Ok(PassOutcome::default());
@@ -148,7 +147,7 @@ pub async fn pass(
                         let mut result = FiringOutcome::Fired;
                         if let (OnOverlap::ReplaceThenStart, Some(old)) = (decision, previous) {
                             let by = format!("schedule {}", row.name);
-                            match control::cancel_in(&txn, engine, old, &by).await {
+                            match cancel::cancel_in(&txn, engine, old, &by).await {
                                 Ok(_) | Err(EngineError::Conflict { .. }) => {}
                                 Err(other) => return Err(other),
                             }
@@ -193,7 +192,7 @@ pub async fn run_now(
 ) -> Result<run::Model, EngineError> {
     let prepared = prepare_as(engine, row, by).await?;
     let now = now_ms();
-    let txn = engine.db.begin().await?;
+    let txn = crate::db::write_txn::begin(&engine.db).await?;
     let started = start::write(&txn, engine, prepared).await?;
     store::record(
         &txn,
@@ -276,7 +275,7 @@ async fn stop_broken(
     now: i64,
     error: String,
 ) -> Result<PassOutcome, EngineError> {
-    let txn = engine.db.begin().await?;
+    let txn = crate::db::write_txn::begin(&engine.db).await?;
     if !store::claim(&txn, row.id, first, None, now).await? {
         txn.rollback().await?;
         return Ok(PassOutcome::default());

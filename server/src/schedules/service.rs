@@ -7,7 +7,7 @@
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
 use kiln_core::schedule::{ScheduleInput, ScheduleSpec, Target, check, next_after, upcoming};
-use sea_orm::{ActiveValue::Set, EntityTrait, IntoActiveModel, TransactionTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait, IntoActiveModel};
 
 use super::{fire, store};
 use crate::accounts::authorize::authorize;
@@ -89,7 +89,7 @@ pub async fn create(
     // Counted and written under the project's lock: concurrent creations
     // cannot pass the limit together.
     let most = engine.settings.schedules_per_project;
-    let txn = db.begin().await?;
+    let txn = crate::db::write_txn::begin(db).await?;
     store::lock_project(&txn, project).await?;
     if store::count_of_project(&txn, project).await? >= most {
         return Err(EngineError::invalid(

@@ -78,6 +78,10 @@ impl Fixture {
                 self.wait_run(run).await;
                 (format!("/api/v1/runs/{run}/retry"), Some(json!({})))
             }
+            "POST /api/v1/runs/{id}/approve" => (
+                format!("/api/v1/runs/{}/approve", self.run),
+                Some(json!({})),
+            ),
             "GET /api/v1/projects/{id}/secrets" => (format!("/api/v1/projects/{p}/secrets"), None),
             "GET /api/v1/groups/{id}/secrets" => (format!("/api/v1/groups/{g}/secrets"), None),
             "PUT /api/v1/projects/{id}/secrets/{name}" => (

@@ -6,6 +6,7 @@
 
 pub mod engine;
 pub mod git;
+pub mod hooks;
 pub mod outage;
 
 use std::path::PathBuf;

@@ -31,6 +31,10 @@ pub struct Model {
     /// A pipeline run's concurrency group: runs of one group in one
     /// project do not overlap.
     pub concurrency_group: Option<String>,
+    /// Who let a run of a pull request from a fork have the project's
+    /// secrets, and when (`None` until then).
+    pub approved_by: Option<i64>,
+    pub approved_at_ms: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,9 +3,11 @@
 //! creating a run with its steps (`create`), every change of state with
 //! its run event (`moves`), the events themselves (`events`), leases and
 //! dispatch stamps (`leases`), concurrency groups (`groups`), and the
-//! commit statuses pipeline runs owe their git hosts (`statuses`).
+//! commit statuses pipeline runs owe their git hosts (`statuses`), and
+//! approvals of runs from forks (`approvals`).
 //! Services call these; no state is written anywhere else.
 
+pub mod approvals;
 pub mod create;
 pub mod events;
 pub mod groups;

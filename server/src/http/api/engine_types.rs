@@ -215,6 +215,29 @@ pub struct RunBody {
     /// workflow runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit_status: Option<CommitStatusBody>,
+    /// A run of a pull request from a fork: whether its steps still go
+    /// without secrets, and who approved it. Absent for other runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalBody>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApprovalBody {
+    /// True until a maintainer approves the run.
+    pub secrets_withheld: bool,
+    pub approved_by: Option<i64>,
+    pub approved_at: Option<String>,
+}
+
+impl ApprovalBody {
+    fn of(run: &run::Model) -> Option<Self> {
+        let commit = crate::engine::checkout::commit_of(run)?;
+        commit.from_fork.then(|| ApprovalBody {
+            secrets_withheld: commit.secrets_withheld(run.approved_by.is_some()).is_some(),
+            approved_by: run.approved_by,
+            approved_at: run.approved_at_ms.map(ms_to_rfc3339),
+        })
+    }
 }
 
 /// The commit status a pipeline run owes its git host.
@@ -267,6 +290,7 @@ impl RunBody {
             steps: None,
             allowed_failures: None,
             commit_status: None,
+            approval: ApprovalBody::of(run),
         }
     }
 

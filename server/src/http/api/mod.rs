@@ -122,6 +122,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::list_steps))
         .routes(routes!(runs::cancel_run))
         .routes(routes!(runs::retry_run))
+        .routes(routes!(runs::approve_run))
         .routes(routes!(logs::step_log))
         .routes(routes!(
             repository::get_repository,

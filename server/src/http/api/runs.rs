@@ -1,6 +1,7 @@
 //! Runs: a project's list (filtered by state, workflow, trigger), one run
 //! with its steps, cancel, and re-run (failed steps and what follows them,
-//! or all). Each checks the caller's role on the run's project.
+//! or all), and a maintainer's approval of a run from a fork. Each checks
+//! the caller's role on the run's project.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,6 +14,7 @@ use super::types::page;
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::db::entities::run;
+use crate::engine::approve;
 use crate::engine::control::{self, Rerun};
 use crate::engine::repo::runs::{self as run_store, RunFilter};
 use crate::engine::workflows;
@@ -141,6 +143,28 @@ pub async fn cancel_run(
     control::cancel(&state.engine, id, &by).await?;
     let view = run_store::view(&state.db.conn, run_store::get(&state.db.conn, id).await?).await?;
     Ok((StatusCode::ACCEPTED, Json(RunBody::full(&view))))
+}
+
+/// Approves a run of a pull request from a fork (maintainers): its steps
+/// get the project's secrets from now on, and a run that has ended re-runs
+/// its failed steps and what follows them.
+#[utoipa::path(post, path = "/runs/{id}/approve", tag = "runs",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = RunBody), (status = 409, description = "not from a fork, or already approved")),
+    extensions(("x-kiln-cost" = json!({"units": 5, "complexity": "O(steps)"}))))]
+pub async fn approve_run(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<RunBody>, ApiError> {
+    authorized_run(&state, &principal, id, Action::ManageSecrets).await?;
+    let user = principal
+        .user()
+        .map(|u| u.id)
+        .ok_or_else(|| ApiError::Unauthorized("sign in or send an API token".into()))?;
+    approve::approve(&state.engine, id, user).await?;
+    let view = run_store::view(&state.db.conn, run_store::get(&state.db.conn, id).await?).await?;
+    Ok(Json(RunBody::full(&view)))
 }
 
 /// Re-runs a finished run: its failed steps and what follows them (the

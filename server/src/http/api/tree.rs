@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use kiln_core::access::{Action, Scope};
 use kiln_core::accounts::NodeKind;
-use sea_orm::TransactionTrait;
 
 use super::types::{
     DeleteQuery, GroupListQuery, GroupMoveBody, NewGroupBody, NewProjectBody, NodeBody, NodeList,
@@ -150,7 +149,9 @@ pub(crate) async fn create_node(
             None
         }
     };
-    let txn = db.begin().await.map_err(ApiError::database)?;
+    let txn = crate::db::write_txn::begin(db)
+        .await
+        .map_err(ApiError::database)?;
     let node = nodes::create(&txn, NewNode { parent, ..new }).await?;
     // Whoever makes a top-level group owns it; below, roles are inherited.
     let role = if node.parent_id.is_none() {
@@ -389,7 +390,7 @@ async fn move_node(
         }
     };
     let internal = ApiError::database;
-    let txn = db.begin().await.map_err(internal)?;
+    let txn = crate::db::write_txn::begin(db).await.map_err(internal)?;
     let moved = nodes::move_to(&txn, &found.node, target.as_ref()).await?;
     let user = principal.user().map(|u| (u.id, u.username.clone()));
     let (user_id, username) = user.unwrap_or_default();

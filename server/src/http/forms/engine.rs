@@ -1,6 +1,7 @@
 //! Forms about workflows and runs: save a workflow (a draft that does not
 //! load goes back to the editor whole, with each problem's line and
-//! column), start a run from the params form, cancel, re-run.
+//! column), start a run from the params form, cancel, re-run, and a
+//! maintainer's approval of a run from a fork.
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -12,6 +13,7 @@ use tower_sessions::Session;
 
 use super::{Posted, caller, field, handle, optional, origin_page};
 use crate::accounts::authorize::authorize;
+use crate::engine::approve;
 use crate::engine::control::{self, Rerun};
 use crate::engine::start::{self, NewRun, RunSource, Starter};
 use crate::engine::{EngineError, workflows};
@@ -166,6 +168,31 @@ pub(super) async fn retry_run(
                 Rerun::FailedOnly
             };
             control::rerun(&state.engine, run, what).await?;
+            Ok(done)
+        },
+    )
+    .await
+}
+
+pub(super) async fn approve_run(
+    State(state): State<AppState>,
+    Path(run): Path<i64>,
+    posted: Posted,
+) -> Response {
+    let Posted { parts, .. } = posted;
+    let done = format!("/runs/{run}");
+    handle(
+        &state,
+        &parts,
+        "run",
+        &done.clone(),
+        |principal, state| async move {
+            authorized_run(&state, &principal, run, Action::ManageSecrets).await?;
+            let user = principal
+                .user()
+                .map(|u| u.id)
+                .ok_or_else(|| ApiError::Unauthorized("sign in first".into()))?;
+            approve::approve(&state.engine, run, user).await?;
             Ok(done)
         },
     )

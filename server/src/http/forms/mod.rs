@@ -51,6 +51,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/ui/runs/{id}/cancel", post(engine::cancel_run))
         .route("/ui/runs/{id}/retry", post(engine::retry_run))
+        .route("/ui/runs/{id}/approve", post(engine::approve_run))
         .route("/ui/projects/{id}/schedules", post(schedules::create))
         .route("/ui/schedules/{id}", post(schedules::edit))
         .route("/ui/schedules/{id}/pause", post(schedules::pause))
@@ -80,6 +81,7 @@ pub fn costs() -> HashMap<(String, String), u32> {
         "/ui/nodes/{id}/delete",
         "/ui/projects/{id}/workflows",
         "/ui/runs/{id}/retry",
+        "/ui/runs/{id}/approve",
         "/ui/projects/{id}/schedules",
         "/ui/schedules/{id}",
     ] {

@@ -3,7 +3,8 @@
 //! API.
 
 use kiln_app::engine_data::{
-    GraphNode, GraphView, LogChunk, RunFilterView, RunPage, RunRow, RunsPage, StepView,
+    ForkApproval, GraphNode, GraphView, LogChunk, RunFilterView, RunPage, RunRow, RunsPage,
+    StepView,
 };
 use kiln_app::screen::graph_layout::layout;
 use kiln_core::access::Action;
@@ -12,6 +13,7 @@ use kiln_core::accounts::NodeKind;
 use super::views::{allowed, crumbs_for, node_view};
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
+use crate::accounts::users;
 use crate::engine::logs::{log_key, whole_lines};
 use crate::engine::repo::runs::{self as run_store, RunFilter};
 use crate::engine::repo::{events, state_of};
@@ -142,7 +144,23 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
         .collect();
     let params = body.params.clone().into_iter().collect();
     let allowed_failures = body.allowed_failures.unwrap_or(false);
+    let fork = match &body.approval {
+        None => None,
+        Some(approval) => Some(ForkApproval {
+            approved_by: match approval.approved_by {
+                Some(user) => Some(
+                    users::get(db, user)
+                        .await?
+                        .map_or_else(|| format!("user #{user}"), |u| u.username),
+                ),
+                None => None,
+            },
+            can_approve: approval.secrets_withheld
+                && allowed(principal, &project, Action::ManageSecrets),
+        }),
+    };
     Ok(RunPage {
+        fork,
         last_event,
         allowed_failures,
         can_run: allowed(principal, &project, Action::Run),

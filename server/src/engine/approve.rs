@@ -1,0 +1,56 @@
+//! A maintainer's approval of a run of a pull request from a fork. Until
+//! then its steps get none of the project's secrets (a step that asks for
+//! one fails, saying why); from then on they do. Approving a run that has
+//! ended re-runs its failed steps and what follows them, so the steps that
+//! needed secrets run with them.
+
+use kiln_core::engine::RunState;
+
+use super::checkout::commit_of;
+use super::control::{Rerun, rerun};
+use super::repo::{self, approvals, run_state_of};
+use super::{Engine, EngineError};
+use crate::clock::now_ms;
+
+/// What an approval did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approved {
+    pub at_ms: i64,
+    /// The tasks re-run because the run had ended with failures.
+    pub reset: Vec<String>,
+}
+
+/// Approves run `run_id` on behalf of `user` (whose right to do so the
+/// caller has checked). 409 for a run not from a fork, or approved before.
+pub async fn approve(engine: &Engine, run_id: i64, user: i64) -> Result<Approved, EngineError> {
+    let run = repo::run(&engine.db, run_id)
+        .await?
+        .ok_or(EngineError::NotFound("run"))?;
+    if !commit_of(&run).is_some_and(|c| c.from_fork) {
+        return Err(EngineError::conflict(
+            "run",
+            "only a run of a pull request from a fork waits for approval",
+        ));
+    }
+    let now = now_ms();
+    if !approvals::approve(&engine.db, run_id, user, now).await? {
+        return Err(EngineError::conflict("run", "the run is already approved"));
+    }
+    // Read again: a run still going picks the approval up at its next
+    // step; one that has ended re-runs what failed.
+    let ended = repo::run(&engine.db, run_id)
+        .await?
+        .map(|r| run_state_of(&r))
+        .is_some_and(|s| s != RunState::Running);
+    let reset = if ended {
+        match rerun(engine, run_id, Rerun::FailedOnly).await {
+            Ok(reset) => reset,
+            // Nothing failed, or the run was re-run meanwhile.
+            Err(EngineError::Conflict { .. }) => Vec::new(),
+            Err(other) => return Err(other),
+        }
+    } else {
+        Vec::new()
+    };
+    Ok(Approved { at_ms: now, reset })
+}
