@@ -139,6 +139,9 @@ pub struct RunPage {
     pub allowed_failures: bool,
     /// A run of a pull request from a fork, and where it stands.
     pub fork: Option<ForkApproval>,
+    /// The failed run of a pipeline file that does not load: each error
+    /// with its line and column.
+    pub errors: Vec<String>,
     /// The run's newest event when the page was made: the live stream
     /// starts after it.
     pub last_event: i64,
@@ -148,6 +151,9 @@ pub struct RunPage {
 /// maintainer approves it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForkApproval {
+    /// The commit it runs: the one to review before approving.
+    pub commit: String,
+    pub pr_number: Option<u64>,
     /// Who approved it, or `None` while secrets are withheld.
     pub approved_by: Option<String>,
     /// The viewer may approve it (a maintainer, and not yet approved).

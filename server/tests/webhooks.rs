@@ -4,7 +4,8 @@
 //! git reports, and listed for maintainers without its signature; a missing
 //! or wrong signature is 401 and records nothing, a malformed body 400, a
 //! body over the limit 413, the wrong provider 404; a branch named as shell
-//! stays data.
+//! stays data; a pipeline file that does not load gives a failed run that
+//! shows its errors.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -321,3 +322,70 @@ async fn a_delivery_that_failed_is_decided_again(backend: Backend) {
     h.app.stop().await;
 }
 on_all_backends!(a_delivery_that_failed_is_decided_again);
+
+/// A pipeline file that does not load gives a failed run, without steps,
+/// whose JSON and page show each error with its line and column; the
+/// other pipelines of the push run as usual.
+async fn an_invalid_pipeline_file_gives_a_failed_run_showing_why(backend: Backend) {
+    let h = hooked(backend, "gitea").await;
+    let c1 = h.repo.commit(
+        &[
+            (
+                ".kiln/bad.yml",
+                "when:\n  event: [push, commit]\nsteps:\n  - name: x\n    run: 'true'\n",
+            ),
+            ("services/a/main.rs", "a1"),
+        ],
+        "add a broken pipeline",
+    );
+    let body = gitea_push("main", &h.first, &c1).to_string();
+    let headers = vec![
+        ("X-Gitea-Event", "push".to_owned()),
+        ("X-Gitea-Delivery", "bad-1".to_owned()),
+        (
+            "X-Gitea-Signature",
+            sign(h.secret.as_bytes(), body.as_bytes()),
+        ),
+    ];
+    let (status, answer) = deliver(&h, "gitea", &headers, body.as_bytes()).await;
+    assert_eq!(status, 202, "{answer}");
+    let runs: Vec<i64> = answer["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_i64().unwrap())
+        .collect();
+    assert_eq!(runs.len(), 2, "a, and the failed run of bad: {answer}");
+    let mut by_name = std::collections::BTreeMap::new();
+    for run in runs {
+        let (_, body) = h.api.get(&format!("/api/v1/runs/{run}")).await;
+        by_name.insert(body["pipeline"].as_str().unwrap().to_owned(), body);
+    }
+    let bad = &by_name["bad"];
+    assert_eq!(bad["state"], "failed", "{bad:#}");
+    assert!(bad["finished_at"].is_string(), "{bad:#}");
+    assert_eq!(bad["steps"], json!([]), "{bad:#}");
+    let error = bad["errors"][0].as_str().unwrap();
+    assert!(error.starts_with("line 2, column 17:"), "{error}");
+    assert!(by_name["a"].get("errors").is_none());
+    let (status, page) = h
+        .api
+        .raw("GET", &format!("/runs/{}", bad["id"]), None)
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("id=\"pipeline-errors\"") && page.contains("line 2, column 17:"),
+        "{page}"
+    );
+    // The delivery names the run.
+    let decisions = &deliveries(&h).await[0]["decisions"];
+    let recorded = decisions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "bad")
+        .unwrap();
+    assert_eq!(recorded["run"], bad["id"], "{decisions:#}");
+    h.app.stop().await;
+}
+on_all_backends!(an_invalid_pipeline_file_gives_a_failed_run_showing_why);

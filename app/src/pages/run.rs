@@ -1,6 +1,6 @@
 //! A run's page: its state, the DAG coloured by step state, the steps with
-//! their durations, cancel and re-run, a fork's approval, and the selected
-//! step's log. While
+//! their durations, cancel and re-run, a fork's approval, an invalid
+//! pipeline file's errors, and the selected step's log. While
 //! the run is going the browser follows its event stream: each step's row
 //! and box change as events arrive, and the run's own end reloads the page
 //! once.
@@ -68,6 +68,7 @@ fn Run(page: RunPage, reload: RwSignal<u32>) -> impl IntoView {
         can_run,
         allowed_failures,
         fork,
+        errors,
         last_event,
     } = page;
     let id = run.id;
@@ -107,6 +108,14 @@ fn Run(page: RunPage, reload: RwSignal<u32>) -> impl IntoView {
         })}
         <FormAlert form="run" />
         {fork.map(|fork| view! { <Fork fork run=id /> })}
+        {(!errors.is_empty()).then(|| view! {
+            <div id="pipeline-errors" role="alert" class="mb-4 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm dark:border-red-800 dark:bg-red-950">
+                <p class="font-medium">"The pipeline file does not load; nothing ran."</p>
+                <ul class="mt-1 list-disc pl-5 font-mono text-xs">
+                    {errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}
+                </ul>
+            </div>
+        })}
         {can_run.then(|| view! {
             <div class="mb-4 flex gap-2">
                 {running.then(|| view! {
@@ -137,16 +146,27 @@ fn Run(page: RunPage, reload: RwSignal<u32>) -> impl IntoView {
 /// secrets until a maintainer approves it here.
 #[component]
 fn Fork(fork: ForkApproval, run: i64) -> impl IntoView {
+    let request = fork.pr_number.map_or_else(
+        || "A pull request".to_owned(),
+        |n| format!("Pull request #{n}"),
+    );
     let note = match &fork.approved_by {
-        Some(who) => format!("Pull request from a fork, approved by {who}: its steps get the project's secrets."),
-        None => "Pull request from a fork: its steps get none of the project's secrets (a step that asks for one fails) until a maintainer approves this run.".to_owned(),
+        Some(who) => format!(
+            "{request} from a fork, approved by {who}: its steps get the project's secrets."
+        ),
+        None => format!(
+            "{request} from a fork: its steps get none of the project's secrets and no labelled worker (a step that asks fails) until a maintainer approves this run."
+        ),
     };
+    let commit = fork.commit.clone();
     view! {
         <div id="fork-approval" role="status" class="mb-4 flex flex-wrap items-center gap-3 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm dark:border-amber-700 dark:bg-amber-950">
             <span>{note}</span>
+            <span class="font-mono text-xs" title="The commit this run executes">{format!("commit {}", fork.commit)}</span>
             {fork.can_approve.then(|| view! {
                 <form method="post" action=format!("/ui/runs/{run}/approve")>
-                    <button type="submit" id="approve-run" class="rounded-md bg-amber-700 px-3 py-1.5 text-sm font-medium text-white" title="Read the pull request's changes first: its code will see the secrets">"Approve and give it the secrets"</button>
+                    <input type="hidden" name="commit" value=commit />
+                    <button type="submit" id="approve-run" class="rounded-md bg-amber-700 px-3 py-1.5 text-sm font-medium text-white" title="Review this commit first: its code will see the secrets">"Approve this commit and give it the secrets"</button>
                 </form>
             })}
         </div>

@@ -21,15 +21,33 @@ pub struct Approved {
 }
 
 /// Approves run `run_id` on behalf of `user` (whose right to do so the
-/// caller has checked). 409 for a run not from a fork, or approved before.
-pub async fn approve(engine: &Engine, run_id: i64, user: i64) -> Result<Approved, EngineError> {
+/// caller has checked), if it is a run of `expected` when that is given:
+/// what was reviewed is what gets the secrets, not a commit pushed since.
+/// 409 for a run not from a fork, of another commit, or approved before.
+pub async fn approve(
+    engine: &Engine,
+    run_id: i64,
+    user: i64,
+    expected: Option<&str>,
+) -> Result<Approved, EngineError> {
     let run = repo::run(&engine.db, run_id)
         .await?
         .ok_or(EngineError::NotFound("run"))?;
-    if !commit_of(&run).is_some_and(|c| c.from_fork) {
+    let Some(commit) = commit_of(&run).filter(|c| c.from_fork) else {
         return Err(EngineError::conflict(
             "run",
             "only a run of a pull request from a fork waits for approval",
+        ));
+    };
+    if let Some(expected) = expected
+        && !expected.eq_ignore_ascii_case(&commit.sha)
+    {
+        return Err(EngineError::conflict(
+            "commit",
+            format!(
+                "this run is of commit {}, not {expected}: review that one first",
+                commit.sha
+            ),
         ));
     }
     let now = now_ms();

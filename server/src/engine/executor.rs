@@ -282,8 +282,12 @@ async fn inputs(
             }
         }
     }
-    let withheld = super::checkout::commit_of(run)
-        .and_then(|commit| commit.secrets_withheld(run.approved_by.is_some()));
+    let withheld = match (&run.commit_info, super::checkout::commit_of(run)) {
+        (_, Some(commit)) => commit.secrets_withheld(run.approved_by.is_some()),
+        // Whose code it is cannot be told: not trusted.
+        (Some(_), None) => Some("the run's commit could not be read"),
+        (None, None) => None,
+    };
     let secrets = if task.secrets.is_empty() || withheld.is_some() {
         BTreeMap::new()
     } else {

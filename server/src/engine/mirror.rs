@@ -121,6 +121,26 @@ impl Mirror {
             .is_ok()
     }
 
+    /// Whether `sha` is on a branch or a tag here. A pull request's head
+    /// from a fork is only under `refs/pull/` (or `refs/merge-requests/`):
+    /// its code is a stranger's.
+    pub async fn is_on_branch_or_tag(&self, sha: &str) -> bool {
+        let Some(sha) = commit_id(sha) else {
+            return false;
+        };
+        self.git(&[
+            "for-each-ref",
+            "--count=1",
+            "--format=%(refname)",
+            "--contains",
+            &sha,
+            "refs/heads",
+            "refs/tags",
+        ])
+        .await
+        .is_ok_and(|out| !out.trim_ascii().is_empty())
+    }
+
     /// The commit a branch points at, if it exists here.
     pub async fn branch_head(&self, branch: &str) -> Option<String> {
         self.resolve("refs/heads/", branch).await

@@ -19,6 +19,7 @@ pub mod groups;
 pub mod heartbeat;
 pub mod http_client;
 pub mod http_step;
+pub mod invalid_run;
 pub mod label_grants;
 pub mod launcher;
 pub mod leftovers;

@@ -151,19 +151,45 @@ async fn prepare_pipeline(
     by: Starter<'_>,
     source: PipelineSource,
 ) -> Result<Prepared, EngineError> {
+    let definition_id = store_pipeline(engine, &source, Vec::new()).await?;
+    let definition = engine.definitions.get(&engine.db, definition_id).await?;
+    let concurrency = source.concurrency.clone();
+    Ok(Prepared {
+        definition,
+        row: pipeline_row(project, by, source, definition_id),
+        concurrency,
+    })
+}
+
+/// Stores the pipeline file of `source` (with `errors` when it does not
+/// load) as a definition; its id.
+pub(super) async fn store_pipeline(
+    engine: &Engine,
+    source: &PipelineSource,
+    errors: Vec<String>,
+) -> Result<i64, EngineError> {
     let envelope = definitions::PipelineEnvelope {
-        file: source.file,
-        source: source.text,
-        exclude: source.excluded,
+        file: source.file.clone(),
+        source: source.text.clone(),
+        exclude: source.excluded.clone(),
+        errors,
     };
     let stored = serde_json::to_string(&envelope).unwrap_or_default();
-    let definition_id = definitions::store(&engine.db, definitions::PIPELINE, &stored).await?;
-    let definition = engine.definitions.get(&engine.db, definition_id).await?;
+    Ok(definitions::store(&engine.db, definitions::PIPELINE, &stored).await?)
+}
+
+/// The run row of a pipeline run.
+pub(super) fn pipeline_row(
+    project: i64,
+    by: Starter<'_>,
+    source: PipelineSource,
+    definition_id: i64,
+) -> RunRow {
     let group = source
         .concurrency
         .as_ref()
         .map(|c| c.group_of(&source.name, &source.commit));
-    let row = RunRow {
+    RunRow {
         project_id: project,
         workflow_id: None,
         version_id: None,
@@ -175,12 +201,7 @@ async fn prepare_pipeline(
         pipeline: Some(source.name),
         commit_info: serde_json::to_string(&source.commit).ok(),
         concurrency_group: group,
-    };
-    Ok(Prepared {
-        definition,
-        row,
-        concurrency: source.concurrency,
-    })
+    }
 }
 
 /// A run of the latest version of `workflow`.

@@ -64,7 +64,8 @@ pub struct PipelineVerdict {
     /// Each error with its line and column, when the file does not load.
     pub errors: Vec<String>,
     pub steps: Vec<(String, Verdict)>,
-    /// The file's text, when it loaded (what a run of it executes).
+    /// The file's text, when it could be read (what a run of it executes,
+    /// or the failed run of an invalid file keeps).
     pub source: Option<String>,
     /// Its `concurrency:`, when it loaded and has one.
     pub concurrency: Option<Concurrency>,
@@ -209,13 +210,20 @@ pub async fn decide(
             Err(errors) => PipelineVerdict {
                 file: file.path,
                 name,
-                verdict: Verdict::not(
-                    "invalid",
-                    "the file has errors; a run would fail showing them".to_owned(),
-                ),
+                verdict: if skip_ci {
+                    Verdict::not(
+                        "skip_ci",
+                        "[skip ci] in the head commit's message".to_owned(),
+                    )
+                } else {
+                    Verdict::not(
+                        "invalid",
+                        "the file has errors; a run would fail showing them".to_owned(),
+                    )
+                },
                 errors,
                 steps: Vec::new(),
-                source: None,
+                source: text,
                 concurrency: None,
             },
             Ok(p) => {

@@ -16,6 +16,8 @@ use kiln_core::text::clip_bytes as clip;
 use super::dry_run::{DryRun, DryRunRequest, decide};
 use super::repository::hook_secret_of;
 use crate::db::entities::{delivery, repository};
+use crate::engine::invalid_run::record_invalid;
+use crate::engine::sandbox::Sandbox;
 use crate::engine::start::{NewRun, PipelineSource, RunSource, Starter, start};
 use crate::engine::{Engine, EngineError};
 
@@ -340,7 +342,8 @@ fn commit_of(event: &HookEvent, sha: &str) -> CommitInfo {
 
 /// Starts a run of every pipeline that matched; each decision records its
 /// run, or why none was started. A pull request from a fork starts too:
-/// its run gets no secrets until a maintainer approves it.
+/// its run gets no secrets until a maintainer approves it. A file that
+/// does not load gives a failed run that shows its errors.
 async fn start_matching(
     engine: &Engine,
     project: i64,
@@ -348,12 +351,45 @@ async fn start_matching(
     decided: &DryRun,
     decisions: &mut serde_json::Value,
 ) -> Vec<i64> {
+    let from_fork = matches!(event, HookEvent::PullRequest(pr) if pr.from_fork);
     let mut runs = Vec::new();
     for (i, p) in decided.pipelines.iter().enumerate() {
+        let recorded = &mut decisions[i];
+        if p.verdict.rule == Some("invalid") {
+            // A file that does not load gives a failed run showing why.
+            let source = PipelineSource {
+                name: p.name.clone(),
+                file: p.file.clone(),
+                text: p.source.clone().unwrap_or_default(),
+                excluded: Vec::new(),
+                commit: commit_of(event, &decided.commit),
+                concurrency: None,
+            };
+            match record_invalid(engine, project, Starter::Webhook, source, p.errors.clone()).await
+            {
+                Ok(run) => {
+                    recorded["run"] = json!(run.id);
+                    runs.push(run.id);
+                }
+                Err(error) => {
+                    recorded["reason"] =
+                        json!(format!("the failed run could not be written: {error}"));
+                }
+            }
+            continue;
+        }
         let (true, Some(text)) = (p.verdict.start, &p.source) else {
             continue;
         };
-        let recorded = &mut decisions[i];
+        if from_fork && matches!(engine.settings.sandbox, Sandbox::None) {
+            // Withheld secrets mean nothing to a step that runs as Kiln's
+            // own user and can read its data directory.
+            recorded["start"] = json!(false);
+            recorded["reason"] = json!(
+                "a pull request from a fork starts nothing while steps run without a sandbox (step_sandbox = \"none\")"
+            );
+            continue;
+        }
         let excluded: Vec<String> = p
             .steps
             .iter()
@@ -373,14 +409,20 @@ async fn start_matching(
                 text: text.clone(),
                 excluded,
                 commit: commit_of(event, &decided.commit),
-                concurrency: p.concurrency.clone(),
+                // A fork's file must not cancel or hold up the project's
+                // own runs by naming their group.
+                concurrency: if from_fork {
+                    None
+                } else {
+                    p.concurrency.clone()
+                },
             })),
             by: Starter::Webhook,
         };
         match start(engine, new).await {
             Ok(run) => {
                 recorded["run"] = json!(run.id);
-                if matches!(event, HookEvent::PullRequest(pr) if pr.from_fork) {
+                if from_fork {
                     recorded["secrets"] = json!(
                         "withheld: a pull request from a fork, until a maintainer approves the run"
                     );

@@ -167,14 +167,18 @@ pub async fn source_at(
         pr_number: None,
         message: mirror.message(&sha).await.unwrap_or_default(),
         author: mirror.author(&sha).await.unwrap_or_default(),
-        from_fork: false,
+        // A commit named by id that no branch or tag holds is a pull
+        // request's head, perhaps a fork's: it runs as one, without secrets
+        // until approved, whoever starts it.
+        from_fork: at.commit.is_some() && !mirror.is_on_branch_or_tag(&sha).await,
     };
     Ok(PipelineSource {
         name: loaded.name,
         file,
         text,
         excluded: excluded.into_iter().collect(),
+        // A fork's file does not get to cancel or hold up the project's runs.
+        concurrency: loaded.concurrency.filter(|_| !commit.from_fork),
         commit,
-        concurrency: loaded.concurrency,
     })
 }

@@ -22,7 +22,20 @@ pub struct Hooked {
 }
 
 pub async fn hooked(backend: Backend, provider: &str) -> Hooked {
-    let app = TestApp::spawn_with(backend, |c| c.allow_local_repositories = true).await;
+    hooked_with(backend, provider, |_| {}).await
+}
+
+/// [`hooked`], with the server's configuration adjusted.
+pub async fn hooked_with(
+    backend: Backend,
+    provider: &str,
+    adjust: impl FnOnce(&mut kiln_server::config::Config),
+) -> Hooked {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.allow_local_repositories = true;
+        adjust(c);
+    })
+    .await;
     let (api, project) = owner(&app).await;
     let root = tempfile::tempdir().unwrap();
     let (repo, first) = monorepo(root.path());

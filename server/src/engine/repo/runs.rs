@@ -44,7 +44,8 @@ pub async fn list(
 }
 
 /// A run, its steps, its workflow's name (absent once deleted), and for a
-/// pipeline run the commit status it owes its git host.
+/// pipeline run the commit status it owes its git host (and, for the
+/// failed run of a file that did not load, its errors).
 #[derive(Debug, Clone)]
 pub struct RunView {
     pub run: run::Model,
@@ -52,6 +53,8 @@ pub struct RunView {
     pub workflow: Option<String>,
     pub version: Option<i32>,
     pub commit_status: Option<crate::db::entities::commit_status::Model>,
+    /// A pipeline file that did not load: its errors (the run has no steps).
+    pub errors: Vec<String>,
 }
 
 /// Whether run `run_id` exists and still runs.
@@ -87,12 +90,18 @@ pub async fn view(db: &impl ConnectionTrait, run: run::Model) -> Result<RunView,
     } else {
         None
     };
+    let errors = if steps.is_empty() {
+        crate::engine::definitions::errors_of(db, &run).await?
+    } else {
+        Vec::new()
+    };
     Ok(RunView {
         run,
         steps,
         workflow,
         version,
         commit_status,
+        errors,
     })
 }
 

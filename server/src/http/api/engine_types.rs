@@ -219,6 +219,10 @@ pub struct RunBody {
     /// without secrets, and who approved it. Absent for other runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval: Option<ApprovalBody>,
+    /// The failed run of a pipeline file that does not load: each error
+    /// with its line and column. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -291,6 +295,7 @@ impl RunBody {
             allowed_failures: None,
             commit_status: None,
             approval: ApprovalBody::of(run),
+            errors: None,
         }
     }
 
@@ -306,6 +311,7 @@ impl RunBody {
             steps: Some(view.steps.iter().map(StepBody::from).collect()),
             allowed_failures: Some(allowed_failures),
             commit_status: view.commit_status.as_ref().map(CommitStatusBody::from),
+            errors: (!view.errors.is_empty()).then(|| view.errors.clone()),
             ..RunBody::summary(&view.run, view.workflow.clone())
         }
     }
@@ -339,6 +345,14 @@ pub struct RetryBody {
     /// One step (its task name) to run again, with the steps that follow
     /// it; instead of `steps`.
     pub task: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveBody {
+    /// The commit that was reviewed: the approval is refused (409) if the
+    /// run is of another one.
+    pub commit: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -9,7 +9,9 @@ use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
 use kiln_core::engine::{RunState, RunTrigger};
 
-use super::engine_types::{RetryAnswer, RetryBody, RunBody, RunList, RunListQuery, StepBody};
+use super::engine_types::{
+    ApproveBody, RetryAnswer, RetryBody, RunBody, RunList, RunListQuery, StepBody,
+};
 use super::types::page;
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
@@ -150,19 +152,21 @@ pub async fn cancel_run(
 /// its failed steps and what follows them.
 #[utoipa::path(post, path = "/runs/{id}/approve", tag = "runs",
     params(("id" = i64, Path)),
-    responses((status = 200, body = RunBody), (status = 409, description = "not from a fork, or already approved")),
+    request_body = ApproveBody,
+    responses((status = 200, body = RunBody), (status = 409, description = "not from a fork, of another commit, or already approved")),
     extensions(("x-kiln-cost" = json!({"units": 5, "complexity": "O(steps)"}))))]
 pub async fn approve_run(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<i64>,
+    Json(body): Json<ApproveBody>,
 ) -> Result<Json<RunBody>, ApiError> {
     authorized_run(&state, &principal, id, Action::ManageSecrets).await?;
     let user = principal
         .user()
         .map(|u| u.id)
         .ok_or_else(|| ApiError::Unauthorized("sign in or send an API token".into()))?;
-    approve::approve(&state.engine, id, user).await?;
+    approve::approve(&state.engine, id, user, body.commit.as_deref()).await?;
     let view = run_store::view(&state.db.conn, run_store::get(&state.db.conn, id).await?).await?;
     Ok(Json(RunBody::full(&view)))
 }

@@ -179,7 +179,7 @@ pub(super) async fn approve_run(
     Path(run): Path<i64>,
     posted: Posted,
 ) -> Response {
-    let Posted { parts, .. } = posted;
+    let Posted { parts, fields } = posted;
     let done = format!("/runs/{run}");
     handle(
         &state,
@@ -188,11 +188,13 @@ pub(super) async fn approve_run(
         &done.clone(),
         |principal, state| async move {
             authorized_run(&state, &principal, run, Action::ManageSecrets).await?;
+            // The commit the page showed: never one pushed since.
+            let commit = field(&fields, "commit");
             let user = principal
                 .user()
                 .map(|u| u.id)
                 .ok_or_else(|| ApiError::Unauthorized("sign in first".into()))?;
-            approve::approve(&state.engine, run, user).await?;
+            approve::approve(&state.engine, run, user, Some(&commit)).await?;
             Ok(done)
         },
     )

@@ -147,6 +147,12 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
     let fork = match &body.approval {
         None => None,
         Some(approval) => Some(ForkApproval {
+            commit: body
+                .commit
+                .as_ref()
+                .map(|c| c.sha.clone())
+                .unwrap_or_default(),
+            pr_number: body.commit.as_ref().and_then(|c| c.pr_number),
             approved_by: match approval.approved_by {
                 Some(user) => Some(
                     users::get(db, user)
@@ -160,6 +166,7 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
         }),
     };
     Ok(RunPage {
+        errors: body.errors.clone().unwrap_or_default(),
         fork,
         last_event,
         allowed_failures,
