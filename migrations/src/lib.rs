@@ -23,6 +23,7 @@ mod m20261202_900000_concurrency_groups;
 mod m20261203_000001_schedules;
 mod m20261203_000002_schedule_leases;
 mod m20261203_000003_run_approvals;
+mod m20261203_000004_runs_by_state;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_schedules::Migration),
             Box::new(m20261203_000002_schedule_leases::Migration),
             Box::new(m20261203_000003_run_approvals::Migration),
+            Box::new(m20261203_000004_runs_by_state::Migration),
         ]
     }
 
