@@ -386,6 +386,37 @@ async fn an_invalid_pipeline_file_gives_a_failed_run_showing_why(backend: Backen
         .find(|d| d["name"] == "bad")
         .unwrap();
     assert_eq!(recorded["run"], bad["id"], "{decisions:#}");
+
+    // Twelve broken files in one push: ten failed runs, the rest recorded.
+    let broken: Vec<(String, &str)> = (0..12)
+        .map(|i| (format!(".kiln/x{i:02}.yml"), "steps: 7\n"))
+        .collect();
+    let files: Vec<(&str, &str)> = broken.iter().map(|(p, t)| (p.as_str(), *t)).collect();
+    let c2 = h.repo.commit(&files, "break twelve more");
+    let body = gitea_push("main", &c1, &c2).to_string();
+    let headers = vec![
+        ("X-Gitea-Event", "push".to_owned()),
+        ("X-Gitea-Delivery", "bad-2".to_owned()),
+        (
+            "X-Gitea-Signature",
+            sign(h.secret.as_bytes(), body.as_bytes()),
+        ),
+    ];
+    let (status, answer) = deliver(&h, "gitea", &headers, body.as_bytes()).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["runs"].as_array().unwrap().len(), 10, "{answer}");
+    let decisions = &deliveries(&h).await[0]["decisions"];
+    let unrecorded = decisions
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| {
+            d["reason"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("no failed run"))
+        })
+        .count();
+    assert_eq!(unrecorded, 3, "bad and two of the twelve: {decisions:#}");
     h.app.stop().await;
 }
 on_all_backends!(an_invalid_pipeline_file_gives_a_failed_run_showing_why);

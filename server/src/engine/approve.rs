@@ -12,14 +12,6 @@ use super::repo::{self, approvals, run_state_of};
 use super::{Engine, EngineError};
 use crate::clock::now_ms;
 
-/// What an approval did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Approved {
-    pub at_ms: i64,
-    /// The tasks re-run because the run had ended with failures.
-    pub reset: Vec<String>,
-}
-
 /// Approves run `run_id` on behalf of `user` (whose right to do so the
 /// caller has checked), if it is a run of `expected` when that is given:
 /// what was reviewed is what gets the secrets, not a commit pushed since.
@@ -29,7 +21,7 @@ pub async fn approve(
     run_id: i64,
     user: i64,
     expected: Option<&str>,
-) -> Result<Approved, EngineError> {
+) -> Result<(), EngineError> {
     let run = repo::run(&engine.db, run_id)
         .await?
         .ok_or(EngineError::NotFound("run"))?;
@@ -44,8 +36,9 @@ pub async fn approve(
     {
         return Err(EngineError::conflict(
             "commit",
+            // The given text is not echoed back: it is the caller's.
             format!(
-                "this run is of commit {}, not {expected}: review that one first",
+                "this run is of commit {}, not the one given: review that one first",
                 commit.sha
             ),
         ));
@@ -60,15 +53,12 @@ pub async fn approve(
         .await?
         .map(|r| run_state_of(&r))
         .is_some_and(|s| s != RunState::Running);
-    let reset = if ended {
+    if ended {
         match rerun(engine, run_id, Rerun::FailedOnly).await {
-            Ok(reset) => reset,
             // Nothing failed, or the run was re-run meanwhile.
-            Err(EngineError::Conflict { .. }) => Vec::new(),
+            Ok(_) | Err(EngineError::Conflict { .. }) => {}
             Err(other) => return Err(other),
         }
-    } else {
-        Vec::new()
-    };
-    Ok(Approved { at_ms: now, reset })
+    }
+    Ok(())
 }

@@ -340,6 +340,9 @@ fn commit_of(event: &HookEvent, sha: &str) -> CommitInfo {
     }
 }
 
+/// Failed runs written for invalid pipeline files by one delivery.
+const MAX_INVALID_RUNS: usize = 10;
+
 /// Starts a run of every pipeline that matched; each decision records its
 /// run, or why none was started. A pull request from a fork starts too:
 /// its run gets no secrets until a maintainer approves it. A file that
@@ -353,9 +356,19 @@ async fn start_matching(
 ) -> Vec<i64> {
     let from_fork = matches!(event, HookEvent::PullRequest(pr) if pr.from_fork);
     let mut runs = Vec::new();
+    let mut invalid_runs = 0;
     for (i, p) in decided.pipelines.iter().enumerate() {
         let recorded = &mut decisions[i];
         if p.verdict.rule == Some("invalid") {
+            if invalid_runs >= MAX_INVALID_RUNS {
+                // A push of thousands of broken files writes a few runs,
+                // not thousands; the delivery lists every file's errors.
+                recorded["reason"] = json!(format!(
+                    "no failed run: a delivery records at most {MAX_INVALID_RUNS} for invalid files"
+                ));
+                continue;
+            }
+            invalid_runs += 1;
             // A file that does not load gives a failed run showing why.
             let source = PipelineSource {
                 name: p.name.clone(),
