@@ -1,6 +1,7 @@
 """Pipeline benchmark client (see bench/pipelines): makes the monorepo,
-links it, times deliveries to a step running, then runs wrk against a
-delivery that matches nothing. Usage: python3 bench/pipelines.py URL DIR"""
+links it, times deliveries to a step running, what artifacts add between
+two steps, then runs wrk against a delivery that matches nothing.
+Usage: python3 bench/pipelines.py URL DIR"""
 import functools, hashlib, hmac, json, os, subprocess, sys, time, urllib.request
 from datetime import datetime
 from http.cookiejar import CookieJar
@@ -94,6 +95,31 @@ for n in range(41):
 print(f"webhook received -> first step running (warm mirror, 40 pushes): "
       f"p50 {pct(latencies, 0.5):.0f} ms, p99 {pct(latencies, 0.99):.0f} ms "
       f"(answered with the run id after p50 {pct(answered_in, 0.5):.0f} ms: fetch, diff, decide, create)")
+
+# Artifacts: the gap between a step's end and the next step's start, with
+# and without 1,000 small files and 10 MB saved by the first and restored
+# for the second (archive, store, fetch, unpack), against the same
+# pipeline without `artifacts:`.
+make = "mkdir -p dist && for i in $(seq 1000); do echo $i > dist/f$i; done && head -c 10000000 /dev/urandom > dist/blob"
+for name, saved in (("plain", ""), ("art", "    artifacts: [dist]\n")):
+    commit(f".kiln/{name}.yml", f"when:\n  event: [manual]\nsteps:\n  - name: build\n    run: {make}\n{saved}"
+           "  - name: test\n    run: 'true'\n", f"pipeline {name}")
+gaps = {}
+for name in ("plain", "art"):
+    gaps[name] = []
+    for _ in range(8):
+        run = call("POST", f"/api/v1/projects/{project}/pipelines/{name}/runs", {})
+        while run["state"] == "running":
+            time.sleep(0.05)
+            run = call("GET", f"/api/v1/runs/{run['id']}")
+        assert run["state"] == "success", run
+        build, test = run["steps"][0], run["steps"][1]
+        gaps[name].append(ms(test["started_at"]) - ms(build["finished_at"]))
+saved = run["steps"][0]["artifacts"]
+print(f"artifacts ({saved['files']} files, {saved['bytes'] / 1e6:.1f} MB) between two steps, 8 runs each: "
+      f"gap p50 {pct(gaps['art'], 0.5):.0f} ms (max {max(gaps['art']):.0f}) "
+      f"against {pct(gaps['plain'], 0.5):.0f} ms (max {max(gaps['plain']):.0f}) without artifacts")
+head = git("rev-parse", "HEAD")
 
 after = commit("docs/index.md", "nothing", "docs only")
 body = json.dumps({"ref": "refs/heads/main", "before": head, "after": after,

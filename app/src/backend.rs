@@ -8,6 +8,7 @@ use http::request::Parts;
 
 use crate::data::{AccountPage, Loaded, NodePage, OperationView, TreePage, UserView};
 use crate::engine_data::{LogChunk, RunFilterView, RunPage, RunsPage, WorkflowLink, WorkflowPage};
+use crate::pipeline_data::{DeliveriesPage, DryRunQuery, PipelinesPage};
 use crate::schedule_data::{PreviewView, SchedulePage, SchedulesPage};
 
 #[async_trait::async_trait]
@@ -35,6 +36,14 @@ pub trait UiBackend: Send + Sync {
     async fn schedule(&self, request: &Parts, id: i64) -> Loaded<SchedulePage>;
     /// The next five instants of `expr` in zone `tz`, from now.
     fn preview_cron(&self, expr: &str, tz: &str) -> PreviewView;
+    /// A project's pipelines page; `query` is the dry-run form as sent.
+    async fn pipelines(
+        &self,
+        request: &Parts,
+        project: i64,
+        query: DryRunQuery,
+    ) -> Loaded<PipelinesPage>;
+    async fn deliveries(&self, request: &Parts, project: i64) -> Loaded<DeliveriesPage>;
 }
 
 pub type SharedBackend = Arc<dyn UiBackend>;

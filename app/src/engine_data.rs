@@ -91,6 +91,8 @@ pub struct StepView {
     pub message: String,
     pub worker: Option<String>,
     pub started_at: Option<String>,
+    /// What its saved artifacts hold ("3 files, 12.0 KB"), when it has any.
+    pub artifacts: Option<String>,
 }
 
 impl StepView {
@@ -105,6 +107,7 @@ impl StepView {
             message: String::new(),
             worker: None,
             started_at: None,
+            artifacts: None,
         }
     }
 }
@@ -142,6 +145,8 @@ pub struct RunPage {
     /// The failed run of a pipeline file that does not load: each error
     /// with its line and column.
     pub errors: Vec<String>,
+    /// A pipeline run's steps its event's `when:` left out, with why.
+    pub left_out: Vec<(String, String)>,
     /// The run's newest event when the page was made: the live stream
     /// starts after it.
     pub last_event: i64,

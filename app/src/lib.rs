@@ -10,6 +10,7 @@ pub mod components;
 pub mod data;
 pub mod engine_data;
 pub mod pages;
+pub mod pipeline_data;
 pub mod schedule_data;
 pub mod screen;
 pub mod server_fns;
@@ -28,9 +29,11 @@ use crate::pages::{
     admin::AdminPage,
     api_reference::ApiReferencePage,
     dashboard::DashboardPage,
+    deliveries::DeliveriesPageView,
     login::{LoginPage, RegisterPage},
     node::{GroupPage, ProjectPage},
     not_found::NotFoundPage,
+    pipelines::PipelinesPageView,
     project_runs::ProjectRunsPage,
     projects::ProjectsPage,
     run::RunPageView,
@@ -91,6 +94,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("projects/:id/runs") view=ProjectRunsPage ssr=SsrMode::Async />
                     <Route path=path!("runs/:id") view=RunPageView ssr=SsrMode::Async />
                     <Route path=path!("projects/:id/schedules") view=ProjectSchedulesPage ssr=SsrMode::Async />
+                    <Route path=path!("projects/:id/pipelines") view=PipelinesPageView ssr=SsrMode::Async />
+                    <Route path=path!("projects/:id/deliveries") view=DeliveriesPageView ssr=SsrMode::Async />
                     <Route path=path!("schedules/:id") view=ScheduleDetailPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use crate::data::{AccountPage, Loaded, NodePage, OperationView, TreePage, UserView};
 use crate::engine_data::{LogChunk, RunFilterView, RunPage, RunsPage, WorkflowLink, WorkflowPage};
+use crate::pipeline_data::{DeliveriesPage, DryRunQuery, PipelinesPage};
 use crate::schedule_data::{PreviewView, SchedulePage, SchedulesPage};
 
 #[cfg(feature = "ssr")]
@@ -111,4 +112,19 @@ pub async fn load_schedule(id: i64) -> Result<Loaded<SchedulePage>, ServerFnErro
 pub async fn preview_cron(expr: String, tz: String) -> Result<PreviewView, ServerFnError> {
     let (backend, _) = backend_and_request().await?;
     Ok(backend.preview_cron(&expr, &tz))
+}
+
+#[server(prefix = "/ui/fn", endpoint = "pipelines")]
+pub async fn load_pipelines(
+    project: i64,
+    query: DryRunQuery,
+) -> Result<Loaded<PipelinesPage>, ServerFnError> {
+    let (backend, parts) = backend_and_request().await?;
+    Ok(backend.pipelines(&parts, project, query).await)
+}
+
+#[server(prefix = "/ui/fn", endpoint = "deliveries")]
+pub async fn load_deliveries(project: i64) -> Result<Loaded<DeliveriesPage>, ServerFnError> {
+    let (backend, parts) = backend_and_request().await?;
+    Ok(backend.deliveries(&parts, project).await)
 }

@@ -24,6 +24,8 @@ mod m20261203_000001_schedules;
 mod m20261203_000002_schedule_leases;
 mod m20261203_000003_run_approvals;
 mod m20261203_000004_runs_by_state;
+mod m20261203_000005_delivery_events;
+mod m20261203_000006_step_artifacts;
 
 pub struct Migrator;
 
@@ -49,6 +51,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_schedule_leases::Migration),
             Box::new(m20261203_000003_run_approvals::Migration),
             Box::new(m20261203_000004_runs_by_state::Migration),
+            Box::new(m20261203_000005_delivery_events::Migration),
+            Box::new(m20261203_000006_step_artifacts::Migration),
         ]
     }
 

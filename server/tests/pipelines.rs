@@ -322,6 +322,10 @@ async fn a_pipeline_runs_on_a_clean_checkout_of_its_commit(backend: Backend) {
         .map(|s| s["task"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["build", "after"]);
+    // The run says which steps its event left out, and why.
+    assert_eq!(done["left_out"][0]["step"], "deploy", "{done:#}");
+    let why = done["left_out"][0]["reason"].as_str().unwrap();
+    assert!(why.contains("feature") && why.contains("main"), "{why}");
     let build = step(&done, "build");
     assert_eq!(build["outputs"]["content"], "on feature");
     assert_eq!(build["outputs"]["head"], feature.as_str());
@@ -341,6 +345,7 @@ async fn a_pipeline_runs_on_a_clean_checkout_of_its_commit(backend: Backend) {
         3,
         "deploy runs on main"
     );
+    assert_eq!(done["left_out"], json!([]), "nothing left out on main");
     assert_eq!(step(&done, "build")["outputs"]["content"], "a0");
 
     for (path, body, status) in [

@@ -130,10 +130,34 @@ async fn hostile_links_are_refused(backend: Backend) {
             json!({"url": "https://git.example/o/r.git", "provider": "gitea", "default_branch": "a..b"}),
             "default_branch",
         ),
+        // Git would reach Kiln's own machine and internal networks.
+        (
+            json!({"url": "https://127.0.0.1:3000/o/r.git", "provider": "gitea"}),
+            "url",
+        ),
+        (
+            json!({"url": "https://169.254.169.254/latest/meta-data.git", "provider": "gitea"}),
+            "url",
+        ),
+        (
+            json!({"url": "https://localhost/o/r.git", "provider": "gitlab"}),
+            "url",
+        ),
+        (
+            json!({"url": "git@10.0.0.7:o/r.git", "provider": "gitea"}),
+            "url",
+        ),
     ] {
         let (status, answer) = api.send("PUT", &path, Some(body.clone())).await;
         assert_eq!(status, 422, "{body} -> {answer}");
         assert_eq!(answer["error"]["field"], field, "{body} -> {answer}");
+        if body["url"]
+            .as_str()
+            .is_some_and(|u| u.contains("127.0.0.1"))
+        {
+            let message = answer["error"]["message"].as_str().unwrap();
+            assert!(message.contains("http_step_allow_networks"), "{message}");
+        }
     }
     let (status, answer) = api
         .send(

@@ -12,7 +12,7 @@ mod common;
 
 use common::Backend;
 use common::git::ZERO;
-use common::hooks::{Hooked, deliver, hooked};
+use common::hooks::{Hooked, deliver, deliveries, hooked};
 use kiln_core::hooks::signature::sign;
 use serde_json::{Value, json};
 
@@ -48,15 +48,6 @@ async fn oversized(h: &Hooked) -> String {
     }
     let text = String::from_utf8_lossy(&answer);
     text.lines().next().unwrap_or_default().to_owned()
-}
-
-async fn deliveries(h: &Hooked) -> Vec<Value> {
-    let (status, list) = h
-        .api
-        .get(&format!("/api/v1/projects/{}/deliveries", h.project))
-        .await;
-    assert_eq!(status, 200, "{list}");
-    list["items"].as_array().unwrap().clone()
 }
 
 async fn gitea_pushes_are_decided_and_recorded_once(backend: Backend) {

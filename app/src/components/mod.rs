@@ -12,5 +12,6 @@ pub mod live_run;
 pub mod log_view;
 pub mod nav;
 pub mod page_header;
+pub mod repository_card;
 pub mod run_state;
 pub mod schedule_form;

@@ -13,6 +13,7 @@ pub fn ProjectWorkflows(project: i64, can_edit: bool) -> impl IntoView {
         <div class="mb-2 mt-6 flex items-baseline gap-3">
             <h2 class="font-medium">"Workflows"</h2>
             <a class="text-sm underline" id="project-runs" href=format!("/projects/{project}/runs")>"Runs"</a>
+            <a class="text-sm underline" id="project-pipelines" href=format!("/projects/{project}/pipelines")>"Pipelines"</a>
             <a class="text-sm underline" id="project-schedules" href=format!("/projects/{project}/schedules")>"Schedules"</a>
             {can_edit.then(|| view! {
                 <a class="text-sm underline" id="new-workflow" href=format!("/projects/{project}/new-workflow")>"New workflow"</a>

@@ -69,6 +69,7 @@ fn Run(page: RunPage, reload: RwSignal<u32>) -> impl IntoView {
         allowed_failures,
         fork,
         errors,
+        left_out,
         last_event,
     } = page;
     let id = run.id;
@@ -138,7 +139,7 @@ fn Run(page: RunPage, reload: RwSignal<u32>) -> impl IntoView {
             </div>
         })}
         <Dag graph steps=steps.clone() run=id live />
-        <Steps steps run=id live rerun=can_run && !running />
+        <Steps steps run=id live rerun=can_run && !running left_out />
     }
 }
 
@@ -176,7 +177,13 @@ fn Fork(fork: ForkApproval, run: i64) -> impl IntoView {
 /// The steps table; with `rerun`, each step has a form that runs it (and
 /// what follows it) again.
 #[component]
-fn Steps(steps: Vec<StepView>, run: i64, live: LiveSteps, rerun: bool) -> impl IntoView {
+fn Steps(
+    steps: Vec<StepView>,
+    run: i64,
+    live: LiveSteps,
+    rerun: bool,
+    left_out: Vec<(String, String)>,
+) -> impl IntoView {
     view! {
         <table class="mt-4 w-full text-left text-sm" id="steps">
             <thead>
@@ -189,6 +196,11 @@ fn Steps(steps: Vec<StepView>, run: i64, live: LiveSteps, rerun: bool) -> impl I
                     .into_iter()
                     .map(|s| {
                         let task = s.task.clone();
+                        let artifacts = s.artifacts.clone().map(|label| view! {
+                            <a class="artifacts ml-2 text-xs underline" download href=format!("/api/v1/runs/{run}/steps/{task}/artifacts")>
+                                {format!("artifacts ({label})")}
+                            </a>
+                        });
                         let now = current(live, s);
                         view! {
                             <tr class="border-b border-stone-100 dark:border-stone-900" data-task=task.clone()>
@@ -200,7 +212,7 @@ fn Steps(steps: Vec<StepView>, run: i64, live: LiveSteps, rerun: bool) -> impl I
                                 <td>{move || now.get().attempt}</td>
                                 <td>{move || duration(now.get().duration_ms)}</td>
                                 <td>{move || now.get().exit_code.map(|c| c.to_string()).unwrap_or_default()}</td>
-                                <td class="text-xs">{move || now.get().message}</td>
+                                <td class="text-xs">{move || now.get().message}{artifacts}</td>
                                 <td>{rerun.then(|| view! {
                                     <form method="post" action=format!("/ui/runs/{run}/retry")>
                                         <input type="hidden" name="task" value=task.clone() />
@@ -209,6 +221,17 @@ fn Steps(steps: Vec<StepView>, run: i64, live: LiveSteps, rerun: bool) -> impl I
                                 })}</td>
                             </tr>
                         }
+                    })
+                    .collect_view()}
+                // Not in the run: the event's `when:` left them out.
+                {left_out
+                    .into_iter()
+                    .map(|(task, why)| view! {
+                        <tr class="border-b border-stone-100 text-stone-500 dark:border-stone-900" data-task=task.clone() data-left-out="true">
+                            <td class="py-2 font-mono">{task.clone()}</td>
+                            <td><StateBadge name="skipped" tone=crate::components::run_state::Tone::Muted /></td>
+                            <td colspan="5" class="text-xs">{format!("left out by when: {why}")}</td>
+                        </tr>
                     })
                     .collect_view()}
             </tbody>

@@ -1,15 +1,18 @@
-//! One delivery's meaning, the same whichever host sent it.
+//! One delivery's meaning, the same whichever host sent it. Kept as JSON
+//! with the delivery, so that it can be replayed.
+
+use serde::{Deserialize, Serialize};
 
 /// The head commit as the payload describes it (shown on the run page and
 /// given to steps as data, never as code).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Commit {
     pub message: String,
     pub author: String,
 }
 
 /// Commits pushed to a branch.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Push {
     pub branch: String,
     /// The branch's commit before the push; `None` for a new branch.
@@ -19,7 +22,7 @@ pub struct Push {
 }
 
 /// A pull (merge) request opened, reopened or updated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PullRequest {
     pub number: u64,
     pub title: String,
@@ -34,7 +37,8 @@ pub struct PullRequest {
     pub from_fork: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
 pub enum HookEvent {
     /// The host checking the hook: answered, nothing started.
     Ping,
@@ -63,6 +67,50 @@ impl HookEvent {
             HookEvent::Deleted { .. } => "delete",
             HookEvent::PullRequest(_) => "pull_request",
             HookEvent::Ignored(_) => "ignored",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_survives_its_json() {
+        let head = Commit {
+            message: "fix $(id)\n\n[skip ci]".into(),
+            author: "ann".into(),
+        };
+        let events = [
+            HookEvent::Ping,
+            HookEvent::Push(Push {
+                branch: "main".into(),
+                before: None,
+                after: "a".repeat(40),
+                head: head.clone(),
+            }),
+            HookEvent::Tag {
+                tag: "v1".into(),
+                sha: "b".repeat(40),
+                head: head.clone(),
+            },
+            HookEvent::Deleted { name: "old".into() },
+            HookEvent::PullRequest(PullRequest {
+                number: 7,
+                title: "t".into(),
+                head_sha: "c".repeat(40),
+                head_branch: "topic".into(),
+                target_branch: "main".into(),
+                author: "bob".into(),
+                head,
+                from_fork: true,
+            }),
+            HookEvent::Ignored("issues".into()),
+        ];
+        for event in events {
+            let text = serde_json::to_string(&event).expect("serialises");
+            let back: HookEvent = serde_json::from_str(&text).expect("reads back");
+            assert_eq!(back, event, "{text}");
         }
     }
 }

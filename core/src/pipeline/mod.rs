@@ -5,6 +5,7 @@
 //! engine runs ([`crate::workflow::Workflow`]); [`when`] decides, for one
 //! git event, which pipelines and steps start and why the others do not.
 
+pub mod artifacts;
 pub mod commit;
 pub mod concurrency;
 pub mod definition;

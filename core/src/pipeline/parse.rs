@@ -137,6 +137,7 @@ impl Reader {
                 },
             );
             let Some(mut task) = task else { continue };
+            task.artifacts = artifacts.clone();
             let has_needs = spec
                 .as_mapping()
                 .and_then(|m| m.get_node("needs"))
@@ -273,16 +274,9 @@ impl Reader {
     fn artifacts(&mut self, node: &Node) -> Vec<String> {
         let mut out = Vec::new();
         for (path, pos) in self.list(node, "artifacts") {
-            let escapes = path.starts_with('/')
-                || path.split('/').any(|part| part == "..")
-                || path.is_empty();
-            if escapes {
-                self.error(
-                    pos,
-                    format!("artifacts: {path:?} must be a path inside the checkout"),
-                );
-            } else {
-                out.push(path);
+            match super::artifacts::check_pattern(&path) {
+                Ok(()) => out.push(path),
+                Err(message) => self.error(pos, format!("artifacts: {message}")),
             }
         }
         out

@@ -70,6 +70,42 @@ impl RepositoryUrl {
         }
     }
 
+    /// The host git connects to and its port (443 for https, 22 for ssh);
+    /// `None` for a local path. IPv6 hosts come without their brackets.
+    pub fn host_port(&self) -> Option<(String, u16)> {
+        let (rest, default_port) = match self {
+            RepositoryUrl::Local(_) => return None,
+            RepositoryUrl::Https(url) => (url.strip_prefix("https://")?, 443),
+            RepositoryUrl::Ssh(url) => match url.strip_prefix("ssh://") {
+                Some(rest) => (rest, 22),
+                // scp-like: `user@host:path` has no port.
+                None => {
+                    let (user_host, _) = url.split_once(':')?;
+                    let (_, host) = user_host.split_once('@')?;
+                    return Some((host.trim_matches(['[', ']']).to_owned(), 22));
+                }
+            },
+        };
+        let authority = rest.split('/').next()?;
+        let host_port = authority.rsplit('@').next()?;
+        let (host, port) = match host_port.strip_prefix('[') {
+            // `[v6]` or `[v6]:port`
+            Some(v6) => {
+                let (host, after) = v6.split_once(']')?;
+                (host, after.strip_prefix(':'))
+            }
+            None => match host_port.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (host_port, None),
+            },
+        };
+        let port = match port {
+            None | Some("") => default_port,
+            Some(port) => port.parse().ok()?,
+        };
+        (!host.is_empty()).then(|| (host.to_owned(), port))
+    }
+
     /// The URL as shown to people: a password in it replaced by `***`.
     pub fn redacted(&self) -> String {
         redact(self.as_str())
@@ -174,6 +210,29 @@ mod tests {
         ] {
             assert!(RepositoryUrl::parse(bad, true).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_host_and_port_git_connects_to() {
+        let of = |raw: &str| RepositoryUrl::parse(raw, true).unwrap().host_port();
+        assert_eq!(
+            of("https://bot:t@git.example/o/r.git"),
+            Some(("git.example".into(), 443))
+        );
+        assert_eq!(
+            of("https://10.0.0.5:8443/o/r.git"),
+            Some(("10.0.0.5".into(), 8443))
+        );
+        assert_eq!(of("https://[::1]:3000/o/r.git"), Some(("::1".into(), 3000)));
+        assert_eq!(
+            of("ssh://git@git.example:2222/o/r.git"),
+            Some(("git.example".into(), 2222))
+        );
+        assert_eq!(
+            of("git@github.com:o/r.git"),
+            Some(("github.com".into(), 22))
+        );
+        assert_eq!(of("/srv/git/r.git"), None);
     }
 
     #[test]

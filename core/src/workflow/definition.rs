@@ -134,6 +134,9 @@ pub struct Task {
     /// `allow_failure: true` (GitLab's name): its failure does not fail
     /// the run or stop its downstream steps.
     pub allow_failure: bool,
+    /// A pipeline step's `artifacts:`: paths or globs inside its checkout,
+    /// saved when it succeeds and restored for the steps after it.
+    pub artifacts: Vec<String>,
     pub at: Position,
 }
 

@@ -182,6 +182,7 @@ impl Reader {
             runs_on: Vec::new(),
             network: Network::default(),
             allow_failure: false,
+            artifacts: Vec::new(),
             at: pos,
         };
         for (key, _, value) in self.entries(spec, what, allowed) {

@@ -75,6 +75,9 @@ pub struct Config {
     pub secrets_key: Option<String>,
     /// A step's log is cut past this size (with a note saying so).
     pub step_log_max_bytes: u64,
+    /// A pipeline step's saved artifacts may be at most this big; past it
+    /// the step fails, saying so.
+    pub step_artifacts_max_bytes: u64,
     /// A running step's lease: a worker silent this long is declared lost
     /// and its step retried or failed.
     pub step_lease_seconds: u64,
@@ -171,6 +174,7 @@ impl Default for Config {
             worker_labels: String::new(),
             secrets_key: None,
             step_log_max_bytes: 10 * 1024 * 1024,
+            step_artifacts_max_bytes: 100 * 1024 * 1024,
             step_lease_seconds: 10,
             step_kill_grace_seconds: 5,
             log_store_url: None,
@@ -284,6 +288,7 @@ impl Config {
                 self.database_connect_timeout_seconds,
             ),
             ("step_log_max_bytes", self.step_log_max_bytes),
+            ("step_artifacts_max_bytes", self.step_artifacts_max_bytes),
             ("step_lease_seconds", self.step_lease_seconds),
             ("workflow_max_tasks", self.workflow_max_tasks as u64),
             ("schedules_per_project", self.schedules_per_project),

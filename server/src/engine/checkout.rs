@@ -34,7 +34,7 @@ pub async fn checkout(
         .one(&engine.db)
         .await?
         .ok_or(EngineError::NotFound("repository"))?;
-    let mirror = Mirror::for_link(&engine.settings, &link);
+    let mirror = Mirror::for_link(engine, &link);
     if !mirror.has_commit(&commit.sha).await {
         mirror.fetch().await?;
         if !mirror.has_commit(&commit.sha).await {

@@ -29,27 +29,28 @@ pub struct PipelineEnvelope {
     pub file: String,
     pub source: String,
     pub exclude: Vec<String>,
+    /// Why each of them was left out (the `when:` rule it did not meet).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub why: std::collections::BTreeMap<String, String>,
     /// Why the file does not load (each with its line and column), for the
     /// failed run an invalid file gives; empty for a run that executes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
 }
 
-/// The errors of the invalid pipeline file run `run` stands for; empty for
-/// every other run.
-pub async fn errors_of(
+/// The stored envelope of a pipeline run's definition; `None` for every
+/// other run.
+pub async fn envelope_of(
     db: &impl ConnectionTrait,
     run: &crate::db::entities::run::Model,
-) -> Result<Vec<String>, DbErr> {
+) -> Result<Option<PipelineEnvelope>, DbErr> {
     let Some(id) = run.definition_id else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     let stored = definition::Entity::find_by_id(id).one(db).await?;
     Ok(stored
         .filter(|d| d.kind == PIPELINE)
-        .and_then(|d| serde_json::from_str::<PipelineEnvelope>(&d.source).ok())
-        .map(|envelope| envelope.errors)
-        .unwrap_or_default())
+        .and_then(|d| serde_json::from_str::<PipelineEnvelope>(&d.source).ok()))
 }
 
 /// The graph a stored definition of `kind` describes.

@@ -179,7 +179,10 @@ async fn attempt(
     ));
     let result = match prepared {
         Prepared::Shell { command, env } => {
-            run_shell::run(engine, run, row, task, command, env, &mut log, &cancel).await
+            run_shell::run(
+                engine, run, row, &workflow, task, command, env, &mut log, &cancel,
+            )
+            .await
         }
         Prepared::Http {
             method,

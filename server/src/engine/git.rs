@@ -13,6 +13,7 @@ use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
 use crate::engine::EngineError;
+use crate::engine::git_address::Pin;
 
 /// How long one git command may take (a first fetch of a big repository).
 const GIT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -33,7 +34,27 @@ pub async fn git(
     args: &[&str],
     stdin: Option<Vec<u8>>,
 ) -> Result<Vec<u8>, GitFailure> {
+    git_pinned(dir, transports, args, stdin, None).await
+}
+
+/// [`git`], connecting only to the checked address of `pin`.
+pub async fn git_pinned(
+    dir: &Path,
+    transports: Transports,
+    args: &[&str],
+    stdin: Option<Vec<u8>>,
+    pin: Option<&Pin>,
+) -> Result<Vec<u8>, GitFailure> {
     let file = if transports.local { "always" } else { "never" };
+    let ssh = pin
+        .and_then(Pin::ssh_command)
+        .unwrap_or_else(|| "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new".to_owned());
+    let pinned: Vec<String> = pin
+        .map(Pin::config)
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|setting| ["-c".to_owned(), setting])
+        .collect();
     let mut command = Command::new("git");
     command
         .env_clear()
@@ -45,10 +66,7 @@ pub async fn git(
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_ASKPASS", "/bin/false")
         .env("SSH_ASKPASS", "/bin/false")
-        .env(
-            "GIT_SSH_COMMAND",
-            "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
-        )
+        .env("GIT_SSH_COMMAND", ssh)
         .args(["-c", "protocol.allow=never"])
         .args(["-c", "protocol.https.allow=always"])
         .args(["-c", "protocol.ssh.allow=always"])
@@ -59,6 +77,7 @@ pub async fn git(
         // time, on the webhook's path.
         .args(["-c", "gc.auto=0"])
         .args(["-c", "maintenance.auto=false"])
+        .args(&pinned)
         .arg("-C")
         .arg(dir)
         .args(args)

@@ -59,6 +59,11 @@ impl StepClient {
         &self.client
     }
 
+    /// The policy it holds to, shared with git's fetches.
+    pub fn policy(&self) -> Arc<AddressPolicy> {
+        self.policy.clone()
+    }
+
     /// The check for a URL whose host is an address: the resolver never
     /// sees those.
     pub fn check_url(&self, url: &Url) -> Result<(), Refused> {

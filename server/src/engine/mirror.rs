@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
 use kiln_core::hooks::refs::{commit_id, is_ref_name};
+use kiln_core::net::AddressPolicy;
 use tokio::sync::Mutex;
 
 use super::EngineError;
-use super::git::{GitFailure, Transports, git};
+use super::git::{GitFailure, Transports, git, git_pinned};
 
 /// One lock per mirror directory: fetches of one project never overlap.
 static LOCKS: LazyLock<std::sync::Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> =
@@ -39,6 +40,9 @@ pub struct Mirror {
     pub dir: PathBuf,
     url: String,
     transports: Transports,
+    /// The addresses a fetch may reach (`None`: local repositories are
+    /// allowed, nothing is checked).
+    guard: Option<Arc<AddressPolicy>>,
 }
 
 /// A file of a commit: its path and text, or why it could not be read.
@@ -53,20 +57,21 @@ impl Mirror {
             dir: root.join(format!("{project}.git")),
             url: url.to_owned(),
             transports: Transports { local },
+            guard: None,
         }
     }
 
     /// The mirror of a linked repository, in this process's mirror folder.
     pub fn for_link(
-        settings: &super::EngineSettings,
+        engine: &super::Engine,
         link: &crate::db::entities::repository::Model,
     ) -> Mirror {
-        Mirror::new(
-            &settings.mirror_dir,
-            link.project_id,
-            &link.url,
-            settings.allow_local_repositories,
-        )
+        let settings = &engine.settings;
+        let local = settings.allow_local_repositories;
+        Mirror {
+            guard: (!local).then(|| engine.http.policy()),
+            ..Mirror::new(&settings.mirror_dir, link.project_id, &link.url, local)
+        }
     }
 
     /// The commit's author's name.
@@ -106,7 +111,11 @@ impl Mirror {
             &self.url,
         ];
         args.extend_from_slice(REFSPECS);
-        self.git(&args).await?;
+        let pin = match &self.guard {
+            Some(policy) => super::git_address::pin(&self.url, policy).await?,
+            None => None,
+        };
+        git_pinned(&self.dir, self.transports, &args, None, pin.as_ref()).await?;
         Ok(())
     }
 

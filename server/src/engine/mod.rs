@@ -6,6 +6,7 @@
 
 pub mod advance;
 pub mod approve;
+pub mod artifacts;
 pub mod cancel;
 pub mod checkout;
 pub mod control;
@@ -15,6 +16,7 @@ pub mod executor;
 pub mod feed;
 pub mod finish;
 pub mod git;
+pub mod git_address;
 pub mod groups;
 pub mod heartbeat;
 pub mod http_client;
@@ -59,6 +61,8 @@ pub struct EngineSettings {
     /// Steps' working directories live below it, one fresh per attempt.
     pub work_dir: PathBuf,
     pub log_cap_bytes: u64,
+    /// Largest artifacts one step saves.
+    pub artifacts_cap_bytes: u64,
     /// A running step's lease; a worker silent this long is lost.
     pub lease: Duration,
     /// How often a running step renews its lease and checks for cancellation.
@@ -201,6 +205,7 @@ impl Engine {
             // given, and hides the data directory by its real path.
             work_dir: sandbox::absolute(&config.data_dir).join("work"),
             log_cap_bytes: config.step_log_max_bytes,
+            artifacts_cap_bytes: config.step_artifacts_max_bytes,
             lease,
             // Several beats per lease, and at least one a second so a
             // cancel reaches a step on another machine within a second.

@@ -18,10 +18,11 @@ use kiln_core::workflow::Task;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::definitions::Definition;
 use super::finish::Ended;
 use super::logs::StepLog;
 use super::shell::{self, Ending};
-use super::{Engine, EngineError, checkout};
+use super::{Engine, EngineError, artifacts, checkout};
 use crate::db::entities::{run, step};
 
 #[allow(clippy::too_many_arguments)]
@@ -29,6 +30,7 @@ pub async fn run(
     engine: &Engine,
     run: &run::Model,
     row: &step::Model,
+    workflow: &Definition,
     task: &Task,
     command: String,
     mut env: Vec<(String, String)>,
@@ -57,6 +59,12 @@ pub async fn run(
         };
         log.note(&format!("checked out {}", commit.sha)).await?;
         env.extend(commit.step_env(&url));
+        if let Err(message) =
+            artifacts::restore(engine, row, workflow, task, &workdir, &run_dir, log).await?
+        {
+            remove_place(workdir, output_file).await;
+            return Ok(Ended::failed(message));
+        }
         sandbox.hand_over_tree(row.id, &workdir).await?;
     }
     sandbox.hand_over(row.id, &[&workdir, &output_file])?;
@@ -112,6 +120,21 @@ pub async fn run(
             outputs: BTreeMap::new(),
         },
         Ok(Ending::Cancelled) => Ended::cancelled(),
+    };
+    let ended = if ended.end == AttemptEnd::Succeeded && !task.artifacts.is_empty() {
+        match artifacts::save(engine, row, task, &workdir, &run_dir, log).await {
+            Ok(Ok(())) => ended,
+            Ok(Err(message)) => {
+                log.note(&message).await?;
+                Ended::failed(message)
+            }
+            Err(error) => {
+                remove_place(workdir, output_file).await;
+                return Err(error);
+            }
+        }
+    } else {
+        ended
     };
     remove_place(workdir, output_file).await;
     Ok(ended)

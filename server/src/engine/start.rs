@@ -50,8 +50,8 @@ pub struct PipelineSource {
     /// Its path in the repository.
     pub file: String,
     pub text: String,
-    /// Steps whose `when:` the event does not meet.
-    pub excluded: Vec<String>,
+    /// Steps whose `when:` the event does not meet, with the rule's reason.
+    pub excluded: Vec<(String, String)>,
     pub commit: CommitInfo,
     /// The file's `concurrency:`, if any.
     pub concurrency: Option<Concurrency>,
@@ -171,7 +171,12 @@ pub(super) async fn store_pipeline(
     let envelope = definitions::PipelineEnvelope {
         file: source.file.clone(),
         source: source.text.clone(),
-        exclude: source.excluded.clone(),
+        exclude: source
+            .excluded
+            .iter()
+            .map(|(step, _)| step.clone())
+            .collect(),
+        why: source.excluded.iter().cloned().collect(),
         errors,
     };
     let stored = serde_json::to_string(&envelope).unwrap_or_default();

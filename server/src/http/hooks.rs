@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::{ApiError, AppState};
 use crate::pipelines::hooks::{Incoming, link_for, receive as receive_delivery};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HookAnswer {
     pub delivery: String,
     pub runs: Vec<i64>,

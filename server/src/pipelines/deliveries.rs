@@ -22,6 +22,8 @@ pub struct Delivery {
     pub decisions: serde_json::Value,
     pub runs: Vec<i64>,
     pub received_at_ms: i64,
+    /// Whether its event was kept, so that it can be replayed.
+    pub replayable: bool,
 }
 
 pub async fn list(
@@ -56,6 +58,7 @@ pub async fn list(
             decisions: serde_json::from_str(&row.decisions).unwrap_or_default(),
             runs: serde_json::from_str(&row.runs).unwrap_or_default(),
             received_at_ms: row.received_at_ms,
+            replayable: row.event_json.is_some(),
         })
         .collect())
 }

@@ -142,7 +142,7 @@ pub async fn decide(
     {
         return Err(EngineError::invalid("paths", "at most 100,000 paths"));
     }
-    let mirror = Mirror::for_link(&engine.settings, link);
+    let mirror = Mirror::for_link(engine, link);
     mirror.fetch().await?;
     let branch = request.branch.clone();
     let commit = match after {

@@ -10,15 +10,12 @@ use kiln_core::pipeline::EventKind;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::json;
 
-use kiln_core::pipeline::commit::CommitInfo;
 use kiln_core::text::clip_bytes as clip;
 
 use super::dry_run::{DryRun, DryRunRequest, decide};
+use super::matching::{decisions_json, start_matching};
 use super::repository::hook_secret_of;
 use crate::db::entities::{delivery, repository};
-use crate::engine::invalid_run::record_invalid;
-use crate::engine::sandbox::Sandbox;
-use crate::engine::start::{NewRun, PipelineSource, RunSource, Starter, start};
 use crate::engine::{Engine, EngineError};
 
 /// What fits a MariaDB TEXT column, with room to spare.
@@ -132,9 +129,22 @@ pub async fn receive(
         .take(64)
         .map(|(name, value)| (name.clone(), json!(clip(value, 512))))
         .collect();
+    process(engine, &link, delivery_id, headers, event).await
+}
+
+/// Records a checked delivery once per delivery id, decides which
+/// pipelines it starts and starts them. Webhooks and Replay both come here.
+pub(super) async fn process(
+    engine: &Engine,
+    link: &repository::Model,
+    delivery_id: String,
+    headers: serde_json::Map<String, serde_json::Value>,
+    event: HookEvent,
+) -> Result<Delivered, HookRefusal> {
+    let provider = link.provider.as_str();
     let row = delivery::ActiveModel {
         project_id: Set(link.project_id),
-        provider: Set(provider.as_str().to_owned()),
+        provider: Set(provider.to_owned()),
         delivery_id: Set(delivery_id.clone()),
         event: Set(event.kind().to_owned()),
         headers: Set(serde_json::Value::Object(headers).to_string()),
@@ -142,6 +152,10 @@ pub async fn receive(
         decisions: Set("[]".to_owned()),
         runs: Set("[]".to_owned()),
         received_at_ms: Set(crate::clock::now_ms()),
+        // Past what a TEXT column holds, the delivery cannot be replayed.
+        event_json: Set(serde_json::to_string(&event)
+            .ok()
+            .filter(|text| text.len() <= MAX_DECISIONS_BYTES)),
         ..Default::default()
     };
     // The unique key decides which of two copies of a delivery is first.
@@ -159,17 +173,17 @@ pub async fn receive(
                     retaken = true;
                     continue;
                 }
-                count(provider.as_str(), "redelivered");
+                count(provider, "redelivered");
                 return first_delivery(engine, link.project_id, &delivery_id).await;
             }
             Err(error) => return Err(error.into()),
         }
     };
-    count(provider.as_str(), "accepted");
+    count(provider, "accepted");
     let mut runs = Vec::new();
     let (outcome, decisions) = match decision_for(&event) {
         None => (describe(&event), json!([])),
-        Some(request) => match decide(engine, &link, request).await {
+        Some(request) => match decide(engine, link, request).await {
             Ok(decided) => {
                 let mut decisions = decisions_json(&decided);
                 let started =
@@ -301,169 +315,4 @@ fn summary(decided: &DryRun, runs: &[i64]) -> String {
         &decided.commit[..decided.commit.len().min(12)],
         runs.len()
     )
-}
-
-/// The commit as runs of this event carry it.
-fn commit_of(event: &HookEvent, sha: &str) -> CommitInfo {
-    let base = CommitInfo {
-        sha: sha.to_owned(),
-        ..CommitInfo::default()
-    };
-    match event {
-        HookEvent::Push(push) => CommitInfo {
-            reference: Some(format!("refs/heads/{}", push.branch)),
-            branch: Some(push.branch.clone()),
-            event: EventKind::Push.as_str().to_owned(),
-            message: push.head.message.clone(),
-            author: push.head.author.clone(),
-            ..base
-        },
-        HookEvent::Tag { tag, head, .. } => CommitInfo {
-            reference: Some(format!("refs/tags/{tag}")),
-            tag: Some(tag.clone()),
-            event: EventKind::Tag.as_str().to_owned(),
-            message: head.message.clone(),
-            author: head.author.clone(),
-            ..base
-        },
-        HookEvent::PullRequest(pr) => CommitInfo {
-            reference: Some(format!("refs/heads/{}", pr.head_branch)),
-            branch: Some(pr.target_branch.clone()),
-            event: EventKind::PullRequest.as_str().to_owned(),
-            pr_number: Some(pr.number),
-            message: pr.head.message.clone(),
-            author: pr.author.clone(),
-            from_fork: pr.from_fork,
-            ..base
-        },
-        _ => base,
-    }
-}
-
-/// Failed runs written for invalid pipeline files by one delivery.
-const MAX_INVALID_RUNS: usize = 10;
-
-/// Starts a run of every pipeline that matched; each decision records its
-/// run, or why none was started. A pull request from a fork starts too:
-/// its run gets no secrets until a maintainer approves it. A file that
-/// does not load gives a failed run that shows its errors.
-async fn start_matching(
-    engine: &Engine,
-    project: i64,
-    event: &HookEvent,
-    decided: &DryRun,
-    decisions: &mut serde_json::Value,
-) -> Vec<i64> {
-    let from_fork = matches!(event, HookEvent::PullRequest(pr) if pr.from_fork);
-    let mut runs = Vec::new();
-    let mut invalid_runs = 0;
-    for (i, p) in decided.pipelines.iter().enumerate() {
-        let recorded = &mut decisions[i];
-        if p.verdict.rule == Some("invalid") {
-            if invalid_runs >= MAX_INVALID_RUNS {
-                // A push of thousands of broken files writes a few runs,
-                // not thousands; the delivery lists every file's errors.
-                recorded["reason"] = json!(format!(
-                    "no failed run: a delivery records at most {MAX_INVALID_RUNS} for invalid files"
-                ));
-                continue;
-            }
-            invalid_runs += 1;
-            // A file that does not load gives a failed run showing why.
-            let source = PipelineSource {
-                name: p.name.clone(),
-                file: p.file.clone(),
-                text: p.source.clone().unwrap_or_default(),
-                excluded: Vec::new(),
-                commit: commit_of(event, &decided.commit),
-                concurrency: None,
-            };
-            match record_invalid(engine, project, Starter::Webhook, source, p.errors.clone()).await
-            {
-                Ok(run) => {
-                    recorded["run"] = json!(run.id);
-                    runs.push(run.id);
-                }
-                Err(error) => {
-                    recorded["reason"] =
-                        json!(format!("the failed run could not be written: {error}"));
-                }
-            }
-            continue;
-        }
-        let (true, Some(text)) = (p.verdict.start, &p.source) else {
-            continue;
-        };
-        if from_fork && matches!(engine.settings.sandbox, Sandbox::None) {
-            // Withheld secrets mean nothing to a step that runs as Kiln's
-            // own user and can read its data directory.
-            recorded["start"] = json!(false);
-            recorded["reason"] = json!(
-                "a pull request from a fork starts nothing while steps run without a sandbox (step_sandbox = \"none\")"
-            );
-            continue;
-        }
-        let excluded: Vec<String> = p
-            .steps
-            .iter()
-            .filter(|(_, v)| !v.start)
-            .map(|(id, _)| id.clone())
-            .collect();
-        if excluded.len() == p.steps.len() {
-            recorded["start"] = json!(false);
-            recorded["reason"] = json!("every step's when: leaves it out");
-            continue;
-        }
-        let new = NewRun {
-            project,
-            source: RunSource::Pipeline(Box::new(PipelineSource {
-                name: p.name.clone(),
-                file: p.file.clone(),
-                text: text.clone(),
-                excluded,
-                commit: commit_of(event, &decided.commit),
-                // A fork's file must not cancel or hold up the project's
-                // own runs by naming their group.
-                concurrency: if from_fork {
-                    None
-                } else {
-                    p.concurrency.clone()
-                },
-            })),
-            by: Starter::Webhook,
-        };
-        match start(engine, new).await {
-            Ok(run) => {
-                recorded["run"] = json!(run.id);
-                if from_fork {
-                    recorded["secrets"] = json!(
-                        "withheld: a pull request from a fork, until a maintainer approves the run"
-                    );
-                }
-                runs.push(run.id);
-            }
-            Err(error) => {
-                recorded["start"] = json!(false);
-                recorded["reason"] = json!(format!("the run could not start: {error}"));
-            }
-        }
-    }
-    runs
-}
-
-fn decisions_json(decided: &DryRun) -> serde_json::Value {
-    decided
-        .pipelines
-        .iter()
-        .map(|p| {
-            json!({
-                "file": p.file,
-                "name": p.name,
-                "start": p.verdict.start,
-                "rule": p.verdict.rule,
-                "reason": p.verdict.reason,
-                "errors": p.errors,
-            })
-        })
-        .collect()
 }

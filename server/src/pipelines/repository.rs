@@ -145,6 +145,12 @@ pub async fn link(
     .await?;
     let url = RepositoryUrl::parse(&request.url, engine.settings.allow_local_repositories)
         .map_err(|e| EngineError::invalid("url", e))?;
+    if !engine.settings.allow_local_repositories {
+        // The same rule as every fetch: told now, not at the first push.
+        crate::engine::git_address::check_link(url.as_str(), &engine.http.policy())
+            .await
+            .map_err(|e| EngineError::invalid("url", e))?;
+    }
     let provider: Provider = request
         .provider
         .parse()

@@ -4,8 +4,6 @@
 //! the event does not meet left out, and the run started through the
 //! engine's one entry.
 
-use std::collections::BTreeSet;
-
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
 use kiln_core::hooks::refs::commit_id;
@@ -84,7 +82,7 @@ pub async fn source_at(
         .one(&engine.db)
         .await?
         .ok_or(EngineError::NotFound("repository"))?;
-    let mirror = Mirror::for_link(&engine.settings, &link);
+    let mirror = Mirror::for_link(engine, &link);
     mirror.fetch().await?;
     let (sha, branch, tag) = if let Some(raw) = &at.commit {
         let sha = commit_id(raw)
@@ -143,11 +141,13 @@ pub async fn source_at(
             format!("the pipeline does not start for this: {excluded}"),
         ));
     }
-    let excluded: BTreeSet<String> = loaded
+    let excluded: Vec<(String, String)> = loaded
         .steps
         .iter()
-        .filter(|s| s.when.check(&change).is_err())
-        .map(|s| s.id.clone())
+        .filter_map(|s| {
+            let why = s.when.check(&change).err()?;
+            Some((s.id.clone(), why.to_string()))
+        })
         .collect();
     if excluded.len() == loaded.steps.len() {
         return Err(EngineError::conflict(
@@ -176,7 +176,7 @@ pub async fn source_at(
         name: loaded.name,
         file,
         text,
-        excluded: excluded.into_iter().collect(),
+        excluded,
         // A fork's file does not get to cancel or hold up the project's runs.
         concurrency: loaded.concurrency.filter(|_| !commit.from_fork),
         commit,

@@ -37,6 +37,10 @@ impl Fixture {
             "GET /api/v1/projects/{id}/deliveries" => {
                 (format!("/api/v1/projects/{p}/deliveries"), None)
             }
+            "POST /api/v1/projects/{id}/deliveries/{delivery}/replay" => (
+                format!("/api/v1/projects/{p}/deliveries/999999/replay"),
+                None,
+            ),
             "GET /api/v1/projects/{id}/repository" => (self.link_repository().await, None),
             "PUT /api/v1/projects/{id}/repository" => (
                 format!("/api/v1/projects/{p}/repository"),
@@ -65,6 +69,10 @@ impl Fixture {
             "GET /api/v1/runs/{id}/steps" => (format!("/api/v1/runs/{}/steps", self.run), None),
             // The run has ended: its stream sends its story and ends.
             "GET /api/v1/runs/{id}/events" => (format!("/api/v1/runs/{}/events", self.run), None),
+            "GET /api/v1/runs/{id}/steps/{task}/artifacts" => (
+                format!("/api/v1/runs/{}/steps/only/artifacts", self.run),
+                None,
+            ),
             "GET /api/v1/runs/{id}/steps/{task}/log" => {
                 (format!("/api/v1/runs/{}/steps/only/log", self.run), None)
             }

@@ -81,3 +81,13 @@ pub async fn deliver(
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
 }
+
+/// The project's recorded deliveries, newest first.
+pub async fn deliveries(h: &Hooked) -> Vec<Value> {
+    let (status, list) = h
+        .api
+        .get(&format!("/api/v1/projects/{}/deliveries", h.project))
+        .await;
+    assert_eq!(status, 200, "{list}");
+    list["items"].as_array().unwrap().clone()
+}

@@ -24,6 +24,10 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub runs: String,
     pub received_at_ms: i64,
+    /// JSON of the event as read (`HookEvent`), for Replay; `None` for
+    /// deliveries recorded before it was kept.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub event_json: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -27,6 +27,9 @@ pub struct Model {
     /// JSON object of the task's outputs.
     #[sea_orm(column_type = "Text", nullable)]
     pub outputs: Option<String>,
+    /// A pipeline step's saved artifacts, JSON (`engine::artifacts::Stored`).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub artifacts: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

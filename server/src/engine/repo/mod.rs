@@ -8,6 +8,7 @@
 //! Services call these; no state is written anywhere else.
 
 pub mod approvals;
+pub mod artifacts;
 pub mod create;
 pub mod events;
 pub mod groups;

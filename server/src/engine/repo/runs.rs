@@ -43,6 +43,22 @@ pub async fn list(
         .await?)
 }
 
+/// A project's newest pipeline runs (for each pipeline's last run per
+/// branch).
+pub async fn recent_pipeline_runs(
+    db: &impl ConnectionTrait,
+    project: i64,
+    limit: u64,
+) -> Result<Vec<run::Model>, EngineError> {
+    Ok(run::Entity::find()
+        .filter(run::Column::ProjectId.eq(project))
+        .filter(run::Column::Pipeline.is_not_null())
+        .order_by_desc(run::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
 /// A run, its steps, its workflow's name (absent once deleted), and for a
 /// pipeline run the commit status it owes its git host (and, for the
 /// failed run of a file that did not load, its errors).
@@ -55,6 +71,8 @@ pub struct RunView {
     pub commit_status: Option<crate::db::entities::commit_status::Model>,
     /// A pipeline file that did not load: its errors (the run has no steps).
     pub errors: Vec<String>,
+    /// A pipeline run's steps its event's `when:` left out, with why.
+    pub left_out: Vec<(String, String)>,
 }
 
 /// Whether run `run_id` exists and still runs.
@@ -90,10 +108,25 @@ pub async fn view(db: &impl ConnectionTrait, run: run::Model) -> Result<RunView,
     } else {
         None
     };
-    let errors = if steps.is_empty() {
-        crate::engine::definitions::errors_of(db, &run).await?
+    let envelope = if run.pipeline.is_some() {
+        crate::engine::definitions::envelope_of(db, &run).await?
     } else {
-        Vec::new()
+        None
+    };
+    let (errors, left_out) = match envelope {
+        Some(envelope) => {
+            let why = envelope.why;
+            let left_out = envelope
+                .exclude
+                .into_iter()
+                .map(|step| {
+                    let reason = why.get(&step).cloned().unwrap_or_default();
+                    (step, reason)
+                })
+                .collect();
+            (envelope.errors, left_out)
+        }
+        None => (Vec::new(), Vec::new()),
     };
     Ok(RunView {
         run,
@@ -102,6 +135,7 @@ pub async fn view(db: &impl ConnectionTrait, run: run::Model) -> Result<RunView,
         version,
         commit_status,
         errors,
+        left_out,
     })
 }
 

@@ -145,6 +145,15 @@ pub struct StepBody {
     pub message: String,
     #[schema(value_type = Object)]
     pub outputs: BTreeMap<String, String>,
+    /// What the succeeded attempt saved (`artifacts:` of a pipeline step),
+    /// downloadable at `…/steps/{task}/artifacts`; `null` when nothing.
+    pub artifacts: Option<ArtifactsBody>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ArtifactsBody {
+    pub files: usize,
+    pub bytes: u64,
 }
 
 impl From<&step::Model> for StepBody {
@@ -168,6 +177,10 @@ impl From<&step::Model> for StepBody {
                 .as_deref()
                 .and_then(|o| serde_json::from_str(o).ok())
                 .unwrap_or_default(),
+            artifacts: crate::engine::artifacts::stored_of(s).map(|a| ArtifactsBody {
+                files: a.files,
+                bytes: a.bytes,
+            }),
         }
     }
 }
@@ -223,6 +236,16 @@ pub struct RunBody {
     /// with its line and column. Absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<String>>,
+    /// A pipeline run's steps that its event's `when:` left out (they are
+    /// not among `steps`), each with the rule's reason. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left_out: Option<Vec<LeftOutBody>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeftOutBody {
+    pub step: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -296,6 +319,7 @@ impl RunBody {
             commit_status: None,
             approval: ApprovalBody::of(run),
             errors: None,
+            left_out: None,
         }
     }
 
@@ -312,6 +336,15 @@ impl RunBody {
             allowed_failures: Some(allowed_failures),
             commit_status: view.commit_status.as_ref().map(CommitStatusBody::from),
             errors: (!view.errors.is_empty()).then(|| view.errors.clone()),
+            left_out: view.run.pipeline.as_ref().map(|_| {
+                view.left_out
+                    .iter()
+                    .map(|(step, reason)| LeftOutBody {
+                        step: step.clone(),
+                        reason: reason.clone(),
+                    })
+                    .collect()
+            }),
             ..RunBody::summary(&view.run, view.workflow.clone())
         }
     }

@@ -4,6 +4,7 @@
 //! units from the same document. Unknown `/api` paths answer a JSON 404.
 
 pub mod admin;
+pub mod artifacts;
 pub mod auth;
 pub mod engine_types;
 pub mod log_streams;
@@ -124,6 +125,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::retry_run))
         .routes(routes!(runs::approve_run))
         .routes(routes!(logs::step_log))
+        .routes(routes!(artifacts::step_artifacts))
         .routes(routes!(
             repository::get_repository,
             repository::put_repository
@@ -131,6 +133,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(repository::rotate_secret))
         .routes(routes!(pipelines::dry_run))
         .routes(routes!(pipelines::list_deliveries))
+        .routes(routes!(pipelines::replay_delivery))
         .routes(routes!(pipelines::start_pipeline))
         .routes(routes!(
             schedules::list_project_schedules,

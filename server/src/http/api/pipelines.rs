@@ -140,6 +140,9 @@ pub struct DeliveryBody {
     pub decisions: serde_json::Value,
     pub runs: Vec<i64>,
     pub received_at: String,
+    /// Whether `POST …/deliveries/{id}/replay` can replay it (its event
+    /// was kept).
+    pub replayable: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -170,9 +173,33 @@ pub async fn list_deliveries(
             decisions: d.decisions,
             runs: d.runs,
             received_at: crate::clock::ms_to_rfc3339(d.received_at_ms),
+            replayable: d.replayable,
         })
         .collect();
     Ok(Json(DeliveryList { items }))
+}
+
+/// Hands a recorded delivery's event to the pipelines again, as a new
+/// delivery decided from the repository as it is now (maintainers).
+#[utoipa::path(post, path = "/projects/{id}/deliveries/{delivery}/replay", tag = "pipelines",
+    params(("id" = i64, Path), ("delivery" = i64, Path, description = "Kiln's id of the delivery (`id` in the list)")),
+    responses((status = 202, body = crate::http::hooks::HookAnswer), (status = 404), (status = 409), (status = 502)),
+    extensions(("x-kiln-cost" = json!({"units": 10, "complexity": "O(pipeline files + changed files)"}))))]
+pub async fn replay_delivery(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, delivery)): Path<(i64, i64)>,
+) -> Result<(axum::http::StatusCode, Json<crate::http::hooks::HookAnswer>), ApiError> {
+    let delivered =
+        crate::pipelines::replay::replay(&state.engine, &principal, id, delivery).await?;
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(crate::http::hooks::HookAnswer {
+            delivery: delivered.delivery,
+            runs: delivered.runs,
+            outcome: delivered.outcome,
+        }),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -66,7 +66,7 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-fn body(state: &AppState, headers: &HeaderMap, linked: Linked) -> RepositoryBody {
+pub(crate) fn body(state: &AppState, headers: &HeaderMap, linked: Linked) -> RepositoryBody {
     RepositoryBody {
         hook_url: format!(
             "{}/hooks/{}/{}",

@@ -19,6 +19,7 @@ use crate::accounts::Principal;
 
 mod account;
 pub mod engine;
+mod pipelines;
 mod schedules;
 mod tree;
 
@@ -52,6 +53,18 @@ pub fn router() -> Router<AppState> {
         .route("/ui/runs/{id}/cancel", post(engine::cancel_run))
         .route("/ui/runs/{id}/retry", post(engine::retry_run))
         .route("/ui/runs/{id}/approve", post(engine::approve_run))
+        .route(
+            "/ui/projects/{id}/repository",
+            post(pipelines::link_repository),
+        )
+        .route(
+            "/ui/projects/{id}/repository/rotate-secret",
+            post(pipelines::rotate_secret),
+        )
+        .route(
+            "/ui/projects/{id}/deliveries/{delivery}/replay",
+            post(pipelines::replay_delivery),
+        )
         .route("/ui/projects/{id}/schedules", post(schedules::create))
         .route("/ui/schedules/{id}", post(schedules::edit))
         .route("/ui/schedules/{id}/pause", post(schedules::pause))
@@ -90,6 +103,7 @@ pub fn costs() -> HashMap<(String, String), u32> {
     for route in [
         "/ui/projects/{id}/workflows/{name}/run",
         "/ui/schedules/{id}/run",
+        "/ui/projects/{id}/deliveries/{delivery}/replay",
     ] {
         costs.insert(("POST".to_owned(), route.to_owned()), 10);
     }

@@ -13,6 +13,7 @@ use kiln_app::data::{
 use kiln_app::engine_data::{
     LogChunk, RunFilterView, RunPage, RunsPage, WorkflowLink, WorkflowPage,
 };
+use kiln_app::pipeline_data::{DeliveriesPage, DryRunQuery, PipelinesPage};
 use kiln_app::schedule_data::{PreviewView, SchedulePage, SchedulesPage};
 use kiln_core::access::{Action, Decision, Scope, decide};
 use kiln_core::accounts::NodeKind;
@@ -24,6 +25,7 @@ use super::auth::session_principal_of;
 use super::{ApiError, AppState};
 use views::{crumbs_for, denied, member_view, node_view, user_view};
 
+mod pipelines;
 mod runs;
 mod schedules;
 mod views;
@@ -286,6 +288,25 @@ impl UiBackend for PagesBackend {
 
     fn preview_cron(&self, expr: &str, tz: &str) -> PreviewView {
         schedules::preview(expr, tz)
+    }
+
+    async fn pipelines(
+        &self,
+        request: &Parts,
+        project: i64,
+        query: DryRunQuery,
+    ) -> Loaded<PipelinesPage> {
+        let principal = self.principal(request).await;
+        pipelines::pipelines(&self.state, &principal, request, project, query)
+            .await
+            .map_err(denied)
+    }
+
+    async fn deliveries(&self, request: &Parts, project: i64) -> Loaded<DeliveriesPage> {
+        let principal = self.principal(request).await;
+        pipelines::deliveries(&self.state, &principal, project)
+            .await
+            .map_err(denied)
     }
 
     fn operations(&self) -> Vec<OperationView> {

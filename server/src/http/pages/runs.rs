@@ -140,6 +140,9 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
             message: s.message,
             worker: s.worker,
             started_at: s.started_at,
+            artifacts: s
+                .artifacts
+                .map(|a| format!("{} file(s), {:.1} KB", a.files, a.bytes as f64 / 1024.0)),
         })
         .collect();
     let params = body.params.clone().into_iter().collect();
@@ -167,6 +170,12 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
     };
     Ok(RunPage {
         errors: body.errors.clone().unwrap_or_default(),
+        left_out: body
+            .left_out
+            .iter()
+            .flatten()
+            .map(|l| (l.step.clone(), l.reason.clone()))
+            .collect(),
         fork,
         last_event,
         allowed_failures,
