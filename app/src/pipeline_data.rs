@@ -92,6 +92,10 @@ pub struct PipelinesPage {
     pub repository: Option<RepositoryView>,
     /// Whether the viewer may link the repository and see deliveries.
     pub can_edit_settings: bool,
+    /// Whether the viewer may start a pipeline by hand.
+    pub can_run: bool,
+    /// Pipelines that have run here, to suggest in the run form.
+    pub known: Vec<String>,
     pub query: DryRunQuery,
     pub dry_run: Option<DryRunView>,
 }

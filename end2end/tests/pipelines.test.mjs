@@ -1,7 +1,8 @@
 // Pipelines in a real browser, against a real git repository: link it on the
 // project's pipelines page and see the hook URL, secret and host settings;
 // a dry run says which pipelines and steps a change would start and why the
-// others would not; a signed Gitea push starts pipeline a and a failed run
+// others would not; a pipeline started by hand at a tag shows the step its
+// when: left out; a signed Gitea push starts pipeline a and a failed run
 // for the file that does not load, whose page lists each error with its
 // line; the Deliveries page shows what the push decided and replays it; a
 // pull request from a fork shows the approval banner, and approving works.
@@ -50,7 +51,7 @@ function commit(dir, files, message) {
 }
 
 const service = (name) =>
-  `when:\n  event: [push, pull_request]\n  paths:\n    include: ['services/${name}/**']\nsteps:\n  - name: test\n    run: echo tested ${name}\n  - name: deploy\n    run: echo deployed ${name}\n    when: { branch: main }\n`;
+  `when:\n  event: [push, pull_request, manual]\n  paths:\n    include: ['services/${name}/**']\nsteps:\n  - name: test\n    run: echo tested ${name}\n  - name: deploy\n    run: echo deployed ${name}\n    when: { branch: main }\n`;
 
 async function post(page, selector) {
   await Promise.all([page.waitForLoadState('load'), page.locator(selector).click()]);
@@ -166,6 +167,18 @@ test('link a repository, dry-run a change, see and replay deliveries, approve a 
   // The pipelines page shows a's last run on main.
   await page.goto(`${kiln.url}/projects/${project}/pipelines`);
   assert.equal(await page.locator('#pipeline-statuses tr[data-pipeline="a"][data-ref="main"]').count(), 1);
+
+  // Run a pipeline by hand at a tag: its deploy (main only) shows as left out.
+  git(dir, 'tag', 'v1');
+  await page.fill('#run-pipeline-name', 'ghost');
+  await post(page, '#run-pipeline button[type=submit]');
+  assert.match(await page.locator('#run-pipeline [role=alert]').textContent(), /not found/);
+  await page.fill('#run-pipeline-name', 'a');
+  await page.fill('#run-pipeline-tag', 'v1');
+  await post(page, '#run-pipeline button[type=submit]');
+  assert.match(new URL(page.url()).pathname, /^\/runs\/\d+$/);
+  await page.waitForSelector('#steps tr[data-task="deploy"][data-left-out="true"]');
+  assert.match(await page.locator('#steps tr[data-task="deploy"]').textContent(), /left out by when: .*branch/);
 
   // A pull request from a fork: its run page offers the approval.
   git(dir, 'checkout', '-q', '-b', 'contribution');

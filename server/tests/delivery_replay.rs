@@ -2,7 +2,8 @@
 //! that failed because the repository could not be fetched is replayed once
 //! the repository is back, and starts its pipeline as a new delivery that
 //! names the one it replays and who replayed it; the first delivery stays as
-//! it was; another project's delivery, or one that does not exist, is 404.
+//! it was; a commit force-pushed away is not replayed (409); another
+//! project's delivery, or one that does not exist, is 404.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -79,6 +80,19 @@ async fn a_failed_delivery_is_replayed_once_the_repository_is_back(backend: Back
     assert_eq!(status, 202, "{again}");
     assert_ne!(again["delivery"], answer["delivery"]);
     assert_eq!(again["runs"].as_array().unwrap().len(), 1, "{again}");
+
+    // Force-pushed away: the commit is on no branch now, and a replay
+    // would hand it the project's secrets; refused.
+    h.repo.git(&["reset", "-q", "--hard", &h.first]);
+    let (status, body) = h.api.send("POST", &replay, None).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no longer on a branch or tag"),
+        "{body}"
+    );
 
     // No such delivery, and another project's delivery: 404.
     let missing = format!("/api/v1/projects/{}/deliveries/999999/replay", h.project);

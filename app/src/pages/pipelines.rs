@@ -11,6 +11,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::components::breadcrumbs::Breadcrumbs;
 use crate::components::denied::{DeniedView, LoadError};
 use crate::components::empty_state::EmptyState;
+use crate::components::forms::FormAlert;
 use crate::components::repository_card::RepositoryCard;
 use crate::components::run_state::StateBadge;
 use crate::pipeline_data::{
@@ -65,6 +66,8 @@ fn Pipelines(page: PipelinesPage) -> impl IntoView {
         statuses,
         repository,
         can_edit_settings,
+        can_run,
+        known,
         query,
         dry_run,
     } = page;
@@ -82,6 +85,7 @@ fn Pipelines(page: PipelinesPage) -> impl IntoView {
             <div class="min-w-0 lg:col-span-2">
                 <h2 class="mb-2 font-medium">"Last run per branch"</h2>
                 <StatusTable rows=statuses />
+                {can_run.then(|| view! { <RunPipelineForm project=id known /> })}
                 <h2 class="mb-2 mt-6 font-medium">"Dry run"</h2>
                 <p class="mb-3 text-sm text-stone-600 dark:text-stone-400">
                     "Which pipelines and steps an event would start, and which rule leaves the others out. Nothing runs."
@@ -140,11 +144,42 @@ fn StatusTable(rows: Vec<BranchStatusRow>) -> impl IntoView {
     .into_any()
 }
 
+/// Starts a pipeline by hand on a branch, a tag or a commit (its
+/// `when.event` must list `manual`).
+#[component]
+fn RunPipelineForm(project: i64, known: Vec<String>) -> impl IntoView {
+    view! {
+        <form method="post" action=format!("/ui/projects/{project}/pipelines/run") id="run-pipeline" class="mt-4 rounded-lg border border-stone-200 bg-white p-5 dark:border-stone-800 dark:bg-stone-900">
+            <h3 class="mb-3 font-medium">"Run a pipeline"</h3>
+            <FormAlert form="run-pipeline" />
+            <div class="grid gap-3 sm:grid-cols-4">
+                <div>
+                    <label for="run-pipeline-name" class="mb-1 block text-sm font-medium">"Pipeline"</label>
+                    <input id="run-pipeline-name" name="pipeline" type="text" required=true list="known-pipelines" class=INPUT />
+                    <datalist id="known-pipelines">
+                        {known.into_iter().map(|name| view! { <option value=name></option> }).collect_view()}
+                    </datalist>
+                </div>
+                {text_input("run-pipeline", "branch", "Branch (empty: the default)", String::new())}
+                {text_input("run-pipeline", "tag", "or a tag", String::new())}
+                {text_input("run-pipeline", "commit", "or a commit", String::new())}
+            </div>
+            <button type="submit" class="mt-3 rounded-md bg-orange-600 px-4 py-2 text-sm font-medium text-white hover:bg-orange-700">"Run"</button>
+        </form>
+    }
+    .into_any()
+}
+
 const INPUT: &str = "w-full rounded-md border border-stone-300 bg-white px-3 py-2 text-sm dark:border-stone-700 dark:bg-stone-900";
 
 /// A labelled text input of the dry-run form.
-fn text_input(name: &'static str, label: &'static str, value: String) -> impl IntoView {
-    let id = format!("dry-run-{name}");
+fn text_input(
+    form: &'static str,
+    name: &'static str,
+    label: &'static str,
+    value: String,
+) -> impl IntoView {
+    let id = format!("{form}-{name}");
     view! {
         <div>
             <label for=id.clone() class="mb-1 block text-sm font-medium">{label}</label>
@@ -172,16 +207,16 @@ fn DryRunForm(query: DryRunQuery) -> impl IntoView {
                             .collect_view()}
                     </select>
                 </div>
-                {text_input("branch", "Branch (a pull request: its target)", query.branch)}
-                {text_input("tag", "Tag", query.tag)}
+                {text_input("dry-run", "branch", "Branch (a pull request: its target)", query.branch)}
+                {text_input("dry-run", "tag", "Tag", query.tag)}
             </div>
             <div class="mt-3">
                 <label for="dry-run-paths" class="mb-1 block text-sm font-medium">"Changed files, one per line (empty: ask git for before..after)"</label>
                 <textarea id="dry-run-paths" name="paths" rows="4" class=format!("{INPUT} font-mono")>{query.paths}</textarea>
             </div>
             <div class="mt-3 grid gap-3 sm:grid-cols-2">
-                {text_input("before", "Before (commit; all zeros: a new branch)", query.before)}
-                {text_input("after", "After (commit; empty: the branch's head)", query.after)}
+                {text_input("dry-run", "before", "Before (commit; all zeros: a new branch)", query.before)}
+                {text_input("dry-run", "after", "After (commit; empty: the branch's head)", query.after)}
             </div>
             <button type="submit" class="mt-3 rounded-md bg-orange-600 px-4 py-2 text-sm font-medium text-white hover:bg-orange-700">"Dry run"</button>
         </form>

@@ -27,6 +27,11 @@ impl RepositoryUrl {
         if url.starts_with('-') {
             return Err("url must not start with -".to_owned());
         }
+        // Curl ends a URL's authority at `?` or `#` too: with them, the host
+        // Kiln checks and the host git reaches could differ.
+        if url.contains(['?', '#', '\\']) {
+            return Err("url must not contain ?, # or \\".to_owned());
+        }
         if url.starts_with('/') {
             if !allow_local {
                 return Err(
@@ -51,7 +56,7 @@ impl RepositoryUrl {
             && let Some((user, host)) = user_host.split_once('@')
             && !user.is_empty()
             && !user.contains('/')
-            && is_host(host)
+            && is_plain_host(host)
             && !path.is_empty()
             && !path.starts_with(':')
             && !path.starts_with('-')
@@ -82,28 +87,13 @@ impl RepositoryUrl {
                 None => {
                     let (user_host, _) = url.split_once(':')?;
                     let (_, host) = user_host.split_once('@')?;
-                    return Some((host.trim_matches(['[', ']']).to_owned(), 22));
+                    return is_plain_host(host).then(|| (host.to_owned(), 22));
                 }
             },
         };
         let authority = rest.split('/').next()?;
-        let host_port = authority.rsplit('@').next()?;
-        let (host, port) = match host_port.strip_prefix('[') {
-            // `[v6]` or `[v6]:port`
-            Some(v6) => {
-                let (host, after) = v6.split_once(']')?;
-                (host, after.strip_prefix(':'))
-            }
-            None => match host_port.split_once(':') {
-                Some((host, port)) => (host, Some(port)),
-                None => (host_port, None),
-            },
-        };
-        let port = match port {
-            None | Some("") => default_port,
-            Some(port) => port.parse().ok()?,
-        };
-        (!host.is_empty()).then(|| (host.to_owned(), port))
+        let (host, port) = authority_host_port(authority)?;
+        Some((host, port.unwrap_or(default_port)))
     }
 
     /// The URL as shown to people: a password in it replaced by `***`.
@@ -133,20 +123,47 @@ pub fn redact(raw: &str) -> String {
 
 fn host_and_path(rest: &str) -> Result<(), String> {
     let authority = rest.split('/').next().unwrap_or_default();
-    let host = authority.rsplit('@').next().unwrap_or_default();
-    let host = host.split(':').next().unwrap_or_default();
-    if !is_host(host) || rest.len() <= authority.len() + 1 {
+    if authority.matches('@').count() > 1 {
+        return Err("url must have at most one @ before its host".to_owned());
+    }
+    let plain = authority_host_port(authority).is_some();
+    if !plain || rest.len() <= authority.len() + 1 {
         return Err("url needs a host and a path (https://host/owner/repo.git)".to_owned());
     }
     Ok(())
 }
 
-fn is_host(host: &str) -> bool {
-    !host.is_empty()
-        && !host.starts_with('-')
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'))
+/// The host and port of an authority (`user@host:port`, `[v6]:port`),
+/// the host a plain name or IP address; `None` for anything else.
+fn authority_host_port(authority: &str) -> Option<(String, Option<u16>)> {
+    let host_port = authority.rsplit('@').next()?;
+    let (host, port) = match host_port.strip_prefix('[') {
+        Some(v6) => {
+            let (host, after) = v6.split_once(']')?;
+            host.parse::<std::net::Ipv6Addr>().ok()?;
+            (host, after.strip_prefix(':'))
+        }
+        None => match host_port.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        },
+    };
+    let port = match port {
+        None | Some("") => None,
+        Some(port) => Some(port.parse::<u16>().ok()?),
+    };
+    is_plain_host(host).then(|| (host.to_owned(), port))
+}
+
+/// A DNS name or an IP address: nothing a shell or ssh could read as more.
+fn is_plain_host(host: &str) -> bool {
+    host.parse::<std::net::IpAddr>().is_ok()
+        || (!host.is_empty()
+            && host.len() <= 253
+            && !host.starts_with(['-', '.'])
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-')))
 }
 
 /// A default branch must be a branch name git accepts.
@@ -206,6 +223,15 @@ mod tests {
             "a/b@host:path",
             "/srv/../etc",
             "https://x/y z",
+            "https://127.0.0.1:8443?@github.com/o/r.git",
+            "https://10.0.0.5#@github.com/o/r.git",
+            "https://a@127.0.0.1@evil.example/o/r.git",
+            "https://evil.example\\@127.0.0.1/o/r.git",
+            "ssh://git@[a:$(id)]/o/r",
+            "ssh://git@h$(id)/o/r",
+            "git@h$(id):o/r",
+            "https://host:99999/o/r.git",
+            "https://[::1/o/r.git",
             "",
         ] {
             assert!(RepositoryUrl::parse(bad, true).is_err(), "{bad}");

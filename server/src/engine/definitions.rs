@@ -29,9 +29,6 @@ pub struct PipelineEnvelope {
     pub file: String,
     pub source: String,
     pub exclude: Vec<String>,
-    /// Why each of them was left out (the `when:` rule it did not meet).
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub why: std::collections::BTreeMap<String, String>,
     /// Why the file does not load (each with its line and column), for the
     /// failed run an invalid file gives; empty for a run that executes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

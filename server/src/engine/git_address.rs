@@ -40,23 +40,36 @@ impl Pin {
         ]
     }
 
-    /// The ssh command git runs, connecting to the checked address.
+    /// The ssh command git runs (through a shell), connecting to the
+    /// checked address. The host is a plain name or address (the URL's
+    /// parser admits nothing else); quoted all the same.
     pub fn ssh_command(&self) -> Option<String> {
         self.ssh.then(|| {
             format!(
-                "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o HostName={} -o HostKeyAlias={}",
-                self.addr, self.host
+                "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o HostName='{}' -o HostKeyAlias='{}'",
+                self.addr,
+                self.host.replace('\'', "")
             )
         })
     }
 }
 
-/// Why `url` may not be fetched, or the address to fetch it from.
-/// `Ok(None)`: a local path (only ever parsed where allowed).
-pub async fn pin(url: &str, policy: &AddressPolicy) -> Result<Option<Pin>, EngineError> {
+/// Why `url` may not be fetched, or the address to fetch it from. A
+/// local path, or a host that cannot be read, is refused (this is only
+/// asked where local repositories are not allowed).
+pub async fn pin(url: &str, policy: &AddressPolicy) -> Result<Pin, EngineError> {
     let parsed = RepositoryUrl::parse(url, false).map_err(EngineError::Repository)?;
+    if matches!(parsed, RepositoryUrl::Https(_)) && !git_pins_https().await {
+        // An older git ignores the resolve list without a word.
+        return Err(EngineError::Repository(
+            "git 2.37 or newer is needed to fetch over https safely (http.curloptResolve)"
+                .to_owned(),
+        ));
+    }
     let Some((host, port)) = parsed.host_port() else {
-        return Ok(None);
+        return Err(EngineError::Repository(
+            "the repository's host cannot be read".to_owned(),
+        ));
     };
     let found: Vec<IpAddr> = tokio::net::lookup_host((host.as_str(), port))
         .await
@@ -70,12 +83,45 @@ pub async fn pin(url: &str, policy: &AddressPolicy) -> Result<Option<Pin>, Engin
         .first()
         .copied()
         .ok_or_else(|| EngineError::Repository(format!("{host} has no address")))?;
-    Ok(Some(Pin {
+    Ok(Pin {
         ssh: matches!(parsed, RepositoryUrl::Ssh(_)),
         host,
         port,
         addr,
-    }))
+    })
+}
+
+/// Whether this machine's git honours `http.curloptResolve` (2.37 and
+/// newer); asked once.
+async fn git_pins_https() -> bool {
+    static KNOWN: tokio::sync::OnceCell<bool> = tokio::sync::OnceCell::const_new();
+    *KNOWN
+        .get_or_init(|| async {
+            let out = tokio::process::Command::new("git")
+                .arg("--version")
+                .output()
+                .await;
+            let text = out
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            version_at_least(&text, (2, 37))
+        })
+        .await
+}
+
+/// Whether `git version X.Y…` is at least `min`.
+fn version_at_least(text: &str, min: (u32, u32)) -> bool {
+    let numbers: Vec<u32> = text
+        .trim()
+        .trim_start_matches("git version ")
+        .split(['.', ' '])
+        .take(2)
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    match numbers[..] {
+        [major, minor] => (major, minor) >= min,
+        _ => false,
+    }
 }
 
 /// The check when a repository is linked: a URL whose host resolves only
@@ -111,10 +157,7 @@ mod tests {
             assert!(check_link(url, &strict).await.is_err(), "{url}");
         }
         let open = AddressPolicy::new(NetworkList::loopback());
-        let pinned = pin("https://127.0.0.1:3000/o/r.git", &open)
-            .await
-            .unwrap()
-            .unwrap();
+        let pinned = pin("https://127.0.0.1:3000/o/r.git", &open).await.unwrap();
         assert_eq!(
             pinned.config(),
             [
@@ -122,13 +165,22 @@ mod tests {
                 "http.followRedirects=false"
             ]
         );
-        let ssh = pin("git@127.0.0.1:o/r.git", &open).await.unwrap().unwrap();
+        let ssh = pin("git@127.0.0.1:o/r.git", &open).await.unwrap();
         assert!(ssh.config().is_empty());
         assert!(
             ssh.ssh_command()
                 .unwrap()
-                .ends_with("-o HostName=127.0.0.1 -o HostKeyAlias=127.0.0.1")
+                .ends_with("-o HostName='127.0.0.1' -o HostKeyAlias='127.0.0.1'")
         );
+    }
+
+    #[test]
+    fn git_versions_are_read() {
+        assert!(version_at_least("git version 2.47.3\n", (2, 37)));
+        assert!(version_at_least("git version 2.37.0", (2, 37)));
+        assert!(!version_at_least("git version 2.36.9", (2, 37)));
+        assert!(version_at_least("git version 3.0.0", (2, 37)));
+        assert!(!version_at_least("", (2, 37)));
     }
 
     #[tokio::test]

@@ -112,7 +112,7 @@ impl Mirror {
         ];
         args.extend_from_slice(REFSPECS);
         let pin = match &self.guard {
-            Some(policy) => super::git_address::pin(&self.url, policy).await?,
+            Some(policy) => Some(super::git_address::pin(&self.url, policy).await?),
             None => None,
         };
         git_pinned(&self.dir, self.transports, &args, None, pin.as_ref()).await?;

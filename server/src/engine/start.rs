@@ -176,7 +176,6 @@ pub(super) async fn store_pipeline(
             .iter()
             .map(|(step, _)| step.clone())
             .collect(),
-        why: source.excluded.iter().cloned().collect(),
         errors,
     };
     let stored = serde_json::to_string(&envelope).unwrap_or_default();
@@ -206,7 +205,37 @@ pub(super) fn pipeline_row(
         pipeline: Some(source.name),
         commit_info: serde_json::to_string(&source.commit).ok(),
         concurrency_group: group,
+        left_out: left_out_json(&source.excluded),
     }
+}
+
+/// Entries and reason length kept of what `when:` left out: the JSON fits
+/// a MariaDB TEXT column whatever the file.
+const LEFT_OUT_KEPT: usize = 100;
+const REASON_KEPT: usize = 300;
+
+/// The steps left out, with why, as the run row keeps them.
+fn left_out_json(excluded: &[(String, String)]) -> Option<String> {
+    if excluded.is_empty() {
+        return None;
+    }
+    let mut kept: Vec<(String, String)> = excluded
+        .iter()
+        .take(LEFT_OUT_KEPT)
+        .map(|(step, why)| {
+            (
+                step.clone(),
+                kiln_core::text::clip_bytes(why, REASON_KEPT).to_owned(),
+            )
+        })
+        .collect();
+    if excluded.len() > LEFT_OUT_KEPT {
+        kept.push((
+            "…".to_owned(),
+            format!("and {} more steps", excluded.len() - LEFT_OUT_KEPT),
+        ));
+    }
+    serde_json::to_string(&kept).ok()
 }
 
 /// A run of the latest version of `workflow`.
@@ -234,6 +263,7 @@ async fn prepare_workflow(
         pipeline: None,
         commit_info: None,
         concurrency_group: None,
+        left_out: None,
     };
     Ok(Prepared {
         definition,

@@ -96,6 +96,22 @@ impl Quotas {
         }
     }
 
+    /// Spends `cost` units for work a page does on the caller's behalf
+    /// (the gate sees only the page's GET); `Err` when over the budget.
+    pub fn charge(&self, principal: &Principal, cost: u32) -> Result<(), ApiError> {
+        match self.spend(principal, cost) {
+            Verdict::Allowed { .. } => Ok(()),
+            Verdict::Refused {
+                limit, retry_after, ..
+            } => Err(ApiError::TooManyRequests {
+                message: format!(
+                    "API quota exceeded: this costs {cost} units and the budget is {limit} a minute"
+                ),
+                retry_after: retry_after.max(Duration::from_secs(1)),
+            }),
+        }
+    }
+
     pub fn cost(&self, method: &str, route: &str) -> u32 {
         self.inner
             .costs

@@ -1,5 +1,7 @@
 //! Security headers on every response, errors included: `nosniff`, a
-//! same-origin Referrer-Policy, no framing, and a Content-Security-Policy.
+//! same-origin Referrer-Policy, no framing, a Content-Security-Policy, and
+//! `no-store` on pages (they carry what one viewer may see: a hook secret,
+//! a new token) unless a response says how it may be cached.
 //! Pages set their own policy (with the nonce of their inline hydration
 //! script, `ui::page_security`); every other response gets one that loads
 //! nothing.
@@ -23,6 +25,13 @@ pub async fn add(request: Request, next: Next) -> Response {
     );
     // For browsers that predate `frame-ancestors`.
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    let is_page = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_page && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(
             header::CONTENT_SECURITY_POLICY,

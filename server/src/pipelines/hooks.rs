@@ -125,7 +125,10 @@ pub async fn receive(
     let headers: serde_json::Map<String, serde_json::Value> = incoming
         .headers
         .iter()
-        .filter(|(name, _)| !SECRET_HEADERS.contains(&name.as_str()))
+        // Kiln's own names (a replay's) are Kiln's to write.
+        .filter(|(name, _)| {
+            !SECRET_HEADERS.contains(&name.as_str()) && !name.starts_with("x-kiln-")
+        })
         .take(64)
         .map(|(name, value)| (name.clone(), json!(clip(value, 512))))
         .collect();

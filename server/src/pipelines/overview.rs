@@ -63,10 +63,13 @@ fn newest_per_branch(newest_first: &[run::Model]) -> Vec<BranchStatus> {
                 .as_deref()
                 .and_then(|text| serde_json::from_str(text).ok())
                 .unwrap_or_default();
-            let reference = match (&commit.branch, &commit.tag) {
-                (Some(branch), _) => branch.clone(),
-                (None, Some(tag)) => format!("tag {tag}"),
-                (None, None) => "—".to_owned(),
+            // A pull request's run is its own line, not its target branch's:
+            // a fork's change does not decide what `main` shows.
+            let reference = match (commit.pr_number, &commit.branch, &commit.tag) {
+                (Some(number), _, _) => format!("pull request #{number}"),
+                (None, Some(branch), _) => branch.clone(),
+                (None, None, Some(tag)) => format!("tag {tag}"),
+                (None, None, None) => "—".to_owned(),
             };
             seen.insert((pipeline.clone(), reference.clone()))
                 .then(|| BranchStatus {
@@ -121,6 +124,7 @@ mod tests {
             concurrency_group: None,
             approved_by: None,
             approved_at_ms: None,
+            left_out: None,
         }
     }
 

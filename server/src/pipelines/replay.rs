@@ -15,6 +15,7 @@ use super::hooks::{Delivered, HookRefusal, process};
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::db::entities::{delivery, repository};
+use crate::engine::mirror::Mirror;
 use crate::engine::{Engine, EngineError};
 
 /// Replays delivery `id` (Kiln's row id) of `project`.
@@ -57,6 +58,26 @@ pub async fn replay(
                 link.provider, original.provider
             ),
         });
+    }
+    // A push or tag replayed gets the project's secrets: its commit must
+    // still be on a branch or tag of the repository linked now (not one
+    // force-pushed away, nor one of a repository linked before).
+    let pushed = match &event {
+        HookEvent::Push(push) => Some(push.after.clone()),
+        HookEvent::Tag { sha, .. } => Some(sha.clone()),
+        _ => None,
+    };
+    if let Some(sha) = pushed {
+        let mirror = Mirror::for_link(engine, &link);
+        mirror.fetch().await?;
+        if !mirror.is_on_branch_or_tag(&sha).await {
+            return Err(EngineError::Conflict {
+                field: "delivery",
+                message: format!(
+                    "commit {sha} is no longer on a branch or tag of the repository; it is not replayed"
+                ),
+            });
+        }
     }
     let by = match principal {
         Principal::User(user) => user.username.clone(),

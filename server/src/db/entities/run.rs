@@ -35,6 +35,10 @@ pub struct Model {
     /// secrets, and when (`None` until then).
     pub approved_by: Option<i64>,
     pub approved_at_ms: Option<i64>,
+    /// A pipeline run's steps its event's `when:` left out, with why:
+    /// JSON `[[step, reason], …]`.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub left_out: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

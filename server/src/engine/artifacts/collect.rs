@@ -74,9 +74,10 @@ struct Walk<'a> {
 impl Walk<'_> {
     fn skip(&mut self, path: &str, why: &str) {
         // The list is for the log: a step making a million links gets a
-        // few lines, not a million.
+        // few lines, not a million; a name is quoted with its control
+        // characters escaped, so it cannot forge a line of Kiln's.
         if self.found.skipped.len() < 100 {
-            self.found.skipped.push(format!("{path}: {why}"));
+            self.found.skipped.push(format!("{path:?}: {why}"));
         }
     }
 
@@ -91,20 +92,24 @@ impl Walk<'_> {
             .and_then(|fd| {
                 Dir::from_fd(fd).map_err(|e| format!("{at}: could not be listed: {e}"))
             })?;
-        let mut names: Vec<CString> = listing
-            .into_iter()
-            .filter_map(Result::ok)
-            .map(|entry| entry.file_name().to_owned())
-            .filter(|name| name.as_bytes() != b"." && name.as_bytes() != b"..")
-            .collect();
-        names.sort();
-        for name in names {
+        // Counted while read: a directory of millions of names is refused
+        // before they are all held.
+        let mut names: Vec<CString> = Vec::new();
+        for entry in listing.into_iter().filter_map(Result::ok) {
+            let name = entry.file_name();
+            if name.to_bytes() == b"." || name.to_bytes() == b".." {
+                continue;
+            }
             self.walked += 1;
             if self.walked > MAX_WALKED {
                 return Err(format!(
                     "the checkout has more than {MAX_WALKED} files and directories to look through; name the artifacts' directories more narrowly"
                 ));
             }
+            names.push(name.to_owned());
+        }
+        names.sort();
+        for name in names {
             let Ok(text) = name.to_str() else {
                 self.skip(&name.to_string_lossy(), "its name is not UTF-8");
                 continue;
@@ -186,9 +191,11 @@ impl Walk<'_> {
             0o644
         });
         header.set_mtime(u64::try_from(meta.mtime()).unwrap_or(0));
-        // Exactly the size in the header, even if the file changes.
+        // Exactly the size in the header even if the file changes: a file
+        // that shrank is padded with zeros, one that grew is cut.
+        let exact = file.take(bytes).chain(std::io::repeat(0)).take(bytes);
         self.builder
-            .append_data(&mut header, path, file.take(bytes))
+            .append_data(&mut header, path, exact)
             .map_err(|e| format!("{path}: could not be archived: {e}"))?;
         self.found.files += 1;
         self.found.bytes += bytes;
@@ -232,7 +239,7 @@ mod tests {
         assert_eq!((got.files, got.bytes), (2, 7));
         assert_eq!(names(&archive), ["dist/app", "dist/deep/x.txt"]);
         let skipped = got.skipped.join("\n");
-        for name in ["dist/key", "dist/escape", "dist/pipe"] {
+        for name in ["\"dist/key\"", "\"dist/escape\"", "\"dist/pipe\""] {
             assert!(skipped.contains(name), "{skipped}");
         }
     }

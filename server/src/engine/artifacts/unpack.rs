@@ -69,8 +69,9 @@ pub fn unpack(archive: &Path, root: &Path) -> Result<Unpacked, String> {
 }
 
 fn skip(done: &mut Unpacked, name: &str, why: &str) {
+    // Quoted, control characters escaped: the line goes into the log.
     if done.skipped.len() < 100 {
-        done.skipped.push(format!("{name}: {why}"));
+        done.skipped.push(format!("{name:?}: {why}"));
     }
 }
 

@@ -26,6 +26,8 @@ pub struct RunRow {
     pub pipeline: Option<String>,
     pub commit_info: Option<String>,
     pub concurrency_group: Option<String>,
+    /// JSON of the steps left out by `when:`, with why.
+    pub left_out: Option<String>,
 }
 
 /// A step about to be written, in its run's order.
@@ -58,6 +60,7 @@ pub async fn create_run(
         pipeline: Set(new.pipeline),
         commit_info: Set(new.commit_info),
         concurrency_group: Set(new.concurrency_group),
+        left_out: Set(new.left_out),
         ..Default::default()
     }
     .insert(db)

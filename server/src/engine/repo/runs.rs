@@ -108,26 +108,20 @@ pub async fn view(db: &impl ConnectionTrait, run: run::Model) -> Result<RunView,
     } else {
         None
     };
-    let envelope = if run.pipeline.is_some() {
-        crate::engine::definitions::envelope_of(db, &run).await?
+    // Only a run without steps can be an invalid file's.
+    let errors = if steps.is_empty() && run.pipeline.is_some() {
+        crate::engine::definitions::envelope_of(db, &run)
+            .await?
+            .map(|envelope| envelope.errors)
+            .unwrap_or_default()
     } else {
-        None
+        Vec::new()
     };
-    let (errors, left_out) = match envelope {
-        Some(envelope) => {
-            let why = envelope.why;
-            let left_out = envelope
-                .exclude
-                .into_iter()
-                .map(|step| {
-                    let reason = why.get(&step).cloned().unwrap_or_default();
-                    (step, reason)
-                })
-                .collect();
-            (envelope.errors, left_out)
-        }
-        None => (Vec::new(), Vec::new()),
-    };
+    let left_out = run
+        .left_out
+        .as_deref()
+        .and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_default();
     Ok(RunView {
         run,
         steps,

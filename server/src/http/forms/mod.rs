@@ -58,6 +58,10 @@ pub fn router() -> Router<AppState> {
             post(pipelines::link_repository),
         )
         .route(
+            "/ui/projects/{id}/pipelines/run",
+            post(pipelines::start_pipeline),
+        )
+        .route(
             "/ui/projects/{id}/repository/rotate-secret",
             post(pipelines::rotate_secret),
         )
@@ -104,6 +108,7 @@ pub fn costs() -> HashMap<(String, String), u32> {
         "/ui/projects/{id}/workflows/{name}/run",
         "/ui/schedules/{id}/run",
         "/ui/projects/{id}/deliveries/{delivery}/replay",
+        "/ui/projects/{id}/pipelines/run",
     ] {
         costs.insert(("POST".to_owned(), route.to_owned()), 10);
     }

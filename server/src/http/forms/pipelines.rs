@@ -1,5 +1,6 @@
 //! Forms of the pipeline pages: link (or change) the project's repository,
-//! give the hook a new secret, and replay a delivery; each calls the same
+//! give the hook a new secret, start a pipeline by hand, and replay a
+//! delivery; each calls the same
 //! service as the API and goes back to the page with the error beside its
 //! field.
 
@@ -10,6 +11,7 @@ use super::{Posted, field, handle, optional};
 use crate::http::AppState;
 use crate::pipelines::replay;
 use crate::pipelines::repository::{self, LinkRequest};
+use crate::pipelines::start::{At, start_manual};
 
 pub(super) async fn link_repository(
     State(state): State<AppState>,
@@ -36,6 +38,31 @@ pub(super) async fn link_repository(
         |principal, state| async move {
             repository::link(&state.engine, &principal, project, request).await?;
             Ok(done)
+        },
+    )
+    .await
+}
+
+pub(super) async fn start_pipeline(
+    State(state): State<AppState>,
+    Path(project): Path<i64>,
+    posted: Posted,
+) -> Response {
+    let Posted { parts, fields } = posted;
+    let name = field(&fields, "pipeline").trim().to_owned();
+    let at = At {
+        branch: optional(&fields, "branch").map(|b| b.trim().to_owned()),
+        tag: optional(&fields, "tag").map(|t| t.trim().to_owned()),
+        commit: optional(&fields, "commit").map(|c| c.trim().to_owned()),
+    };
+    handle(
+        &state,
+        &parts,
+        "run-pipeline",
+        &format!("/projects/{project}/pipelines"),
+        |principal, state| async move {
+            let run = start_manual(&state.engine, &principal, project, &name, at).await?;
+            Ok(format!("/runs/{}", run.id))
         },
     )
     .await

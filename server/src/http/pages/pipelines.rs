@@ -25,6 +25,8 @@ use crate::pipelines::{deliveries, overview, repository};
 
 /// Changed files the answer lists (the count is always whole).
 const LISTED_PATHS: usize = 200;
+/// Quota units a dry run from the page costs (as `POST …/dry-run`).
+const DRY_RUN_COST: u32 = 10;
 /// Deliveries the page lists.
 const LISTED_DELIVERIES: u64 = 100;
 
@@ -39,19 +41,21 @@ pub async fn pipelines(
     let found = authorize(db, principal, NodeKind::Project, project, Action::View).await?;
     let crumbs = crumbs_for(db, &found.node).await?;
     let can_edit_settings = allowed(principal, &found, Action::EditSettings);
-    let statuses = overview::last_per_branch(&state.engine, principal, project)
-        .await?
-        .into_iter()
-        .map(|s| BranchStatusRow {
-            pipeline: s.pipeline,
-            reference: s.reference,
-            run_id: s.run_id,
-            state: s.state,
-            sha: s.sha,
-            event: s.event,
-            created_at: ms_to_rfc3339(s.created_at_ms),
-        })
-        .collect();
+    let can_run = allowed(principal, &found, Action::Run);
+    let statuses: Vec<BranchStatusRow> =
+        overview::last_per_branch(&state.engine, principal, project)
+            .await?
+            .into_iter()
+            .map(|s| BranchStatusRow {
+                pipeline: s.pipeline,
+                reference: s.reference,
+                run_id: s.run_id,
+                state: s.state,
+                sha: s.sha,
+                event: s.event,
+                created_at: ms_to_rfc3339(s.created_at_ms),
+            })
+            .collect();
     let repository = if can_edit_settings {
         match repository::get(&state.engine, principal, project).await {
             Ok(linked) => {
@@ -77,10 +81,14 @@ pub async fn pipelines(
     } else {
         None
     };
+    let mut known: Vec<String> = statuses.iter().map(|s| s.pipeline.clone()).collect();
+    known.dedup();
     Ok(PipelinesPage {
         project: node_view(NodeBody::new(found.node, found.role)),
         crumbs,
         statuses,
+        can_run,
+        known,
         repository,
         can_edit_settings,
         query,
@@ -120,6 +128,13 @@ async fn answer(
     project: i64,
     query: &DryRunQuery,
 ) -> DryRunView {
+    // The same price as the API's dry run: it fetches and diffs.
+    if let Err(error) = state.quotas.charge(principal, DRY_RUN_COST) {
+        return DryRunView {
+            error: Some(error.to_string()),
+            ..DryRunView::default()
+        };
+    }
     let decided = match request_of(query) {
         Ok(request) => dry_run::dry_run(&state.engine, principal, project, request).await,
         Err(error) => Err(error),
