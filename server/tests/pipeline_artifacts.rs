@@ -3,7 +3,8 @@
 //! files only: a link to `/etc/passwd` or a FIFO is skipped and said so)
 //! and restored into the checkouts of the steps after it; the archive
 //! downloads as tar; artifacts over `step_artifacts_max_bytes` fail the
-//! step with the setting's name; a link committed to the repository never
+//! step with the setting's name, and so do those past ten times it in one
+//! run; a link committed to the repository never
 //! lets a restored file be written outside the checkout.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -12,7 +13,7 @@ mod common;
 use common::Backend;
 use common::engine::{log, step, wait_end};
 use common::hooks::hooked_with;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const BUILD: &str = "when:
   event: [manual]
@@ -37,6 +38,18 @@ steps:
     run: head -c 300000 /dev/zero > big.bin
     artifacts: [big.bin]
 ";
+
+/// Eleven steps, one after the other, of 99,000 bytes each: a run's steps
+/// save at most ten times the step cap (100,000 in this test) between them.
+fn many() -> String {
+    let mut text = String::from("when:\n  event: [manual]\nsteps:\n");
+    for i in 0..11 {
+        text.push_str(&format!(
+            "  - name: s{i}\n    run: head -c 99000 /dev/zero > f\n    artifacts: [f]\n"
+        ));
+    }
+    text
+}
 
 /// `out` is committed as a link to a directory outside; `make` saves a
 /// real `out/f`, which must not land there when `next` gets it back.
@@ -72,6 +85,7 @@ async fn artifacts_are_saved_restored_and_downloaded(backend: Backend) {
     h.repo.write(".kiln/build.yml", BUILD);
     h.repo.write(".kiln/big.yml", BIG);
     h.repo.write(".kiln/sneaky.yml", SNEAKY);
+    h.repo.write(".kiln/many.yml", &many());
     std::os::unix::fs::symlink(escape.path(), h.repo.dir.join("out")).unwrap();
     h.repo.commit(&[], "pipelines with artifacts");
 
@@ -149,6 +163,21 @@ async fn artifacts_are_saved_restored_and_downloaded(backend: Backend) {
         "{big}"
     );
     assert!(big["artifacts"].is_null());
+
+    // The run's own cap: ten steps fit, the eleventh does not.
+    let run = start(&h, "many").await;
+    let ended = wait_end(&h.api, run).await;
+    let steps = ended["steps"].as_array().unwrap();
+    let failed: Vec<&Value> = steps.iter().filter(|s| s["state"] == "failed").collect();
+    assert_eq!(failed.len(), 1, "{ended:#}");
+    assert!(
+        failed[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("10 × step_artifacts_max_bytes"),
+        "{}",
+        failed[0]
+    );
 
     // The checkout's link is never written through.
     let run = start(&h, "sneaky").await;

@@ -26,13 +26,20 @@ pub struct Collected {
     pub skipped: Vec<String>,
 }
 
+/// How much may be saved, and the limit to name when it is passed.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub bytes: u64,
+    pub limit: &'static str,
+}
+
 /// Writes the files of `root` that `selection` picks into a new tar file
 /// at `archive` (mode 0600); `Err` says, for the step's log, why the
 /// artifacts could not be saved.
 pub fn collect(
     root: &Path,
     selection: &Selection,
-    max_bytes: u64,
+    budget: Budget,
     archive: &Path,
 ) -> Result<Collected, String> {
     let out = std::fs::OpenOptions::new()
@@ -49,23 +56,24 @@ pub fn collect(
     .map_err(|e| format!("the checkout could not be opened: {e}"))?;
     let mut walk = Walk {
         selection,
-        max_bytes,
+        budget,
         builder: tar::Builder::new(BufWriter::new(out)),
         found: Collected::default(),
         walked: 0,
     };
     walk.directory(&root_fd, "", 0)?;
+    // Not synced: the archive is read back at once and then removed; the
+    // storage it is copied to is what keeps it.
     walk.builder
         .into_inner()
         .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
-        .and_then(|f| f.sync_data())
         .map_err(|e| format!("the archive could not be written: {e}"))?;
     Ok(walk.found)
 }
 
 struct Walk<'a> {
     selection: &'a Selection,
-    max_bytes: u64,
+    budget: Budget,
     builder: tar::Builder<BufWriter<File>>,
     found: Collected,
     walked: usize,
@@ -176,10 +184,10 @@ impl Walk<'_> {
             ));
         }
         let bytes = meta.len();
-        if self.found.bytes.saturating_add(bytes) > self.max_bytes {
+        if self.found.bytes.saturating_add(bytes) > self.budget.bytes {
             return Err(format!(
-                "the artifacts add up to more than {} bytes (step_artifacts_max_bytes)",
-                self.max_bytes
+                "the artifacts add up to more than the {} bytes left ({})",
+                self.budget.bytes, self.budget.limit
             ));
         }
         let mut header = tar::Header::new_gnu();
@@ -212,6 +220,13 @@ mod tests {
         Selection::new(&owned).unwrap()
     }
 
+    fn budget(bytes: u64) -> Budget {
+        Budget {
+            bytes,
+            limit: "step_artifacts_max_bytes",
+        }
+    }
+
     fn names(archive: &Path) -> Vec<String> {
         let mut tar = tar::Archive::new(File::open(archive).unwrap());
         tar.entries()
@@ -235,7 +250,7 @@ mod tests {
         std::os::unix::fs::symlink(&outside, root.join("dist/escape")).unwrap();
         nix::unistd::mkfifo(&root.join("dist/pipe"), Mode::from_bits_truncate(0o644)).unwrap();
         let archive = dir.path().join("a.tar");
-        let got = collect(&root, &selection(&["dist"]), 1 << 20, &archive).unwrap();
+        let got = collect(&root, &selection(&["dist"]), budget(1 << 20), &archive).unwrap();
         assert_eq!((got.files, got.bytes), (2, 7));
         assert_eq!(names(&archive), ["dist/app", "dist/deep/x.txt"]);
         let skipped = got.skipped.join("\n");
@@ -250,8 +265,13 @@ mod tests {
         let root = dir.path().join("c");
         std::fs::create_dir_all(&root).unwrap();
         std::fs::write(root.join("big"), vec![0u8; 4096]).unwrap();
-        let error =
-            collect(&root, &selection(&["big"]), 1000, &dir.path().join("a.tar")).unwrap_err();
+        let error = collect(
+            &root,
+            &selection(&["big"]),
+            budget(1000),
+            &dir.path().join("a.tar"),
+        )
+        .unwrap_err();
         assert!(error.contains("step_artifacts_max_bytes"), "{error}");
     }
 
@@ -262,7 +282,7 @@ mod tests {
         let error = collect(
             &dir.path().join("c"),
             &selection(&["**"]),
-            1 << 20,
+            budget(1 << 20),
             &dir.path().join("a.tar"),
         )
         .unwrap_err();

@@ -59,15 +59,12 @@ pub async fn save(
         Ok(selection) => selection,
         Err(message) => return Ok(Err(format!("artifacts: {message}"))),
     };
+    let budget = budget_of(engine, row).await?;
     let archive = archive_path(run_dir, row, "artifacts");
     let _ = tokio::fs::remove_file(&archive).await;
     let collected = {
-        let (root, archive, cap) = (
-            workdir.to_owned(),
-            archive.clone(),
-            engine.settings.artifacts_cap_bytes,
-        );
-        tokio::task::spawn_blocking(move || collect::collect(&root, &selection, cap, &archive))
+        let (root, archive) = (workdir.to_owned(), archive.clone());
+        tokio::task::spawn_blocking(move || collect::collect(&root, &selection, budget, &archive))
             .await
             .map_err(std::io::Error::other)?
     };
@@ -108,6 +105,37 @@ pub async fn save(
     })
     .await?;
     Ok(Ok(()))
+}
+
+/// Steps of one run may save this many times a step's cap between them:
+/// a pipeline of thousands of steps does not fill the disk. (Steps saving
+/// at the same moment each see the others' bytes only once recorded, so
+/// the run may pass it by a step's cap per worker running at once.)
+const RUN_CAP_FACTOR: u64 = 10;
+
+/// What `row` may still save: its own cap, or what the run has left.
+async fn budget_of(engine: &Engine, row: &step::Model) -> Result<collect::Budget, EngineError> {
+    let cap = engine.settings.artifacts_cap_bytes;
+    let run_cap = cap.saturating_mul(RUN_CAP_FACTOR);
+    let used: u64 = repo::artifacts::saved_in_run(&engine.db, row.run_id)
+        .await?
+        .iter()
+        .filter(|other| other.id != row.id)
+        .filter_map(stored_of)
+        .map(|stored| stored.bytes)
+        .sum();
+    let left = run_cap.saturating_sub(used);
+    Ok(if left < cap {
+        collect::Budget {
+            bytes: left,
+            limit: "a run's steps save at most 10 × step_artifacts_max_bytes between them",
+        }
+    } else {
+        collect::Budget {
+            bytes: cap,
+            limit: "step_artifacts_max_bytes",
+        }
+    })
 }
 
 async fn upload(logs: &dyn LogBackend, key: &str, archive: &Path) -> std::io::Result<()> {

@@ -1,4 +1,5 @@
-//! The record of a step's saved artifacts on its row (`kiln_steps.artifacts`).
+//! The record of a step's saved artifacts on its row (`kiln_steps.artifacts`),
+//! and the steps of a run that saved some.
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
@@ -20,4 +21,16 @@ pub async fn record(
         .exec(db)
         .await
         .map(drop)
+}
+
+/// The steps of run `run_id` that recorded saved artifacts.
+pub async fn saved_in_run(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+) -> Result<Vec<step::Model>, DbErr> {
+    step::Entity::find()
+        .filter(step::Column::RunId.eq(run_id))
+        .filter(step::Column::Artifacts.is_not_null())
+        .all(db)
+        .await
 }
