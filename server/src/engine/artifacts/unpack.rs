@@ -31,8 +31,10 @@ pub fn unpack(archive: &Path, root: &Path) -> Result<Unpacked, String> {
     )
     .map_err(|e| format!("the checkout could not be opened: {e}"))?;
     let file = File::open(archive).map_err(|e| format!("the archive could not be read: {e}"))?;
-    let mut tar = tar::Archive::new(file);
+    // Buffered: the archive is read in 512-byte headers and small files.
+    let mut tar = tar::Archive::new(std::io::BufReader::with_capacity(256 * 1024, file));
     let mut done = Unpacked::default();
+    let mut last_dir: Option<(Vec<String>, OwnedFd)> = None;
     let entries = tar
         .entries()
         .map_err(|e| format!("the archive could not be read: {e}"))?;
@@ -56,7 +58,21 @@ pub fn unpack(archive: &Path, root: &Path) -> Result<Unpacked, String> {
             continue;
         };
         let mode = entry.header().mode().unwrap_or(0o644) & 0o755;
-        match create(&root_fd, dirs, file_name, mode) {
+        // Files of one directory come together: its descriptor is kept.
+        let dir = match &last_dir {
+            Some((path, fd)) if path.as_slice() == dirs => fd.try_clone().ok(),
+            _ => None,
+        };
+        let dir = match dir {
+            Some(fd) => Ok(fd),
+            None => open_dirs(&root_fd, dirs).inspect(|fd| {
+                last_dir = fd
+                    .try_clone()
+                    .ok()
+                    .map(|kept| (dirs.iter().map(|d| (*d).to_owned()).collect(), kept));
+            }),
+        };
+        match dir.and_then(|dir| create(&dir, file_name, mode)) {
             Ok(mut out) => {
                 std::io::copy(&mut entry, &mut out)
                     .map_err(|e| format!("{name}: could not be written: {e}"))?;
@@ -75,9 +91,9 @@ fn skip(done: &mut Unpacked, name: &str, why: &str) {
     }
 }
 
-/// Opens `dirs/file_name` below `root` for writing, making the
-/// directories; never through a link.
-fn create(root: &OwnedFd, dirs: &[&str], file_name: &str, mode: u32) -> Result<File, &'static str> {
+/// The directory `dirs` below `root`, made where missing; never through
+/// a link.
+fn open_dirs(root: &OwnedFd, dirs: &[&str]) -> Result<OwnedFd, &'static str> {
     let mut at = root.try_clone().map_err(|_| "out of descriptors")?;
     for dir in dirs {
         match mkdirat(&at, *dir, Mode::from_bits_truncate(0o755)) {
@@ -97,8 +113,14 @@ fn create(root: &OwnedFd, dirs: &[&str], file_name: &str, mode: u32) -> Result<F
             Err(_) => return Err("its directory could not be opened"),
         };
     }
+    Ok(at)
+}
+
+/// Opens `file_name` in the directory `at` for writing; never through a
+/// link, never a special file.
+fn create(at: &OwnedFd, file_name: &str, mode: u32) -> Result<File, &'static str> {
     let fd = openat(
-        &at,
+        at,
         file_name,
         OFlag::O_WRONLY
             | OFlag::O_CREAT
