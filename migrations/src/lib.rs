@@ -24,9 +24,7 @@ mod m20261203_000001_schedules;
 mod m20261203_000002_schedule_leases;
 mod m20261203_000003_run_approvals;
 mod m20261203_000004_runs_by_state;
-mod m20261203_000005_delivery_events;
-mod m20261203_000006_step_artifacts;
-mod m20261203_000007_run_left_out;
+mod m20261203_000005_pipeline_records;
 
 pub struct Migrator;
 
@@ -52,9 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_schedule_leases::Migration),
             Box::new(m20261203_000003_run_approvals::Migration),
             Box::new(m20261203_000004_runs_by_state::Migration),
-            Box::new(m20261203_000005_delivery_events::Migration),
-            Box::new(m20261203_000006_step_artifacts::Migration),
-            Box::new(m20261203_000007_run_left_out::Migration),
+            Box::new(m20261203_000005_pipeline_records::Migration),
         ]
     }
 
