@@ -5,7 +5,7 @@
 //! Run: `cargo bench -p kiln-server --bench accounts` (databases as in the
 //! test suite). HTTP throughput is measured by `bench/accounts` with wrk.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/suite/common/mod.rs"]
 mod common;
 
 use std::error::Error;

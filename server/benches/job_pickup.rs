@@ -6,7 +6,7 @@
 //! Run: `cargo bench -p kiln-server --bench job_pickup` (PostgreSQL on
 //! 127.0.0.1:5432 and MariaDB on 127.0.0.1:3306 as in the test suite).
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/suite/common/mod.rs"]
 mod common;
 
 use std::error::Error;

@@ -4,10 +4,8 @@
 //! a caller without the project sees neither page, nor the hook secret.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::Backend;
-use common::hooks::hooked;
+use crate::common::Backend;
+use crate::common::hooks::hooked;
 
 async fn page(client: &reqwest::Client, url: String) -> (u16, String) {
     let response = client.get(url).send().await.unwrap();

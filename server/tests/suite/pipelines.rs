@@ -7,11 +7,9 @@
 //! shell stays data.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::engine::owner;
-use common::git::{ZERO, monorepo};
-use common::{Api, Backend, TestApp};
+use crate::common::engine::owner;
+use crate::common::git::{ZERO, monorepo};
+use crate::common::{Api, Backend, TestApp};
 use serde_json::{Value, json};
 
 /// The names of the pipelines that would start.
@@ -280,7 +278,7 @@ steps:
 "#;
 
 async fn a_pipeline_runs_on_a_clean_checkout_of_its_commit(backend: Backend) {
-    use common::engine::{step, wait_end};
+    use crate::common::engine::{step, wait_end};
     let app = TestApp::spawn_with(backend, |c| c.allow_local_repositories = true).await;
     let (api, project) = owner(&app).await;
     let root = tempfile::tempdir().unwrap();
@@ -382,7 +380,7 @@ steps:
 "#;
 
 async fn a_failed_pipeline_run_reruns_its_failed_steps_on_a_fresh_checkout(backend: Backend) {
-    use common::engine::{log, step, wait_end};
+    use crate::common::engine::{log, step, wait_end};
     let app = TestApp::spawn_with(backend, |c| c.allow_local_repositories = true).await;
     let (api, project) = owner(&app).await;
     let root = tempfile::tempdir().unwrap();

@@ -6,17 +6,14 @@
 //! them (none, last, all, the starting deadline).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::engine::{owner, save, wait_end};
-use common::{Api, Backend, TestApp};
+use crate::common::engine::{owner, save, wait_end};
+use crate::common::{Api, Backend, TestApp};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 /// Limits, history pruning and the lease on a pass, apart.
-#[path = "schedules/limits.rs"]
 mod limits;
 
 const HELLO: &str = "tasks:\n  hello:\n    run: echo hello\n";
@@ -369,7 +366,7 @@ async fn pipeline_schedules_read_the_branch(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.allow_local_repositories = true).await;
     let (api, project) = owner(&app).await;
     let root = tempfile::tempdir().unwrap();
-    let (repo, _) = common::git::monorepo(root.path());
+    let (repo, _) = crate::common::git::monorepo(root.path());
     repo.commit(&[(".kiln/nightly.yml", NIGHTLY)], "nightly");
     repo.git(&["branch", "release"]);
     let (status, answer) = api
@@ -397,7 +394,7 @@ async fn pipeline_schedules_read_the_branch(backend: Backend) {
     assert_eq!(run["pipeline"], "nightly", "{run:#}");
     assert_eq!(run["commit"]["branch"], "release", "{run:#}");
     assert_eq!(run["commit"]["event"], "schedule", "{run:#}");
-    let log = common::engine::log(&api, run["id"].as_i64().unwrap(), "check").await;
+    let log = crate::common::engine::log(&api, run["id"].as_i64().unwrap(), "check").await;
     assert!(log.contains("schedule on release"), "{log}");
     // A branch that does not exist: the firing fails and says why.
     let (status, _) = api

@@ -3,11 +3,9 @@
 //! under /api, the dashboard's HTML, request ids, the job queue, shutdown.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use kiln_server::db::entities::session;
 use sea_orm::{EntityTrait, Set};
 

@@ -9,13 +9,11 @@
 //! new one.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::engine::{grant_label, owner, processes_running, save, start, step, wait_end};
-use common::outage::Outage;
-use common::{Api, Backend, TestApp};
+use crate::common::engine::{grant_label, owner, processes_running, save, start, step, wait_end};
+use crate::common::outage::Outage;
+use crate::common::{Api, Backend, TestApp};
 use kiln_server::db::Pool;
 use kiln_server::db::entities::step as step_row;
 use sea_orm::sea_query::Expr;
@@ -117,7 +115,7 @@ tasks:
 "#;
     assert_eq!(save(&api, project, "outage", source).await.0, 200);
     let run = start(&api, project, "outage", json!({})).await;
-    common::engine::wait_until(&api, run, Duration::from_secs(20), |r| {
+    crate::common::engine::wait_until(&api, run, Duration::from_secs(20), |r| {
         step(r, "across")["state"] == "running" && step(r, "long")["state"] == "running"
     })
     .await;

@@ -4,14 +4,12 @@
 //! for runs through the API as a client would.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::engine::{
+use crate::common::engine::{
     grant_label, log, owner, processes_running, save, start, step, wait_end, wait_until,
 };
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::json;
 
 const DIAMOND: &str = r#"

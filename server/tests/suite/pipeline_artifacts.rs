@@ -8,11 +8,9 @@
 //! lets a restored file be written outside the checkout.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::Backend;
-use common::engine::{log, step, wait_end};
-use common::hooks::hooked_with;
+use crate::common::Backend;
+use crate::common::engine::{log, step, wait_end};
+use crate::common::hooks::hooked_with;
 use serde_json::{Value, json};
 
 const BUILD: &str = "when:
@@ -63,7 +61,7 @@ steps:
     run: test -L out && echo still a link
 ";
 
-async fn start(h: &common::hooks::Hooked, pipeline: &str) -> i64 {
+async fn start(h: &crate::common::hooks::Hooked, pipeline: &str) -> i64 {
     let (status, run) = h
         .api
         .send(

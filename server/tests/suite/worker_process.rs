@@ -8,12 +8,10 @@
 //! working directories are swept away.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::{Value, json};
 
 fn spawn_worker(app: &TestApp) -> Child {
@@ -31,11 +29,16 @@ fn spawn_worker(app: &TestApp) -> Child {
         .expect("kiln worker starts")
 }
 
-async fn run_state(api: &common::Api, run: i64) -> Value {
+async fn run_state(api: &crate::common::Api, run: i64) -> Value {
     api.get(&format!("/api/v1/runs/{run}")).await.1
 }
 
-async fn wait_for(api: &common::Api, run: i64, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+async fn wait_for(
+    api: &crate::common::Api,
+    run: i64,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     let began = Instant::now();
     loop {
         let body = run_state(api, run).await;
@@ -56,7 +59,7 @@ async fn killed_worker_fails_or_retries_visibly(backend: Backend) {
     api.sign_up("alice").await;
     let group = api.group("team", None).await;
     let project = api.project("app", group).await;
-    common::engine::grant_label(&api, "remote", project).await;
+    crate::common::engine::grant_label(&api, "remote", project).await;
     // A sleep no other test runs, found in the host's process table.
     let marker = format!("20.{}", uuid::Uuid::new_v4().as_u128() % 1_000_000_007);
     let source = format!(
@@ -120,7 +123,7 @@ tasks:
         );
     }
     let began = Instant::now();
-    while common::engine::processes_running(&marker).len() < 2 {
+    while crate::common::engine::processes_running(&marker).len() < 2 {
         assert!(
             began.elapsed() < Duration::from_secs(10),
             "the steps' sleeps never started"
@@ -130,7 +133,7 @@ tasks:
     worker.kill().unwrap(); // SIGKILL
     worker.wait().unwrap();
     let killed_at = Instant::now();
-    while !common::engine::processes_running(&marker).is_empty() {
+    while !crate::common::engine::processes_running(&marker).is_empty() {
         assert!(
             killed_at.elapsed() < Duration::from_secs(3),
             "the killed worker's steps still run"

@@ -9,7 +9,6 @@ use serde_json::json;
 
 use crate::common::engine::{log, owner, save, start, step, wait_end};
 use crate::common::{Backend, TestApp};
-use crate::on_all_backends;
 
 /// A tiny HTTP server on `ip` answering every request with `status` and a
 /// JSON body; the counter says how many requests reached it.

@@ -4,13 +4,11 @@
 //! branch) are not held up.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::engine::{owner, step, wait_end, wait_until};
-use common::git::monorepo;
-use common::{Api, Backend, TestApp};
+use crate::common::engine::{owner, step, wait_end, wait_until};
+use crate::common::git::monorepo;
+use crate::common::{Api, Backend, TestApp};
 use serde_json::{Value, json};
 
 const DEPLOY: &str = "when: { event: [manual] }\nconcurrency: { group: 'deploy-{{ branch }}' }\nsteps:\n  - name: deploy\n    run: sleep 2\n";

@@ -5,13 +5,11 @@
 //! `all`: the instants it had not committed are handled by the others).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::engine::{owner, save};
-use common::{Backend, TestApp};
+use crate::common::engine::{owner, save};
+use crate::common::{Backend, TestApp};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 

@@ -6,12 +6,10 @@
 //! the logs are private files; names refuse invisible format characters.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 
-use common::engine;
-use common::{Api, Backend, TestApp};
+use crate::common::engine;
+use crate::common::{Api, Backend, TestApp};
 use kiln_core::accounts::RegistrationMode;
 use kiln_server::config::Config;
 use kiln_server::db::entities::{session, user};

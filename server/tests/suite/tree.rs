@@ -4,9 +4,7 @@
 //! bad input named by field.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::json;
 
 async fn nesting_moving_and_deleting(backend: Backend) {

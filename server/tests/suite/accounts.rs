@@ -4,9 +4,7 @@
 //! login throttling, CSRF, and the quota headers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{Api, Backend, TestApp};
+use crate::common::{Api, Backend, TestApp};
 use kiln_server::db::entities::api_token;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::json;

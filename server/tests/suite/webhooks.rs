@@ -8,11 +8,9 @@
 //! shows its errors.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::Backend;
-use common::git::ZERO;
-use common::hooks::{Hooked, deliver, deliveries, hooked};
+use crate::common::Backend;
+use crate::common::git::ZERO;
+use crate::common::hooks::{Hooked, deliver, deliveries, hooked};
 use kiln_core::hooks::signature::sign;
 use serde_json::{Value, json};
 

@@ -6,16 +6,14 @@
 //! and the run says why.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::engine::{owner, wait_end, wait_until};
+use crate::common::git::monorepo;
+use crate::common::{Api, Backend, TestApp};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use common::engine::{owner, wait_end, wait_until};
-use common::git::monorepo;
-use common::{Api, Backend, TestApp};
 use serde_json::{Value, json};
 
 /// One request as the stand-in host received it.

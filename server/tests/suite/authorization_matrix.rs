@@ -5,20 +5,15 @@
 //! Runs on SQLite, PostgreSQL and MariaDB.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-#[path = "authorization_matrix/engine_routes.rs"]
 mod engine_routes;
-#[path = "authorization_matrix/schedule_routes.rs"]
 mod schedule_routes;
-#[path = "authorization_matrix/setup.rs"]
 mod setup;
-#[path = "authorization_matrix/table.rs"]
 mod table;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{Api, Backend, TestApp};
+use crate::common::{Api, Backend, TestApp};
 use kiln_server::db::entities::api_token;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};

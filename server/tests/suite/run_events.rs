@@ -5,13 +5,11 @@
 //! run's changes as they happen, resumable from `Last-Event-ID`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::engine::{owner, save, start, wait_end};
-use common::{Backend, TestApp};
+use crate::common::engine::{owner, save, start, wait_end};
+use crate::common::{Backend, TestApp};
 use kiln_core::engine::{StepEvent, StepState};
 use kiln_server::engine::repo::moves::{StepMove, StepRef, move_steps};
 use serde_json::{Value, json};
@@ -67,7 +65,7 @@ fn parse_events(text: &str) -> Vec<Sent> {
 }
 
 /// The whole stream of an ended run (it ends by itself).
-async fn story_of(app: &TestApp, api: &common::Api, run: i64, after: i64) -> Vec<Sent> {
+async fn story_of(app: &TestApp, api: &crate::common::Api, run: i64, after: i64) -> Vec<Sent> {
     let response = api
         .request(
             reqwest::Method::GET,
@@ -220,8 +218,8 @@ async fn a_rolled_back_change_leaves_no_event(backend: Backend) {
     .await;
     assert_eq!(status, 200, "{body}");
     let run = start(&api, project, "wait", json!({})).await;
-    common::engine::wait_until(&api, run, Duration::from_secs(20), |r| {
-        common::engine::step(r, "slow")["state"] == "running"
+    crate::common::engine::wait_until(&api, run, Duration::from_secs(20), |r| {
+        crate::common::engine::step(r, "slow")["state"] == "running"
     })
     .await;
     let db = &app.server.database().conn;
@@ -282,7 +280,7 @@ on_all_backends!(a_rolled_back_change_leaves_no_event);
 
 /// The events of a run so far, from a stream read for a moment (the run
 /// may still be going).
-async fn story_of_now(api: &common::Api, run: i64) -> Vec<Sent> {
+async fn story_of_now(api: &crate::common::Api, run: i64) -> Vec<Sent> {
     let mut response = api
         .request(reqwest::Method::GET, &format!("/api/v1/runs/{run}/events"))
         .send()
@@ -358,7 +356,7 @@ async fn a_running_run_is_followed_live(backend: Backend) {
     );
     let text = response.text().await.unwrap();
     assert!(text.contains("event: run"), "{text}");
-    let anonymous = common::Api::new(&app.base);
+    let anonymous = crate::common::Api::new(&app.base);
     let (status, _) = anonymous.get(&format!("/api/v1/runs/{run}/events")).await;
     assert_eq!(status, 401);
     // Someone else may not follow it.

@@ -10,12 +10,10 @@
 //! sandbox too, where the step can replace the file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::engine::{log, owner, save, start, step, wait_end};
-use common::{Backend, TestApp};
+use crate::common::engine::{log, owner, save, start, step, wait_end};
+use crate::common::{Backend, TestApp};
 use kiln_server::config::StepSandbox;
 use serde_json::json;
 
@@ -356,7 +354,7 @@ on_sqlite_and_postgres!(loader_variables_never_reach_the_sandbox_builders);
 /// fix it, instead of failing every step later; `none` starts anyway.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_sandbox_stops_start_up() {
-    let db = common::TestDb::create(Backend::Sqlite).await;
+    let db = crate::common::TestDb::create(Backend::Sqlite).await;
     let mut config = db.config();
     // Too little memory for the step's shell to start: a sandbox that fails.
     config.step_max_memory_bytes = 100_000;

@@ -9,11 +9,9 @@
 //! at once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::Backend;
-use common::engine::{log, step, wait_end};
-use common::hooks::{Hooked, deliver, hooked, hooked_with};
+use crate::common::Backend;
+use crate::common::engine::{log, step, wait_end};
+use crate::common::hooks::{Hooked, deliver, hooked, hooked_with};
 use kiln_core::hooks::signature::sign;
 use serde_json::{Value, json};
 

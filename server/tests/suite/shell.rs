@@ -6,15 +6,12 @@
 //! the resident launcher (the `kiln` binary), as the server starts them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "shell_output/mod.rs"]
-mod shell_output;
-
 use std::time::{Duration, Instant};
 
+use crate::shell_output::{run_collect, text};
 use kiln_core::sandbox::Limit;
 use kiln_server::engine::launcher;
 use kiln_server::engine::shell::{Ending, MAX_LINE_BYTES, ShellStep, Stream, run};
-use shell_output::{run_collect, text};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 

@@ -6,9 +6,7 @@
 //! `trusted_proxies`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::json;
 
 fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {

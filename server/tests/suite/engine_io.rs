@@ -4,14 +4,12 @@
 //! granted to groups.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-#[path = "engine_io/http_steps.rs"]
 mod http_steps;
 
 use std::time::{Duration, Instant};
 
-use common::engine::{log, owner, save, start, step, wait_end, wait_until, walk};
-use common::{Backend, TestApp};
+use crate::common::engine::{log, owner, save, start, step, wait_end, wait_until, walk};
+use crate::common::{Backend, TestApp};
 use serde_json::json;
 
 async fn secrets_reach_steps_but_never_logs(backend: Backend) {
@@ -228,7 +226,7 @@ tasks:
 }
 on_all_backends!(live_log_follows_and_resumes);
 
-async fn follow(api: &common::Api, path: &str) -> reqwest::Response {
+async fn follow(api: &crate::common::Api, path: &str) -> reqwest::Response {
     api.request(reqwest::Method::GET, path)
         .header("accept", "text/event-stream")
         .send()
@@ -352,7 +350,7 @@ async fn worker_labels_are_granted_to_groups(backend: Backend) {
             .contains("\"deployer\""),
         "{body}"
     );
-    common::engine::grant_label(&admin, "deployer", project).await;
+    crate::common::engine::grant_label(&admin, "deployer", project).await;
     assert_eq!(save(&admin, project, "ship", source).await.0, 200);
     // A project in another top-level group does not inherit the grant.
     let other_group = admin.group("others", None).await;

@@ -4,14 +4,12 @@
 //! that stopped heart-beating go back to the queue.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::{Backend, TestDb};
 use apalis::prelude::*;
-use common::{Backend, TestDb};
 use kiln_server::db::Database;
 use kiln_server::db::connect::PoolSettings;
 use kiln_server::jobs::mysql::{MySqlQueueConfig, MySqlStorage};

@@ -5,10 +5,8 @@
 //! with the field named (422).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::engine::owner;
-use common::{Backend, TestApp};
+use crate::common::engine::owner;
+use crate::common::{Backend, TestApp};
 use sea_orm::EntityTrait;
 use serde_json::json;
 

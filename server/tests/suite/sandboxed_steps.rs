@@ -7,18 +7,15 @@
 //! reported on the step's stderr, and a killed launcher taking its steps.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "shell_output/mod.rs"]
-mod shell_output;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::shell_output::{run_collect, text};
 use kiln_core::sandbox::Network;
 use kiln_server::config::{Config, StepSandbox};
 use kiln_server::engine::launcher;
 use kiln_server::engine::sandbox::Sandbox;
 use kiln_server::engine::shell::{Ending, ShellStep, Stream, run};
-use shell_output::{run_collect, text};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 

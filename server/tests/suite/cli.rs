@@ -4,13 +4,11 @@
 //! schema up, down to empty and up again on all three backends.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{Backend, TestDb};
+use crate::common::{Backend, TestDb};
 
 fn kiln() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_kiln"));
@@ -331,7 +329,7 @@ async fn operator_creates_users_and_resets_passwords(backend: Backend) {
     let mut config = db.config();
     config.log_level = "warn".into();
     let server = kiln_server::serve::Server::start(config).await.unwrap();
-    let api = common::Api::new(&format!("http://{}", server.addr()));
+    let api = crate::common::Api::new(&format!("http://{}", server.addr()));
     let (status, body) = api
         .post(
             "/api/v1/auth/login",
@@ -343,7 +341,7 @@ async fn operator_creates_users_and_resets_passwords(backend: Backend) {
 
     // A reset revokes the account's API tokens, and says so.
     let secret = api.token("read").await;
-    let bearer = common::Api::with_token(&api.base, &secret);
+    let bearer = crate::common::Api::with_token(&api.base, &secret);
     assert_eq!(bearer.get("/api/v1/me").await.0, 200);
     let reset = run_with_stdin(
         &mut user(&["reset-password", "ops", "--password-stdin"]),

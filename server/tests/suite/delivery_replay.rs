@@ -6,10 +6,8 @@
 //! project's delivery, or one that does not exist, is 404.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::Backend;
-use common::hooks::{deliver, deliveries, hooked};
+use crate::common::Backend;
+use crate::common::hooks::{deliver, deliveries, hooked};
 use kiln_core::hooks::signature::sign;
 use serde_json::json;
 

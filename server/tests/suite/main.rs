@@ -1,0 +1,38 @@
+//! The server's integration tests, linked as one binary: every file here is
+//! one subject (accounts, the engine, pipelines, …) run against a real
+//! server and real databases. One binary instead of one per file: the server
+//! and its dependencies are linked once, which is most of a test build's time
+//! and disk.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[macro_use]
+mod common;
+mod shell_output;
+
+mod accounts;
+mod authorization_matrix;
+mod cli;
+mod commit_statuses;
+mod delivery_replay;
+mod engine;
+mod engine_io;
+mod faults;
+mod fork_pull_requests;
+mod http;
+mod instance_ownership;
+mod mysql_queue;
+mod pipeline_artifacts;
+mod pipeline_concurrency;
+mod pipeline_pages;
+mod pipelines;
+mod repository;
+mod run_events;
+mod sandbox;
+mod sandboxed_steps;
+mod schedules;
+mod schedules_exactly_once;
+mod shell;
+mod tree;
+mod web_security;
+mod webhooks;
+mod worker_process;
