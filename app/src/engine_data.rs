@@ -147,6 +147,8 @@ pub struct RunPage {
     pub errors: Vec<String>,
     /// A pipeline run's steps its event's `when:` left out, with why.
     pub left_out: Vec<(String, String)>,
+    /// The concurrency group the run waits for, when the page was made.
+    pub waiting_for: Option<String>,
     /// The run's newest event when the page was made: the live stream
     /// starts after it.
     pub last_event: i64,

@@ -144,3 +144,33 @@ test('forms work without JavaScript', async () => {
   assert.match(await page.locator('#operations').textContent(), /\/api\/v1\/groups\/\{id\}\/move/);
   await context.close();
 });
+
+test('deleting a project asks for its full path typed out', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${kiln.url}/login`);
+  await page.fill('#login-username', 'alice');
+  await page.fill('#login-password', 'correct horse');
+  await Promise.all([page.waitForURL(`${kiln.url}/projects`), page.click('form[action="/ui/login"] button[type=submit]')]);
+  await page.goto(`${kiln.url}/g/platform`);
+  await page.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
+  await submit(page, await page.locator('form[action$="/projects"]').getAttribute('action'), { slug: 'scratch' });
+  assert.equal(new URL(page.url()).pathname, '/p/platform/scratch');
+  assert.equal(await page.locator('#delete-path').textContent(), 'platform/scratch');
+  const action = await page.locator('#delete-node').evaluate((b) => b.form.getAttribute('action'));
+  // The slug alone, or nothing, is not enough: the project stays.
+  await submit(page, action, { confirm: 'scratch' });
+  assert.equal(new URL(page.url()).pathname, '/p/platform/scratch');
+  assert.match(await page.locator('.field-error[data-field="confirm"]').textContent(), /type the full path, platform\/scratch, to delete it/);
+  const bare = await context.request.post(`${kiln.url}${action}`, {
+    headers: { Origin: kiln.url, Referer: `${kiln.url}/p/platform/scratch` },
+    form: {},
+    maxRedirects: 0,
+  });
+  assert.equal(bare.status(), 303);
+  assert.equal((await fetch(`${kiln.url}/p/platform/scratch`, { headers: { Cookie: (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ') } })).status, 200);
+  await submit(page, action, { confirm: 'platform/scratch' });
+  assert.equal(new URL(page.url()).pathname, '/projects');
+  assert.doesNotMatch(await page.locator('main').textContent(), /platform\/scratch/);
+  await context.close();
+});

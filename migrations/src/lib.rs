@@ -25,6 +25,7 @@ mod m20261203_000002_schedule_leases;
 mod m20261203_000003_run_approvals;
 mod m20261203_000004_runs_by_state;
 mod m20261203_000005_pipeline_records;
+mod m20261203_000006_run_waiting;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_run_approvals::Migration),
             Box::new(m20261203_000004_runs_by_state::Migration),
             Box::new(m20261203_000005_pipeline_records::Migration),
+            Box::new(m20261203_000006_run_waiting::Migration),
         ]
     }
 

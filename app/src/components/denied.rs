@@ -5,6 +5,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::sign_in_link::SignInLink;
 use crate::data::Denied;
 
 #[component]
@@ -21,7 +22,7 @@ pub fn DeniedView(denied: Denied) -> impl IntoView {
         Denied::SignIn => view! {
             <div class="rounded-lg border border-stone-200 bg-white p-8 text-center dark:border-stone-800 dark:bg-stone-900">
                 <p class="mb-3">"Sign in to see this page."</p>
-                <a href="/login" class="font-medium text-orange-700 underline dark:text-orange-300">"Sign in"</a>
+                <SignInLink class="font-medium text-orange-700 underline dark:text-orange-300" />
             </div>
         }
         .into_any(),

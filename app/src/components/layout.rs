@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use crate::components::nav::SideNav;
+use crate::components::sign_in_link::SignInLink;
 use crate::server_fns::whoami;
 
 #[component]
@@ -60,7 +61,7 @@ fn UserMenu() -> impl IntoView {
                         </form>
                     }.into_any(),
                     _ => view! {
-                        <a href="/login" class="hover:underline">"Sign in"</a>
+                        <SignInLink class="hover:underline" />
                         <a href="/register" class="hover:underline">"Register"</a>
                     }.into_any(),
                 }

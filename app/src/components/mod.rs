@@ -15,3 +15,4 @@ pub mod page_header;
 pub mod repository_card;
 pub mod run_state;
 pub mod schedule_form;
+pub mod sign_in_link;

@@ -23,17 +23,17 @@ pub fn ApiReferencePage() -> impl IntoView {
                         <table class="w-full text-left text-sm" id="operations">
                             <thead>
                                 <tr class="border-b border-stone-200 dark:border-stone-800">
-                                    <th class="py-2">"Method"</th><th>"Path"</th><th>"Cost"</th><th>"Complexity"</th><th>"What it does"</th>
+                                    <th class="py-2 pr-4">"Method"</th><th class="pr-4">"Path"</th><th class="pr-4">"Cost"</th><th class="pr-4">"Complexity"</th><th>"What it does"</th>
                                 </tr>
                             </thead>
                             <tbody>
                                 {ops.into_iter().map(|op| view! {
                                     <tr class="border-b border-stone-100 dark:border-stone-900">
-                                        <td class="py-2 font-mono">{op.method}</td>
-                                        <td class="font-mono">{op.path}</td>
-                                        <td>{op.units}</td>
-                                        <td class="font-mono">{op.complexity}</td>
-                                        <td>{op.summary}</td>
+                                        <td class="py-2 pr-4 align-top font-mono">{op.method}</td>
+                                        <td class="pr-4 align-top font-mono break-all">{op.path}</td>
+                                        <td class="pr-4 align-top">{op.units}</td>
+                                        <td class="pr-4 align-top font-mono">{op.complexity}</td>
+                                        <td class="py-2 align-top">{op.summary}</td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>

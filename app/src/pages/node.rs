@@ -55,6 +55,7 @@ fn Node(page: NodePage) -> impl IntoView {
     let is_group = node.kind == "group";
     let base = format!("/ui/nodes/{}", node.id);
     let title = node.name.clone();
+    let delete_path = node.full_path.clone();
     view! {
         <Title text=title.clone() />
         <Breadcrumbs crumbs />
@@ -127,8 +128,16 @@ fn Node(page: NodePage) -> impl IntoView {
                         view! {
                             <FormCard title="Delete" action=format!("{base}/delete")>
                                 <FormAlert form="delete" />
-                                <p class="mb-3 text-sm">"Deletes it for good. A group must be empty."</p>
-                                <button type="submit" class="rounded-md bg-red-700 px-4 py-2 text-sm font-medium text-white">"Delete"</button>
+                                <p class="mb-3 text-sm">
+                                    {if is_group {
+                                        "Deletes this group for good. It must be empty first."
+                                    } else {
+                                        "Deletes this project for good, with its workflows, runs, schedules and secrets."
+                                    }}
+                                    " Type "<code class="font-mono" id="delete-path">{delete_path.clone()}</code>" to confirm."
+                                </p>
+                                <Field form="delete" name="confirm" label="Full path" required=true />
+                                <button type="submit" id="delete-node" class="rounded-md bg-red-700 px-4 py-2 text-sm font-medium text-white">"Delete"</button>
                             </FormCard>
                         }
                     })}

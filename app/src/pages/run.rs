@@ -70,6 +70,7 @@ fn Run(page: RunPage, reload: RwSignal<u32>) -> impl IntoView {
         fork,
         errors,
         left_out,
+        waiting_for,
         last_event,
     } = page;
     let id = run.id;
@@ -109,6 +110,11 @@ fn Run(page: RunPage, reload: RwSignal<u32>) -> impl IntoView {
         })}
         <FormAlert form="run" />
         {fork.map(|fork| view! { <Fork fork run=id /> })}
+        {waiting_for.map(|group| view! {
+            <p id="group-wait" role="status" class="mb-4 rounded-md border border-sky-300 bg-sky-50 px-3 py-2 text-sm dark:border-sky-800 dark:bg-sky-950">
+                {format!("Waiting for its turn in concurrency group {group}: another run of the group goes first.")}
+            </p>
+        })}
         {(!errors.is_empty()).then(|| view! {
             <div id="pipeline-errors" role="alert" class="mb-4 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm dark:border-red-800 dark:bg-red-950">
                 <p class="font-medium">"The pipeline file does not load; nothing ran."</p>

@@ -82,6 +82,29 @@ pub fn on_start(concurrency: &Concurrency, run: i64, running: &[i64]) -> GroupPo
     }
 }
 
+/// Whether a re-run of `run` waits, given the ids of the group's running
+/// runs: while any other run of the group runs or waits, whatever its age.
+/// A re-run never cancels the others, even under `cancel_in_progress`: it
+/// is someone's decision about one run, not a newer commit replacing an
+/// older one.
+pub fn rerun_waits(run: i64, running: &[i64]) -> bool {
+    running.iter().any(|&id| id != run)
+}
+
+/// The group's run whose turn it is, given its running runs as (id, waiting
+/// since): none while one of them is not waiting (it runs), else the one
+/// waiting longest (the older run on a tie).
+pub fn next_turn(running: &[(i64, Option<i64>)]) -> Option<i64> {
+    if running.iter().any(|(_, since)| since.is_none()) {
+        return None;
+    }
+    running
+        .iter()
+        .filter_map(|&(id, since)| since.map(|since| (since, id)))
+        .min()
+        .map(|(_, id)| id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +177,24 @@ mod tests {
         );
         assert_eq!(on_start(&wait, 5, &[3, 5]), GroupPolicy::Wait);
         assert_eq!(on_start(&wait, 3, &[3, 5]), GroupPolicy::Start);
+    }
+
+    #[test]
+    fn a_rerun_waits_for_any_other_run_of_its_group() {
+        assert!(!rerun_waits(3, &[]));
+        assert!(!rerun_waits(3, &[3]));
+        // A newer run holds back the re-run of an older one.
+        assert!(rerun_waits(3, &[3, 9]));
+        assert!(rerun_waits(9, &[3]));
+    }
+
+    #[test]
+    fn the_turn_goes_to_the_run_waiting_longest_once_none_runs() {
+        assert_eq!(next_turn(&[]), None);
+        // One runs: nobody's turn.
+        assert_eq!(next_turn(&[(4, None), (5, Some(10))]), None);
+        // A re-run of run 2 that began waiting after run 7 goes after it.
+        assert_eq!(next_turn(&[(2, Some(30)), (7, Some(20))]), Some(7));
+        assert_eq!(next_turn(&[(8, Some(20)), (7, Some(20))]), Some(7));
     }
 }

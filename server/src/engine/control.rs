@@ -1,16 +1,18 @@
 //! What people do to runs: cancel (pending steps cancelled, running ones
 //! killed — here at once, elsewhere on their next heartbeat), and re-run a
 //! finished run: its failures and what follows them (Airflow's "clear"),
-//! one chosen step and what follows it, or all of it.
+//! one chosen step and what follows it, or all of it; a re-run waits while
+//! another run of its concurrency group runs.
 
 use std::collections::BTreeSet;
 
 use kiln_core::engine::{RunEvent, RunState, StepEvent, clear_downstream, clear_failed};
+use kiln_core::pipeline::concurrency::rerun_waits;
 use sea_orm::sea_query::Expr;
 
 use super::advance::{Changed, advance, push};
 use super::repo::moves::{StepMove, StepRef, move_run, move_steps};
-use super::repo::{lock_run, plan_steps, run_state_of, steps_of};
+use super::repo::{groups, lock_run, plan_steps, run_state_of, steps_of};
 use super::{Engine, EngineError};
 use crate::clock::now_ms;
 use crate::db::entities::{run, step};
@@ -44,6 +46,10 @@ pub async fn rerun(engine: &Engine, run_id: i64, what: Rerun) -> Result<Vec<Stri
             "state",
             "the run is still running; cancel it first",
         ));
+    }
+    if run.concurrency_group.is_some() {
+        // Group decisions are made one at a time, as for new runs.
+        groups::hold(&txn, run.project_id).await?;
     }
     // The definition outlives its workflow: a deleted workflow's run can
     // be re-run as it was.
@@ -108,13 +114,34 @@ pub async fn rerun(engine: &Engine, run_id: i64, what: Rerun) -> Result<Vec<Stri
     let Some(state) = reopened else {
         return Err(EngineError::conflict("state", "the run changed meanwhile"));
     };
+    let waits = match &run.concurrency_group {
+        Some(group) => {
+            let running = groups::running_in(&txn, run.project_id, group).await?;
+            let ids: Vec<i64> = running.iter().map(|&(id, _)| id).collect();
+            rerun_waits(run_id, &ids)
+        }
+        None => false,
+    };
+    // Always written: a run cancelled while it waited still says so.
+    let waiting_since_ms = waits.then_some(now);
+    if run.concurrency_group.is_some() {
+        groups::set_waiting(&txn, run_id, waiting_since_ms).await?;
+    }
     let run = run::Model {
         state: state.as_str().into(),
         finished_at_ms: None,
+        waiting_since_ms,
         ..run
     };
-    let advanced = advance(&txn, &workflow, &run, Changed::Any).await?;
+    // A re-run that waits for its group starts when its turn comes.
+    let dispatches = if waits {
+        Vec::new()
+    } else {
+        advance(&txn, &workflow, &run, Changed::Any)
+            .await?
+            .dispatches
+    };
     txn.commit().await?;
-    push(engine, advanced.dispatches).await;
+    push(engine, dispatches).await;
     Ok(reset)
 }

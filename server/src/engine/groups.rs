@@ -1,12 +1,14 @@
 //! Concurrency groups of pipeline runs (`concurrency:` in a pipeline file):
 //! runs of one group in one project do not overlap. A new run either
 //! cancels the older running runs of its group (`cancel_in_progress`) or
-//! is written without dispatching anything and waits; when a run of a
-//! group ends, the oldest waiting one starts. The sweeper asks again now
+//! is written without dispatching anything and marked as waiting, as is a
+//! re-run while another run of its group runs or waits; when a run of a
+//! group ends, the one waiting longest starts. The sweeper asks again now
 //! and then, so a run never waits for an end whose follow-up was lost to a
 //! crash.
 
 use kiln_core::engine::RunState;
+use kiln_core::pipeline::concurrency::next_turn;
 use sea_orm::DatabaseTransaction;
 
 use super::advance::{Changed, advance, push};
@@ -18,8 +20,8 @@ use crate::db::entities::run;
 /// each with nothing left to run, is followed this far).
 const CHAIN: usize = 16;
 
-/// After run `ended` of a group ended: starts the group's oldest running
-/// run if it is still waiting.
+/// After run `ended` of a group ended: starts the group's next run if
+/// one waits.
 pub async fn after_end(engine: &Engine, ended: &run::Model) {
     if let Some(group) = &ended.concurrency_group
         && let Err(error) = start_next(engine, ended.project_id, group).await
@@ -28,23 +30,21 @@ pub async fn after_end(engine: &Engine, ended: &run::Model) {
     }
 }
 
-/// Starts the oldest running run of `group` if nothing of it has started;
+/// Starts the run of `group` waiting longest if none of the group runs;
 /// goes on with the next when that one ended at once.
 pub async fn start_next(engine: &Engine, project: i64, group: &str) -> Result<(), EngineError> {
     for _ in 0..CHAIN {
+        // Read first: the common case (one runs) takes no lock.
         let running = groups::running_in(&engine.db, project, group).await?;
-        let Some(&oldest) = running.first() else {
+        let Some(next) = next_turn(&running) else {
             return Ok(());
         };
-        // Read first: the common case (it runs already) takes no lock.
-        if groups::has_started(&engine.db, oldest).await? {
-            return Ok(());
-        }
         let txn = crate::db::write_txn::begin(&engine.db).await?;
-        let Some(run) = lock_run(&txn, oldest).await? else {
+        let Some(run) = lock_run(&txn, next).await? else {
             return Ok(());
         };
-        if run_state_of(&run) != RunState::Running || groups::has_started(&txn, run.id).await? {
+        // Under the lock: started meanwhile by another process, or ended.
+        if run_state_of(&run) != RunState::Running || run.waiting_since_ms.is_none() {
             return Ok(());
         }
         let definition = engine.definitions.of_run(&txn, &run).await?;
@@ -54,6 +54,11 @@ pub async fn start_next(engine: &Engine, project: i64, group: &str) -> Result<()
             cancel::cancel_only(engine, run.id, &format!("Kiln ({error})")).await?;
             continue;
         }
+        groups::set_waiting(&txn, run.id, None).await?;
+        let run = run::Model {
+            waiting_since_ms: None,
+            ..run
+        };
         let advanced = advance(&txn, &definition, &run, Changed::Any).await?;
         txn.commit().await?;
         tracing::info!(run = run.id, %group, "a waiting run of its concurrency group starts");

@@ -307,11 +307,12 @@ pub async fn write(
             queue: queue_for(&task.runs_on),
         })
         .collect();
-    let created = create_run(txn, row, steps, now).await?;
+    let mut created = create_run(txn, row, steps, now).await?;
     let policy = match (&created.concurrency_group, &concurrency) {
         (Some(group), Some(rules)) => {
             let running = groups::running_in(txn, created.project_id, group).await?;
-            on_start(rules, created.id, &running)
+            let ids: Vec<i64> = running.iter().map(|&(id, _)| id).collect();
+            on_start(rules, created.id, &ids)
         }
         _ => GroupPolicy::Start,
     };
@@ -322,7 +323,11 @@ pub async fn write(
     }
     // A run that waits for its group dispatches nothing until it is its turn.
     let dispatches = match policy {
-        GroupPolicy::Wait => Vec::new(),
+        GroupPolicy::Wait => {
+            groups::set_waiting(txn, created.id, Some(now)).await?;
+            created.waiting_since_ms = Some(now);
+            Vec::new()
+        }
         _ => {
             advance(txn, &definition, &created, Changed::Any)
                 .await?

@@ -24,9 +24,11 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
+use axum::handler::Handler;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tower::Layer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
@@ -47,7 +49,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::handler))
         .nest("/api/v1", api_v1(&state))
         .merge(ui::router(&state))
-        .fallback(fallback)
+        // With the session: the 404 page's header knows who is signed in.
+        .fallback_service(sessions(&state).layer(fallback.with_state(state.clone())))
         // Inside the request-id, tracing and metrics layers, so refused
         // Hosts are logged and counted like any answer.
         .layer(axum::middleware::from_fn(move |request, next| {

@@ -80,8 +80,17 @@ pub async fn not_found(
     state: AppState,
     request: axum::extract::Request,
 ) -> axum::response::Response {
-    let handler =
-        leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_security, shell);
+    // The same context as every page: the header asks who is signed in.
+    let backend = super::pages::backend(state.clone());
+    let config = state.config.clone();
+    let handler = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        move || {
+            provide_context(config.clone());
+            provide_context(backend.clone());
+            page_security();
+        },
+        shell,
+    );
     handler(request.uri().clone(), axum::extract::State(state), request).await
 }
 

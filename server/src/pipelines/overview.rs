@@ -125,6 +125,7 @@ mod tests {
             approved_by: None,
             approved_at_ms: None,
             left_out: None,
+            waiting_since_ms: None,
         }
     }
 

@@ -151,7 +151,20 @@ async fn dashboard_is_rendered_on_the_server(backend: Backend) {
             .unwrap()
             .starts_with("text/html")
     );
-    assert!(missing.text().await.unwrap().contains("Page not found"));
+    let html = missing.text().await.unwrap();
+    assert!(html.contains("Page not found"));
+    // Signing in from here comes back here.
+    assert!(
+        html.contains("href=\"/login?next=/no/such/page\""),
+        "{html}"
+    );
+    // Someone signed in stays signed in on it (the header names them).
+    let me = app.browser();
+    me.sign_up("nina").await;
+    let (status, html) = me.raw("GET", "/no/such/page", None).await;
+    assert_eq!(status, 404);
+    assert!(html.contains("id=\"user-menu\""), "{html}");
+    assert!(!html.contains("href=\"/register\""), "{html}");
     app.stop().await;
 }
 on_all_backends!(dashboard_is_rendered_on_the_server);

@@ -1,7 +1,7 @@
 //! `concurrency:` groups of pipeline runs, against a real repository: a
 //! newer run of a group waits until the older has ended (and then starts by
 //! itself), or with `cancel_in_progress` cancels it; other groups (another
-//! branch) are not held up.
+//! branch) are not held up; a re-run waits for the group's newer run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
@@ -137,3 +137,43 @@ async fn simultaneous_runs_of_a_group_take_turns(backend: Backend) {
     app.stop().await;
 }
 on_sqlite_and_postgres!(simultaneous_runs_of_a_group_take_turns);
+
+/// A re-run of an older run waits while a newer run of its group runs (its
+/// earlier attempt having run does not count as its turn now), and starts
+/// by itself when that one ends.
+async fn a_rerun_waits_for_its_group(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.allow_local_repositories = true).await;
+    let (api, project, _root) = linked(&app).await;
+    let first = start(&api, project, "deploy", "main").await;
+    assert_eq!(wait_end(&api, first).await["state"], "success");
+    let second = start(&api, project, "deploy", "main").await;
+    wait_until(&api, second, Duration::from_secs(30), |r| {
+        step(r, "deploy")["state"] == "running"
+    })
+    .await;
+    let (status, answer) = api
+        .post(
+            &format!("/api/v1/runs/{first}/retry"),
+            json!({"steps": "all"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let (_, waiting) = api.get(&format!("/api/v1/runs/{first}")).await;
+    assert_eq!(waiting["state"], "running", "{waiting:#}");
+    assert_eq!(step(&waiting, "deploy")["state"], "queued", "{waiting:#}");
+    assert!(waiting["waiting_since"].is_string(), "{waiting:#}");
+    let (_, page) = api.raw("GET", &format!("/runs/{first}"), None).await;
+    assert!(page.contains("id=\"group-wait\""), "{page}");
+    let b = wait_end(&api, second).await;
+    assert_eq!(b["state"], "success", "{b:#}");
+    let a = wait_end(&api, first).await;
+    assert_eq!(a["state"], "success", "{a:#}");
+    assert!(a.get("waiting_since").is_none(), "{a:#}");
+    assert_eq!(step(&a, "deploy")["attempt"], 2, "{a:#}");
+    assert!(
+        ms(&step(&a, "deploy")["started_at"]) >= ms(&b["finished_at"]),
+        "the re-run overlapped the newer run: {a:#} {b:#}"
+    );
+    app.stop().await;
+}
+on_sqlite_and_postgres!(a_rerun_waits_for_its_group);

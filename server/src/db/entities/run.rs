@@ -39,6 +39,9 @@ pub struct Model {
     /// JSON `[[step, reason], …]`.
     #[sea_orm(column_type = "Text", nullable)]
     pub left_out: Option<String>,
+    /// Since when the run waits for its concurrency group; `None` while it
+    /// may run (the group's other runs go first until then).
+    pub waiting_since_ms: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

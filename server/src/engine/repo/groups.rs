@@ -1,7 +1,7 @@
 //! Concurrency groups' SQL: the lock that makes a project's group
-//! decisions one at a time, the running runs of a group, oldest first; the
-//! groups that have running runs; and whether a run has started anything
-//! yet (a run waiting for its group has not).
+//! decisions one at a time, the running runs of a group with since when
+//! each waits (if it does), the groups that have running runs, and
+//! marking a run as waiting or not.
 
 use kiln_core::engine::RunState;
 use sea_orm::{
@@ -10,7 +10,7 @@ use sea_orm::{
 
 use sea_orm::sea_query::Expr;
 
-use crate::db::entities::{repository, run, step};
+use crate::db::entities::{repository, run};
 
 /// Holds project `project`'s repository row until the transaction ends:
 /// two runs of one group created at once (PostgreSQL and MySQL do not see
@@ -28,20 +28,22 @@ pub async fn hold(db: &impl ConnectionTrait, project: i64) -> Result<(), DbErr> 
     Ok(())
 }
 
-/// Ids of project `project`'s running runs in `group`, oldest first.
+/// Project `project`'s running runs in `group`, oldest first: (id, since
+/// when it waits for its turn, `None` when it runs).
 pub async fn running_in(
     db: &impl ConnectionTrait,
     project: i64,
     group: &str,
-) -> Result<Vec<i64>, DbErr> {
+) -> Result<Vec<(i64, Option<i64>)>, DbErr> {
     run::Entity::find()
         .select_only()
         .column(run::Column::Id)
+        .column(run::Column::WaitingSinceMs)
         .filter(run::Column::ProjectId.eq(project))
         .filter(run::Column::ConcurrencyGroup.eq(group))
         .filter(run::Column::State.eq(RunState::Running.as_str()))
         .order_by_asc(run::Column::Id)
-        .into_tuple::<i64>()
+        .into_tuple::<(i64, Option<i64>)>()
         .all(db)
         .await
 }
@@ -60,16 +62,17 @@ pub async fn busy(db: &impl ConnectionTrait) -> Result<Vec<(i64, String)>, DbErr
         .await
 }
 
-/// Whether any step of run `run_id` was ever dispatched.
-pub async fn has_started(db: &impl ConnectionTrait, run_id: i64) -> Result<bool, DbErr> {
-    Ok(step::Entity::find()
-        .select_only()
-        .column(step::Column::Id)
-        .filter(step::Column::RunId.eq(run_id))
-        .filter(step::Column::DispatchedAtMs.is_not_null())
-        .limit(1)
-        .into_tuple::<i64>()
-        .one(db)
-        .await?
-        .is_some())
+/// Marks run `run_id` as waiting for its group since `since`, or (with
+/// `None`) as free to run.
+pub async fn set_waiting(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    since: Option<i64>,
+) -> Result<(), DbErr> {
+    run::Entity::update_many()
+        .col_expr(run::Column::WaitingSinceMs, Expr::value(since))
+        .filter(run::Column::Id.eq(run_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }

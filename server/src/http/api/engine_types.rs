@@ -205,6 +205,10 @@ pub struct RunBody {
     /// newer one cancels or waits for the older). Absent without one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub concurrency_group: Option<String>,
+    /// Since when a running run waits for its concurrency group (another
+    /// run of the group runs or waited longer). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_since: Option<String>,
     /// manual, api, schedule or webhook.
     #[schema(value_type = String)]
     pub trigger: RunTrigger,
@@ -307,6 +311,10 @@ impl RunBody {
             pipeline: run.pipeline.clone(),
             commit: crate::engine::checkout::commit_of(run),
             concurrency_group: run.concurrency_group.clone(),
+            waiting_since: run
+                .waiting_since_ms
+                .filter(|_| run_state_of(run) == RunState::Running)
+                .map(ms_to_rfc3339),
             trigger: run_trigger_of(run),
             state: run_state_of(run),
             params: serde_json::from_str(&run.params).unwrap_or_default(),

@@ -450,9 +450,20 @@ pub(crate) async fn delete_node(
     kind: NodeKind,
     id: i64,
     recursive: bool,
+    confirm: Option<&str>,
 ) -> Result<StatusCode, ApiError> {
     let db = &state.db.conn;
     let found = authorize(db, principal, kind, id, Action::Delete).await?;
+    // The dashboard's form asks for the full path typed out (one click
+    // must not delete a project); checked only once the caller may delete.
+    if let Some(typed) = confirm
+        && typed.trim() != found.node.full_path
+    {
+        return Err(ApiError::invalid(
+            "confirm",
+            format!("type the full path, {}, to delete it", found.node.full_path),
+        ));
+    }
     let count = nodes::delete(db, &found.node, recursive).await?;
     tracing::info!(path = %found.node.full_path, count, "deleted");
     Ok(StatusCode::NO_CONTENT)
@@ -475,6 +486,7 @@ pub async fn delete_group(
         NodeKind::Group,
         id,
         q.recursive.unwrap_or(false),
+        None,
     )
     .await
 }
@@ -488,5 +500,5 @@ pub async fn delete_project(
     principal: Principal,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    delete_node(&state, &principal, NodeKind::Project, id, false).await
+    delete_node(&state, &principal, NodeKind::Project, id, false, None).await
 }

@@ -162,9 +162,9 @@ pub(super) async fn update_settings(
 pub(super) async fn delete_node(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    request: Request,
+    posted: Posted,
 ) -> Response {
-    let (parts, _) = request.into_parts();
+    let Posted { parts, fields } = posted;
     handle(
         &state,
         &parts,
@@ -172,7 +172,8 @@ pub(super) async fn delete_node(
         "/projects",
         |principal, state| async move {
             let kind = kind_of(&state, id).await?;
-            api_tree::delete_node(&state, &principal, kind, id, false).await?;
+            let typed = fields.get("confirm").map_or("", String::as_str);
+            api_tree::delete_node(&state, &principal, kind, id, false, Some(typed)).await?;
             Ok("/projects".to_owned())
         },
     )

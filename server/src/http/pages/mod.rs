@@ -322,14 +322,10 @@ impl UiBackend for PagesBackend {
                 out.push(OperationView {
                     method: method.to_ascii_uppercase(),
                     path: path.clone(),
-                    summary: op["summary"]
-                        .as_str()
-                        .or_else(|| op["description"].as_str())
-                        .unwrap_or("")
-                        .lines()
-                        .next()
-                        .unwrap_or("")
-                        .to_owned(),
+                    summary: first_paragraph(
+                        op["summary"].as_str().unwrap_or(""),
+                        op["description"].as_str().unwrap_or(""),
+                    ),
                     units: op["x-kiln-cost"]["units"].as_u64().unwrap_or(1),
                     complexity: op["x-kiln-cost"]["complexity"]
                         .as_str()
@@ -339,5 +335,46 @@ impl UiBackend for PagesBackend {
             }
         }
         out
+    }
+}
+
+/// An operation's doc comment's first paragraph on one line: the summary
+/// OpenAPI gets is only its first line, cut mid-sentence where the comment
+/// wraps; the description holds the rest (or all of it).
+fn first_paragraph(summary: &str, description: &str) -> String {
+    let whole = if description.starts_with(summary) {
+        description.to_owned()
+    } else {
+        format!("{summary}\n{description}")
+    };
+    whole
+        .trim()
+        .split("\n\n")
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod paragraph_tests {
+    use super::first_paragraph;
+
+    #[test]
+    fn the_whole_first_paragraph_on_one_line() {
+        assert_eq!(
+            first_paragraph(
+                "Re-runs a finished run: its failed steps and",
+                "what follows them.\n\nMore."
+            ),
+            "Re-runs a finished run: its failed steps and what follows them."
+        );
+        assert_eq!(
+            first_paragraph("Lists runs", "Lists runs\nnewest first.\n\nPaged."),
+            "Lists runs newest first."
+        );
+        assert_eq!(first_paragraph("", ""), "");
+        assert_eq!(first_paragraph("One line.", ""), "One line.");
     }
 }

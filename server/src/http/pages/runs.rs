@@ -177,6 +177,10 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
             .map(|l| (l.step.clone(), l.reason.clone()))
             .collect(),
         fork,
+        waiting_for: body
+            .waiting_since
+            .as_ref()
+            .and(body.concurrency_group.clone()),
         last_event,
         allowed_failures,
         can_run: allowed(principal, &project, Action::Run),
