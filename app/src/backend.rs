@@ -8,6 +8,7 @@ use http::request::Parts;
 
 use crate::data::{AccountPage, Loaded, NodePage, OperationView, TreePage, UserView};
 use crate::engine_data::{LogChunk, RunFilterView, RunPage, RunsPage, WorkflowLink, WorkflowPage};
+use crate::home_data::{AllRunsFilter, AllRunsPage, HomePage};
 use crate::pipeline_data::{DeliveriesPage, DryRunQuery, PipelinesPage};
 use crate::schedule_data::{PreviewView, SchedulePage, SchedulesPage};
 
@@ -44,6 +45,10 @@ pub trait UiBackend: Send + Sync {
         query: DryRunQuery,
     ) -> Loaded<PipelinesPage>;
     async fn deliveries(&self, request: &Parts, project: i64) -> Loaded<DeliveriesPage>;
+    /// The signed-in viewer's home: runs across their projects.
+    async fn home(&self, request: &Parts) -> Loaded<HomePage>;
+    /// Every run the viewer can see, filtered.
+    async fn all_runs(&self, request: &Parts, filter: AllRunsFilter) -> Loaded<AllRunsPage>;
 }
 
 pub type SharedBackend = Arc<dyn UiBackend>;

@@ -9,6 +9,7 @@ pub mod backend;
 pub mod components;
 pub mod data;
 pub mod engine_data;
+pub mod home_data;
 pub mod pages;
 pub mod pipeline_data;
 pub mod schedule_data;
@@ -27,6 +28,7 @@ use crate::components::layout::Layout;
 use crate::pages::{
     account::AccountPageView,
     admin::AdminPage,
+    all_runs::EveryRunPage,
     api_reference::ApiReferencePage,
     dashboard::DashboardPage,
     deliveries::DeliveriesPageView,
@@ -39,7 +41,7 @@ use crate::pages::{
     run::RunPageView,
     schedules::{ProjectSchedulesPage, ScheduleDetailPage, SchedulesPage},
     workflow_editor::{NewWorkflowPage, WorkflowEditorPage},
-    workflows::{RunsPage, WorkflowsPage},
+    workflows::WorkflowsPage,
 };
 
 /// The HTML document every page is rendered into. Routes render in
@@ -79,7 +81,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=LayoutOutlet ssr=SsrMode::Async>
                     <Route path=path!("") view=DashboardPage ssr=SsrMode::Async />
                     <Route path=path!("projects") view=ProjectsPage ssr=SsrMode::Async />
-                    <Route path=path!("runs") view=RunsPage ssr=SsrMode::Async />
+                    <Route path=path!("runs") view=EveryRunPage ssr=SsrMode::Async />
                     <Route path=path!("workflows") view=WorkflowsPage ssr=SsrMode::Async />
                     <Route path=path!("schedules") view=SchedulesPage ssr=SsrMode::Async />
                     <Route path=path!("admin") view=AdminPage ssr=SsrMode::Async />

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use crate::data::{AccountPage, Loaded, NodePage, OperationView, TreePage, UserView};
 use crate::engine_data::{LogChunk, RunFilterView, RunPage, RunsPage, WorkflowLink, WorkflowPage};
+use crate::home_data::{AllRunsFilter, AllRunsPage, HomePage};
 use crate::pipeline_data::{DeliveriesPage, DryRunQuery, PipelinesPage};
 use crate::schedule_data::{PreviewView, SchedulePage, SchedulesPage};
 
@@ -69,6 +70,18 @@ pub async fn load_workflow(
 pub async fn load_workflows(project: i64) -> Result<Loaded<Vec<WorkflowLink>>, ServerFnError> {
     let (backend, parts) = backend_and_request().await?;
     Ok(backend.workflows(&parts, project).await)
+}
+
+#[server(prefix = "/ui/fn", endpoint = "home")]
+pub async fn load_home() -> Result<Loaded<HomePage>, ServerFnError> {
+    let (backend, parts) = backend_and_request().await?;
+    Ok(backend.home(&parts).await)
+}
+
+#[server(prefix = "/ui/fn", endpoint = "all-runs")]
+pub async fn load_all_runs(filter: AllRunsFilter) -> Result<Loaded<AllRunsPage>, ServerFnError> {
+    let (backend, parts) = backend_and_request().await?;
+    Ok(backend.all_runs(&parts, filter).await)
 }
 
 #[server(prefix = "/ui/fn", endpoint = "runs")]

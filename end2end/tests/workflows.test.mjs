@@ -128,6 +128,23 @@ test('write a workflow, run it with params, watch it live, read the failed log, 
   // The workflow page charts both runs' outcome.
   await page.goto(`${new URL(runUrl).origin}${await page.locator('a[href*="/workflows/nightly"]').first().getAttribute('href')}`);
   assert.equal(await page.locator('#duration-chart rect').count(), 1);
+
+  // Home: the run among the recent ones, with its project, workflow and
+  // starter; /runs filters it and leads to it.
+  const runId = new URL(runUrl).pathname.split('/').pop();
+  await page.goto(`${kiln.url}/`);
+  await page.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
+  const row = page.locator(`#home-recent tr[data-run="${runId}"]`);
+  assert.match(await row.textContent(), /data\/etl.*nightly.*wendy/s);
+  assert.match(await row.locator('time').getAttribute('title'), /^\d{4}-\d\d-\d\dT/);
+  assert.match(await page.locator('#home-running').textContent(), /Nothing is running/);
+  await page.screenshot({ path: path.join(screenshots, 'home.png'), fullPage: true });
+  await page.goto(`${kiln.url}/runs`);
+  await page.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
+  await page.selectOption('#runs-state', 'success');
+  await post(page, '#all-run-filters button[type=submit]');
+  assert.match(page.url(), /state=success/);
+  await Promise.all([page.waitForURL(runUrl), page.locator(`#all-runs tr[data-run="${runId}"] a[href="/runs/${runId}"]`).click()]);
   assert.deepEqual(await cspViolations(), [], 'no Content-Security-Policy violation');
   assert.deepEqual(problems, []);
 });

@@ -14,5 +14,6 @@ pub mod nav;
 pub mod page_header;
 pub mod repository_card;
 pub mod run_state;
+pub mod run_table;
 pub mod schedule_form;
 pub mod sign_in_link;

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod all_runs;
 pub mod api_reference;
 pub mod dashboard;
 pub mod deliveries;

@@ -1,5 +1,5 @@
-//! The Workflows and Runs pages: workflows and runs live in projects, so
-//! these list the viewer's projects with the way into each one's.
+//! The Workflows page: workflows live in projects, so it lists the
+//! viewer's projects with the way into each one's.
 
 use leptos::prelude::*;
 
@@ -12,20 +12,12 @@ use crate::server_fns::load_tree;
 pub fn WorkflowsPage() -> impl IntoView {
     view! {
         <PageHeader title="Workflows" description="Airflow-style DAGs of tasks, kept per project." />
-        <ProjectLinks what="workflows" />
+        <ProjectLinks />
     }
 }
 
 #[component]
-pub fn RunsPage() -> impl IntoView {
-    view! {
-        <PageHeader title="Runs" description="Workflow runs, per project, newest first." />
-        <ProjectLinks what="runs" />
-    }
-}
-
-#[component]
-fn ProjectLinks(what: &'static str) -> impl IntoView {
+fn ProjectLinks() -> impl IntoView {
     let data = Resource::new(|| (), |_| load_tree());
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -37,7 +29,7 @@ fn ProjectLinks(what: &'static str) -> impl IntoView {
                             {tree.projects
                                 .into_iter()
                                 .map(|p| {
-                                    let href = if what == "runs" { format!("/projects/{}/runs", p.id) } else { p.href() };
+                                    let href = p.href();
                                     view! {
                                         <li class="px-4 py-3"><a class="font-medium hover:underline" href=href>{p.full_path}</a></li>
                                     }

@@ -13,6 +13,7 @@ pub mod principal;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod visible;
 
 pub use authorize::authorize;
 pub use error::AccountsError;

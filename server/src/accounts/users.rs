@@ -197,6 +197,26 @@ pub async fn find_by_username(
     Ok(find_model(db, raw_username).await?.map(User::from))
 }
 
+/// The usernames of `ids` (those that still exist).
+pub async fn names_of(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, AccountsError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::Username)
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<Option<User>, AccountsError> {
     Ok(user::Entity::find_by_id(id).one(db).await?.map(User::from))
 }

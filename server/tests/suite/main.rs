@@ -27,6 +27,7 @@ mod pipeline_pages;
 mod pipelines;
 mod repository;
 mod run_events;
+mod runs_across;
 mod sandbox;
 mod sandboxed_steps;
 mod schedules;

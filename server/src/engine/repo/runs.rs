@@ -1,5 +1,6 @@
-//! Reading runs: a project's runs newest first (filtered by state, workflow
-//! and trigger), one run with its steps, and a step's row by task id.
+//! Reading runs: the runs of some projects newest first (filtered by state,
+//! workflow, kind, trigger and who started them), one run with its steps,
+//! and a step's row by task id.
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
@@ -13,17 +14,33 @@ pub struct RunFilter {
     pub state: Option<String>,
     pub workflow_id: Option<i64>,
     pub trigger: Option<String>,
+    /// `workflow` or `pipeline`.
+    pub kind: Option<String>,
+    pub created_by: Option<i64>,
     /// Only runs older than this id (the cursor).
     pub before: Option<i64>,
     pub limit: u64,
 }
 
+/// The runs of `projects` that pass `filter`, newest first.
 pub async fn list(
     db: &impl ConnectionTrait,
-    project: i64,
+    projects: &[i64],
     filter: &RunFilter,
 ) -> Result<Vec<run::Model>, EngineError> {
-    let mut query = run::Entity::find().filter(run::Column::ProjectId.eq(project));
+    if projects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = run::Entity::find().filter(match projects {
+        [one] => run::Column::ProjectId.eq(*one),
+        many => run::Column::ProjectId.is_in(many.iter().copied()),
+    });
+    if let Some(kind) = &filter.kind {
+        query = query.filter(run::Column::Kind.eq(kind.as_str()));
+    }
+    if let Some(user) = filter.created_by {
+        query = query.filter(run::Column::CreatedBy.eq(user));
+    }
     if let Some(state) = &filter.state {
         query = query.filter(run::Column::State.eq(state.as_str()));
     }
@@ -41,6 +58,26 @@ pub async fn list(
         .limit(filter.limit)
         .all(db)
         .await?)
+}
+
+/// The names of workflows `ids` (those that still exist).
+pub async fn workflow_names(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, EngineError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(wf::Entity::find()
+        .select_only()
+        .column(wf::Column::Id)
+        .column(wf::Column::Name)
+        .filter(wf::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// A project's newest pipeline runs (for each pipeline's last run per

@@ -189,6 +189,9 @@ impl From<&step::Model> for StepBody {
 pub struct RunBody {
     pub id: i64,
     pub project_id: i64,
+    /// The project's full path, in lists across projects. Absent elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
     pub workflow: Option<String>,
     pub version: Option<i32>,
     /// workflow or pipeline.
@@ -305,6 +308,7 @@ impl RunBody {
         RunBody {
             id: run.id,
             project_id: run.project_id,
+            project: None,
             workflow,
             version: None,
             kind: run.kind.clone(),
@@ -362,6 +366,23 @@ impl RunBody {
 pub struct RunList {
     pub items: Vec<RunBody>,
     pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AllRunsQuery {
+    /// Only this project's runs.
+    pub project: Option<i64>,
+    /// running, success, failed or cancelled.
+    pub state: Option<String>,
+    /// workflow or pipeline.
+    pub kind: Option<String>,
+    /// manual, api, schedule or webhook.
+    pub trigger: Option<String>,
+    /// Only runs this user started.
+    pub created_by: Option<i64>,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

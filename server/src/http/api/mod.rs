@@ -4,6 +4,7 @@
 //! units from the same document. Unknown `/api` paths answer a JSON 404.
 
 pub mod admin;
+pub mod all_runs;
 pub mod artifacts;
 pub mod auth;
 pub mod engine_types;
@@ -118,6 +119,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(workflows::trigger_run))
         .routes(routes!(runs::list_runs))
+        .routes(routes!(all_runs::list_all_runs))
         .routes(routes!(runs::get_run))
         .routes(routes!(run_events::run_events))
         .routes(routes!(runs::list_steps))

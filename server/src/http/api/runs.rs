@@ -80,8 +80,9 @@ pub async fn list_runs(
         trigger: q.trigger,
         before: page.after,
         limit: page.limit,
+        ..RunFilter::default()
     };
-    let found = run_store::list(db, id, &filter).await?;
+    let found = run_store::list(db, &[id], &filter).await?;
     let next_cursor = (found.len() as u64 == page.limit)
         .then(|| found.last().map(|r| r.id.to_string()))
         .flatten();

@@ -13,6 +13,7 @@ use kiln_app::data::{
 use kiln_app::engine_data::{
     LogChunk, RunFilterView, RunPage, RunsPage, WorkflowLink, WorkflowPage,
 };
+use kiln_app::home_data::{AllRunsFilter, AllRunsPage, HomePage};
 use kiln_app::pipeline_data::{DeliveriesPage, DryRunQuery, PipelinesPage};
 use kiln_app::schedule_data::{PreviewView, SchedulePage, SchedulesPage};
 use kiln_core::access::{Action, Decision, Scope, decide};
@@ -25,6 +26,7 @@ use super::auth::session_principal_of;
 use super::{ApiError, AppState};
 use views::{crumbs_for, denied, member_view, node_view, user_view};
 
+mod home;
 mod pipelines;
 mod runs;
 mod schedules;
@@ -298,6 +300,18 @@ impl UiBackend for PagesBackend {
     ) -> Loaded<PipelinesPage> {
         let principal = self.principal(request).await;
         pipelines::pipelines(&self.state, &principal, request, project, query)
+            .await
+            .map_err(denied)
+    }
+
+    async fn home(&self, request: &Parts) -> Loaded<HomePage> {
+        let principal = self.principal(request).await;
+        home::home(&self.state, &principal).await.map_err(denied)
+    }
+
+    async fn all_runs(&self, request: &Parts, filter: AllRunsFilter) -> Loaded<AllRunsPage> {
+        let principal = self.principal(request).await;
+        home::all_runs(&self.state, &principal, filter)
             .await
             .map_err(denied)
     }

@@ -54,10 +54,10 @@ pub async fn runs(
         state: nonempty(&filter.state),
         workflow_id,
         trigger: nonempty(&filter.trigger),
-        before: None,
         limit: 100,
+        ..RunFilter::default()
     };
-    let runs = run_store::list(db, project, &query)
+    let runs = run_store::list(db, &[project], &query)
         .await?
         .iter()
         .map(|r| {

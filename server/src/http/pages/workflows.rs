@@ -55,7 +55,7 @@ pub async fn workflow(
                 limit: 50,
                 ..RunFilter::default()
             };
-            let mut recent: Vec<RunBar> = run_store::list(db, project, &filter)
+            let mut recent: Vec<RunBar> = run_store::list(db, &[project], &filter)
                 .await?
                 .into_iter()
                 .map(|r| RunBar {

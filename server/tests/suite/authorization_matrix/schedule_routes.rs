@@ -1,5 +1,5 @@
-//! The matrix's requests for the schedule routes, and the schedules they
-//! need made by the owner.
+//! The matrix's requests for the schedule routes and the lists across
+//! projects, and the schedules they need made by the owner.
 
 use serde_json::{Value, json};
 
@@ -12,6 +12,7 @@ impl Fixture {
         Some(match route {
             "GET /api/v1/cron/preview" => ("/api/v1/cron/preview?expr=@daily".into(), None),
             "GET /api/v1/schedules" => ("/api/v1/schedules".into(), None),
+            "GET /api/v1/runs" => ("/api/v1/runs".into(), None),
             "GET /api/v1/projects/{id}/schedules" => {
                 (format!("/api/v1/projects/{p}/schedules"), None)
             }

@@ -1,0 +1,167 @@
+//! The data of the home page and of `/runs`: runs across every project the
+//! viewer can see, through the same list as `GET /api/v1/runs`, with who
+//! started each and how long ago.
+
+use std::collections::HashMap;
+
+use kiln_app::home_data::{AllRunsFilter, AllRunsPage, HomePage, RunAcross};
+use kiln_core::engine::{RunState, RunTrigger};
+
+use crate::accounts::{Principal, users};
+use crate::clock::now_ms;
+use crate::db::entities::run;
+use crate::engine::checkout::commit_of;
+use crate::engine::repo::run_state_of;
+use crate::http::api::all_runs::{across, visible};
+use crate::http::api::engine_types::{AllRunsQuery, RunBody};
+use crate::http::{ApiError, AppState};
+
+/// How many runs each part of the home page shows.
+const RUNNING: u64 = 20;
+const FAILURES: u64 = 10;
+const RECENT: u64 = 20;
+/// Runs per page of `/runs`.
+const PAGE: u64 = 50;
+
+pub async fn home(state: &AppState, principal: &Principal) -> Result<HomePage, ApiError> {
+    let projects = visible(state, principal).await?;
+    let count = projects.len();
+    let part = |state_filter: Option<&str>, limit: u64| AllRunsQuery {
+        state: state_filter.map(str::to_owned),
+        limit: Some(limit),
+        ..AllRunsQuery::default()
+    };
+    let running = across(state, projects.clone(), &part(Some("running"), RUNNING)).await?;
+    let failures = across(state, projects.clone(), &part(Some("failed"), FAILURES)).await?;
+    let recent = across(state, projects, &part(None, RECENT)).await?;
+    let mut rows = running.runs;
+    let (running_len, failures_len) = (rows.len(), failures.runs.len());
+    rows.extend(failures.runs);
+    rows.extend(recent.runs);
+    let mut all = rows_of(state, rows).await?;
+    let recent = all.split_off(running_len + failures_len);
+    let failures = all.split_off(running_len);
+    Ok(HomePage {
+        running: all,
+        failures,
+        recent,
+        projects: count,
+    })
+}
+
+pub async fn all_runs(
+    state: &AppState,
+    principal: &Principal,
+    filter: AllRunsFilter,
+) -> Result<AllRunsPage, ApiError> {
+    let projects = visible(state, principal).await?;
+    // The form offers only valid values: anything else (an edited address)
+    // is left out rather than refused.
+    let valid = |value: &Option<String>, ok: &dyn Fn(&str) -> bool| {
+        value.clone().filter(|v| !v.is_empty() && ok(v))
+    };
+    let query = AllRunsQuery {
+        project: filter.project.as_deref().and_then(|p| p.parse().ok()),
+        state: valid(&filter.state, &|v| v.parse::<RunState>().is_ok()),
+        kind: valid(&filter.kind, &|v| v == "workflow" || v == "pipeline"),
+        trigger: valid(&filter.trigger, &|v| v.parse::<RunTrigger>().is_ok()),
+        created_by: (filter.who.as_deref() == Some("me"))
+            .then(|| principal.user().map(|u| u.id))
+            .flatten(),
+        limit: Some(PAGE),
+        cursor: filter
+            .cursor
+            .clone()
+            .filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit())),
+    };
+    let found = across(state, projects, &query).await?;
+    Ok(AllRunsPage {
+        runs: rows_of(state, found.runs).await?,
+        filter,
+        projects: found.projects,
+        next_cursor: found.next_cursor,
+    })
+}
+
+/// The rows for `runs`, with their starters' names looked up at once.
+async fn rows_of(
+    state: &AppState,
+    runs: Vec<(run::Model, RunBody)>,
+) -> Result<Vec<RunAcross>, ApiError> {
+    let mut ids: Vec<i64> = runs.iter().filter_map(|(r, _)| r.created_by).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names: HashMap<i64, String> = users::names_of(&state.db.conn, &ids).await?;
+    let now = now_ms();
+    Ok(runs
+        .into_iter()
+        .map(|(row, body)| {
+            let started_by = match row.created_by.and_then(|id| names.get(&id)) {
+                Some(name) => name.clone(),
+                None => body.trigger.as_str().to_owned(),
+            };
+            RunAcross {
+                id: row.id,
+                project_id: row.project_id,
+                project: body.project.clone().unwrap_or_default(),
+                what: what_of(&row, body.workflow.as_deref()),
+                started_by,
+                state: run_state_of(&row),
+                created_at: body.created_at.clone(),
+                ago: ago(now, row.created_at_ms),
+                duration_ms: match row.finished_at_ms {
+                    Some(end) => Some(end - row.created_at_ms),
+                    None => Some(now - row.created_at_ms),
+                },
+                waiting: body.waiting_since.is_some(),
+            }
+        })
+        .collect())
+}
+
+/// What a run ran: its workflow, or its pipeline on its branch or tag.
+fn what_of(row: &run::Model, workflow: Option<&str>) -> String {
+    match &row.pipeline {
+        Some(pipeline) => {
+            let commit = commit_of(row);
+            let at = commit
+                .as_ref()
+                .and_then(|c| c.branch.clone().or_else(|| c.tag.clone()))
+                .or_else(|| commit.as_ref().map(|c| c.sha.chars().take(8).collect()));
+            match at {
+                Some(at) => format!("{pipeline} · {at}"),
+                None => pipeline.clone(),
+            }
+        }
+        None => workflow.unwrap_or("(deleted workflow)").to_owned(),
+    }
+}
+
+/// "just now", "5 s ago", "3 min ago", "2 h ago", "4 d ago".
+pub fn ago(now_ms: i64, then_ms: i64) -> String {
+    let s = (now_ms - then_ms).max(0) / 1000;
+    match s {
+        0..5 => "just now".to_owned(),
+        5..60 => format!("{s} s ago"),
+        60..3600 => format!("{} min ago", s / 60),
+        3600..86_400 => format!("{} h ago", s / 3600),
+        _ => format!("{} d ago", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ago;
+
+    #[test]
+    fn times_read_as_people_say_them() {
+        let now = 10_000_000_000;
+        assert_eq!(ago(now, now), "just now");
+        // A clock a little behind is not "in the future".
+        assert_eq!(ago(now, now + 3_000), "just now");
+        assert_eq!(ago(now, now - 42_000), "42 s ago");
+        assert_eq!(ago(now, now - 3 * 60_000 - 5_000), "3 min ago");
+        assert_eq!(ago(now, now - 2 * 3_600_000), "2 h ago");
+        assert_eq!(ago(now, now - 4 * 86_400_000), "4 d ago");
+    }
+}

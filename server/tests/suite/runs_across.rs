@@ -1,0 +1,145 @@
+//! Runs across projects, on SQLite, PostgreSQL and MariaDB: `GET
+//! /api/v1/runs` lists only the runs of projects the caller can see (an
+//! admin all of them, a member their own, a stranger none, and naming a
+//! hidden project finds nothing), newest first, a page at a time, filtered
+//! by state, kind, project and starter, with bad filters named; the home
+//! page shows the same runs to the same people, and `/runs` shrugs off an
+//! edited address.
+
+use serde_json::{Value, json};
+
+use crate::common::engine::{owner, save, start, wait_end};
+use crate::common::{Backend, TestApp};
+
+const OK: &str = "tasks:\n  only:\n    run: echo ok\n";
+const BAD: &str = "tasks:\n  only:\n    run: exit 3\n";
+
+fn ids(list: &Value) -> Vec<i64> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect()
+}
+
+async fn runs_across_projects(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (alice, team_app) = owner(&app).await;
+    assert_eq!(save(&alice, team_app, "ok", OK).await.0, 200);
+    assert_eq!(save(&alice, team_app, "bad", BAD).await.0, 200);
+    let ok = start(&alice, team_app, "ok", json!({})).await;
+    let bad = start(&alice, team_app, "bad", json!({})).await;
+    wait_end(&alice, ok).await;
+    assert_eq!(wait_end(&alice, bad).await["state"], "failed");
+
+    let bob = app.browser();
+    let bob_id = bob.sign_up("bob").await;
+    let bobs = alice.group("bobs", None).await;
+    let bobs_b = alice.project("b", bobs).await;
+    let (status, answer) = alice
+        .post(
+            &format!("/api/v1/groups/{bobs}/members"),
+            json!({"username": "bob", "role": "developer"}),
+        )
+        .await;
+    assert!(status == 200 || status == 201, "{answer}");
+    assert_eq!(save(&bob, bobs_b, "ok", OK).await.0, 200);
+    let his = start(&bob, bobs_b, "ok", json!({})).await;
+    wait_end(&bob, his).await;
+    let mallory = app.browser();
+    mallory.sign_up("mallory").await;
+
+    // Each sees what they may, newest first, with the project's path.
+    let (status, all) = alice.get("/api/v1/runs").await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(ids(&all), vec![his, bad, ok]);
+    assert_eq!(all["items"][0]["project"], "bobs/b");
+    assert_eq!(all["items"][1]["project"], "team/app");
+    assert_eq!(all["items"][1]["workflow"], "bad");
+    assert_eq!(ids(&bob.get("/api/v1/runs").await.1), vec![his]);
+    assert_eq!(ids(&mallory.get("/api/v1/runs").await.1), Vec::<i64>::new());
+    assert_eq!(app.browser().get("/api/v1/runs").await.0, 401);
+
+    // Filters, and a page at a time.
+    for (query, want) in [
+        ("state=failed", vec![bad]),
+        ("state=success", vec![his, ok]),
+        ("kind=pipeline", vec![]),
+        ("kind=workflow", vec![his, bad, ok]),
+        ("trigger=schedule", vec![]),
+        (&format!("project={team_app}") as &str, vec![bad, ok]),
+        (&format!("created_by={bob_id}"), vec![his]),
+    ] {
+        let (status, list) = alice.get(&format!("/api/v1/runs?{query}")).await;
+        assert_eq!(status, 200, "{query}: {list}");
+        assert_eq!(ids(&list), want, "{query}");
+    }
+    // A project bob cannot see is as empty as one that does not exist.
+    let (_, hidden) = bob.get(&format!("/api/v1/runs?project={team_app}")).await;
+    assert_eq!(ids(&hidden), Vec::<i64>::new());
+    let (_, first) = alice.get("/api/v1/runs?limit=2").await;
+    assert_eq!(ids(&first), vec![his, bad]);
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let (_, rest) = alice
+        .get(&format!("/api/v1/runs?limit=2&cursor={cursor}"))
+        .await;
+    assert_eq!(ids(&rest), vec![ok]);
+    for (query, field) in [
+        ("state=sideways", "state"),
+        ("kind=cron", "kind"),
+        ("trigger=%3Cscript%3E", "trigger"),
+        ("limit=0", "limit"),
+    ] {
+        let (status, answer) = alice.get(&format!("/api/v1/runs?{query}")).await;
+        assert_eq!(status, 422, "{query}: {answer}");
+        assert!(answer.to_string().contains(field), "{query}: {answer}");
+    }
+
+    // The home page: the same runs to the same people.
+    let (status, home) = alice.raw("GET", "/", None).await;
+    assert_eq!(status, 200);
+    assert!(home.contains("id=\"home-failures\""), "{home}");
+    assert!(home.contains(&format!("href=\"/runs/{bad}\"")), "{home}");
+    assert!(home.contains("bobs/b"), "{home}");
+    let (_, his_home) = bob.raw("GET", "/", None).await;
+    assert!(
+        his_home.contains(&format!("href=\"/runs/{his}\"")),
+        "{his_home}"
+    );
+    assert!(!his_home.contains("team/app"), "{his_home}");
+    assert!(
+        !his_home.contains(&format!("href=\"/runs/{bad}\"")),
+        "{his_home}"
+    );
+    let (_, anonymous) = app.browser().raw("GET", "/", None).await;
+    assert!(anonymous.contains("Dashboard"), "{anonymous}");
+    assert!(!anonymous.contains("/runs/"), "{anonymous}");
+
+    // `/runs` with its filters, and with an address edited by hand.
+    let (status, failed) = alice.raw("GET", "/runs?state=failed", None).await;
+    assert_eq!(status, 200);
+    assert!(
+        failed.contains(&format!("href=\"/runs/{bad}\"")),
+        "{failed}"
+    );
+    assert!(
+        !failed.contains(&format!("href=\"/runs/{ok}\"")),
+        "{failed}"
+    );
+    let (status, mine) = bob.raw("GET", "/runs?who=me", None).await;
+    assert_eq!(status, 200);
+    assert!(mine.contains(&format!("href=\"/runs/{his}\"")), "{mine}");
+    let (status, edited) = alice
+        .raw(
+            "GET",
+            "/runs?state=%3C%2Fscript%3E%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E&cursor=1%20OR%201&project=x",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    assert!(!edited.contains("<img src=x"), "{edited}");
+    assert!(edited.contains(&format!("href=\"/runs/{ok}\"")), "{edited}");
+    app.stop().await;
+}
+on_all_backends!(runs_across_projects);
