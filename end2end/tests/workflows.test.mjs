@@ -148,3 +148,31 @@ test('write a workflow, run it with params, watch it live, read the failed log, 
   assert.deepEqual(await cspViolations(), [], 'no Content-Security-Policy violation');
   assert.deepEqual(problems, []);
 });
+
+test('on a phone the menu starts closed and no page scrolls sideways', async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await context.newPage();
+  await page.goto(`${kiln.url}/login`);
+  await page.fill('#login-username', 'wendy');
+  await page.fill('#login-password', 'correct horse');
+  await post(page, 'form[action="/ui/login"] button[type=submit]');
+  const runs = await (await context.request.get(`${kiln.url}/api/v1/runs`)).json();
+  const run = runs.items[0];
+  for (const address of ['/', '/runs', '/projects', '/p/data/etl', `/runs/${run.id}`, `/projects/${run.project_id}/runs`, '/docs/api', '/account']) {
+    await page.goto(`${kiln.url}${address}`);
+    await page.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
+    assert.equal(await page.locator('#side-nav').isVisible(), false, `${address}: the menu starts closed`);
+    const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    assert.ok(scroll <= width, `${address} is ${scroll} px wide on a ${width} px screen`);
+  }
+  await page.goto(`${kiln.url}/`);
+  await page.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
+  assert.equal(await page.locator('#nav-toggle').getAttribute('aria-expanded'), 'false');
+  await page.click('#nav-toggle');
+  assert.equal(await page.locator('#side-nav').isVisible(), true);
+  await page.screenshot({ path: path.join(screenshots, 'home-phone-menu.png') });
+  await page.click('#nav-toggle');
+  assert.equal(await page.locator('#side-nav').isVisible(), false);
+  await page.screenshot({ path: path.join(screenshots, 'home-phone.png'), fullPage: true });
+  await context.close();
+});

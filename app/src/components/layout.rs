@@ -8,13 +8,30 @@ use crate::components::nav::SideNav;
 use crate::components::sign_in_link::SignInLink;
 use crate::server_fns::whoami;
 
+/// Below this width (Tailwind's `md`) the menu starts closed.
+const NARROW_PX: f64 = 768.0;
+
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
-    let (nav_open, set_nav_open) = signal(true);
+    // `None` until someone toggles it: open on wide screens, closed on
+    // phones, by CSS alone (so also before the WASM runs).
+    let (nav_open, set_nav_open) = signal(None::<bool>);
     // Effects run only in the browser, after hydration: the marker tells
     // tests (and curious people) that the page is live.
     let (hydrated, set_hydrated) = signal(false);
-    Effect::new(move |_| set_hydrated.set(true));
+    Effect::new(move |_| {
+        set_hydrated.set(true);
+        // The toggle's label and state follow what the CSS chose.
+        if window()
+            .inner_width()
+            .ok()
+            .and_then(|w| w.as_f64())
+            .is_some_and(|w| w < NARROW_PX)
+        {
+            set_nav_open.set(Some(false));
+        }
+    });
+    let shown = move || nav_open.get() != Some(false);
 
     view! {
         <div class="flex min-h-screen flex-col" data-hydrated=move || hydrated.get().to_string()>
@@ -24,10 +41,10 @@ pub fn Layout(children: Children) -> impl IntoView {
                     id="nav-toggle"
                     class="rounded-md border border-stone-300 px-2 py-1 text-sm hover:bg-stone-100 dark:border-stone-700 dark:hover:bg-stone-800"
                     aria-controls="side-nav"
-                    aria-expanded=move || nav_open.get().to_string()
-                    on:click=move |_| set_nav_open.update(|open| *open = !*open)
+                    aria-expanded=move || shown().to_string()
+                    on:click=move |_| set_nav_open.set(Some(!shown()))
                 >
-                    {move || if nav_open.get() { "Hide menu" } else { "Show menu" }}
+                    {move || if shown() { "Hide menu" } else { "Show menu" }}
                 </button>
                 <a href="/" class="flex items-center gap-2 font-semibold tracking-tight">
                     <span class="inline-block h-3 w-3 rounded-sm bg-orange-600"></span>
@@ -38,9 +55,11 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <UserMenu />
                 </div>
             </header>
-            <div class="flex flex-1">
+            <div class="relative flex flex-1">
                 <SideNav open=nav_open />
-                <main class="flex-1 p-6">{children()}</main>
+                // min-w-0: wide tables and graphs scroll in their own box
+                // instead of widening the page.
+                <main class="min-w-0 flex-1 p-4 md:p-6">{children()}</main>
             </div>
         </div>
     }

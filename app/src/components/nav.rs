@@ -1,20 +1,26 @@
-//! The main navigation: one link per dashboard section, the current one marked.
+//! The main navigation: one link per dashboard section, the current one
+//! marked; open on wide screens and closed on phones until toggled.
 
 use crate::screen::Section;
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 #[component]
-pub fn SideNav(open: ReadSignal<bool>) -> impl IntoView {
+pub fn SideNav(open: ReadSignal<Option<bool>>) -> impl IntoView {
     let location = use_location();
     let current = move || Section::of_path(&location.pathname.get());
-
+    // Untouched: CSS decides by width. On phones an opened menu lies over
+    // the page instead of squeezing it.
+    let shown = move || match open.get() {
+        None => "hidden md:block",
+        Some(true) => "block",
+        Some(false) => "hidden",
+    };
     view! {
         <nav
             id="side-nav"
             aria-label="Main"
-            class="w-52 shrink-0 border-r border-stone-200 bg-white p-3 dark:border-stone-800 dark:bg-stone-900"
-            class:hidden=move || !open.get()
+            class=move || format!("w-52 shrink-0 border-r border-stone-200 bg-white p-3 max-md:absolute max-md:inset-y-0 max-md:left-0 max-md:z-20 max-md:shadow-lg dark:border-stone-800 dark:bg-stone-900 {}", shown())
         >
             <ul class="space-y-1">
                 {Section::ALL

@@ -23,7 +23,7 @@ pub fn AdminPage() -> impl IntoView {
                             <Field form="user" name="password" label="Initial password" kind="password" required=true />
                             <Submit label="Create account" />
                         </FormCard>
-                        <table class="w-full text-left text-sm" id="users">
+                        <div class="overflow-x-auto"><table class="w-full text-left text-sm" id="users">
                             <thead>
                                 <tr class="border-b border-stone-200 dark:border-stone-800">
                                     <th class="py-2">"Id"</th><th>"Username"</th><th>"Admin"</th><th>"Created"</th>
@@ -39,7 +39,7 @@ pub fn AdminPage() -> impl IntoView {
                                     </tr>
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                     }.into_any(),
                     Ok(Err(denied)) => view! { <DeniedView denied /> }.into_any(),
                     Err(e) => view! { <LoadError message=e.to_string() /> }.into_any(),

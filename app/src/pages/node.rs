@@ -149,7 +149,7 @@ fn Node(page: NodePage) -> impl IntoView {
 #[component]
 fn Members(members: Vec<MemberView>, can_manage: bool, base: String) -> impl IntoView {
     view! {
-        <table class="w-full text-left text-sm" id="members">
+        <div class="overflow-x-auto"><table class="w-full text-left text-sm" id="members">
             <thead>
                 <tr class="border-b border-stone-200 dark:border-stone-800">
                     <th class="py-2">"User"</th><th>"Role"</th><th>"From"</th><th></th>
@@ -178,6 +178,6 @@ fn Members(members: Vec<MemberView>, can_manage: bool, base: String) -> impl Int
                     })
                     .collect_view()}
             </tbody>
-        </table>
+        </table></div>
     }
 }

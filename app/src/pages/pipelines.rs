@@ -108,7 +108,7 @@ fn StatusTable(rows: Vec<BranchStatusRow>) -> impl IntoView {
     }
     view! {
         <div class="overflow-x-auto">
-            <table class="w-full text-left text-sm" id="pipeline-statuses">
+            <div class="overflow-x-auto"><table class="w-full text-left text-sm" id="pipeline-statuses">
                 <thead>
                     <tr class="border-b border-stone-200 dark:border-stone-800">
                         <th scope="col" class="py-2">"Pipeline"</th>
@@ -138,7 +138,7 @@ fn StatusTable(rows: Vec<BranchStatusRow>) -> impl IntoView {
                         }})
                         .collect_view()}
                 </tbody>
-            </table>
+            </table></div>
         </div>
     }
     .into_any()

@@ -191,7 +191,7 @@ fn Steps(
     left_out: Vec<(String, String)>,
 ) -> impl IntoView {
     view! {
-        <table class="mt-4 w-full text-left text-sm" id="steps">
+        <div class="overflow-x-auto"><table class="mt-4 w-full text-left text-sm" id="steps">
             <thead>
                 <tr class="border-b border-stone-200 dark:border-stone-800">
                     <th class="py-2">"Task"</th><th>"State"</th><th>"Attempt"</th><th>"Took"</th><th>"Exit"</th><th>"Message"</th><th></th>
@@ -241,6 +241,6 @@ fn Steps(
                     })
                     .collect_view()}
             </tbody>
-        </table>
+        </table></div>
     }
 }
