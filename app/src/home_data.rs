@@ -32,7 +32,8 @@ pub struct HomePage {
     pub running: Vec<RunAcross>,
     pub failures: Vec<RunAcross>,
     pub recent: Vec<RunAcross>,
-    /// How many projects the viewer can see (none: say how to start).
+    /// Whether the viewer can see any project (0: say how to begin);
+    /// counted only when there are no runs to show.
     pub projects: usize,
 }
 

@@ -13,17 +13,19 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.has_column("kiln_runs", "waiting_since_ms").await? {
-            return Ok(());
+        if !manager.has_column("kiln_runs", "waiting_since_ms").await? {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Runs::Table)
+                        .add_column(big_integer_null(Runs::WaitingSinceMs))
+                        .to_owned(),
+                )
+                .await?;
         }
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Runs::Table)
-                    .add_column(big_integer_null(Runs::WaitingSinceMs))
-                    .to_owned(),
-            )
-            .await?;
+        // Always (MySQL does not undo the column when what follows fails,
+        // and a retry must still mark them): a run marked waiting that in
+        // fact may run only gets started at the group's next turn.
         let dispatched = Query::select()
             .expr(Expr::val(1))
             .from(Steps::Table)
@@ -37,6 +39,7 @@ impl MigrationTrait for Migration {
                     .value(Runs::WaitingSinceMs, Expr::col(Runs::CreatedAtMs))
                     .and_where(Expr::col(Runs::State).eq("running"))
                     .and_where(Expr::col(Runs::ConcurrencyGroup).is_not_null())
+                    .and_where(Expr::col(Runs::WaitingSinceMs).is_null())
                     .and_where(Expr::exists(dispatched).not())
                     .to_owned(),
             )

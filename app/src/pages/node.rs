@@ -100,6 +100,7 @@ fn Node(page: NodePage) -> impl IntoView {
                                 <Submit label="Create project" />
                             </FormCard>
                         }
+                        .into_any()
                     })}
                 {can.manage_members
                     .then(|| {
@@ -111,6 +112,7 @@ fn Node(page: NodePage) -> impl IntoView {
                                 <Submit label="Add member" />
                             </FormCard>
                         }
+                        .into_any()
                     })}
                 {can.edit_settings
                     .then(|| {
@@ -122,6 +124,7 @@ fn Node(page: NodePage) -> impl IntoView {
                                 <Submit label="Save" />
                             </FormCard>
                         }
+                        .into_any()
                     })}
                 {can.delete
                     .then(|| {
@@ -140,6 +143,9 @@ fn Node(page: NodePage) -> impl IntoView {
                                 <button type="submit" id="delete-node" class="rounded-md bg-red-700 px-4 py-2 text-sm font-medium text-white">"Delete"</button>
                             </FormCard>
                         }
+                        // Erased: the page's view type otherwise nests past
+                        // the compiler's limit in the WASM release build.
+                        .into_any()
                     })}
             </div>
         </div>

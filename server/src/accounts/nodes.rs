@@ -246,6 +246,16 @@ fn subtree_of(path: &str) -> Condition {
     )
 }
 
+/// Nodes that are internal, or at or below one of `paths`.
+pub(super) fn visible_from(paths: &[String]) -> Condition {
+    let mut visible =
+        Condition::any().add(node::Column::Visibility.eq(Visibility::Internal.as_str()));
+    for path in paths {
+        visible = visible.add(subtree_of(path));
+    }
+    visible
+}
+
 /// Lists nodes of `kind`, optionally only the children of `parent`.
 pub async fn list(
     db: &impl ConnectionTrait,
@@ -262,12 +272,7 @@ pub async fn list(
         query = query.filter(node::Column::ParentId.eq(parent));
     }
     if let Listing::VisibleFrom(paths) = listing {
-        let mut visible =
-            Condition::any().add(node::Column::Visibility.eq(Visibility::Internal.as_str()));
-        for path in paths {
-            visible = visible.add(subtree_of(path));
-        }
-        query = query.filter(visible);
+        query = query.filter(visible_from(paths));
     }
     if let Some(after) = page.after {
         query = query.filter(node::Column::Id.gt(after));

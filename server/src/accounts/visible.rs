@@ -1,18 +1,55 @@
 //! The projects someone can see, for lists that span projects (the home
-//! page, every run): all of them for an admin, else those under the paths
-//! they hold a role on and the internal ones, as (id, full path).
+//! page, every run): all of them for an admin, else the internal ones and
+//! those under the paths they hold a role on. As a query to filter runs by
+//! (no limit on how many), as a list of (id, full path) for a form's
+//! choices, and the paths of a page's projects.
+
+use std::collections::HashMap;
 
 use kiln_core::access::Scope;
 use kiln_core::accounts::NodeKind;
-use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::SelectStatement;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
-use super::nodes::{self, Listing};
+use super::nodes::{self, Listing, visible_from};
 use super::{AccountsError, Page, Principal, members};
+use crate::db::entities::node;
 
-/// Most projects a list across projects spans (the first by id).
-pub const MAX_PROJECTS: usize = 1000;
+/// Most projects offered as choices (the first by id).
+pub const MAX_CHOICES: usize = 1000;
 
-/// The projects `principal` may view, by id; none for anonymous callers.
+/// Which projects a list across projects reads.
+pub enum Seen {
+    /// Every project (an instance admin).
+    All,
+    /// The ids this query selects.
+    Some(Box<SelectStatement>),
+}
+
+/// The projects `principal` may view; `None` for anonymous callers.
+pub async fn seen_by(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+) -> Result<Option<Seen>, AccountsError> {
+    let Some(user) = principal.user() else {
+        return Ok(None);
+    };
+    if principal.is_admin_with(Scope::Read) {
+        return Ok(Some(Seen::All));
+    }
+    let paths = members::paths_of(db, user.id).await?;
+    Ok(Some(Seen::Some(Box::new(
+        node::Entity::find()
+            .select_only()
+            .column(node::Column::Id)
+            .filter(node::Column::Kind.eq(NodeKind::Project.as_str()))
+            .filter(visible_from(&paths))
+            .into_query(),
+    ))))
+}
+
+/// The projects `principal` may view as (id, full path), at most
+/// [`MAX_CHOICES`]; none for anonymous callers.
 pub async fn visible_projects(
     db: &impl ConnectionTrait,
     principal: &Principal,
@@ -27,7 +64,7 @@ pub async fn visible_projects(
     };
     let mut found = Vec::new();
     let mut after = None;
-    while found.len() < MAX_PROJECTS {
+    while found.len() < MAX_CHOICES {
         let listing = match &paths {
             None => Listing::All,
             Some(paths) => Listing::VisibleFrom(paths),
@@ -44,6 +81,26 @@ pub async fn visible_projects(
             break;
         }
     }
-    found.truncate(MAX_PROJECTS);
+    found.truncate(MAX_CHOICES);
     Ok(found)
+}
+
+/// The full paths of nodes `ids` (those that exist).
+pub async fn paths_of_ids(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, String>, AccountsError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(node::Entity::find()
+        .select_only()
+        .column(node::Column::Id)
+        .column(node::Column::FullPath)
+        .filter(node::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
 }

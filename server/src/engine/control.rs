@@ -38,6 +38,14 @@ pub enum Rerun {
 /// Re-runs a finished run in place; returns the tasks reset.
 pub async fn rerun(engine: &Engine, run_id: i64, what: Rerun) -> Result<Vec<String>, EngineError> {
     let txn = crate::db::write_txn::begin(&engine.db).await?;
+    // A run of a concurrency group takes the group's lock first, as new
+    // runs and the group's next turn do (the project's repository row,
+    // then the run).
+    if let Ok(peek) = super::repo::runs::get(&txn, run_id).await
+        && peek.concurrency_group.is_some()
+    {
+        groups::hold(&txn, peek.project_id).await?;
+    }
     let run = lock_run(&txn, run_id)
         .await?
         .ok_or(EngineError::NotFound("run"))?;
@@ -46,10 +54,6 @@ pub async fn rerun(engine: &Engine, run_id: i64, what: Rerun) -> Result<Vec<Stri
             "state",
             "the run is still running; cancel it first",
         ));
-    }
-    if run.concurrency_group.is_some() {
-        // Group decisions are made one at a time, as for new runs.
-        groups::hold(&txn, run.project_id).await?;
     }
     // The definition outlives its workflow: a deleted workflow's run can
     // be re-run as it was.

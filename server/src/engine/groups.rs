@@ -36,14 +36,21 @@ pub async fn start_next(engine: &Engine, project: i64, group: &str) -> Result<()
     for _ in 0..CHAIN {
         // Read first: the common case (one runs) takes no lock.
         let running = groups::running_in(&engine.db, project, group).await?;
-        let Some(next) = next_turn(&running) else {
+        if next_turn(&running).is_none() {
+            return Ok(());
+        }
+        let txn = crate::db::write_txn::begin(&engine.db).await?;
+        // Decided again under the group's lock (the project's repository
+        // row, then the run: the order new runs take): another process may
+        // have started a run meanwhile, or a run written just now may have
+        // waited longer than the one read above.
+        groups::hold(&txn, project).await?;
+        let Some(next) = next_turn(&groups::running_in(&txn, project, group).await?) else {
             return Ok(());
         };
-        let txn = crate::db::write_txn::begin(&engine.db).await?;
         let Some(run) = lock_run(&txn, next).await? else {
             return Ok(());
         };
-        // Under the lock: started meanwhile by another process, or ended.
         if run_state_of(&run) != RunState::Running || run.waiting_since_ms.is_none() {
             return Ok(());
         }

@@ -293,11 +293,12 @@ pub async fn write(
         row,
         concurrency,
     } = prepared;
-    let now = now_ms();
     if concurrency.is_some() {
-        // Before the run's row: its id then follows the group's order.
+        // Before the run's row: its id, and the time it waits since, then
+        // follow the group's order.
         groups::hold(txn, row.project_id).await?;
     }
+    let now = now_ms();
     let steps = definition
         .tasks
         .iter()

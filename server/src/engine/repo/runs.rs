@@ -2,6 +2,7 @@
 //! workflow, kind, trigger and who started them), one run with its steps,
 //! and a step's row by task id.
 
+use sea_orm::sea_query::SelectStatement;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::steps_of;
@@ -22,19 +23,32 @@ pub struct RunFilter {
     pub limit: u64,
 }
 
+/// Whose runs a list reads.
+pub enum Projects<'a> {
+    /// These projects'.
+    Ids(&'a [i64]),
+    /// The projects this query selects the ids of.
+    Selected(Box<SelectStatement>),
+    /// Every project's.
+    All,
+}
+
 /// The runs of `projects` that pass `filter`, newest first.
 pub async fn list(
     db: &impl ConnectionTrait,
-    projects: &[i64],
+    projects: Projects<'_>,
     filter: &RunFilter,
 ) -> Result<Vec<run::Model>, EngineError> {
-    if projects.is_empty() {
-        return Ok(Vec::new());
+    let mut query = run::Entity::find();
+    match projects {
+        Projects::Ids([]) => return Ok(Vec::new()),
+        Projects::Ids([one]) => query = query.filter(run::Column::ProjectId.eq(*one)),
+        Projects::Ids(many) => {
+            query = query.filter(run::Column::ProjectId.is_in(many.iter().copied()));
+        }
+        Projects::Selected(ids) => query = query.filter(run::Column::ProjectId.in_subquery(*ids)),
+        Projects::All => {}
     }
-    let mut query = run::Entity::find().filter(match projects {
-        [one] => run::Column::ProjectId.eq(*one),
-        many => run::Column::ProjectId.is_in(many.iter().copied()),
-    });
     if let Some(kind) = &filter.kind {
         query = query.filter(run::Column::Kind.eq(kind.as_str()));
     }

@@ -2,17 +2,17 @@
 //! `GET /api/v1/runs`, filtered by project, state, kind, trigger and who
 //! started them. The home page and `/runs` read the same list.
 
-use std::collections::HashMap;
-
 use axum::extract::State;
+use kiln_core::access::Action;
+use kiln_core::accounts::NodeKind;
 use kiln_core::engine::{RunState, RunTrigger};
 
 use super::engine_types::{AllRunsQuery, RunBody, RunList};
 use super::types::page;
-use crate::accounts::Principal;
-use crate::accounts::visible::visible_projects;
+use crate::accounts::visible::{Seen, paths_of_ids, seen_by};
+use crate::accounts::{Principal, authorize};
 use crate::db::entities::run;
-use crate::engine::repo::runs::{self as run_store, RunFilter};
+use crate::engine::repo::runs::{self as run_store, Projects, RunFilter};
 use crate::http::extract::{Json, Query};
 use crate::http::{ApiError, AppState};
 
@@ -21,34 +21,21 @@ use crate::http::{ApiError, AppState};
 pub struct Across {
     pub runs: Vec<(run::Model, RunBody)>,
     pub next_cursor: Option<String>,
-    /// Every project the list spans, (id, full path), by path.
-    pub projects: Vec<(i64, String)>,
 }
 
-/// The projects a list across projects spans for `principal`, by path;
-/// 401 for anonymous callers.
-pub(crate) async fn visible(
-    state: &AppState,
-    principal: &Principal,
-) -> Result<Vec<(i64, String)>, ApiError> {
-    if principal.user().is_none() {
-        return Err(ApiError::Unauthorized(
-            "sign in or send an API token".into(),
-        ));
-    }
-    let mut projects = visible_projects(&state.db.conn, principal).await?;
-    projects.sort_by(|a, b| a.1.cmp(&b.1));
-    Ok(projects)
-}
-
-/// The list behind `GET /api/v1/runs` over `projects` (from [`visible`]);
-/// 422 naming a filter that is not one of its values.
+/// The list behind `GET /api/v1/runs`: 401 for anonymous callers, 422
+/// naming a filter that is not one of its values.
 pub(crate) async fn across(
     state: &AppState,
-    projects: Vec<(i64, String)>,
+    principal: &Principal,
     q: &AllRunsQuery,
 ) -> Result<Across, ApiError> {
     let db = &state.db.conn;
+    let Some(seen) = seen_by(db, principal).await? else {
+        return Err(ApiError::Unauthorized(
+            "sign in or send an API token".into(),
+        ));
+    };
     let page = page(q.limit, q.cursor.as_deref())?;
     let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
     let state_filter = nonempty(&q.state);
@@ -73,13 +60,17 @@ pub(crate) async fn across(
     }
     // A project the caller cannot see narrows the list to nothing, as an
     // unknown one does: no answer tells the two apart.
-    let ids: Vec<i64> = match q.project {
-        Some(only) => projects
-            .iter()
-            .filter(|(id, _)| *id == only)
-            .map(|(id, _)| *id)
-            .collect(),
-        None => projects.iter().map(|(id, _)| *id).collect(),
+    let only: Vec<i64> = match q.project {
+        Some(id) => authorize(db, principal, NodeKind::Project, id, Action::View)
+            .await
+            .map(|_| vec![id])
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let projects = match (q.project, seen) {
+        (Some(_), _) => Projects::Ids(&only),
+        (None, Seen::All) => Projects::All,
+        (None, Seen::Some(ids)) => Projects::Selected(ids),
     };
     let filter = RunFilter {
         state: state_filter,
@@ -90,26 +81,25 @@ pub(crate) async fn across(
         limit: page.limit,
         ..RunFilter::default()
     };
-    let found = run_store::list(db, &ids, &filter).await?;
+    let found = run_store::list(db, projects, &filter).await?;
     let next_cursor = (found.len() as u64 == page.limit)
         .then(|| found.last().map(|r| r.id.to_string()))
         .flatten();
     let workflow_ids: Vec<i64> = found.iter().filter_map(|r| r.workflow_id).collect();
     let names = run_store::workflow_names(db, &workflow_ids).await?;
-    let paths: HashMap<i64, &String> = projects.iter().map(|(id, path)| (*id, path)).collect();
+    let mut project_ids: Vec<i64> = found.iter().map(|r| r.project_id).collect();
+    project_ids.sort_unstable();
+    project_ids.dedup();
+    let paths = paths_of_ids(db, &project_ids).await?;
     let runs = found
         .into_iter()
         .map(|r| {
             let mut body = RunBody::summary(&r, r.workflow_id.and_then(|w| names.get(&w).cloned()));
-            body.project = paths.get(&r.project_id).map(|p| (*p).clone());
+            body.project = paths.get(&r.project_id).cloned();
             (r, body)
         })
         .collect();
-    Ok(Across {
-        runs,
-        next_cursor,
-        projects,
-    })
+    Ok(Across { runs, next_cursor })
 }
 
 /// Runs across every project the caller can see, newest first.
@@ -122,8 +112,7 @@ pub async fn list_all_runs(
     principal: Principal,
     Query(q): Query<AllRunsQuery>,
 ) -> Result<Json<RunList>, ApiError> {
-    let projects = visible(&state, &principal).await?;
-    let found = across(&state, projects, &q).await?;
+    let found = across(&state, &principal, &q).await?;
     Ok(Json(RunList {
         items: found.runs.into_iter().map(|(_, body)| body).collect(),
         next_cursor: found.next_cursor,

@@ -21,6 +21,7 @@ pub mod schedule_types;
 pub mod schedules;
 pub mod secrets;
 pub mod tree;
+pub mod tree_delete;
 pub mod types;
 pub mod workflows;
 
@@ -84,14 +85,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(
             tree::get_group,
             tree::update_group,
-            tree::delete_group
+            tree_delete::delete_group
         ))
         .routes(routes!(tree::move_group))
         .routes(routes!(tree::list_projects, tree::create_project))
         .routes(routes!(
             tree::get_project,
             tree::update_project,
-            tree::delete_project
+            tree_delete::delete_project
         ))
         .routes(routes!(tree::move_project))
         .routes(routes!(tree::resolve))

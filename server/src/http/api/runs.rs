@@ -18,7 +18,7 @@ use crate::accounts::authorize::authorize;
 use crate::db::entities::run;
 use crate::engine::approve;
 use crate::engine::control::{self, Rerun};
-use crate::engine::repo::runs::{self as run_store, RunFilter};
+use crate::engine::repo::runs::{self as run_store, Projects, RunFilter};
 use crate::engine::workflows;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::{ApiError, AppState};
@@ -82,7 +82,7 @@ pub async fn list_runs(
         limit: page.limit,
         ..RunFilter::default()
     };
-    let found = run_store::list(db, &[id], &filter).await?;
+    let found = run_store::list(db, Projects::Ids(&[id]), &filter).await?;
     let next_cursor = (found.len() as u64 == page.limit)
         .then(|| found.last().map(|r| r.id.to_string()))
         .flatten();

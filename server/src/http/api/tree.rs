@@ -7,7 +7,7 @@ use kiln_core::access::{Action, Scope};
 use kiln_core::accounts::NodeKind;
 
 use super::types::{
-    DeleteQuery, GroupListQuery, GroupMoveBody, NewGroupBody, NewProjectBody, NodeBody, NodeList,
+    GroupListQuery, GroupMoveBody, NewGroupBody, NewProjectBody, NodeBody, NodeList,
     NodeUpdateBody, ProjectListQuery, ProjectMoveBody, ResolveQuery, next_cursor, page,
 };
 use crate::accounts::authorize::{authorize, authorize_node, authorize_top_level};
@@ -442,63 +442,4 @@ pub async fn move_project(
     )
     .await
     .map(Json)
-}
-
-pub(crate) async fn delete_node(
-    state: &AppState,
-    principal: &Principal,
-    kind: NodeKind,
-    id: i64,
-    recursive: bool,
-    confirm: Option<&str>,
-) -> Result<StatusCode, ApiError> {
-    let db = &state.db.conn;
-    let found = authorize(db, principal, kind, id, Action::Delete).await?;
-    // The dashboard's form asks for the full path typed out (one click
-    // must not delete a project); checked only once the caller may delete.
-    if let Some(typed) = confirm
-        && typed.trim() != found.node.full_path
-    {
-        return Err(ApiError::invalid(
-            "confirm",
-            format!("type the full path, {}, to delete it", found.node.full_path),
-        ));
-    }
-    let count = nodes::delete(db, &found.node, recursive).await?;
-    tracing::info!(path = %found.node.full_path, count, "deleted");
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Delete a group; refused while it holds anything unless `recursive=true`.
-#[utoipa::path(delete, path = "/groups/{id}", tag = "groups",
-    params(("id" = i64, Path), DeleteQuery),
-    responses((status = 204, description = "Deleted"), (status = 409, description = "Not empty")),
-    extensions(("x-kiln-cost" = json!({"units": 10, "complexity": "O(subtree)"}))))]
-pub async fn delete_group(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<i64>,
-    Query(q): Query<DeleteQuery>,
-) -> Result<StatusCode, ApiError> {
-    delete_node(
-        &state,
-        &principal,
-        NodeKind::Group,
-        id,
-        q.recursive.unwrap_or(false),
-        None,
-    )
-    .await
-}
-
-#[utoipa::path(delete, path = "/projects/{id}", tag = "projects",
-    params(("id" = i64, Path)),
-    responses((status = 204, description = "Deleted")),
-    extensions(("x-kiln-cost" = json!({"units": 10, "complexity": "O(1)"}))))]
-pub async fn delete_project(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
-    delete_node(&state, &principal, NodeKind::Project, id, false, None).await
 }

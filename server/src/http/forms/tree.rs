@@ -11,7 +11,7 @@ use super::{Posted, field, handle, optional, origin_page};
 use crate::accounts::AccountsError;
 use crate::accounts::nodes::{self, NewNode};
 use crate::http::api::types::{NewMemberBody, NodeUpdateBody};
-use crate::http::api::{members as api_members, tree as api_tree};
+use crate::http::api::{members as api_members, tree as api_tree, tree_delete as api_tree_delete};
 use crate::http::{ApiError, AppState};
 
 pub(super) fn new_node(kind: NodeKind, fields: &HashMap<String, String>) -> NewNode {
@@ -173,7 +173,7 @@ pub(super) async fn delete_node(
         |principal, state| async move {
             let kind = kind_of(&state, id).await?;
             let typed = fields.get("confirm").map_or("", String::as_str);
-            api_tree::delete_node(&state, &principal, kind, id, false, Some(typed)).await?;
+            api_tree_delete::delete_node(&state, &principal, kind, id, false, Some(typed)).await?;
             Ok("/projects".to_owned())
         },
     )

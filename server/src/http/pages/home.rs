@@ -7,12 +7,13 @@ use std::collections::HashMap;
 use kiln_app::home_data::{AllRunsFilter, AllRunsPage, HomePage, RunAcross};
 use kiln_core::engine::{RunState, RunTrigger};
 
+use crate::accounts::visible::visible_projects;
 use crate::accounts::{Principal, users};
 use crate::clock::now_ms;
 use crate::db::entities::run;
 use crate::engine::checkout::commit_of;
 use crate::engine::repo::run_state_of;
-use crate::http::api::all_runs::{across, visible};
+use crate::http::api::all_runs::across;
 use crate::http::api::engine_types::{AllRunsQuery, RunBody};
 use crate::http::{ApiError, AppState};
 
@@ -24,16 +25,21 @@ const RECENT: u64 = 20;
 const PAGE: u64 = 50;
 
 pub async fn home(state: &AppState, principal: &Principal) -> Result<HomePage, ApiError> {
-    let projects = visible(state, principal).await?;
-    let count = projects.len();
     let part = |state_filter: Option<&str>, limit: u64| AllRunsQuery {
         state: state_filter.map(str::to_owned),
         limit: Some(limit),
         ..AllRunsQuery::default()
     };
-    let running = across(state, projects.clone(), &part(Some("running"), RUNNING)).await?;
-    let failures = across(state, projects.clone(), &part(Some("failed"), FAILURES)).await?;
-    let recent = across(state, projects, &part(None, RECENT)).await?;
+    let running = across(state, principal, &part(Some("running"), RUNNING)).await?;
+    let failures = across(state, principal, &part(Some("failed"), FAILURES)).await?;
+    let recent = across(state, principal, &part(None, RECENT)).await?;
+    // One look for "can see any project at all": an empty home says how
+    // to begin rather than only "no runs".
+    let projects = if recent.runs.is_empty() {
+        visible_projects(&state.db.conn, principal).await?.len()
+    } else {
+        1
+    };
     let mut rows = running.runs;
     let (running_len, failures_len) = (rows.len(), failures.runs.len());
     rows.extend(failures.runs);
@@ -45,7 +51,7 @@ pub async fn home(state: &AppState, principal: &Principal) -> Result<HomePage, A
         running: all,
         failures,
         recent,
-        projects: count,
+        projects,
     })
 }
 
@@ -54,7 +60,6 @@ pub async fn all_runs(
     principal: &Principal,
     filter: AllRunsFilter,
 ) -> Result<AllRunsPage, ApiError> {
-    let projects = visible(state, principal).await?;
     // The form offers only valid values: anything else (an edited address)
     // is left out rather than refused.
     let valid = |value: &Option<String>, ok: &dyn Fn(&str) -> bool| {
@@ -72,13 +77,15 @@ pub async fn all_runs(
         cursor: filter
             .cursor
             .clone()
-            .filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit())),
+            .filter(|c| c.parse::<i64>().is_ok_and(|n| n > 0)),
     };
-    let found = across(state, projects, &query).await?;
+    let found = across(state, principal, &query).await?;
+    let mut projects = visible_projects(&state.db.conn, principal).await?;
+    projects.sort_by(|a, b| a.1.cmp(&b.1));
     Ok(AllRunsPage {
         runs: rows_of(state, found.runs).await?,
         filter,
-        projects: found.projects,
+        projects,
         next_cursor: found.next_cursor,
     })
 }
@@ -109,10 +116,8 @@ async fn rows_of(
                 state: run_state_of(&row),
                 created_at: body.created_at.clone(),
                 ago: ago(now, row.created_at_ms),
-                duration_ms: match row.finished_at_ms {
-                    Some(end) => Some(end - row.created_at_ms),
-                    None => Some(now - row.created_at_ms),
-                },
+                // Clocks of several servers may disagree a little.
+                duration_ms: Some((row.finished_at_ms.unwrap_or(now) - row.created_at_ms).max(0)),
                 waiting: body.waiting_since.is_some(),
             }
         })

@@ -15,7 +15,7 @@ use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::accounts::users;
 use crate::engine::logs::{log_key, whole_lines};
-use crate::engine::repo::runs::{self as run_store, RunFilter};
+use crate::engine::repo::runs::{self as run_store, Projects, RunFilter};
 use crate::engine::repo::{events, state_of};
 use crate::engine::workflows;
 use crate::http::api::engine_types::RunBody;
@@ -57,7 +57,7 @@ pub async fn runs(
         limit: 100,
         ..RunFilter::default()
     };
-    let runs = run_store::list(db, &[project], &query)
+    let runs = run_store::list(db, Projects::Ids(&[project]), &query)
         .await?
         .iter()
         .map(|r| {

@@ -12,7 +12,7 @@ use super::views::{allowed, crumbs_for, node_view};
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::engine::repo::run_state_of;
-use crate::engine::repo::runs::{self as run_store, RunFilter};
+use crate::engine::repo::runs::{self as run_store, Projects, RunFilter};
 use crate::engine::workflows;
 use crate::http::api::engine_types::ms_to_rfc3339;
 use crate::http::api::types::NodeBody;
@@ -55,7 +55,7 @@ pub async fn workflow(
                 limit: 50,
                 ..RunFilter::default()
             };
-            let mut recent: Vec<RunBar> = run_store::list(db, &[project], &filter)
+            let mut recent: Vec<RunBar> = run_store::list(db, Projects::Ids(&[project]), &filter)
                 .await?
                 .into_iter()
                 .map(|r| RunBar {
