@@ -202,19 +202,10 @@ pub async fn names_of(
     db: &impl ConnectionTrait,
     ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, String>, AccountsError> {
-    if ids.is_empty() {
-        return Ok(Default::default());
-    }
-    Ok(user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .column(user::Column::Username)
-        .filter(user::Column::Id.is_in(ids.iter().copied()))
-        .into_tuple::<(i64, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect())
+    Ok(
+        crate::db::names::by_id::<user::Entity>(db, user::Column::Id, user::Column::Username, ids)
+            .await?,
+    )
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<Option<User>, AccountsError> {

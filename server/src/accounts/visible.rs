@@ -90,17 +90,8 @@ pub async fn paths_of_ids(
     db: &impl ConnectionTrait,
     ids: &[i64],
 ) -> Result<HashMap<i64, String>, AccountsError> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(node::Entity::find()
-        .select_only()
-        .column(node::Column::Id)
-        .column(node::Column::FullPath)
-        .filter(node::Column::Id.is_in(ids.iter().copied()))
-        .into_tuple::<(i64, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect())
+    Ok(
+        crate::db::names::by_id::<node::Entity>(db, node::Column::Id, node::Column::FullPath, ids)
+            .await?,
+    )
 }

@@ -4,6 +4,7 @@
 pub mod connect;
 pub mod entities;
 pub mod migrate;
+pub mod names;
 pub mod outage;
 pub mod session_store;
 pub mod sqlite_busy;

@@ -79,19 +79,7 @@ pub async fn workflow_names(
     db: &impl ConnectionTrait,
     ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, String>, EngineError> {
-    if ids.is_empty() {
-        return Ok(Default::default());
-    }
-    Ok(wf::Entity::find()
-        .select_only()
-        .column(wf::Column::Id)
-        .column(wf::Column::Name)
-        .filter(wf::Column::Id.is_in(ids.iter().copied()))
-        .into_tuple::<(i64, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect())
+    Ok(crate::db::names::by_id::<wf::Entity>(db, wf::Column::Id, wf::Column::Name, ids).await?)
 }
 
 /// A project's newest pipeline runs (for each pipeline's last run per
