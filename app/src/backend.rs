@@ -8,7 +8,7 @@ use http::request::Parts;
 
 use crate::data::{AccountPage, Loaded, NodePage, OperationView, TreePage, UserView};
 use crate::engine_data::{LogChunk, RunFilterView, RunPage, RunsPage, WorkflowLink, WorkflowPage};
-use crate::home_data::{AllRunsFilter, AllRunsPage, HomePage};
+use crate::home_data::{AllRunsFilter, AllRunsPage, HomePage, WorkflowsAcrossPage};
 use crate::pipeline_data::{DeliveriesPage, DryRunQuery, PipelinesPage};
 use crate::schedule_data::{PreviewView, SchedulePage, SchedulesPage};
 
@@ -49,6 +49,8 @@ pub trait UiBackend: Send + Sync {
     async fn home(&self, request: &Parts) -> Loaded<HomePage>;
     /// Every run the viewer can see, filtered.
     async fn all_runs(&self, request: &Parts, filter: AllRunsFilter) -> Loaded<AllRunsPage>;
+    /// Every workflow the viewer can see, with its newest run.
+    async fn workflows_across(&self, request: &Parts) -> Loaded<WorkflowsAcrossPage>;
 }
 
 pub type SharedBackend = Arc<dyn UiBackend>;

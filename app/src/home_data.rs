@@ -58,3 +58,21 @@ pub struct AllRunsPage {
     /// The cursor of the next page, if there is one.
     pub next_cursor: Option<String>,
 }
+
+/// A workflow in the list across projects, with its newest run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowAcross {
+    pub project_id: i64,
+    pub project: String,
+    pub name: String,
+    pub version: i32,
+    pub last_run: Option<RunAcross>,
+}
+
+/// `/workflows`: every workflow of the projects the viewer can see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowsAcrossPage {
+    pub workflows: Vec<WorkflowAcross>,
+    /// More workflows exist than the page shows.
+    pub cut: bool,
+}

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use crate::data::{AccountPage, Loaded, NodePage, OperationView, TreePage, UserView};
 use crate::engine_data::{LogChunk, RunFilterView, RunPage, RunsPage, WorkflowLink, WorkflowPage};
-use crate::home_data::{AllRunsFilter, AllRunsPage, HomePage};
+use crate::home_data::{AllRunsFilter, AllRunsPage, HomePage, WorkflowsAcrossPage};
 use crate::pipeline_data::{DeliveriesPage, DryRunQuery, PipelinesPage};
 use crate::schedule_data::{PreviewView, SchedulePage, SchedulesPage};
 
@@ -82,6 +82,12 @@ pub async fn load_home() -> Result<Loaded<HomePage>, ServerFnError> {
 pub async fn load_all_runs(filter: AllRunsFilter) -> Result<Loaded<AllRunsPage>, ServerFnError> {
     let (backend, parts) = backend_and_request().await?;
     Ok(backend.all_runs(&parts, filter).await)
+}
+
+#[server(prefix = "/ui/fn", endpoint = "workflows-across")]
+pub async fn load_workflows_across() -> Result<Loaded<WorkflowsAcrossPage>, ServerFnError> {
+    let (backend, parts) = backend_and_request().await?;
+    Ok(backend.workflows_across(&parts).await)
 }
 
 #[server(prefix = "/ui/fn", endpoint = "runs")]

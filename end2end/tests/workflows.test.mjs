@@ -158,7 +158,7 @@ test('on a phone the menu starts closed and no page scrolls sideways', async () 
   await post(page, 'form[action="/ui/login"] button[type=submit]');
   const runs = await (await context.request.get(`${kiln.url}/api/v1/runs`)).json();
   const run = runs.items[0];
-  for (const address of ['/', '/runs', '/projects', '/p/data/etl', `/runs/${run.id}`, `/projects/${run.project_id}/runs`, '/docs/api', '/account']) {
+  for (const address of ['/', '/runs', '/workflows', '/projects', '/p/data/etl', `/runs/${run.id}`, `/projects/${run.project_id}/runs`, '/docs/api', '/account']) {
     await page.goto(`${kiln.url}${address}`);
     await page.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
     assert.equal(await page.locator('#side-nav').isVisible(), false, `${address}: the menu starts closed`);

@@ -7,7 +7,7 @@ use kiln_core::workflow;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::EngineError;
@@ -139,6 +139,25 @@ pub async fn list(db: &impl ConnectionTrait, project: i64) -> Result<Vec<wf::Mod
     Ok(wf::Entity::find()
         .filter(wf::Column::ProjectId.eq(project))
         .order_by_asc(wf::Column::Name)
+        .all(db)
+        .await?)
+}
+
+/// Workflows of `projects` (all of them with `None`), by project then
+/// name, at most `limit`.
+pub async fn of_projects(
+    db: &impl ConnectionTrait,
+    projects: Option<sea_orm::sea_query::SelectStatement>,
+    limit: u64,
+) -> Result<Vec<wf::Model>, EngineError> {
+    let mut query = wf::Entity::find();
+    if let Some(ids) = projects {
+        query = query.filter(wf::Column::ProjectId.in_subquery(ids));
+    }
+    Ok(query
+        .order_by_asc(wf::Column::ProjectId)
+        .order_by_asc(wf::Column::Name)
+        .limit(limit)
         .all(db)
         .await?)
 }

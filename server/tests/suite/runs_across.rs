@@ -3,8 +3,8 @@
 //! admin all of them, a member their own, a stranger none, and naming a
 //! hidden project finds nothing), newest first, a page at a time, filtered
 //! by state, kind, project and starter, with bad filters named; the home
-//! page shows the same runs to the same people, and `/runs` shrugs off an
-//! edited address.
+//! page and `/workflows` show the same runs to the same people, and `/runs`
+//! shrugs off an edited address.
 
 use serde_json::{Value, json};
 
@@ -140,6 +140,26 @@ async fn runs_across_projects(backend: Backend) {
     assert_eq!(status, 200, "{edited}");
     assert!(!edited.contains("<img src=x"), "{edited}");
     assert!(edited.contains(&format!("href=\"/runs/{ok}\"")), "{edited}");
+
+    // `/workflows`: each workflow the viewer can see, with its newest run.
+    let (status, listed) = alice.raw("GET", "/workflows", None).await;
+    assert_eq!(status, 200);
+    for expected in [
+        "data-workflow=\"bad\"".to_owned(),
+        format!("href=\"/runs/{bad}\""),
+        format!("href=\"/runs/{his}\""),
+        format!("href=\"/projects/{team_app}/workflows/ok#run-form\""),
+    ] {
+        assert!(listed.contains(&expected), "{expected}: {listed}");
+    }
+    let (_, his_list) = bob.raw("GET", "/workflows", None).await;
+    assert!(
+        his_list.contains(&format!("href=\"/runs/{his}\"")),
+        "{his_list}"
+    );
+    assert!(!his_list.contains("team/app"), "{his_list}");
+    let (_, none) = mallory.raw("GET", "/workflows", None).await;
+    assert!(none.contains("No workflows yet"), "{none}");
     app.stop().await;
 }
 on_all_backends!(runs_across_projects);

@@ -82,6 +82,31 @@ pub async fn workflow_names(
     Ok(crate::db::names::by_id::<wf::Entity>(db, wf::Column::Id, wf::Column::Name, ids).await?)
 }
 
+/// The newest run of each of `workflows` that has one.
+pub async fn last_of_workflows(
+    db: &impl ConnectionTrait,
+    workflows: &[i64],
+) -> Result<Vec<run::Model>, EngineError> {
+    if workflows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let newest: Vec<i64> = run::Entity::find()
+        .select_only()
+        .column_as(run::Column::Id.max(), "id")
+        .filter(run::Column::WorkflowId.is_in(workflows.iter().copied()))
+        .group_by(run::Column::WorkflowId)
+        .into_tuple::<Option<i64>>()
+        .all(db)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    Ok(run::Entity::find()
+        .filter(run::Column::Id.is_in(newest))
+        .all(db)
+        .await?)
+}
+
 /// A project's newest pipeline runs (for each pipeline's last run per
 /// branch).
 pub async fn recent_pipeline_runs(

@@ -1,18 +1,22 @@
-//! The data of the home page and of `/runs`: runs across every project the
-//! viewer can see, through the same list as `GET /api/v1/runs`, with who
-//! started each and how long ago.
+//! The data of the home page, `/runs` and `/workflows`: runs and workflows
+//! across every project the viewer can see, runs through the same list as
+//! `GET /api/v1/runs`, with who started each and how long ago.
 
 use std::collections::HashMap;
 
-use kiln_app::home_data::{AllRunsFilter, AllRunsPage, HomePage, RunAcross};
+use kiln_app::home_data::{
+    AllRunsFilter, AllRunsPage, HomePage, RunAcross, WorkflowAcross, WorkflowsAcrossPage,
+};
 use kiln_core::engine::{RunState, RunTrigger};
 
-use crate::accounts::visible::visible_projects;
+use crate::accounts::visible::{Seen, paths_of_ids, seen_by, visible_projects};
 use crate::accounts::{Principal, users};
 use crate::clock::now_ms;
 use crate::db::entities::run;
 use crate::engine::checkout::commit_of;
 use crate::engine::repo::run_state_of;
+use crate::engine::repo::runs as run_store;
+use crate::engine::workflows;
 use crate::http::api::all_runs::across;
 use crate::http::api::engine_types::{AllRunsQuery, RunBody};
 use crate::http::{ApiError, AppState};
@@ -23,6 +27,8 @@ const FAILURES: u64 = 10;
 const RECENT: u64 = 20;
 /// Runs per page of `/runs`.
 const PAGE: u64 = 50;
+/// Most workflows `/workflows` lists.
+const WORKFLOWS: u64 = 500;
 
 pub async fn home(state: &AppState, principal: &Principal) -> Result<HomePage, ApiError> {
     let part = |state_filter: Option<&str>, limit: u64| AllRunsQuery {
@@ -88,6 +94,62 @@ pub async fn all_runs(
         projects,
         next_cursor: found.next_cursor,
     })
+}
+
+/// Every workflow of the projects `principal` can see, by project path
+/// and name, each with its newest run.
+pub async fn workflows_across(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<WorkflowsAcrossPage, ApiError> {
+    let db = &state.db.conn;
+    let Some(seen) = seen_by(db, principal).await? else {
+        return Err(ApiError::Unauthorized("sign in first".into()));
+    };
+    let projects = match seen {
+        Seen::All => None,
+        Seen::Some(ids) => Some(*ids),
+    };
+    let mut found = workflows::of_projects(db, projects, WORKFLOWS + 1).await?;
+    let cut = found.len() as u64 > WORKFLOWS;
+    found.truncate(usize::try_from(WORKFLOWS).unwrap_or(usize::MAX));
+    let ids: Vec<i64> = found.iter().map(|w| w.id).collect();
+    let mut project_ids: Vec<i64> = found.iter().map(|w| w.project_id).collect();
+    project_ids.sort_unstable();
+    project_ids.dedup();
+    let paths = paths_of_ids(db, &project_ids).await?;
+    let names: HashMap<i64, &str> = found.iter().map(|w| (w.id, w.name.as_str())).collect();
+    let last = run_store::last_of_workflows(db, &ids).await?;
+    let owners: Vec<Option<i64>> = last.iter().map(|r| r.workflow_id).collect();
+    let bodies = last
+        .into_iter()
+        .map(|r| {
+            let name = r
+                .workflow_id
+                .and_then(|w| names.get(&w))
+                .map(|n| (*n).to_owned());
+            let mut body = RunBody::summary(&r, name);
+            body.project = paths.get(&r.project_id).cloned();
+            (r, body)
+        })
+        .collect();
+    let mut last_runs: HashMap<i64, RunAcross> = owners
+        .into_iter()
+        .zip(rows_of(state, bodies).await?)
+        .filter_map(|(workflow, row)| Some((workflow?, row)))
+        .collect();
+    let mut workflows: Vec<WorkflowAcross> = found
+        .into_iter()
+        .map(|w| WorkflowAcross {
+            project_id: w.project_id,
+            project: paths.get(&w.project_id).cloned().unwrap_or_default(),
+            last_run: last_runs.remove(&w.id),
+            name: w.name,
+            version: w.latest_version,
+        })
+        .collect();
+    workflows.sort_by(|a, b| (&a.project, &a.name).cmp(&(&b.project, &b.name)));
+    Ok(WorkflowsAcrossPage { workflows, cut })
 }
 
 /// The rows for `runs`, with their starters' names looked up at once.

@@ -13,7 +13,7 @@ use kiln_app::data::{
 use kiln_app::engine_data::{
     LogChunk, RunFilterView, RunPage, RunsPage, WorkflowLink, WorkflowPage,
 };
-use kiln_app::home_data::{AllRunsFilter, AllRunsPage, HomePage};
+use kiln_app::home_data::{AllRunsFilter, AllRunsPage, HomePage, WorkflowsAcrossPage};
 use kiln_app::pipeline_data::{DeliveriesPage, DryRunQuery, PipelinesPage};
 use kiln_app::schedule_data::{PreviewView, SchedulePage, SchedulesPage};
 use kiln_core::access::{Action, Decision, Scope, decide};
@@ -312,6 +312,13 @@ impl UiBackend for PagesBackend {
     async fn all_runs(&self, request: &Parts, filter: AllRunsFilter) -> Loaded<AllRunsPage> {
         let principal = self.principal(request).await;
         home::all_runs(&self.state, &principal, filter)
+            .await
+            .map_err(denied)
+    }
+
+    async fn workflows_across(&self, request: &Parts) -> Loaded<WorkflowsAcrossPage> {
+        let principal = self.principal(request).await;
+        home::workflows_across(&self.state, &principal)
             .await
             .map_err(denied)
     }
