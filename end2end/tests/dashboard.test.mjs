@@ -49,6 +49,13 @@ test('the dashboard hydrates and the menu toggle works', async () => {
   assert.match(csp, /script-src 'self' 'nonce-[A-Za-z0-9_-]+' 'wasm-unsafe-eval'/);
   assert.match(csp, /frame-ancestors 'none'/);
   await page.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
+  // The first Tab reaches the skip link, which shows itself and leads to
+  // the page's content.
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'skip-link');
+  assert.equal(await page.locator('#skip-link').isVisible(), true);
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
   const toggle = page.locator('#nav-toggle');
   assert.equal(await toggle.textContent(), 'Hide menu');
   assert.equal(await page.locator('#side-nav').isVisible(), true);

@@ -100,12 +100,16 @@ test('write a workflow, run it with params, watch it live, read the failed log, 
   assert.equal(await page.locator('#dag g[data-task="flaky"]').getAttribute('data-state'), 'failed');
   assert.equal(await page.locator('#dag g[data-task="report"]').getAttribute('data-state'), 'upstream_failed');
   await page.screenshot({ path: path.join(screenshots, 'run-failed.png'), fullPage: true });
+  // Named for assistive technology: the graph, the live state, the search.
+  assert.match(await page.locator('#dag').getAttribute('aria-label'), /3 tasks/);
+  assert.equal(await page.locator('#run-state').getAttribute('aria-live'), 'polite');
 
   // The failed task's log, coloured and searchable.
   await page.locator('#steps tr[data-task="flaky"] a').click();
   await page.waitForSelector('#log .log-line');
   assert.match(await page.locator('#log').textContent(), /needle: first try fails/);
   assert.match(await page.locator('#log').textContent(), /exited with code 3/);
+  assert.equal(await page.locator('#log-search').getAttribute('aria-label'), 'Search the log');
   await page.fill('#log-search', 'needle');
   await page.waitForFunction(() => document.querySelectorAll('#log .log-line').length === 1);
   await page.locator('#steps tr[data-task="greet"] a').click();

@@ -53,7 +53,7 @@ pub fn Dag(graph: GraphView, steps: Vec<StepView>, run: i64, live: LiveSteps) ->
         .collect_view();
     view! {
         <div class="overflow-x-auto rounded-lg border border-stone-200 bg-white p-2 dark:border-stone-800 dark:bg-stone-900">
-            <svg id="dag" width=graph.width height=graph.height viewBox=format!("0 0 {} {}", graph.width, graph.height)>
+            <svg id="dag" role="group" aria-label=format!("Graph of the run's {} tasks and what each waits for", graph.nodes.len()) width=graph.width height=graph.height viewBox=format!("0 0 {} {}", graph.width, graph.height)>
                 <defs>
                     <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
                         <path d="M 0 0 L 10 5 L 0 10 z" fill="#a8a29e" />

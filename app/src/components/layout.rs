@@ -35,6 +35,9 @@ pub fn Layout(children: Children) -> impl IntoView {
 
     view! {
         <div class="flex min-h-screen flex-col" data-hydrated=move || hydrated.get().to_string()>
+            // rel="external": the browser, not the router, follows it, and
+            // so moves the focus to the content.
+            <a href="#main" id="skip-link" rel="external" class="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-30 focus:rounded-md focus:bg-white focus:px-3 focus:py-2 focus:text-sm focus:shadow dark:focus:bg-stone-900">"Skip to content"</a>
             <header class="flex h-14 items-center gap-3 border-b border-stone-200 bg-white px-4 dark:border-stone-800 dark:bg-stone-900">
                 <button
                     type="button"
@@ -59,7 +62,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <SideNav open=nav_open />
                 // min-w-0: wide tables and graphs scroll in their own box
                 // instead of widening the page.
-                <main class="min-w-0 flex-1 p-4 md:p-6">{children()}</main>
+                <main id="main" tabindex="-1" class="min-w-0 flex-1 p-4 md:p-6">{children()}</main>
             </div>
         </div>
     }

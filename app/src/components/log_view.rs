@@ -102,7 +102,7 @@ pub fn LogView(run: i64, task: String) -> impl IntoView {
     view! {
         <div class="mt-3">
             <div class="mb-2 flex items-center gap-3 text-sm">
-                <input type="search" placeholder="Search the log" id="log-search"
+                <input type="search" placeholder="Search the log" id="log-search" aria-label="Search the log"
                     class="rounded-md border border-stone-300 px-2 py-1 dark:border-stone-700 dark:bg-stone-900"
                     on:input=move |ev| search.set(event_target_value(&ev)) />
                 <label class="flex items-center gap-1">

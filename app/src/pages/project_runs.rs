@@ -48,7 +48,7 @@ pub fn ProjectRunsPage() -> impl IntoView {
 fn select(name: &'static str, options: Vec<String>, chosen: Option<String>) -> impl IntoView {
     let chosen = chosen.unwrap_or_default();
     view! {
-        <select name=name class="rounded-md border border-stone-300 px-2 py-1 dark:border-stone-700 dark:bg-stone-900">
+        <select name=name aria-label=format!("Filter by {name}") class="rounded-md border border-stone-300 px-2 py-1 dark:border-stone-700 dark:bg-stone-900">
             <option value="" selected=chosen.is_empty()>{format!("any {name}")}</option>
             {options
                 .into_iter()

@@ -96,7 +96,7 @@ fn Run(page: RunPage, reload: RwSignal<u32>) -> impl IntoView {
         <Breadcrumbs crumbs />
         <div class="mb-4 flex flex-wrap items-center gap-3">
             <h1 class="text-2xl font-semibold tracking-tight">{format!("Run #{id}")}</h1>
-            <span id="run-state"><StateBadge name=run.state.as_str() tone=run.state.into() /></span>
+            <span id="run-state" role="status" aria-live="polite" aria-label="Run state"><StateBadge name=run.state.as_str() tone=run.state.into() /></span>
             {allowed_failures.then(|| view! {
                 <span id="allowed-failures" class="text-sm text-amber-700 dark:text-amber-300">"passed with allowed failures"</span>
             })}

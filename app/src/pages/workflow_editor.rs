@@ -88,7 +88,7 @@ fn Workflow(page: WorkflowPage) -> impl IntoView {
                     <input name="name" required=true value=name.clone().unwrap_or_default() readonly=name.is_some()
                         class="rounded-md border border-stone-300 px-2 py-1 font-mono dark:border-stone-700 dark:bg-stone-900" />
                 </label>
-                <textarea name="source" id="workflow-source" rows=rows spellcheck="false" readonly=!can_edit
+                <textarea name="source" id="workflow-source" aria-label="The workflow, in YAML" rows=rows spellcheck="false" readonly=!can_edit
                     class="w-full rounded-lg border border-stone-300 bg-white p-3 font-mono text-sm dark:border-stone-700 dark:bg-stone-900">
                     {source}
                 </textarea>
