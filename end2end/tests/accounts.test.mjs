@@ -162,6 +162,9 @@ test('deleting a project asks for its full path typed out', async () => {
   await submit(page, action, { confirm: 'scratch' });
   assert.equal(new URL(page.url()).pathname, '/p/platform/scratch');
   assert.match(await page.locator('.field-error[data-field="confirm"]').textContent(), /type the full path, platform\/scratch, to delete it/);
+  // The field names its message, for screen readers.
+  assert.equal(await page.locator('#delete-confirm').getAttribute('aria-describedby'), 'delete-confirm-error');
+  assert.equal(await page.locator('#delete-confirm').getAttribute('aria-invalid'), 'true');
   const bare = await context.request.post(`${kiln.url}${action}`, {
     headers: { Origin: kiln.url, Referer: `${kiln.url}/p/platform/scratch` },
     form: {},

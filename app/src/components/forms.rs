@@ -69,9 +69,10 @@ pub fn Field(
                 value=value
                 required=required
                 aria-invalid=move || error.get().is_some().then_some("true")
+                aria-describedby=move || error.get().is_some().then(|| error_id(form, name))
                 class="w-full rounded-md border border-stone-300 bg-white px-3 py-2 text-sm dark:border-stone-700 dark:bg-stone-900"
             />
-            <FieldError error name />
+            <FieldError error form name />
         </div>
     }
 }
@@ -92,11 +93,13 @@ pub fn Choice(
             <select
                 id=id
                 name=name
+                aria-invalid=move || error.get().is_some().then_some("true")
+                aria-describedby=move || error.get().is_some().then(|| error_id(form, name))
                 class="w-full rounded-md border border-stone-300 bg-white px-3 py-2 text-sm dark:border-stone-700 dark:bg-stone-900"
             >
                 {options.iter().map(|o| view! { <option value=*o>{*o}</option> }).collect_view()}
             </select>
-            <FieldError error name />
+            <FieldError error form name />
         </div>
     }
 }
@@ -128,13 +131,23 @@ pub fn FormCard(title: &'static str, action: String, children: Children) -> impl
     }
 }
 
+/// The id of a field's message: its input names it (`aria-describedby`),
+/// so a screen reader reads the message with the field.
+fn error_id(form: &str, name: &str) -> String {
+    format!("{form}-{name}-error")
+}
+
 /// The message beside a field, when the URL carries one for it.
 #[component]
-fn FieldError(error: Memo<Option<String>>, name: &'static str) -> impl IntoView {
+fn FieldError(
+    error: Memo<Option<String>>,
+    form: &'static str,
+    name: &'static str,
+) -> impl IntoView {
     move || {
         error.get().map(|message| {
             view! {
-                <p class="field-error mt-1 text-sm text-red-700 dark:text-red-300" data-field=name>
+                <p class="field-error mt-1 text-sm text-red-700 dark:text-red-300" data-field=name id=error_id(form, name)>
                     {message}
                 </p>
             }
