@@ -19,6 +19,7 @@ use crate::db::entities::node;
 pub const MAX_CHOICES: usize = 1000;
 
 /// Which projects a list across projects reads.
+#[derive(Clone)]
 pub enum Seen {
     /// Every project (an instance admin).
     All,

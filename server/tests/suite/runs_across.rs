@@ -90,6 +90,8 @@ async fn runs_across_projects(backend: Backend) {
         ("kind=cron", "kind"),
         ("trigger=%3Cscript%3E", "trigger"),
         ("limit=0", "limit"),
+        ("project=1%20OR%201", "project"),
+        ("created_by=99999999999999999999", "created_by"),
     ] {
         let (status, answer) = alice.get(&format!("/api/v1/runs?{query}")).await;
         assert_eq!(status, 422, "{query}: {answer}");

@@ -23,19 +23,23 @@ pub struct Across {
     pub next_cursor: Option<String>,
 }
 
-/// The list behind `GET /api/v1/runs`: 401 for anonymous callers, 422
-/// naming a filter that is not one of its values.
+/// The projects `principal` can see; 401 for anonymous callers. Read once
+/// for several lists (the home page has three).
+pub(crate) async fn seen(state: &AppState, principal: &Principal) -> Result<Seen, ApiError> {
+    seen_by(&state.db.conn, principal)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("sign in or send an API token".into()))
+}
+
+/// The list behind `GET /api/v1/runs` over the projects `seen` (from
+/// [`seen`]); 422 naming a filter that is not one of its values.
 pub(crate) async fn across(
     state: &AppState,
     principal: &Principal,
+    seen: &Seen,
     q: &AllRunsQuery,
 ) -> Result<Across, ApiError> {
     let db = &state.db.conn;
-    let Some(seen) = seen_by(db, principal).await? else {
-        return Err(ApiError::Unauthorized(
-            "sign in or send an API token".into(),
-        ));
-    };
     let page = page(q.limit, q.cursor.as_deref())?;
     let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
     let state_filter = nonempty(&q.state);
@@ -70,7 +74,7 @@ pub(crate) async fn across(
     let projects = match (q.project, seen) {
         (Some(_), _) => Projects::Ids(&only),
         (None, Seen::All) => Projects::All,
-        (None, Seen::Some(ids)) => Projects::Selected(ids),
+        (None, Seen::Some(ids)) => Projects::Selected(ids.clone()),
     };
     let filter = RunFilter {
         state: state_filter,
@@ -112,7 +116,8 @@ pub async fn list_all_runs(
     principal: Principal,
     Query(q): Query<AllRunsQuery>,
 ) -> Result<Json<RunList>, ApiError> {
-    let found = across(&state, &principal, &q).await?;
+    let seen = seen(&state, &principal).await?;
+    let found = across(&state, &principal, &seen, &q).await?;
     Ok(Json(RunList {
         items: found.runs.into_iter().map(|(_, body)| body).collect(),
         next_cursor: found.next_cursor,

@@ -9,7 +9,7 @@ use kiln_app::home_data::{
 };
 use kiln_core::engine::{RunState, RunTrigger};
 
-use crate::accounts::visible::{Seen, paths_of_ids, seen_by, visible_projects};
+use crate::accounts::visible::{Seen, paths_of_ids, visible_projects};
 use crate::accounts::{Principal, users};
 use crate::clock::now_ms;
 use crate::db::entities::run;
@@ -17,7 +17,7 @@ use crate::engine::checkout::commit_of;
 use crate::engine::repo::run_state_of;
 use crate::engine::repo::runs as run_store;
 use crate::engine::workflows;
-use crate::http::api::all_runs::across;
+use crate::http::api::all_runs::{across, seen};
 use crate::http::api::engine_types::{AllRunsQuery, RunBody};
 use crate::http::{ApiError, AppState};
 
@@ -36,9 +36,10 @@ pub async fn home(state: &AppState, principal: &Principal) -> Result<HomePage, A
         limit: Some(limit),
         ..AllRunsQuery::default()
     };
-    let running = across(state, principal, &part(Some("running"), RUNNING)).await?;
-    let failures = across(state, principal, &part(Some("failed"), FAILURES)).await?;
-    let recent = across(state, principal, &part(None, RECENT)).await?;
+    let seen = seen(state, principal).await?;
+    let running = across(state, principal, &seen, &part(Some("running"), RUNNING)).await?;
+    let failures = across(state, principal, &seen, &part(Some("failed"), FAILURES)).await?;
+    let recent = across(state, principal, &seen, &part(None, RECENT)).await?;
     // One look for "can see any project at all": an empty home says how
     // to begin rather than only "no runs".
     let projects = if recent.runs.is_empty() {
@@ -85,7 +86,7 @@ pub async fn all_runs(
             .clone()
             .filter(|c| c.parse::<i64>().is_ok_and(|n| n > 0)),
     };
-    let found = across(state, principal, &query).await?;
+    let found = across(state, principal, &seen(state, principal).await?, &query).await?;
     let mut projects = visible_projects(&state.db.conn, principal).await?;
     projects.sort_by(|a, b| a.1.cmp(&b.1));
     Ok(AllRunsPage {
@@ -103,10 +104,7 @@ pub async fn workflows_across(
     principal: &Principal,
 ) -> Result<WorkflowsAcrossPage, ApiError> {
     let db = &state.db.conn;
-    let Some(seen) = seen_by(db, principal).await? else {
-        return Err(ApiError::Unauthorized("sign in first".into()));
-    };
-    let projects = match seen {
+    let projects = match seen(state, principal).await? {
         Seen::All => None,
         Seen::Some(ids) => Some(*ids),
     };
