@@ -12,9 +12,11 @@ COPY .ci/setup .ci/setup
 COPY Cargo.lock package.json package-lock.json ./
 RUN bash .ci/setup --build-only
 COPY . .
-RUN cargo leptos build --release \
+# --precompress: a .br and .gz twin of each asset; hash.txt (the bundle's
+# hashed names) must sit beside the binary, where the server reads it.
+RUN cargo leptos build --release --precompress \
  && mkdir -p /out/bin \
- && cp target/release/kiln /out/bin/kiln \
+ && cp target/release/kiln target/release/hash.txt /out/bin/ \
  && cp -r target/site /out/site
 
 FROM debian:trixie-slim AS runtime
@@ -22,7 +24,7 @@ RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends ca-certificates curl git bubblewrap \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/kiln --create-home kiln
-COPY --from=build /out/bin/kiln /usr/local/bin/kiln
+COPY --from=build /out/bin/kiln /out/bin/hash.txt /usr/local/bin/
 COPY --from=build /out/site /usr/local/share/kiln/site
 ENV KILN_LISTEN=0.0.0.0:3000 \
     KILN_DATA_DIR=/var/lib/kiln \

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use http::request::Parts;
 
 use crate::data::{AccountPage, Loaded, NodePage, OperationView, TreePage, UserView};
-use crate::engine_data::{LogChunk, RunFilterView, RunPage, RunsPage, WorkflowLink, WorkflowPage};
-use crate::home_data::{AllRunsFilter, AllRunsPage, HomePage, WorkflowsAcrossPage};
+use crate::engine_data::{LogChunk, RunFilterView, RunPage, RunsPage, WorkflowPage};
+use crate::home_data::{AllRunsFilter, AllRunsPage, HomePage, WorkflowAcross, WorkflowsAcrossPage};
 use crate::pipeline_data::{DeliveriesPage, DryRunQuery, PipelinesPage};
 use crate::schedule_data::{PreviewView, SchedulePage, SchedulesPage};
 
@@ -28,10 +28,18 @@ pub trait UiBackend: Send + Sync {
         project: i64,
         name: Option<String>,
     ) -> Loaded<WorkflowPage>;
-    async fn workflows(&self, request: &Parts, project: i64) -> Loaded<Vec<WorkflowLink>>;
+    async fn workflows(&self, request: &Parts, project: i64) -> Loaded<Vec<WorkflowAcross>>;
     async fn runs(&self, request: &Parts, project: i64, filter: RunFilterView) -> Loaded<RunsPage>;
     async fn run(&self, request: &Parts, run: i64) -> Loaded<RunPage>;
-    async fn log(&self, request: &Parts, run: i64, task: String, offset: u64) -> Loaded<LogChunk>;
+    /// A piece of a step's log: of `attempt` (the latest when `None`).
+    async fn log(
+        &self,
+        request: &Parts,
+        run: i64,
+        task: String,
+        attempt: Option<i32>,
+        offset: u64,
+    ) -> Loaded<LogChunk>;
     /// A project's schedules, or (`None`) every schedule the viewer sees.
     async fn schedules(&self, request: &Parts, project: Option<i64>) -> Loaded<SchedulesPage>;
     async fn schedule(&self, request: &Parts, id: i64) -> Loaded<SchedulePage>;

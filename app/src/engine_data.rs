@@ -6,13 +6,6 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Crumb, NodeView};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WorkflowLink {
-    pub name: String,
-    pub version: i32,
-    pub updated_at: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParamView {
     pub name: String,
     /// string, integer, number or boolean.
@@ -91,6 +84,10 @@ pub struct StepView {
     pub message: String,
     pub worker: Option<String>,
     pub started_at: Option<String>,
+    /// When its latest attempt started, in ms from the run's start (not
+    /// in the run's live events: they leave it out).
+    #[serde(default)]
+    pub start_offset_ms: Option<i64>,
     /// What its saved artifacts hold ("3 files, 12.0 KB"), when it has any.
     pub artifacts: Option<String>,
 }
@@ -107,6 +104,7 @@ impl StepView {
             message: String::new(),
             worker: None,
             started_at: None,
+            start_offset_ms: None,
             artifacts: None,
         }
     }
@@ -134,6 +132,14 @@ pub struct RunPage {
     pub project: NodeView,
     pub crumbs: Vec<Crumb>,
     pub run: RunRow,
+    /// Who started it (a user's name), when a user did.
+    pub started_by: Option<String>,
+    /// How long ago it was created ("3 min ago").
+    pub created_ago: String,
+    /// Every attempt of every step, in ms from the run's start.
+    pub spans: Vec<crate::screen::timeline::Span>,
+    /// Where the timeline's axis ends: the run's end, or now.
+    pub timeline_until: i64,
     pub params: Vec<(String, String)>,
     pub steps: Vec<StepView>,
     pub graph: GraphView,
@@ -174,4 +180,11 @@ pub struct LogChunk {
     pub next_offset: u64,
     /// The attempt is over and everything was read.
     pub done: bool,
+    /// The attempt shown, of `attempts`.
+    pub attempt: i32,
+    pub attempts: i32,
+    /// The step's state (for an earlier attempt: failed, it was retried).
+    pub state: StepState,
+    /// The step's message (why it ended as it did).
+    pub message: String,
 }

@@ -17,7 +17,7 @@ pub mod screen;
 pub mod server_fns;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
     SsrMode,
     components::{ParentRoute, Route, Router, Routes},
@@ -57,6 +57,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22 viewBox=%220 0 16 16%22%3E%3Crect width=%2216%22 height=%2216%22 rx=%223%22 fill=%22%23ea580c%22/%3E%3C/svg%3E" />
                 <AutoReload options=options.clone() />
+                <HashedStylesheet options=options.clone() id="kiln-css" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -72,7 +73,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
 
     view! {
-        <Stylesheet id="kiln-css" href="/pkg/kiln.css" />
         <Title formatter=|page: String| {
             if page.is_empty() { "Kiln".to_owned() } else { format!("{page} · Kiln") }
         } />

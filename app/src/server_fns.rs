@@ -6,8 +6,8 @@
 use leptos::prelude::*;
 
 use crate::data::{AccountPage, Loaded, NodePage, OperationView, TreePage, UserView};
-use crate::engine_data::{LogChunk, RunFilterView, RunPage, RunsPage, WorkflowLink, WorkflowPage};
-use crate::home_data::{AllRunsFilter, AllRunsPage, HomePage, WorkflowsAcrossPage};
+use crate::engine_data::{LogChunk, RunFilterView, RunPage, RunsPage, WorkflowPage};
+use crate::home_data::{AllRunsFilter, AllRunsPage, HomePage, WorkflowAcross, WorkflowsAcrossPage};
 use crate::pipeline_data::{DeliveriesPage, DryRunQuery, PipelinesPage};
 use crate::schedule_data::{PreviewView, SchedulePage, SchedulesPage};
 
@@ -67,7 +67,7 @@ pub async fn load_workflow(
 }
 
 #[server(prefix = "/ui/fn", endpoint = "workflows")]
-pub async fn load_workflows(project: i64) -> Result<Loaded<Vec<WorkflowLink>>, ServerFnError> {
+pub async fn load_workflows(project: i64) -> Result<Loaded<Vec<WorkflowAcross>>, ServerFnError> {
     let (backend, parts) = backend_and_request().await?;
     Ok(backend.workflows(&parts, project).await)
 }
@@ -78,8 +78,12 @@ pub async fn load_home() -> Result<Loaded<HomePage>, ServerFnError> {
     Ok(backend.home(&parts).await)
 }
 
+// A filter of nothing but `None`s is sent as no field at all: `default`
+// reads that back as the empty filter (else the call fails in the browser).
 #[server(prefix = "/ui/fn", endpoint = "all-runs")]
-pub async fn load_all_runs(filter: AllRunsFilter) -> Result<Loaded<AllRunsPage>, ServerFnError> {
+pub async fn load_all_runs(
+    #[server(default)] filter: AllRunsFilter,
+) -> Result<Loaded<AllRunsPage>, ServerFnError> {
     let (backend, parts) = backend_and_request().await?;
     Ok(backend.all_runs(&parts, filter).await)
 }
@@ -93,7 +97,7 @@ pub async fn load_workflows_across() -> Result<Loaded<WorkflowsAcrossPage>, Serv
 #[server(prefix = "/ui/fn", endpoint = "runs")]
 pub async fn load_runs(
     project: i64,
-    filter: RunFilterView,
+    #[server(default)] filter: RunFilterView,
 ) -> Result<Loaded<RunsPage>, ServerFnError> {
     let (backend, parts) = backend_and_request().await?;
     Ok(backend.runs(&parts, project, filter).await)
@@ -109,10 +113,11 @@ pub async fn load_run(run: i64) -> Result<Loaded<RunPage>, ServerFnError> {
 pub async fn load_log(
     run: i64,
     task: String,
+    attempt: Option<i32>,
     offset: u64,
 ) -> Result<Loaded<LogChunk>, ServerFnError> {
     let (backend, parts) = backend_and_request().await?;
-    Ok(backend.log(&parts, run, task, offset).await)
+    Ok(backend.log(&parts, run, task, attempt, offset).await)
 }
 
 #[server(prefix = "/ui/fn", endpoint = "schedules")]

@@ -66,6 +66,11 @@ test('owner builds the tree and shares a project; a viewer sees but cannot chang
   const projectAction = await owner.locator('form[action$="/projects"]').getAttribute('action');
   await submit(owner, projectAction, { slug: 'api', name: 'API' });
   assert.equal(new URL(owner.url()).pathname, '/p/platform/backend/api');
+  // Workflows first; members, settings and delete on their own tab.
+  assert.equal(await owner.locator('#tab-overview').getAttribute('aria-current'), 'page');
+  assert.equal(await owner.locator('form[action$="/members"]').count(), 0);
+  await Promise.all([owner.waitForURL(`${kiln.url}/p/platform/backend/api/-/settings`), owner.click('#tab-settings')]);
+  assert.equal(await owner.locator('#tab-settings').getAttribute('aria-current'), 'page');
   const projectId = projectAction && (await owner.locator('form[action$="/members"]').getAttribute('action')).split('/')[3];
 
   const viewerContext = await browser.newContext();
@@ -73,6 +78,7 @@ test('owner builds the tree and shares a project; a viewer sees but cannot chang
   await register(viewer, 'bob');
 
   await submit(owner, `/ui/nodes/${projectId}/members`, { username: 'bob', role: 'viewer' });
+  assert.equal(new URL(owner.url()).pathname, '/p/platform/backend/api/-/settings');
   assert.match(await owner.locator('#members').textContent(), /bob\s*viewer/);
   await owner.screenshot({ path: path.join(screenshots, 'project-owner.png'), fullPage: true });
 
@@ -81,6 +87,8 @@ test('owner builds the tree and shares a project; a viewer sees but cannot chang
   await viewer.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
   assert.equal(await viewer.locator('#node-title').textContent(), 'API');
   assert.equal(await viewer.locator('#node-role').textContent(), 'your role: viewer');
+  await viewer.goto(`${kiln.url}/p/platform/backend/api/-/settings`);
+  assert.match(await viewer.locator('#members').textContent(), /alice\s*owner/);
   for (const control of ['settings', 'members', 'delete']) {
     assert.equal(await viewer.locator(`form[action="/ui/nodes/${projectId}/${control}"]`).count(), 0, control);
   }
@@ -156,11 +164,12 @@ test('deleting a project asks for its full path typed out', async () => {
   await page.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
   await submit(page, await page.locator('form[action$="/projects"]').getAttribute('action'), { slug: 'scratch' });
   assert.equal(new URL(page.url()).pathname, '/p/platform/scratch');
+  await page.goto(`${kiln.url}/p/platform/scratch/-/settings`);
   assert.equal(await page.locator('#delete-path').textContent(), 'platform/scratch');
   const action = await page.locator('#delete-node').evaluate((b) => b.form.getAttribute('action'));
   // The slug alone, or nothing, is not enough: the project stays.
   await submit(page, action, { confirm: 'scratch' });
-  assert.equal(new URL(page.url()).pathname, '/p/platform/scratch');
+  assert.equal(new URL(page.url()).pathname, '/p/platform/scratch/-/settings');
   assert.match(await page.locator('.field-error[data-field="confirm"]').textContent(), /type the full path, platform\/scratch, to delete it/);
   // The field names its message, for screen readers.
   assert.equal(await page.locator('#delete-confirm').getAttribute('aria-describedby'), 'delete-confirm-error');

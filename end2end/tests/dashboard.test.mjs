@@ -31,8 +31,29 @@ test('the server-rendered HTML already has the navigation', async () => {
   for (const label of ['Projects', 'Runs', 'Workflows', 'Schedules', 'Admin']) {
     assert.match(html, new RegExp(`<a[^>]*href="/${label.toLowerCase()}"[^>]*>${label}</a>`), label);
   }
-  assert.match(html, /\/pkg\/kiln\.css/);
-  assert.match(html, /\/pkg\/kiln\.js/);
+  assert.match(html, /\/pkg\/kiln\.[A-Za-z0-9_-]+\.css/);
+  assert.match(html, /\/pkg\/kiln\.[A-Za-z0-9_-]+\.js/);
+});
+
+test('assets carry their hash, are kept a year, and travel compressed; pages are revalidated', async () => {
+  const response = await fetch(`${kiln.url}/`);
+  assert.match(response.headers.get('cache-control'), /no-cache/);
+  const html = await response.text();
+  const names = new Set([...html.matchAll(/\/pkg\/(kiln\.[A-Za-z0-9_-]+\.(?:css|js|wasm))/g)].map((m) => m[1]));
+  for (const kind of ['css', 'js', 'wasm']) {
+    assert.ok([...names].some((name) => name.endsWith(`.${kind}`)), `a hashed .${kind} in ${[...names]}`);
+  }
+  for (const name of names) {
+    for (const encoding of ['br', 'gzip']) {
+      const asset = await fetch(`${kiln.url}/pkg/${name}`, { headers: { 'accept-encoding': encoding } });
+      assert.equal(asset.status, 200, name);
+      assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable', name);
+      assert.equal(asset.headers.get('content-encoding'), encoding, `${name} as ${encoding}`);
+      assert.ok((await asset.arrayBuffer()).byteLength > 0);
+    }
+  }
+  // The unhashed names are gone: a stale page cannot mix two builds.
+  assert.equal((await fetch(`${kiln.url}/pkg/kiln.wasm`)).status, 404);
 });
 
 test('the dashboard hydrates and the menu toggle works', async () => {

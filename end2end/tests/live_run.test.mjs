@@ -4,7 +4,7 @@
 // still shows "running", and the run's end reloads the page once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startKiln } from './server.mjs';
+import { apiCaller, startKiln } from './server.mjs';
 import { launchChromium } from './browser.mjs';
 
 const STEPS = 200;
@@ -36,13 +36,7 @@ test('a 200-step run page follows the run over one event stream, without polling
   page.on('pageerror', (error) => problems.push(error.message));
 
   // Account, group and project through the API, with the page's cookies.
-  const api = async (method, url, data) => {
-    const response = await page.request.fetch(`${kiln.url}${url}`, {
-      method, data, headers: { Origin: kiln.url },
-    });
-    assert.ok(response.ok(), `${method} ${url}: ${response.status()} ${await response.text()}`);
-    return response.status() === 204 ? null : response.json();
-  };
+  const api = apiCaller(kiln, page.request, assert.ok);
   const creds = { username: 'lena', password: 'correct horse' };
   await api('POST', '/api/v1/auth/register', creds);
   await api('POST', '/api/v1/auth/login', creds);
@@ -75,4 +69,41 @@ test('a 200-step run page follows the run over one event stream, without polling
   assert.ok(reloads.length <= 1, `the run's end reloads once, nothing polls: ${JSON.stringify(after)}`);
   assert.ok(after.length <= 3, `requests after load: ${JSON.stringify(after)}`);
   assert.deepEqual(problems, []);
+});
+
+test('the home page and /runs show a run of another project failing, live', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(error.message));
+  const api = apiCaller(kiln, page.request, assert.ok);
+  const creds = { username: 'lena', password: 'correct horse' };
+  // The first test may have made the account already.
+  await page.request.fetch(`${kiln.url}/api/v1/auth/register`, {
+    method: 'POST', data: creds, headers: { Origin: kiln.url },
+  });
+  await api('POST', '/api/v1/auth/login', creds);
+  const seen = await api('POST', '/api/v1/groups', { slug: 'watched' });
+  await api('POST', '/api/v1/projects', { slug: 'quiet', group_id: seen.id });
+  const other = await api('POST', '/api/v1/groups', { slug: 'elsewhere' });
+  const project = await api('POST', '/api/v1/projects', { slug: 'loud', group_id: other.id });
+  await api('PUT', `/api/v1/projects/${project.id}/workflows/boom`, {
+    source: 'tasks:\n  fail:\n    run: sleep 0.3; exit 3\n',
+  });
+
+  const home = await context.newPage();
+  await home.goto(`${kiln.url}/`);
+  await home.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
+  const runs = await context.newPage();
+  await runs.goto(`${kiln.url}/runs?state=failed`);
+  await runs.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
+  const run = await api('POST', `/api/v1/projects/${project.id}/workflows/boom/runs`, { params: {} });
+
+  // No reload: the failure appears on both pages by itself.
+  const failedRow = `tr[data-run="${run.id}"] [data-state="failed"]`;
+  await home.waitForSelector(`#home-failures ${failedRow}`, { timeout: 20_000 });
+  await runs.waitForSelector(`#all-runs ${failedRow}`, { timeout: 20_000 });
+  assert.match(await home.locator(`#home-failures tr[data-run="${run.id}"]`).innerText(), /elsewhere\/loud/);
+  assert.deepEqual(problems, []);
+  await context.close();
 });

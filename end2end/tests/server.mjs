@@ -58,3 +58,16 @@ export async function startKiln(settings = {}) {
     },
   };
 }
+
+// A JSON API caller riding on `request` (a page's or a context's, so it
+// shares their cookies), sending the same-origin `Origin` writes need; it
+// fails the test on any answer that is not a success.
+export function apiCaller(kiln, request, assertOk) {
+  return async (method, url, data) => {
+    const response = await request.fetch(`${kiln.url}${url}`, {
+      method, data, headers: { Origin: kiln.url },
+    });
+    assertOk(response.ok(), `${method} ${url}: ${response.status()} ${await response.text()}`);
+    return response.status() === 204 ? null : response.json();
+  };
+}

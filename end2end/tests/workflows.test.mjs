@@ -1,7 +1,10 @@
 // Workflows in a real browser: write one in the editor (a broken draft comes
-// back with its line and column, nothing lost), start it from the params
-// form, watch the graph change live without reloading, open the failed
-// task's log and search it, re-run the failed task and watch it turn green.
+// back with its line and column and the line marked, nothing lost; a save
+// says its version), start it from the params form, watch the graph change
+// live without reloading, open the failed task's log and search it (marks,
+// counts, filters, full screen), read why a task that never ran has no
+// log, zoom the graph, re-run the failed task and watch it turn green, and
+// find both attempts on the timeline and the first attempt's log.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -79,12 +82,19 @@ test('write a workflow, run it with params, watch it live, read the failed log, 
   await post(page, '#workflow-form button[type=submit]');
   assert.match(await page.locator('#problems').textContent(), /line 5, column \d+: .*greeet/);
   assert.equal(await page.locator('#workflow-source').inputValue(), BROKEN);
+  // The name typed is kept too, and the editor marks the problem's line
+  // among its line numbers.
+  assert.equal(await page.locator('#workflow-form [name="name"]').inputValue(), 'nightly');
+  assert.equal(await page.locator('#workflow-source-gutter [data-line]').count(), 7);
+  assert.deepEqual(await page.locator('#workflow-source-gutter [data-problem]').allTextContents(), ['5']);
+  assert.equal(await page.locator('#workflow-source').getAttribute('aria-invalid'), 'true');
 
-  await page.fill('#workflow-form [name="name"]', 'nightly');
   await page.fill('#workflow-source', WORKFLOW);
   await post(page, '#workflow-form button[type=submit]');
   assert.match(new URL(page.url()).pathname, /\/projects\/\d+\/workflows\/nightly$/);
   assert.match(await page.locator('#workflow-title').textContent(), /nightly/);
+  assert.equal(await page.locator('#saved-note').textContent(), 'Saved version 1.');
+  assert.equal(await page.locator('#workflow-source-gutter [data-problem]').count(), 0);
 
   // Start it from the generated params form.
   await page.fill('#run-form [name="param.who"]', 'the browser');
@@ -110,8 +120,39 @@ test('write a workflow, run it with params, watch it live, read the failed log, 
   assert.match(await page.locator('#log').textContent(), /needle: first try fails/);
   assert.match(await page.locator('#log').textContent(), /exited with code 3/);
   assert.equal(await page.locator('#log-search').getAttribute('aria-label'), 'Search the log');
-  await page.fill('#log-search', 'needle');
+  // Search marks and counts; "only matching lines" filters.
+  const lines = await page.locator('#log .log-line').count();
+  await page.fill('#log-search', 'NEEDLE');
+  await page.waitForSelector('#log mark');
+  assert.equal(await page.locator('#log mark').first().textContent(), 'needle');
+  assert.equal(await page.locator('#log-matches').textContent(), '1 match on 1 line');
+  await page.locator('#log-search').press('Enter');
+  assert.equal(await page.locator('#log-matches').textContent(), 'line 1 of 1 · 1 match on 1 line');
+  assert.equal(await page.locator('#log .log-line[data-current]').count(), 1);
+  assert.equal(await page.locator('#log .log-line').count(), lines, 'search alone hides nothing');
+  await page.check('#log-only-matching');
   await page.waitForFunction(() => document.querySelectorAll('#log .log-line').length === 1);
+  // Lines are numbered and each is a link to itself.
+  assert.match(await page.locator('#log .log-line .line-no').first().getAttribute('href'), /^#L\d+$/);
+  assert.match(await page.locator('#log-download').getAttribute('download'), /flaky-attempt-1\.log$/);
+  await page.click('#log-full');
+  assert.match(await page.locator('#log-box').getAttribute('class'), /fixed/);
+  await page.locator('#log-search').press('Escape');
+  assert.doesNotMatch(await page.locator('#log-box').getAttribute('class'), /fixed/);
+  // A task that never ran says why instead of an empty box.
+  await page.locator('#steps tr[data-task="report"] a').click();
+  await page.waitForSelector('#log-empty');
+  assert.match(await page.locator('#log-empty').textContent(), /a step it needs failed/);
+  assert.equal(await page.locator('#dag g[data-task="report"]').getAttribute('data-selected'), 'true');
+  // The graph: a legend of states, zoom inside its box, fit by default.
+  assert.equal(await page.locator('#dag-legend li').count(), 8);
+  assert.match(await page.locator('#dag').getAttribute('class'), /max-w-full/);
+  const natural = Number(await page.locator('#dag').getAttribute('width'));
+  await page.click('#dag-zoom-in');
+  assert.equal(Number(await page.locator('#dag').getAttribute('width')), natural * 1.5);
+  assert.doesNotMatch(await page.locator('#dag').getAttribute('class'), /max-w-full/);
+  await page.click('#dag-fit');
+  assert.equal(Number(await page.locator('#dag').getAttribute('width')), natural);
   await page.locator('#steps tr[data-task="greet"] a').click();
   await page.waitForSelector('#log .text-green-400');
   assert.match(await page.locator('#log .text-green-400').first().textContent(), /hello/);
@@ -127,6 +168,19 @@ test('write a workflow, run it with params, watch it live, read the failed log, 
   assert.equal(await page.locator('#steps tr[data-task="flaky"] td').nth(2).textContent(), '2');
   await page.locator('#steps tr[data-task="report"] a').click();
   await page.waitForFunction(() => /reported the browser/.test(document.querySelector('#log')?.textContent ?? ''));
+  // Who started it; the timeline has both of flaky's attempts; the first
+  // attempt's log is still there.
+  assert.match(await page.locator('#run-started').textContent(), /by wendy/);
+  assert.equal(await page.locator('#timeline tr[data-task="flaky"] .timeline-bar').count(), 2);
+  assert.deepEqual(
+    await page.locator('#timeline tr[data-task="flaky"] .timeline-bar').evaluateAll((bars) => bars.map((b) => b.dataset.state)),
+    ['failed', 'success'],
+  );
+  await page.goto(`${runUrl}?step=flaky`);
+  await page.waitForSelector('#log-attempts');
+  await page.locator('#log-attempts a', { hasText: '1' }).click();
+  await page.waitForFunction(() => /needle: first try fails/.test(document.querySelector('#log')?.textContent ?? ''));
+  assert.equal(await page.locator('#log-attempts a[aria-current="page"]').textContent(), '1');
   await page.screenshot({ path: path.join(screenshots, 'run-rerun.png'), fullPage: true });
 
   // The workflow page charts both runs' outcome.
@@ -178,5 +232,30 @@ test('on a phone the menu starts closed and no page scrolls sideways', async () 
   await page.click('#nav-toggle');
   assert.equal(await page.locator('#side-nav').isVisible(), false);
   await page.screenshot({ path: path.join(screenshots, 'home-phone.png'), fullPage: true });
+  await context.close();
+});
+
+test('Run on /workflows and on the project page starts a run in one click', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${kiln.url}/login`);
+  await page.fill('#login-username', 'wendy');
+  await page.fill('#login-password', 'correct horse');
+  await post(page, 'form[action="/ui/login"] button[type=submit]');
+  const before = (await (await context.request.get(`${kiln.url}/api/v1/runs`)).json()).items.length;
+  await page.goto(`${kiln.url}/workflows`);
+  const row = page.locator('#workflows tr[data-workflow="nightly"]');
+  assert.match(await row.textContent(), /data\/etl/);
+  assert.equal(await row.locator('.run-now').getAttribute('aria-label'), 'Run nightly');
+  await post(page, '#workflows tr[data-workflow="nightly"] .run-now');
+  assert.match(new URL(page.url()).pathname, /^\/runs\/\d+$/);
+  // The project page lists its workflows first, with the last run and Run.
+  await page.goto(`${kiln.url}/p/data/etl`);
+  assert.equal(await page.locator('#tab-overview').textContent(), 'Workflows');
+  await page.waitForSelector('#workflows tr[data-workflow="nightly"] [data-state]');
+  await post(page, '#workflows tr[data-workflow="nightly"] .run-now');
+  assert.match(new URL(page.url()).pathname, /^\/runs\/\d+$/);
+  const after = (await (await context.request.get(`${kiln.url}/api/v1/runs`)).json()).items.length;
+  assert.equal(after, before + 2);
   await context.close();
 });

@@ -198,6 +198,7 @@ impl Server {
                     .collect(),
             ),
             log_streams: http::api::log_streams::LogStreams::from_config(&config),
+            list_streams: http::api::log_streams::LogStreams::for_lists(&config),
         };
         spawn_housekeeping(&state, shutdown.clone());
         let jobs = state.jobs.clone();

@@ -1,16 +1,55 @@
-//! A run's graph as SVG: boxes where the layered layout put them, coloured
-//! by state (live, as the run's events arrive), with arrows from each
-//! dependency; a box links to its log.
+//! A run's graph as SVG, in a box of its own that scrolls: fit to the
+//! box's width at first (shrunk when wider, never blown up), zoomed in and
+//! out with buttons. Boxes sit where
+//! the layered layout put them, coloured by state and marked with the
+//! state's symbol (a legend says which is which), live as the run's events
+//! arrive, with arrows from each dependency. A long name is cut with an
+//! ellipsis and shown whole on hover; the selected task's box is outlined;
+//! a box links to its log, which the page shows right below the graph.
 
+use kiln_core::engine::StepState;
 use leptos::prelude::*;
 
 use super::live_run::{LiveSteps, current};
-use super::run_state::fill;
+use super::run_state::{fill, symbol};
 use crate::engine_data::{GraphView, StepView};
 use crate::screen::graph_layout::{NODE_HEIGHT, NODE_WIDTH};
 
+/// Characters of a name that fit in a box beside the state's symbol.
+const LABEL_CHARS: usize = 17;
+
+/// `name`, cut to fit a box with an ellipsis.
+pub fn label(name: &str) -> String {
+    if name.chars().count() <= LABEL_CHARS {
+        return name.to_owned();
+    }
+    let mut cut: String = name.chars().take(LABEL_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// Zoom steps; `None` is "fit to the box's width".
+const ZOOMS: [f64; 6] = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0];
+
+fn zoom_step(now: Option<f64>, up: bool) -> Option<f64> {
+    let now = now.unwrap_or(1.0);
+    let next = if up {
+        ZOOMS.iter().copied().find(|z| *z > now + 1e-9)
+    } else {
+        ZOOMS.iter().rev().copied().find(|z| *z < now - 1e-9)
+    };
+    Some(next.unwrap_or(now))
+}
+
 #[component]
-pub fn Dag(graph: GraphView, steps: Vec<StepView>, run: i64, live: LiveSteps) -> impl IntoView {
+pub fn Dag(
+    graph: GraphView,
+    steps: Vec<StepView>,
+    run: i64,
+    live: LiveSteps,
+    /// The task whose log is open.
+    selected: Memo<Option<String>>,
+) -> impl IntoView {
     let loaded = |task: &str| {
         steps
             .iter()
@@ -38,30 +77,97 @@ pub fn Dag(graph: GraphView, steps: Vec<StepView>, run: i64, live: LiveSteps) ->
         .map(|n| {
             let now = current(live, loaded(&n.task));
             let state = move || now.get().state;
-            let label: String = n.task.chars().take(20).collect();
-            let task = n.task.clone();
+            let is_selected = {
+                let task = n.task.clone();
+                Signal::derive(move || selected.with(|s| s.as_deref() == Some(task.as_str())))
+            };
             view! {
-                <a href=format!("/runs/{run}?step={}", n.task)>
-                    <g class="dag-node" data-task=n.task.clone() data-state=move || state().as_str()>
-                        <title>{move || format!("{task}: {}", state())}</title>
-                        <rect x=n.x y=n.y width=NODE_WIDTH height=NODE_HEIGHT rx="6" fill=move || fill(state().into()) />
-                        <text x=n.x + 10.0 y=n.y + 23.0 fill="white" font-size="13" font-family="ui-monospace, monospace">{label}</text>
+                <a href=format!("/runs/{run}?step={}#log-title", n.task)>
+                    <g class="dag-node" data-task=n.task.clone() data-state=move || state().as_str() data-selected=move || is_selected.get().then_some("true")>
+                        <title>{let task = n.task.clone(); move || format!("{task}: {}", state())}</title>
+                        <rect x=n.x y=n.y width=NODE_WIDTH height=NODE_HEIGHT rx="6" fill=move || fill(state().into())
+                            stroke=move || if is_selected.get() { "#1c1917" } else { "none" } stroke-width="3" />
+                        <text x=n.x + 8.0 y=n.y + 23.0 fill="white" font-size="13" font-family="ui-monospace, monospace">{label(&n.task)}</text>
+                        <text x=n.x + NODE_WIDTH - 18.0 y=n.y + 23.0 fill="white" font-size="13" aria-hidden="true">{move || symbol(state())}</text>
                     </g>
                 </a>
             }
         })
         .collect_view();
+    let zoom = RwSignal::new(None::<f64>);
+    let (width, height) = (graph.width, graph.height);
+    let button = "rounded border border-stone-300 px-2 py-0.5 dark:border-stone-700";
     view! {
-        <div class="overflow-x-auto rounded-lg border border-stone-200 bg-white p-2 dark:border-stone-800 dark:bg-stone-900">
-            <svg id="dag" role="group" aria-label=format!("Graph of the run's {} tasks and what each waits for", graph.nodes.len()) width=graph.width height=graph.height viewBox=format!("0 0 {} {}", graph.width, graph.height)>
-                <defs>
-                    <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
-                        <path d="M 0 0 L 10 5 L 0 10 z" fill="#a8a29e" />
-                    </marker>
-                </defs>
-                {edges}
-                {nodes}
-            </svg>
+        <div class="rounded-lg border border-stone-200 bg-white dark:border-stone-800 dark:bg-stone-900">
+            <div class="flex flex-wrap items-center gap-2 border-b border-stone-200 px-2 py-1 text-xs dark:border-stone-800" id="dag-controls">
+                <button type="button" class=button id="dag-fit" aria-pressed=move || zoom.get().is_none().to_string() on:click=move |_| zoom.set(None)>"Fit"</button>
+                <button type="button" class=button id="dag-zoom-out" aria-label="Zoom out" on:click=move |_| zoom.update(|z| *z = zoom_step(*z, false))>"−"</button>
+                <button type="button" class=button id="dag-zoom-in" aria-label="Zoom in" on:click=move |_| zoom.update(|z| *z = zoom_step(*z, true))>"+"</button>
+                <span class="text-stone-500" id="dag-zoom">{move || zoom.get().map_or("fit to width".to_owned(), |z| format!("{:.0}%", z * 100.0))}</span>
+                <Legend />
+            </div>
+            <div class="max-h-[36rem] overflow-auto p-2" id="dag-box">
+                <svg id="dag" role="group" aria-label=format!("Graph of the run's {} tasks and what each waits for; the steps table below lists the same", graph.nodes.len())
+                    width=move || format!("{}", width * zoom.get().unwrap_or(1.0))
+                    height=move || format!("{}", height * zoom.get().unwrap_or(1.0))
+                    class=move || if zoom.get().is_none() { "h-auto max-w-full" } else { "max-w-none" }
+                    viewBox=format!("0 0 {width} {height}")>
+                    <defs>
+                        <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
+                            <path d="M 0 0 L 10 5 L 0 10 z" fill="#a8a29e" />
+                        </marker>
+                    </defs>
+                    {edges}
+                    {nodes}
+                </svg>
+            </div>
         </div>
+    }
+}
+
+/// Each state's colour and symbol, named.
+#[component]
+fn Legend() -> impl IntoView {
+    view! {
+        <ul class="ml-auto flex flex-wrap gap-x-3 gap-y-1" id="dag-legend" aria-label="Legend">
+            {StepState::ALL
+                .into_iter()
+                .map(|state| view! {
+                    <li class="inline-flex items-center gap-1">
+                        <svg width="16" height="16" viewBox="0 0 16 16" aria-hidden="true">
+                            <rect width="16" height="16" rx="3" fill=fill(state.into()) />
+                            <text x="8" y="12" text-anchor="middle" font-size="10" fill="white">{symbol(state)}</text>
+                        </svg>
+                        {state.as_str()}
+                    </li>
+                })
+                .collect_view()}
+        </ul>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_names_are_cut_with_an_ellipsis() {
+        assert_eq!(label("build"), "build");
+        let long = "extract_customers_from_the_warehouse";
+        let cut = label(long);
+        assert_eq!(cut.chars().count(), LABEL_CHARS);
+        assert!(cut.ends_with('…') && long.starts_with(cut.trim_end_matches('…')));
+        assert_eq!(
+            label("ééééééééééééééééééééééé").chars().count(),
+            LABEL_CHARS
+        );
+    }
+
+    #[test]
+    fn zoom_steps_stop_at_the_ends() {
+        assert_eq!(zoom_step(None, true), Some(1.5));
+        assert_eq!(zoom_step(None, false), Some(0.75));
+        assert_eq!(zoom_step(Some(2.0), true), Some(2.0));
+        assert_eq!(zoom_step(Some(0.25), false), Some(0.25));
     }
 }

@@ -5,27 +5,41 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-/// The error in the URL, if it belongs to `form` (and `field`, when given).
-fn error_for(form: &'static str, field: Option<&'static str>) -> Memo<Option<String>> {
+/// Which errors of a form a piece shows.
+#[derive(Clone, Copy)]
+enum About {
+    /// Errors about this field.
+    Field(&'static str),
+    /// Errors about the form as a whole.
+    Form,
+    /// Every error of the form (a form of one button has no fields to
+    /// show them beside).
+    Any,
+}
+
+/// The error in the URL, if it belongs to `form` and is `about` that.
+fn error_for(form: &'static str, about: About) -> Memo<Option<String>> {
     let query = use_query_map();
     Memo::new(move |_| {
         let query = query.read();
         if query.get("form").as_deref() != Some(form) {
             return None;
         }
-        let about = query.get("field").unwrap_or_default();
-        let matches = match field {
-            Some(field) => about == field,
-            None => about.is_empty(),
+        let field = query.get("field").unwrap_or_default();
+        let matches = match about {
+            About::Field(name) => field == name,
+            About::Form => field.is_empty(),
+            About::Any => true,
         };
         matches.then(|| query.get("error")).flatten()
     })
 }
 
-/// An error about the form as a whole (no field named).
+/// An error about the form as a whole (no field named); with `any_field`,
+/// any error of the form.
 #[component]
-pub fn FormAlert(form: &'static str) -> impl IntoView {
-    let error = error_for(form, None);
+pub fn FormAlert(form: &'static str, #[prop(optional)] any_field: bool) -> impl IntoView {
+    let error = error_for(form, if any_field { About::Any } else { About::Form });
     view! {
         {move || {
             error.get()
@@ -50,7 +64,7 @@ pub fn Field(
     #[prop(optional, into)] value: Option<String>,
     #[prop(optional)] required: bool,
 ) -> impl IntoView {
-    let error = error_for(form, Some(name));
+    let error = error_for(form, About::Field(name));
     let id = format!("{form}-{name}");
     let query = use_query_map();
     // Put back what was typed (never a password) after an error.
@@ -85,7 +99,7 @@ pub fn Choice(
     label: &'static str,
     options: &'static [&'static str],
 ) -> impl IntoView {
-    let error = error_for(form, Some(name));
+    let error = error_for(form, About::Field(name));
     let id = format!("{form}-{name}");
     view! {
         <div class="mb-3">
@@ -109,7 +123,7 @@ pub fn Submit(label: &'static str) -> impl IntoView {
     view! {
         <button
             type="submit"
-            class="rounded-md bg-orange-600 px-4 py-2 text-sm font-medium text-white hover:bg-orange-700"
+            class="rounded-md bg-orange-700 px-4 py-2 text-sm font-medium text-white hover:bg-orange-800"
         >
             {label}
         </button>

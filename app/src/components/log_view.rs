@@ -1,12 +1,20 @@
-//! A step's log: lines with their time and stream, ANSI colours rendered,
-//! filtered by a search box, following the end while the step runs (the
-//! first screenful comes with the page; the rest over the log's event
-//! stream, from where the page stopped, until its `end` event).
+//! A step's log: numbered lines (each a link, `#L120`, highlighted when it
+//! is the address's target), their time and stream, ANSI colours rendered;
+//! search that marks and counts matches and steps through them (or keeps
+//! only matching lines); every attempt of a retried step; download of the
+//! raw log; a full-screen view; following the end while the step runs (the
+//! first screenful comes with the page, the rest over the log's event
+//! stream until its `end` event). A step that never ran says why it has no
+//! log.
 
-use crate::screen::ansi::segments;
+use kiln_core::engine::StepState;
 use leptos::prelude::*;
+use leptos::wasm_bindgen::JsCast;
 
 use super::event_stream::{self, Handler};
+use crate::engine_data::LogChunk;
+use crate::screen::ansi::segments;
+use crate::screen::log_search::{count, mark};
 use crate::server_fns::load_log;
 
 fn colour_class(colour: Option<u8>, bold: bool) -> &'static str {
@@ -24,53 +32,127 @@ fn colour_class(colour: Option<u8>, bold: bool) -> &'static str {
     }
 }
 
-/// One stored line: `TIME STREAM text`.
-fn line_view(line: String) -> impl IntoView {
+/// The stored line's text without its `TIME STREAM ` prefix.
+fn text_of(line: &str) -> &str {
+    line.splitn(3, ' ').nth(2).unwrap_or_default()
+}
+
+/// The text a reader sees of a stored line: no prefix, no colour codes
+/// (what search counts is what it marks).
+fn shown_text(line: &str) -> String {
+    segments(text_of(line))
+        .into_iter()
+        .map(|s| s.text)
+        .collect()
+}
+
+/// Line `number` (1-based): `TIME STREAM text`, matches of `query` marked.
+fn line_view(number: usize, line: &str, query: &str, current: bool) -> impl IntoView {
     let mut parts = line.splitn(3, ' ');
     let (time, stream, text) = (
-        parts.next().unwrap_or_default().to_owned(),
-        parts.next().unwrap_or_default().to_owned(),
-        parts.next().unwrap_or_default().to_owned(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
     );
-    let text_class = match stream.as_str() {
+    let text_class = match stream {
         "E" => "text-red-300",
         "K" => "italic text-amber-300",
         _ => "",
     };
-    let short_time = time.get(11..23).unwrap_or(&time).to_owned();
+    let short_time = time.get(11..23).unwrap_or(time).to_owned();
+    let id = format!("L{number}");
     view! {
-        <div class="log-line whitespace-pre-wrap break-all">
-            <span class="select-none pr-3 text-stone-500">{short_time}</span>
+        <div class=if current { "log-line flex whitespace-pre-wrap break-all bg-stone-700 target:bg-yellow-900" } else { "log-line flex whitespace-pre-wrap break-all target:bg-yellow-900" }
+            id=id.clone() data-current=current.then_some("true")>
+            <a href=format!("#{id}") class="line-no w-12 shrink-0 select-none pr-3 text-right text-stone-400 hover:text-stone-100" aria-label=format!("line {number}")>{number}</a>
+            <span class="select-none pr-3 text-stone-400">{short_time}</span>
             <span class=text_class>
-                {segments(&text)
+                {mark(segments(text), query)
                     .into_iter()
-                    .map(|s| view! { <span class=colour_class(s.colour, s.bold)>{s.text}</span> })
+                    .map(|p| {
+                        let class = colour_class(p.colour, p.bold);
+                        if p.marked {
+                            view! { <mark class=format!("{class} rounded-sm bg-yellow-300 text-stone-950")>{p.text}</mark> }.into_any()
+                        } else {
+                            view! { <span class=class>{p.text}</span> }.into_any()
+                        }
+                    })
                     .collect_view()}
             </span>
         </div>
     }
 }
 
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
+/// Why a step has no log, for the states where that is expected.
+pub fn why_no_log(state: StepState, message: &str) -> Option<String> {
+    let because = if message.is_empty() {
+        String::new()
+    } else {
+        format!(" ({message})")
+    };
+    match state {
+        StepState::Skipped => Some(format!(
+            "Skipped{because}: its trigger rule or a condition decided it would not run, so it printed nothing."
+        )),
+        StepState::UpstreamFailed => Some(format!(
+            "Not run{because}: a step it needs failed, and its trigger rule runs it only when they succeed."
+        )),
+        StepState::Queued => Some("Not started yet: its log appears here when it starts.".into()),
+        StepState::Cancelled => Some(format!("Cancelled{because} before it printed anything.")),
+        _ => None,
+    }
+}
+
 #[component]
-pub fn LogView(run: i64, task: String) -> impl IntoView {
-    let text = RwSignal::new(String::new());
-    let offset = RwSignal::new(0u64);
-    let done = RwSignal::new(false);
-    let search = RwSignal::new(String::new());
-    let follow = RwSignal::new(true);
-    let pre = NodeRef::<leptos::html::Div>::new();
+pub fn LogView(run: i64, task: String, attempt: Option<i32>) -> impl IntoView {
     let first = {
         let task = task.clone();
-        Resource::new(|| (), move |_| load_log(run, task.clone(), 0))
+        Resource::new(|| (), move |_| load_log(run, task.clone(), attempt, 0))
     };
-    // Set once the first screenful is in: the stream goes on from there.
-    let loaded = RwSignal::new(false);
-    {
-        let task = task.clone();
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading the log…"</p> }>
+            {move || {
+                let task = task.clone();
+                Suspend::new(async move {
+                    match first.await {
+                        Ok(Ok(chunk)) => view! { <Log run task chunk /> }.into_any(),
+                        _ => view! { <p class="text-sm text-stone-500">"This log cannot be read."</p> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Log(run: i64, task: String, chunk: LogChunk) -> impl IntoView {
+    let LogChunk {
+        text: first_text,
+        next_offset,
+        done: first_done,
+        attempt,
+        attempts,
+        state,
+        message,
+    } = chunk;
+    let text = RwSignal::new(first_text);
+    let done = RwSignal::new(first_done);
+    let search = RwSignal::new(String::new());
+    let only_matching = RwSignal::new(false);
+    // Which matching line is current; none until the first step.
+    let current = RwSignal::new(None::<usize>);
+    let follow = RwSignal::new(true);
+    let full = RwSignal::new(false);
+    let pre = NodeRef::<leptos::html::Div>::new();
+    let log_url = format!("/api/v1/runs/{run}/steps/{task}/log?attempt={attempt}");
+    if !first_done {
+        let url = format!("{log_url}&offset={next_offset}");
+        // In the browser only (effects do not run on the server).
         Effect::new(move |_| {
-            if !loaded.get() || done.get_untracked() {
-                return;
-            }
             let append: Handler = Box::new(move |lines: String| {
                 text.update(|t| {
                     t.push_str(&lines);
@@ -79,10 +161,7 @@ pub fn LogView(run: i64, task: String) -> impl IntoView {
             });
             event_stream::open(
                 "log",
-                format!(
-                    "/api/v1/runs/{run}/steps/{task}/log?offset={}",
-                    offset.get_untracked()
-                ),
+                url.clone(),
                 vec![
                     ("message", append),
                     ("end", Box::new(move |_| done.set(true))),
@@ -94,47 +173,158 @@ pub fn LogView(run: i64, task: String) -> impl IntoView {
     Effect::new(move |_| {
         text.track();
         if follow.get_untracked()
+            && search.get_untracked().is_empty()
             && let Some(el) = pre.get()
         {
             el.set_scroll_top(el.scroll_height());
         }
     });
+    // The line numbers holding a match, and how many matches in all.
+    let matches = Memo::new(move |_| {
+        let query = search.get();
+        if query.is_empty() {
+            return (Vec::new(), 0);
+        }
+        let mut lines = Vec::new();
+        let mut total = 0;
+        text.with(|t| {
+            for (i, line) in t.lines().enumerate() {
+                let n = count(&shown_text(line), &query);
+                if n > 0 {
+                    lines.push(i + 1);
+                    total += n;
+                }
+            }
+        });
+        (lines, total)
+    });
+    let go = move |step: isize| {
+        let lines = matches.with(|(lines, _)| lines.clone());
+        if lines.is_empty() {
+            return;
+        }
+        let len = lines.len() as isize;
+        let next = match current.get_untracked() {
+            None if step > 0 => 0,
+            None => lines.len() - 1,
+            Some(at) => (at as isize + step).rem_euclid(len) as usize,
+        };
+        current.set(Some(next));
+        follow.set(false);
+        // The box is the lines' offset parent (`relative`): a line's
+        // offset is its place in the box's content.
+        if let Some(el) = pre.get()
+            && let Ok(Some(line)) = el.query_selector(&format!("#L{}", lines[next]))
+        {
+            let line = line.unchecked_into::<leptos::web_sys::HtmlElement>();
+            el.set_scroll_top(line.offset_top() - el.client_height() / 3);
+        }
+    };
+    let attempt_links = (attempts > 1).then(|| {
+        let task = task.clone();
+        view! {
+            <nav aria-label="Attempts" class="flex items-center gap-1" id="log-attempts">
+                <span class="text-stone-500">"Attempt"</span>
+                {(1..=attempts)
+                    .map(|n| {
+                        let on = n == attempt;
+                        view! {
+                            <a href=format!("/runs/{run}?step={task}&attempt={n}")
+                                class=if on { "rounded bg-stone-800 px-2 text-white dark:bg-stone-200 dark:text-stone-900" } else { "rounded px-2 underline" }
+                                aria-current=on.then_some("page")>{n}</a>
+                        }
+                    })
+                    .collect_view()}
+            </nav>
+        }
+    });
+    let download_name = format!("run-{run}-{task}-attempt-{attempt}.log");
+    let empty_note = why_no_log(state, &message);
     view! {
-        <div class="mt-3">
-            <div class="mb-2 flex items-center gap-3 text-sm">
+        <div id="log-box" class=move || if full.get() { "fixed inset-0 z-50 flex flex-col bg-stone-900 p-4 text-stone-100" } else { "mt-3" }
+            on:keydown=move |ev| if ev.key() == "Escape" { full.set(false) }>
+            <div class="mb-2 flex flex-wrap items-center gap-3 text-sm">
                 <input type="search" placeholder="Search the log" id="log-search" aria-label="Search the log"
-                    class="rounded-md border border-stone-300 px-2 py-1 dark:border-stone-700 dark:bg-stone-900"
-                    on:input=move |ev| search.set(event_target_value(&ev)) />
+                    class="rounded-md border border-stone-300 px-2 py-1 text-stone-900 dark:border-stone-700 dark:bg-stone-900 dark:text-stone-100"
+                    on:input=move |ev| { search.set(event_target_value(&ev)); current.set(None); }
+                    on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default(); go(if ev.shift_key() { -1 } else { 1 }); } />
+                <span id="log-matches" role="status" aria-live="polite" class="text-stone-500">
+                    {move || matches.with(|(lines, total)| {
+                        if search.get().is_empty() {
+                            String::new()
+                        } else if *total == 0 {
+                            "no match".to_owned()
+                        } else {
+                            let found = format!("{total} {} on {} {}", plural(*total, "match", "matches"), lines.len(), plural(lines.len(), "line", "lines"));
+                            match current.get() {
+                                Some(at) => format!("line {} of {} · {found}", at.min(lines.len().saturating_sub(1)) + 1, lines.len()),
+                                None => found,
+                            }
+                        }
+                    })}
+                </span>
+                <button type="button" id="log-prev" class="rounded border border-stone-300 px-2 dark:border-stone-700" aria-label="Previous match" on:click=move |_| go(-1)>"↑"</button>
+                <button type="button" id="log-next" class="rounded border border-stone-300 px-2 dark:border-stone-700" aria-label="Next match" on:click=move |_| go(1)>"↓"</button>
                 <label class="flex items-center gap-1">
-                    <input type="checkbox" checked=true on:change=move |ev| follow.set(event_target_checked(&ev)) />
+                    <input type="checkbox" id="log-only-matching" on:change=move |ev| only_matching.set(event_target_checked(&ev)) />
+                    "Only matching lines"
+                </label>
+                <label class="flex items-center gap-1">
+                    <input type="checkbox" id="log-follow" prop:checked=move || follow.get() on:change=move |ev| follow.set(event_target_checked(&ev)) />
                     "Follow"
                 </label>
-                <a class="underline" href=format!("/api/v1/runs/{run}/steps/{task}/log")>"Raw"</a>
+                {attempt_links}
+                <a class="underline" id="log-download" download=download_name href=log_url.clone()>"Download"</a>
+                <a class="underline" href=log_url.clone()>"Raw"</a>
+                <button type="button" id="log-full" class="rounded border border-stone-300 px-2 dark:border-stone-700"
+                    aria-pressed=move || full.get().to_string()
+                    on:click=move |_| full.update(|f| *f = !*f)>
+                    {move || if full.get() { "Exit full screen" } else { "Full screen" }}
+                </button>
             </div>
-            <Suspense fallback=|| view! { <p>"Loading the log…"</p> }>
-                {move || Suspend::new(async move {
-                    if let Ok(Ok(chunk)) = first.await
-                        && offset.get_untracked() == 0
-                    {
-                        text.set(chunk.text);
-                        offset.set(chunk.next_offset);
-                        done.set(chunk.done);
-                        loaded.set(true);
-                    }
-                    view! {
-                        <div node_ref=pre id="log" class="max-h-[32rem] overflow-y-auto rounded-lg bg-stone-950 p-3 font-mono text-xs leading-5 text-stone-100">
-                            {move || {
-                                let query = search.get().to_lowercase();
-                                text.get()
-                                    .lines()
-                                    .filter(|l| query.is_empty() || l.to_lowercase().contains(&query))
-                                    .map(|l| line_view(l.to_owned()))
-                                    .collect_view()
-                            }}
-                        </div>
-                    }
-                })}
-            </Suspense>
+            <div node_ref=pre id="log" tabindex="0" aria-label="Log"
+                class=move || if full.get() { "relative flex-1 overflow-y-auto rounded-lg bg-stone-950 p-3 font-mono text-xs leading-5 text-stone-100" } else { "relative max-h-[32rem] overflow-y-auto rounded-lg bg-stone-950 p-3 font-mono text-xs leading-5 text-stone-100" }>
+                {move || {
+                    let query = search.get();
+                    let only = only_matching.get() && !query.is_empty();
+                    let at = current.get().and_then(|c| matches.with(|(lines, _)| lines.get(c).copied()));
+                    text.with(|t| {
+                        if t.is_empty() && done.get() {
+                            let note = empty_note.clone().unwrap_or_else(|| "It printed nothing.".to_owned());
+                            return view! { <p id="log-empty" class="text-stone-400">{note}</p> }.into_any();
+                        }
+                        t.lines()
+                            .enumerate()
+                            .filter(|(_, l)| !only || count(&shown_text(l), &query) > 0)
+                            .map(|(i, l)| line_view(i + 1, l, &query, at == Some(i + 1)))
+                            .collect_view()
+                            .into_any()
+                    })
+                }}
+            </div>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_that_never_ran_say_why() {
+        let skipped = why_no_log(StepState::Skipped, "").unwrap();
+        assert!(skipped.starts_with("Skipped:"), "{skipped}");
+        let upstream = why_no_log(StepState::UpstreamFailed, "build failed").unwrap();
+        assert!(upstream.contains("build failed") && upstream.contains("a step it needs failed"));
+        assert!(why_no_log(StepState::Success, "").is_none());
+    }
+
+    #[test]
+    fn the_text_of_a_stored_line_leaves_its_prefix() {
+        assert_eq!(
+            text_of("2026-01-01T00:00:00.000Z O hello world"),
+            "hello world"
+        );
+        assert_eq!(text_of("short"), "");
     }
 }

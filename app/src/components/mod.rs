@@ -2,6 +2,7 @@
 //! page headers, empty states, forms, breadcrumbs and "denied" views.
 
 pub mod breadcrumbs;
+pub mod code_editor;
 pub mod dag;
 pub mod denied;
 pub mod empty_state;
@@ -15,5 +16,8 @@ pub mod page_header;
 pub mod repository_card;
 pub mod run_state;
 pub mod run_table;
+pub mod runs_live;
 pub mod schedule_form;
 pub mod sign_in_link;
+pub mod timeline;
+pub mod workflow_table;

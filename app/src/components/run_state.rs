@@ -77,6 +77,21 @@ pub fn fill(tone: Tone) -> &'static str {
     }
 }
 
+/// A state's symbol, so that states differ by more than their colour
+/// (queued and upstream_failed are both shades of orange).
+pub fn symbol(state: StepState) -> &'static str {
+    match state {
+        StepState::Queued => "○",
+        StepState::Running => "▶",
+        StepState::Success => "✓",
+        StepState::Failed => "✗",
+        StepState::Skipped => "↷",
+        StepState::UpstreamFailed => "⊘",
+        StepState::Cancelled => "■",
+        StepState::TimedOut => "◷",
+    }
+}
+
 /// A state's name in its tone's badge.
 #[component]
 pub fn StateBadge(name: &'static str, tone: Tone) -> impl IntoView {

@@ -10,7 +10,7 @@ use crate::home_data::RunAcross;
 #[component]
 pub fn RunTable(runs: Vec<RunAcross>, id: &'static str, caption: &'static str) -> impl IntoView {
     view! {
-        <div class="overflow-x-auto">
+        <div class="relative overflow-x-auto" tabindex="0">
             <table class="w-full text-left text-sm" id=id>
                 <caption class="sr-only">{caption}</caption>
                 <thead>

@@ -73,7 +73,7 @@ fn Account(page: AccountPage) -> impl IntoView {
             </FormCard>
         </div>
         <h2 class="mb-2 font-medium">"API tokens"</h2>
-        <div class="overflow-x-auto"><table class="w-full text-left text-sm">
+        <div class="relative overflow-x-auto" tabindex="0"><table class="w-full text-left text-sm">
             <thead>
                 <tr class="border-b border-stone-200 dark:border-stone-800">
                     <th class="py-2">"Name"</th><th>"Token"</th><th>"Scope"</th><th>"Last used"</th><th>"Expires"</th><th></th>

@@ -23,7 +23,7 @@ pub fn AdminPage() -> impl IntoView {
                             <Field form="user" name="password" label="Initial password" kind="password" required=true />
                             <Submit label="Create account" />
                         </FormCard>
-                        <div class="overflow-x-auto"><table class="w-full text-left text-sm" id="users">
+                        <div class="relative overflow-x-auto" tabindex="0"><table class="w-full text-left text-sm" id="users">
                             <thead>
                                 <tr class="border-b border-stone-200 dark:border-stone-800">
                                     <th class="py-2">"Id"</th><th>"Username"</th><th>"Admin"</th><th>"Created"</th>

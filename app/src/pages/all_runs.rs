@@ -1,6 +1,7 @@
 //! `/runs`: every run the viewer can see, newest first, filtered by
 //! project, state, kind, trigger and who started it (a plain GET form, so a
-//! filtered list has its own URL), a page at a time.
+//! filtered list has its own URL), a page at a time, read again as runs
+//! change (live, over the runs' event stream).
 
 use kiln_core::engine::{RunState, RunTrigger};
 use leptos::prelude::*;
@@ -10,6 +11,7 @@ use crate::components::denied::{DeniedView, LoadError};
 use crate::components::empty_state::EmptyState;
 use crate::components::page_header::PageHeader;
 use crate::components::run_table::RunTable;
+use crate::components::runs_live::RunsLive;
 use crate::home_data::{AllRunsFilter, AllRunsPage};
 use crate::server_fns::load_all_runs;
 
@@ -28,17 +30,21 @@ pub fn EveryRunPage() -> impl IntoView {
         }
     };
     let data = Resource::new(key, load_all_runs);
+    let live = RunsLive::new();
     view! {
         <PageHeader title="Runs" description="Every run of the projects you can see, newest first." />
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(Ok(page)) => view! { <Runs page /> }.into_any(),
+                    Ok(Ok(page)) => {
+                        live.signed_in(move || data.refetch());
+                        view! { <Runs page /> }.into_any()
+                    }
                     Ok(Err(denied)) => view! { <DeniedView denied /> }.into_any(),
                     Err(e) => view! { <LoadError message=e.to_string() /> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

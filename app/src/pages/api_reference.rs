@@ -20,7 +20,7 @@ pub fn ApiReferencePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(ops) => view! {
-                        <div class="overflow-x-auto"><table class="w-full text-left text-sm" id="operations">
+                        <div class="relative overflow-x-auto" tabindex="0"><table class="w-full text-left text-sm" id="operations">
                             <thead>
                                 <tr class="border-b border-stone-200 dark:border-stone-800">
                                     <th class="py-2 pr-4">"Method"</th><th class="pr-4">"Path"</th><th class="pr-4">"Cost"</th><th class="pr-4">"Complexity"</th><th>"What it does"</th>

@@ -1,6 +1,7 @@
 //! The landing page. Signed in: what runs now, what failed lately and the
-//! newest runs across every project the viewer can see. Otherwise one card
-//! per section with what it is for.
+//! newest runs across every project the viewer can see, read again as runs
+//! change (live, over the runs' event stream). Otherwise one card per
+//! section with what it is for.
 
 use crate::screen::Section;
 use leptos::prelude::*;
@@ -9,6 +10,7 @@ use crate::components::denied::{DeniedView, LoadError};
 use crate::components::empty_state::EmptyState;
 use crate::components::page_header::PageHeader;
 use crate::components::run_table::RunTable;
+use crate::components::runs_live::RunsLive;
 use crate::data::Denied;
 use crate::home_data::{HomePage, RunAcross};
 use crate::server_fns::load_home;
@@ -26,17 +28,22 @@ fn blurb(section: Section) -> &'static str {
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| load_home());
+    let live = RunsLive::new();
+    // A refetch keeps the lists on screen until the new ones are read.
     view! {
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(Ok(home)) => view! { <Home home /> }.into_any(),
+                    Ok(Ok(home)) => {
+                        live.signed_in(move || data.refetch());
+                        view! { <Home home /> }.into_any()
+                    }
                     Ok(Err(Denied::SignIn)) => view! { <Sections /> }.into_any(),
                     Ok(Err(denied)) => view! { <DeniedView denied /> }.into_any(),
                     Err(e) => view! { <LoadError message=e.to_string() /> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

@@ -1,6 +1,9 @@
-//! A group's page (subgroups, projects, members) and a project's page
-//! (settings, members), at `/g/{path}` and `/p/{path}`. Controls appear only
-//! when the viewer's role allows them; the server checks again anyway.
+//! A group's page (subgroups, projects) and a project's page (workflows
+//! first, with their last runs and Run), at `/g/{path}` and `/p/{path}`;
+//! their members, settings and delete on a tab of their own at
+//! `{path}/-/settings` (GitLab's `/-/`: no slug is `-`, so no tree path
+//! collides). Controls appear only when the viewer's role allows them; the
+//! server checks again anyway.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -9,7 +12,7 @@ use leptos_router::hooks::use_params_map;
 use crate::components::breadcrumbs::Breadcrumbs;
 use crate::components::denied::{DeniedView, LoadError};
 use crate::components::forms::{Choice, Field, FormAlert, FormCard, Submit};
-use crate::data::{MemberView, NodePage};
+use crate::data::{MemberView, NodePage, NodeView, Permissions};
 use crate::pages::project_workflows::ProjectWorkflows;
 use crate::pages::projects::NodeList;
 use crate::server_fns::load_node;
@@ -24,16 +27,34 @@ pub fn ProjectPage() -> impl IntoView {
     view! { <NodePageView kind="project" /> }
 }
 
+/// The tabs of a group's or project's page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Overview,
+    Settings,
+}
+
+const SETTINGS_SUFFIX: &str = "/-/settings";
+
+/// The node's path and the tab a page path asks for.
+fn split_tab(raw: &str) -> (String, Tab) {
+    match raw.trim_end_matches('/').strip_suffix(SETTINGS_SUFFIX) {
+        Some(path) => (path.to_owned(), Tab::Settings),
+        None => (raw.trim_end_matches('/').to_owned(), Tab::Overview),
+    }
+}
+
 #[component]
 fn NodePageView(kind: &'static str) -> impl IntoView {
     let params = use_params_map();
-    let path = move || params.read().get("path").unwrap_or_default();
-    let data = Resource::new(path, move |path| load_node(kind.to_owned(), path));
+    let path = move || split_tab(&params.read().get("path").unwrap_or_default());
+    let data = Resource::new(path, move |(path, _)| load_node(kind.to_owned(), path));
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let tab = path().1;
                 match data.await {
-                    Ok(Ok(page)) => view! { <Node page /> }.into_any(),
+                    Ok(Ok(page)) => view! { <Node page tab /> }.into_any(),
                     Ok(Err(denied)) => view! { <DeniedView denied /> }.into_any(),
                     Err(e) => view! { <LoadError message=e.to_string() /> }.into_any(),
                 }
@@ -43,7 +64,7 @@ fn NodePageView(kind: &'static str) -> impl IntoView {
 }
 
 #[component]
-fn Node(page: NodePage) -> impl IntoView {
+fn Node(page: NodePage, tab: Tab) -> impl IntoView {
     let NodePage {
         node,
         crumbs,
@@ -55,11 +76,33 @@ fn Node(page: NodePage) -> impl IntoView {
     let is_group = node.kind == "group";
     let base = format!("/ui/nodes/{}", node.id);
     let title = node.name.clone();
-    let delete_path = node.full_path.clone();
+    let page_path = format!("/{}/{}", if is_group { "g" } else { "p" }, node.full_path);
+    let body = match tab {
+        Tab::Overview if is_group => view! {
+            <GroupOverview subgroups projects can_create=can.create_children base=base.clone() />
+        }
+        .into_any(),
+        Tab::Overview => view! {
+            <ProjectWorkflows project=node.id can_edit=can.edit_definitions />
+        }
+        .into_any(),
+        Tab::Settings => view! {
+            <SettingsTab node=node.clone() members can base=base.clone() />
+        }
+        .into_any(),
+    };
+    let tab_class = |on: bool| {
+        if on {
+            "border-b-2 border-orange-600 px-1 pb-2 font-medium"
+        } else {
+            "border-b-2 border-transparent px-1 pb-2 text-stone-600 hover:text-stone-900 dark:text-stone-400 dark:hover:text-stone-100"
+        }
+    };
+    let overview_on = tab == Tab::Overview;
     view! {
-        <Title text=title.clone() />
+        <Title text=if overview_on { title.clone() } else { format!("Settings · {title}") } />
         <Breadcrumbs crumbs />
-        <div class="mb-6 flex items-baseline gap-3">
+        <div class="mb-4 flex flex-wrap items-baseline gap-3">
             <h1 class="text-2xl font-semibold tracking-tight" id="node-title">{title}</h1>
             <span class="rounded bg-stone-200 px-2 py-0.5 text-xs dark:bg-stone-800">{node.kind.clone()}</span>
             <span class="text-xs text-stone-500">{node.visibility.clone()}</span>
@@ -67,41 +110,70 @@ fn Node(page: NodePage) -> impl IntoView {
                 {node.role.clone().map(|r| format!("your role: {r}")).unwrap_or_else(|| "no role here".into())}
             </span>
         </div>
-        {(!node.description.is_empty()).then(|| view! { <p class="mb-6 text-sm">{node.description.clone()}</p> })}
+        {(!node.description.is_empty()).then(|| view! { <p class="mb-4 text-sm">{node.description.clone()}</p> })}
+        <nav aria-label="Sections" class="mb-6 flex gap-4 border-b border-stone-200 text-sm dark:border-stone-800" id="node-tabs">
+            <a href=page_path.clone() class=tab_class(overview_on) aria-current=overview_on.then_some("page") id="tab-overview">
+                {if is_group { "Overview" } else { "Workflows" }}
+            </a>
+            <a href=format!("{page_path}{SETTINGS_SUFFIX}") class=tab_class(!overview_on) aria-current=(!overview_on).then_some("page") id="tab-settings">
+                "Members and settings"
+            </a>
+        </nav>
+        {body}
+    }
+}
+
+#[component]
+fn GroupOverview(
+    subgroups: Vec<NodeView>,
+    projects: Vec<NodeView>,
+    can_create: bool,
+    base: String,
+) -> impl IntoView {
+    view! {
         <div class="grid gap-6 lg:grid-cols-3">
             <div class="lg:col-span-2">
-                {is_group
-                    .then(|| {
-                        view! {
-                            <h2 class="mb-2 font-medium">"Subgroups"</h2>
-                            <NodeList nodes=subgroups empty="No subgroups." />
-                            <h2 class="mb-2 mt-6 font-medium">"Projects"</h2>
-                            <NodeList nodes=projects empty="No projects in this group." />
-                        }
-                    })}
-                {(!is_group).then(|| view! { <ProjectWorkflows project=node.id can_edit=can.edit_definitions /> })}
-                <h2 class="mb-2 mt-6 font-medium">"Members"</h2>
+                <h2 class="mb-2 font-medium">"Projects"</h2>
+                <NodeList nodes=projects empty="No projects in this group." />
+                <h2 class="mb-2 mt-6 font-medium">"Subgroups"</h2>
+                <NodeList nodes=subgroups empty="No subgroups." />
+            </div>
+            <div>
+                {can_create.then(|| view! {
+                    <FormCard title="New project" action=format!("{base}/projects")>
+                        <FormAlert form="project" />
+                        <Field form="project" name="slug" label="Slug" required=true />
+                        <Field form="project" name="name" label="Name" />
+                        <Submit label="Create project" />
+                    </FormCard>
+                    <FormCard title="New subgroup" action=format!("{base}/groups")>
+                        <FormAlert form="subgroup" />
+                        <Field form="subgroup" name="slug" label="Slug" required=true />
+                        <Field form="subgroup" name="name" label="Name" />
+                        <Submit label="Create subgroup" />
+                    </FormCard>
+                })}
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn SettingsTab(
+    node: NodeView,
+    members: Vec<MemberView>,
+    can: Permissions,
+    base: String,
+) -> impl IntoView {
+    let is_group = node.kind == "group";
+    let delete_path = node.full_path.clone();
+    view! {
+        <div class="grid gap-6 lg:grid-cols-3">
+            <div class="lg:col-span-2">
+                <h2 class="mb-2 font-medium">"Members"</h2>
                 <Members members can_manage=can.manage_members base=base.clone() />
             </div>
             <div>
-                {(is_group && can.create_children)
-                    .then(|| {
-                        view! {
-                            <FormCard title="New subgroup" action=format!("{base}/groups")>
-                                <FormAlert form="subgroup" />
-                                <Field form="subgroup" name="slug" label="Slug" required=true />
-                                <Field form="subgroup" name="name" label="Name" />
-                                <Submit label="Create subgroup" />
-                            </FormCard>
-                            <FormCard title="New project" action=format!("{base}/projects")>
-                                <FormAlert form="project" />
-                                <Field form="project" name="slug" label="Slug" required=true />
-                                <Field form="project" name="name" label="Name" />
-                                <Submit label="Create project" />
-                            </FormCard>
-                        }
-                        .into_any()
-                    })}
                 {can.manage_members
                     .then(|| {
                         view! {
@@ -155,7 +227,7 @@ fn Node(page: NodePage) -> impl IntoView {
 #[component]
 fn Members(members: Vec<MemberView>, can_manage: bool, base: String) -> impl IntoView {
     view! {
-        <div class="overflow-x-auto"><table class="w-full text-left text-sm" id="members">
+        <div class="relative overflow-x-auto" tabindex="0"><table class="w-full text-left text-sm" id="members">
             <thead>
                 <tr class="border-b border-stone-200 dark:border-stone-800">
                     <th class="py-2">"User"</th><th>"Role"</th><th>"From"</th><th></th>
@@ -185,5 +257,27 @@ fn Members(members: Vec<MemberView>, can_manage: bool, base: String) -> impl Int
                     .collect_view()}
             </tbody>
         </table></div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settings_tab_is_a_suffix_no_slug_can_make() {
+        assert_eq!(split_tab("a/b"), ("a/b".to_owned(), Tab::Overview));
+        assert_eq!(
+            split_tab("a/b/-/settings"),
+            ("a/b".to_owned(), Tab::Settings)
+        );
+        assert_eq!(
+            split_tab("a/b/-/settings/"),
+            ("a/b".to_owned(), Tab::Settings)
+        );
+        assert_eq!(
+            split_tab("a/-/settings/x"),
+            ("a/-/settings/x".to_owned(), Tab::Overview)
+        );
     }
 }

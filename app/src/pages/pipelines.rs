@@ -107,8 +107,8 @@ fn StatusTable(rows: Vec<BranchStatusRow>) -> impl IntoView {
         return view! { <EmptyState message="No pipeline has run yet." /> }.into_any();
     }
     view! {
-        <div class="overflow-x-auto">
-            <div class="overflow-x-auto"><table class="w-full text-left text-sm" id="pipeline-statuses">
+        <div class="relative overflow-x-auto" tabindex="0">
+            <div class="relative overflow-x-auto" tabindex="0"><table class="w-full text-left text-sm" id="pipeline-statuses">
                 <thead>
                     <tr class="border-b border-stone-200 dark:border-stone-800">
                         <th scope="col" class="py-2">"Pipeline"</th>
@@ -164,7 +164,7 @@ fn RunPipelineForm(project: i64, known: Vec<String>) -> impl IntoView {
                 {text_input("run-pipeline", "tag", "or a tag", String::new())}
                 {text_input("run-pipeline", "commit", "or a commit", String::new())}
             </div>
-            <button type="submit" class="mt-3 rounded-md bg-orange-600 px-4 py-2 text-sm font-medium text-white hover:bg-orange-700">"Run"</button>
+            <button type="submit" class="mt-3 rounded-md bg-orange-700 px-4 py-2 text-sm font-medium text-white hover:bg-orange-800">"Run"</button>
         </form>
     }
     .into_any()
@@ -218,7 +218,7 @@ fn DryRunForm(query: DryRunQuery) -> impl IntoView {
                 {text_input("dry-run", "before", "Before (commit; all zeros: a new branch)", query.before)}
                 {text_input("dry-run", "after", "After (commit; empty: the branch's head)", query.after)}
             </div>
-            <button type="submit" class="mt-3 rounded-md bg-orange-600 px-4 py-2 text-sm font-medium text-white hover:bg-orange-700">"Dry run"</button>
+            <button type="submit" class="mt-3 rounded-md bg-orange-700 px-4 py-2 text-sm font-medium text-white hover:bg-orange-800">"Dry run"</button>
         </form>
     }
     .into_any()

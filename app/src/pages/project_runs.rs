@@ -83,7 +83,7 @@ fn Runs(page: RunsPage) -> impl IntoView {
             view! { <EmptyState message="No runs match." /> }.into_any()
         } else {
             view! {
-                <div class="overflow-x-auto"><table class="w-full text-left text-sm" id="runs">
+                <div class="relative overflow-x-auto" tabindex="0"><table class="w-full text-left text-sm" id="runs">
                     <thead>
                         <tr class="border-b border-stone-200 dark:border-stone-800">
                             <th class="py-2">"Run"</th><th>"Workflow"</th><th>"Trigger"</th><th>"State"</th><th>"Started"</th><th>"Took"</th>

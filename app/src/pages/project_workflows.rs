@@ -1,16 +1,18 @@
 //! The workflows section of a project's page: each workflow with its
-//! version, and the ways to write a new one and to see the runs.
+//! version, its newest run and a Run button, and the ways to write a new
+//! one and to see the runs, pipelines and schedules.
 
 use leptos::prelude::*;
 
 use crate::components::empty_state::EmptyState;
+use crate::components::workflow_table::WorkflowTable;
 use crate::server_fns::load_workflows;
 
 #[component]
 pub fn ProjectWorkflows(project: i64, can_edit: bool) -> impl IntoView {
     let data = Resource::new(move || project, load_workflows);
     view! {
-        <div class="mb-2 mt-6 flex items-baseline gap-3">
+        <div class="mb-2 mt-6 flex flex-wrap items-baseline gap-3">
             <h2 class="font-medium">"Workflows"</h2>
             <a class="text-sm underline" id="project-runs" href=format!("/projects/{project}/runs")>"Runs"</a>
             <a class="text-sm underline" id="project-pipelines" href=format!("/projects/{project}/pipelines")>"Pipelines"</a>
@@ -22,18 +24,8 @@ pub fn ProjectWorkflows(project: i64, can_edit: bool) -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(Ok(list)) if !list.is_empty() => view! {
-                        <ul id="workflows" class="divide-y divide-stone-200 rounded-lg border border-stone-200 bg-white dark:divide-stone-800 dark:border-stone-800 dark:bg-stone-900">
-                            {list
-                                .into_iter()
-                                .map(|w| view! {
-                                    <li class="flex items-center justify-between px-4 py-3">
-                                        <a class="font-mono hover:underline" href=format!("/projects/{project}/workflows/{}", w.name)>{w.name.clone()}</a>
-                                        <span class="text-xs text-stone-500">{format!("version {} · {}", w.version, w.updated_at)}</span>
-                                    </li>
-                                })
-                                .collect_view()}
-                        </ul>
+                    Ok(Ok(workflows)) if !workflows.is_empty() => view! {
+                        <WorkflowTable workflows show_project=false can_run=can_edit />
                     }.into_any(),
                     _ => view! { <EmptyState message="No workflows yet." /> }.into_any(),
                 }

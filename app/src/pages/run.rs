@@ -1,6 +1,8 @@
-//! A run's page: its state, the DAG coloured by step state, the steps with
-//! their durations, cancel and re-run, a fork's approval, an invalid
-//! pipeline file's errors, and the selected step's log. While
+//! A run's page: its state, who started it and how long ago, the DAG
+//! coloured by step state, the steps with when each started and how long it
+//! took, a timeline of every attempt, cancel and re-run, a fork's approval,
+//! an invalid pipeline file's errors, and the selected step's log (any of
+//! its attempts). While
 //! the run is going the browser follows its event stream: each step's row
 //! and box change as events arrive, and the run's own end reloads the page
 //! once.
@@ -19,6 +21,7 @@ use crate::components::forms::FormAlert;
 use crate::components::live_run::{LiveSteps, current, follow};
 use crate::components::log_view::LogView;
 use crate::components::run_state::{StateBadge, duration};
+use crate::components::timeline::Timeline;
 use crate::engine_data::{ForkApproval, RunPage, StepView};
 use crate::server_fns::load_run;
 
@@ -34,22 +37,26 @@ pub fn RunPageView() -> impl IntoView {
             .unwrap_or(0)
     };
     let reload = RwSignal::new(0u32);
+    // The task whose log is open: its box is outlined in the graph.
+    let selected = Memo::new(move |_| query.read().get("step"));
     let data = Resource::new(move || (run(), reload.get()), |(run, _)| load_run(run));
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(Ok(page)) => view! { <Run page reload /> }.into_any(),
+                    Ok(Ok(page)) => view! { <Run page reload selected /> }.into_any(),
                     Ok(Err(denied)) => view! { <DeniedView denied /> }.into_any(),
                     Err(e) => view! { <LoadError message=e.to_string() /> }.into_any(),
                 }
             })}
         </Transition>
         {move || {
-            query.read().get("step").map(|task| {
+            let q = query.read();
+            let attempt = q.get("attempt").and_then(|a| a.parse::<i32>().ok());
+            q.get("step").map(|task| {
                 view! {
-                    <h2 class="mt-6 font-medium" id="log-title">{format!("Log of {task}")}</h2>
-                    <LogView run=run() task />
+                    <h2 class="mt-6 scroll-mt-4 font-medium" id="log-title">{format!("Log of {task}")}</h2>
+                    <LogView run=run() task attempt />
                 }
             })
         }}
@@ -57,11 +64,15 @@ pub fn RunPageView() -> impl IntoView {
 }
 
 #[component]
-fn Run(page: RunPage, reload: RwSignal<u32>) -> impl IntoView {
+fn Run(page: RunPage, reload: RwSignal<u32>, selected: Memo<Option<String>>) -> impl IntoView {
     let RunPage {
         project,
         crumbs,
         run,
+        started_by,
+        created_ago,
+        spans,
+        timeline_until,
         params,
         steps,
         graph,
@@ -101,7 +112,14 @@ fn Run(page: RunPage, reload: RwSignal<u32>) -> impl IntoView {
                 <span id="allowed-failures" class="text-sm text-amber-700 dark:text-amber-300">"passed with allowed failures"</span>
             })}
             <a class="text-sm underline" href=workflow_link.unwrap_or_default()>{workflow}</a>
-            <span class="text-sm text-stone-500">{format!("{} · {} · took {}", run.trigger, run.created_at, duration(run.duration_ms))}</span>
+            <span class="text-sm text-stone-600 dark:text-stone-400" id="run-started">
+                {match &started_by {
+                    Some(who) => format!("{} by {who} · ", run.trigger),
+                    None => format!("{} · ", run.trigger),
+                }}
+                <time datetime=run.created_at.clone() title=run.created_at.clone()>{created_ago}</time>
+                {format!(" · took {}", duration(run.duration_ms))}
+            </span>
         </div>
         {(!params.is_empty()).then(|| view! {
             <p class="mb-4 font-mono text-xs text-stone-600 dark:text-stone-400">
@@ -133,7 +151,7 @@ fn Run(page: RunPage, reload: RwSignal<u32>) -> impl IntoView {
                 {failed.then(|| view! {
                     <form method="post" action=format!("/ui/runs/{id}/retry")>
                         <input type="hidden" name="steps" value="failed" />
-                        <button type="submit" id="rerun-failed" class="rounded-md bg-orange-600 px-3 py-1.5 text-sm font-medium text-white">"Re-run failed"</button>
+                        <button type="submit" id="rerun-failed" class="rounded-md bg-orange-700 px-3 py-1.5 text-sm font-medium text-white">"Re-run failed"</button>
                     </form>
                 })}
                 {(!running).then(|| view! {
@@ -144,8 +162,10 @@ fn Run(page: RunPage, reload: RwSignal<u32>) -> impl IntoView {
                 })}
             </div>
         })}
-        <Dag graph steps=steps.clone() run=id live />
-        <Steps steps run=id live rerun=can_run && !running left_out />
+        <Dag graph steps=steps.clone() run=id live selected />
+        <Steps steps=steps.clone() run=id live rerun=can_run && !running left_out />
+        <h2 class="mt-6 mb-2 font-medium" id="timeline-title">"Timeline"</h2>
+        <Timeline tasks=steps.iter().map(|s| s.task.clone()).collect() spans until=timeline_until run=id />
     }
 }
 
@@ -191,10 +211,10 @@ fn Steps(
     left_out: Vec<(String, String)>,
 ) -> impl IntoView {
     view! {
-        <div class="overflow-x-auto"><table class="mt-4 w-full text-left text-sm" id="steps">
+        <div class="relative overflow-x-auto" tabindex="0"><table class="mt-4 w-full text-left text-sm" id="steps">
             <thead>
                 <tr class="border-b border-stone-200 dark:border-stone-800">
-                    <th class="py-2">"Task"</th><th>"State"</th><th>"Attempt"</th><th>"Took"</th><th>"Exit"</th><th>"Message"</th><th></th>
+                    <th class="py-2">"Task"</th><th>"State"</th><th>"Attempt"</th><th title="After the run's start">"Started"</th><th>"Took"</th><th>"Exit"</th><th>"Message"</th><th></th>
                 </tr>
             </thead>
             <tbody>
@@ -207,15 +227,18 @@ fn Steps(
                                 {format!("artifacts ({label})")}
                             </a>
                         });
+                        let s_started = s.started_at.clone().unwrap_or_default();
+                        let start_offset = s.start_offset_ms;
                         let now = current(live, s);
                         view! {
                             <tr class="border-b border-stone-100 dark:border-stone-900" data-task=task.clone()>
-                                <td class="py-2 font-mono"><a class="underline" href=format!("/runs/{run}?step={task}")>{task.clone()}</a></td>
+                                <td class="py-2 font-mono"><a class="underline" href=format!("/runs/{run}?step={task}#log-title")>{task.clone()}</a></td>
                                 <td>{move || {
                                     let state = now.get().state;
                                     view! { <StateBadge name=state.as_str() tone=state.into() /> }
                                 }}</td>
                                 <td>{move || now.get().attempt}</td>
+                                <td title=s_started.clone()>{start_offset.map(|ms| format!("+{}", duration(Some(ms)))).unwrap_or_default()}</td>
                                 <td>{move || duration(now.get().duration_ms)}</td>
                                 <td>{move || now.get().exit_code.map(|c| c.to_string()).unwrap_or_default()}</td>
                                 <td class="text-xs">{move || now.get().message}{artifacts}</td>
@@ -236,7 +259,7 @@ fn Steps(
                         <tr class="border-b border-stone-100 text-stone-500 dark:border-stone-900" data-task=task.clone() data-left-out="true">
                             <td class="py-2 font-mono">{task.clone()}</td>
                             <td><StateBadge name="skipped" tone=crate::components::run_state::Tone::Muted /></td>
-                            <td colspan="5" class="text-xs">{format!("left out by when: {why}")}</td>
+                            <td colspan="6" class="text-xs">{format!("left out by when: {why}")}</td>
                         </tr>
                     })
                     .collect_view()}

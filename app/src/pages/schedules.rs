@@ -105,7 +105,7 @@ fn ScheduleTable(rows: Vec<ScheduleRow>, with_project: bool) -> impl IntoView {
         return view! { <EmptyState message="No schedules yet." /> }.into_any();
     }
     view! {
-        <div class="overflow-x-auto"><table class="mb-6 w-full text-left text-sm" id="schedules">
+        <div class="relative overflow-x-auto" tabindex="0"><table class="mb-6 w-full text-left text-sm" id="schedules">
             <thead>
                 <tr class="border-b border-stone-200 dark:border-stone-800">
                     <th scope="col" class="py-2">"Schedule"</th>
@@ -233,7 +233,7 @@ fn History(firings: Vec<FiringRow>) -> impl IntoView {
         return view! { <EmptyState message="It has not fired yet." /> }.into_any();
     }
     view! {
-        <div class="overflow-x-auto"><table class="mb-6 w-full text-left text-sm" id="firings">
+        <div class="relative overflow-x-auto" tabindex="0"><table class="mb-6 w-full text-left text-sm" id="firings">
             <thead>
                 <tr class="border-b border-stone-200 dark:border-stone-800">
                     <th scope="col" class="py-2">"Instant (UTC)"</th><th scope="col">"Outcome"</th><th scope="col">"Late"</th><th scope="col">"Run"</th>

@@ -1,13 +1,15 @@
-//! A workflow's page: its YAML in an editor (a plain form: saving makes a
-//! new version; a draft that does not load comes back with each problem's
-//! line and column), the form that starts a run (one field per param, by
+//! A workflow's page: its YAML in an editor with line numbers (a plain
+//! form: saving makes a new version and says which; a draft that does not
+//! load comes back, name and all, with each problem's line and column and
+//! those lines marked), the form that starts a run (one field per param, by
 //! type), and the last 50 runs' durations and outcomes as a chart.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::breadcrumbs::Breadcrumbs;
+use crate::components::code_editor::CodeEditor;
 use crate::components::denied::{DeniedView, LoadError};
 use crate::components::forms::FormAlert;
 use crate::components::run_state::{duration, fill};
@@ -70,30 +72,43 @@ fn Workflow(page: WorkflowPage) -> impl IntoView {
         project.id,
         name.clone().unwrap_or_default()
     );
-    let rows = source.lines().count().clamp(12, 40);
+    let marked: Vec<usize> = problems.iter().map(|p| p.line).collect();
+    let has_problems = !problems.is_empty();
+    // After a failed save of a new workflow, the name typed comes back in
+    // the address (the draft itself is kept by the server).
+    let query = use_query_map();
+    let typed_name = query.read_untracked().get("name").unwrap_or_default();
+    let saved = query
+        .read_untracked()
+        .get("saved")
+        .and_then(|v| v.parse::<i32>().ok())
+        .filter(|v| Some(*v) == version);
     view! {
         <Title text=title.clone() />
         <Breadcrumbs crumbs />
-        <div class="mb-4 flex items-baseline gap-3">
-            <h1 class="text-2xl font-semibold tracking-tight" id="workflow-title">{title}</h1>
+        <div class="mb-4 flex flex-wrap items-baseline gap-3">
+            <h1 class="break-all text-2xl font-semibold tracking-tight" id="workflow-title">{title}</h1>
             {version.map(|v| view! { <span class="text-xs text-stone-500">{format!("version {v}")}</span> })}
             {name.is_some().then(|| view! { <a class="text-sm underline" href=runs>"Runs"</a> })}
         </div>
         <div class="grid gap-6 lg:grid-cols-3">
             <form method="post" action=save class="lg:col-span-2" id="workflow-form">
+                {saved.map(|v| view! {
+                    <p role="status" id="saved-note" class="mb-3 rounded-md bg-green-50 px-3 py-2 text-sm text-green-800 dark:bg-green-950 dark:text-green-200">
+                        {format!("Saved version {v}.")}
+                    </p>
+                })}
                 <FormAlert form="workflow" />
                 <Problems problems />
                 <label class="mb-2 flex items-center gap-2 text-sm">
                     "Name"
-                    <input name="name" required=true value=name.clone().unwrap_or_default() readonly=name.is_some()
+                    <input name="name" required=true value=name.clone().unwrap_or(typed_name) readonly=name.is_some()
                         class="rounded-md border border-stone-300 px-2 py-1 font-mono dark:border-stone-700 dark:bg-stone-900" />
                 </label>
-                <textarea name="source" id="workflow-source" aria-label="The workflow, in YAML" rows=rows spellcheck="false" readonly=!can_edit
-                    class="w-full rounded-lg border border-stone-300 bg-white p-3 font-mono text-sm dark:border-stone-700 dark:bg-stone-900">
-                    {source}
-                </textarea>
+                <CodeEditor name="source" id="workflow-source" label="The workflow, in YAML" source readonly=!can_edit
+                    marked=marked described_by=has_problems.then_some("problems") />
                 {can_edit.then(|| view! {
-                    <button type="submit" class="mt-2 rounded-md bg-orange-600 px-4 py-2 text-sm font-medium text-white">"Save"</button>
+                    <button type="submit" class="mt-2 rounded-md bg-orange-700 px-4 py-2 text-sm font-medium text-white">"Save"</button>
                 })}
             </form>
             <div>
@@ -156,7 +171,7 @@ fn RunForm(project: i64, name: String, params: Vec<ParamView>) -> impl IntoView 
                     }
                 })
                 .collect_view()}
-            <button type="submit" class="rounded-md bg-orange-600 px-4 py-2 text-sm font-medium text-white">"Start run"</button>
+            <button type="submit" class="rounded-md bg-orange-700 px-4 py-2 text-sm font-medium text-white">"Start run"</button>
         </form>
     }
 }

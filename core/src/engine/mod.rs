@@ -4,6 +4,7 @@
 //! states (Airflow's trigger rules). Pure functions, tested exhaustively.
 
 pub mod attempt;
+pub mod attempt_spans;
 pub mod mask;
 pub mod outputs;
 pub mod plan;

@@ -10,6 +10,7 @@ pub mod members;
 pub mod nodes;
 pub mod passwords;
 pub mod principal;
+pub mod recheck;
 pub mod throttle;
 pub mod tokens;
 pub mod users;

@@ -17,6 +17,7 @@ pub mod middleware;
 pub mod pages;
 pub mod quota;
 pub mod security_headers;
+pub mod site_assets;
 pub mod state;
 pub mod ui;
 

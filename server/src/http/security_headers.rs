@@ -1,7 +1,8 @@
 //! Security headers on every response, errors included: `nosniff`, a
 //! same-origin Referrer-Policy, no framing, a Content-Security-Policy, and
-//! `no-store` on pages (they carry what one viewer may see: a hook secret,
-//! a new token) unless a response says how it may be cached.
+//! `no-cache, no-store` on pages (they carry what one viewer may see: a hook
+//! secret, a new token; `no-cache` for caches that predate `no-store`)
+//! unless a response says how it may be cached.
 //! Pages set their own policy (with the nonce of their inline hydration
 //! script, `ui::page_security`); every other response gets one that loads
 //! nothing.
@@ -30,7 +31,10 @@ pub async fn add(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     if is_page && !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache, no-store"),
+        );
     }
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(

@@ -28,4 +28,7 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     pub quotas: Quotas,
     pub log_streams: LogStreams,
+    /// The run lists' live streams (`GET /api/v1/runs/events`).
+    #[from_ref(skip)]
+    pub list_streams: LogStreams,
 }

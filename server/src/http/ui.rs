@@ -12,10 +12,12 @@ use leptos::config::LeptosOptions;
 use leptos::nonce::use_nonce;
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{LeptosRoutes, ResponseOptions, generate_route_list};
+use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 
 use super::AppState;
+use super::site_assets::{self, SiteAssets};
 
 pub fn router(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(App);
@@ -68,10 +70,21 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         // Pages and forms know who is looking through the session cookie.
         .layer(super::sessions(state));
-    pages.nest_service(
-        "/pkg",
-        tower::Layer::layer(&CompressionLayer::new(), ServeDir::new(pkg_dir)),
-    )
+    let assets = SiteAssets::load(&pkg_dir, &options.output_name);
+    // Precompressed twins first (a release build's `--precompress`), then
+    // compression on the fly for whatever has none.
+    let files = ServeDir::new(pkg_dir)
+        .precompressed_br()
+        .precompressed_gzip();
+    let pkg = tower::ServiceBuilder::new()
+        .layer(axum::middleware::from_fn(move |request, next| {
+            site_assets::cache_headers(assets.clone(), request, next)
+        }))
+        // Brotli's default (quality 11) costs seconds of CPU for the WASM:
+        // on the fly, a middle quality; the build's twins are the best.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(5)))
+        .service(files);
+    pages.nest_service("/pkg", pkg)
 }
 
 /// Renders the app for a path no route matched: its fallback view is the
@@ -108,11 +121,18 @@ fn page_security() {
 }
 
 /// Options Leptos needs to render: where the site lives and what the
-/// compiled bundle is called (`kiln.js`, `kiln.wasm`, `kiln.css` in `/pkg`).
+/// compiled bundle is called (`kiln.js`, `kiln.wasm`, `kiln.css` in `/pkg`,
+/// or `kiln.<hash>.js` and so on when the build hashed them).
 pub fn leptos_options(site_root: &std::path::Path) -> LeptosOptions {
+    let hashed = SiteAssets::load(&site_root.join(PKG_DIR), OUTPUT_NAME).is_hashed();
     LeptosOptions::builder()
-        .output_name("kiln")
+        .output_name(OUTPUT_NAME)
         .site_root(site_root.to_string_lossy().into_owned())
-        .site_pkg_dir("pkg")
+        .site_pkg_dir(PKG_DIR)
+        .hash_files(hashed)
+        .hash_file(std::sync::Arc::from(site_assets::HASH_FILE))
         .build()
 }
+
+const OUTPUT_NAME: &str = "kiln";
+const PKG_DIR: &str = "pkg";

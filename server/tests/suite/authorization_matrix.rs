@@ -255,6 +255,8 @@ async fn authorization_matrix(backend: Backend) {
         c.quota_user_per_minute = 1_000_000;
         c.quota_admin_per_minute = 1_000_000;
         c.quota_anonymous_per_minute = 1_000_000;
+        // Streams that stay open (the runs' changes) end soon.
+        c.log_stream_idle_seconds = 1;
     })
     .await;
     let (_, doc) = app.browser().get("/api/v1/openapi.json").await;

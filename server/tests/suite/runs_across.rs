@@ -8,7 +8,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::engine::{owner, save, start, wait_end};
+use crate::common::engine::{developer_elsewhere, owner, save, start, wait_end};
 use crate::common::{Backend, TestApp};
 
 const OK: &str = "tasks:\n  only:\n    run: echo ok\n";
@@ -33,17 +33,7 @@ async fn runs_across_projects(backend: Backend) {
     wait_end(&alice, ok).await;
     assert_eq!(wait_end(&alice, bad).await["state"], "failed");
 
-    let bob = app.browser();
-    let bob_id = bob.sign_up("bob").await;
-    let bobs = alice.group("bobs", None).await;
-    let bobs_b = alice.project("b", bobs).await;
-    let (status, answer) = alice
-        .post(
-            &format!("/api/v1/groups/{bobs}/members"),
-            json!({"username": "bob", "role": "developer"}),
-        )
-        .await;
-    assert!(status == 200 || status == 201, "{answer}");
+    let (bob, bob_id, _, bobs_b) = developer_elsewhere(&app, &alice).await;
     assert_eq!(save(&bob, bobs_b, "ok", OK).await.0, 200);
     let his = start(&bob, bobs_b, "ok", json!({})).await;
     wait_end(&bob, his).await;
@@ -165,3 +155,30 @@ async fn runs_across_projects(backend: Backend) {
     app.stop().await;
 }
 on_all_backends!(runs_across_projects);
+
+/// The pages' data calls from the browser: a list read with no filter at
+/// all (every field empty, so none is sent) is the unfiltered list, not an
+/// error (the live home page and `/runs` make exactly this call).
+#[tokio::test]
+async fn the_run_lists_read_from_the_browser_with_no_filter() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (alice, project) = owner(&app).await;
+    for (path, body) in [
+        ("/ui/fn/all-runs", String::new()),
+        ("/ui/fn/runs", format!("project={project}")),
+        ("/ui/fn/home", String::new()),
+    ] {
+        let response = alice
+            .request(reqwest::Method::POST, path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(status, 200, "{path}: {text}");
+        assert!(!text.contains("error deserializing"), "{path}: {text}");
+    }
+    app.stop().await;
+}

@@ -188,7 +188,7 @@ async fn dashboard_not_found_pages_answer_404(backend: Backend) {
     let found = page("/g/team").await.unwrap();
     assert_eq!(found.status(), 200);
     // What one viewer sees is not kept by a shared cache or the back button.
-    assert_eq!(header(&found, "cache-control"), "no-store");
+    assert_eq!(header(&found, "cache-control"), "no-cache, no-store");
     for path in [
         "/g/nope",
         "/p/team/nope",

@@ -1,6 +1,6 @@
 //! Reading runs: the runs of some projects newest first (filtered by state,
-//! workflow, kind, trigger and who started them), one run with its steps,
-//! and a step's row by task id.
+//! workflow, kind, trigger and who started them), which of some runs belong
+//! to some projects, one run with its steps, and a step's row by task id.
 
 use sea_orm::sea_query::SelectStatement;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -31,6 +31,28 @@ pub enum Projects<'a> {
     Selected(Box<SelectStatement>),
     /// Every project's.
     All,
+}
+
+/// Which of `ids` are runs of `projects` (ascending).
+pub async fn among(
+    db: &impl ConnectionTrait,
+    projects: Projects<'_>,
+    ids: &[i64],
+) -> Result<Vec<i64>, EngineError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = run::Entity::find()
+        .select_only()
+        .column(run::Column::Id)
+        .filter(run::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(run::Column::Id);
+    let query = match projects {
+        Projects::Ids(some) => query.filter(run::Column::ProjectId.is_in(some.iter().copied())),
+        Projects::Selected(ids) => query.filter(run::Column::ProjectId.in_subquery(*ids)),
+        Projects::All => query,
+    };
+    Ok(query.into_tuple::<i64>().all(db).await?)
 }
 
 /// The runs of `projects` that pass `filter`, newest first.

@@ -368,6 +368,16 @@ pub struct RunList {
     pub next_cursor: Option<String>,
 }
 
+/// Runs the caller can see changed (`GET /api/v1/runs/events`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunsChangedBody {
+    /// The runs created or moved since the last event, ascending.
+    pub runs: Vec<i64>,
+    /// More changed than an event names, or the stream fell behind: read
+    /// the list again whole.
+    pub everything: bool,
+}
+
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AllRunsQuery {

@@ -15,6 +15,8 @@ use crate::http::ApiError;
 /// When a refused client may try again: streams end with their step, or
 /// after the idle time, so a place frees up on its own.
 const RETRY_AFTER: Duration = Duration::from_secs(10);
+/// Run-list streams one caller may hold (one per open dashboard tab).
+const LIST_STREAMS_PER_CALLER: usize = 6;
 
 #[derive(Clone)]
 pub struct LogStreams {
@@ -57,6 +59,20 @@ impl LogStreams {
         }
     }
 
+    /// The pool of the run lists' streams (the home page, `/runs`): apart
+    /// from the logs', so open dashboards never take a live log's place;
+    /// a few per caller (tabs), as many in all as logs.
+    pub fn for_lists(config: &Config) -> Self {
+        LogStreams {
+            inner: Arc::new(Inner {
+                per_caller: LIST_STREAMS_PER_CALLER,
+                total: usize::try_from(config.log_streams_max).unwrap_or(usize::MAX),
+                idle: Duration::from_secs(config.log_stream_idle_seconds),
+                open: Mutex::new(Open::default()),
+            }),
+        }
+    }
+
     pub fn idle(&self) -> Duration {
         self.inner.idle
     }
@@ -74,10 +90,10 @@ impl LogStreams {
         let mine = open.by_caller.get(&caller).copied().unwrap_or(0);
         let refusal = if mine >= self.inner.per_caller {
             Some(format!(
-                "you already follow {mine} live logs, the most one caller may; close one first"
+                "you already follow {mine} live streams of this kind, the most one caller may; close one first"
             ))
         } else if open.total >= self.inner.total {
-            Some("the server follows as many live logs as it may; try again shortly".to_owned())
+            Some("the server holds as many live streams as it may; try again shortly".to_owned())
         } else {
             None
         };

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod all_runs;
 pub mod artifacts;
 pub mod auth;
+mod document;
 pub mod engine_types;
 pub mod log_streams;
 pub mod logs;
@@ -17,6 +18,7 @@ pub mod pipelines;
 pub mod repository;
 pub mod run_events;
 pub mod runs;
+pub mod runs_live;
 pub mod schedule_types;
 pub mod schedules;
 pub mod secrets;
@@ -121,6 +123,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(workflows::trigger_run))
         .routes(routes!(runs::list_runs))
         .routes(routes!(all_runs::list_all_runs))
+        .routes(routes!(runs_live::runs_events))
         .routes(routes!(runs::get_run))
         .routes(routes!(run_events::run_events))
         .routes(routes!(runs::list_steps))
@@ -170,7 +173,7 @@ pub fn openapi() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(|| {
         let (_, doc) = v1().split_for_parts();
-        serde_json::to_value(&doc).unwrap_or(Value::Null)
+        document::complete(serde_json::to_value(&doc).unwrap_or(Value::Null))
     })
 }
 

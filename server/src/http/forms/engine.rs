@@ -66,9 +66,10 @@ pub(super) async fn save_workflow(
     match saved {
         Ok(saved) => {
             let _ = session.remove::<Draft>(WORKFLOW_DRAFT).await;
+            // The page says which version this save made.
             Redirect::to(&format!(
-                "/projects/{project}/workflows/{}",
-                saved.workflow.name
+                "/projects/{project}/workflows/{}?saved={}",
+                saved.workflow.name, saved.version.version
             ))
             .into_response()
         }

@@ -153,7 +153,11 @@ pub(super) async fn update_settings(
                 ..NodeUpdateBody::default()
             };
             let node = api_tree::update_node(&state, &principal, kind, id, body).await?;
-            Ok(kiln_app::data::node_href(node.kind, &node.full_path))
+            // Back to the tab the form is on.
+            Ok(format!(
+                "{}/-/settings",
+                kiln_app::data::node_href(node.kind, &node.full_path)
+            ))
         },
     )
     .await

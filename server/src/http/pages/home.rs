@@ -12,7 +12,7 @@ use kiln_core::engine::{RunState, RunTrigger};
 use crate::accounts::visible::{Seen, paths_of_ids, visible_projects};
 use crate::accounts::{Principal, users};
 use crate::clock::now_ms;
-use crate::db::entities::run;
+use crate::db::entities::{run, workflow};
 use crate::engine::checkout::commit_of;
 use crate::engine::repo::run_state_of;
 use crate::engine::repo::runs as run_store;
@@ -111,6 +111,18 @@ pub async fn workflows_across(
     let mut found = workflows::of_projects(db, projects, WORKFLOWS + 1).await?;
     let cut = found.len() as u64 > WORKFLOWS;
     found.truncate(usize::try_from(WORKFLOWS).unwrap_or(usize::MAX));
+    let mut workflows = workflow_rows(state, found).await?;
+    workflows.sort_by(|a, b| (&a.project, &a.name).cmp(&(&b.project, &b.name)));
+    Ok(WorkflowsAcrossPage { workflows, cut })
+}
+
+/// The rows for `found` workflows: each with its project's path and its
+/// newest run (all read at once), in the order given.
+pub async fn workflow_rows(
+    state: &AppState,
+    found: Vec<workflow::Model>,
+) -> Result<Vec<WorkflowAcross>, ApiError> {
+    let db = &state.db.conn;
     let ids: Vec<i64> = found.iter().map(|w| w.id).collect();
     let mut project_ids: Vec<i64> = found.iter().map(|w| w.project_id).collect();
     project_ids.sort_unstable();
@@ -136,7 +148,7 @@ pub async fn workflows_across(
         .zip(rows_of(state, bodies).await?)
         .filter_map(|(workflow, row)| Some((workflow?, row)))
         .collect();
-    let mut workflows: Vec<WorkflowAcross> = found
+    Ok(found
         .into_iter()
         .map(|w| WorkflowAcross {
             project_id: w.project_id,
@@ -145,9 +157,7 @@ pub async fn workflows_across(
             name: w.name,
             version: w.latest_version,
         })
-        .collect();
-    workflows.sort_by(|a, b| (&a.project, &a.name).cmp(&(&b.project, &b.name)));
-    Ok(WorkflowsAcrossPage { workflows, cut })
+        .collect())
 }
 
 /// The rows for `runs`, with their starters' names looked up at once.

@@ -10,10 +10,10 @@ use kiln_app::data::{
     AccountPage, Denied, Loaded, NodePage, NodeView, OperationView, Permissions, TokenView,
     TreePage, UserView,
 };
-use kiln_app::engine_data::{
-    LogChunk, RunFilterView, RunPage, RunsPage, WorkflowLink, WorkflowPage,
+use kiln_app::engine_data::{LogChunk, RunFilterView, RunPage, RunsPage, WorkflowPage};
+use kiln_app::home_data::{
+    AllRunsFilter, AllRunsPage, HomePage, WorkflowAcross, WorkflowsAcrossPage,
 };
-use kiln_app::home_data::{AllRunsFilter, AllRunsPage, HomePage, WorkflowsAcrossPage};
 use kiln_app::pipeline_data::{DeliveriesPage, DryRunQuery, PipelinesPage};
 use kiln_app::schedule_data::{PreviewView, SchedulePage, SchedulesPage};
 use kiln_core::access::{Action, Decision, Scope, decide};
@@ -246,7 +246,7 @@ impl UiBackend for PagesBackend {
             .map_err(denied)
     }
 
-    async fn workflows(&self, request: &Parts, project: i64) -> Loaded<Vec<WorkflowLink>> {
+    async fn workflows(&self, request: &Parts, project: i64) -> Loaded<Vec<WorkflowAcross>> {
         let principal = self.principal(request).await;
         workflows::workflows(&self.state, &principal, project)
             .await
@@ -267,9 +267,16 @@ impl UiBackend for PagesBackend {
             .map_err(denied)
     }
 
-    async fn log(&self, request: &Parts, run: i64, task: String, offset: u64) -> Loaded<LogChunk> {
+    async fn log(
+        &self,
+        request: &Parts,
+        run: i64,
+        task: String,
+        attempt: Option<i32>,
+        offset: u64,
+    ) -> Loaded<LogChunk> {
         let principal = self.principal(request).await;
-        runs::log(&self.state, &principal, run, &task, offset)
+        runs::log(&self.state, &principal, run, &task, attempt, offset)
             .await
             .map_err(denied)
     }

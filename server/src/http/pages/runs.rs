@@ -7,13 +7,18 @@ use kiln_app::engine_data::{
     StepView,
 };
 use kiln_app::screen::graph_layout::layout;
+use kiln_app::screen::timeline::Span;
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
+use kiln_core::engine::StepState;
+use kiln_core::engine::attempt_spans::{StepMove, attempt_spans};
 
+use super::home::ago;
 use super::views::{allowed, crumbs_for, node_view};
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::accounts::users;
+use crate::clock::now_ms;
 use crate::engine::logs::{log_key, whole_lines};
 use crate::engine::repo::runs::{self as run_store, Projects, RunFilter};
 use crate::engine::repo::{events, state_of};
@@ -22,6 +27,55 @@ use crate::http::api::engine_types::RunBody;
 use crate::http::api::runs::authorized_run;
 use crate::http::api::types::NodeBody;
 use crate::http::{ApiError, AppState};
+
+/// Most steps a run may have for its page to draw a timeline (the moves
+/// of a bigger run are not read for it).
+const TIMELINE_STEPS: usize = 1_000;
+/// Most moves read for a timeline.
+const TIMELINE_MOVES: u64 = 20_000;
+
+/// The attempts of run `id` as spans from its start (`created_ms`), and
+/// where the axis ends; none for a run too big to draw.
+async fn timeline(
+    db: &impl sea_orm::ConnectionTrait,
+    id: i64,
+    created_ms: i64,
+    until_ms: i64,
+    steps: usize,
+) -> Result<(Vec<Span>, i64), ApiError> {
+    let until = (until_ms - created_ms).max(0);
+    if steps > TIMELINE_STEPS {
+        return Ok((Vec::new(), until));
+    }
+    let moves = events::of_run(db, id, 0, TIMELINE_MOVES)
+        .await
+        .map_err(ApiError::database)?;
+    // Cut short, the spans would be wrong (attempts missing, ends lost).
+    if moves.len() as u64 >= TIMELINE_MOVES {
+        return Ok((Vec::new(), until));
+    }
+    let spans = attempt_spans(moves.iter().filter_map(|e| {
+        Some(StepMove {
+            task: e.task.as_deref()?,
+            attempt: e.attempt?,
+            to: e.to_state.parse::<StepState>().ok()?,
+            at_ms: e.at_ms,
+        })
+    }));
+    Ok((
+        spans
+            .into_iter()
+            .map(|s| Span {
+                task: s.task,
+                attempt: s.attempt,
+                start: s.start_ms - created_ms,
+                end: s.end_ms.map(|e| e - created_ms),
+                state: s.state,
+            })
+            .collect(),
+        until,
+    ))
+}
 
 /// Largest piece of log sent to the page at once.
 const LOG_CHUNK: usize = 256 * 1024;
@@ -95,7 +149,27 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
     .await?;
     let crumbs = crumbs_for(db, &project.node).await?;
     let definition = state.engine.definitions.of_run(db, &found_run).await.ok();
+    let started_by = match found_run.created_by {
+        Some(user) => Some(
+            users::get(db, user)
+                .await?
+                .map_or_else(|| format!("user #{user}"), |u| u.username),
+        ),
+        None => None,
+    };
+    let now = now_ms();
+    let created_ms = found_run.created_at_ms;
+    let created_ago = ago(now, created_ms);
+    let ended_ms = found_run.finished_at_ms;
     let view = run_store::view(db, found_run).await?;
+    let (spans, timeline_until) = timeline(
+        db,
+        id,
+        created_ms,
+        ended_ms.unwrap_or(now),
+        view.steps.len(),
+    )
+    .await?;
     // The graph as the run's definition has it; should that be unreadable,
     // the steps in a row.
     let tasks: Vec<(String, Vec<String>)> = view
@@ -132,6 +206,11 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
         .unwrap_or_default()
         .into_iter()
         .map(|s| StepView {
+            start_offset_ms: spans
+                .iter()
+                .rev()
+                .find(|span| span.task == s.task)
+                .map(|span| span.start),
             task: s.task,
             state: s.state,
             attempt: s.attempt,
@@ -169,6 +248,10 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
         }),
     };
     Ok(RunPage {
+        started_by,
+        created_ago,
+        spans,
+        timeline_until,
         errors: body.errors.clone().unwrap_or_default(),
         left_out: body
             .left_out
@@ -198,11 +281,17 @@ pub async fn log(
     principal: &Principal,
     run: i64,
     task: &str,
+    attempt: Option<i32>,
     offset: u64,
 ) -> Result<LogChunk, ApiError> {
     authorized_run(state, principal, run, Action::View).await?;
     let step = run_store::step_by_task(&state.db.conn, run, task).await?;
-    let key = log_key(&run.to_string(), &format!("{}-{}", step.id, step.attempt))
+    // An attempt that is not one of the step's shows the latest.
+    let attempt = attempt
+        .filter(|a| (1..=step.attempt).contains(a))
+        .unwrap_or(step.attempt);
+    let latest = attempt == step.attempt;
+    let key = log_key(&run.to_string(), &format!("{}-{attempt}", step.id))
         .ok_or_else(|| ApiError::NotFound("log not found".into()))?;
     let bytes = state
         .engine
@@ -210,11 +299,25 @@ pub async fn log(
         .read(&key, offset, LOG_CHUNK)
         .await
         .map_err(|e| ApiError::Internal(Box::new(e)))?;
-    let over = state_of(&step).is_done();
+    // An earlier attempt is over whatever the step does now.
+    let step_state = state_of(&step);
+    let over = !latest || step_state.is_done();
     let whole = whole_lines(&bytes, LOG_CHUNK, over);
     Ok(LogChunk {
         text: String::from_utf8_lossy(&bytes[..whole]).into_owned(),
         next_offset: offset + whole as u64,
         done: over && bytes.len() < LOG_CHUNK,
+        attempt,
+        attempts: step.attempt,
+        state: if latest {
+            step_state
+        } else {
+            StepState::Failed
+        },
+        message: if latest {
+            step.message.clone()
+        } else {
+            String::new()
+        },
     })
 }

@@ -3,7 +3,8 @@
 //! authorization as the REST API.
 
 use axum::http::request::Parts;
-use kiln_app::engine_data::{ParamView, ProblemView, RunBar, WorkflowLink, WorkflowPage};
+use kiln_app::engine_data::{ParamView, ProblemView, RunBar, WorkflowPage};
+use kiln_app::home_data::WorkflowAcross;
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
 use tower_sessions::Session;
@@ -14,27 +15,20 @@ use crate::accounts::authorize::authorize;
 use crate::engine::repo::run_state_of;
 use crate::engine::repo::runs::{self as run_store, Projects, RunFilter};
 use crate::engine::workflows;
-use crate::http::api::engine_types::ms_to_rfc3339;
 use crate::http::api::types::NodeBody;
 use crate::http::forms::engine::{Draft, WORKFLOW_DRAFT};
 use crate::http::{ApiError, AppState};
 
+/// A project's workflows by name, each with its newest run.
 pub async fn workflows(
     state: &AppState,
     principal: &Principal,
     project: i64,
-) -> Result<Vec<WorkflowLink>, ApiError> {
+) -> Result<Vec<WorkflowAcross>, ApiError> {
     let db = &state.db.conn;
     authorize(db, principal, NodeKind::Project, project, Action::View).await?;
-    Ok(workflows::list(db, project)
-        .await?
-        .into_iter()
-        .map(|w| WorkflowLink {
-            name: w.name,
-            version: w.latest_version,
-            updated_at: ms_to_rfc3339(w.updated_at_ms),
-        })
-        .collect())
+    let found = workflows::list(db, project).await?;
+    super::home::workflow_rows(state, found).await
 }
 
 pub async fn workflow(

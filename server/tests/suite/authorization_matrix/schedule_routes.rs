@@ -13,6 +13,8 @@ impl Fixture {
             "GET /api/v1/cron/preview" => ("/api/v1/cron/preview?expr=@daily".into(), None),
             "GET /api/v1/schedules" => ("/api/v1/schedules".into(), None),
             "GET /api/v1/runs" => ("/api/v1/runs".into(), None),
+            // Open until it is idle for `log_stream_idle_seconds` (1 s here).
+            "GET /api/v1/runs/events" => ("/api/v1/runs/events".into(), None),
             "GET /api/v1/projects/{id}/schedules" => {
                 (format!("/api/v1/projects/{p}/schedules"), None)
             }

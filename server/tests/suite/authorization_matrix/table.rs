@@ -98,7 +98,7 @@ pub(super) fn expectations(route: &str) -> Option<[&'static str; 10]> {
         | "PUT /api/v1/groups/{id}/secrets/{name}"
         | "DELETE /api/v1/groups/{id}/secrets/{name}" => maintain,
         "GET /api/v1/cron/preview" => everyone,
-        "GET /api/v1/schedules" | "GET /api/v1/runs" => signed_in,
+        "GET /api/v1/schedules" | "GET /api/v1/runs" | "GET /api/v1/runs/events" => signed_in,
         "GET /api/v1/projects/{id}/schedules"
         | "GET /api/v1/schedules/{id}"
         | "GET /api/v1/schedules/{id}/firings" => view,
@@ -178,6 +178,7 @@ pub(super) const ROUTES_IN_TABLE: &[&str] = &[
     "GET /api/v1/cron/preview",
     "GET /api/v1/schedules",
     "GET /api/v1/runs",
+    "GET /api/v1/runs/events",
     "GET /api/v1/projects/{id}/schedules",
     "POST /api/v1/projects/{id}/schedules",
     "GET /api/v1/schedules/{id}",

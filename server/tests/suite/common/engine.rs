@@ -16,6 +16,23 @@ pub async fn owner(app: &TestApp) -> (Api, i64) {
     (api, project)
 }
 
+/// Someone else, `bob`: a developer on a group `bobs` that `owner` makes
+/// (with a project `b`). Returns bob, his id, the group and the project.
+pub async fn developer_elsewhere(app: &TestApp, owner: &Api) -> (Api, i64, i64, i64) {
+    let bob = app.browser();
+    let bob_id = bob.sign_up("bob").await;
+    let bobs = owner.group("bobs", None).await;
+    let bobs_b = owner.project("b", bobs).await;
+    let (status, answer) = owner
+        .post(
+            &format!("/api/v1/groups/{bobs}/members"),
+            json!({"username": "bob", "role": "developer"}),
+        )
+        .await;
+    assert!(status == 200 || status == 201, "{answer}");
+    (bob, bob_id, bobs, bobs_b)
+}
+
 pub async fn save(api: &Api, project: i64, name: &str, source: &str) -> (u16, Value) {
     api.send(
         "PUT",

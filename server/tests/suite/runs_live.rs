@@ -1,0 +1,149 @@
+//! `GET /api/v1/runs/events` on SQLite and PostgreSQL: a signed-in caller
+//! hears of the runs of projects they can see (created, moved, ended) and
+//! of nothing else, and no more once their role is taken away or their
+//! token revoked; several changes close together come as one event; an
+//! anonymous caller is refused.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::engine::{developer_elsewhere, owner, save, start, wait_end};
+use crate::common::{Api, Backend, TestApp};
+
+const OK: &str = "tasks:\n  only:\n    run: echo ok\n";
+
+/// An open stream of `api`'s run changes.
+async fn listen(api: &Api) -> reqwest::Response {
+    let response = api
+        .request(reqwest::Method::GET, "/api/v1/runs/events")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    response
+}
+
+/// The run ids named by `changed` events read for `window`.
+async fn heard(response: &mut reqwest::Response, window: Duration) -> (Vec<i64>, usize) {
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + window;
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, response.chunk()).await {
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let mut ids = Vec::new();
+    let mut events = 0;
+    for block in text.split("\n\n") {
+        if !block.lines().any(|l| l == "event: changed") {
+            continue;
+        }
+        events += 1;
+        let data = block
+            .lines()
+            .find_map(|l| l.strip_prefix("data: "))
+            .unwrap_or("{}");
+        let body: Value = serde_json::from_str(data).unwrap();
+        assert_eq!(body["everything"], false, "{body}");
+        ids.extend(
+            body["runs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_i64().unwrap()),
+        );
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    (ids, events)
+}
+
+async fn run_changes_reach_only_those_who_may_see_them(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (alice, team_app) = owner(&app).await;
+    assert_eq!(save(&alice, team_app, "ok", OK).await.0, 200);
+    let (bob, bob_id, bobs, bobs_b) = developer_elsewhere(&app, &alice).await;
+    assert_eq!(save(&bob, bobs_b, "ok", OK).await.0, 200);
+
+    assert_eq!(
+        app.browser()
+            .request(reqwest::Method::GET, "/api/v1/runs/events")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let mut alice_hears = listen(&alice).await;
+    let mut bob_hears = listen(&bob).await;
+
+    let alices = start(&alice, team_app, "ok", json!({})).await;
+    let bobs_run = start(&bob, bobs_b, "ok", json!({})).await;
+    wait_end(&alice, alices).await;
+    wait_end(&bob, bobs_run).await;
+
+    let (alice_ids, alice_events) = heard(&mut alice_hears, Duration::from_secs(3)).await;
+    assert_eq!(
+        alice_ids,
+        vec![alices, bobs_run],
+        "alice sees both projects"
+    );
+    let (bob_ids, bob_events) = heard(&mut bob_hears, Duration::from_secs(1)).await;
+    assert_eq!(bob_ids, vec![bobs_run], "bob hears nothing of team/app");
+    // Two runs of a few moves each, within two seconds: a handful of
+    // events, not one per move.
+    assert!(alice_events <= 4, "{alice_events} events");
+    assert!((1..=4).contains(&bob_events), "{bob_events} events");
+
+    // Bob loses his role: his open stream names no run of bobs/b any more.
+    let (status, answer) = alice
+        .send(
+            "DELETE",
+            &format!("/api/v1/groups/{bobs}/members/{bob_id}"),
+            None,
+        )
+        .await;
+    assert!(status < 300, "{answer}");
+    // A token revoked while its stream is open ends the stream.
+    let (_, token) = alice
+        .post(
+            "/api/v1/me/tokens",
+            json!({"name": "live", "scope": "read"}),
+        )
+        .await;
+    let mut token_hears = app
+        .client
+        .get(app.url("/api/v1/runs/events"))
+        .bearer_auth(token["secret"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token_hears.status(), 200);
+    let (status, answer) = alice
+        .send(
+            "DELETE",
+            &format!("/api/v1/me/tokens/{}", token["id"]),
+            None,
+        )
+        .await;
+    assert!(status < 300, "{answer}");
+    let after = start(&alice, bobs_b, "ok", json!({})).await;
+    wait_end(&alice, after).await;
+    let (bob_ids, _) = heard(&mut bob_hears, Duration::from_secs(3)).await;
+    assert!(bob_ids.is_empty(), "bob still hears of {bob_ids:?}");
+    let (token_ids, _) = heard(&mut token_hears, Duration::from_secs(1)).await;
+    assert!(
+        token_ids.is_empty(),
+        "a revoked token still hears of {token_ids:?}"
+    );
+    let (alice_ids, _) = heard(&mut alice_hears, Duration::from_secs(1)).await;
+    assert_eq!(alice_ids, vec![after]);
+    app.stop().await;
+}
+on_sqlite_and_postgres!(run_changes_reach_only_those_who_may_see_them);
