@@ -23,7 +23,7 @@ def call(opener, method, path, body=None, raw=False, headers=()):
         req.add_header(name, value)
     with opener.open(req, timeout=600) as resp:
         if raw:
-            return resp
+            return resp.headers, resp.read()
         text = resp.read()
         return json.loads(text) if text else None
 
@@ -46,24 +46,32 @@ group = call(admin, "POST", "/api/v1/groups", {"slug": "bench"})["id"]
 project = call(admin, "POST", "/api/v1/projects", {"slug": "live", "group_id": group})["id"]
 call(admin, "PUT", f"/api/v1/projects/{project}/workflows/w", {"source": "tasks:\n  only:\n    run: 'true'\n"})
 first = call(admin, "POST", f"/api/v1/projects/{project}/workflows/w/runs", {"params": {}})["id"]
-token = call(admin, "POST", "/api/v1/me/tokens", {"name": "bench", "scope": "read"})["secret"]
+# 20 viewers of the project, 5 open streams each (a caller may hold 6).
+USERS = 20
+tokens = []
+for n in range(USERS):
+    _, viewer = client()
+    creds = {"username": f"viewer{n}", "password": "correct horse"}
+    call(viewer, "POST", "/api/v1/auth/register", creds)
+    call(viewer, "POST", "/api/v1/auth/login", creds)
+    call(admin, "POST", f"/api/v1/groups/{group}/members", {"username": f"viewer{n}", "role": "viewer"})
+    tokens.append(call(viewer, "POST", "/api/v1/me/tokens", {"name": "bench", "scope": "read"})["secret"])
 
 # --- a cold visit to the run page ------------------------------------------
-resp = call(admin, "GET", f"/runs/{first}", raw=True, headers=[("Accept-Encoding", "br, gzip")])
-html = resp.read()
-print(f"run page HTML: {len(html):,} bytes ({resp.headers.get('Content-Encoding') or 'identity'}), "
-      f"Cache-Control: {resp.headers.get('Cache-Control')}")
+page_headers, html = call(admin, "GET", f"/runs/{first}", raw=True, headers=[("Accept-Encoding", "br, gzip")])
+print(f"run page HTML: {len(html):,} bytes ({page_headers.get('Content-Encoding') or 'identity'}), "
+      f"Cache-Control: {page_headers.get('Cache-Control')}")
 total = len(html)
 assets = sorted(set(re.findall(rb"/pkg/(kiln\.[A-Za-z0-9_-]+\.(?:css|js|wasm))", html)))
 for name in assets:
     name = name.decode()
     for encoding in ["br", "gzip", "identity"]:
-        r = call(admin, "GET", f"/pkg/{name}", raw=True, headers=[("Accept-Encoding", encoding)])
-        size = len(r.read())
+        headers, body = call(admin, "GET", f"/pkg/{name}", raw=True, headers=[("Accept-Encoding", encoding)])
+        size = len(body)
         if encoding == "br":
             total += size
-            cache = r.headers.get("Cache-Control")
-        print(f"  {name}: {size:,} bytes as {r.headers.get('Content-Encoding') or 'identity'}")
+            cache = headers.get("Cache-Control")
+        print(f"  {name}: {size:,} bytes as {headers.get('Content-Encoding') or 'identity'}")
     print(f"    Cache-Control: {cache}")
 print(f"cold visit, brotli: {total:,} bytes in all (HTML + {len(assets)} assets); "
       f"a second visit fetches only the HTML ({len(html):,} bytes): the assets are immutable")
@@ -82,13 +90,15 @@ lock = threading.Lock()
 ready = threading.Barrier(STREAMS + 1)
 
 
-def listen():
+def listen(token):
     s = socket.create_connection((u.hostname, u.port))
     s.sendall(f"GET /api/v1/runs/events HTTP/1.1\r\nHost: {u.netloc}\r\nAuthorization: Bearer {token}\r\n"
               f"Accept: text/event-stream\r\n\r\n".encode())
     buf = b""
     while b"\r\n\r\n" not in buf:
         buf += s.recv(4096)
+    if not buf.startswith(b"HTTP/1.1 200"):
+        print("stream refused:", buf.split(b"\r\n")[0].decode())
     ready.wait()
     while True:
         chunk = s.recv(65536)
@@ -102,7 +112,7 @@ def listen():
                         heard.setdefault(int(run), []).append(now)
 
 
-threads = [threading.Thread(target=listen, daemon=True) for _ in range(STREAMS)]
+threads = [threading.Thread(target=listen, args=(tokens[i % USERS],), daemon=True) for i in range(STREAMS)]
 for t in threads:
     t.start()
 ready.wait()
