@@ -48,9 +48,10 @@ use crate::pages::{
 /// `SsrMode::Async`: the server waits for the page's data and sends it whole,
 /// so every page (and its forms) works before, or without, the WASM.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let theme = chosen_theme();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang="en" class=theme.html_class()>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -66,6 +67,21 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The colour scheme the request's cookie chose (rendering on the server).
+fn chosen_theme() -> components::theme::Theme {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .and_then(|parts| {
+                let header = parts.headers.get(http::header::COOKIE)?.to_str().ok()?;
+                Some(components::theme::Theme::from_cookies(header))
+            })
+            .unwrap_or(components::theme::Theme::System)
+    }
+    #[cfg(not(feature = "ssr"))]
+    components::theme::Theme::System
 }
 
 #[component]

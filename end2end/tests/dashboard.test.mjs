@@ -96,7 +96,7 @@ test('the dashboard hydrates and the menu toggle works', async () => {
   await context.close();
 });
 
-test('dark mode follows the operating system', async () => {
+test('dark mode follows the operating system, or the viewer\'s choice', async () => {
   const context = await browser.newContext({ colorScheme: 'dark' });
   const page = await context.newPage();
   await page.goto(`${kiln.url}/`);
@@ -110,6 +110,22 @@ test('dark mode follows the operating system', async () => {
   const lightBackground = await lightPage.evaluate(() => getComputedStyle(document.body).backgroundColor);
   await light.close();
   assert.notEqual(background, lightBackground);
+
+  // A choice beside "follow the system": light on a dark system, kept
+  // across pages, and back to the system's.
+  const chooser = await browser.newContext({ colorScheme: 'dark' });
+  const page2 = await chooser.newPage();
+  await page2.goto(`${kiln.url}/runs`);
+  await Promise.all([page2.waitForURL(`${kiln.url}/runs`), page2.click('#theme-light')]);
+  assert.equal(await page2.evaluate(() => document.documentElement.className), 'light');
+  assert.equal(await page2.evaluate(() => getComputedStyle(document.body).backgroundColor), lightBackground);
+  await page2.goto(`${kiln.url}/workflows`);
+  assert.equal(await page2.evaluate(() => getComputedStyle(document.body).backgroundColor), lightBackground);
+  await Promise.all([page2.waitForURL(`${kiln.url}/workflows`), page2.click('#theme-system')]);
+  assert.equal(await page2.evaluate(() => getComputedStyle(document.body).backgroundColor), background);
+  await page2.click('#theme-dark');
+  await page2.waitForFunction(() => document.documentElement.className === 'dark');
+  await chooser.close();
 });
 
 test('unknown pages get the styled 404 page', async () => {

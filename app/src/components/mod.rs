@@ -19,5 +19,6 @@ pub mod run_table;
 pub mod runs_live;
 pub mod schedule_form;
 pub mod sign_in_link;
+pub mod theme;
 pub mod timeline;
 pub mod workflow_table;

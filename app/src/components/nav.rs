@@ -1,6 +1,8 @@
 //! The main navigation: one link per dashboard section, the current one
-//! marked; open on wide screens and closed on phones until toggled.
+//! marked, and the colour scheme's buttons; open on wide screens and
+//! closed on phones until toggled.
 
+use super::theme::ThemeChoice;
 use crate::screen::Section;
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
@@ -42,6 +44,7 @@ pub fn SideNav(open: ReadSignal<Option<bool>>) -> impl IntoView {
                     })
                     .collect_view()}
             </ul>
+            <ThemeChoice />
         </nav>
     }
 }

@@ -21,6 +21,7 @@ mod account;
 pub mod engine;
 mod pipelines;
 mod schedules;
+mod theme;
 mod tree;
 
 pub fn router() -> Router<AppState> {
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/ui/login", post(account::login))
         .route("/ui/register", post(account::register))
         .route("/ui/logout", post(account::logout))
+        .route("/ui/theme", post(theme::choose))
         .route("/ui/admin/users", post(account::admin_create_user))
         .route("/ui/account/password", post(account::change_password))
         .route("/ui/account/tokens", post(account::create_token))
