@@ -67,20 +67,8 @@ fn parse_events(text: &str) -> Vec<Sent> {
 /// The whole stream of an ended run (it ends by itself).
 async fn story_of(app: &TestApp, api: &crate::common::Api, run: i64, after: i64) -> Vec<Sent> {
     let response = api
-        .request(
-            reqwest::Method::GET,
-            &format!("/api/v1/runs/{run}/events?after={after}"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream")
-    );
+        .event_stream(&format!("/api/v1/runs/{run}/events?after={after}"))
+        .await;
     let text = tokio::time::timeout(Duration::from_secs(10), response.text())
         .await
         .expect("an ended run's stream ends")

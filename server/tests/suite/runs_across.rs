@@ -182,3 +182,68 @@ async fn the_run_lists_read_from_the_browser_with_no_filter() {
     }
     app.stop().await;
 }
+
+/// What a hostile page or address sends to this sitting's new inputs: an
+/// attempt that is not one of the step's reads the latest (not a 500), and
+/// the colour-scheme form takes only its three values and goes back only
+/// to a path on this site.
+#[tokio::test]
+async fn new_page_inputs_are_bounded() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (alice, project) = owner(&app).await;
+    assert_eq!(save(&alice, project, "ok", OK).await.0, 200);
+    let run = start(&alice, project, "ok", json!({})).await;
+    wait_end(&alice, run).await;
+    let form = |path: &'static str, body: String| {
+        alice
+            .request(reqwest::Method::POST, path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+    };
+    for attempt in ["999", "-5", "0", "1"] {
+        let response = form(
+            "/ui/fn/log",
+            format!("run={run}&task=only&attempt={attempt}&offset=0"),
+        )
+        .send()
+        .await
+        .unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(status, 200, "attempt {attempt}: {text}");
+        assert!(text.contains("\"attempt\":1"), "attempt {attempt}: {text}");
+    }
+
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for (value, cookie) in [
+        ("dark", "kiln_theme=dark;"),
+        ("dark%0d%0aSet-Cookie:%20x=1", "kiln_theme=system;"),
+        ("%22%3E%3Cscript%3E", "kiln_theme=system;"),
+    ] {
+        let response = client
+            .post(app.url("/ui/theme"))
+            .header("origin", app.base.as_str())
+            .header("referer", "https://evil.example//evil.example/runs")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("theme={value}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "{value}");
+        let set: Vec<_> = response.headers().get_all("set-cookie").iter().collect();
+        assert_eq!(set.len(), 1, "{value}: {set:?}");
+        assert!(
+            set[0].to_str().unwrap().starts_with(cookie),
+            "{value}: {set:?}"
+        );
+        let location = response.headers()["location"].to_str().unwrap();
+        assert!(
+            location.starts_with('/') && !location.starts_with("//"),
+            "{location}"
+        );
+    }
+    app.stop().await;
+}

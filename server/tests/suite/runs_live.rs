@@ -16,19 +16,7 @@ const OK: &str = "tasks:\n  only:\n    run: echo ok\n";
 
 /// An open stream of `api`'s run changes.
 async fn listen(api: &Api) -> reqwest::Response {
-    let response = api
-        .request(reqwest::Method::GET, "/api/v1/runs/events")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream")
-    );
-    response
+    api.event_stream("/api/v1/runs/events").await
 }
 
 /// The run ids named by `changed` events read for `window`.
@@ -147,3 +135,43 @@ async fn run_changes_reach_only_those_who_may_see_them(backend: Backend) {
     app.stop().await;
 }
 on_sqlite_and_postgres!(run_changes_reach_only_those_who_may_see_them);
+
+/// One caller holds a few run-list streams at most (one per open tab):
+/// the next is refused with 429 and Retry-After, and live logs keep their
+/// own places.
+#[tokio::test]
+async fn a_caller_holds_only_a_few_list_streams() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (alice, _) = owner(&app).await;
+    let mut open = Vec::new();
+    for _ in 0..6 {
+        open.push(listen(&alice).await);
+    }
+    let refused = alice
+        .request(reqwest::Method::GET, "/api/v1/runs/events")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    // Closing one gives its place back.
+    drop(open.pop());
+    let mut again = None;
+    for _ in 0..50 {
+        let response = alice
+            .request(reqwest::Method::GET, "/api/v1/runs/events")
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 200 {
+            again = Some(response);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        again.is_some(),
+        "a closed stream's place was not given back"
+    );
+    app.stop().await;
+}

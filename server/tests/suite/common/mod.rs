@@ -266,6 +266,24 @@ impl Api {
         }
     }
 
+    /// An open `text/event-stream` answer to `GET path` (asserted 200).
+    pub async fn event_stream(&self, path: &str) -> reqwest::Response {
+        let response = self
+            .request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream"),
+            "{path}"
+        );
+        response
+    }
+
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let mut request = self
             .client
