@@ -255,6 +255,13 @@ async fn a_killed_sandboxed_launcher_takes_its_steps() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let with_tag = || processes(|pid| environ(pid).contains(&tag));
+    // `/proc/{pid}/environ` shows a process's environment as it was at
+    // exec: the tag shows once the shell has become `sleep`, a moment
+    // after `started` exists.
+    while with_tag().is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(10), "never exec'd");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(with_tag().len(), 1);
     let launchers = processes(|pid| {
         is_launcher(pid)
