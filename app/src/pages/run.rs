@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use kiln_core::engine::RunState;
+use kiln_core::engine::{RunState, StepState};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -258,7 +258,7 @@ fn Steps(
                     .map(|(task, why)| view! {
                         <tr class="border-b border-stone-100 text-stone-500 dark:border-stone-900" data-task=task.clone() data-left-out="true">
                             <td class="py-2 font-mono">{task.clone()}</td>
-                            <td><StateBadge name="skipped" tone=crate::components::run_state::Tone::Muted /></td>
+                            <td><StateBadge name=StepState::Skipped.as_str() tone=StepState::Skipped.into() /></td>
                             <td colspan="6" class="text-xs">{format!("left out by when: {why}")}</td>
                         </tr>
                     })

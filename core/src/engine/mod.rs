@@ -21,3 +21,20 @@ pub use plan::{
 pub use run_state::{IllegalRunTransition, RunEvent, RunState, RunTrigger, run_transition};
 pub use step_state::{IllegalTransition, StepEvent, StepState, transition};
 pub use trigger_rule::{Readiness, TriggerRule, readiness};
+
+/// A state's or trigger's name that is none of the known ones.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {name:?}")]
+pub struct UnknownName {
+    pub what: &'static str,
+    pub name: String,
+}
+
+impl UnknownName {
+    fn new(what: &'static str, name: &str) -> Self {
+        UnknownName {
+            what,
+            name: name.to_owned(),
+        }
+    }
+}

@@ -6,9 +6,16 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::UnknownName;
 use super::plan::RunOutcome;
 
+/// Stored as its name, like [`super::StepState`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(
+    feature = "db",
+    derive(sea_orm::DeriveValueType),
+    sea_orm(value_type = "String")
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RunState {
     Running,
@@ -56,13 +63,13 @@ impl fmt::Display for RunState {
 }
 
 impl FromStr for RunState {
-    type Err = String;
+    type Err = UnknownName;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         RunState::ALL
             .into_iter()
             .find(|state| state.as_str() == s)
-            .ok_or_else(|| format!("unknown run state {s:?}"))
+            .ok_or_else(|| UnknownName::new("run state", s))
     }
 }
 
@@ -101,8 +108,13 @@ impl RunEvent {
     }
 }
 
-/// What started a run.
+/// What started a run; stored as its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(
+    feature = "db",
+    derive(sea_orm::DeriveValueType),
+    sea_orm(value_type = "String")
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RunTrigger {
     Manual,
@@ -136,13 +148,13 @@ impl fmt::Display for RunTrigger {
 }
 
 impl FromStr for RunTrigger {
-    type Err = String;
+    type Err = UnknownName;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         RunTrigger::ALL
             .into_iter()
             .find(|t| t.as_str() == s)
-            .ok_or_else(|| format!("unknown trigger {s:?}"))
+            .ok_or_else(|| UnknownName::new("trigger", s))
     }
 }
 

@@ -6,8 +6,17 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::UnknownName;
+
+/// Stored as its name (`as_str`); with the `db` feature it is a column type
+/// of its own, so a row holds this enum and an unknown name is an error.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[cfg_attr(
+    feature = "db",
+    derive(sea_orm::DeriveValueType),
+    sea_orm(value_type = "String")
 )]
 #[serde(rename_all = "snake_case")]
 pub enum StepState {
@@ -93,13 +102,13 @@ impl fmt::Display for StepState {
 }
 
 impl FromStr for StepState {
-    type Err = String;
+    type Err = UnknownName;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         StepState::ALL
             .into_iter()
             .find(|state| state.as_str() == s)
-            .ok_or_else(|| format!("unknown step state {s:?}"))
+            .ok_or_else(|| UnknownName::new("step state", s))
     }
 }
 

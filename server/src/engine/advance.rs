@@ -15,7 +15,7 @@ use super::definitions::Definition;
 use super::repo::BATCH;
 use super::repo::leases::stamp_dispatched;
 use super::repo::moves::{StepMove, StepRef, move_run, move_steps};
-use super::repo::{has_pending, plan_steps, run_state_of, steps_of, steps_of_tasks};
+use super::repo::{has_pending, plan_steps, steps_of, steps_of_tasks};
 use crate::clock::now_ms;
 use crate::db::entities::{run, step};
 use crate::jobs::steps::StepJob;
@@ -122,10 +122,10 @@ pub async fn advance(
             .increment(moved.len() as u64);
         let moved: HashSet<i64> = moved.into_iter().collect();
         for row in rows.iter_mut().filter(|r| moved.contains(&r.id)) {
-            row.state = state.as_str().to_owned();
+            row.state = state;
         }
     }
-    if run_state_of(run) == RunState::Running {
+    if run.state == RunState::Running {
         let starting: Vec<&step::Model> = decided
             .start
             .iter()

@@ -8,7 +8,7 @@ use kiln_core::engine::RunState;
 
 use super::checkout::commit_of;
 use super::control::{Rerun, rerun};
-use super::repo::{self, approvals, run_state_of};
+use super::repo::{self, approvals};
 use super::{Engine, EngineError};
 use crate::clock::now_ms;
 
@@ -51,7 +51,7 @@ pub async fn approve(
     // step; one that has ended re-runs what failed.
     let ended = repo::run(&engine.db, run_id)
         .await?
-        .map(|r| run_state_of(&r))
+        .map(|r| r.state)
         .is_some_and(|s| s != RunState::Running);
     if ended {
         match rerun(engine, run_id, Rerun::FailedOnly).await {

@@ -9,7 +9,7 @@ use sea_orm::sea_query::Expr;
 
 use super::advance::{Changed, advance};
 use super::repo::moves::{StepMove, StepRef, move_steps};
-use super::repo::{lock_run, run_state_of, steps_in};
+use super::repo::{lock_run, steps_in};
 use super::{Engine, EngineError};
 use crate::clock::now_ms;
 use crate::db::entities::{run, step};
@@ -41,7 +41,7 @@ pub(crate) async fn cancel_in(
     let run = lock_run(txn, run_id)
         .await?
         .ok_or(EngineError::NotFound("run"))?;
-    if run_state_of(&run) != RunState::Running {
+    if run.state != RunState::Running {
         return Err(EngineError::conflict(
             "state",
             format!("the run has already ended ({})", run.state),

@@ -12,7 +12,7 @@ use sea_orm::sea_query::Expr;
 
 use super::advance::{Changed, advance, push};
 use super::repo::moves::{StepMove, StepRef, move_run, move_steps};
-use super::repo::{groups, lock_run, plan_steps, run_state_of, steps_of};
+use super::repo::{groups, lock_run, plan_steps, steps_of};
 use super::{Engine, EngineError};
 use crate::clock::now_ms;
 use crate::db::entities::{run, step};
@@ -49,7 +49,7 @@ pub async fn rerun(engine: &Engine, run_id: i64, what: Rerun) -> Result<Vec<Stri
     let run = lock_run(&txn, run_id)
         .await?
         .ok_or(EngineError::NotFound("run"))?;
-    if run_state_of(&run) == RunState::Running {
+    if run.state == RunState::Running {
         return Err(EngineError::conflict(
             "state",
             "the run is still running; cancel it first",
@@ -132,7 +132,7 @@ pub async fn rerun(engine: &Engine, run_id: i64, what: Rerun) -> Result<Vec<Stri
         groups::set_waiting(&txn, run_id, waiting_since_ms).await?;
     }
     let run = run::Model {
-        state: state.as_str().into(),
+        state,
         finished_at_ms: None,
         waiting_since_ms,
         ..run

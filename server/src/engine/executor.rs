@@ -38,7 +38,7 @@ async fn claim(
     let Some(row) = repo::step(&engine.db, job.step_id).await? else {
         return Ok(None);
     };
-    if row.attempt != job.attempt || repo::state_of(&row) != StepState::Queued {
+    if row.attempt != job.attempt || row.state != StepState::Queued {
         return Ok(None);
     }
     // Read before the claim: once the step is ours, a database outage before
@@ -65,7 +65,7 @@ async fn claim(
     txn.commit().await?;
     engine.feed.wake();
     let row = step::Model {
-        state: StepState::Running.as_str().into(),
+        state: StepState::Running,
         started_at_ms: Some(now),
         worker: Some(worker),
         lease_until_ms: Some(now + lease_ms),
@@ -301,7 +301,7 @@ async fn inputs(
     };
     Ok(StepInputs {
         run_id: run.id,
-        trigger: run.trigger.clone(),
+        trigger: run.trigger.to_string(),
         started_at: chrono::DateTime::from_timestamp_millis(run.created_at_ms)
             .map(|t| t.to_rfc3339())
             .unwrap_or_default(),

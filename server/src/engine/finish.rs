@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, QueryFilter};
 
 use super::advance::{Changed, Dispatch, advance, push};
 use super::repo::moves::{StepMove, StepRef, move_steps};
-use super::repo::{self, lock_run, state_of};
+use super::repo::{self, lock_run};
 use super::{Engine, EngineError};
 use crate::clock::now_ms;
 use crate::db::entities::step;
@@ -78,7 +78,7 @@ pub async fn finish(
     let Some(row) = repo::step(&txn, step_id).await? else {
         return Ok(false);
     };
-    if state_of(&row) != StepState::Running || row.attempt != attempt {
+    if row.state != StepState::Running || row.attempt != attempt {
         return Ok(false);
     }
     let workflow = engine.definitions.of_run(&txn, &run).await?;

@@ -12,7 +12,7 @@ use kiln_core::pipeline::concurrency::next_turn;
 use sea_orm::DatabaseTransaction;
 
 use super::advance::{Changed, advance, push};
-use super::repo::{groups, lock_run, run_state_of};
+use super::repo::{groups, lock_run};
 use super::{Engine, EngineError, cancel};
 use crate::db::entities::run;
 
@@ -51,7 +51,7 @@ pub async fn start_next(engine: &Engine, project: i64, group: &str) -> Result<()
         let Some(run) = lock_run(&txn, next).await? else {
             return Ok(());
         };
-        if run_state_of(&run) != RunState::Running || run.waiting_since_ms.is_none() {
+        if run.state != RunState::Running || run.waiting_since_ms.is_none() {
             return Ok(());
         }
         let definition = engine.definitions.of_run(&txn, &run).await?;

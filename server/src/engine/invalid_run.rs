@@ -40,7 +40,7 @@ pub async fn record_invalid(
     txn.commit().await?;
     engine.feed.wake();
     Ok(run::Model {
-        state: state.as_str().into(),
+        state,
         finished_at_ms: Some(now),
         ..created
     })

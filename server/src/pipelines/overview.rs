@@ -12,7 +12,7 @@ use kiln_core::pipeline::commit::CommitInfo;
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::db::entities::run;
-use crate::engine::repo::{run_state_of, runs};
+use crate::engine::repo::runs;
 use crate::engine::{Engine, EngineError};
 
 /// Pipeline runs read: the last run of a branch untouched for longer than
@@ -76,7 +76,7 @@ fn newest_per_branch(newest_first: &[run::Model]) -> Vec<BranchStatus> {
                     pipeline,
                     reference,
                     run_id: row.id,
-                    state: run_state_of(row),
+                    state: row.state,
                     sha: commit.sha.chars().take(12).collect(),
                     event: commit.event,
                     created_at_ms: row.created_at_ms,
@@ -90,6 +90,7 @@ fn newest_per_branch(newest_first: &[run::Model]) -> Vec<BranchStatus> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kiln_core::engine::RunTrigger;
 
     fn row(
         id: i64,
@@ -112,9 +113,9 @@ mod tests {
             version_id: None,
             definition_id: None,
             kind: "pipeline".into(),
-            trigger: "webhook".into(),
+            trigger: RunTrigger::Webhook,
             params: "{}".into(),
-            state: state.into(),
+            state: state.parse().unwrap_or(RunState::Failed),
             created_by: None,
             created_at_ms: id,
             finished_at_ms: None,

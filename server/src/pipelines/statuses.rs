@@ -172,10 +172,7 @@ async fn requests_for(
     // Stored links were checked when saved: read them as they are.
     let url = RepositoryUrl::parse(&link.url, true).map_err(never)?;
     let api = status::api_of(provider, &url, link.api_url.as_deref()).map_err(never)?;
-    let state: RunState = row
-        .state
-        .parse()
-        .map_err(|_| Unsent::Never(format!("unknown run state {}", row.state)))?;
+    let state = row.state;
     let target_url = base_url.map(|base| format!("{}/runs/{}", base.trim_end_matches('/'), run.id));
     let context = format!("kiln/{}", run.pipeline.as_deref().unwrap_or("pipeline"));
     let states = if row.reported.is_none() && state != RunState::Running {

@@ -2,6 +2,7 @@
 //! host (the run state to report, the last one the host accepted) and the
 //! schedule of its tries.
 
+use kiln_core::engine::RunState;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,10 +10,10 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub run_id: i64,
-    /// The run state to report (a `RunState` name).
-    pub state: String,
+    /// The run state to report.
+    pub state: RunState,
     /// The last state the host accepted.
-    pub reported: Option<String>,
+    pub reported: Option<RunState>,
     /// Failed tries of `state` so far.
     pub attempts: i32,
     pub next_at_ms: i64,

@@ -20,3 +20,39 @@ pub mod user;
 pub mod worker_label_grant;
 pub mod workflow;
 pub mod workflow_version;
+
+#[cfg(test)]
+mod tests {
+    use kiln_core::engine::{RunState, RunTrigger, StepState};
+    use sea_orm::sea_query::{Value, ValueType};
+
+    /// States and triggers are columns of their own type: each is stored
+    /// as its name and read back as itself; a name no Kiln wrote is an
+    /// error on read, never a silent default.
+    #[test]
+    fn states_and_triggers_are_stored_as_their_names() {
+        for state in StepState::ALL {
+            let stored = Value::from(state);
+            assert_eq!(stored, Value::from(state.as_str()));
+            assert_eq!(<StepState as ValueType>::try_from(stored).ok(), Some(state));
+        }
+        for state in RunState::ALL {
+            let stored = Value::from(state);
+            assert_eq!(stored, Value::from(state.as_str()));
+            assert_eq!(<RunState as ValueType>::try_from(stored).ok(), Some(state));
+        }
+        for trigger in RunTrigger::ALL {
+            let stored = Value::from(trigger);
+            assert_eq!(stored, Value::from(trigger.as_str()));
+            assert_eq!(
+                <RunTrigger as ValueType>::try_from(stored).ok(),
+                Some(trigger)
+            );
+        }
+        for unknown in ["", "done", "Running", "success "] {
+            assert!(<StepState as ValueType>::try_from(Value::from(unknown)).is_err());
+            assert!(<RunState as ValueType>::try_from(Value::from(unknown)).is_err());
+            assert!(<RunTrigger as ValueType>::try_from(Value::from(unknown)).is_err());
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! `kiln_runs`: one execution of a graph of steps, what started it, with
 //! which params, and how it ended.
 
+use kiln_core::engine::{RunState, RunTrigger};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -14,11 +15,11 @@ pub struct Model {
     /// The definition it executed (immutable; outlives its workflow).
     pub definition_id: Option<i64>,
     pub kind: String,
-    pub trigger: String,
+    pub trigger: RunTrigger,
     /// JSON object: param name → value as text.
     #[sea_orm(column_type = "Text")]
     pub params: String,
-    pub state: String,
+    pub state: RunState,
     pub created_by: Option<i64>,
     pub created_at_ms: i64,
     pub finished_at_ms: Option<i64>,

@@ -1,6 +1,7 @@
 //! `kiln_steps`: one task of one run: its state, current attempt, lease
 //! while a worker holds it, and outputs once it succeeded.
 
+use kiln_core::engine::StepState;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -11,7 +12,7 @@ pub struct Model {
     pub run_id: i64,
     pub task: String,
     pub position: i32,
-    pub state: String,
+    pub state: StepState,
     pub attempt: i32,
     pub retries_left: i32,
     pub queue: String,

@@ -38,7 +38,7 @@ pub struct Stored {
 /// The artifacts a step row records as its succeeded attempt's.
 pub fn stored_of(row: &step::Model) -> Option<Stored> {
     let stored: Stored = serde_json::from_str(row.artifacts.as_deref()?).ok()?;
-    (stored.attempt == row.attempt && repo::state_of(row) == StepState::Success).then_some(stored)
+    (stored.attempt == row.attempt && row.state == StepState::Success).then_some(stored)
 }
 
 fn archive_path(run_dir: &Path, row: &step::Model, what: &str) -> PathBuf {

@@ -2,7 +2,7 @@
 //! a pipeline the commit status it owes) and one queued step row per task,
 //! in the caller's transaction.
 
-use kiln_core::engine::{RunState, StepState};
+use kiln_core::engine::{RunState, RunTrigger, StepState};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 
 use super::BATCH;
@@ -18,7 +18,7 @@ pub struct RunRow {
     pub version_id: Option<i64>,
     pub definition_id: i64,
     pub kind: &'static str,
-    pub trigger: &'static str,
+    pub trigger: RunTrigger,
     /// JSON object of the resolved params.
     pub params: String,
     pub created_by: Option<i64>,
@@ -50,9 +50,9 @@ pub async fn create_run(
         version_id: Set(new.version_id),
         definition_id: Set(Some(new.definition_id)),
         kind: Set(new.kind.into()),
-        trigger: Set(new.trigger.into()),
+        trigger: Set(new.trigger),
         params: Set(new.params),
-        state: Set(RunState::Running.as_str().into()),
+        state: Set(RunState::Running),
         created_by: Set(new.created_by),
         created_at_ms: Set(now),
         finished_at_ms: Set(None),
@@ -72,7 +72,7 @@ pub async fn create_run(
             run_id: Set(created.id),
             task: Set(s.task),
             position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
-            state: Set(StepState::Queued.as_str().into()),
+            state: Set(StepState::Queued),
             attempt: Set(1),
             retries_left: Set(i32::try_from(s.retries).unwrap_or(i32::MAX)),
             queue: Set(s.queue),

@@ -26,7 +26,7 @@ pub async fn renew(
         .col_expr(step::Column::LeaseUntilMs, Expr::value(until_ms))
         .filter(step::Column::Id.eq(step_id))
         .filter(step::Column::Attempt.eq(attempt))
-        .filter(step::Column::State.eq(StepState::Running.as_str()))
+        .filter(step::Column::State.eq(StepState::Running))
         .exec(db)
         .await?;
     Ok(renewed.rows_affected > 0)
@@ -39,7 +39,7 @@ pub async fn expired(
     limit: u64,
 ) -> Result<Vec<step::Model>, DbErr> {
     step::Entity::find()
-        .filter(step::Column::State.eq(StepState::Running.as_str()))
+        .filter(step::Column::State.eq(StepState::Running))
         .filter(step::Column::LeaseUntilMs.lt(now_ms))
         .limit(limit)
         .all(db)
@@ -54,7 +54,7 @@ pub async fn dispatched_before(
     limit: u64,
 ) -> Result<Vec<step::Model>, DbErr> {
     step::Entity::find()
-        .filter(step::Column::State.eq(StepState::Queued.as_str()))
+        .filter(step::Column::State.eq(StepState::Queued))
         .filter(step::Column::DispatchedAtMs.lt(stale_ms))
         .filter(
             step::Column::NotBeforeMs
@@ -78,7 +78,7 @@ pub async fn redispatch(
         .col_expr(step::Column::NotBeforeMs, Expr::value(Option::<i64>::None))
         .filter(step::Column::Id.eq(row.id))
         .filter(step::Column::Attempt.eq(row.attempt))
-        .filter(step::Column::State.eq(StepState::Queued.as_str()))
+        .filter(step::Column::State.eq(StepState::Queued))
         .filter(step::Column::DispatchedAtMs.eq(row.dispatched_at_ms))
         .exec(db)
         .await?;
@@ -121,7 +121,7 @@ pub async fn stamp_dispatched(
 /// Steps waiting in a queue for a worker.
 pub async fn queue_depth(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     step::Entity::find()
-        .filter(step::Column::State.eq(StepState::Queued.as_str()))
+        .filter(step::Column::State.eq(StepState::Queued))
         .filter(step::Column::DispatchedAtMs.is_not_null())
         .count(db)
         .await
@@ -140,7 +140,7 @@ pub async fn running_among(
         .column(step::Column::Id)
         .column(step::Column::Attempt)
         .filter(step::Column::Id.is_in(ids))
-        .filter(step::Column::State.eq(StepState::Running.as_str()))
+        .filter(step::Column::State.eq(StepState::Running))
         .into_tuple::<(i64, i32)>()
         .all(db)
         .await?

@@ -23,6 +23,6 @@ pub mod statuses;
 pub const BATCH: usize = 500;
 
 pub use rows::{
-    has_pending, lock_run, outputs_of, plan_steps, run, run_state_of, run_trigger_of, state_of,
-    step, steps_by_id, steps_in, steps_of, steps_of_tasks,
+    has_pending, lock_run, outputs_of, plan_steps, run, step, steps_by_id, steps_in, steps_of,
+    steps_of_tasks,
 };

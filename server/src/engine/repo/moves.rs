@@ -30,7 +30,7 @@ impl<'a> From<&'a step::Model> for StepRef<'a> {
             id: row.id,
             task: &row.task,
             attempt: row.attempt,
-            state: super::state_of(row),
+            state: row.state,
         }
     }
 }
@@ -110,9 +110,9 @@ where
         for chunk in group.chunks(BATCH) {
             let ids: Vec<i64> = chunk.iter().map(|s| s.id).collect();
             let statement = step::Entity::update_many()
-                .col_expr(step::Column::State, Expr::value(target.as_str()))
+                .col_expr(step::Column::State, Expr::value(target))
                 .filter(step::Column::Id.is_in(ids.iter().copied()))
-                .filter(step::Column::State.eq(from.as_str()));
+                .filter(step::Column::State.eq(from));
             let changed = set(statement).exec(db).await?.rows_affected;
             let taken: Vec<&&StepRef<'_>> = if changed == ids.len() as u64 {
                 chunk.iter().collect()
@@ -167,7 +167,7 @@ pub async fn move_step_by_id<F>(
 where
     F: FnOnce(UpdateMany<step::Entity>) -> UpdateMany<step::Entity>,
 {
-    let from = super::state_of(row);
+    let from = row.state;
     let (Some(path), Some(target)) = (change.path(from), change.target()) else {
         return Ok(false);
     };
@@ -185,10 +185,10 @@ where
         .collect();
     append(db, events).await?;
     let statement = step::Entity::update_many()
-        .col_expr(step::Column::State, Expr::value(target.as_str()))
+        .col_expr(step::Column::State, Expr::value(target))
         .filter(step::Column::Id.eq(row.id))
         .filter(step::Column::Attempt.eq(row.attempt))
-        .filter(step::Column::State.eq(from.as_str()));
+        .filter(step::Column::State.eq(from));
     Ok(set(statement).exec(db).await?.rows_affected > 0)
 }
 
@@ -202,7 +202,7 @@ async fn moved_to(
         .select_only()
         .column(step::Column::Id)
         .filter(step::Column::Id.is_in(ids.iter().copied()))
-        .filter(step::Column::State.eq(to.as_str()))
+        .filter(step::Column::State.eq(to))
         .into_tuple::<i64>()
         .all(db)
         .await
@@ -221,16 +221,14 @@ pub async fn move_run<F>(
 where
     F: FnOnce(UpdateMany<run::Entity>) -> UpdateMany<run::Entity>,
 {
-    let Ok(from) = run.state.parse::<RunState>() else {
-        return Ok(None);
-    };
+    let from = run.state;
     let Ok(to) = run_transition(from, event) else {
         return Ok(None);
     };
     let statement = run::Entity::update_many()
-        .col_expr(run::Column::State, Expr::value(to.as_str()))
+        .col_expr(run::Column::State, Expr::value(to))
         .filter(run::Column::Id.eq(run.id))
-        .filter(run::Column::State.eq(from.as_str()));
+        .filter(run::Column::State.eq(from));
     if set(statement).exec(db).await?.rows_affected == 0 {
         return Ok(None);
     }

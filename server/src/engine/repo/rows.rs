@@ -2,10 +2,9 @@
 //! run's steps, and the planner's view of them.
 
 use std::collections::BTreeSet;
-use std::str::FromStr;
 
 use crate::engine::definitions::Definition;
-use kiln_core::engine::{PlanStep, RunState, RunTrigger, StepState, TriggerRule};
+use kiln_core::engine::{PlanStep, StepState, TriggerRule};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -45,7 +44,7 @@ pub async fn steps_in(
 ) -> Result<Vec<step::Model>, DbErr> {
     step::Entity::find()
         .filter(step::Column::RunId.eq(run_id))
-        .filter(step::Column::State.is_in(states.iter().map(|s| s.as_str())))
+        .filter(step::Column::State.is_in(states.iter().copied()))
         .all(db)
         .await
 }
@@ -72,9 +71,7 @@ pub async fn has_pending(db: &impl ConnectionTrait, run_id: i64) -> Result<bool,
         .select_only()
         .column(step::Column::Id)
         .filter(step::Column::RunId.eq(run_id))
-        .filter(
-            step::Column::State.is_in([StepState::Queued.as_str(), StepState::Running.as_str()]),
-        )
+        .filter(step::Column::State.is_in([StepState::Queued, StepState::Running]))
         .limit(1)
         .into_tuple::<i64>()
         .one(db)
@@ -115,22 +112,6 @@ pub async fn run(db: &impl ConnectionTrait, id: i64) -> Result<Option<run::Model
     run::Entity::find_by_id(id).one(db).await
 }
 
-pub fn state_of(step: &step::Model) -> StepState {
-    // Only the engine writes states, always from `StepState::as_str`.
-    StepState::from_str(&step.state).unwrap_or(StepState::Failed)
-}
-
-/// What started a run, typed (only the engine writes it, from
-/// `RunTrigger::as_str`).
-pub fn run_trigger_of(run: &run::Model) -> RunTrigger {
-    RunTrigger::from_str(&run.trigger).unwrap_or(RunTrigger::Manual)
-}
-
-/// A run row's state, typed (as [`state_of`] for steps).
-pub fn run_state_of(run: &run::Model) -> RunState {
-    RunState::from_str(&run.state).unwrap_or(RunState::Failed)
-}
-
 /// The planner's view: states from the rows, needs and rules from the
 /// definition the run was started with.
 pub fn plan_steps(workflow: &Definition, steps: &[step::Model]) -> Vec<PlanStep> {
@@ -144,7 +125,7 @@ pub fn plan_steps(workflow: &Definition, steps: &[step::Model]) -> Vec<PlanStep>
                     .map(|t| t.needs.iter().map(|(n, _)| n.clone()).collect())
                     .unwrap_or_default(),
                 rule: task.map_or(TriggerRule::AllSuccess, |t| t.trigger_rule),
-                state: state_of(row),
+                state: row.state,
                 allow_failure: task.is_some_and(|t| t.allow_failure),
             }
         })

@@ -2,6 +2,7 @@
 //! workflow, kind, trigger and who started them), which of some runs belong
 //! to some projects, one run with its steps, and a step's row by task id.
 
+use kiln_core::engine::{RunState, RunTrigger};
 use sea_orm::sea_query::SelectStatement;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
@@ -12,9 +13,9 @@ use crate::engine::EngineError;
 /// Filters of the runs list; `None` = any.
 #[derive(Debug, Clone, Default)]
 pub struct RunFilter {
-    pub state: Option<String>,
+    pub state: Option<RunState>,
     pub workflow_id: Option<i64>,
-    pub trigger: Option<String>,
+    pub trigger: Option<RunTrigger>,
     /// `workflow` or `pipeline`.
     pub kind: Option<String>,
     pub created_by: Option<i64>,
@@ -77,14 +78,14 @@ pub async fn list(
     if let Some(user) = filter.created_by {
         query = query.filter(run::Column::CreatedBy.eq(user));
     }
-    if let Some(state) = &filter.state {
-        query = query.filter(run::Column::State.eq(state.as_str()));
+    if let Some(state) = filter.state {
+        query = query.filter(run::Column::State.eq(state));
     }
     if let Some(workflow) = filter.workflow_id {
         query = query.filter(run::Column::WorkflowId.eq(workflow));
     }
-    if let Some(trigger) = &filter.trigger {
-        query = query.filter(run::Column::Trigger.eq(trigger.as_str()));
+    if let Some(trigger) = filter.trigger {
+        query = query.filter(run::Column::Trigger.eq(trigger));
     }
     if let Some(before) = filter.before {
         query = query.filter(run::Column::Id.lt(before));
@@ -166,7 +167,7 @@ pub async fn is_running(db: &impl ConnectionTrait, run_id: i64) -> Result<bool, 
     Ok(run::Entity::find_by_id(run_id)
         .one(db)
         .await?
-        .is_some_and(|r| super::run_state_of(&r) == kiln_core::engine::RunState::Running))
+        .is_some_and(|r| r.state == kiln_core::engine::RunState::Running))
 }
 
 pub async fn get(db: &impl ConnectionTrait, run_id: i64) -> Result<run::Model, EngineError> {

@@ -25,7 +25,7 @@ pub async fn want(
 ) -> Result<(), DbErr> {
     let row = commit_status::ActiveModel {
         run_id: Set(run_id),
-        state: Set(state.as_str().to_owned()),
+        state: Set(state),
         reported: Set(None),
         attempts: Set(0),
         next_at_ms: Set(now),
@@ -90,7 +90,7 @@ pub async fn take(
     let result = commit_status::Entity::update_many()
         .col_expr(commit_status::Column::LeaseUntilMs, Expr::value(until))
         .filter(commit_status::Column::RunId.eq(row.run_id))
-        .filter(commit_status::Column::State.eq(row.state.as_str()))
+        .filter(commit_status::Column::State.eq(row.state))
         .filter(commit_status::Column::UpdatedAtMs.eq(row.updated_at_ms))
         .filter(free(now))
         .exec(db)
@@ -125,14 +125,11 @@ pub async fn record(
         )
         .filter(commit_status::Column::RunId.eq(row.run_id));
     let same = Condition::all()
-        .add(commit_status::Column::State.eq(row.state.as_str()))
+        .add(commit_status::Column::State.eq(row.state))
         .add(commit_status::Column::UpdatedAtMs.eq(row.updated_at_ms));
     let update = match outcome {
         Outcome::Accepted => update
-            .col_expr(
-                commit_status::Column::Reported,
-                Expr::value(row.state.as_str()),
-            )
+            .col_expr(commit_status::Column::Reported, Expr::value(row.state))
             .col_expr(
                 commit_status::Column::Error,
                 Expr::value(Option::<String>::None),

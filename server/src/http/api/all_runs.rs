@@ -42,16 +42,14 @@ pub(crate) async fn across(
     let db = &state.db.conn;
     let page = page(q.limit, q.cursor.as_deref())?;
     let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
-    let state_filter = nonempty(&q.state);
-    if let Some(s) = &state_filter {
-        s.parse::<RunState>()
-            .map_err(|e| ApiError::invalid("state", e))?;
-    }
-    let trigger = nonempty(&q.trigger);
-    if let Some(t) = &trigger {
-        t.parse::<RunTrigger>()
-            .map_err(|e| ApiError::invalid("trigger", e))?;
-    }
+    let state_filter = nonempty(&q.state)
+        .map(|s| s.parse::<RunState>())
+        .transpose()
+        .map_err(|e| ApiError::invalid("state", e.to_string()))?;
+    let trigger = nonempty(&q.trigger)
+        .map(|t| t.parse::<RunTrigger>())
+        .transpose()
+        .map_err(|e| ApiError::invalid("trigger", e.to_string()))?;
     let kind = nonempty(&q.kind);
     if let Some(k) = &kind
         && k != "workflow"

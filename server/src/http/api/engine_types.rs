@@ -10,7 +10,6 @@ use utoipa::{IntoParams, ToSchema};
 use crate::db::entities::{commit_status, run, step};
 use crate::engine::repo::runs::RunView;
 use crate::engine::repo::statuses::NEVER_MS;
-use crate::engine::repo::{run_state_of, run_trigger_of, state_of};
 
 pub use crate::clock::ms_to_rfc3339;
 
@@ -161,7 +160,7 @@ impl From<&step::Model> for StepBody {
         StepBody {
             id: s.id,
             task: s.task.clone(),
-            state: state_of(s),
+            state: s.state,
             attempt: s.attempt,
             retries_left: s.retries_left,
             queued_at: ms_to_rfc3339(s.queued_at_ms),
@@ -278,7 +277,8 @@ impl ApprovalBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CommitStatusBody {
     /// The run state to report: running, success, failed or cancelled.
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: RunState,
     /// Whether the host has accepted it.
     pub reported: bool,
     /// Failed tries of this state.
@@ -291,10 +291,10 @@ pub struct CommitStatusBody {
 
 impl From<&commit_status::Model> for CommitStatusBody {
     fn from(s: &commit_status::Model) -> Self {
-        let reported = s.reported.as_deref() == Some(s.state.as_str());
+        let reported = s.reported == Some(s.state);
         let waiting = !reported && s.next_at_ms < NEVER_MS;
         CommitStatusBody {
-            state: s.state.clone(),
+            state: s.state,
             reported,
             attempts: s.attempts,
             error: s.error.clone(),
@@ -317,10 +317,10 @@ impl RunBody {
             concurrency_group: run.concurrency_group.clone(),
             waiting_since: run
                 .waiting_since_ms
-                .filter(|_| run_state_of(run) == RunState::Running)
+                .filter(|_| run.state == RunState::Running)
                 .map(ms_to_rfc3339),
-            trigger: run_trigger_of(run),
-            state: run_state_of(run),
+            trigger: run.trigger,
+            state: run.state,
             params: serde_json::from_str(&run.params).unwrap_or_default(),
             created_by: run.created_by,
             created_at: ms_to_rfc3339(run.created_at_ms),
@@ -337,11 +337,11 @@ impl RunBody {
 
     pub fn full(view: &RunView) -> Self {
         // The run only succeeds with a failed step if that step may fail.
-        let allowed_failures = run_state_of(&view.run) == RunState::Success
+        let allowed_failures = view.run.state == RunState::Success
             && view
                 .steps
                 .iter()
-                .any(|s| matches!(state_of(s), StepState::Failed | StepState::TimedOut));
+                .any(|s| matches!(s.state, StepState::Failed | StepState::TimedOut));
         RunBody {
             version: view.version,
             steps: Some(view.steps.iter().map(StepBody::from).collect()),

@@ -23,8 +23,8 @@ use super::log_streams::StreamSlot;
 use super::runs::authorized_run;
 use crate::accounts::Principal;
 use crate::engine::logs::{LogBackend, log_key, whole_lines};
+use crate::engine::repo;
 use crate::engine::repo::runs as run_store;
-use crate::engine::repo::{self, state_of};
 use crate::http::extract::{Path, Query};
 use crate::http::{ApiError, AppState};
 
@@ -180,7 +180,7 @@ impl Follow {
         let Ok(Some(step)) = repo::step(&self.state.db.conn, self.step_id).await else {
             return true;
         };
-        let state = state_of(&step);
+        let state = step.state;
         step.attempt > self.attempt || state.is_done()
     }
 }

@@ -26,7 +26,7 @@ use super::runs::authorized_run;
 use crate::accounts::Principal;
 use crate::db::entities::{run_event, step};
 use crate::engine::feed::{Batch, FeedItem};
-use crate::engine::repo::{events, run_state_of, steps_of};
+use crate::engine::repo::{events, steps_of};
 use crate::http::extract::{Path, Query};
 use crate::http::{ApiError, AppState};
 
@@ -90,11 +90,11 @@ pub async fn run_events(
     let latest = past.iter().rev().find(|e| e.step_id.is_none());
     let over = match latest {
         Some(latest) => is_end(latest),
-        None => run_state_of(&run).is_done(),
+        None => run.state.is_done(),
     };
     let mut queued = VecDeque::new();
     if over && latest.is_none() {
-        let body = serde_json::json!({"run": id, "to": run_state_of(&run)});
+        let body = serde_json::json!({"run": id, "to": run.state});
         queued.push_back(Event::default().event("run").data(body.to_string()));
     }
     let follow = Follow {

@@ -60,14 +60,18 @@ pub async fn list_runs(
     let db = &state.db.conn;
     authorize(db, &principal, NodeKind::Project, id, Action::View).await?;
     let page = page(q.limit, q.cursor.as_deref())?;
-    if let Some(s) = &q.state {
-        s.parse::<RunState>()
-            .map_err(|e| ApiError::invalid("state", e))?;
-    }
-    if let Some(t) = &q.trigger {
-        t.parse::<RunTrigger>()
-            .map_err(|e| ApiError::invalid("trigger", e))?;
-    }
+    let run_state = q
+        .state
+        .as_deref()
+        .map(str::parse::<RunState>)
+        .transpose()
+        .map_err(|e| ApiError::invalid("state", e.to_string()))?;
+    let trigger = q
+        .trigger
+        .as_deref()
+        .map(str::parse::<RunTrigger>)
+        .transpose()
+        .map_err(|e| ApiError::invalid("trigger", e.to_string()))?;
     let names = workflows::list(db, id).await?;
     // An unknown name matches nothing rather than everything.
     let workflow_id = q
@@ -75,9 +79,9 @@ pub async fn list_runs(
         .as_ref()
         .map(|name| names.iter().find(|w| &w.name == name).map_or(-1, |w| w.id));
     let filter = RunFilter {
-        state: q.state,
+        state: run_state,
         workflow_id,
-        trigger: q.trigger,
+        trigger,
         before: page.after,
         limit: page.limit,
         ..RunFilter::default()

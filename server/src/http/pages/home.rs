@@ -14,7 +14,6 @@ use crate::accounts::{Principal, users};
 use crate::clock::now_ms;
 use crate::db::entities::{run, workflow};
 use crate::engine::checkout::commit_of;
-use crate::engine::repo::run_state_of;
 use crate::engine::repo::runs as run_store;
 use crate::engine::workflows;
 use crate::http::api::all_runs::{across, seen};
@@ -31,14 +30,26 @@ const PAGE: u64 = 50;
 const WORKFLOWS: u64 = 500;
 
 pub async fn home(state: &AppState, principal: &Principal) -> Result<HomePage, ApiError> {
-    let part = |state_filter: Option<&str>, limit: u64| AllRunsQuery {
-        state: state_filter.map(str::to_owned),
+    let part = |state_filter: Option<RunState>, limit: u64| AllRunsQuery {
+        state: state_filter.map(|s| s.as_str().to_owned()),
         limit: Some(limit),
         ..AllRunsQuery::default()
     };
     let seen = seen(state, principal).await?;
-    let running = across(state, principal, &seen, &part(Some("running"), RUNNING)).await?;
-    let failures = across(state, principal, &seen, &part(Some("failed"), FAILURES)).await?;
+    let running = across(
+        state,
+        principal,
+        &seen,
+        &part(Some(RunState::Running), RUNNING),
+    )
+    .await?;
+    let failures = across(
+        state,
+        principal,
+        &seen,
+        &part(Some(RunState::Failed), FAILURES),
+    )
+    .await?;
     let recent = across(state, principal, &seen, &part(None, RECENT)).await?;
     // One look for "can see any project at all": an empty home says how
     // to begin rather than only "no runs".
@@ -183,7 +194,7 @@ async fn rows_of(
                 project: body.project.clone().unwrap_or_default(),
                 what: what_of(&row, body.workflow.as_deref()),
                 started_by,
-                state: run_state_of(&row),
+                state: row.state,
                 created_at: body.created_at.clone(),
                 ago: ago(now, row.created_at_ms),
                 // Clocks of several servers may disagree a little.

@@ -20,8 +20,8 @@ use crate::accounts::authorize::authorize;
 use crate::accounts::users;
 use crate::clock::now_ms;
 use crate::engine::logs::{log_key, whole_lines};
+use crate::engine::repo::events;
 use crate::engine::repo::runs::{self as run_store, Projects, RunFilter};
-use crate::engine::repo::{events, state_of};
 use crate::engine::workflows;
 use crate::http::api::engine_types::RunBody;
 use crate::http::api::runs::authorized_run;
@@ -105,9 +105,11 @@ pub async fn runs(
     let workflow_id = nonempty(&filter.workflow)
         .map(|name| names.iter().find(|w| w.name == name).map_or(-1, |w| w.id));
     let query = RunFilter {
-        state: nonempty(&filter.state),
+        // As on `/runs`: a value the form does not offer (an edited
+        // address) is left out rather than refused.
+        state: filter.state.as_deref().and_then(|s| s.parse().ok()),
         workflow_id,
-        trigger: nonempty(&filter.trigger),
+        trigger: filter.trigger.as_deref().and_then(|t| t.parse().ok()),
         limit: 100,
         ..RunFilter::default()
     };
@@ -300,7 +302,7 @@ pub async fn log(
         .await
         .map_err(|e| ApiError::Internal(Box::new(e)))?;
     // An earlier attempt is over whatever the step does now.
-    let step_state = state_of(&step);
+    let step_state = step.state;
     let over = !latest || step_state.is_done();
     let whole = whole_lines(&bytes, LOG_CHUNK, over);
     Ok(LogChunk {

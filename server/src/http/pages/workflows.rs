@@ -12,7 +12,6 @@ use tower_sessions::Session;
 use super::views::{allowed, crumbs_for, node_view};
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
-use crate::engine::repo::run_state_of;
 use crate::engine::repo::runs::{self as run_store, Projects, RunFilter};
 use crate::engine::workflows;
 use crate::http::api::types::NodeBody;
@@ -54,7 +53,7 @@ pub async fn workflow(
                 .into_iter()
                 .map(|r| RunBar {
                     id: r.id,
-                    state: run_state_of(&r),
+                    state: r.state,
                     duration_ms: r.finished_at_ms.map(|f| f - r.created_at_ms),
                 })
                 .collect();
