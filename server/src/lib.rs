@@ -17,6 +17,9 @@ pub mod memory;
 pub mod pipelines;
 pub mod schedules;
 pub mod serve;
+pub mod service_error;
 pub mod shutdown;
 pub mod telemetry;
 pub mod worker;
+
+pub use service_error::ServiceError;

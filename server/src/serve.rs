@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use kiln_core::engine::queues_served;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -20,7 +21,6 @@ use crate::http::quota::Quotas;
 use crate::http::{self, AppState, metrics::Metrics};
 use crate::jobs::{self, JobsError};
 use crate::pipelines::statuses::Reporter;
-use kiln_core::engine::queues_served;
 
 /// Why the server could not start or stopped badly.
 #[derive(Debug, thiserror::Error)]
@@ -46,9 +46,7 @@ pub enum ServeError {
     #[error("server task failed: {0}")]
     Task(String),
     #[error(transparent)]
-    Engine(#[from] crate::engine::EngineError),
-    #[error(transparent)]
-    Accounts(#[from] crate::accounts::AccountsError),
+    Service(#[from] crate::ServiceError),
     #[error("{0}")]
     Input(String),
     #[error(transparent)]

@@ -9,7 +9,8 @@ use kiln_core::accounts::NodeKind;
 use sea_orm::ConnectionTrait;
 
 use super::nodes::{self, Node, noun};
-use super::{AccountsError, Principal, members};
+use super::{Principal, members};
+use crate::ServiceError;
 
 /// A node the caller may act on, with their role there.
 #[derive(Debug, Clone)]
@@ -21,13 +22,13 @@ pub struct Authorized {
 /// Whether `principal` may make a group with no parent (create one, or move
 /// one to the top): instance admins, or everyone when `allow_users` (the
 /// `allow_user_top_level_groups` setting).
-pub fn authorize_top_level(principal: &Principal, allow_users: bool) -> Result<(), AccountsError> {
+pub fn authorize_top_level(principal: &Principal, allow_users: bool) -> Result<(), ServiceError> {
     check_top_level_group(principal.caller(), allow_users).map_err(|refusal| match refusal {
         TopLevelRefusal::NotSignedIn => {
-            AccountsError::Unauthenticated("sign in or send an API token")
+            ServiceError::Unauthenticated("sign in or send an API token")
         }
         TopLevelRefusal::TokenScope | TopLevelRefusal::AdminsOnly => {
-            AccountsError::Forbidden(refusal.to_string())
+            ServiceError::Forbidden(refusal.to_string())
         }
     })
 }
@@ -39,7 +40,7 @@ pub async fn authorize(
     kind: NodeKind,
     id: i64,
     action: Action,
-) -> Result<Authorized, AccountsError> {
+) -> Result<Authorized, ServiceError> {
     let node = nodes::get(db, id).await?;
     authorize_node(db, principal, kind, node, action).await
 }
@@ -51,20 +52,20 @@ pub async fn authorize_node(
     kind: NodeKind,
     node: Option<Node>,
     action: Action,
-) -> Result<Authorized, AccountsError> {
+) -> Result<Authorized, ServiceError> {
     let Some(user) = principal.user() else {
-        return Err(AccountsError::Unauthenticated(
+        return Err(ServiceError::Unauthenticated(
             "sign in or send an API token",
         ));
     };
     let node = node
         .filter(|n| n.kind == kind)
-        .ok_or(AccountsError::NotFound(noun(kind)))?;
+        .ok_or(ServiceError::NotFound(noun(kind)))?;
     let role = members::effective(db, user.id, &node.full_path).await?;
     match decide(principal.caller(), role, node.visibility, action) {
         Decision::Allow => Ok(Authorized { node, role }),
-        Decision::Hidden => Err(AccountsError::NotFound(noun(kind))),
-        Decision::Deny => Err(AccountsError::Forbidden(denial(principal, role, action))),
+        Decision::Hidden => Err(ServiceError::NotFound(noun(kind))),
+        Decision::Deny => Err(ServiceError::Forbidden(denial(principal, role, action))),
     }
 }
 

@@ -6,7 +6,8 @@
 use kiln_core::accounts::check_password;
 use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait};
 
-use super::{AccountsError, passwords, tokens, users};
+use super::{passwords, tokens, users};
+use crate::ServiceError;
 
 /// What a password change did, for the caller to say so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,8 +24,8 @@ pub async fn reset_password(
     db: &(impl ConnectionTrait + TransactionTrait),
     id: i64,
     new_password: String,
-) -> Result<PasswordChanged, AccountsError> {
-    check_password(&new_password).map_err(|e| AccountsError::invalid("new_password", e))?;
+) -> Result<PasswordChanged, ServiceError> {
+    check_password(&new_password).map_err(|e| ServiceError::invalid("new_password", e))?;
     // Hashed before the transaction, which then holds its locks for two
     // short statements only.
     let hash = passwords::hash(new_password).await?;
@@ -45,7 +46,7 @@ pub async fn change_password(
     id: i64,
     current: &str,
     new_password: String,
-) -> Result<PasswordChanged, AccountsError> {
+) -> Result<PasswordChanged, ServiceError> {
     users::verify_password(db, id, current).await?;
     reset_password(db, id, new_password).await
 }

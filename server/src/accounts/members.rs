@@ -11,8 +11,9 @@ use sea_orm::{
 };
 
 use super::nodes::{Node, lineage_of};
+use super::now;
 use super::users::{self, User};
-use super::{AccountsError, now};
+use crate::ServiceError;
 use crate::db::entities::{membership, node, user};
 
 fn to_node() -> RelationDef {
@@ -22,9 +23,9 @@ fn to_node() -> RelationDef {
         .into()
 }
 
-fn parse_role(raw: &str) -> Result<Role, AccountsError> {
+fn parse_role(raw: &str) -> Result<Role, ServiceError> {
     raw.parse::<Role>()
-        .map_err(|e| AccountsError::Database(sea_orm::DbErr::Custom(e.to_string())))
+        .map_err(|e| ServiceError::Database(sea_orm::DbErr::Custom(e.to_string())))
 }
 
 /// The user's role on the node at `full_path`, inherited from ancestors.
@@ -32,7 +33,7 @@ pub async fn effective(
     db: &impl ConnectionTrait,
     user_id: i64,
     full_path: &str,
-) -> Result<Option<Role>, AccountsError> {
+) -> Result<Option<Role>, ServiceError> {
     let roles: Vec<String> = membership::Entity::find()
         .select_only()
         .column(membership::Column::Role)
@@ -53,7 +54,7 @@ pub async fn effective(
 pub async fn paths_of(
     db: &impl ConnectionTrait,
     user_id: i64,
-) -> Result<Vec<String>, AccountsError> {
+) -> Result<Vec<String>, ServiceError> {
     Ok(membership::Entity::find()
         .select_only()
         .column(node::Column::FullPath)
@@ -76,7 +77,7 @@ pub struct Member {
 
 /// Everyone with a role on the node, directly or inherited: each user once,
 /// with their highest role.
-pub async fn list(db: &impl ConnectionTrait, node: &Node) -> Result<Vec<Member>, AccountsError> {
+pub async fn list(db: &impl ConnectionTrait, node: &Node) -> Result<Vec<Member>, ServiceError> {
     let rows: Vec<(i64, String, String, String)> = membership::Entity::find()
         .select_only()
         .column(membership::Column::UserId)
@@ -123,7 +124,7 @@ pub async fn direct(
     db: &impl ConnectionTrait,
     node_id: i64,
     user_id: i64,
-) -> Result<Option<Role>, AccountsError> {
+) -> Result<Option<Role>, ServiceError> {
     membership::Entity::find()
         .filter(membership::Column::NodeId.eq(node_id))
         .filter(membership::Column::UserId.eq(user_id))
@@ -133,9 +134,9 @@ pub async fn direct(
         .transpose()
 }
 
-pub fn parse_requested_role(raw: &str) -> Result<Role, AccountsError> {
+pub fn parse_requested_role(raw: &str) -> Result<Role, ServiceError> {
     raw.parse::<Role>()
-        .map_err(|e| AccountsError::invalid("role", e))
+        .map_err(|e| ServiceError::invalid("role", e))
 }
 
 /// Grants `role` on the node to the named user (or changes their grant).
@@ -144,10 +145,10 @@ pub async fn grant(
     node: &Node,
     username: &str,
     role: Role,
-) -> Result<(User, bool), AccountsError> {
+) -> Result<(User, bool), ServiceError> {
     let user = users::find_by_username(db, username)
         .await?
-        .ok_or_else(|| AccountsError::invalid("username", "no such user"))?;
+        .ok_or_else(|| ServiceError::invalid("username", "no such user"))?;
     let existing = membership::Entity::find()
         .filter(membership::Column::NodeId.eq(node.id))
         .filter(membership::Column::UserId.eq(user.id))
@@ -170,7 +171,7 @@ pub async fn grant(
             }
             .insert(db)
             .await
-            .map_err(|e| AccountsError::from_unique(e, "username", "already a member"))?;
+            .map_err(|e| ServiceError::from_unique(e, "username", "already a member"))?;
             true
         }
     };
@@ -182,20 +183,20 @@ pub async fn revoke(
     db: &impl ConnectionTrait,
     node: &Node,
     user_id: i64,
-) -> Result<(), AccountsError> {
+) -> Result<(), ServiceError> {
     let deleted = membership::Entity::delete_many()
         .filter(membership::Column::NodeId.eq(node.id))
         .filter(membership::Column::UserId.eq(user_id))
         .exec(db)
         .await?;
     if deleted.rows_affected == 0 {
-        return Err(AccountsError::NotFound("member"));
+        return Err(ServiceError::NotFound("member"));
     }
     Ok(())
 }
 
 /// How many owners are granted directly on the node.
-pub async fn direct_owners(db: &impl ConnectionTrait, node_id: i64) -> Result<u64, AccountsError> {
+pub async fn direct_owners(db: &impl ConnectionTrait, node_id: i64) -> Result<u64, ServiceError> {
     use sea_orm::PaginatorTrait;
     Ok(membership::Entity::find()
         .filter(membership::Column::NodeId.eq(node_id))

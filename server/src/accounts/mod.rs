@@ -5,7 +5,6 @@
 
 pub mod authorize;
 pub mod credentials;
-pub mod error;
 pub mod members;
 pub mod nodes;
 pub mod passwords;
@@ -17,7 +16,6 @@ pub mod users;
 pub mod visible;
 
 pub use authorize::authorize;
-pub use error::AccountsError;
 pub use principal::{Principal, TokenGrant, UserPrincipal};
 
 pub use crate::clock::{now_s as now, s_to_rfc3339 as rfc3339};

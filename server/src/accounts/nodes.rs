@@ -12,7 +12,8 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 
-use super::{AccountsError, Page, now};
+use super::{Page, now};
+use crate::ServiceError;
 use crate::db::entities::node;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,14 +66,14 @@ pub async fn lineage_rows(
         .await
 }
 
-fn corrupt(what: &str) -> AccountsError {
-    AccountsError::Database(sea_orm::DbErr::Custom(format!("corrupt node row: {what}")))
+fn corrupt(what: &str) -> ServiceError {
+    ServiceError::Database(sea_orm::DbErr::Custom(format!("corrupt node row: {what}")))
 }
 
 impl TryFrom<node::Model> for Node {
-    type Error = AccountsError;
+    type Error = ServiceError;
 
-    fn try_from(m: node::Model) -> Result<Self, AccountsError> {
+    fn try_from(m: node::Model) -> Result<Self, ServiceError> {
         Ok(Node {
             id: m.id,
             kind: NodeKind::parse(&m.kind).ok_or_else(|| corrupt("kind"))?,
@@ -87,7 +88,7 @@ impl TryFrom<node::Model> for Node {
     }
 }
 
-fn convert(models: Vec<node::Model>) -> Result<Vec<Node>, AccountsError> {
+fn convert(models: Vec<node::Model>) -> Result<Vec<Node>, ServiceError> {
     models.into_iter().map(Node::try_from).collect()
 }
 
@@ -110,28 +111,28 @@ pub struct NodeChanges {
     pub visibility: Option<String>,
 }
 
-fn parse_slug(raw: &str) -> Result<Slug, AccountsError> {
-    Slug::parse(raw).map_err(|e| AccountsError::invalid("slug", e))
+fn parse_slug(raw: &str) -> Result<Slug, ServiceError> {
+    Slug::parse(raw).map_err(|e| ServiceError::invalid("slug", e))
 }
 
-fn parse_visibility(raw: &str) -> Result<Visibility, AccountsError> {
+fn parse_visibility(raw: &str) -> Result<Visibility, ServiceError> {
     raw.parse::<Visibility>()
-        .map_err(|e| AccountsError::invalid("visibility", e))
+        .map_err(|e| ServiceError::invalid("visibility", e))
 }
 
-fn path_under(parent: Option<&Node>, slug: Slug) -> Result<FullPath, AccountsError> {
+fn path_under(parent: Option<&Node>, slug: Slug) -> Result<FullPath, ServiceError> {
     let path = match parent {
         None => Ok(FullPath::root(slug)),
         Some(parent) => FullPath::parse(&parent.full_path)
             .map_err(|_| corrupt("full_path"))?
             .child(slug),
     };
-    path.map_err(|e| AccountsError::invalid("slug", e))
+    path.map_err(|e| ServiceError::invalid("slug", e))
 }
 
-fn check_visibility_under(child: Visibility, parent: Option<&Node>) -> Result<(), AccountsError> {
+fn check_visibility_under(child: Visibility, parent: Option<&Node>) -> Result<(), ServiceError> {
     match parent {
-        Some(parent) if !child.allowed_under(parent.visibility) => Err(AccountsError::invalid(
+        Some(parent) if !child.allowed_under(parent.visibility) => Err(ServiceError::invalid(
             "visibility",
             format!(
                 "cannot be {} inside the {} {} {}",
@@ -145,13 +146,13 @@ fn check_visibility_under(child: Visibility, parent: Option<&Node>) -> Result<()
     }
 }
 
-fn path_taken(path: &str) -> AccountsError {
-    AccountsError::conflict("slug", format!("the path {path} is already taken"))
+fn path_taken(path: &str) -> ServiceError {
+    ServiceError::conflict("slug", format!("the path {path} is already taken"))
 }
 
-pub async fn create(db: &impl ConnectionTrait, new: NewNode) -> Result<Node, AccountsError> {
+pub async fn create(db: &impl ConnectionTrait, new: NewNode) -> Result<Node, ServiceError> {
     if new.kind == NodeKind::Project && new.parent.is_none() {
-        return Err(AccountsError::invalid(
+        return Err(ServiceError::invalid(
             "group_id",
             "a project must be in a group",
         ));
@@ -159,18 +160,18 @@ pub async fn create(db: &impl ConnectionTrait, new: NewNode) -> Result<Node, Acc
     if let Some(parent) = &new.parent
         && parent.kind != NodeKind::Group
     {
-        return Err(AccountsError::invalid(
+        return Err(ServiceError::invalid(
             "parent_id",
             "only groups can hold groups and projects",
         ));
     }
     let slug = parse_slug(&new.slug)?;
     let name = match new.name.as_deref() {
-        Some(name) => check_name(name).map_err(|e| AccountsError::invalid("name", e))?,
+        Some(name) => check_name(name).map_err(|e| ServiceError::invalid("name", e))?,
         None => slug.as_str().to_owned(),
     };
     let description = check_description(new.description.as_deref().unwrap_or(""))
-        .map_err(|e| AccountsError::invalid("description", e))?;
+        .map_err(|e| ServiceError::invalid("description", e))?;
     let visibility = match new.visibility.as_deref() {
         Some(raw) => parse_visibility(raw)?,
         None => Visibility::Private,
@@ -194,12 +195,12 @@ pub async fn create(db: &impl ConnectionTrait, new: NewNode) -> Result<Node, Acc
     .insert(db)
     .await
     .map_err(|e| {
-        AccountsError::from_unique(e, "slug", &format!("the path {path} is already taken"))
+        ServiceError::from_unique(e, "slug", &format!("the path {path} is already taken"))
     })?;
     model.try_into()
 }
 
-pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<Option<Node>, AccountsError> {
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<Option<Node>, ServiceError> {
     node::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -211,7 +212,7 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<Option<Node>, Acc
 pub async fn find_by_path(
     db: &impl ConnectionTrait,
     path: &str,
-) -> Result<Option<Node>, AccountsError> {
+) -> Result<Option<Node>, ServiceError> {
     node::Entity::find()
         .filter(node::Column::FullPath.eq(path.trim_matches('/')))
         .one(db)
@@ -263,7 +264,7 @@ pub async fn list(
     parent: Option<i64>,
     listing: Listing<'_>,
     page: Page,
-) -> Result<Vec<Node>, AccountsError> {
+) -> Result<Vec<Node>, ServiceError> {
     let mut query = node::Entity::find().order_by_asc(node::Column::Id);
     if let Some(kind) = kind {
         query = query.filter(node::Column::Kind.eq(kind.as_str()));
@@ -280,7 +281,7 @@ pub async fn list(
     convert(query.limit(page.limit).all(db).await?)
 }
 
-pub async fn has_children(db: &impl ConnectionTrait, id: i64) -> Result<bool, AccountsError> {
+pub async fn has_children(db: &impl ConnectionTrait, id: i64) -> Result<bool, ServiceError> {
     Ok(node::Entity::find()
         .filter(node::Column::ParentId.eq(id))
         .one(db)
@@ -289,7 +290,7 @@ pub async fn has_children(db: &impl ConnectionTrait, id: i64) -> Result<bool, Ac
 }
 
 /// The node and everything below it.
-async fn subtree(db: &impl ConnectionTrait, node: &Node) -> Result<Vec<Node>, AccountsError> {
+async fn subtree(db: &impl ConnectionTrait, node: &Node) -> Result<Vec<Node>, ServiceError> {
     let models = node::Entity::find()
         .filter(subtree_of(&node.full_path))
         .all(db)
@@ -306,17 +307,18 @@ pub async fn update<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     node: &Node,
     changes: NodeChanges,
-) -> Result<Node, AccountsError> {
+) -> Result<Node, ServiceError> {
     let mut model: node::ActiveModel = node::ActiveModel {
         id: Set(node.id),
         ..Default::default()
     };
     if let Some(name) = changes.name {
-        model.name = Set(check_name(&name).map_err(|e| AccountsError::invalid("name", e))?);
+        model.name = Set(check_name(&name).map_err(|e| ServiceError::invalid("name", e))?);
     }
     if let Some(description) = changes.description {
-        model.description = Set(check_description(&description)
-            .map_err(|e| AccountsError::invalid("description", e))?);
+        model.description =
+            Set(check_description(&description)
+                .map_err(|e| ServiceError::invalid("description", e))?);
     }
     if let Some(raw) = changes.visibility {
         let visibility = parse_visibility(&raw)?;
@@ -331,7 +333,7 @@ pub async fn update<C: ConnectionTrait + TransactionTrait>(
                 .iter()
                 .any(|n| n.id != node.id && !n.visibility.allowed_under(visibility));
             if more_open_below {
-                return Err(AccountsError::conflict(
+                return Err(ServiceError::conflict(
                     "visibility",
                     "subgroups or projects inside are internal; make them private first",
                 ));
@@ -355,7 +357,7 @@ pub async fn update<C: ConnectionTrait + TransactionTrait>(
     txn.commit().await?;
     get(db, node.id)
         .await?
-        .ok_or(AccountsError::NotFound("node"))
+        .ok_or(ServiceError::NotFound("node"))
 }
 
 /// Moves `node` under `new_parent` (a group; `None` = top level, groups only).
@@ -363,20 +365,17 @@ pub async fn move_to<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     node: &Node,
     new_parent: Option<&Node>,
-) -> Result<Node, AccountsError> {
+) -> Result<Node, ServiceError> {
     let field = match node.kind {
         NodeKind::Group => "parent_id",
         NodeKind::Project => "group_id",
     };
     match new_parent {
         None if node.kind == NodeKind::Project => {
-            return Err(AccountsError::invalid(
-                field,
-                "a project must be in a group",
-            ));
+            return Err(ServiceError::invalid(field, "a project must be in a group"));
         }
         Some(parent) if parent.kind != NodeKind::Group => {
-            return Err(AccountsError::invalid(
+            return Err(ServiceError::invalid(
                 field,
                 "only groups can hold groups and projects",
             ));
@@ -393,7 +392,7 @@ pub async fn move_to<C: ConnectionTrait + TransactionTrait>(
             .into_iter()
             .map(|m| m.id)
             .collect();
-        check_group_move(&node.id, &ancestry).map_err(|e| AccountsError::invalid(field, e))?;
+        check_group_move(&node.id, &ancestry).map_err(|e| ServiceError::invalid(field, e))?;
     }
     check_visibility_under(node.visibility, new_parent)?;
     let slug = parse_slug(&node.slug).map_err(|_| corrupt("slug"))?;
@@ -406,7 +405,7 @@ pub async fn move_to<C: ConnectionTrait + TransactionTrait>(
     txn.commit().await?;
     get(db, node.id)
         .await?
-        .ok_or(AccountsError::NotFound("node"))
+        .ok_or(ServiceError::NotFound("node"))
 }
 
 /// Gives `node` a new path (and parent and slug), rewriting its subtree.
@@ -416,7 +415,7 @@ async fn relocate(
     new_path: &str,
     parent_id: Option<i64>,
     slug: &str,
-) -> Result<(), AccountsError> {
+) -> Result<(), ServiceError> {
     if find_by_path(txn, new_path).await?.is_some() {
         return Err(path_taken(new_path));
     }
@@ -426,7 +425,7 @@ async fn relocate(
         .filter_map(|n| rebase(&n.full_path, &node.full_path, new_path))
         .any(|p| p.len() > kiln_core::accounts::MAX_FULL_PATH_LEN)
     {
-        return Err(AccountsError::invalid(
+        return Err(ServiceError::invalid(
             "slug",
             "paths inside would become longer than the limit",
         ));
@@ -444,7 +443,7 @@ async fn relocate(
                 .col_expr(node::Column::Slug, Expr::value(slug));
         }
         update.exec(txn).await.map_err(|e| {
-            AccountsError::from_unique(e, "slug", &format!("the path {new_path} is already taken"))
+            ServiceError::from_unique(e, "slug", &format!("the path {new_path} is already taken"))
         })?;
     }
     Ok(())
@@ -456,11 +455,11 @@ pub async fn delete<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     node: &Node,
     recursive: bool,
-) -> Result<usize, AccountsError> {
+) -> Result<usize, ServiceError> {
     let txn = crate::db::write_txn::begin(db).await?;
     let mut below = subtree(&txn, node).await?;
     if below.len() > 1 && !recursive {
-        return Err(AccountsError::conflict(
+        return Err(ServiceError::conflict(
             "recursive",
             format!(
                 "{} {} is not empty ({} groups and projects inside); pass recursive=true to delete them too",

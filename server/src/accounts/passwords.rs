@@ -9,28 +9,28 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 
-use super::AccountsError;
+use crate::ServiceError;
 
 fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::DEFAULT)
 }
 
-pub async fn hash(password: String) -> Result<String, AccountsError> {
+pub async fn hash(password: String) -> Result<String, ServiceError> {
     tokio::task::spawn_blocking(move || hash_now(&password))
         .await
-        .map_err(|e| AccountsError::Hashing(e.to_string()))?
+        .map_err(|e| ServiceError::Hashing(e.to_string()))?
 }
 
-fn hash_now(password: &str) -> Result<String, AccountsError> {
+fn hash_now(password: &str) -> Result<String, ServiceError> {
     hasher()
         .hash_password(password.as_bytes())
         .map(|hash| hash.to_string())
-        .map_err(|e| AccountsError::Hashing(e.to_string()))
+        .map_err(|e| ServiceError::Hashing(e.to_string()))
 }
 
 /// Whether `password` matches `stored`; with no stored hash (unknown user) it
 /// does the same work and answers false.
-pub async fn verify(password: String, stored: Option<String>) -> Result<bool, AccountsError> {
+pub async fn verify(password: String, stored: Option<String>) -> Result<bool, ServiceError> {
     tokio::task::spawn_blocking(move || match stored {
         Some(hash) => verify_now(&password, &hash),
         None => {
@@ -39,17 +39,17 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Ac
         }
     })
     .await
-    .map_err(|e| AccountsError::Hashing(e.to_string()))?
+    .map_err(|e| ServiceError::Hashing(e.to_string()))?
 }
 
-fn verify_now(password: &str, stored: &str) -> Result<bool, AccountsError> {
-    let parsed = PasswordHash::new(stored).map_err(|e| AccountsError::Hashing(e.to_string()))?;
+fn verify_now(password: &str, stored: &str) -> Result<bool, ServiceError> {
+    let parsed = PasswordHash::new(stored).map_err(|e| ServiceError::Hashing(e.to_string()))?;
     Ok(hasher()
         .verify_password(password.as_bytes(), &parsed)
         .is_ok())
 }
 
-fn dummy_hash() -> Result<&'static str, AccountsError> {
+fn dummy_hash() -> Result<&'static str, ServiceError> {
     static DUMMY: OnceLock<String> = OnceLock::new();
     if let Some(hash) = DUMMY.get() {
         return Ok(hash);

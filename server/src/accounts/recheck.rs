@@ -6,7 +6,8 @@
 
 use sea_orm::{ConnectionTrait, EntityTrait};
 
-use super::{AccountsError, Principal, now, users};
+use super::{Principal, now, users};
+use crate::ServiceError;
 use crate::db::entities::api_token;
 
 /// What is checked again later: read when the stream opens.
@@ -21,7 +22,7 @@ pub struct Held {
 pub async fn held(
     db: &impl ConnectionTrait,
     principal: &Principal,
-) -> Result<Option<Held>, AccountsError> {
+) -> Result<Option<Held>, ServiceError> {
     let Some(user) = principal.user() else {
         return Ok(None);
     };
@@ -48,6 +49,6 @@ pub async fn still_holds(
     db: &impl ConnectionTrait,
     principal: &Principal,
     then: Held,
-) -> Result<bool, AccountsError> {
+) -> Result<bool, ServiceError> {
     Ok(held(db, principal).await? == Some(then))
 }

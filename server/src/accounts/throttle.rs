@@ -9,7 +9,7 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use super::AccountsError;
+use crate::ServiceError;
 
 #[derive(Debug)]
 pub struct LoginThrottle {
@@ -28,7 +28,7 @@ impl LoginThrottle {
 
     /// Spends one attempt for the account and the address; refuses when
     /// either has none left.
-    pub fn attempt(&self, username: &str, addr: Option<IpAddr>) -> Result<(), AccountsError> {
+    pub fn attempt(&self, username: &str, addr: Option<IpAddr>) -> Result<(), ServiceError> {
         let now = DefaultClock::default().now();
         let key = username.trim().to_ascii_lowercase();
         let mut wait = Duration::ZERO;
@@ -43,7 +43,7 @@ impl LoginThrottle {
         if wait.is_zero() {
             Ok(())
         } else {
-            Err(AccountsError::Throttled { retry_after: wait })
+            Err(ServiceError::Throttled { retry_after: wait })
         }
     }
 
@@ -68,7 +68,7 @@ mod tests {
         }
         let err = throttle.attempt("alice", Some(b)).unwrap_err();
         assert!(
-            matches!(err, AccountsError::Throttled { retry_after } if retry_after > Duration::ZERO)
+            matches!(err, ServiceError::Throttled { retry_after } if retry_after > Duration::ZERO)
         );
         // Another account from the first address: that address is spent too.
         assert!(throttle.attempt("bob", Some(a)).is_err());

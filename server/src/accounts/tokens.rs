@@ -15,7 +15,8 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 
 use super::users::{self, User};
-use super::{AccountsError, TokenGrant, now};
+use super::{TokenGrant, now};
+use crate::ServiceError;
 use crate::db::entities::api_token;
 
 /// The smallest quota a token may set (the dearest operation costs 20).
@@ -44,11 +45,11 @@ pub struct NewToken {
     pub quota_per_minute: Option<u32>,
 }
 
-fn from_model(m: api_token::Model) -> Result<Token, AccountsError> {
+fn from_model(m: api_token::Model) -> Result<Token, ServiceError> {
     let scope = m
         .scope
         .parse::<Scope>()
-        .map_err(|e| AccountsError::Database(sea_orm::DbErr::Custom(e.to_string())))?;
+        .map_err(|e| ServiceError::Database(sea_orm::DbErr::Custom(e.to_string())))?;
     Ok(Token {
         id: m.id,
         name: m.name,
@@ -73,17 +74,17 @@ pub async fn create(
     db: &impl ConnectionTrait,
     user_id: i64,
     new: NewToken,
-) -> Result<(Token, String), AccountsError> {
-    let name = check_name(&new.name).map_err(|e| AccountsError::invalid("name", e))?;
+) -> Result<(Token, String), ServiceError> {
+    let name = check_name(&new.name).map_err(|e| ServiceError::invalid("name", e))?;
     let scope = new
         .scope
         .parse::<Scope>()
-        .map_err(|e| AccountsError::invalid("scope", e))?;
+        .map_err(|e| ServiceError::invalid("scope", e))?;
     let expires_at = match new.expires_in_days {
         None => None,
         Some(days) if (1..=MAX_LIFETIME_DAYS).contains(&days) => Some(now() + days * 86_400),
         Some(_) => {
-            return Err(AccountsError::invalid(
+            return Err(ServiceError::invalid(
                 "expires_in_days",
                 format!("must be between 1 and {MAX_LIFETIME_DAYS}"),
             ));
@@ -94,7 +95,7 @@ pub async fn create(
         // At least the dearest operation's cost, or that one could never run.
         Some(q) if (MIN_QUOTA..=1_000_000).contains(&q) => Some(q as i32),
         Some(_) => {
-            return Err(AccountsError::invalid(
+            return Err(ServiceError::invalid(
                 "quota_per_minute",
                 format!("must be between {MIN_QUOTA} and 1000000"),
             ));
@@ -124,7 +125,7 @@ pub async fn create(
     Ok((from_model(model)?, secret))
 }
 
-pub async fn list(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Token>, AccountsError> {
+pub async fn list(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Token>, ServiceError> {
     api_token::Entity::find()
         .filter(api_token::Column::UserId.eq(user_id))
         .order_by_asc(api_token::Column::Id)
@@ -136,7 +137,7 @@ pub async fn list(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Token>,
 }
 
 /// Revokes one of the user's tokens; another user's token is "not found".
-pub async fn revoke(db: &impl ConnectionTrait, user_id: i64, id: i64) -> Result<(), AccountsError> {
+pub async fn revoke(db: &impl ConnectionTrait, user_id: i64, id: i64) -> Result<(), ServiceError> {
     let updated = api_token::Entity::update_many()
         .col_expr(api_token::Column::RevokedAt, Expr::value(now()))
         .filter(api_token::Column::Id.eq(id))
@@ -145,14 +146,14 @@ pub async fn revoke(db: &impl ConnectionTrait, user_id: i64, id: i64) -> Result<
         .exec(db)
         .await?;
     if updated.rows_affected == 0 {
-        return Err(AccountsError::NotFound("token"));
+        return Err(ServiceError::NotFound("token"));
     }
     Ok(())
 }
 
 /// Revokes every live token of the user (a password change does); returns
 /// how many. Expired ones are dead already and left as they are.
-pub async fn revoke_all(db: &impl ConnectionTrait, user_id: i64) -> Result<u64, AccountsError> {
+pub async fn revoke_all(db: &impl ConnectionTrait, user_id: i64) -> Result<u64, ServiceError> {
     let now = now();
     let updated = api_token::Entity::update_many()
         .col_expr(api_token::Column::RevokedAt, Expr::value(now))
@@ -172,9 +173,9 @@ pub async fn revoke_all(db: &impl ConnectionTrait, user_id: i64) -> Result<u64, 
 pub async fn authenticate(
     db: &impl ConnectionTrait,
     secret: &str,
-) -> Result<(User, TokenGrant), AccountsError> {
-    const INVALID: AccountsError =
-        AccountsError::Unauthenticated("invalid, expired or revoked API token");
+) -> Result<(User, TokenGrant), ServiceError> {
+    const INVALID: ServiceError =
+        ServiceError::Unauthenticated("invalid, expired or revoked API token");
     if !looks_like_token(secret) {
         return Err(INVALID);
     }

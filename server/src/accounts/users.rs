@@ -10,7 +10,8 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionSession, TransactionTrait,
 };
 
-use super::{AccountsError, Page, now, passwords};
+use super::{Page, now, passwords};
+use crate::ServiceError;
 use crate::db::entities::{instance_owner, user};
 
 /// An account as the rest of Kiln sees it (never the hash).
@@ -42,7 +43,7 @@ pub struct NewUser {
     pub admin: bool,
 }
 
-pub async fn count(db: &impl ConnectionTrait) -> Result<u64, AccountsError> {
+pub async fn count(db: &impl ConnectionTrait) -> Result<u64, ServiceError> {
     Ok(user::Entity::find().count(db).await?)
 }
 
@@ -52,7 +53,7 @@ pub async fn count(db: &impl ConnectionTrait) -> Result<u64, AccountsError> {
 pub async fn create(
     db: &(impl ConnectionTrait + TransactionTrait),
     new: NewUser,
-) -> Result<User, AccountsError> {
+) -> Result<User, ServiceError> {
     let (username, hash) = checked(db, &new).await?;
     store(db, username, hash, new.admin, false).await
 }
@@ -66,11 +67,11 @@ pub async fn register(
     mode: RegistrationMode,
     by_admin: bool,
     new: NewUser,
-) -> Result<User, AccountsError> {
+) -> Result<User, ServiceError> {
     let first_only = match sign_up(mode, by_admin) {
         SignUp::Allowed => false,
         SignUp::FirstOnly => true,
-        SignUp::Refused(why) => return Err(AccountsError::Forbidden(why.into())),
+        SignUp::Refused(why) => return Err(ServiceError::Forbidden(why.into())),
     };
     // Refused without the hashing work when the instance is plainly taken.
     if first_only && count(db).await? > 0 {
@@ -80,18 +81,18 @@ pub async fn register(
     store(db, username, hash, new.admin, first_only).await
 }
 
-fn by_invitation() -> AccountsError {
-    AccountsError::Forbidden(kiln_core::accounts::registration::BY_INVITATION.into())
+fn by_invitation() -> ServiceError {
+    ServiceError::Forbidden(kiln_core::accounts::registration::BY_INVITATION.into())
 }
 
 /// The username parsed and free, the password checked and hashed.
 async fn checked(
     db: &impl ConnectionTrait,
     new: &NewUser,
-) -> Result<(Username, String), AccountsError> {
+) -> Result<(Username, String), ServiceError> {
     let username =
-        Username::parse(&new.username).map_err(|e| AccountsError::invalid("username", e))?;
-    check_password(&new.password).map_err(|e| AccountsError::invalid("password", e))?;
+        Username::parse(&new.username).map_err(|e| ServiceError::invalid("username", e))?;
+    check_password(&new.password).map_err(|e| ServiceError::invalid("password", e))?;
     if find_by_username(db, username.as_str()).await?.is_some() {
         return Err(taken());
     }
@@ -109,7 +110,7 @@ async fn store(
     hash: String,
     admin: bool,
     first_only: bool,
-) -> Result<User, AccountsError> {
+) -> Result<User, ServiceError> {
     let txn = crate::db::write_txn::begin(db).await?;
     // The insert comes first: on SQLite the transaction then starts by
     // taking the write lock (waiting its turn), never by upgrading a read.
@@ -124,7 +125,7 @@ async fn store(
     }
     .insert(&txn)
     .await
-    .map_err(|e| AccountsError::from_unique(e, "username", "username is already taken"))?;
+    .map_err(|e| ServiceError::from_unique(e, "username", "username is already taken"))?;
     let owner = claim_instance(&txn, model.id).await?;
     if first_only && !owner {
         txn.rollback().await?;
@@ -149,7 +150,7 @@ async fn store(
 /// A savepoint keeps the transaction usable when the row is already there
 /// (PostgreSQL aborts a transaction on any failed statement). A concurrent
 /// claim not yet committed makes this wait for it, on every backend.
-async fn claim_instance(db: &impl TransactionTrait, user_id: i64) -> Result<bool, AccountsError> {
+async fn claim_instance(db: &impl TransactionTrait, user_id: i64) -> Result<bool, ServiceError> {
     let savepoint = crate::db::write_txn::begin(db).await?;
     let inserted = instance_owner::ActiveModel {
         id: Set(1),
@@ -175,14 +176,14 @@ fn is_unique_violation(error: &DbErr) -> bool {
     matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
-fn taken() -> AccountsError {
-    AccountsError::conflict("username", "username is already taken")
+fn taken() -> ServiceError {
+    ServiceError::conflict("username", "username is already taken")
 }
 
 async fn find_model(
     db: &impl ConnectionTrait,
     raw_username: &str,
-) -> Result<Option<user::Model>, AccountsError> {
+) -> Result<Option<user::Model>, ServiceError> {
     let key = raw_username.trim().to_ascii_lowercase();
     Ok(user::Entity::find()
         .filter(user::Column::UsernameKey.eq(key))
@@ -193,7 +194,7 @@ async fn find_model(
 pub async fn find_by_username(
     db: &impl ConnectionTrait,
     raw_username: &str,
-) -> Result<Option<User>, AccountsError> {
+) -> Result<Option<User>, ServiceError> {
     Ok(find_model(db, raw_username).await?.map(User::from))
 }
 
@@ -201,14 +202,14 @@ pub async fn find_by_username(
 pub async fn names_of(
     db: &impl ConnectionTrait,
     ids: &[i64],
-) -> Result<std::collections::HashMap<i64, String>, AccountsError> {
+) -> Result<std::collections::HashMap<i64, String>, ServiceError> {
     Ok(
         crate::db::names::by_id::<user::Entity>(db, user::Column::Id, user::Column::Username, ids)
             .await?,
     )
 }
 
-pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<Option<User>, AccountsError> {
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<Option<User>, ServiceError> {
     Ok(user::Entity::find_by_id(id).one(db).await?.map(User::from))
 }
 
@@ -218,13 +219,13 @@ pub async fn check_login(
     db: &impl ConnectionTrait,
     raw_username: &str,
     password: &str,
-) -> Result<User, AccountsError> {
+) -> Result<User, ServiceError> {
     let found = find_model(db, raw_username).await?;
     let stored = found.as_ref().map(|m| m.password_hash.clone());
     let ok = passwords::verify(password.to_owned(), stored).await?;
     match found {
         Some(model) if ok => Ok(model.into()),
-        _ => Err(AccountsError::Unauthenticated(
+        _ => Err(ServiceError::Unauthenticated(
             "invalid username or password",
         )),
     }
@@ -238,7 +239,7 @@ pub(super) async fn store_password(
     db: &impl ConnectionTrait,
     id: i64,
     hash: String,
-) -> Result<i64, AccountsError> {
+) -> Result<i64, ServiceError> {
     let updated = user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
         .col_expr(
@@ -249,9 +250,9 @@ pub(super) async fn store_password(
         .exec(db)
         .await?;
     if updated.rows_affected == 0 {
-        return Err(AccountsError::NotFound("user"));
+        return Err(ServiceError::NotFound("user"));
     }
-    let user = get(db, id).await?.ok_or(AccountsError::NotFound("user"))?;
+    let user = get(db, id).await?.ok_or(ServiceError::NotFound("user"))?;
     Ok(user.auth_epoch)
 }
 
@@ -260,13 +261,13 @@ pub(super) async fn verify_password(
     db: &impl ConnectionTrait,
     id: i64,
     current: &str,
-) -> Result<(), AccountsError> {
+) -> Result<(), ServiceError> {
     let model = user::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or(AccountsError::NotFound("user"))?;
+        .ok_or(ServiceError::NotFound("user"))?;
     if !passwords::verify(current.to_owned(), Some(model.password_hash)).await? {
-        return Err(AccountsError::invalid(
+        return Err(ServiceError::invalid(
             "current_password",
             "current password is wrong",
         ));
@@ -274,7 +275,7 @@ pub(super) async fn verify_password(
     Ok(())
 }
 
-pub async fn list(db: &impl ConnectionTrait, page: Page) -> Result<Vec<User>, AccountsError> {
+pub async fn list(db: &impl ConnectionTrait, page: Page) -> Result<Vec<User>, ServiceError> {
     let mut query = user::Entity::find().order_by_asc(user::Column::Id);
     if let Some(after) = page.after {
         query = query.filter(user::Column::Id.gt(after));

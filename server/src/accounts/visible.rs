@@ -12,7 +12,8 @@ use sea_orm::sea_query::SelectStatement;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
 use super::nodes::{self, Listing, visible_from};
-use super::{AccountsError, Page, Principal, members};
+use super::{Page, Principal, members};
+use crate::ServiceError;
 use crate::db::entities::node;
 
 /// Most projects offered as choices (the first by id).
@@ -31,7 +32,7 @@ pub enum Seen {
 pub async fn seen_by(
     db: &impl ConnectionTrait,
     principal: &Principal,
-) -> Result<Option<Seen>, AccountsError> {
+) -> Result<Option<Seen>, ServiceError> {
     let Some(user) = principal.user() else {
         return Ok(None);
     };
@@ -54,7 +55,7 @@ pub async fn seen_by(
 pub async fn visible_projects(
     db: &impl ConnectionTrait,
     principal: &Principal,
-) -> Result<Vec<(i64, String)>, AccountsError> {
+) -> Result<Vec<(i64, String)>, ServiceError> {
     let Some(user) = principal.user() else {
         return Ok(Vec::new());
     };
@@ -90,7 +91,7 @@ pub async fn visible_projects(
 pub async fn paths_of_ids(
     db: &impl ConnectionTrait,
     ids: &[i64],
-) -> Result<HashMap<i64, String>, AccountsError> {
+) -> Result<HashMap<i64, String>, ServiceError> {
     Ok(
         crate::db::names::by_id::<node::Entity>(db, node::Column::Id, node::Column::FullPath, ids)
             .await?,

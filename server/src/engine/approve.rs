@@ -6,10 +6,11 @@
 
 use kiln_core::engine::RunState;
 
+use super::Engine;
 use super::checkout::commit_of;
 use super::control::{Rerun, rerun};
 use super::repo::{self, approvals};
-use super::{Engine, EngineError};
+use crate::ServiceError;
 use crate::clock::now_ms;
 
 /// Approves run `run_id` on behalf of `user` (whose right to do so the
@@ -21,12 +22,12 @@ pub async fn approve(
     run_id: i64,
     user: i64,
     expected: Option<&str>,
-) -> Result<(), EngineError> {
+) -> Result<(), ServiceError> {
     let run = repo::run(&engine.db, run_id)
         .await?
-        .ok_or(EngineError::NotFound("run"))?;
+        .ok_or(ServiceError::NotFound("run"))?;
     let Some(commit) = commit_of(&run).filter(|c| c.from_fork) else {
-        return Err(EngineError::conflict(
+        return Err(ServiceError::conflict(
             "run",
             "only a run of a pull request from a fork waits for approval",
         ));
@@ -34,7 +35,7 @@ pub async fn approve(
     if let Some(expected) = expected
         && !expected.eq_ignore_ascii_case(&commit.sha)
     {
-        return Err(EngineError::conflict(
+        return Err(ServiceError::conflict(
             "commit",
             // The given text is not echoed back: it is the caller's.
             format!(
@@ -45,7 +46,7 @@ pub async fn approve(
     }
     let now = now_ms();
     if !approvals::approve(&engine.db, run_id, user, now).await? {
-        return Err(EngineError::conflict("run", "the run is already approved"));
+        return Err(ServiceError::conflict("run", "the run is already approved"));
     }
     // Read again: a run still going picks the approval up at its next
     // step; one that has ended re-runs what failed.
@@ -56,7 +57,7 @@ pub async fn approve(
     if ended {
         match rerun(engine, run_id, Rerun::FailedOnly).await {
             // Nothing failed, or the run was re-run meanwhile.
-            Ok(_) | Err(EngineError::Conflict { .. }) => {}
+            Ok(_) | Err(ServiceError::Conflict { .. }) => {}
             Err(other) => return Err(other),
         }
     }

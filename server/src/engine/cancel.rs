@@ -7,10 +7,11 @@ use kiln_core::engine::{RunState, StepEvent};
 use sea_orm::DatabaseTransaction;
 use sea_orm::sea_query::Expr;
 
+use super::Engine;
 use super::advance::{Changed, advance};
 use super::repo::moves::{StepMove, StepRef, move_steps};
 use super::repo::{lock_run, steps_in};
-use super::{Engine, EngineError};
+use crate::ServiceError;
 use crate::clock::now_ms;
 use crate::db::entities::{run, step};
 
@@ -19,7 +20,7 @@ pub(crate) async fn cancel_only(
     engine: &Engine,
     run_id: i64,
     by: &str,
-) -> Result<Option<run::Model>, EngineError> {
+) -> Result<Option<run::Model>, ServiceError> {
     let txn = crate::db::write_txn::begin(&engine.db).await?;
     let ended = cancel_in(&txn, engine, run_id, by).await?;
     txn.commit().await?;
@@ -36,13 +37,13 @@ pub(crate) async fn cancel_in(
     engine: &Engine,
     run_id: i64,
     by: &str,
-) -> Result<Option<run::Model>, EngineError> {
+) -> Result<Option<run::Model>, ServiceError> {
     let now = now_ms();
     let run = lock_run(txn, run_id)
         .await?
-        .ok_or(EngineError::NotFound("run"))?;
+        .ok_or(ServiceError::NotFound("run"))?;
     if run.state != RunState::Running {
-        return Err(EngineError::conflict(
+        return Err(ServiceError::conflict(
             "state",
             format!("the run has already ended ({})", run.state),
         ));

@@ -10,9 +10,10 @@ use kiln_core::pipeline::commit::CommitInfo;
 use kiln_core::pipeline::repository::redact;
 use sea_orm::EntityTrait;
 
+use super::Engine;
 use super::git::{Transports, git};
 use super::mirror::Mirror;
-use super::{Engine, EngineError};
+use crate::ServiceError;
 use crate::db::entities::{repository, run};
 
 /// The commit of a pipeline run; `None` for other runs.
@@ -29,16 +30,16 @@ pub async fn checkout(
     project: i64,
     commit: &CommitInfo,
     workdir: &Path,
-) -> Result<String, EngineError> {
+) -> Result<String, ServiceError> {
     let link = repository::Entity::find_by_id(project)
         .one(&engine.db)
         .await?
-        .ok_or(EngineError::NotFound("repository"))?;
+        .ok_or(ServiceError::NotFound("repository"))?;
     let mirror = Mirror::for_link(engine, &link);
     if !mirror.has_commit(&commit.sha).await {
         mirror.fetch().await?;
         if !mirror.has_commit(&commit.sha).await {
-            return Err(EngineError::Repository(format!(
+            return Err(ServiceError::Repository(format!(
                 "commit {} is not in the repository",
                 commit.sha
             )));

@@ -10,16 +10,17 @@ use kiln_core::engine::{RunEvent, RunState, StepEvent, clear_downstream, clear_f
 use kiln_core::pipeline::concurrency::rerun_waits;
 use sea_orm::sea_query::Expr;
 
+use super::Engine;
 use super::advance::{Changed, advance, push};
 use super::repo::moves::{StepMove, StepRef, move_run, move_steps};
 use super::repo::{groups, lock_run, plan_steps, steps_of};
-use super::{Engine, EngineError};
+use crate::ServiceError;
 use crate::clock::now_ms;
 use crate::db::entities::{run, step};
 
 /// Cancels run `run_id`; 409 once it has ended. The next waiting run of
 /// its concurrency group, if any, starts.
-pub async fn cancel(engine: &Engine, run_id: i64, by: &str) -> Result<(), EngineError> {
+pub async fn cancel(engine: &Engine, run_id: i64, by: &str) -> Result<(), ServiceError> {
     if let Some(ended) = super::cancel::cancel_only(engine, run_id, by).await? {
         super::groups::after_end(engine, &ended).await;
     }
@@ -36,7 +37,7 @@ pub enum Rerun {
 }
 
 /// Re-runs a finished run in place; returns the tasks reset.
-pub async fn rerun(engine: &Engine, run_id: i64, what: Rerun) -> Result<Vec<String>, EngineError> {
+pub async fn rerun(engine: &Engine, run_id: i64, what: Rerun) -> Result<Vec<String>, ServiceError> {
     let txn = crate::db::write_txn::begin(&engine.db).await?;
     // A run of a concurrency group takes the group's lock first, as new
     // runs and the group's next turn do (the project's repository row,
@@ -48,9 +49,9 @@ pub async fn rerun(engine: &Engine, run_id: i64, what: Rerun) -> Result<Vec<Stri
     }
     let run = lock_run(&txn, run_id)
         .await?
-        .ok_or(EngineError::NotFound("run"))?;
+        .ok_or(ServiceError::NotFound("run"))?;
     if run.state == RunState::Running {
-        return Err(EngineError::conflict(
+        return Err(ServiceError::conflict(
             "state",
             "the run is still running; cancel it first",
         ));
@@ -64,13 +65,13 @@ pub async fn rerun(engine: &Engine, run_id: i64, what: Rerun) -> Result<Vec<Stri
         Rerun::All => rows.iter().map(|r| r.task.clone()).collect(),
         Rerun::Step(task) => {
             if !rows.iter().any(|r| r.task == task) {
-                return Err(EngineError::NotFound("step"));
+                return Err(ServiceError::NotFound("step"));
             }
             clear_downstream(&plan_steps(&workflow, &rows), &[task.as_str()])
         }
     };
     if reset.is_empty() {
-        return Err(EngineError::conflict(
+        return Err(ServiceError::conflict(
             "state",
             "no step failed; nothing to re-run",
         ));
@@ -116,7 +117,7 @@ pub async fn rerun(engine: &Engine, run_id: i64, what: Rerun) -> Result<Vec<Stri
     })
     .await?;
     let Some(state) = reopened else {
-        return Err(EngineError::conflict("state", "the run changed meanwhile"));
+        return Err(ServiceError::conflict("state", "the run changed meanwhile"));
     };
     let waits = match &run.concurrency_group {
         Some(group) => {

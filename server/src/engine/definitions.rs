@@ -12,7 +12,7 @@ use kiln_core::workflow::{self, Task, Workflow};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
-use super::EngineError;
+use crate::ServiceError;
 use crate::clock::now_ms;
 use crate::db::entities::definition;
 
@@ -51,7 +51,7 @@ pub async fn envelope_of(
 }
 
 /// The graph a stored definition of `kind` describes.
-fn parse(kind: &str, source: &str) -> Result<Workflow, EngineError> {
+fn parse(kind: &str, source: &str) -> Result<Workflow, ServiceError> {
     // Stored versions were validated when saved, under the task cap of
     // that time: a lower cap now must not make old runs unreadable.
     let limits = workflow::Limits {
@@ -61,17 +61,17 @@ fn parse(kind: &str, source: &str) -> Result<Workflow, EngineError> {
     };
     if kind == PIPELINE {
         let envelope: PipelineEnvelope = serde_json::from_str(source).map_err(|e| {
-            EngineError::invalid("definition", format!("damaged pipeline definition: {e}"))
+            ServiceError::invalid("definition", format!("damaged pipeline definition: {e}"))
         })?;
         let pipeline = kiln_core::pipeline::load(&envelope.file, &envelope.source, &limits)
-            .map_err(EngineError::Definition)?;
+            .map_err(ServiceError::Definition)?;
         let exclude = envelope.exclude.into_iter().collect();
         return Ok(kiln_core::pipeline::effective::without(
             &pipeline.workflow,
             &exclude,
         ));
     }
-    workflow::load_with(source, &limits).map_err(EngineError::Definition)
+    workflow::load_with(source, &limits).map_err(ServiceError::Definition)
 }
 
 /// Versions kept at most; past it the cache starts over (cheap to refill).
@@ -203,10 +203,10 @@ impl Definitions {
         &self,
         db: &impl ConnectionTrait,
         run: &crate::db::entities::run::Model,
-    ) -> Result<Arc<Definition>, EngineError> {
+    ) -> Result<Arc<Definition>, ServiceError> {
         let id = run
             .definition_id
-            .ok_or(EngineError::NotFound("definition"))?;
+            .ok_or(ServiceError::NotFound("definition"))?;
         self.get(db, id).await
     }
 
@@ -215,7 +215,7 @@ impl Definitions {
         &self,
         db: &impl ConnectionTrait,
         id: i64,
-    ) -> Result<Arc<Definition>, EngineError> {
+    ) -> Result<Arc<Definition>, ServiceError> {
         if let Some(found) = self
             .0
             .lock()
@@ -227,7 +227,7 @@ impl Definitions {
         let stored = definition::Entity::find_by_id(id)
             .one(db)
             .await?
-            .ok_or(EngineError::NotFound("definition"))?;
+            .ok_or(ServiceError::NotFound("definition"))?;
         let parsed = Arc::new(Definition::new(parse(&stored.kind, &stored.source)?));
         let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= MAX_CACHED {

@@ -20,7 +20,8 @@ use super::finish::{Ended, finish};
 use super::http_step::{self, HttpRequest};
 use super::logs::{StepLog, log_key};
 use super::repo::moves::{StepMove, move_step_by_id};
-use super::{Engine, EngineError, heartbeat, repo, run_shell, secret_store};
+use super::{Engine, heartbeat, repo, run_shell, secret_store};
+use crate::ServiceError;
 use crate::accounts::nodes;
 use crate::clock::now_ms;
 use crate::db::entities::{run, step};
@@ -34,7 +35,7 @@ async fn claim(
     job: &StepJob,
     now: i64,
     lease_ms: i64,
-) -> Result<Option<(step::Model, run::Model)>, EngineError> {
+) -> Result<Option<(step::Model, run::Model)>, ServiceError> {
     let Some(row) = repo::step(&engine.db, job.step_id).await? else {
         return Ok(None);
     };
@@ -75,7 +76,7 @@ async fn claim(
 }
 
 /// Runs the step of `job` if it is still waiting for this attempt.
-pub async fn execute(engine: &Arc<Engine>, job: &StepJob) -> Result<(), EngineError> {
+pub async fn execute(engine: &Arc<Engine>, job: &StepJob) -> Result<(), ServiceError> {
     let now = now_ms();
     let lease_ms = i64::try_from(engine.settings.lease.as_millis()).unwrap_or(i64::MAX / 2);
     let Some((row, run)) = claim(engine, job, now, lease_ms).await? else {
@@ -104,11 +105,11 @@ pub async fn execute(engine: &Arc<Engine>, job: &StepJob) -> Result<(), EngineEr
 /// Records the attempt's end, retrying while the database is unreachable:
 /// a step that finished during an outage keeps its real outcome instead of
 /// being found "lost" later.
-async fn record_end(engine: &Engine, row: &step::Model, ended: Ended) -> Result<(), EngineError> {
+async fn record_end(engine: &Engine, row: &step::Model, ended: Ended) -> Result<(), ServiceError> {
     let mut pause = Duration::from_millis(250);
     loop {
         match finish(engine, row.run_id, row.id, row.attempt, ended.clone(), None).await {
-            Err(EngineError::Database(error)) if is_unreachable(&error) => {
+            Err(ServiceError::Database(error)) if is_unreachable(&error) => {
                 tracing::warn!(step = row.id, %error, ?pause, "cannot record a step's end yet; retrying");
                 tokio::time::sleep(pause).await;
                 // Well within a lease: once the database is back, the
@@ -125,7 +126,7 @@ async fn attempt(
     engine: &Arc<Engine>,
     run: &run::Model,
     row: &step::Model,
-) -> Result<Ended, EngineError> {
+) -> Result<Ended, ServiceError> {
     let workflow = engine.definitions.of_run(&engine.db, run).await?;
     let Some(task) = workflow.task(&row.task) else {
         return Ok(Ended::failed(format!(
@@ -136,7 +137,7 @@ async fn attempt(
     let inputs = inputs(engine, run, row, &workflow, task).await?;
     let masker = Masker::new(inputs.secrets.values());
     let key = log_key(&run.id.to_string(), &format!("{}-{}", row.id, row.attempt))
-        .ok_or(EngineError::NotFound("step log"))?;
+        .ok_or(ServiceError::NotFound("step log"))?;
     let mut log = StepLog::new(
         engine.logs.as_ref(),
         key,
@@ -207,7 +208,7 @@ async fn attempt(
                     exit_code: r.status,
                     outputs: r.outputs,
                 })
-                .map_err(EngineError::from)
+                .map_err(ServiceError::from)
         }
     };
     beat.abort();
@@ -270,7 +271,7 @@ async fn inputs(
     row: &step::Model,
     workflow: &Definition,
     task: &Task,
-) -> Result<StepInputs, EngineError> {
+) -> Result<StepInputs, ServiceError> {
     let params: BTreeMap<String, String> = serde_json::from_str(&run.params).unwrap_or_default();
     // Only upstream tasks' outputs can appear in its templates.
     let upstream = workflow.upstream_of(&task.id);
@@ -296,7 +297,7 @@ async fn inputs(
     } else {
         let project = nodes::get(&engine.db, run.project_id)
             .await?
-            .ok_or(EngineError::NotFound("project"))?;
+            .ok_or(ServiceError::NotFound("project"))?;
         secret_store::resolve(&engine.db, &engine.key, &project.full_path, &task.secrets).await?
     };
     Ok(StepInputs {

@@ -9,10 +9,11 @@ use kiln_core::engine::{AttemptEnd, Next, StepEvent, StepState, after_attempt};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, QueryFilter};
 
+use super::Engine;
 use super::advance::{Changed, Dispatch, advance, push};
 use super::repo::moves::{StepMove, StepRef, move_steps};
 use super::repo::{self, lock_run};
-use super::{Engine, EngineError};
+use crate::ServiceError;
 use crate::clock::now_ms;
 use crate::db::entities::step;
 use crate::jobs::steps::StepJob;
@@ -69,7 +70,7 @@ pub async fn finish(
     attempt: i32,
     ended: Ended,
     lease_expired_before: Option<i64>,
-) -> Result<bool, EngineError> {
+) -> Result<bool, ServiceError> {
     let now = now_ms();
     let txn = crate::db::write_txn::begin(&engine.db).await?;
     let Some(run) = lock_run(&txn, run_id).await? else {

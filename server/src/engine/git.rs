@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
-use crate::engine::EngineError;
+use crate::ServiceError;
 use crate::engine::git_address::Pin;
 
 /// How long one git command may take (a first fetch of a big repository).
@@ -150,8 +150,8 @@ pub struct GitFailure {
     pub message: String,
 }
 
-impl From<GitFailure> for EngineError {
+impl From<GitFailure> for ServiceError {
     fn from(failure: GitFailure) -> Self {
-        EngineError::Repository(failure.message)
+        ServiceError::Repository(failure.message)
     }
 }

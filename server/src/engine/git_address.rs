@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use kiln_core::net::AddressPolicy;
 use kiln_core::pipeline::repository::RepositoryUrl;
 
-use super::EngineError;
+use crate::ServiceError;
 
 /// The address git is to use for one fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,32 +57,32 @@ impl Pin {
 /// Why `url` may not be fetched, or the address to fetch it from. A
 /// local path, or a host that cannot be read, is refused (this is only
 /// asked where local repositories are not allowed).
-pub async fn pin(url: &str, policy: &AddressPolicy) -> Result<Pin, EngineError> {
-    let parsed = RepositoryUrl::parse(url, false).map_err(EngineError::Repository)?;
+pub async fn pin(url: &str, policy: &AddressPolicy) -> Result<Pin, ServiceError> {
+    let parsed = RepositoryUrl::parse(url, false).map_err(ServiceError::Repository)?;
     if matches!(parsed, RepositoryUrl::Https(_)) && !git_pins_https().await {
         // An older git ignores the resolve list without a word.
-        return Err(EngineError::Repository(
+        return Err(ServiceError::Repository(
             "git 2.37 or newer is needed to fetch over https safely (http.curloptResolve)"
                 .to_owned(),
         ));
     }
     let Some((host, port)) = parsed.host_port() else {
-        return Err(EngineError::Repository(
+        return Err(ServiceError::Repository(
             "the repository's host cannot be read".to_owned(),
         ));
     };
     let found: Vec<IpAddr> = tokio::net::lookup_host((host.as_str(), port))
         .await
-        .map_err(|e| EngineError::Repository(format!("{host} could not be resolved: {e}")))?
+        .map_err(|e| ServiceError::Repository(format!("{host} could not be resolved: {e}")))?
         .map(|a| a.ip())
         .collect();
     let allowed = policy
         .filter(&host, &found)
-        .map_err(|refused| EngineError::Repository(refused.to_string()))?;
+        .map_err(|refused| ServiceError::Repository(refused.to_string()))?;
     let addr = allowed
         .first()
         .copied()
-        .ok_or_else(|| EngineError::Repository(format!("{host} has no address")))?;
+        .ok_or_else(|| ServiceError::Repository(format!("{host} has no address")))?;
     Ok(Pin {
         ssh: matches!(parsed, RepositoryUrl::Ssh(_)),
         host,
@@ -129,7 +129,7 @@ fn version_at_least(text: &str, min: (u32, u32)) -> bool {
 /// (yet) is left to the fetch to report.
 pub async fn check_link(url: &str, policy: &AddressPolicy) -> Result<(), String> {
     match pin(url, policy).await {
-        Err(EngineError::Repository(message)) if !message.contains("could not be resolved") => {
+        Err(ServiceError::Repository(message)) if !message.contains("could not be resolved") => {
             Err(message)
         }
         _ => Ok(()),

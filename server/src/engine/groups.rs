@@ -13,7 +13,8 @@ use sea_orm::DatabaseTransaction;
 
 use super::advance::{Changed, advance, push};
 use super::repo::{groups, lock_run};
-use super::{Engine, EngineError, cancel};
+use super::{Engine, cancel};
+use crate::ServiceError;
 use crate::db::entities::run;
 
 /// Runs started per group in one call (a chain of runs that end at once,
@@ -32,7 +33,7 @@ pub async fn after_end(engine: &Engine, ended: &run::Model) {
 
 /// Starts the run of `group` waiting longest if none of the group runs;
 /// goes on with the next when that one ended at once.
-pub async fn start_next(engine: &Engine, project: i64, group: &str) -> Result<(), EngineError> {
+pub async fn start_next(engine: &Engine, project: i64, group: &str) -> Result<(), ServiceError> {
     for _ in 0..CHAIN {
         // Read first: the common case (one runs) takes no lock.
         let running = groups::running_in(&engine.db, project, group).await?;
@@ -78,7 +79,7 @@ pub async fn start_next(engine: &Engine, project: i64, group: &str) -> Result<()
 }
 
 /// The sweeper's look at every group with running runs.
-pub async fn start_waiting(engine: &Engine) -> Result<(), EngineError> {
+pub async fn start_waiting(engine: &Engine) -> Result<(), ServiceError> {
     for (project, group) in groups::busy(&engine.db).await? {
         // One group's trouble must not hold up the others, nor the sweep.
         if let Err(error) = start_next(engine, project, &group).await {
@@ -95,7 +96,7 @@ pub async fn cancel_replaced(
     engine: &Engine,
     newer: &run::Model,
     older: &[i64],
-) -> Result<(), EngineError> {
+) -> Result<(), ServiceError> {
     let by = format!(
         "run #{} of concurrency group {}",
         newer.id,
@@ -105,7 +106,7 @@ pub async fn cancel_replaced(
         match cancel::cancel_in(txn, engine, id, &by).await {
             // Ended meanwhile (it was read as running under the same lock,
             // so only by its own last step): nothing to cancel.
-            Ok(_) | Err(EngineError::Conflict { .. }) => {}
+            Ok(_) | Err(ServiceError::Conflict { .. }) => {}
             Err(error) => return Err(error),
         }
     }

@@ -6,10 +6,11 @@
 use kiln_core::engine::{RunEvent, RunOutcome};
 use sea_orm::sea_query::Expr;
 
+use super::Engine;
 use super::repo::create::create_run;
 use super::repo::moves::move_run;
 use super::start::{PipelineSource, Starter, pipeline_row, store_pipeline};
-use super::{Engine, EngineError};
+use crate::ServiceError;
 use crate::clock::now_ms;
 use crate::db::entities::run;
 
@@ -20,7 +21,7 @@ pub async fn record_invalid(
     by: Starter<'_>,
     source: PipelineSource,
     errors: Vec<String>,
-) -> Result<run::Model, EngineError> {
+) -> Result<run::Model, ServiceError> {
     let definition_id = store_pipeline(engine, &source, errors).await?;
     let row = pipeline_row(project, by, source, definition_id);
     let txn = crate::db::write_txn::begin(&engine.db).await?;
@@ -35,7 +36,7 @@ pub async fn record_invalid(
     )
     .await?;
     let Some(state) = ended else {
-        return Err(EngineError::conflict("state", "the run changed meanwhile"));
+        return Err(ServiceError::conflict("state", "the run changed meanwhile"));
     };
     txn.commit().await?;
     engine.feed.wake();

@@ -10,7 +10,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 
-use super::EngineError;
+use crate::ServiceError;
 use crate::accounts::nodes::lineage_rows;
 use crate::db::entities::{node, worker_label_grant as grant};
 
@@ -22,7 +22,7 @@ pub struct Grant {
     pub group_path: String,
 }
 
-pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<Grant>, EngineError> {
+pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<Grant>, ServiceError> {
     let grants = grant::Entity::find()
         .order_by_asc(grant::Column::Label)
         .order_by_asc(grant::Column::NodeId)
@@ -51,13 +51,13 @@ pub async fn grant(
     db: &impl ConnectionTrait,
     label: &str,
     group_id: i64,
-) -> Result<(), EngineError> {
-    check_label(label).map_err(|m| EngineError::invalid("label", m))?;
+) -> Result<(), ServiceError> {
+    check_label(label).map_err(|m| ServiceError::invalid("label", m))?;
     let group = node::Entity::find_by_id(group_id)
         .one(db)
         .await?
         .filter(|n| n.kind == "group")
-        .ok_or(EngineError::NotFound("group"))?;
+        .ok_or(ServiceError::NotFound("group"))?;
     grant::Entity::insert(grant::ActiveModel {
         label: Set(label.to_owned()),
         node_id: Set(group.id),
@@ -80,14 +80,14 @@ pub async fn revoke(
     db: &impl ConnectionTrait,
     label: &str,
     group_id: i64,
-) -> Result<(), EngineError> {
+) -> Result<(), ServiceError> {
     let gone = grant::Entity::delete_many()
         .filter(grant::Column::Label.eq(label))
         .filter(grant::Column::NodeId.eq(group_id))
         .exec(db)
         .await?;
     if gone.rows_affected == 0 {
-        return Err(EngineError::NotFound("grant"));
+        return Err(ServiceError::NotFound("grant"));
     }
     Ok(())
 }
@@ -96,11 +96,11 @@ pub async fn revoke(
 pub async fn granted_to(
     db: &impl ConnectionTrait,
     project_id: i64,
-) -> Result<BTreeSet<String>, EngineError> {
+) -> Result<BTreeSet<String>, ServiceError> {
     let project = node::Entity::find_by_id(project_id)
         .one(db)
         .await?
-        .ok_or(EngineError::NotFound("project"))?;
+        .ok_or(ServiceError::NotFound("project"))?;
     let lineage: Vec<i64> = lineage_rows(db, &project.full_path)
         .await?
         .into_iter()
@@ -121,7 +121,7 @@ pub async fn check(
     db: &impl ConnectionTrait,
     project_id: i64,
     workflow: &kiln_core::workflow::Workflow,
-) -> Result<(), EngineError> {
+) -> Result<(), ServiceError> {
     if workflow.tasks.iter().all(|t| t.runs_on.is_empty()) {
         return Ok(());
     }
@@ -130,6 +130,6 @@ pub async fn check(
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(EngineError::Definition(errors))
+        Err(ServiceError::Definition(errors))
     }
 }

@@ -8,8 +8,9 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use super::Engine;
 use super::repo::leases;
-use super::{Engine, EngineError};
+use crate::ServiceError;
 
 /// A run's directory emptied this recently may be about to get a new
 /// attempt's directory: left for a later pass.
@@ -24,7 +25,7 @@ fn attempt_of(name: &str) -> Option<(i64, i32)> {
 
 /// Removes leftovers below the engine's work directory; returns how many
 /// attempts' files went.
-pub async fn remove(engine: &Engine) -> Result<usize, EngineError> {
+pub async fn remove(engine: &Engine) -> Result<usize, ServiceError> {
     let root = engine.settings.work_dir.clone();
     let found = tokio::task::spawn_blocking(move || scan(&root))
         .await

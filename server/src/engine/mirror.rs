@@ -12,8 +12,8 @@ use kiln_core::hooks::refs::{commit_id, is_ref_name};
 use kiln_core::net::AddressPolicy;
 use tokio::sync::Mutex;
 
-use super::EngineError;
 use super::git::{GitFailure, Transports, git, git_pinned};
+use crate::ServiceError;
 
 /// One lock per mirror directory: fetches of one project never overlap.
 static LOCKS: LazyLock<std::sync::Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> =
@@ -94,7 +94,7 @@ impl Mirror {
 
     /// Makes the mirror if needed and fetches every branch, tag and request
     /// head from the linked URL.
-    pub async fn fetch(&self) -> Result<(), EngineError> {
+    pub async fn fetch(&self) -> Result<(), ServiceError> {
         let lock = lock_of(&self.dir);
         let _held = lock.lock().await;
         if !self.dir.join("HEAD").exists() {
@@ -211,7 +211,7 @@ impl Mirror {
     }
 
     /// Paths that differ between two commits, both sides of a rename.
-    pub async fn changed(&self, from: &str, to: &str) -> Result<Vec<String>, EngineError> {
+    pub async fn changed(&self, from: &str, to: &str) -> Result<Vec<String>, ServiceError> {
         let out = self
             .git(&[
                 "diff",
@@ -229,7 +229,7 @@ impl Mirror {
     }
 
     /// Every path of a commit (a history with nothing in common).
-    pub async fn all_files(&self, sha: &str) -> Result<Vec<String>, EngineError> {
+    pub async fn all_files(&self, sha: &str) -> Result<Vec<String>, ServiceError> {
         let out = self
             .git(&[
                 "ls-tree",
@@ -249,7 +249,7 @@ impl Mirror {
         &self,
         sha: &str,
         max_bytes: usize,
-    ) -> Result<Vec<FileAt>, EngineError> {
+    ) -> Result<Vec<FileAt>, ServiceError> {
         let listing = self
             .git(&[
                 "ls-tree",

@@ -11,7 +11,6 @@ pub mod cancel;
 pub mod checkout;
 pub mod control;
 pub mod definitions;
-pub mod error;
 pub mod executor;
 pub mod feed;
 pub mod finish;
@@ -48,8 +47,7 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
-pub use error::EngineError;
-
+use crate::ServiceError;
 use crate::jobs::JobQueue;
 use definitions::Definitions;
 use logs::LogBackend;
@@ -190,13 +188,13 @@ impl Engine {
         config: &crate::config::Config,
         db: DatabaseConnection,
         queue: JobQueue,
-    ) -> Result<Engine, EngineError> {
+    ) -> Result<Engine, ServiceError> {
         let key = SecretKey::load_or_create(config.secrets_key.as_deref(), &config.data_dir)?;
         let logs: Arc<dyn LogBackend> = match &config.log_store_url {
             None => Arc::new(logs::LocalLogs::new(config.data_dir.join("logs"))),
             Some(url) => Arc::new(
                 object_logs::ObjectLogs::from_url(url)
-                    .map_err(|e| EngineError::invalid("log_store_url", e))?,
+                    .map_err(|e| ServiceError::invalid("log_store_url", e))?,
             ),
         };
         let lease = Duration::from_secs(config.step_lease_seconds);
@@ -220,7 +218,7 @@ impl Engine {
             mirror_dir: sandbox::absolute(&config.data_dir).join("mirrors"),
         };
         let http = http_client::StepClient::new(config.http_step_allow_networks.clone())
-            .map_err(|e| EngineError::invalid("http_step_allow_networks", e))?;
+            .map_err(|e| ServiceError::invalid("http_step_allow_networks", e))?;
         Ok(Engine::new(db, queue, logs, key, settings, http))
     }
 }

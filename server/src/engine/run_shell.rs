@@ -10,11 +10,10 @@ use std::io::Read;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::OFlag;
-
 use kiln_core::engine::AttemptEnd;
 use kiln_core::engine::outputs::{MAX_OUTPUTS_BYTES, parse_outputs};
 use kiln_core::workflow::Task;
+use nix::fcntl::OFlag;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -22,7 +21,8 @@ use super::definitions::Definition;
 use super::finish::Ended;
 use super::logs::StepLog;
 use super::shell::{self, Ending};
-use super::{Engine, EngineError, artifacts, checkout};
+use super::{Engine, artifacts, checkout};
+use crate::ServiceError;
 use crate::db::entities::{run, step};
 
 #[allow(clippy::too_many_arguments)]
@@ -36,7 +36,7 @@ pub async fn run(
     mut env: Vec<(String, String)>,
     log: &mut StepLog<'_>,
     cancel: &CancellationToken,
-) -> Result<Ended, EngineError> {
+) -> Result<Ended, ServiceError> {
     let run_dir = engine.settings.work_dir.join(run.id.to_string());
     let workdir = run_dir.join(format!("{}-{}", row.id, row.attempt));
     // Beside the working directory, so the step cannot mistake it for its own.

@@ -13,8 +13,8 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 
-use super::EngineError;
 use super::secrets::SecretKey;
+use crate::ServiceError;
 use crate::accounts::nodes::lineage_rows;
 use crate::db::entities::secret;
 
@@ -32,11 +32,11 @@ pub async fn set(
     node_id: i64,
     name: &str,
     value: &str,
-) -> Result<(), EngineError> {
-    check_secret_name(name).map_err(|m| EngineError::invalid("name", m))?;
+) -> Result<(), ServiceError> {
+    check_secret_name(name).map_err(|m| ServiceError::invalid("name", m))?;
     // Shorter values could not be masked in logs without wrecking them.
     if value.len() < MIN_MASKED_LEN || value.len() > MAX_VALUE_BYTES {
-        return Err(EngineError::invalid(
+        return Err(ServiceError::invalid(
             "value",
             format!("a secret's value is {MIN_MASKED_LEN} to {MAX_VALUE_BYTES} bytes"),
         ));
@@ -64,7 +64,7 @@ pub async fn set(
 pub async fn list(
     db: &impl ConnectionTrait,
     node_id: i64,
-) -> Result<Vec<(String, i64)>, EngineError> {
+) -> Result<Vec<(String, i64)>, ServiceError> {
     Ok(secret::Entity::find()
         .filter(secret::Column::NodeId.eq(node_id))
         .order_by_asc(secret::Column::Name)
@@ -79,14 +79,14 @@ pub async fn delete(
     db: &impl ConnectionTrait,
     node_id: i64,
     name: &str,
-) -> Result<(), EngineError> {
+) -> Result<(), ServiceError> {
     let gone = secret::Entity::delete_many()
         .filter(secret::Column::NodeId.eq(node_id))
         .filter(secret::Column::Name.eq(name))
         .exec(db)
         .await?;
     if gone.rows_affected == 0 {
-        return Err(EngineError::NotFound("secret"));
+        return Err(ServiceError::NotFound("secret"));
     }
     Ok(())
 }
@@ -98,7 +98,7 @@ pub async fn resolve(
     key: &SecretKey,
     project_path: &str,
     names: &[String],
-) -> Result<BTreeMap<String, String>, EngineError> {
+) -> Result<BTreeMap<String, String>, ServiceError> {
     if names.is_empty() {
         return Ok(BTreeMap::new());
     }

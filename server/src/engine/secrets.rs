@@ -130,6 +130,12 @@ impl SecretKey {
     }
 }
 
+impl From<SecretsError> for crate::ServiceError {
+    fn from(error: SecretsError) -> Self {
+        crate::ServiceError::internal("secret storage", error)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

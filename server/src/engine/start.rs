@@ -7,6 +7,7 @@
 //! steps dispatched.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
@@ -15,16 +16,15 @@ use kiln_core::pipeline::Concurrency;
 use kiln_core::pipeline::commit::CommitInfo;
 use kiln_core::pipeline::concurrency::{GroupPolicy, on_start};
 use kiln_core::workflow::params::{GivenParams, ParamInput, resolve_params};
-use std::sync::Arc;
-
 use sea_orm::DatabaseTransaction;
 
+use super::Engine;
 use super::advance::{Changed, advance, push};
 use super::definitions;
 use super::repo::create::{RunRow, StepRow, create_run};
 use super::repo::groups;
 use super::workflows::{self, version_of};
-use super::{Engine, EngineError};
+use crate::ServiceError;
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::clock::now_ms;
@@ -98,7 +98,7 @@ pub struct NewRun<'a> {
 }
 
 /// Starts `new`; the run as written.
-pub async fn start(engine: &Engine, new: NewRun<'_>) -> Result<run::Model, EngineError> {
+pub async fn start(engine: &Engine, new: NewRun<'_>) -> Result<run::Model, ServiceError> {
     let prepared = prepare(engine, new).await?;
     let txn = crate::db::write_txn::begin(&engine.db).await?;
     let written = write(&txn, engine, prepared).await?;
@@ -116,7 +116,7 @@ pub struct Prepared {
 
 /// Checks `new` and stores its definition, outside any transaction (so a
 /// caller can then write the run in one of its own, beside its own rows).
-pub async fn prepare(engine: &Engine, new: NewRun<'_>) -> Result<Prepared, EngineError> {
+pub async fn prepare(engine: &Engine, new: NewRun<'_>) -> Result<Prepared, ServiceError> {
     if let Starter::Caller(principal) = new.by {
         authorize(
             &engine.db,
@@ -131,8 +131,8 @@ pub async fn prepare(engine: &Engine, new: NewRun<'_>) -> Result<Prepared, Engin
         RunSource::Workflow { name, params } => {
             let workflow = workflows::find(&engine.db, new.project, &name)
                 .await?
-                .ok_or(EngineError::NotFound("workflow"))?;
-            let inputs = params.inputs().map_err(EngineError::Params)?;
+                .ok_or(ServiceError::NotFound("workflow"))?;
+            let inputs = params.inputs().map_err(ServiceError::Params)?;
             prepare_workflow(engine, &workflow, new.by, &inputs).await?
         }
         RunSource::Pipeline(source) => {
@@ -150,7 +150,7 @@ async fn prepare_pipeline(
     project: i64,
     by: Starter<'_>,
     source: PipelineSource,
-) -> Result<Prepared, EngineError> {
+) -> Result<Prepared, ServiceError> {
     let definition_id = store_pipeline(engine, &source, Vec::new()).await?;
     let definition = engine.definitions.get(&engine.db, definition_id).await?;
     let concurrency = source.concurrency.clone();
@@ -167,7 +167,7 @@ pub(super) async fn store_pipeline(
     engine: &Engine,
     source: &PipelineSource,
     errors: Vec<String>,
-) -> Result<i64, EngineError> {
+) -> Result<i64, ServiceError> {
     let envelope = definitions::PipelineEnvelope {
         file: source.file.clone(),
         source: source.text.clone(),
@@ -244,12 +244,12 @@ async fn prepare_workflow(
     workflow: &crate::db::entities::workflow::Model,
     by: Starter<'_>,
     given: &BTreeMap<String, ParamInput>,
-) -> Result<Prepared, EngineError> {
+) -> Result<Prepared, ServiceError> {
     let version = version_of(&engine.db, workflow.id, workflow.latest_version).await?;
     let definition_id =
         definitions::store(&engine.db, definitions::WORKFLOW, &version.source).await?;
     let definition = engine.definitions.get(&engine.db, definition_id).await?;
-    let params = resolve_params(&definition, given).map_err(EngineError::Params)?;
+    let params = resolve_params(&definition, given).map_err(ServiceError::Params)?;
     let params = serde_json::to_string(&params).unwrap_or_else(|_| "{}".into());
     let row = RunRow {
         project_id: workflow.project_id,
@@ -287,7 +287,7 @@ pub async fn write(
     txn: &DatabaseTransaction,
     engine: &Engine,
     prepared: Prepared,
-) -> Result<Written, EngineError> {
+) -> Result<Written, ServiceError> {
     let Prepared {
         definition,
         row,

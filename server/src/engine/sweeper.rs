@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 use kiln_core::engine::AttemptEnd;
 use tokio_util::sync::CancellationToken;
 
+use super::Engine;
 use super::finish::{Ended, finish};
 use super::repo::leases;
-use super::{Engine, EngineError};
+use crate::ServiceError;
 use crate::clock::now_ms;
 use crate::jobs::steps::StepJob;
 
@@ -70,7 +71,7 @@ pub async fn run(engine: Arc<Engine>, shutdown: CancellationToken) {
 
 /// One pass; public so tests can drive it. `judge_leases` false skips
 /// declaring steps lost (just after an outage).
-pub async fn sweep(engine: &Engine, judge_leases: bool) -> Result<(), EngineError> {
+pub async fn sweep(engine: &Engine, judge_leases: bool) -> Result<(), ServiceError> {
     let now = now_ms();
     let expired = if !judge_leases {
         Vec::new()

@@ -10,7 +10,7 @@ use sea_orm::{
     EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::EngineError;
+use crate::ServiceError;
 use crate::clock::now_ms;
 use crate::db::entities::{workflow as wf, workflow_version as version};
 
@@ -29,10 +29,10 @@ pub async fn save(
     source: &str,
     user: Option<i64>,
     limits: &workflow::Limits,
-) -> Result<Saved, EngineError> {
-    Slug::parse(name).map_err(|e| EngineError::invalid("name", e))?;
+) -> Result<Saved, ServiceError> {
+    Slug::parse(name).map_err(|e| ServiceError::invalid("name", e))?;
     if source.len() > limits.max_source_bytes {
-        return Err(EngineError::invalid(
+        return Err(ServiceError::invalid(
             "source",
             format!(
                 "a workflow file may be at most {} bytes",
@@ -40,7 +40,7 @@ pub async fn save(
             ),
         ));
     }
-    let loaded = workflow::load_with(source, limits).map_err(EngineError::Definition)?;
+    let loaded = workflow::load_with(source, limits).map_err(ServiceError::Definition)?;
     super::label_grants::check(db, project, &loaded).await?;
     let now = now_ms();
     let txn = crate::db::write_txn::begin(db).await?;
@@ -60,7 +60,7 @@ pub async fn save(
             wf::Entity::find_by_id(found.id)
                 .one(&txn)
                 .await?
-                .ok_or(EngineError::NotFound("workflow"))?
+                .ok_or(ServiceError::NotFound("workflow"))?
         }
         None => wf::ActiveModel {
             project_id: Set(project),
@@ -73,11 +73,11 @@ pub async fn save(
         .insert(&txn)
         .await
         .map_err(|e| match e.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => EngineError::conflict(
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => ServiceError::conflict(
                 "name",
                 "saved by someone else at the same moment; try again",
             ),
-            _ => EngineError::Database(e),
+            _ => ServiceError::Database(e),
         })?,
     };
     let stored = version::ActiveModel {
@@ -101,7 +101,7 @@ pub async fn find(
     db: &impl ConnectionTrait,
     project: i64,
     name: &str,
-) -> Result<Option<wf::Model>, EngineError> {
+) -> Result<Option<wf::Model>, ServiceError> {
     Ok(wf::Entity::find()
         .filter(wf::Column::ProjectId.eq(project))
         .filter(wf::Column::Name.eq(name))
@@ -114,10 +114,10 @@ pub async fn get(
     db: &impl ConnectionTrait,
     project: i64,
     name: &str,
-) -> Result<Saved, EngineError> {
+) -> Result<Saved, ServiceError> {
     let workflow = find(db, project, name)
         .await?
-        .ok_or(EngineError::NotFound("workflow"))?;
+        .ok_or(ServiceError::NotFound("workflow"))?;
     let version = version_of(db, workflow.id, workflow.latest_version).await?;
     Ok(Saved { workflow, version })
 }
@@ -126,16 +126,16 @@ pub async fn version_of(
     db: &impl ConnectionTrait,
     workflow: i64,
     number: i32,
-) -> Result<version::Model, EngineError> {
+) -> Result<version::Model, ServiceError> {
     version::Entity::find()
         .filter(version::Column::WorkflowId.eq(workflow))
         .filter(version::Column::Version.eq(number))
         .one(db)
         .await?
-        .ok_or(EngineError::NotFound("workflow version"))
+        .ok_or(ServiceError::NotFound("workflow version"))
 }
 
-pub async fn list(db: &impl ConnectionTrait, project: i64) -> Result<Vec<wf::Model>, EngineError> {
+pub async fn list(db: &impl ConnectionTrait, project: i64) -> Result<Vec<wf::Model>, ServiceError> {
     Ok(wf::Entity::find()
         .filter(wf::Column::ProjectId.eq(project))
         .order_by_asc(wf::Column::Name)
@@ -149,7 +149,7 @@ pub async fn of_projects(
     db: &impl ConnectionTrait,
     projects: Option<sea_orm::sea_query::SelectStatement>,
     limit: u64,
-) -> Result<Vec<wf::Model>, EngineError> {
+) -> Result<Vec<wf::Model>, ServiceError> {
     let mut query = wf::Entity::find();
     if let Some(ids) = projects {
         query = query.filter(wf::Column::ProjectId.in_subquery(ids));
@@ -169,10 +169,10 @@ pub async fn delete(
     db: &impl ConnectionTrait,
     project: i64,
     name: &str,
-) -> Result<(), EngineError> {
+) -> Result<(), ServiceError> {
     let workflow = find(db, project, name)
         .await?
-        .ok_or(EngineError::NotFound("workflow"))?;
+        .ok_or(ServiceError::NotFound("workflow"))?;
     wf::Entity::delete_by_id(workflow.id).exec(db).await?;
     Ok(())
 }

@@ -9,8 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kiln_core::{ErrorBody, SourceProblem};
 
-use crate::accounts::AccountsError;
-use crate::engine::EngineError;
+use crate::ServiceError;
 use crate::pipelines::hooks::HookRefusal;
 
 #[derive(Debug, thiserror::Error)]
@@ -119,27 +118,6 @@ impl ApiError {
     }
 }
 
-impl From<AccountsError> for ApiError {
-    fn from(error: AccountsError) -> Self {
-        match error {
-            AccountsError::Invalid { field, message } => ApiError::invalid(field, message),
-            AccountsError::Conflict { field, message } => ApiError::Conflict {
-                field: field.to_owned(),
-                message,
-            },
-            AccountsError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
-            AccountsError::Forbidden(message) => ApiError::Forbidden(message),
-            AccountsError::Unauthenticated(message) => ApiError::Unauthorized(message.to_owned()),
-            error @ AccountsError::Throttled { retry_after } => ApiError::TooManyRequests {
-                message: error.to_string(),
-                retry_after,
-            },
-            AccountsError::Database(e) => ApiError::database(e),
-            error @ AccountsError::Hashing(_) => ApiError::Internal(Box::new(error)),
-        }
-    }
-}
-
 impl From<HookRefusal> for ApiError {
     fn from(refusal: HookRefusal) -> Self {
         match refusal {
@@ -153,11 +131,11 @@ impl From<HookRefusal> for ApiError {
     }
 }
 
-impl From<EngineError> for ApiError {
-    fn from(error: EngineError) -> Self {
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
         match error {
-            EngineError::Definition(problems) => ApiError::BadSource {
-                message: EngineError::Definition(problems.clone()).to_string(),
+            ServiceError::Definition(problems) => ApiError::BadSource {
+                message: ServiceError::Definition(problems.clone()).to_string(),
                 problems: problems
                     .into_iter()
                     .map(|p| SourceProblem {
@@ -167,7 +145,7 @@ impl From<EngineError> for ApiError {
                     })
                     .collect(),
             },
-            EngineError::Params(errors) => {
+            ServiceError::Params(errors) => {
                 let field = errors
                     .first()
                     .map_or_else(|| "params".to_owned(), |e| format!("params.{}", e.param));
@@ -178,16 +156,21 @@ impl From<EngineError> for ApiError {
                     .join("; ");
                 ApiError::Invalid { field, message }
             }
-            EngineError::Invalid { field, message } => ApiError::invalid(field, message),
-            EngineError::Conflict { field, message } => ApiError::Conflict {
+            ServiceError::Invalid { field, message } => ApiError::invalid(field, message),
+            ServiceError::Conflict { field, message } => ApiError::Conflict {
                 field: field.to_owned(),
                 message,
             },
-            EngineError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
-            EngineError::Accounts(e) => e.into(),
-            EngineError::Database(e) => ApiError::database(e),
-            EngineError::Repository(message) => ApiError::BadGateway(message),
-            error @ (EngineError::Jobs(_) | EngineError::Secrets(_) | EngineError::Logs(_)) => {
+            ServiceError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            ServiceError::Forbidden(message) => ApiError::Forbidden(message),
+            ServiceError::Unauthenticated(message) => ApiError::Unauthorized(message.to_owned()),
+            error @ ServiceError::Throttled { retry_after } => ApiError::TooManyRequests {
+                message: error.to_string(),
+                retry_after,
+            },
+            ServiceError::Database(e) => ApiError::database(e),
+            ServiceError::Repository(message) => ApiError::BadGateway(message),
+            error @ (ServiceError::Hashing(_) | ServiceError::Internal { .. }) => {
                 ApiError::Internal(Box::new(error))
             }
         }

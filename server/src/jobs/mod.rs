@@ -42,3 +42,9 @@ pub enum JobsError {
     #[error("cannot read the job queue: {0}")]
     Query(#[source] Cause),
 }
+
+impl From<JobsError> for crate::ServiceError {
+    fn from(error: JobsError) -> Self {
+        crate::ServiceError::internal("job queue", error)
+    }
+}

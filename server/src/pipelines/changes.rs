@@ -7,7 +7,7 @@
 //! nothing in common, and the default branch's first push, count every
 //! file as changed.
 
-use crate::engine::EngineError;
+use crate::ServiceError;
 use crate::engine::mirror::Mirror;
 
 /// What to compare.
@@ -31,7 +31,7 @@ pub async fn changed_files(
     mirror: &Mirror,
     default_branch: &str,
     compare: Compare<'_>,
-) -> Result<(Vec<String>, Option<String>), EngineError> {
+) -> Result<(Vec<String>, Option<String>), ServiceError> {
     let (base, head) = match compare {
         Compare::Push {
             before: Some(before),

@@ -5,10 +5,11 @@ use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use crate::ServiceError;
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::db::entities::delivery;
-use crate::engine::{Engine, EngineError};
+use crate::engine::Engine;
 
 /// One delivery as a page or the API shows it.
 #[derive(Debug, Clone)]
@@ -31,7 +32,7 @@ pub async fn list(
     principal: &Principal,
     project: i64,
     limit: u64,
-) -> Result<Vec<Delivery>, EngineError> {
+) -> Result<Vec<Delivery>, ServiceError> {
     authorize(
         &engine.db,
         principal,

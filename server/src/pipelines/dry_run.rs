@@ -10,11 +10,12 @@ use kiln_core::pipeline::{self, Change, Concurrency, EventKind};
 use sea_orm::EntityTrait;
 
 use super::changes::{Compare, changed_files};
+use crate::ServiceError;
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::db::entities::repository;
+use crate::engine::Engine;
 use crate::engine::mirror::Mirror;
-use crate::engine::{Engine, EngineError};
 
 #[derive(Debug, Clone)]
 pub struct DryRunRequest {
@@ -81,9 +82,9 @@ pub struct DryRun {
 }
 
 /// A branch or tag name from a request, refused unless git accepts it.
-pub fn check_name(field: &'static str, value: &Option<String>) -> Result<(), EngineError> {
+pub fn check_name(field: &'static str, value: &Option<String>) -> Result<(), ServiceError> {
     match value {
-        Some(name) if !is_ref_name(name) => Err(EngineError::invalid(
+        Some(name) if !is_ref_name(name) => Err(ServiceError::invalid(
             field,
             format!("{name:?} is not a name git accepts"),
         )),
@@ -94,13 +95,13 @@ pub fn check_name(field: &'static str, value: &Option<String>) -> Result<(), Eng
 fn check_commit(
     field: &'static str,
     value: &Option<String>,
-) -> Result<Option<String>, EngineError> {
+) -> Result<Option<String>, ServiceError> {
     match value.as_deref() {
         None => Ok(None),
         Some(raw) if is_zero(raw) && field == "before" => Ok(None),
         Some(raw) => commit_id(raw)
             .map(Some)
-            .ok_or_else(|| EngineError::invalid(field, "a commit id is 40 or 64 hex digits")),
+            .ok_or_else(|| ServiceError::invalid(field, "a commit id is 40 or 64 hex digits")),
     }
 }
 
@@ -110,7 +111,7 @@ pub async fn dry_run(
     principal: &Principal,
     project: i64,
     request: DryRunRequest,
-) -> Result<DryRun, EngineError> {
+) -> Result<DryRun, ServiceError> {
     authorize(
         &engine.db,
         principal,
@@ -122,7 +123,7 @@ pub async fn dry_run(
     let link = repository::Entity::find_by_id(project)
         .one(&engine.db)
         .await?
-        .ok_or(EngineError::NotFound("repository"))?;
+        .ok_or(ServiceError::NotFound("repository"))?;
     decide(engine, &link, request).await
 }
 
@@ -132,7 +133,7 @@ pub async fn decide(
     engine: &Engine,
     link: &repository::Model,
     request: DryRunRequest,
-) -> Result<DryRun, EngineError> {
+) -> Result<DryRun, ServiceError> {
     check_name("branch", &request.branch)?;
     check_name("tag", &request.tag)?;
     let before = check_commit("before", &request.before)?;
@@ -140,27 +141,26 @@ pub async fn decide(
     if let Some(paths) = &request.paths
         && paths.len() > 100_000
     {
-        return Err(EngineError::invalid("paths", "at most 100,000 paths"));
+        return Err(ServiceError::invalid("paths", "at most 100,000 paths"));
     }
     let mirror = Mirror::for_link(engine, link);
     mirror.fetch().await?;
     let branch = request.branch.clone();
     let commit = match after {
         // An annotated tag's id names the tag object: its commit is meant.
-        Some(sha) => mirror
-            .peel(&sha)
-            .await
-            .ok_or_else(|| EngineError::invalid("after", "that commit is not in the repository"))?,
+        Some(sha) => mirror.peel(&sha).await.ok_or_else(|| {
+            ServiceError::invalid("after", "that commit is not in the repository")
+        })?,
         None if request.event == EventKind::Tag && request.tag.is_some() => {
             let tag = request.tag.as_deref().unwrap_or_default();
             mirror.tag_commit(tag).await.ok_or_else(|| {
-                EngineError::invalid("tag", format!("no tag {tag:?} in the repository"))
+                ServiceError::invalid("tag", format!("no tag {tag:?} in the repository"))
             })?
         }
         None => {
             let name = branch.as_deref().unwrap_or(&link.default_branch);
             mirror.branch_head(name).await.ok_or_else(|| {
-                EngineError::invalid("branch", format!("no branch {name:?} in the repository"))
+                ServiceError::invalid("branch", format!("no branch {name:?} in the repository"))
             })?
         }
     };

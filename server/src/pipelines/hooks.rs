@@ -7,16 +7,16 @@
 
 use kiln_core::hooks::{HookEvent, Provider, SignatureError, verify};
 use kiln_core::pipeline::EventKind;
+use kiln_core::text::clip_bytes as clip;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::json;
-
-use kiln_core::text::clip_bytes as clip;
 
 use super::dry_run::{DryRun, DryRunRequest, decide};
 use super::matching::{decisions_json, start_matching};
 use super::repository::hook_secret_of;
+use crate::ServiceError;
 use crate::db::entities::{delivery, repository};
-use crate::engine::{Engine, EngineError};
+use crate::engine::Engine;
 
 /// What fits a MariaDB TEXT column, with room to spare.
 const MAX_DECISIONS_BYTES: usize = 60 * 1024;
@@ -44,7 +44,7 @@ pub enum HookRefusal {
     #[error("{0}")]
     Malformed(String),
     #[error(transparent)]
-    Engine(#[from] EngineError),
+    Engine(#[from] ServiceError),
 }
 
 impl From<sea_orm::DbErr> for HookRefusal {
@@ -194,7 +194,7 @@ pub(super) async fn process(
                 runs = started;
                 (summary(&decided, &runs), decisions)
             }
-            Err(EngineError::Repository(message)) => {
+            Err(ServiceError::Repository(message)) => {
                 // The git host failed: recorded as failed, answered 502, and
                 // a redelivery is decided again.
                 record(
@@ -205,7 +205,7 @@ pub(super) async fn process(
                     &[],
                 )
                 .await?;
-                return Err(HookRefusal::Engine(EngineError::Repository(message)));
+                return Err(HookRefusal::Engine(ServiceError::Repository(message)));
             }
             Err(error) => (format!("not decided: {error}"), json!([])),
         },
@@ -261,7 +261,7 @@ async fn first_delivery(engine: &Engine, project: i64, id: &str) -> Result<Deliv
         .filter(delivery::Column::DeliveryId.eq(id))
         .one(&engine.db)
         .await?
-        .ok_or(EngineError::NotFound("delivery"))?;
+        .ok_or(ServiceError::NotFound("delivery"))?;
     Ok(Delivered {
         delivery: first.delivery_id,
         runs: serde_json::from_str(&first.runs).unwrap_or_default(),

@@ -9,11 +9,12 @@ use kiln_core::accounts::NodeKind;
 use kiln_core::engine::RunState;
 use kiln_core::pipeline::commit::CommitInfo;
 
+use crate::ServiceError;
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::db::entities::run;
+use crate::engine::Engine;
 use crate::engine::repo::runs;
-use crate::engine::{Engine, EngineError};
 
 /// Pipeline runs read: the last run of a branch untouched for longer than
 /// this many runs is not shown.
@@ -37,7 +38,7 @@ pub async fn last_per_branch(
     engine: &Engine,
     principal: &Principal,
     project: i64,
-) -> Result<Vec<BranchStatus>, EngineError> {
+) -> Result<Vec<BranchStatus>, ServiceError> {
     authorize(
         &engine.db,
         principal,

@@ -12,11 +12,12 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
 use super::hooks::{Delivered, HookRefusal, process};
+use crate::ServiceError;
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::db::entities::{delivery, repository};
+use crate::engine::Engine;
 use crate::engine::mirror::Mirror;
-use crate::engine::{Engine, EngineError};
 
 /// Replays delivery `id` (Kiln's row id) of `project`.
 pub async fn replay(
@@ -24,7 +25,7 @@ pub async fn replay(
     principal: &Principal,
     project: i64,
     id: i64,
-) -> Result<Delivered, EngineError> {
+) -> Result<Delivered, ServiceError> {
     authorize(
         &engine.db,
         principal,
@@ -37,21 +38,21 @@ pub async fn replay(
         .filter(delivery::Column::ProjectId.eq(project))
         .one(&engine.db)
         .await?
-        .ok_or(EngineError::NotFound("delivery"))?;
+        .ok_or(ServiceError::NotFound("delivery"))?;
     let event: HookEvent = original
         .event_json
         .as_deref()
         .and_then(|text| serde_json::from_str(text).ok())
-        .ok_or_else(|| EngineError::Conflict {
+        .ok_or_else(|| ServiceError::Conflict {
             field: "delivery",
             message: "this delivery was recorded without its event (before Replay existed, or too large to keep)".into(),
         })?;
     let link = repository::Entity::find_by_id(project)
         .one(&engine.db)
         .await?
-        .ok_or(EngineError::NotFound("repository"))?;
+        .ok_or(ServiceError::NotFound("repository"))?;
     if link.provider != original.provider {
-        return Err(EngineError::Conflict {
+        return Err(ServiceError::Conflict {
             field: "delivery",
             message: format!(
                 "the repository is linked to {} now; this delivery came from {}",
@@ -71,7 +72,7 @@ pub async fn replay(
         let mirror = Mirror::for_link(engine, &link);
         mirror.fetch().await?;
         if !mirror.is_on_branch_or_tag(&sha).await {
-            return Err(EngineError::Conflict {
+            return Err(ServiceError::Conflict {
                 field: "delivery",
                 message: format!(
                     "commit {sha} is no longer on a branch or tag of the repository; it is not replayed"
@@ -91,6 +92,6 @@ pub async fn replay(
         .await
         .map_err(|refusal| match refusal {
             HookRefusal::Engine(error) => error,
-            other => EngineError::invalid("delivery", other),
+            other => ServiceError::invalid("delivery", other),
         })
 }

@@ -13,11 +13,12 @@ use kiln_core::pipeline::repository::{RepositoryUrl, check_default_branch, redac
 use rand::RngCore;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 
+use crate::ServiceError;
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::db::entities::repository;
+use crate::engine::Engine;
 use crate::engine::secrets::SecretKey;
-use crate::engine::{Engine, EngineError};
 
 /// What a maintainer asks for.
 pub struct LinkRequest {
@@ -62,8 +63,8 @@ fn open(
     sealed: &str,
     aad: &[u8],
     field: &'static str,
-) -> Result<String, EngineError> {
-    let damaged = || EngineError::invalid(field, "the stored value is damaged");
+) -> Result<String, ServiceError> {
+    let damaged = || ServiceError::invalid(field, "the stored value is damaged");
     let bytes = STANDARD.decode(sealed).map_err(|_| damaged())?;
     let plain = key.open(&bytes, aad)?;
     String::from_utf8(plain).map_err(|_| damaged())
@@ -76,11 +77,11 @@ fn new_hook_secret() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn linked(key: &SecretKey, row: repository::Model) -> Result<Linked, EngineError> {
+fn linked(key: &SecretKey, row: repository::Model) -> Result<Linked, ServiceError> {
     let provider = row
         .provider
         .parse()
-        .map_err(|e: String| EngineError::invalid("provider", e))?;
+        .map_err(|e: String| ServiceError::invalid("provider", e))?;
     Ok(Linked {
         project_id: row.project_id,
         url: redact(&row.url),
@@ -99,7 +100,7 @@ fn linked(key: &SecretKey, row: repository::Model) -> Result<Linked, EngineError
 }
 
 /// The project's hook secret in clear, to check a delivery's signature.
-pub fn hook_secret_of(engine: &Engine, row: &repository::Model) -> Result<String, EngineError> {
+pub fn hook_secret_of(engine: &Engine, row: &repository::Model) -> Result<String, ServiceError> {
     open(
         &engine.key,
         &row.hook_secret,
@@ -112,7 +113,7 @@ pub fn hook_secret_of(engine: &Engine, row: &repository::Model) -> Result<String
 pub fn status_token_of(
     engine: &Engine,
     row: &repository::Model,
-) -> Result<Option<String>, EngineError> {
+) -> Result<Option<String>, ServiceError> {
     row.status_token
         .as_deref()
         .map(|sealed| {
@@ -133,7 +134,7 @@ pub async fn link(
     principal: &Principal,
     project: i64,
     request: LinkRequest,
-) -> Result<Linked, EngineError> {
+) -> Result<Linked, ServiceError> {
     let db = &engine.db;
     authorize(
         db,
@@ -144,23 +145,23 @@ pub async fn link(
     )
     .await?;
     let url = RepositoryUrl::parse(&request.url, engine.settings.allow_local_repositories)
-        .map_err(|e| EngineError::invalid("url", e))?;
+        .map_err(|e| ServiceError::invalid("url", e))?;
     if !engine.settings.allow_local_repositories {
         // The same rule as every fetch: told now, not at the first push.
         crate::engine::git_address::check_link(url.as_str(), &engine.http.policy())
             .await
-            .map_err(|e| EngineError::invalid("url", e))?;
+            .map_err(|e| ServiceError::invalid("url", e))?;
     }
     let provider: Provider = request
         .provider
         .parse()
-        .map_err(|e: String| EngineError::invalid("provider", e))?;
+        .map_err(|e: String| ServiceError::invalid("provider", e))?;
     check_default_branch(&request.default_branch)
-        .map_err(|e| EngineError::invalid("default_branch", e))?;
+        .map_err(|e| ServiceError::invalid("default_branch", e))?;
     if let Some(token) = &request.status_token
         && token.len() > 4096
     {
-        return Err(EngineError::invalid(
+        return Err(ServiceError::invalid(
             "status_token",
             "a status token is at most 4096 bytes",
         ));
@@ -171,7 +172,7 @@ pub async fn link(
         .map(|u| u.trim().to_owned());
     if let Some(api) = &api_url {
         status::check_api_url(api, engine.settings.allow_local_repositories)
-            .map_err(|e| EngineError::invalid("api_url", e))?;
+            .map_err(|e| ServiceError::invalid("api_url", e))?;
     }
     let existing = repository::Entity::find_by_id(project).one(db).await?;
     let hook_secret = match &existing {
@@ -192,7 +193,7 @@ pub async fn link(
         } else {
             "url"
         };
-        return Err(EngineError::invalid(field, error));
+        return Err(ServiceError::invalid(field, error));
     }
     let row = repository::ActiveModel {
         project_id: Set(project),
@@ -219,7 +220,7 @@ async fn row_for_maintainer(
     engine: &Engine,
     principal: &Principal,
     project: i64,
-) -> Result<repository::Model, EngineError> {
+) -> Result<repository::Model, ServiceError> {
     authorize(
         &engine.db,
         principal,
@@ -231,7 +232,7 @@ async fn row_for_maintainer(
     repository::Entity::find_by_id(project)
         .one(&engine.db)
         .await?
-        .ok_or(EngineError::NotFound("repository"))
+        .ok_or(ServiceError::NotFound("repository"))
 }
 
 /// The project's linked repository, for maintainers.
@@ -239,7 +240,7 @@ pub async fn get(
     engine: &Engine,
     principal: &Principal,
     project: i64,
-) -> Result<Linked, EngineError> {
+) -> Result<Linked, ServiceError> {
     linked(
         &engine.key,
         row_for_maintainer(engine, principal, project).await?,
@@ -251,7 +252,7 @@ pub async fn rotate_secret(
     engine: &Engine,
     principal: &Principal,
     project: i64,
-) -> Result<Linked, EngineError> {
+) -> Result<Linked, ServiceError> {
     let db = &engine.db;
     let row = row_for_maintainer(engine, principal, project).await?;
     let mut active: repository::ActiveModel = row.into();

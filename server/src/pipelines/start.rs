@@ -12,12 +12,13 @@ use kiln_core::pipeline::{self, Change, EventKind};
 use sea_orm::EntityTrait;
 
 use super::dry_run::check_name;
+use crate::ServiceError;
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::db::entities::{repository, run};
+use crate::engine::Engine;
 use crate::engine::mirror::Mirror;
 use crate::engine::start::{NewRun, PipelineSource, RunSource, Starter, start};
-use crate::engine::{Engine, EngineError};
 
 /// Which commit to run on: at most one of the three; none is the default
 /// branch's head.
@@ -34,7 +35,7 @@ pub async fn start_manual(
     project: i64,
     name: &str,
     at: At,
-) -> Result<run::Model, EngineError> {
+) -> Result<run::Model, ServiceError> {
     // Checked before any git work is done for the caller.
     authorize(
         &engine.db,
@@ -65,13 +66,13 @@ pub async fn source_at(
     name: &str,
     at: At,
     event: EventKind,
-) -> Result<PipelineSource, EngineError> {
+) -> Result<PipelineSource, ServiceError> {
     let given = [&at.branch, &at.tag, &at.commit]
         .iter()
         .filter(|v| v.is_some())
         .count();
     if given > 1 {
-        return Err(EngineError::invalid(
+        return Err(ServiceError::invalid(
             "branch",
             "give one of branch, tag or commit",
         ));
@@ -81,19 +82,19 @@ pub async fn source_at(
     let link = repository::Entity::find_by_id(project)
         .one(&engine.db)
         .await?
-        .ok_or(EngineError::NotFound("repository"))?;
+        .ok_or(ServiceError::NotFound("repository"))?;
     let mirror = Mirror::for_link(engine, &link);
     mirror.fetch().await?;
     let (sha, branch, tag) = if let Some(raw) = &at.commit {
         let sha = commit_id(raw)
-            .ok_or_else(|| EngineError::invalid("commit", "a commit id is 40 or 64 hex digits"))?;
+            .ok_or_else(|| ServiceError::invalid("commit", "a commit id is 40 or 64 hex digits"))?;
         let sha = mirror.peel(&sha).await.ok_or_else(|| {
-            EngineError::invalid("commit", "that commit is not in the repository")
+            ServiceError::invalid("commit", "that commit is not in the repository")
         })?;
         (sha, None, None)
     } else if let Some(tag) = &at.tag {
         let sha = mirror.tag_commit(tag).await.ok_or_else(|| {
-            EngineError::invalid("tag", format!("no tag {tag:?} in the repository"))
+            ServiceError::invalid("tag", format!("no tag {tag:?} in the repository"))
         })?;
         (sha, None, Some(tag.clone()))
     } else {
@@ -102,7 +103,7 @@ pub async fn source_at(
             .clone()
             .unwrap_or_else(|| link.default_branch.clone());
         let sha = mirror.branch_head(&branch).await.ok_or_else(|| {
-            EngineError::invalid("branch", format!("no branch {branch:?} in the repository"))
+            ServiceError::invalid("branch", format!("no branch {branch:?} in the repository"))
         })?;
         (sha, Some(branch), None)
     };
@@ -123,12 +124,12 @@ pub async fn source_at(
             Ok(_) => {}
             // The file named after it does not load: say why.
             Err(errors) if pipeline::parse::name_of_file(&file.path) == name => {
-                return Err(EngineError::Definition(errors));
+                return Err(ServiceError::Definition(errors));
             }
             Err(_) => {}
         }
     }
-    let (file, text, loaded) = found.ok_or(EngineError::NotFound("pipeline"))?;
+    let (file, text, loaded) = found.ok_or(ServiceError::NotFound("pipeline"))?;
     let change = Change {
         event,
         branch: branch.as_deref(),
@@ -136,7 +137,7 @@ pub async fn source_at(
         paths: None,
     };
     if let Err(excluded) = loaded.when.check(&change) {
-        return Err(EngineError::conflict(
+        return Err(ServiceError::conflict(
             "pipeline",
             format!("the pipeline does not start for this: {excluded}"),
         ));
@@ -150,7 +151,7 @@ pub async fn source_at(
         })
         .collect();
     if excluded.len() == loaded.steps.len() {
-        return Err(EngineError::conflict(
+        return Err(ServiceError::conflict(
             "pipeline",
             "every step's when: leaves it out for this",
         ));

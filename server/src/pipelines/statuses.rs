@@ -19,12 +19,13 @@ use sea_orm::EntityTrait;
 use tokio_util::sync::CancellationToken;
 
 use super::repository::status_token_of;
+use crate::ServiceError;
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::db::entities::{commit_status, repository};
 use crate::engine::http_client::{StepClient, describe};
 use crate::engine::repo::statuses::{self, Outcome};
-use crate::engine::{Engine, EngineError, checkout, repo};
+use crate::engine::{Engine, checkout, repo};
 
 /// Between looks for due statuses.
 const POLL: Duration = Duration::from_secs(1);
@@ -52,14 +53,17 @@ impl Reporter {
     /// `http_step_allow_networks`), plus this machine's loopback when local
     /// repositories are allowed (their stand-in hosts run there); redirects
     /// are not followed, so a token never travels to another host.
-    pub fn from_config(config: &Config, base_url: Option<String>) -> Result<Reporter, EngineError> {
+    pub fn from_config(
+        config: &Config,
+        base_url: Option<String>,
+    ) -> Result<Reporter, ServiceError> {
         let mut networks = config.http_step_allow_networks.networks().to_vec();
         if config.allow_local_repositories {
             networks.extend(NetworkList::loopback().networks().iter().copied());
         }
         let allow = NetworkList::new(networks);
         let client = StepClient::without_redirects(allow)
-            .map_err(|e| EngineError::invalid("http_step_allow_networks", e))?;
+            .map_err(|e| ServiceError::invalid("http_step_allow_networks", e))?;
         Ok(Reporter { client, base_url })
     }
 
@@ -85,7 +89,7 @@ pub async fn report_due(
     engine: &Engine,
     client: &StepClient,
     base_url: Option<&str>,
-) -> Result<usize, EngineError> {
+) -> Result<usize, ServiceError> {
     let mut sent = 0;
     for row in statuses::due(&engine.db, now_ms(), BATCH).await? {
         // Each its own time: the sends before it took some.

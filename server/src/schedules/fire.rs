@@ -16,11 +16,12 @@ use kiln_core::schedule::{
 use kiln_core::workflow::params::GivenParams;
 
 use super::store::{self, NewFiring};
+use crate::ServiceError;
 use crate::clock::now_ms;
 use crate::db::entities::{run, schedule};
 use crate::engine::repo::runs;
 use crate::engine::start::{self, NewRun, Prepared, RunSource, Starter, Written};
-use crate::engine::{Engine, EngineError, cancel};
+use crate::engine::{Engine, cancel};
 use crate::pipelines::start::{At, source_at};
 
 /// How long a server may prepare a pipeline schedule's pass before
@@ -61,7 +62,7 @@ pub async fn pass(
     engine: &Engine,
     row: &schedule::Model,
     now: i64,
-) -> Result<PassOutcome, EngineError> {
+) -> Result<PassOutcome, ServiceError> {
     let Some(first) = row.next_at_ms.filter(|&at| at <= now) else {
         return Ok(PassOutcome::default());
     };
@@ -148,7 +149,7 @@ pub async fn pass(
                         if let (OnOverlap::ReplaceThenStart, Some(old)) = (decision, previous) {
                             let by = format!("schedule {}", row.name);
                             match cancel::cancel_in(&txn, engine, old, &by).await {
-                                Ok(_) | Err(EngineError::Conflict { .. }) => {}
+                                Ok(_) | Err(ServiceError::Conflict { .. }) => {}
                                 Err(other) => return Err(other),
                             }
                             cancelled.push(old);
@@ -189,7 +190,7 @@ pub async fn run_now(
     engine: &Engine,
     row: &schedule::Model,
     by: Starter<'_>,
-) -> Result<run::Model, EngineError> {
+) -> Result<run::Model, ServiceError> {
     let prepared = prepare_as(engine, row, by).await?;
     let now = now_ms();
     let txn = crate::db::write_txn::begin(&engine.db).await?;
@@ -212,7 +213,7 @@ pub async fn run_now(
     Ok(start::after_commit(engine, started).await)
 }
 
-async fn prepare(engine: &Engine, row: &schedule::Model) -> Result<Prepared, EngineError> {
+async fn prepare(engine: &Engine, row: &schedule::Model) -> Result<Prepared, ServiceError> {
     prepare_as(engine, row, Starter::Schedule).await
 }
 
@@ -221,7 +222,7 @@ async fn prepare_as(
     engine: &Engine,
     row: &schedule::Model,
     by: Starter<'_>,
-) -> Result<Prepared, EngineError> {
+) -> Result<Prepared, ServiceError> {
     let source = match (&row.workflow, &row.pipeline) {
         (Some(name), _) => RunSource::Workflow {
             name: name.clone(),
@@ -235,7 +236,7 @@ async fn prepare_as(
             let source = source_at(engine, row.project_id, name, at, EventKind::Schedule).await?;
             RunSource::Pipeline(Box::new(source))
         }
-        (None, None) => return Err(EngineError::NotFound("workflow")),
+        (None, None) => return Err(ServiceError::NotFound("workflow")),
     };
     start::prepare(
         engine,
@@ -274,7 +275,7 @@ async fn stop_broken(
     first: i64,
     now: i64,
     error: String,
-) -> Result<PassOutcome, EngineError> {
+) -> Result<PassOutcome, ServiceError> {
     let txn = crate::db::write_txn::begin(&engine.db).await?;
     if !store::claim(&txn, row.id, first, None, now).await? {
         txn.rollback().await?;

@@ -10,12 +10,13 @@ use kiln_core::schedule::{ScheduleInput, ScheduleSpec, Target, check, next_after
 use sea_orm::{ActiveValue::Set, EntityTrait, IntoActiveModel};
 
 use super::{fire, store};
+use crate::ServiceError;
+use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
-use crate::accounts::{AccountsError, Principal};
 use crate::clock::now_ms;
 use crate::db::entities::{repository, run, schedule, schedule_firing};
 use crate::engine::start::Starter;
-use crate::engine::{Engine, EngineError, workflows};
+use crate::engine::{Engine, workflows};
 
 /// Schedule rows one listing across projects reads at most.
 const MAX_SCANNED: usize = 5000;
@@ -48,7 +49,7 @@ pub async fn create(
     principal: &Principal,
     project: i64,
     change: Change,
-) -> Result<schedule::Model, EngineError> {
+) -> Result<schedule::Model, ServiceError> {
     let db = &engine.db;
     authorize(
         db,
@@ -92,7 +93,7 @@ pub async fn create(
     let txn = crate::db::write_txn::begin(db).await?;
     store::lock_project(&txn, project).await?;
     if store::count_of_project(&txn, project).await? >= most {
-        return Err(EngineError::invalid(
+        return Err(ServiceError::invalid(
             "project",
             format!("a project has at most {most} schedules (schedules_per_project)"),
         ));
@@ -110,7 +111,7 @@ pub async fn update(
     principal: &Principal,
     id: i64,
     change: Change,
-) -> Result<schedule::Model, EngineError> {
+) -> Result<schedule::Model, ServiceError> {
     let row = authorized(engine, principal, id, Action::EditDefinitions).await?;
     let keep = |given: &Option<String>, old: Option<&String>| given.clone().or(old.cloned());
     // A new target replaces the old one whole.
@@ -178,7 +179,7 @@ pub async fn update(
     Ok(saved)
 }
 
-pub async fn delete(engine: &Engine, principal: &Principal, id: i64) -> Result<(), EngineError> {
+pub async fn delete(engine: &Engine, principal: &Principal, id: i64) -> Result<(), ServiceError> {
     authorized(engine, principal, id, Action::EditDefinitions).await?;
     store::delete(&engine.db, id).await?;
     Ok(())
@@ -191,27 +192,27 @@ pub async fn set_paused(
     principal: &Principal,
     id: i64,
     paused: bool,
-) -> Result<schedule::Model, EngineError> {
+) -> Result<schedule::Model, ServiceError> {
     let row = authorized(engine, principal, id, Action::EditDefinitions).await?;
     let now = now_ms();
     let next = if paused {
         row.next_at_ms
     } else {
-        let loaded = fire::load(&row).map_err(|e| EngineError::invalid("cron", e))?;
+        let loaded = fire::load(&row).map_err(|e| ServiceError::invalid("cron", e))?;
         next_after(&loaded.expr, loaded.zone, now)
     };
     store::set_next(&engine.db, id, next, paused, now).await?;
     engine.schedules_changed.notify_waiters();
     store::get(&engine.db, id)
         .await?
-        .ok_or(EngineError::NotFound("schedule"))
+        .ok_or(ServiceError::NotFound("schedule"))
 }
 
 pub async fn run_now(
     engine: &Engine,
     principal: &Principal,
     id: i64,
-) -> Result<run::Model, EngineError> {
+) -> Result<run::Model, ServiceError> {
     let row = authorized(engine, principal, id, Action::Run).await?;
     fire::run_now(engine, &row, Starter::Caller(principal)).await
 }
@@ -220,7 +221,7 @@ pub async fn get(
     engine: &Engine,
     principal: &Principal,
     id: i64,
-) -> Result<schedule::Model, EngineError> {
+) -> Result<schedule::Model, ServiceError> {
     authorized(engine, principal, id, Action::View).await
 }
 
@@ -228,7 +229,7 @@ pub async fn of_project(
     engine: &Engine,
     principal: &Principal,
     project: i64,
-) -> Result<Vec<schedule::Model>, EngineError> {
+) -> Result<Vec<schedule::Model>, ServiceError> {
     authorize(
         &engine.db,
         principal,
@@ -246,11 +247,11 @@ pub async fn visible(
     principal: &Principal,
     after: Option<i64>,
     limit: u64,
-) -> Result<(Vec<schedule::Model>, Option<i64>), EngineError> {
+) -> Result<(Vec<schedule::Model>, Option<i64>), ServiceError> {
     if principal.user().is_none() {
-        return Err(EngineError::Accounts(AccountsError::Unauthenticated(
+        return Err(ServiceError::Unauthenticated(
             "sign in or send an API token",
-        )));
+        ));
     }
     let mut seen = std::collections::HashMap::new();
     let mut found = Vec::new();
@@ -302,7 +303,7 @@ pub async fn firings(
     id: i64,
     before: Option<i64>,
     limit: u64,
-) -> Result<Vec<schedule_firing::Model>, EngineError> {
+) -> Result<Vec<schedule_firing::Model>, ServiceError> {
     authorized(engine, principal, id, Action::View).await?;
     Ok(store::firings(&engine.db, id, before, limit).await?)
 }
@@ -311,7 +312,7 @@ pub async fn firings(
 pub async fn latest_firings(
     engine: &Engine,
     ids: &[i64],
-) -> Result<Vec<schedule_firing::Model>, EngineError> {
+) -> Result<Vec<schedule_firing::Model>, ServiceError> {
     Ok(store::latest_of(&engine.db, ids).await?)
 }
 
@@ -331,10 +332,10 @@ async fn authorized(
     principal: &Principal,
     id: i64,
     action: Action,
-) -> Result<schedule::Model, EngineError> {
+) -> Result<schedule::Model, ServiceError> {
     let row = store::get(&engine.db, id)
         .await?
-        .ok_or(EngineError::NotFound("schedule"))?;
+        .ok_or(ServiceError::NotFound("schedule"))?;
     authorize(
         &engine.db,
         principal,
@@ -345,8 +346,8 @@ async fn authorized(
     .await
     .map_err(|error| match error {
         // Nobody signed in is told to sign in, not that nothing is there.
-        AccountsError::Unauthenticated(_) => EngineError::Accounts(error),
-        _ => EngineError::NotFound("schedule"),
+        ServiceError::Unauthenticated(_) => error,
+        _ => ServiceError::NotFound("schedule"),
     })?;
     if action != Action::View {
         authorize(
@@ -367,12 +368,12 @@ async fn checked(
     engine: &Engine,
     project: i64,
     input: &ScheduleInput,
-) -> Result<ScheduleSpec, EngineError> {
-    let spec = check(input).map_err(|e| EngineError::invalid(e.field, e.message))?;
+) -> Result<ScheduleSpec, ServiceError> {
+    let spec = check(input).map_err(|e| ServiceError::invalid(e.field, e.message))?;
     match &spec.target {
         Target::Workflow(name) => {
             if workflows::find(&engine.db, project, name).await?.is_none() {
-                return Err(EngineError::invalid(
+                return Err(ServiceError::invalid(
                     "workflow",
                     format!("the project has no workflow {name:?}"),
                 ));
@@ -384,7 +385,7 @@ async fn checked(
                 .await?
                 .is_none()
             {
-                return Err(EngineError::invalid(
+                return Err(ServiceError::invalid(
                     "pipeline",
                     "the project has no repository to read pipelines from",
                 ));
@@ -396,11 +397,11 @@ async fn checked(
 
 fn check_params(
     params: Option<serde_json::Map<String, serde_json::Value>>,
-) -> Result<Option<serde_json::Map<String, serde_json::Value>>, EngineError> {
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>, ServiceError> {
     if let Some(map) = &params
         && serde_json::Value::Object(map.clone()).to_string().len() > MAX_PARAMS_BYTES
     {
-        return Err(EngineError::invalid(
+        return Err(ServiceError::invalid(
             "params",
             format!("at most {} KiB of params", MAX_PARAMS_BYTES / 1024),
         ));
@@ -438,13 +439,13 @@ fn fields(
     }
 }
 
-fn name_taken() -> EngineError {
-    EngineError::conflict("name", "the project has a schedule of that name")
+fn name_taken() -> ServiceError {
+    ServiceError::conflict("name", "the project has a schedule of that name")
 }
 
-fn unique_or(error: sea_orm::DbErr, conflict: fn() -> EngineError) -> EngineError {
+fn unique_or(error: sea_orm::DbErr, conflict: fn() -> ServiceError) -> ServiceError {
     match error.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => conflict(),
-        _ => EngineError::Database(error),
+        _ => ServiceError::Database(error),
     }
 }

@@ -20,7 +20,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::definitions::Definition;
 use super::logs::{LogBackend, StepLog, log_key};
-use super::{Engine, EngineError, repo};
+use super::{Engine, repo};
+use crate::ServiceError;
 use crate::db::entities::step;
 
 /// Bytes moved to or from storage at once.
@@ -54,7 +55,7 @@ pub async fn save(
     workdir: &Path,
     run_dir: &Path,
     log: &mut StepLog<'_>,
-) -> Result<Result<(), String>, EngineError> {
+) -> Result<Result<(), String>, ServiceError> {
     let selection = match Selection::new(&task.artifacts) {
         Ok(selection) => selection,
         Err(message) => return Ok(Err(format!("artifacts: {message}"))),
@@ -83,7 +84,7 @@ pub async fn save(
         &row.run_id.to_string(),
         &format!("{}-{}-artifacts-{}", row.id, row.attempt, &suffix[..12]),
     )
-    .ok_or(EngineError::NotFound("artifacts"))?;
+    .ok_or(ServiceError::NotFound("artifacts"))?;
     let copied = upload(engine.logs.as_ref(), &key, &archive).await;
     let _ = tokio::fs::remove_file(&archive).await;
     copied?;
@@ -114,7 +115,7 @@ pub async fn save(
 const RUN_CAP_FACTOR: u64 = 10;
 
 /// What `row` may still save: its own cap, or what the run has left.
-async fn budget_of(engine: &Engine, row: &step::Model) -> Result<collect::Budget, EngineError> {
+async fn budget_of(engine: &Engine, row: &step::Model) -> Result<collect::Budget, ServiceError> {
     let cap = engine.settings.artifacts_cap_bytes;
     let run_cap = cap.saturating_mul(RUN_CAP_FACTOR);
     let used: u64 = repo::artifacts::saved_in_run(&engine.db, row.run_id)
@@ -170,7 +171,7 @@ pub async fn restore(
     workdir: &Path,
     run_dir: &Path,
     log: &mut StepLog<'_>,
-) -> Result<Result<(), String>, EngineError> {
+) -> Result<Result<(), String>, ServiceError> {
     let from = restored_for(workflow, &task.id);
     if from.is_empty() {
         return Ok(Ok(()));

@@ -7,8 +7,8 @@ use sea_orm::sea_query::SelectStatement;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::steps_of;
+use crate::ServiceError;
 use crate::db::entities::{run, step, workflow as wf};
-use crate::engine::EngineError;
 
 /// Filters of the runs list; `None` = any.
 #[derive(Debug, Clone, Default)]
@@ -39,7 +39,7 @@ pub async fn among(
     db: &impl ConnectionTrait,
     projects: Projects<'_>,
     ids: &[i64],
-) -> Result<Vec<i64>, EngineError> {
+) -> Result<Vec<i64>, ServiceError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -61,7 +61,7 @@ pub async fn list(
     db: &impl ConnectionTrait,
     projects: Projects<'_>,
     filter: &RunFilter,
-) -> Result<Vec<run::Model>, EngineError> {
+) -> Result<Vec<run::Model>, ServiceError> {
     let mut query = run::Entity::find();
     match projects {
         Projects::Ids([]) => return Ok(Vec::new()),
@@ -101,7 +101,7 @@ pub async fn list(
 pub async fn workflow_names(
     db: &impl ConnectionTrait,
     ids: &[i64],
-) -> Result<std::collections::HashMap<i64, String>, EngineError> {
+) -> Result<std::collections::HashMap<i64, String>, ServiceError> {
     Ok(crate::db::names::by_id::<wf::Entity>(db, wf::Column::Id, wf::Column::Name, ids).await?)
 }
 
@@ -109,7 +109,7 @@ pub async fn workflow_names(
 pub async fn last_of_workflows(
     db: &impl ConnectionTrait,
     workflows: &[i64],
-) -> Result<Vec<run::Model>, EngineError> {
+) -> Result<Vec<run::Model>, ServiceError> {
     if workflows.is_empty() {
         return Ok(Vec::new());
     }
@@ -136,7 +136,7 @@ pub async fn recent_pipeline_runs(
     db: &impl ConnectionTrait,
     project: i64,
     limit: u64,
-) -> Result<Vec<run::Model>, EngineError> {
+) -> Result<Vec<run::Model>, ServiceError> {
     Ok(run::Entity::find()
         .filter(run::Column::ProjectId.eq(project))
         .filter(run::Column::Pipeline.is_not_null())
@@ -163,21 +163,21 @@ pub struct RunView {
 }
 
 /// Whether run `run_id` exists and still runs.
-pub async fn is_running(db: &impl ConnectionTrait, run_id: i64) -> Result<bool, EngineError> {
+pub async fn is_running(db: &impl ConnectionTrait, run_id: i64) -> Result<bool, ServiceError> {
     Ok(run::Entity::find_by_id(run_id)
         .one(db)
         .await?
         .is_some_and(|r| r.state == kiln_core::engine::RunState::Running))
 }
 
-pub async fn get(db: &impl ConnectionTrait, run_id: i64) -> Result<run::Model, EngineError> {
+pub async fn get(db: &impl ConnectionTrait, run_id: i64) -> Result<run::Model, ServiceError> {
     run::Entity::find_by_id(run_id)
         .one(db)
         .await?
-        .ok_or(EngineError::NotFound("run"))
+        .ok_or(ServiceError::NotFound("run"))
 }
 
-pub async fn view(db: &impl ConnectionTrait, run: run::Model) -> Result<RunView, EngineError> {
+pub async fn view(db: &impl ConnectionTrait, run: run::Model) -> Result<RunView, ServiceError> {
     let steps = steps_of(db, run.id).await?;
     let workflow = match run.workflow_id {
         Some(id) => wf::Entity::find_by_id(id).one(db).await?.map(|w| w.name),
@@ -224,11 +224,11 @@ pub async fn step_by_task(
     db: &impl ConnectionTrait,
     run_id: i64,
     task: &str,
-) -> Result<step::Model, EngineError> {
+) -> Result<step::Model, ServiceError> {
     step::Entity::find()
         .filter(step::Column::RunId.eq(run_id))
         .filter(step::Column::Task.eq(task))
         .one(db)
         .await?
-        .ok_or(EngineError::NotFound("step"))
+        .ok_or(ServiceError::NotFound("step"))
 }

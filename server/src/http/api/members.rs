@@ -8,8 +8,9 @@ use kiln_core::access::{Action, Role};
 use kiln_core::accounts::NodeKind;
 
 use super::types::{MemberBody, MemberList, NewMemberBody, RoleBody};
+use crate::ServiceError;
 use crate::accounts::authorize::{Authorized, authorize};
-use crate::accounts::{AccountsError, Principal, members, users};
+use crate::accounts::{Principal, members, users};
 use crate::http::extract::{Json, Path};
 use crate::http::{ApiError, AppState};
 
@@ -111,11 +112,11 @@ async fn change(
     let (found, current) =
         authorize_change(state, principal, kind, id, Some(user_id), Some(role)).await?;
     if current.is_none() {
-        return Err(AccountsError::NotFound("member").into());
+        return Err(ServiceError::NotFound("member").into());
     }
     let user = users::get(&state.db.conn, user_id)
         .await?
-        .ok_or(AccountsError::NotFound("member"))?;
+        .ok_or(ServiceError::NotFound("member"))?;
     members::grant(&state.db.conn, &found.node, &user.username, role).await?;
     Ok(MemberBody {
         user_id,

@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use kiln_core::access::Role;
 use kiln_core::access::{Action, Scope};
 use kiln_core::accounts::NodeKind;
 
@@ -10,12 +11,12 @@ use super::types::{
     GroupListQuery, GroupMoveBody, NewGroupBody, NewProjectBody, NodeBody, NodeList,
     NodeUpdateBody, ProjectListQuery, ProjectMoveBody, ResolveQuery, next_cursor, page,
 };
+use crate::ServiceError;
 use crate::accounts::authorize::{authorize, authorize_node, authorize_top_level};
 use crate::accounts::nodes::{self, Listing, NewNode, NodeChanges};
 use crate::accounts::{Principal, members};
 use crate::http::extract::{Json, Path, Query};
 use crate::http::{ApiError, AppState};
-use kiln_core::access::Role;
 
 pub(crate) async fn list_nodes(
     state: &AppState,
@@ -133,7 +134,7 @@ pub(crate) async fn create_node(
                 .await
                 .map_err(|e| match e {
                     // The parent is named by a field, so say which.
-                    crate::accounts::AccountsError::NotFound(_) => ApiError::invalid(
+                    ServiceError::NotFound(_) => ApiError::invalid(
                         match kind {
                             NodeKind::Group => "parent_id",
                             NodeKind::Project => "group_id",
@@ -281,7 +282,7 @@ pub async fn resolve(
     let found = authorize_node(db, &principal, kind, node, Action::View)
         .await
         .map_err(|e| match e {
-            crate::accounts::AccountsError::NotFound(_) => {
+            ServiceError::NotFound(_) => {
                 ApiError::NotFound(format!("nothing at {}", q.path.trim_matches('/')))
             }
             other => other.into(),
@@ -374,9 +375,7 @@ async fn move_node(
             )
             .await
             .map_err(|e| match e {
-                crate::accounts::AccountsError::NotFound(_) => {
-                    ApiError::invalid(field, "no such group")
-                }
+                ServiceError::NotFound(_) => ApiError::invalid(field, "no such group"),
                 other => other.into(),
             })?
             .node,

@@ -12,11 +12,12 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::{Posted, caller, field, handle, optional, origin_page};
+use crate::ServiceError;
 use crate::accounts::authorize::authorize;
 use crate::engine::approve;
 use crate::engine::control::{self, Rerun};
 use crate::engine::start::{self, NewRun, RunSource, Starter};
-use crate::engine::{EngineError, workflows};
+use crate::engine::workflows;
 use crate::http::api::runs::authorized_run;
 use crate::http::{ApiError, AppState};
 
@@ -75,7 +76,7 @@ pub(super) async fn save_workflow(
         }
         Err(error) => {
             let problems = match &error {
-                EngineError::Definition(problems) => problems
+                ServiceError::Definition(problems) => problems
                     .iter()
                     .map(|p| (p.at.line, p.at.column, p.message.clone()))
                     .collect(),

@@ -8,7 +8,7 @@ use axum::response::Response;
 use kiln_core::accounts::NodeKind;
 
 use super::{Posted, field, handle, optional, origin_page};
-use crate::accounts::AccountsError;
+use crate::ServiceError;
 use crate::accounts::nodes::{self, NewNode};
 use crate::http::api::types::{NewMemberBody, NodeUpdateBody};
 use crate::http::api::{members as api_members, tree as api_tree, tree_delete as api_tree_delete};
@@ -85,7 +85,7 @@ pub(super) async fn kind_of(state: &AppState, id: i64) -> Result<NodeKind, ApiEr
     Ok(nodes::get(&state.db.conn, id)
         .await?
         .map(|n| n.kind)
-        .ok_or(AccountsError::NotFound("group or project"))?)
+        .ok_or(ServiceError::NotFound("group or project"))?)
 }
 
 pub(super) async fn add_member(

@@ -24,6 +24,7 @@ use super::api::types::NodeBody;
 use super::api::{members as api_members, tree as api_tree};
 use super::auth::session_principal_of;
 use super::{ApiError, AppState};
+use crate::ServiceError;
 use views::{crumbs_for, denied, member_view, node_view, user_view};
 
 mod home;
@@ -33,7 +34,7 @@ mod schedules;
 mod views;
 mod workflows;
 use crate::accounts::authorize::{authorize_node, authorize_top_level};
-use crate::accounts::{AccountsError, Page, Principal, nodes, rfc3339, tokens, users};
+use crate::accounts::{Page, Principal, nodes, rfc3339, tokens, users};
 
 /// Session key of a just-created token's secret, shown once on the account page.
 pub const NEW_TOKEN_SECRET: &str = "new_token_secret";
@@ -63,7 +64,7 @@ impl PagesBackend {
         path: &str,
     ) -> Result<NodePage, ApiError> {
         let db = &self.state.db.conn;
-        let kind = NodeKind::parse(kind).ok_or(AccountsError::NotFound("page"))?;
+        let kind = NodeKind::parse(kind).ok_or(ServiceError::NotFound("page"))?;
         let found = nodes::find_by_path(db, path).await?;
         let authorized = authorize_node(db, principal, kind, found, Action::View).await?;
         let node = authorized.node.clone();

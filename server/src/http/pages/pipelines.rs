@@ -13,10 +13,10 @@ use kiln_core::accounts::NodeKind;
 use kiln_core::pipeline::EventKind;
 
 use super::views::{allowed, crumbs_for, node_view};
+use crate::ServiceError;
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::clock::ms_to_rfc3339;
-use crate::engine::EngineError;
 use crate::http::api::repository::body as repository_body;
 use crate::http::api::types::NodeBody;
 use crate::http::{ApiError, AppState};
@@ -70,7 +70,7 @@ pub async fn pipelines(
                     api_url: b.api_url,
                 })
             }
-            Err(EngineError::NotFound(_)) => None,
+            Err(ServiceError::NotFound(_)) => None,
             Err(error) => return Err(error.into()),
         }
     } else {
@@ -97,13 +97,13 @@ pub async fn pipelines(
 }
 
 /// The form's fields as the dry run's request: empty means not given.
-fn request_of(query: &DryRunQuery) -> Result<DryRunRequest, EngineError> {
+fn request_of(query: &DryRunQuery) -> Result<DryRunRequest, ServiceError> {
     let given = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
     let event: EventKind = query
         .event
         .trim()
         .parse()
-        .map_err(|e: String| EngineError::invalid("event", e))?;
+        .map_err(|e: String| ServiceError::invalid("event", e))?;
     let paths: Vec<String> = query
         .paths
         .lines()
@@ -141,7 +141,7 @@ async fn answer(
     };
     match decided {
         Ok(decided) => view_of(decided),
-        Err(EngineError::NotFound("repository")) => DryRunView {
+        Err(ServiceError::NotFound("repository")) => DryRunView {
             error: Some("no repository is linked to this project yet".into()),
             ..DryRunView::default()
         },

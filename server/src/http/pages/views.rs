@@ -6,9 +6,10 @@ use kiln_app::data::{Crumb, Denied, MemberView, NodeView, UserView, node_href};
 use kiln_core::access::{Action, Decision, decide};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
+use crate::ServiceError;
 use crate::accounts::authorize::Authorized;
 use crate::accounts::users::User;
-use crate::accounts::{AccountsError, Principal, nodes, rfc3339};
+use crate::accounts::{Principal, nodes, rfc3339};
 use crate::db::entities::node;
 use crate::http::ApiError;
 use crate::http::api::types::{MemberBody, NodeBody};
@@ -67,7 +68,7 @@ pub(super) async fn crumbs_for(
         .filter(node::Column::FullPath.is_in(node.lineage()))
         .all(db)
         .await
-        .map_err(AccountsError::from)?;
+        .map_err(ServiceError::from)?;
     ancestors.sort_by_key(|n| n.full_path.len());
     Ok(ancestors
         .into_iter()
