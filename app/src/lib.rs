@@ -4,17 +4,16 @@
 //! `shell` is the HTML document; `App` is the router with the dashboard
 //! layout around every page.
 
+pub mod accounts;
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod components;
-pub mod data;
-pub mod engine_data;
-pub mod home_data;
+pub mod home;
 pub mod pages;
-pub mod pipeline_data;
-pub mod schedule_data;
+pub mod pipelines;
+pub mod runs;
+pub mod schedules;
 pub mod screen;
-pub mod server_fns;
 
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};

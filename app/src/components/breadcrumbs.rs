@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::data::Crumb;
+use crate::accounts::data::Crumb;
 
 #[component]
 pub fn Breadcrumbs(crumbs: Vec<Crumb>) -> impl IntoView {

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 
 use super::live_run::{LiveSteps, current};
 use super::run_state::{fill, symbol};
-use crate::engine_data::{GraphView, StepView};
+use crate::runs::data::{GraphView, StepView};
 use crate::screen::graph_layout::{NODE_HEIGHT, NODE_WIDTH};
 
 /// Characters of a name that fit in a box beside the state's symbol.

@@ -5,8 +5,8 @@
 
 use leptos::prelude::*;
 
+use crate::accounts::data::Denied;
 use crate::components::sign_in_link::SignInLink;
-use crate::data::Denied;
 
 #[component]
 pub fn DeniedView(denied: Denied) -> impl IntoView {

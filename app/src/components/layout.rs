@@ -4,9 +4,9 @@
 
 use leptos::prelude::*;
 
+use crate::accounts::load::whoami;
 use crate::components::nav::SideNav;
 use crate::components::sign_in_link::SignInLink;
-use crate::server_fns::whoami;
 
 /// Below this width (Tailwind's `md`) the menu starts closed.
 const NARROW_PX: f64 = 768.0;

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use serde::Deserialize;
 
 use super::event_stream::{self, Handler};
-use crate::engine_data::StepView;
+use crate::runs::data::StepView;
 
 /// The latest known row of each step that changed since the page loaded.
 pub type LiveSteps = RwSignal<HashMap<String, StepView>>;

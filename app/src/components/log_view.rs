@@ -12,10 +12,10 @@ use leptos::prelude::*;
 use leptos::wasm_bindgen::JsCast;
 
 use super::event_stream::{self, Handler};
-use crate::engine_data::LogChunk;
+use crate::runs::data::LogChunk;
+use crate::runs::load::load_log;
 use crate::screen::ansi::segments;
 use crate::screen::log_search::{count, mark};
-use crate::server_fns::load_log;
 
 fn colour_class(colour: Option<u8>, bold: bool) -> &'static str {
     match (colour, bold) {

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::components::forms::{Field, FormAlert, FormCard, Submit};
-use crate::pipeline_data::RepositoryView;
+use crate::pipelines::data::RepositoryView;
 
 /// Where the hook goes in each host, and what to tick.
 fn host_settings(provider: &str) -> (&'static str, &'static [&'static str]) {

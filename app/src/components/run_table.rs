@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::components::run_state::{StateBadge, Tone, duration};
-use crate::home_data::RunAcross;
+use crate::home::data::RunAcross;
 
 #[component]
 pub fn RunTable(runs: Vec<RunAcross>, id: &'static str, caption: &'static str) -> impl IntoView {

@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::forms::{Field, FormAlert, Submit};
-use crate::schedule_data::PreviewView;
-use crate::server_fns::preview_cron;
+use crate::schedules::data::PreviewView;
+use crate::schedules::load::preview_cron;
 
 /// What the form starts with (an edit's current values).
 #[derive(Debug, Clone, Default)]

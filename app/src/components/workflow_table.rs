@@ -8,7 +8,7 @@ use leptos::prelude::*;
 
 use crate::components::forms::FormAlert;
 use crate::components::run_state::{StateBadge, Tone, duration};
-use crate::home_data::WorkflowAcross;
+use crate::home::data::WorkflowAcross;
 
 #[component]
 pub fn WorkflowTable(

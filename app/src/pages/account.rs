@@ -4,11 +4,11 @@
 
 use leptos::prelude::*;
 
+use crate::accounts::data::AccountPage;
+use crate::accounts::load::load_account;
 use crate::components::denied::{DeniedView, LoadError};
 use crate::components::forms::{Choice, Field, FormAlert, FormCard, Submit};
 use crate::components::page_header::PageHeader;
-use crate::data::AccountPage;
-use crate::server_fns::load_account;
 
 #[component]
 pub fn AccountPageView() -> impl IntoView {

@@ -2,10 +2,10 @@
 
 use leptos::prelude::*;
 
+use crate::accounts::load::load_users;
 use crate::components::denied::{DeniedView, LoadError};
 use crate::components::forms::{Field, FormAlert, FormCard, Submit};
 use crate::components::page_header::PageHeader;
-use crate::server_fns::load_users;
 
 #[component]
 pub fn AdminPage() -> impl IntoView {

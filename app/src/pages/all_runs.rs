@@ -12,8 +12,8 @@ use crate::components::empty_state::EmptyState;
 use crate::components::page_header::PageHeader;
 use crate::components::run_table::RunTable;
 use crate::components::runs_live::RunsLive;
-use crate::home_data::{AllRunsFilter, AllRunsPage};
-use crate::server_fns::load_all_runs;
+use crate::home::data::{AllRunsFilter, AllRunsPage};
+use crate::home::load::load_all_runs;
 
 #[component]
 pub fn EveryRunPage() -> impl IntoView {

@@ -3,9 +3,9 @@
 
 use leptos::prelude::*;
 
+use crate::accounts::load::load_operations;
 use crate::components::denied::LoadError;
 use crate::components::page_header::PageHeader;
-use crate::server_fns::load_operations;
 
 #[component]
 pub fn ApiReferencePage() -> impl IntoView {

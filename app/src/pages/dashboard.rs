@@ -6,14 +6,14 @@
 use crate::screen::Section;
 use leptos::prelude::*;
 
+use crate::accounts::data::Denied;
 use crate::components::denied::{DeniedView, LoadError};
 use crate::components::empty_state::EmptyState;
 use crate::components::page_header::PageHeader;
 use crate::components::run_table::RunTable;
 use crate::components::runs_live::RunsLive;
-use crate::data::Denied;
-use crate::home_data::{HomePage, RunAcross};
-use crate::server_fns::load_home;
+use crate::home::data::{HomePage, RunAcross};
+use crate::home::load::load_home;
 
 fn blurb(section: Section) -> &'static str {
     match section {

@@ -11,8 +11,8 @@ use crate::components::breadcrumbs::Breadcrumbs;
 use crate::components::denied::{DeniedView, LoadError};
 use crate::components::empty_state::EmptyState;
 use crate::components::forms::FormAlert;
-use crate::pipeline_data::{DecisionView, DeliveriesPage, DeliveryRow};
-use crate::server_fns::load_deliveries;
+use crate::pipelines::data::{DecisionView, DeliveriesPage, DeliveryRow};
+use crate::pipelines::load::load_deliveries;
 
 #[component]
 pub fn DeliveriesPageView() -> impl IntoView {

@@ -9,13 +9,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
+use crate::accounts::data::{MemberView, NodePage, NodeView, Permissions};
+use crate::accounts::load::load_node;
 use crate::components::breadcrumbs::Breadcrumbs;
 use crate::components::denied::{DeniedView, LoadError};
 use crate::components::forms::{Choice, Field, FormAlert, FormCard, Submit};
-use crate::data::{MemberView, NodePage, NodeView, Permissions};
 use crate::pages::project_workflows::ProjectWorkflows;
 use crate::pages::projects::NodeList;
-use crate::server_fns::load_node;
 
 #[component]
 pub fn GroupPage() -> impl IntoView {

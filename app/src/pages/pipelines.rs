@@ -14,10 +14,10 @@ use crate::components::empty_state::EmptyState;
 use crate::components::forms::FormAlert;
 use crate::components::repository_card::RepositoryCard;
 use crate::components::run_state::StateBadge;
-use crate::pipeline_data::{
+use crate::pipelines::data::{
     BranchStatusRow, DryRunQuery, DryRunView, PipelineVerdictView, PipelinesPage,
 };
-use crate::server_fns::load_pipelines;
+use crate::pipelines::load::load_pipelines;
 
 /// Events the dry-run form offers.
 const EVENTS: [&str; 5] = ["push", "pull_request", "tag", "manual", "schedule"];

@@ -10,8 +10,8 @@ use crate::components::breadcrumbs::Breadcrumbs;
 use crate::components::denied::{DeniedView, LoadError};
 use crate::components::empty_state::EmptyState;
 use crate::components::run_state::{StateBadge, duration};
-use crate::engine_data::{RunFilterView, RunsPage};
-use crate::server_fns::load_runs;
+use crate::runs::data::{RunFilterView, RunsPage};
+use crate::runs::load::load_runs;
 
 #[component]
 pub fn ProjectRunsPage() -> impl IntoView {

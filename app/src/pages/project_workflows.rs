@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use crate::components::empty_state::EmptyState;
 use crate::components::workflow_table::WorkflowTable;
-use crate::server_fns::load_workflows;
+use crate::runs::load::load_workflows;
 
 #[component]
 pub fn ProjectWorkflows(project: i64, can_edit: bool) -> impl IntoView {

@@ -4,12 +4,12 @@
 
 use leptos::prelude::*;
 
+use crate::accounts::data::{NodeView, TreePage};
+use crate::accounts::load::load_tree;
 use crate::components::denied::{DeniedView, LoadError};
 use crate::components::empty_state::EmptyState;
 use crate::components::forms::{Choice, Field, FormAlert, FormCard, Submit};
 use crate::components::page_header::PageHeader;
-use crate::data::{NodeView, TreePage};
-use crate::server_fns::load_tree;
 
 #[component]
 pub fn ProjectsPage() -> impl IntoView {

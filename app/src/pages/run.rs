@@ -22,8 +22,8 @@ use crate::components::live_run::{LiveSteps, current, follow};
 use crate::components::log_view::LogView;
 use crate::components::run_state::{StateBadge, duration};
 use crate::components::timeline::Timeline;
-use crate::engine_data::{ForkApproval, RunPage, StepView};
-use crate::server_fns::load_run;
+use crate::runs::data::{ForkApproval, RunPage, StepView};
+use crate::runs::load::load_run;
 
 #[component]
 pub fn RunPageView() -> impl IntoView {

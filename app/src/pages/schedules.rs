@@ -12,8 +12,8 @@ use crate::components::denied::{DeniedView, LoadError};
 use crate::components::empty_state::EmptyState;
 use crate::components::page_header::PageHeader;
 use crate::components::schedule_form::{ScheduleDefaults, ScheduleForm};
-use crate::schedule_data::{FiringRow, SchedulePage, ScheduleRow, SchedulesPage as Page};
-use crate::server_fns::{load_schedule, load_schedules};
+use crate::schedules::data::{FiringRow, SchedulePage, ScheduleRow, SchedulesPage as Page};
+use crate::schedules::load::{load_schedule, load_schedules};
 
 fn id_param(name: &'static str) -> impl Fn() -> i64 + Copy + Send + Sync + 'static {
     let params = use_params_map();

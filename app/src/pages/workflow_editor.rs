@@ -13,8 +13,8 @@ use crate::components::code_editor::CodeEditor;
 use crate::components::denied::{DeniedView, LoadError};
 use crate::components::forms::FormAlert;
 use crate::components::run_state::{duration, fill};
-use crate::engine_data::{ParamView, ProblemView, RunBar, WorkflowPage};
-use crate::server_fns::load_workflow;
+use crate::runs::data::{ParamView, ProblemView, RunBar, WorkflowPage};
+use crate::runs::load::load_workflow;
 
 #[component]
 pub fn WorkflowEditorPage() -> impl IntoView {

@@ -8,8 +8,8 @@ use crate::components::denied::{DeniedView, LoadError};
 use crate::components::empty_state::EmptyState;
 use crate::components::page_header::PageHeader;
 use crate::components::workflow_table::WorkflowTable;
-use crate::home_data::WorkflowsAcrossPage;
-use crate::server_fns::load_workflows_across;
+use crate::home::data::WorkflowsAcrossPage;
+use crate::home::load::load_workflows_across;
 
 #[component]
 pub fn WorkflowsPage() -> impl IntoView {

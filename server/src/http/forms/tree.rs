@@ -58,7 +58,10 @@ pub(super) async fn create_child(
         |principal, state| async move {
             let new = new_node(kind, &fields);
             let node = api_tree::create_node(&state, &principal, kind, Some(id), new).await?;
-            Ok(kiln_app::data::node_href(node.kind, &node.full_path))
+            Ok(kiln_app::accounts::data::node_href(
+                node.kind,
+                &node.full_path,
+            ))
         },
     )
     .await
@@ -156,7 +159,7 @@ pub(super) async fn update_settings(
             // Back to the tab the form is on.
             Ok(format!(
                 "{}/-/settings",
-                kiln_app::data::node_href(node.kind, &node.full_path)
+                kiln_app::accounts::data::node_href(node.kind, &node.full_path)
             ))
         },
     )

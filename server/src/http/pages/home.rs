@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use kiln_app::home_data::{
+use kiln_app::home::data::{
     AllRunsFilter, AllRunsPage, HomePage, RunAcross, WorkflowAcross, WorkflowsAcrossPage,
 };
 use kiln_core::engine::{RunState, RunTrigger};

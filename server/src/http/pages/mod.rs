@@ -1,21 +1,23 @@
-//! The dashboard's data port ([`kiln_app::backend::UiBackend`]) over the same
+//! The dashboard's data port (each feature's port of [`kiln_app::backend`]) over the same
 //! services and authorization as the REST API: pages see exactly what the
 //! API would show the same viewer.
 
 use std::sync::Arc;
 
 use axum::http::request::Parts;
-use kiln_app::backend::{SharedBackend, UiBackend};
-use kiln_app::data::{
+use kiln_app::accounts::data::{
     AccountPage, Denied, Loaded, NodePage, NodeView, OperationView, Permissions, TokenView,
     TreePage, UserView,
 };
-use kiln_app::engine_data::{LogChunk, RunFilterView, RunPage, RunsPage, WorkflowPage};
-use kiln_app::home_data::{
+use kiln_app::backend::{
+    AccountsPort, HomePort, PipelinesPort, RunsPort, SchedulesPort, SharedBackend,
+};
+use kiln_app::home::data::{
     AllRunsFilter, AllRunsPage, HomePage, WorkflowAcross, WorkflowsAcrossPage,
 };
-use kiln_app::pipeline_data::{DeliveriesPage, DryRunQuery, PipelinesPage};
-use kiln_app::schedule_data::{PreviewView, SchedulePage, SchedulesPage};
+use kiln_app::pipelines::data::{DeliveriesPage, DryRunQuery, PipelinesPage};
+use kiln_app::runs::data::{LogChunk, RunFilterView, RunPage, RunsPage, WorkflowPage};
+use kiln_app::schedules::data::{PreviewView, SchedulePage, SchedulesPage};
 use kiln_core::access::{Action, Decision, Scope, decide};
 use kiln_core::accounts::NodeKind;
 use tower_sessions::Session;
@@ -124,7 +126,7 @@ impl PagesBackend {
 }
 
 #[async_trait::async_trait]
-impl UiBackend for PagesBackend {
+impl AccountsPort for PagesBackend {
     async fn whoami(&self, request: &Parts) -> Option<UserView> {
         let user = self.principal(request).await.user()?.id;
         users::get(&self.state.db.conn, user)
@@ -235,6 +237,37 @@ impl UiBackend for PagesBackend {
             .map_err(|e| denied(e.into()))
     }
 
+    fn operations(&self) -> Vec<OperationView> {
+        let mut out = Vec::new();
+        let Some(paths) = super::api::openapi()["paths"].as_object() else {
+            return out;
+        };
+        for (path, item) in paths {
+            let Some(item) = item.as_object() else {
+                continue;
+            };
+            for (method, op) in item {
+                out.push(OperationView {
+                    method: method.to_ascii_uppercase(),
+                    path: path.clone(),
+                    summary: first_paragraph(
+                        op["summary"].as_str().unwrap_or(""),
+                        op["description"].as_str().unwrap_or(""),
+                    ),
+                    units: op["x-kiln-cost"]["units"].as_u64().unwrap_or(1),
+                    complexity: op["x-kiln-cost"]["complexity"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_owned(),
+                });
+            }
+        }
+        out
+    }
+}
+
+#[async_trait::async_trait]
+impl RunsPort for PagesBackend {
     async fn workflow(
         &self,
         request: &Parts,
@@ -281,37 +314,10 @@ impl UiBackend for PagesBackend {
             .await
             .map_err(denied)
     }
+}
 
-    async fn schedules(&self, request: &Parts, project: Option<i64>) -> Loaded<SchedulesPage> {
-        let principal = self.principal(request).await;
-        schedules::schedules(&self.state, &principal, project)
-            .await
-            .map_err(denied)
-    }
-
-    async fn schedule(&self, request: &Parts, id: i64) -> Loaded<SchedulePage> {
-        let principal = self.principal(request).await;
-        schedules::schedule(&self.state, &principal, id)
-            .await
-            .map_err(denied)
-    }
-
-    fn preview_cron(&self, expr: &str, tz: &str) -> PreviewView {
-        schedules::preview(expr, tz)
-    }
-
-    async fn pipelines(
-        &self,
-        request: &Parts,
-        project: i64,
-        query: DryRunQuery,
-    ) -> Loaded<PipelinesPage> {
-        let principal = self.principal(request).await;
-        pipelines::pipelines(&self.state, &principal, request, project, query)
-            .await
-            .map_err(denied)
-    }
-
+#[async_trait::async_trait]
+impl HomePort for PagesBackend {
     async fn home(&self, request: &Parts) -> Loaded<HomePage> {
         let principal = self.principal(request).await;
         home::home(&self.state, &principal).await.map_err(denied)
@@ -330,40 +336,48 @@ impl UiBackend for PagesBackend {
             .await
             .map_err(denied)
     }
+}
+
+#[async_trait::async_trait]
+impl SchedulesPort for PagesBackend {
+    async fn schedules(&self, request: &Parts, project: Option<i64>) -> Loaded<SchedulesPage> {
+        let principal = self.principal(request).await;
+        schedules::schedules(&self.state, &principal, project)
+            .await
+            .map_err(denied)
+    }
+
+    async fn schedule(&self, request: &Parts, id: i64) -> Loaded<SchedulePage> {
+        let principal = self.principal(request).await;
+        schedules::schedule(&self.state, &principal, id)
+            .await
+            .map_err(denied)
+    }
+
+    fn preview_cron(&self, expr: &str, tz: &str) -> PreviewView {
+        schedules::preview(expr, tz)
+    }
+}
+
+#[async_trait::async_trait]
+impl PipelinesPort for PagesBackend {
+    async fn pipelines(
+        &self,
+        request: &Parts,
+        project: i64,
+        query: DryRunQuery,
+    ) -> Loaded<PipelinesPage> {
+        let principal = self.principal(request).await;
+        pipelines::pipelines(&self.state, &principal, request, project, query)
+            .await
+            .map_err(denied)
+    }
 
     async fn deliveries(&self, request: &Parts, project: i64) -> Loaded<DeliveriesPage> {
         let principal = self.principal(request).await;
         pipelines::deliveries(&self.state, &principal, project)
             .await
             .map_err(denied)
-    }
-
-    fn operations(&self) -> Vec<OperationView> {
-        let mut out = Vec::new();
-        let Some(paths) = super::api::openapi()["paths"].as_object() else {
-            return out;
-        };
-        for (path, item) in paths {
-            let Some(item) = item.as_object() else {
-                continue;
-            };
-            for (method, op) in item {
-                out.push(OperationView {
-                    method: method.to_ascii_uppercase(),
-                    path: path.clone(),
-                    summary: first_paragraph(
-                        op["summary"].as_str().unwrap_or(""),
-                        op["description"].as_str().unwrap_or(""),
-                    ),
-                    units: op["x-kiln-cost"]["units"].as_u64().unwrap_or(1),
-                    complexity: op["x-kiln-cost"]["complexity"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_owned(),
-                });
-            }
-        }
-        out
     }
 }
 

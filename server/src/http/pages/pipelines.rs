@@ -4,7 +4,7 @@
 //! authorization as the REST API.
 
 use axum::http::request::Parts;
-use kiln_app::pipeline_data::{
+use kiln_app::pipelines::data::{
     BranchStatusRow, DecisionView, DeliveriesPage, DeliveryRow, DryRunQuery, DryRunView,
     PipelineVerdictView, PipelinesPage, RepositoryView, StepVerdictView,
 };

@@ -2,7 +2,7 @@
 //! step's log), through the same services and authorization as the REST
 //! API.
 
-use kiln_app::engine_data::{
+use kiln_app::runs::data::{
     ForkApproval, GraphNode, GraphView, LogChunk, RunFilterView, RunPage, RunRow, RunsPage,
     StepView,
 };

@@ -2,7 +2,7 @@
 //! sees, one schedule with its history) and the live preview, through the
 //! same service and authorization as the REST API.
 
-use kiln_app::schedule_data::{FiringRow, PreviewView, SchedulePage, ScheduleRow, SchedulesPage};
+use kiln_app::schedules::data::{FiringRow, PreviewView, SchedulePage, ScheduleRow, SchedulesPage};
 use kiln_app::screen::relative::relative;
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;

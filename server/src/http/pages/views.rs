@@ -2,7 +2,7 @@
 //! projects, members, breadcrumbs, whether a button is offered, and how a
 //! refusal looks.
 
-use kiln_app::data::{Crumb, Denied, MemberView, NodeView, UserView, node_href};
+use kiln_app::accounts::data::{Crumb, Denied, MemberView, NodeView, UserView, node_href};
 use kiln_core::access::{Action, Decision, decide};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 

@@ -3,8 +3,8 @@
 //! authorization as the REST API.
 
 use axum::http::request::Parts;
-use kiln_app::engine_data::{ParamView, ProblemView, RunBar, WorkflowPage};
-use kiln_app::home_data::WorkflowAcross;
+use kiln_app::home::data::WorkflowAcross;
+use kiln_app::runs::data::{ParamView, ProblemView, RunBar, WorkflowPage};
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
 use tower_sessions::Session;

@@ -1,5 +1,7 @@
-//! What pages show, as plain serialisable types: the server fills them in,
-//! the browser receives them with the hydrated page.
+//! What the account and project-tree pages show, and what every page
+//! shares (the viewer, breadcrumbs, `Loaded` and why a page is denied), as
+//! plain serialisable types: the server fills them in, the browser
+//! receives them with the hydrated page.
 
 use serde::{Deserialize, Serialize};
 

@@ -6,7 +6,7 @@
 use kiln_core::engine::RunState;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Crumb, NodeView};
+use crate::accounts::data::{Crumb, NodeView};
 
 /// The linked repository, as maintainers see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

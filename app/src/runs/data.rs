@@ -3,7 +3,7 @@
 use kiln_core::engine::{RunState, RunTrigger, StepState};
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Crumb, NodeView};
+use crate::accounts::data::{Crumb, NodeView};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParamView {
