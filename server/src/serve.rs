@@ -195,8 +195,8 @@ impl Server {
                     .chain(http::forms::costs())
                     .collect(),
             ),
-            log_streams: http::api::log_streams::LogStreams::from_config(&config),
-            list_streams: http::api::log_streams::LogStreams::for_lists(&config),
+            log_streams: http::api::runs::log_streams::LogStreams::from_config(&config),
+            list_streams: http::api::runs::log_streams::LogStreams::for_lists(&config),
         };
         spawn_housekeeping(&state, shutdown.clone());
         let jobs = state.jobs.clone();

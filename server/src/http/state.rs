@@ -10,7 +10,7 @@ use crate::accounts::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::db::Database;
 use crate::engine::Engine;
-use crate::http::api::log_streams::LogStreams;
+use crate::http::api::runs::log_streams::LogStreams;
 use crate::http::metrics::Metrics;
 use crate::http::quota::Quotas;
 use crate::jobs::{JobQueue, PoolHealth};

@@ -2,7 +2,7 @@
 
 use axum::response::IntoResponse;
 
-use super::types::VersionBody;
+use super::accounts::types::VersionBody;
 use crate::http::extract::Json;
 
 #[utoipa::path(get, path = "/version", tag = "meta",

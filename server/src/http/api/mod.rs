@@ -3,29 +3,13 @@
 //! cost (`x-kiln-cost`: quota units and complexity); the quota reads the
 //! units from the same document. Unknown `/api` paths answer a JSON 404.
 
-pub mod admin;
-pub mod all_runs;
-pub mod artifacts;
-pub mod auth;
+pub mod accounts;
 mod document;
-pub mod engine_types;
-pub mod log_streams;
-pub mod logs;
-pub mod me;
-pub mod members;
 pub mod meta;
 pub mod pipelines;
-pub mod repository;
-pub mod run_events;
 pub mod runs;
-pub mod runs_live;
-pub mod schedule_types;
 pub mod schedules;
 pub mod secrets;
-pub mod tree;
-pub mod tree_delete;
-pub mod types;
-pub mod workflows;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -73,89 +57,101 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(meta::version))
         .routes(routes!(meta::openapi_json))
-        .routes(routes!(auth::register))
-        .routes(routes!(auth::login))
-        .routes(routes!(auth::logout))
-        .routes(routes!(me::me))
-        .routes(routes!(me::change_password))
-        .routes(routes!(me::list_tokens, me::create_token))
-        .routes(routes!(me::revoke_token))
-        .routes(routes!(admin::list_users))
-        .routes(routes!(admin::list_label_grants))
-        .routes(routes!(admin::grant_label, admin::revoke_label))
-        .routes(routes!(tree::list_groups, tree::create_group))
+        .routes(routes!(accounts::auth::register))
+        .routes(routes!(accounts::auth::login))
+        .routes(routes!(accounts::auth::logout))
+        .routes(routes!(accounts::me::me))
+        .routes(routes!(accounts::me::change_password))
         .routes(routes!(
-            tree::get_group,
-            tree::update_group,
-            tree_delete::delete_group
+            accounts::me::list_tokens,
+            accounts::me::create_token
         ))
-        .routes(routes!(tree::move_group))
-        .routes(routes!(tree::list_projects, tree::create_project))
+        .routes(routes!(accounts::me::revoke_token))
+        .routes(routes!(accounts::admin::list_users))
+        .routes(routes!(accounts::admin::list_label_grants))
         .routes(routes!(
-            tree::get_project,
-            tree::update_project,
-            tree_delete::delete_project
-        ))
-        .routes(routes!(tree::move_project))
-        .routes(routes!(tree::resolve))
-        .routes(routes!(
-            members::list_group_members,
-            members::add_group_member
+            accounts::admin::grant_label,
+            accounts::admin::revoke_label
         ))
         .routes(routes!(
-            members::change_group_member,
-            members::remove_group_member
+            accounts::tree::list_groups,
+            accounts::tree::create_group
         ))
         .routes(routes!(
-            members::list_project_members,
-            members::add_project_member
+            accounts::tree::get_group,
+            accounts::tree::update_group,
+            accounts::tree_delete::delete_group
+        ))
+        .routes(routes!(accounts::tree::move_group))
+        .routes(routes!(
+            accounts::tree::list_projects,
+            accounts::tree::create_project
         ))
         .routes(routes!(
-            members::change_project_member,
-            members::remove_project_member
+            accounts::tree::get_project,
+            accounts::tree::update_project,
+            accounts::tree_delete::delete_project
         ))
-        .routes(routes!(workflows::list_workflows))
+        .routes(routes!(accounts::tree::move_project))
+        .routes(routes!(accounts::tree::resolve))
         .routes(routes!(
-            workflows::get_workflow,
-            workflows::save_workflow,
-            workflows::delete_workflow
+            accounts::members::list_group_members,
+            accounts::members::add_group_member
         ))
-        .routes(routes!(workflows::trigger_run))
-        .routes(routes!(runs::list_runs))
-        .routes(routes!(all_runs::list_all_runs))
-        .routes(routes!(runs_live::runs_events))
-        .routes(routes!(runs::get_run))
-        .routes(routes!(run_events::run_events))
-        .routes(routes!(runs::list_steps))
-        .routes(routes!(runs::cancel_run))
-        .routes(routes!(runs::retry_run))
-        .routes(routes!(runs::approve_run))
-        .routes(routes!(logs::step_log))
-        .routes(routes!(artifacts::step_artifacts))
         .routes(routes!(
-            repository::get_repository,
-            repository::put_repository
+            accounts::members::change_group_member,
+            accounts::members::remove_group_member
         ))
-        .routes(routes!(repository::rotate_secret))
-        .routes(routes!(pipelines::dry_run))
-        .routes(routes!(pipelines::list_deliveries))
-        .routes(routes!(pipelines::replay_delivery))
-        .routes(routes!(pipelines::start_pipeline))
         .routes(routes!(
-            schedules::list_project_schedules,
-            schedules::create_schedule
+            accounts::members::list_project_members,
+            accounts::members::add_project_member
         ))
-        .routes(routes!(schedules::list_schedules))
         .routes(routes!(
-            schedules::get_schedule,
-            schedules::update_schedule,
-            schedules::delete_schedule
+            accounts::members::change_project_member,
+            accounts::members::remove_project_member
         ))
-        .routes(routes!(schedules::pause_schedule))
-        .routes(routes!(schedules::resume_schedule))
-        .routes(routes!(schedules::run_schedule))
-        .routes(routes!(schedules::list_firings))
-        .routes(routes!(schedules::cron_preview))
+        .routes(routes!(runs::workflows::list_workflows))
+        .routes(routes!(
+            runs::workflows::get_workflow,
+            runs::workflows::save_workflow,
+            runs::workflows::delete_workflow
+        ))
+        .routes(routes!(runs::workflows::trigger_run))
+        .routes(routes!(runs::run::list_runs))
+        .routes(routes!(runs::all_runs::list_all_runs))
+        .routes(routes!(runs::live::runs_events))
+        .routes(routes!(runs::run::get_run))
+        .routes(routes!(runs::events::run_events))
+        .routes(routes!(runs::run::list_steps))
+        .routes(routes!(runs::run::cancel_run))
+        .routes(routes!(runs::run::retry_run))
+        .routes(routes!(runs::run::approve_run))
+        .routes(routes!(runs::logs::step_log))
+        .routes(routes!(runs::artifacts::step_artifacts))
+        .routes(routes!(
+            pipelines::repository::get_repository,
+            pipelines::repository::put_repository
+        ))
+        .routes(routes!(pipelines::repository::rotate_secret))
+        .routes(routes!(pipelines::actions::dry_run))
+        .routes(routes!(pipelines::actions::list_deliveries))
+        .routes(routes!(pipelines::actions::replay_delivery))
+        .routes(routes!(pipelines::actions::start_pipeline))
+        .routes(routes!(
+            schedules::schedule::list_project_schedules,
+            schedules::schedule::create_schedule
+        ))
+        .routes(routes!(schedules::schedule::list_schedules))
+        .routes(routes!(
+            schedules::schedule::get_schedule,
+            schedules::schedule::update_schedule,
+            schedules::schedule::delete_schedule
+        ))
+        .routes(routes!(schedules::schedule::pause_schedule))
+        .routes(routes!(schedules::schedule::resume_schedule))
+        .routes(routes!(schedules::schedule::run_schedule))
+        .routes(routes!(schedules::schedule::list_firings))
+        .routes(routes!(schedules::schedule::cron_preview))
         .routes(routes!(secrets::list_project_secrets))
         .routes(routes!(
             secrets::set_project_secret,

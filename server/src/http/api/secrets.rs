@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
 
-use super::engine_types::{SecretBody, SecretList, SecretValue};
+use super::runs::types::{SecretBody, SecretList, SecretValue};
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::engine::secret_store;

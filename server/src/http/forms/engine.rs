@@ -18,7 +18,7 @@ use crate::engine::approve;
 use crate::engine::control::{self, Rerun};
 use crate::engine::start::{self, NewRun, RunSource, Starter};
 use crate::engine::workflows;
-use crate::http::api::runs::authorized_run;
+use crate::http::api::runs::run::authorized_run;
 use crate::http::{ApiError, AppState};
 
 /// Session key of a workflow draft that did not save.

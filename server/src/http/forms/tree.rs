@@ -10,8 +10,11 @@ use kiln_core::accounts::NodeKind;
 use super::{Posted, field, handle, optional, origin_page};
 use crate::ServiceError;
 use crate::accounts::nodes::{self, NewNode};
-use crate::http::api::types::{NewMemberBody, NodeUpdateBody};
-use crate::http::api::{members as api_members, tree as api_tree, tree_delete as api_tree_delete};
+use crate::http::api::accounts::types::{NewMemberBody, NodeUpdateBody};
+use crate::http::api::{
+    accounts::members as api_members, accounts::tree as api_tree,
+    accounts::tree_delete as api_tree_delete,
+};
 use crate::http::{ApiError, AppState};
 
 pub(super) fn new_node(kind: NodeKind, fields: &HashMap<String, String>) -> NewNode {

@@ -16,8 +16,8 @@ use crate::db::entities::{run, workflow};
 use crate::engine::checkout::commit_of;
 use crate::engine::repo::runs as run_store;
 use crate::engine::workflows;
-use crate::http::api::all_runs::{across, seen};
-use crate::http::api::engine_types::{AllRunsQuery, RunBody};
+use crate::http::api::runs::all_runs::{across, seen};
+use crate::http::api::runs::types::{AllRunsQuery, RunBody};
 use crate::http::{ApiError, AppState};
 
 /// How many runs each part of the home page shows.

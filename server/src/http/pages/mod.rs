@@ -22,8 +22,8 @@ use kiln_core::access::{Action, Decision, Scope, decide};
 use kiln_core::accounts::NodeKind;
 use tower_sessions::Session;
 
-use super::api::types::NodeBody;
-use super::api::{members as api_members, tree as api_tree};
+use super::api::accounts::types::NodeBody;
+use super::api::{accounts::members as api_members, accounts::tree as api_tree};
 use super::auth::session_principal_of;
 use super::{ApiError, AppState};
 use crate::ServiceError;

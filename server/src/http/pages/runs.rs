@@ -23,9 +23,9 @@ use crate::engine::logs::{log_key, whole_lines};
 use crate::engine::repo::events;
 use crate::engine::repo::runs::{self as run_store, Projects, RunFilter};
 use crate::engine::workflows;
-use crate::http::api::engine_types::RunBody;
-use crate::http::api::runs::authorized_run;
-use crate::http::api::types::NodeBody;
+use crate::http::api::accounts::types::NodeBody;
+use crate::http::api::runs::run::authorized_run;
+use crate::http::api::runs::types::RunBody;
 use crate::http::{ApiError, AppState};
 
 /// Most steps a run may have for its page to draw a timeline (the moves

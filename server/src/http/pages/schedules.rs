@@ -14,8 +14,8 @@ use crate::accounts::authorize::authorize;
 use crate::clock::{ms_to_rfc3339, now_ms};
 use crate::db::entities::{schedule, schedule_firing};
 use crate::engine::workflows;
-use crate::http::api::schedule_types::{duration_text, instant_text};
-use crate::http::api::types::NodeBody;
+use crate::http::api::accounts::types::NodeBody;
+use crate::http::api::schedules::types::{duration_text, instant_text};
 use crate::http::{ApiError, AppState};
 use crate::schedules::service;
 

@@ -12,7 +12,7 @@ use crate::accounts::users::User;
 use crate::accounts::{Principal, nodes, rfc3339};
 use crate::db::entities::node;
 use crate::http::ApiError;
-use crate::http::api::types::{MemberBody, NodeBody};
+use crate::http::api::accounts::types::{MemberBody, NodeBody};
 
 pub(super) fn user_view(u: User) -> UserView {
     UserView {

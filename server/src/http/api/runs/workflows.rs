@@ -8,7 +8,7 @@ use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
 use kiln_core::workflow::params::GivenParams;
 
-use super::engine_types::{
+use super::types::{
     RunBody, TriggerBody, WorkflowBody, WorkflowList, WorkflowSource, WorkflowSummary,
     ms_to_rfc3339,
 };

@@ -7,16 +7,16 @@ use axum::http::StatusCode;
 use kiln_core::schedule::next::{EARLIEST_MS, LATEST_MS};
 use kiln_core::schedule::{parse, parse_zone, upcoming};
 
-use super::engine_types::RunBody;
-use super::schedule_types::{
+use super::types::{
     FiringBody, FiringList, ListQuery, PreviewBody, PreviewQuery, ScheduleBody, ScheduleInputBody,
     ScheduleList, instant_text,
 };
-use super::types::page;
 use crate::accounts::Principal;
 use crate::clock::now_ms;
 use crate::db::entities::schedule;
 use crate::engine::repo::runs;
+use crate::http::api::accounts::types::page;
+use crate::http::api::runs::types::RunBody;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::{ApiError, AppState};
 use crate::schedules::service::{self, MAX_PREVIEW_COUNT, PREVIEW_COUNT};

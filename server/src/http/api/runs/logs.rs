@@ -18,9 +18,9 @@ use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use kiln_core::access::Action;
 
-use super::engine_types::LogQuery;
 use super::log_streams::StreamSlot;
-use super::runs::authorized_run;
+use super::run::authorized_run;
+use super::types::LogQuery;
 use crate::accounts::Principal;
 use crate::engine::logs::{LogBackend, log_key, whole_lines};
 use crate::engine::repo;

@@ -20,9 +20,9 @@ use kiln_core::engine::RunState;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
-use super::engine_types::{RunEventBody, RunEventsQuery, StepBody, ms_to_rfc3339};
 use super::log_streams::StreamSlot;
-use super::runs::authorized_run;
+use super::run::authorized_run;
+use super::types::{RunEventBody, RunEventsQuery, StepBody, ms_to_rfc3339};
 use crate::accounts::Principal;
 use crate::db::entities::{run_event, step};
 use crate::engine::feed::{Batch, FeedItem};

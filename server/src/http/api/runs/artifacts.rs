@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use kiln_core::access::Action;
 
-use super::runs::authorized_run;
+use super::run::authorized_run;
 use crate::accounts::Principal;
 use crate::engine::artifacts::{stored_of, stream};
 use crate::engine::repo::runs as run_store;

@@ -9,10 +9,7 @@ use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
 use kiln_core::engine::{RunState, RunTrigger};
 
-use super::engine_types::{
-    ApproveBody, RetryAnswer, RetryBody, RunBody, RunList, RunListQuery, StepBody,
-};
-use super::types::page;
+use super::types::{ApproveBody, RetryAnswer, RetryBody, RunBody, RunList, RunListQuery, StepBody};
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::db::entities::run;
@@ -20,6 +17,7 @@ use crate::engine::approve;
 use crate::engine::control::{self, Rerun};
 use crate::engine::repo::runs::{self as run_store, Projects, RunFilter};
 use crate::engine::workflows;
+use crate::http::api::accounts::types::page;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::{ApiError, AppState};
 

@@ -26,8 +26,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::all_runs::seen;
-use super::engine_types::RunsChangedBody;
 use super::log_streams::StreamSlot;
+use super::types::RunsChangedBody;
 use crate::accounts::Principal;
 use crate::accounts::recheck::{Held, held, still_holds};
 use crate::accounts::visible::Seen;

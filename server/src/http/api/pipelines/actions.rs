@@ -215,7 +215,7 @@ pub struct PipelineRunInput {
 #[utoipa::path(post, path = "/projects/{id}/pipelines/{name}/runs", tag = "pipelines",
     params(("id" = i64, Path), ("name" = String, Path)),
     request_body = PipelineRunInput,
-    responses((status = 201, body = crate::http::api::engine_types::RunBody), (status = 404), (status = 409), (status = 422), (status = 502)),
+    responses((status = 201, body = crate::http::api::runs::types::RunBody), (status = 404), (status = 409), (status = 422), (status = 502)),
     extensions(("x-kiln-cost" = json!({"units": 10, "complexity": "O(pipeline files + steps)"}))))]
 pub async fn start_pipeline(
     State(state): State<AppState>,
@@ -225,7 +225,7 @@ pub async fn start_pipeline(
 ) -> Result<
     (
         axum::http::StatusCode,
-        Json<crate::http::api::engine_types::RunBody>,
+        Json<crate::http::api::runs::types::RunBody>,
     ),
     ApiError,
 > {
@@ -238,6 +238,6 @@ pub async fn start_pipeline(
         crate::pipelines::start::start_manual(&state.engine, &principal, id, &name, at).await?;
     Ok((
         axum::http::StatusCode::CREATED,
-        Json(crate::http::api::engine_types::RunBody::summary(&run, None)),
+        Json(crate::http::api::runs::types::RunBody::summary(&run, None)),
     ))
 }

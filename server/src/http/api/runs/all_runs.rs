@@ -7,12 +7,12 @@ use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
 use kiln_core::engine::{RunState, RunTrigger};
 
-use super::engine_types::{AllRunsQuery, RunBody, RunList};
-use super::types::page;
+use super::types::{AllRunsQuery, RunBody, RunList};
 use crate::accounts::visible::{Seen, paths_of_ids, seen_by};
 use crate::accounts::{Principal, authorize};
 use crate::db::entities::run;
 use crate::engine::repo::runs::{self as run_store, Projects, RunFilter};
+use crate::http::api::accounts::types::page;
 use crate::http::extract::{Json, Query};
 use crate::http::{ApiError, AppState};
 
