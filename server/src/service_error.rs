@@ -51,10 +51,10 @@ pub enum ServiceError {
     #[error("password hashing failed: {0}")]
     Hashing(String),
     /// A part underneath failed (the job queue, secret storage, logs):
-    /// `what` names it for the operator's log.
-    #[error("{what}: {source}")]
+    /// `what` names it when its own message does not.
+    #[error("{}{source}", .what.map(|w| format!("{w}: ")).unwrap_or_default())]
     Internal {
-        what: &'static str,
+        what: Option<&'static str>,
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
@@ -74,12 +74,21 @@ impl ServiceError {
         }
     }
 
+    /// `source`'s failure, said as `what: source`.
     pub fn internal(
         what: &'static str,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
         ServiceError::Internal {
-            what,
+            what: Some(what),
+            source: Box::new(source),
+        }
+    }
+
+    /// `source`'s failure, said as it says it (its message names the part).
+    pub fn internal_as_is(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        ServiceError::Internal {
+            what: None,
             source: Box::new(source),
         }
     }

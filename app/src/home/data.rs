@@ -1,5 +1,6 @@
-//! What the home page and the list of every run show: runs across the
-//! viewer's projects, as plain serialisable types.
+//! What the home page, the list of every run and the list of every
+//! workflow show: runs and workflows across the viewer's projects, as
+//! plain serialisable types.
 
 use kiln_core::engine::RunState;
 use serde::{Deserialize, Serialize};

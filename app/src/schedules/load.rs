@@ -1,5 +1,5 @@
 //! The server functions the schedules pages load their data with. On the
-//! server they call the [`SchedulesPort`](super::port::SchedulesPort) of the backend in
+//! server they call the `SchedulesPort` of the backend in
 //! context; in the browser they are HTTP calls to `/ui/fn/…` (only after
 //! client-side navigation: the first render's data comes with the HTML).
 

@@ -45,6 +45,7 @@ pub enum JobsError {
 
 impl From<JobsError> for crate::ServiceError {
     fn from(error: JobsError) -> Self {
-        crate::ServiceError::internal("job queue", error)
+        // Its messages say "the job queue" already.
+        crate::ServiceError::internal_as_is(error)
     }
 }

@@ -76,7 +76,9 @@ impl Reporter {
                 () = shutdown.cancelled() => return,
                 _ = ticker.tick() => {
                     if let Err(error) = report_due(&engine, &self.client, self.base_url.as_deref()).await {
-                        tracing::debug!(%error, "commit statuses not sent this round");
+                        // Warned: a row that cannot be read (a state no Kiln wrote)
+                        // stops every status until it is fixed.
+                        tracing::warn!(%error, "commit statuses not sent this round");
                     }
                 }
             }

@@ -256,13 +256,14 @@ async fn a_killed_sandboxed_launcher_takes_its_steps() {
     }
     let with_tag = || processes(|pid| environ(pid).contains(&tag));
     // `/proc/{pid}/environ` shows a process's environment as it was at
-    // exec: the tag shows once the shell has become `sleep`, a moment
-    // after `started` exists.
-    while with_tag().is_empty() {
+    // exec: the shell's own does not hold the tag, `touch`'s does (and may
+    // still be exiting), and `sleep`'s does once the shell has become it.
+    let sleeping = || processes(|pid| environ(pid).contains(&tag) && comm(pid) == "sleep");
+    while sleeping().is_empty() {
         assert!(started.elapsed() < Duration::from_secs(10), "never exec'd");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(with_tag().len(), 1);
+    assert_eq!(sleeping().len(), 1);
     let launchers = processes(|pid| {
         is_launcher(pid)
             && descends_from_this_test(pid)
@@ -322,6 +323,13 @@ fn descends_from_this_test(mut pid: i32) -> bool {
         }
     }
     false
+}
+
+fn comm(pid: i32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim_end()
+        .to_owned()
 }
 
 fn environ(pid: i32) -> String {

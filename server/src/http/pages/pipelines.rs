@@ -70,7 +70,8 @@ pub async fn pipelines(
                     api_url: b.api_url,
                 })
             }
-            Err(ServiceError::NotFound(_)) => None,
+            // No repository linked yet; any other refusal is an error.
+            Err(ServiceError::NotFound("repository")) => None,
             Err(error) => return Err(error.into()),
         }
     } else {

@@ -1,5 +1,7 @@
-//! The API's JSON bodies: what clients send and what they get back. Every
-//! type here appears in the OpenAPI document.
+//! The JSON bodies of accounts and the project tree (what clients send and
+//! what they get back), and what every list of the API shares: pages,
+//! cursors and the version body. Every type here appears in the OpenAPI
+//! document.
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

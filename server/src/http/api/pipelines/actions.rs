@@ -1,5 +1,6 @@
-//! `POST /projects/{id}/pipelines/dry-run`: which pipelines and steps an
-//! event would start, and why the others would not.
+//! What a project's pipelines do on request: the dry run (which pipelines
+//! and steps an event would start, and why the others would not), the
+//! webhook deliveries and their replay, and a pipeline started by hand.
 
 use axum::extract::State;
 use kiln_core::pipeline::EventKind;
