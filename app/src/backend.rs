@@ -1,7 +1,7 @@
 //! The port through which pages load data on the server, one trait per
 //! feature (`accounts::port`, `runs::port`, …): the server crate implements
-//! each over the same services as the REST API and puts the whole in
-//! Leptos' context. The request's head identifies the viewer.
+//! each over the same services as the REST API and puts each in Leptos'
+//! context ([`provide_ports`]). The request's head identifies the viewer.
 
 use std::sync::Arc;
 
@@ -20,12 +20,12 @@ impl<T: AccountsPort + RunsPort + HomePort + PipelinesPort + SchedulesPort> UiBa
 
 pub type SharedBackend = Arc<dyn UiBackend>;
 
-/// The backend and the request in context, for a server function.
-pub(crate) async fn backend_and_request()
--> Result<(SharedBackend, http::request::Parts), ServerFnError> {
-    let backend = use_context::<SharedBackend>()
-        .ok_or_else(|| ServerFnError::new("no UI backend in context"))?;
-    let parts = use_context::<http::request::Parts>()
-        .ok_or_else(|| ServerFnError::new("no request in context"))?;
-    Ok((backend, parts))
+/// Puts each feature's port in Leptos' context, where that feature's
+/// server functions find it (`port_context`).
+pub fn provide_ports(backend: &SharedBackend) {
+    provide_context::<Arc<dyn AccountsPort>>(backend.clone());
+    provide_context::<Arc<dyn RunsPort>>(backend.clone());
+    provide_context::<Arc<dyn HomePort>>(backend.clone());
+    provide_context::<Arc<dyn PipelinesPort>>(backend.clone());
+    provide_context::<Arc<dyn SchedulesPort>>(backend.clone());
 }

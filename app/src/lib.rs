@@ -11,6 +11,8 @@ pub mod components;
 pub mod home;
 pub mod pages;
 pub mod pipelines;
+#[cfg(feature = "ssr")]
+mod port_context;
 pub mod runs;
 pub mod schedules;
 pub mod screen;

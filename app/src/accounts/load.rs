@@ -1,47 +1,49 @@
 //! The server functions the accounts pages load their data with. On the
-//! server they call the `AccountsPort` of the backend in
-//! context; in the browser they are HTTP calls to `/ui/fn/…` (only after
-//! client-side navigation: the first render's data comes with the HTML).
+//! server they call the `AccountsPort` in context (see `port_context`); in the
+//! browser they are HTTP calls to `/ui/fn/…` (only after client-side
+//! navigation: the first render's data comes with the HTML).
 
 use leptos::prelude::*;
 
 use super::data::*;
+#[cfg(feature = "ssr")]
+use super::port::AccountsPort;
 use crate::accounts::data::Loaded;
 #[cfg(feature = "ssr")]
-use crate::backend::backend_and_request;
+use crate::port_context::port_and_request;
 
 #[server(prefix = "/ui/fn", endpoint = "whoami")]
 pub async fn whoami() -> Result<Option<UserView>, ServerFnError> {
-    let (backend, parts) = backend_and_request().await?;
-    Ok(backend.whoami(&parts).await)
+    let (port, parts) = port_and_request::<dyn AccountsPort>()?;
+    Ok(port.whoami(&parts).await)
 }
 
 #[server(prefix = "/ui/fn", endpoint = "tree")]
 pub async fn load_tree() -> Result<Loaded<TreePage>, ServerFnError> {
-    let (backend, parts) = backend_and_request().await?;
-    Ok(backend.tree(&parts).await)
+    let (port, parts) = port_and_request::<dyn AccountsPort>()?;
+    Ok(port.tree(&parts).await)
 }
 
 #[server(prefix = "/ui/fn", endpoint = "node")]
 pub async fn load_node(kind: String, path: String) -> Result<Loaded<NodePage>, ServerFnError> {
-    let (backend, parts) = backend_and_request().await?;
-    Ok(backend.node(&parts, &kind, &path).await)
+    let (port, parts) = port_and_request::<dyn AccountsPort>()?;
+    Ok(port.node(&parts, &kind, &path).await)
 }
 
 #[server(prefix = "/ui/fn", endpoint = "account")]
 pub async fn load_account() -> Result<Loaded<AccountPage>, ServerFnError> {
-    let (backend, parts) = backend_and_request().await?;
-    Ok(backend.account(&parts).await)
+    let (port, parts) = port_and_request::<dyn AccountsPort>()?;
+    Ok(port.account(&parts).await)
 }
 
 #[server(prefix = "/ui/fn", endpoint = "users")]
 pub async fn load_users() -> Result<Loaded<Vec<UserView>>, ServerFnError> {
-    let (backend, parts) = backend_and_request().await?;
-    Ok(backend.users(&parts).await)
+    let (port, parts) = port_and_request::<dyn AccountsPort>()?;
+    Ok(port.users(&parts).await)
 }
 
 #[server(prefix = "/ui/fn", endpoint = "operations")]
 pub async fn load_operations() -> Result<Vec<OperationView>, ServerFnError> {
-    let (backend, _) = backend_and_request().await?;
-    Ok(backend.operations())
+    let (port, _) = port_and_request::<dyn AccountsPort>()?;
+    Ok(port.operations())
 }

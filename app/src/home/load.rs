@@ -1,19 +1,21 @@
 //! The server functions the home pages load their data with. On the
-//! server they call the `HomePort` of the backend in
-//! context; in the browser they are HTTP calls to `/ui/fn/…` (only after
-//! client-side navigation: the first render's data comes with the HTML).
+//! server they call the `HomePort` in context (see `port_context`); in the
+//! browser they are HTTP calls to `/ui/fn/…` (only after client-side
+//! navigation: the first render's data comes with the HTML).
 
 use leptos::prelude::*;
 
 use super::data::*;
+#[cfg(feature = "ssr")]
+use super::port::HomePort;
 use crate::accounts::data::Loaded;
 #[cfg(feature = "ssr")]
-use crate::backend::backend_and_request;
+use crate::port_context::port_and_request;
 
 #[server(prefix = "/ui/fn", endpoint = "home")]
 pub async fn load_home() -> Result<Loaded<HomePage>, ServerFnError> {
-    let (backend, parts) = backend_and_request().await?;
-    Ok(backend.home(&parts).await)
+    let (port, parts) = port_and_request::<dyn HomePort>()?;
+    Ok(port.home(&parts).await)
 }
 
 // A filter of nothing but `None`s is sent as no field at all: `default`
@@ -22,12 +24,12 @@ pub async fn load_home() -> Result<Loaded<HomePage>, ServerFnError> {
 pub async fn load_all_runs(
     #[server(default)] filter: AllRunsFilter,
 ) -> Result<Loaded<AllRunsPage>, ServerFnError> {
-    let (backend, parts) = backend_and_request().await?;
-    Ok(backend.all_runs(&parts, filter).await)
+    let (port, parts) = port_and_request::<dyn HomePort>()?;
+    Ok(port.all_runs(&parts, filter).await)
 }
 
 #[server(prefix = "/ui/fn", endpoint = "workflows-across")]
 pub async fn load_workflows_across() -> Result<Loaded<WorkflowsAcrossPage>, ServerFnError> {
-    let (backend, parts) = backend_and_request().await?;
-    Ok(backend.workflows_across(&parts).await)
+    let (port, parts) = port_and_request::<dyn HomePort>()?;
+    Ok(port.workflows_across(&parts).await)
 }

@@ -1,29 +1,31 @@
 //! The server functions the runs pages load their data with. On the
-//! server they call the `RunsPort` of the backend in
-//! context; in the browser they are HTTP calls to `/ui/fn/…` (only after
-//! client-side navigation: the first render's data comes with the HTML).
+//! server they call the `RunsPort` in context (see `port_context`); in the
+//! browser they are HTTP calls to `/ui/fn/…` (only after client-side
+//! navigation: the first render's data comes with the HTML).
 
 use leptos::prelude::*;
 
 use super::data::*;
-use crate::accounts::data::Loaded;
 #[cfg(feature = "ssr")]
-use crate::backend::backend_and_request;
+use super::port::RunsPort;
+use crate::accounts::data::Loaded;
 use crate::home::data::WorkflowAcross;
+#[cfg(feature = "ssr")]
+use crate::port_context::port_and_request;
 
 #[server(prefix = "/ui/fn", endpoint = "workflow")]
 pub async fn load_workflow(
     project: i64,
     name: Option<String>,
 ) -> Result<Loaded<WorkflowPage>, ServerFnError> {
-    let (backend, parts) = backend_and_request().await?;
-    Ok(backend.workflow(&parts, project, name).await)
+    let (port, parts) = port_and_request::<dyn RunsPort>()?;
+    Ok(port.workflow(&parts, project, name).await)
 }
 
 #[server(prefix = "/ui/fn", endpoint = "workflows")]
 pub async fn load_workflows(project: i64) -> Result<Loaded<Vec<WorkflowAcross>>, ServerFnError> {
-    let (backend, parts) = backend_and_request().await?;
-    Ok(backend.workflows(&parts, project).await)
+    let (port, parts) = port_and_request::<dyn RunsPort>()?;
+    Ok(port.workflows(&parts, project).await)
 }
 
 #[server(prefix = "/ui/fn", endpoint = "runs")]
@@ -31,14 +33,14 @@ pub async fn load_runs(
     project: i64,
     #[server(default)] filter: RunFilterView,
 ) -> Result<Loaded<RunsPage>, ServerFnError> {
-    let (backend, parts) = backend_and_request().await?;
-    Ok(backend.runs(&parts, project, filter).await)
+    let (port, parts) = port_and_request::<dyn RunsPort>()?;
+    Ok(port.runs(&parts, project, filter).await)
 }
 
 #[server(prefix = "/ui/fn", endpoint = "run")]
 pub async fn load_run(run: i64) -> Result<Loaded<RunPage>, ServerFnError> {
-    let (backend, parts) = backend_and_request().await?;
-    Ok(backend.run(&parts, run).await)
+    let (port, parts) = port_and_request::<dyn RunsPort>()?;
+    Ok(port.run(&parts, run).await)
 }
 
 #[server(prefix = "/ui/fn", endpoint = "log")]
@@ -48,6 +50,6 @@ pub async fn load_log(
     attempt: Option<i32>,
     offset: u64,
 ) -> Result<Loaded<LogChunk>, ServerFnError> {
-    let (backend, parts) = backend_and_request().await?;
-    Ok(backend.log(&parts, run, task, attempt, offset).await)
+    let (port, parts) = port_and_request::<dyn RunsPort>()?;
+    Ok(port.log(&parts, run, task, attempt, offset).await)
 }

@@ -33,7 +33,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             routes,
             move || {
                 provide_context(config.clone());
-                provide_context(render_backend.clone());
+                kiln_app::backend::provide_ports(&render_backend);
                 page_security();
             },
             {
@@ -49,7 +49,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 let backend = backend.clone();
                 async move {
                     leptos_axum::handle_server_fns_with_context(
-                        move || provide_context(backend.clone()),
+                        move || kiln_app::backend::provide_ports(&backend),
                         request,
                     )
                     .await
@@ -99,7 +99,7 @@ pub async fn not_found(
     let handler = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
         move || {
             provide_context(config.clone());
-            provide_context(backend.clone());
+            kiln_app::backend::provide_ports(&backend);
             page_security();
         },
         shell,
