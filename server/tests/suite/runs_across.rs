@@ -132,6 +132,38 @@ async fn runs_across_projects(backend: Backend) {
     assert_eq!(status, 200, "{edited}");
     assert!(!edited.contains("<img src=x"), "{edited}");
     assert!(edited.contains(&format!("href=\"/runs/{ok}\"")), "{edited}");
+    // A project's runs page: the same filters, typed; a value the form does
+    // not offer is left out (as on `/runs`), never echoed as markup.
+    let (status, failed) = alice
+        .raw(
+            "GET",
+            &format!("/projects/{team_app}/runs?state=failed"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        failed.contains(&format!("href=\"/runs/{bad}\"")),
+        "{failed}"
+    );
+    assert!(
+        !failed.contains(&format!("href=\"/runs/{ok}\"")),
+        "{failed}"
+    );
+    let (status, edited) = alice
+        .raw(
+            "GET",
+            &format!("/projects/{team_app}/runs?state=done&trigger=%3Cimg%20src%3Dx%3E"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    assert!(!edited.contains("<img src=x"), "{edited}");
+    assert!(edited.contains(&format!("href=\"/runs/{ok}\"")), "{edited}");
+    assert!(
+        edited.contains(&format!("href=\"/runs/{bad}\"")),
+        "{edited}"
+    );
 
     // `/workflows`: each workflow the viewer can see, with its newest run.
     let (status, listed) = alice.raw("GET", "/workflows", None).await;

@@ -18,8 +18,8 @@ use super::{ApiError, AppState};
 use crate::accounts::Principal;
 
 mod account;
-pub mod engine;
 mod pipelines;
+pub mod runs;
 mod schedules;
 mod theme;
 mod tree;
@@ -47,14 +47,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/ui/nodes/{id}/settings", post(tree::update_settings))
         .route("/ui/nodes/{id}/delete", post(tree::delete_node))
-        .route("/ui/projects/{id}/workflows", post(engine::save_workflow))
+        .route("/ui/projects/{id}/workflows", post(runs::save_workflow))
         .route(
             "/ui/projects/{id}/workflows/{name}/run",
-            post(engine::start_run),
+            post(runs::start_run),
         )
-        .route("/ui/runs/{id}/cancel", post(engine::cancel_run))
-        .route("/ui/runs/{id}/retry", post(engine::retry_run))
-        .route("/ui/runs/{id}/approve", post(engine::approve_run))
+        .route("/ui/runs/{id}/cancel", post(runs::cancel_run))
+        .route("/ui/runs/{id}/retry", post(runs::retry_run))
+        .route("/ui/runs/{id}/approve", post(runs::approve_run))
         .route(
             "/ui/projects/{id}/repository",
             post(pipelines::link_repository),

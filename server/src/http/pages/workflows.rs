@@ -15,7 +15,7 @@ use crate::accounts::authorize::authorize;
 use crate::engine::repo::runs::{self as run_store, Projects, RunFilter};
 use crate::engine::workflows;
 use crate::http::api::accounts::types::NodeBody;
-use crate::http::forms::engine::{Draft, WORKFLOW_DRAFT};
+use crate::http::forms::runs::{Draft, WORKFLOW_DRAFT};
 use crate::http::{ApiError, AppState};
 
 /// A project's workflows by name, each with its newest run.
