@@ -184,4 +184,8 @@ began = time.time()
 start(project, "queued")
 print(f"{LABEL}: starting a run of 10,000 tasks took {time.time() - began:.2f} s")
 time.sleep(2)
-print(f"{LABEL}: RSS with 10,000 queued steps: {rss_mb():.1f} MB")
+print(f"{LABEL}: RSS with 10,000 queued steps, 2 s after the start: {rss_mb():.1f} MB")
+# At rest: what the queued steps themselves cost, once the start's
+# transient allocations (parse, rows, events, jobs) were handed back.
+time.sleep(8)
+print(f"{LABEL}: RSS with 10,000 queued steps, 10 s after the start: {rss_mb():.1f} MB")
