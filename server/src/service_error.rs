@@ -103,8 +103,10 @@ impl ServiceError {
     }
 }
 
+/// IO under a service: a step's log (local or in an object store), its
+/// working directory, its outputs or artifacts.
 impl From<std::io::Error> for ServiceError {
     fn from(error: std::io::Error) -> Self {
-        ServiceError::internal("log storage", error)
+        ServiceError::internal("storage", error)
     }
 }
