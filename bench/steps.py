@@ -4,31 +4,15 @@ step rows (claimed, ended) and the stamps of the step's first and last
 
 Usage: python3 bench/steps.py URL DATA_DIR chain|fan N
 """
-import http.cookiejar
-import json
 import statistics
 import sys
 import time
-import urllib.request
-from datetime import datetime
 from pathlib import Path
 
+from kiln_api import Api, ms
+
 BASE, DATA, KIND, N = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-
-
-def call(method, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(BASE + path, data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    req.add_header("Origin", BASE)
-    with opener.open(req, timeout=600) as resp:
-        text = resp.read()
-        return json.loads(text) if text else None
-
-
-def ms(stamp):
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000
+call = Api(BASE).call
 
 
 def line(name, values):
