@@ -1,33 +1,41 @@
-//! Wakes this process's SQLite workers the moment a job is pushed, instead of
-//! on apalis' heartbeat. Wake-ups coalesce: a worker that is already awake
-//! fetches every ready job anyway.
+//! Wakes this process's workers of one queue the moment a job is pushed to
+//! it, instead of on apalis' heartbeat. Only that queue's: on SQLite a
+//! worker's fetch is a write transaction, and waking every queue's worker
+//! for every step's job cost one empty write per step. Wake-ups coalesce:
+//! a worker that is already awake fetches every ready job anyway.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::channel::mpsc;
 
 #[derive(Clone, Default, Debug)]
-pub struct Notifier(Arc<Mutex<Vec<mpsc::Sender<()>>>>);
+pub struct Notifier(Arc<Mutex<Vec<(String, mpsc::Sender<()>)>>>);
 
 impl Notifier {
-    /// A stream of wake-ups for one worker.
-    pub fn subscribe(&self) -> mpsc::Receiver<()> {
+    /// A stream of wake-ups for one worker of `queue`.
+    pub fn subscribe(&self, queue: &str) -> mpsc::Receiver<()> {
         let (tx, rx) = mpsc::channel(0);
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(tx);
+            .push((queue.to_owned(), tx));
         rx
     }
 
-    /// Wakes every live subscriber; forgets the ones that went away.
-    pub fn notify(&self) {
+    /// Wakes every live subscriber of `queue`; forgets the ones that went
+    /// away.
+    pub fn notify(&self, queue: &str) {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .retain_mut(|tx| match tx.try_send(()) {
-                Ok(()) => true,
-                Err(e) => !e.is_disconnected(),
+            .retain_mut(|(of, tx)| {
+                if of != queue {
+                    return !tx.is_closed();
+                }
+                match tx.try_send(()) {
+                    Ok(()) => true,
+                    Err(e) => !e.is_disconnected(),
+                }
             });
     }
 }
@@ -40,11 +48,26 @@ mod tests {
     #[tokio::test]
     async fn wakes_subscribers_and_drops_closed_ones() {
         let notifier = Notifier::default();
-        let mut live = notifier.subscribe();
-        drop(notifier.subscribe());
-        notifier.notify();
-        notifier.notify(); // coalesces with the first
+        let mut live = notifier.subscribe("steps");
+        drop(notifier.subscribe("steps"));
+        notifier.notify("steps");
+        notifier.notify("steps"); // coalesces with the first
         assert_eq!(live.next().await, Some(()));
         assert_eq!(notifier.0.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn wakes_only_the_queue_pushed_to() {
+        let notifier = Notifier::default();
+        let mut steps = notifier.subscribe("steps");
+        let mut cleanup = notifier.subscribe("cleanup");
+        notifier.notify("steps");
+        assert_eq!(steps.next().await, Some(()));
+        let quiet = tokio::time::timeout(std::time::Duration::from_millis(50), cleanup.next());
+        assert!(quiet.await.is_err(), "the cleanup worker was woken for a step");
+        drop(steps);
+        notifier.notify("cleanup");
+        assert_eq!(cleanup.next().await, Some(()));
+        assert_eq!(notifier.0.lock().unwrap().len(), 1, "the closed one is forgotten");
     }
 }

@@ -26,7 +26,7 @@ impl JobQueue {
         }
     }
 
-    /// Wakes this process's workers.
+    /// Wakes this process's workers of a queue.
     pub fn notifier(&self) -> Notifier {
         self.notifier.clone()
     }
@@ -35,7 +35,7 @@ impl JobQueue {
     /// workers already woken for it.
     pub async fn push_cleanup(&self) -> Result<(), JobsError> {
         self.cleanup.push(Cleanup::now(), None).await?;
-        self.notifier.notify();
+        self.notifier.notify(cleanup::QUEUE);
         Ok(())
     }
 
@@ -81,7 +81,7 @@ impl JobQueue {
         Storage::<StepJob>::new(&self.pool, queue, 1)
             .push_all(jobs)
             .await?;
-        self.notifier.notify();
+        self.notifier.notify(queue);
         Ok(())
     }
 }

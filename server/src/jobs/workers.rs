@@ -75,10 +75,10 @@ pub async fn setup(pool: &Pool) -> Result<(), JobsError> {
 /// (see `echo`). On SQLite an echo's fetch is a write; it waits its turn
 /// because every transaction of Kiln's takes the write lock at `BEGIN`
 /// (see `db::write_txn`).
-fn woken(notifier: &Notifier, fallback: Duration) -> Strategy {
+fn woken(notifier: &Notifier, queue: &str, fallback: Duration) -> Strategy {
     Strategy::new()
         .interval(fallback)
-        .stream(echoed(notifier.subscribe()))
+        .stream(echoed(notifier.subscribe(queue)))
 }
 
 /// PostgreSQL's wake-ups, echoed (see `echo`): this process's pushes and
@@ -86,7 +86,7 @@ fn woken(notifier: &Notifier, fallback: Duration) -> Strategy {
 fn woken_postgres(notifier: &Notifier, pool: &sqlx::PgPool, queue: &str) -> Strategy {
     Strategy::new()
         .interval(POSTGRES_POLL_FALLBACK)
-        .stream(echoed(notifier.subscribe()))
+        .stream(echoed(notifier.subscribe(queue)))
         .stream(echoed(Pubsub::new(pool.clone(), queue.to_owned())))
 }
 
@@ -106,7 +106,7 @@ macro_rules! register {
                     .backend(
                         SqliteStorage::<$args>::new(&pool)
                             .with_config(sqlite_config(&queue, concurrency))
-                            .poll_with_strategy(woken(&notifier, POLL_FALLBACK)),
+                            .poll_with_strategy(woken(&notifier, &queue, POLL_FALLBACK)),
                     )
                     .concurrency(concurrency)
                     .parallelize(tokio::spawn)
@@ -132,7 +132,7 @@ macro_rules! register {
                 WorkerBuilder::new(format!("{name}-{restarts}"))
                     .backend(
                         MySqlStorage::<$args>::new(&pool, mysql_config(&queue, concurrency))
-                            .poll_with_strategy(woken(&notifier, POLL_FALLBACK)),
+                            .poll_with_strategy(woken(&notifier, &queue, POLL_FALLBACK)),
                     )
                     .concurrency(concurrency)
                     .parallelize(tokio::spawn)
