@@ -140,9 +140,60 @@ pub struct Task {
     pub at: Position,
 }
 
+impl Task {
+    /// Every template rendered when the task starts: its command or
+    /// request, and its `env:` values.
+    pub fn templates(&self) -> impl Iterator<Item = &str> {
+        let action: Vec<&str> = match &self.action {
+            Action::Run(command) => vec![command],
+            Action::Http(call) => std::iter::once(call.url.as_str())
+                .chain(call.body.as_deref())
+                .chain(call.headers.values().map(String::as_str))
+                .collect(),
+        };
+        action
+            .into_iter()
+            .chain(self.env.values().map(String::as_str))
+    }
+
+    /// Whether its templates can read upstream outputs: those are reached
+    /// only through the `tasks` variable, which a template has to name.
+    /// When none does, a worker need not load them.
+    pub fn may_read_outputs(&self) -> bool {
+        self.templates().any(|t| t.contains("tasks"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_template_naming_tasks_may_read_outputs() {
+        let source = r#"
+tasks:
+  a:
+    run: echo hi {{ run.id }}
+  b:
+    run: echo b
+    env:
+      V: "{{ tasks.a.outputs.v }}"
+    needs: [a]
+  c:
+    http:
+      url: http://example.test/
+      body: "v={{ tasks.a.outputs.v }}"
+    needs: [a]
+"#;
+        let workflow = crate::workflow::load(source).unwrap();
+        let reads = |id: &str| {
+            let task = workflow.tasks.iter().find(|t| t.id == id).unwrap();
+            task.may_read_outputs()
+        };
+        assert!(!reads("a"));
+        assert!(reads("b"), "an env: value names tasks");
+        assert!(reads("c"), "a request body names tasks");
+    }
 
     #[test]
     fn exponential_backoff_is_capped() {

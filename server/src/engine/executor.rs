@@ -108,7 +108,7 @@ pub async fn execute(engine: &Arc<Engine>, job: &StepJob) -> Result<(), ServiceE
 async fn record_end(engine: &Engine, row: &step::Model, ended: Ended) -> Result<(), ServiceError> {
     let mut pause = Duration::from_millis(250);
     loop {
-        match finish(engine, row.run_id, row.id, row.attempt, ended.clone(), None).await {
+        match finish(engine, row, ended.clone(), None).await {
             Err(ServiceError::Database(error)) if is_unreachable(&error) => {
                 tracing::warn!(step = row.id, %error, ?pause, "cannot record a step's end yet; retrying");
                 tokio::time::sleep(pause).await;
@@ -273,10 +273,11 @@ async fn inputs(
     task: &Task,
 ) -> Result<StepInputs, ServiceError> {
     let params: BTreeMap<String, String> = serde_json::from_str(&run.params).unwrap_or_default();
-    // Only upstream tasks' outputs can appear in its templates.
+    // Only upstream tasks' outputs can appear in its templates, and only
+    // in a template that names them.
     let upstream = workflow.upstream_of(&task.id);
     let mut outputs = BTreeMap::new();
-    if !upstream.is_empty() {
+    if !upstream.is_empty() && task.may_read_outputs() {
         let finished = repo::outputs_of(&engine.db, run.id, upstream).await?;
         for other in finished {
             if let Some(json) = other.outputs.as_deref() {
