@@ -152,8 +152,9 @@ pub async fn advance(
     }
     if let Changed::Task(_) = changed {
         // Over only when nothing is left to run; then decide on all steps.
-        // Whether one exists, not how many: one index probe.
-        if has_pending(db, run.id).await? {
+        // A step just dispatched is left; otherwise whether one exists,
+        // not how many: one index probe.
+        if !out.dispatches.is_empty() || has_pending(db, run.id).await? {
             return Ok(out);
         }
         rows = steps_of(db, run.id).await?;

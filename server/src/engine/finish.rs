@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, QueryFilter};
 use super::Engine;
 use super::advance::{Changed, Dispatch, advance, push};
 use super::repo::moves::{StepMove, StepRef, move_steps};
-use super::repo::{self, lock_run};
+use super::repo::lock_run;
 use crate::ServiceError;
 use crate::clock::now_ms;
 use crate::db::entities::step;
@@ -59,29 +59,27 @@ fn clip(message: &str) -> String {
     message.chars().take(MESSAGE_CHARS).collect()
 }
 
-/// Records `ended` for attempt `attempt` of step `step_id`. With
-/// `lease_expired_before`, only if its lease ran out before then (the
-/// sweeper's guard against a heartbeat that just arrived). Returns whether
-/// anything was written.
+/// Records `ended` for the attempt of `row`, the step as its worker (or
+/// the sweeper) last read it, running. The write is guarded on that state
+/// and attempt, so a step cancelled or declared lost meanwhile stays as it
+/// is; the row is not read again. With `lease_expired_before`, only if its
+/// lease ran out before then (the sweeper's guard against a heartbeat that
+/// just arrived). Returns whether anything was written.
 pub async fn finish(
     engine: &Engine,
-    run_id: i64,
-    step_id: i64,
-    attempt: i32,
+    row: &step::Model,
     ended: Ended,
     lease_expired_before: Option<i64>,
 ) -> Result<bool, ServiceError> {
+    if row.state != StepState::Running {
+        return Ok(false);
+    }
+    let (run_id, step_id, attempt) = (row.run_id, row.id, row.attempt);
     let now = now_ms();
     let txn = crate::db::write_txn::begin(&engine.db).await?;
     let Some(run) = lock_run(&txn, run_id).await? else {
         return Ok(false);
     };
-    let Some(row) = repo::step(&txn, step_id).await? else {
-        return Ok(false);
-    };
-    if row.state != StepState::Running || row.attempt != attempt {
-        return Ok(false);
-    }
     let workflow = engine.definitions.of_run(&txn, &run).await?;
     let task = workflow.task(&row.task);
     let retry = task.map(|t| t.retry).unwrap_or_default();
@@ -118,7 +116,7 @@ pub async fn finish(
     let moved = move_steps(
         &txn,
         run_id,
-        &[StepRef::from(&row)],
+        &[StepRef::from(row)],
         change,
         now,
         |update| {

@@ -87,7 +87,7 @@ pub async fn sweep(engine: &Engine, judge_leases: bool) -> Result<(), ServiceErr
             outputs: Default::default(),
         };
         // One bad row must not stop the sweep of the others.
-        if let Err(error) = finish(engine, row.run_id, row.id, row.attempt, ended, Some(now)).await
+        if let Err(error) = finish(engine, &row, ended, Some(now)).await
         {
             tracing::error!(step = row.id, %error, "could not record a lost step");
         }
