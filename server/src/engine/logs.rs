@@ -6,13 +6,13 @@
 //! Local logs are private to Kiln's user (directories 0700, files 0600):
 //! they hold what steps printed, secrets masked or not.
 
-use std::io::SeekFrom;
-use std::os::unix::fs::PermissionsExt;
+use std::io::{SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use kiln_core::engine::mask::Masker;
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::shell::{OutputLine, Stream};
 
@@ -55,39 +55,46 @@ impl LocalLogs {
 
     /// Creates `dir` (the root or a run's directory below it) as 0700. The
     /// root's parent, the data directory, is created with the default mode:
-    /// it must stay traversable.
-    async fn private_dir(&self, dir: &Path) -> std::io::Result<()> {
-        if tokio::fs::metadata(dir).await.is_ok() {
+    /// it must stay traversable. Blocking.
+    fn private_dir(&self, dir: &Path) -> std::io::Result<()> {
+        if std::fs::metadata(dir).is_ok() {
             return Ok(());
         }
         if let Some(parent) = self.root.parent()
             && !parent.as_os_str().is_empty()
         {
-            tokio::fs::create_dir_all(parent).await?;
+            std::fs::create_dir_all(parent)?;
         }
-        tokio::fs::DirBuilder::new()
+        std::fs::DirBuilder::new()
             .recursive(true)
             .mode(DIR_MODE)
             .create(dir)
-            .await
+    }
+
+    /// Appends `bytes` to the file at `path`, made private if new. Blocking.
+    fn append_now(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            self.private_dir(dir)?;
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(FILE_MODE)
+            .open(path)?
+            .write_all(bytes)
     }
 }
 
 #[async_trait]
 impl LogBackend for LocalLogs {
+    /// In one trip off the async threads (each `tokio::fs` call is one):
+    /// a step's log is usually written once, as it ends, and every trip is
+    /// a thread woken on a machine that runs hundreds of steps a second.
     async fn append(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
-        let path = self.path(key);
-        if let Some(dir) = path.parent() {
-            self.private_dir(dir).await?;
-        }
-        let mut file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(FILE_MODE)
-            .open(path)
-            .await?;
-        file.write_all(bytes).await?;
-        file.flush().await
+        let (logs, path, bytes) = (self.clone(), self.path(key), bytes.to_vec());
+        tokio::task::spawn_blocking(move || logs.append_now(&path, &bytes))
+            .await
+            .map_err(std::io::Error::other)?
     }
 
     async fn read(&self, key: &str, offset: u64, max: usize) -> std::io::Result<Vec<u8>> {
