@@ -9,7 +9,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 use futures::channel::mpsc;
 
 #[derive(Clone, Default, Debug)]
-pub struct Notifier(Arc<Mutex<Vec<(String, mpsc::Sender<()>)>>>);
+pub struct Notifier(Arc<Mutex<Vec<Subscriber>>>);
+
+/// One worker's wake-ups, for the queue it serves.
+#[derive(Debug)]
+struct Subscriber {
+    queue: String,
+    wake: mpsc::Sender<()>,
+}
 
 impl Notifier {
     /// A stream of wake-ups for one worker of `queue`.
@@ -18,7 +25,10 @@ impl Notifier {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push((queue.to_owned(), tx));
+            .push(Subscriber {
+                queue: queue.to_owned(),
+                wake: tx,
+            });
         rx
     }
 
@@ -28,11 +38,11 @@ impl Notifier {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .retain_mut(|(of, tx)| {
-                if of != queue {
-                    return !tx.is_closed();
+            .retain_mut(|subscriber| {
+                if subscriber.queue != queue {
+                    return !subscriber.wake.is_closed();
                 }
-                match tx.try_send(()) {
+                match subscriber.wake.try_send(()) {
                     Ok(()) => true,
                     Err(e) => !e.is_disconnected(),
                 }
@@ -64,10 +74,17 @@ mod tests {
         notifier.notify("steps");
         assert_eq!(steps.next().await, Some(()));
         let quiet = tokio::time::timeout(std::time::Duration::from_millis(50), cleanup.next());
-        assert!(quiet.await.is_err(), "the cleanup worker was woken for a step");
+        assert!(
+            quiet.await.is_err(),
+            "the cleanup worker was woken for a step"
+        );
         drop(steps);
         notifier.notify("cleanup");
         assert_eq!(cleanup.next().await, Some(()));
-        assert_eq!(notifier.0.lock().unwrap().len(), 1, "the closed one is forgotten");
+        assert_eq!(
+            notifier.0.lock().unwrap().len(),
+            1,
+            "the closed one is forgotten"
+        );
     }
 }
