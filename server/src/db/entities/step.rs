@@ -34,6 +34,20 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::run::Entity",
+        from = "Column::RunId",
+        to = "super::run::Column::Id"
+    )]
+    Run,
+}
+
+/// A worker reads a step and its run in one query when it claims it.
+impl Related<super::run::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Run.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

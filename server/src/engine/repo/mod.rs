@@ -23,6 +23,6 @@ pub mod statuses;
 pub const BATCH: usize = 500;
 
 pub use rows::{
-    has_pending, lock_run, outputs_of, plan_steps, run, step, steps_by_id, steps_in, steps_of,
-    steps_of_tasks,
+    has_pending, lock_run, outputs_of, plan_steps, run, step, step_and_run, steps_by_id, steps_in,
+    steps_of, steps_of_tasks,
 };

@@ -108,6 +108,23 @@ pub async fn step(db: &impl ConnectionTrait, id: i64) -> Result<Option<step::Mod
     step::Entity::find_by_id(id).one(db).await
 }
 
+/// Step `id` and its run, in one query.
+pub async fn step_and_run(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<(step::Model, run::Model)>, DbErr> {
+    Ok(
+        match step::Entity::find_by_id(id)
+            .find_also_related(run::Entity)
+            .one(db)
+            .await?
+        {
+            Some((step, Some(run))) => Some((step, run)),
+            _ => None,
+        },
+    )
+}
+
 pub async fn run(db: &impl ConnectionTrait, id: i64) -> Result<Option<run::Model>, DbErr> {
     run::Entity::find_by_id(id).one(db).await
 }
