@@ -76,6 +76,7 @@ impl Background {
     /// has retries left, failed otherwise. False when steps had to be
     /// stopped.
     pub async fn drain(self, grace: Duration) -> bool {
+        self.engine.begin_draining();
         self.sweeper.abort();
         // apalis stops waiting for its jobs after `grace`; they run on.
         let _ = tokio::time::timeout(grace + Duration::from_secs(1), self.workers.wait()).await;

@@ -16,7 +16,7 @@ use sea_orm::{ColumnTrait, QueryFilter};
 use tokio_util::sync::CancellationToken;
 
 use super::definitions::Definition;
-use super::finish::{Ended, finish};
+use super::finish::{Ended, Recorder, finish};
 use super::http_step::{self, HttpRequest};
 use super::logs::{StepLog, log_key};
 use super::repo::moves::{StepMove, move_step_by_id};
@@ -36,18 +36,16 @@ async fn claim(
     now: i64,
     lease_ms: i64,
 ) -> Result<Option<(step::Model, run::Model)>, ServiceError> {
-    let Some(row) = repo::step(&engine.db, job.step_id).await? else {
+    // The run is read before the claim, with the step: once the step is
+    // ours, a database outage before its process starts would leave it
+    // running with nobody to finish it (its job failed), until its lease
+    // ran out and it was declared lost.
+    let Some((row, run)) = repo::step_and_run(&engine.db, job.step_id).await? else {
         return Ok(None);
     };
     if row.attempt != job.attempt || row.state != StepState::Queued {
         return Ok(None);
     }
-    // Read before the claim: once the step is ours, a database outage before
-    // its process starts would leave it running with nobody to finish it
-    // (its job failed), until its lease ran out and it was declared lost.
-    let Some(run) = repo::run(&engine.db, row.run_id).await? else {
-        return Ok(None);
-    };
     let start = [StepEvent::Start];
     let worker = engine.settings.worker_name.clone();
     let txn = crate::db::write_txn::begin(&engine.db).await?;
@@ -75,8 +73,32 @@ async fn claim(
     Ok(Some((row, run)))
 }
 
-/// Runs the step of `job` if it is still waiting for this attempt.
+/// Runs the step of `job` if it is still waiting for this attempt, then
+/// each step its end hands this worker (see `finish::Recorded::next`).
 pub async fn execute(engine: &Arc<Engine>, job: &StepJob) -> Result<(), ServiceError> {
+    let mut next = execute_one(engine, job).await?;
+    while let Some((queue, job)) = next {
+        next = match execute_one(engine, &job).await {
+            Ok(next) => next,
+            Err(error) => {
+                // It may not even be claimed: its job goes to the queue
+                // (a stale one if it was, which does nothing).
+                if let Err(error) = engine.queue.push_step(&queue, job, None).await {
+                    tracing::warn!(%error, "could not push a handed-over step's job; the sweeper will");
+                }
+                return Err(error);
+            }
+        };
+    }
+    Ok(())
+}
+
+/// One step: claim, run, record. Returns the step handed over to this
+/// worker by its end, with its queue.
+async fn execute_one(
+    engine: &Arc<Engine>,
+    job: &StepJob,
+) -> Result<Option<(String, StepJob)>, ServiceError> {
     let now = now_ms();
     let lease_ms = i64::try_from(engine.settings.lease.as_millis()).unwrap_or(i64::MAX / 2);
     let Some((row, run)) = claim(engine, job, now, lease_ms).await? else {
@@ -85,7 +107,7 @@ pub async fn execute(engine: &Arc<Engine>, job: &StepJob) -> Result<(), ServiceE
             attempt = job.attempt,
             "stale step job; nothing to do"
         );
-        return Ok(());
+        return Ok(None);
     };
     metrics::histogram!("kiln_job_wait_seconds")
         .record((now - job.due_at_ms).max(0) as f64 / 1000.0);
@@ -99,16 +121,20 @@ pub async fn execute(engine: &Arc<Engine>, job: &StepJob) -> Result<(), ServiceE
     let recorded = record_end(engine, &row, ended).await;
     // Only now: a shutdown waits for this process's steps to be recorded.
     engine.untrack(row.id);
-    recorded
+    Ok(recorded?.map(|job| (row.queue, job)))
 }
 
 /// Records the attempt's end, retrying while the database is unreachable:
 /// a step that finished during an outage keeps its real outcome instead of
-/// being found "lost" later.
-async fn record_end(engine: &Engine, row: &step::Model, ended: Ended) -> Result<(), ServiceError> {
+/// being found "lost" later. Returns the step handed over to this worker.
+async fn record_end(
+    engine: &Engine,
+    row: &step::Model,
+    ended: Ended,
+) -> Result<Option<StepJob>, ServiceError> {
     let mut pause = Duration::from_millis(250);
     loop {
-        match finish(engine, row, ended.clone(), None).await {
+        match finish(engine, row, ended.clone(), None, Recorder::Worker).await {
             Err(ServiceError::Database(error)) if is_unreachable(&error) => {
                 tracing::warn!(step = row.id, %error, ?pause, "cannot record a step's end yet; retrying");
                 tokio::time::sleep(pause).await;
@@ -116,7 +142,7 @@ async fn record_end(engine: &Engine, row: &step::Model, ended: Ended) -> Result<
                 // sweepers wait one lease before judging this step.
                 pause = (pause * 2).min(engine.settings.lease / 4);
             }
-            other => return other.map(drop),
+            other => return other.map(|recorded| recorded.next),
         }
     }
 }

@@ -11,8 +11,8 @@ use sea_orm::{ColumnTrait, QueryFilter};
 
 use super::Engine;
 use super::advance::{Changed, Dispatch, advance, push};
-use super::repo::moves::{StepMove, StepRef, move_steps};
 use super::repo::lock_run;
+use super::repo::moves::{StepMove, StepRef, move_steps};
 use crate::ServiceError;
 use crate::clock::now_ms;
 use crate::db::entities::step;
@@ -59,26 +59,50 @@ fn clip(message: &str) -> String {
     message.chars().take(MESSAGE_CHARS).collect()
 }
 
+/// Who records an end, and so what may happen to the steps it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorder {
+    /// The worker that ran the step: it may run one started step itself.
+    Worker,
+    /// The sweeper: every started step goes to its queue.
+    Sweeper,
+}
+
+/// What recording an end did.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    /// Whether anything was written.
+    pub written: bool,
+    /// A step this end started, due now on the finished step's queue, for
+    /// the worker to run next instead of pushing its job: its dispatch is
+    /// committed, its job never stored, and no other worker can take it.
+    /// A chain then goes from step to step without the queue's round trip
+    /// (store, wake, fetch, lock). Should the worker die before claiming
+    /// it, the sweeper pushes its job, as for any push that failed.
+    pub next: Option<StepJob>,
+}
+
 /// Records `ended` for the attempt of `row`, the step as its worker (or
 /// the sweeper) last read it, running. The write is guarded on that state
 /// and attempt, so a step cancelled or declared lost meanwhile stays as it
 /// is; the row is not read again. With `lease_expired_before`, only if its
 /// lease ran out before then (the sweeper's guard against a heartbeat that
-/// just arrived). Returns whether anything was written.
+/// just arrived).
 pub async fn finish(
     engine: &Engine,
     row: &step::Model,
     ended: Ended,
     lease_expired_before: Option<i64>,
-) -> Result<bool, ServiceError> {
+    recorder: Recorder,
+) -> Result<Recorded, ServiceError> {
     if row.state != StepState::Running {
-        return Ok(false);
+        return Ok(Recorded::default());
     }
     let (run_id, step_id, attempt) = (row.run_id, row.id, row.attempt);
     let now = now_ms();
     let txn = crate::db::write_txn::begin(&engine.db).await?;
     let Some(run) = lock_run(&txn, run_id).await? else {
-        return Ok(false);
+        return Ok(Recorded::default());
     };
     let workflow = engine.definitions.of_run(&txn, &run).await?;
     let task = workflow.task(&row.task);
@@ -113,46 +137,37 @@ pub async fn finish(
         }
     };
     let due = dispatches.first().map(|d| d.job.due_at_ms);
-    let moved = move_steps(
-        &txn,
-        run_id,
-        &[StepRef::from(row)],
-        change,
-        now,
-        |update| {
-            let mut update = update
-                .filter(step::Column::Attempt.eq(attempt))
-                .col_expr(step::Column::ExitCode, Expr::value(ended.exit_code))
-                .col_expr(step::Column::LeaseUntilMs, Expr::value(Option::<i64>::None));
-            if let Some(before) = lease_expired_before {
-                update = update.filter(step::Column::LeaseUntilMs.lt(before));
+    let moved = move_steps(&txn, run_id, &[StepRef::from(row)], change, now, |update| {
+        let mut update = update
+            .filter(step::Column::Attempt.eq(attempt))
+            .col_expr(step::Column::ExitCode, Expr::value(ended.exit_code))
+            .col_expr(step::Column::LeaseUntilMs, Expr::value(Option::<i64>::None));
+        if let Some(before) = lease_expired_before {
+            update = update.filter(step::Column::LeaseUntilMs.lt(before));
+        }
+        match &next {
+            Next::Finish { state, message } => {
+                // NULL when there are none: the common case costs nothing to read.
+                let outputs = (*state == StepState::Success && !ended.outputs.is_empty())
+                    .then(|| serde_json::to_string(&ended.outputs).unwrap_or_else(|_| "{}".into()));
+                update
+                    .col_expr(step::Column::FinishedAtMs, Expr::value(now))
+                    .col_expr(step::Column::Message, Expr::value(clip(message)))
+                    .col_expr(step::Column::Outputs, Expr::value(outputs))
             }
-            match &next {
-                Next::Finish { state, message } => {
-                    // NULL when there are none: the common case costs nothing to read.
-                    let outputs =
-                        (*state == StepState::Success && !ended.outputs.is_empty()).then(|| {
-                            serde_json::to_string(&ended.outputs).unwrap_or_else(|_| "{}".into())
-                        });
-                    update
-                        .col_expr(step::Column::FinishedAtMs, Expr::value(now))
-                        .col_expr(step::Column::Message, Expr::value(clip(message)))
-                        .col_expr(step::Column::Outputs, Expr::value(outputs))
-                }
-                Next::Retry { message, .. } => update
-                    .col_expr(step::Column::Attempt, Expr::value(attempt + 1))
-                    .col_expr(step::Column::RetriesLeft, Expr::value(row.retries_left - 1))
-                    .col_expr(step::Column::DispatchedAtMs, Expr::value(now))
-                    .col_expr(step::Column::NotBeforeMs, Expr::value(due))
-                    .col_expr(step::Column::StartedAtMs, Expr::value(Option::<i64>::None))
-                    .col_expr(step::Column::Worker, Expr::value(Option::<String>::None))
-                    .col_expr(step::Column::Message, Expr::value(clip(message))),
-            }
-        },
-    )
+            Next::Retry { message, .. } => update
+                .col_expr(step::Column::Attempt, Expr::value(attempt + 1))
+                .col_expr(step::Column::RetriesLeft, Expr::value(row.retries_left - 1))
+                .col_expr(step::Column::DispatchedAtMs, Expr::value(now))
+                .col_expr(step::Column::NotBeforeMs, Expr::value(due))
+                .col_expr(step::Column::StartedAtMs, Expr::value(Option::<i64>::None))
+                .col_expr(step::Column::Worker, Expr::value(Option::<String>::None))
+                .col_expr(step::Column::Message, Expr::value(clip(message))),
+        }
+    })
     .await?;
     if moved.is_empty() {
-        return Ok(false);
+        return Ok(Recorded::default());
     }
     let advanced = advance(&txn, &workflow, &run, Changed::Task(&row.task)).await?;
     if advanced.finished.is_some() {
@@ -173,9 +188,61 @@ pub async fn finish(
             .record((now - started).max(0) as f64 / 1000.0);
     }
     dispatches.extend(advanced.dispatches);
+    let next = match recorder {
+        Recorder::Worker if !engine.is_draining() => take_next(&mut dispatches, &row.queue),
+        _ => None,
+    };
     push(engine, dispatches).await;
     if advanced.finished.is_some() {
         super::groups::after_end(engine, &run).await;
     }
-    Ok(true)
+    Ok(Recorded {
+        written: true,
+        next,
+    })
+}
+
+/// Takes out of `dispatches` the first one due now on `queue`.
+fn take_next(dispatches: &mut Vec<Dispatch>, queue: &str) -> Option<StepJob> {
+    let at = dispatches
+        .iter()
+        .position(|d| d.queue == queue && d.run_at.is_none())?;
+    Some(dispatches.remove(at).job)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dispatch(step_id: i64, queue: &str, run_at: Option<u64>) -> Dispatch {
+        Dispatch {
+            queue: queue.to_owned(),
+            job: StepJob {
+                step_id,
+                attempt: 1,
+                due_at_ms: 0,
+            },
+            run_at,
+        }
+    }
+
+    /// Only a step due now on the worker's own queue is kept: a delayed
+    /// retry waits in the queue, and another queue's step may need a
+    /// worker with other labels.
+    #[test]
+    fn the_next_step_is_due_now_on_the_same_queue() {
+        let mut dispatches = vec![
+            dispatch(1, "steps:deploy", None),
+            dispatch(2, "steps", Some(5)),
+            dispatch(3, "steps", None),
+            dispatch(4, "steps", None),
+        ];
+        let next = take_next(&mut dispatches, "steps").map(|j| j.step_id);
+        assert_eq!(next, Some(3));
+        let left: Vec<i64> = dispatches.iter().map(|d| d.job.step_id).collect();
+        assert_eq!(left, [1, 2, 4]);
+        let mut none = vec![dispatch(1, "steps:deploy", None)];
+        assert!(take_next(&mut none, "steps").is_none());
+        assert_eq!(none.len(), 1);
+    }
 }

@@ -103,6 +103,10 @@ pub struct Engine {
     /// Set when the process shuts down and stops its running steps: their
     /// ends are recorded as "stopped by shutdown" (retried if they may be).
     stopping: AtomicBool,
+    /// Set when the process begins to shut down: a finished step no longer
+    /// takes its dependent along (see `finish`), so only the steps already
+    /// running have to end within the grace period.
+    draining: AtomicBool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -134,6 +138,7 @@ impl Engine {
             schedules_changed: tokio::sync::Notify::new(),
             running: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
         }
     }
 
@@ -162,6 +167,15 @@ impl Engine {
 
     pub fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// The process shuts down: no new step is taken in.
+    pub fn begin_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst) || self.is_stopping()
     }
 
     /// How many steps run in this process now.

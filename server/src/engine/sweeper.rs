@@ -20,7 +20,7 @@ use kiln_core::engine::AttemptEnd;
 use tokio_util::sync::CancellationToken;
 
 use super::Engine;
-use super::finish::{Ended, finish};
+use super::finish::{Ended, Recorder, finish};
 use super::repo::leases;
 use crate::ServiceError;
 use crate::clock::now_ms;
@@ -87,8 +87,7 @@ pub async fn sweep(engine: &Engine, judge_leases: bool) -> Result<(), ServiceErr
             outputs: Default::default(),
         };
         // One bad row must not stop the sweep of the others.
-        if let Err(error) = finish(engine, &row, ended, Some(now)).await
-        {
+        if let Err(error) = finish(engine, &row, ended, Some(now), Recorder::Sweeper).await {
             tracing::error!(step = row.id, %error, "could not record a lost step");
         }
     }

@@ -11,10 +11,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::engine::{grant_label, owner, processes_running, save, start, step, wait_end};
+use crate::common::engine::{
+    grant_label, on_jobs_table, owner, processes_running, save, start, step, wait_end,
+};
 use crate::common::outage::Outage;
 use crate::common::{Api, Backend, TestApp};
-use kiln_server::db::Pool;
 use kiln_server::db::entities::step as step_row;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -221,32 +222,11 @@ async fn a_waiting_step_keeps_one_job(backend: Backend) {
     assert_eq!(live().await.unwrap(), 1);
 
     // Its job lost: the sweeper pushes a new one.
-    let table = match backend {
-        Backend::Sqlite => "Jobs",
-        Backend::Postgres => "apalis.jobs",
-        Backend::MySql => "kiln_jobs",
-    };
     let delete = format!(
-        "DELETE FROM {table} WHERE idempotency_key LIKE 'step:{}:%'",
+        "DELETE FROM {{jobs}} WHERE idempotency_key LIKE 'step:{}:%'",
         row.id
     );
-    let deleted = match &app.server.database().pool {
-        Pool::Sqlite(pool) => sqlx::raw_sql(sqlx::AssertSqlSafe(delete))
-            .execute(pool)
-            .await
-            .unwrap()
-            .rows_affected(),
-        Pool::Postgres(pool) => sqlx::raw_sql(sqlx::AssertSqlSafe(delete))
-            .execute(pool)
-            .await
-            .unwrap()
-            .rows_affected(),
-        Pool::MySql(pool) => sqlx::raw_sql(sqlx::AssertSqlSafe(delete))
-            .execute(pool)
-            .await
-            .unwrap()
-            .rows_affected(),
-    };
+    let deleted = on_jobs_table(&app, backend, &delete).await;
     assert_eq!(deleted, 1);
     assert_eq!(live().await.unwrap(), 0);
     age_and_sweep(&app, run).await;

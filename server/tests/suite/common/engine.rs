@@ -149,3 +149,36 @@ pub fn processes_running(marker: &str) -> Vec<i32> {
         })
         .collect()
 }
+
+/// Runs `sql` on the queue's jobs table of `app`'s backend, written with
+/// `{jobs}` for the table's name (apalis' on SQLite and PostgreSQL,
+/// Kiln's own on MySQL); returns the rows it affected, or the first
+/// column of its one row for a `SELECT COUNT(*)`.
+pub async fn on_jobs_table(app: &TestApp, backend: super::Backend, sql: &str) -> i64 {
+    use kiln_server::db::Pool;
+    let table = match backend {
+        super::Backend::Sqlite => "Jobs",
+        super::Backend::Postgres => "apalis.jobs",
+        super::Backend::MySql => "kiln_jobs",
+    };
+    let sql = sqlx::AssertSqlSafe(sql.replace("{jobs}", table));
+    let count = sql.0.trim_start().starts_with("SELECT");
+    macro_rules! on {
+        ($pool:expr) => {
+            if count {
+                sqlx::query_scalar::<_, i64>(sql)
+                    .fetch_one($pool)
+                    .await
+                    .unwrap()
+            } else {
+                let done = sqlx::raw_sql(sql).execute($pool).await.unwrap();
+                i64::try_from(done.rows_affected()).unwrap()
+            }
+        };
+    }
+    match &app.server.database().pool {
+        Pool::Sqlite(pool) => on!(pool),
+        Pool::Postgres(pool) => on!(pool),
+        Pool::MySql(pool) => on!(pool),
+    }
+}
