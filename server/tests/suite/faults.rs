@@ -16,6 +16,7 @@ use crate::common::engine::{
 };
 use crate::common::outage::Outage;
 use crate::common::{Api, Backend, TestApp};
+use kiln_server::db::entities::run_event;
 use kiln_server::db::entities::step as step_row;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -176,6 +177,55 @@ tasks:
     app.stop().await;
 }
 on_backends!(a_database_outage_is_survived: postgres => Postgres, mysql => MySql);
+
+/// A running step's lease is taken from it (as if its worker had gone
+/// silent): the sweeper declares it lost while its worker, finding the
+/// lease gone, stops it and records its own end. Whichever comes second
+/// finds the step no longer running and writes nothing: one end, one
+/// event into it.
+async fn a_lost_steps_end_is_recorded_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (api, project) = owner(&app).await;
+    let source = "tasks:\n  slow:\n    run: sleep 31.7\n";
+    assert_eq!(save(&api, project, "slow", source).await.0, 200);
+    let run = start(&api, project, "slow", json!({})).await;
+    let began = Instant::now();
+    while row_of(&app, run).await.state != kiln_core::engine::StepState::Running {
+        assert!(began.elapsed() < Duration::from_secs(10), "never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let row = row_of(&app, run).await;
+    step_row::Entity::update_many()
+        .col_expr(step_row::Column::LeaseUntilMs, Expr::value(1_i64))
+        .col_expr(step_row::Column::Worker, Expr::value("gone:1"))
+        .filter(step_row::Column::Id.eq(row.id))
+        .exec(&app.server.database().conn)
+        .await
+        .unwrap();
+    let done = wait_end(&api, run).await;
+    assert_eq!(done["state"], "failed", "{done:#}");
+    // The worker notices at its next heartbeat, stops the step, and tries
+    // to record its end.
+    let began = Instant::now();
+    while !processes_running("31.7").is_empty() {
+        assert!(began.elapsed() < Duration::from_secs(20), "never stopped");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let events = run_event::Entity::find()
+        .filter(run_event::Column::StepId.eq(row.id))
+        .all(&app.server.database().conn)
+        .await
+        .unwrap();
+    let ends: Vec<_> = events
+        .iter()
+        .filter(|e| e.from_state.as_deref() == Some("running"))
+        .map(|e| e.to_state.as_str())
+        .collect();
+    assert_eq!(ends, ["failed"], "{events:#?}");
+    app.stop().await;
+}
+on_all_backends!(a_lost_steps_end_is_recorded_once);
 
 /// The step's row as stored.
 async fn row_of(app: &TestApp, run: i64) -> step_row::Model {

@@ -116,6 +116,11 @@ where
             let changed = set(statement).exec(db).await?.rows_affected;
             let taken: Vec<&&StepRef<'_>> = if changed == ids.len() as u64 {
                 chunk.iter().collect()
+            } else if changed == 0 {
+                // None of them was still where the caller read it: a step
+                // already moved into the target by someone else (a sweeper
+                // that declared it lost, say) is not this move's.
+                Vec::new()
             } else {
                 // Another writer moved some first (a claim racing a
                 // cancel): only rows now in the target moved here.
