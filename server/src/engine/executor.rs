@@ -78,6 +78,11 @@ async fn claim(
 pub async fn execute(engine: &Arc<Engine>, job: &StepJob) -> Result<(), ServiceError> {
     let mut next = execute_one(engine, job).await?;
     while let Some((queue, job)) = next {
+        if engine.is_draining() {
+            // Shutting down since the hand-over: another worker takes it.
+            engine.queue.push_step(&queue, job, None).await?;
+            return Ok(());
+        }
         next = match execute_one(engine, &job).await {
             Ok(next) => next,
             Err(error) => {

@@ -187,11 +187,15 @@ pub async fn finish(
         metrics::histogram!("kiln_step_duration_seconds")
             .record((now - started).max(0) as f64 / 1000.0);
     }
-    dispatches.extend(advanced.dispatches);
+    // Only a step this end started: a retry of this one goes back to the
+    // queue, where another worker may take it (what failed here may be
+    // this machine's).
+    let mut started = advanced.dispatches;
     let next = match recorder {
-        Recorder::Worker if !engine.is_draining() => take_next(&mut dispatches, &row.queue),
+        Recorder::Worker if !engine.is_draining() => take_next(&mut started, &row.queue),
         _ => None,
     };
+    dispatches.extend(started);
     push(engine, dispatches).await;
     if advanced.finished.is_some() {
         super::groups::after_end(engine, &run).await;

@@ -169,7 +169,8 @@ impl Engine {
         self.stopping.load(Ordering::SeqCst)
     }
 
-    /// The process shuts down: no new step is taken in.
+    /// The process shuts down: a finished step hands nothing over, and a
+    /// step handed over but not yet claimed goes to the queue instead.
     pub fn begin_draining(&self) {
         self.draining.store(true, Ordering::SeqCst);
     }
