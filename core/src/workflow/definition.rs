@@ -141,26 +141,37 @@ pub struct Task {
 }
 
 impl Task {
-    /// Every template rendered when the task starts: its command or
-    /// request, and its `env:` values.
-    pub fn templates(&self) -> impl Iterator<Item = &str> {
-        let action: Vec<&str> = match &self.action {
-            Action::Run(command) => vec![command],
-            Action::Http(call) => std::iter::once(call.url.as_str())
-                .chain(call.body.as_deref())
-                .chain(call.headers.values().map(String::as_str))
-                .collect(),
-        };
-        action
-            .into_iter()
-            .chain(self.env.values().map(String::as_str))
+    /// Every template rendered when the task starts, with the field it is
+    /// in: its command or request, and its `env:` values.
+    pub fn templates(&self) -> Vec<(&'static str, &str)> {
+        let mut out = Vec::new();
+        match &self.action {
+            Action::Run(command) => out.push(("run", command.as_str())),
+            Action::Http(call) => {
+                out.push(("http.url", call.url.as_str()));
+                if let Some(body) = &call.body {
+                    out.push(("http.body", body.as_str()));
+                }
+                for value in call.headers.values() {
+                    out.push(("http.headers", value.as_str()));
+                }
+            }
+        }
+        for value in self.env.values() {
+            out.push(("env", value.as_str()));
+        }
+        out
     }
 
     /// Whether its templates can read upstream outputs: those are reached
-    /// only through the `tasks` variable, which a template has to name.
-    /// When none does, a worker need not load them.
+    /// through the `tasks` variable, which a template has to name, or by
+    /// printing the whole context (`debug()`, refused when a workflow is
+    /// saved, counted here all the same). When none does, a worker need
+    /// not load them.
     pub fn may_read_outputs(&self) -> bool {
-        self.templates().any(|t| t.contains("tasks"))
+        self.templates()
+            .iter()
+            .any(|(_, t)| t.contains("tasks") || t.contains("debug"))
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use minijinja::Environment;
 
-use super::definition::{Action, Position, Task, Workflow};
+use super::definition::{Position, Task, Workflow};
 use super::error::DefinitionError;
 
 pub fn validate(workflow: &Workflow) -> Vec<DefinitionError> {
@@ -132,26 +132,6 @@ fn upstream_among<'w>(
     found
 }
 
-fn templates_of(task: &Task) -> Vec<(&'static str, &str)> {
-    let mut out = Vec::new();
-    match &task.action {
-        Action::Run(command) => out.push(("run", command.as_str())),
-        Action::Http(call) => {
-            out.push(("http.url", call.url.as_str()));
-            if let Some(body) = &call.body {
-                out.push(("http.body", body.as_str()));
-            }
-            for value in call.headers.values() {
-                out.push(("http.headers", value.as_str()));
-            }
-        }
-    }
-    for value in task.env.values() {
-        out.push(("env", value.as_str()));
-    }
-    out
-}
-
 fn check_templates(workflow: &Workflow) -> Vec<DefinitionError> {
     let mut errors = Vec::new();
     let env = Environment::new();
@@ -168,7 +148,7 @@ fn check_templates(workflow: &Workflow) -> Vec<DefinitionError> {
         .collect();
     for task in &workflow.tasks {
         let mut references: Vec<(&'static str, Vec<String>)> = Vec::new();
-        for (field, source) in templates_of(task) {
+        for (field, source) in task.templates() {
             let template = match env.template_from_str(source) {
                 Ok(t) => t,
                 Err(e) => {
