@@ -16,6 +16,7 @@ pub mod live;
 pub mod mysql;
 pub mod notifier;
 pub mod queue;
+mod sqlite_plans;
 pub mod steps;
 pub mod storage;
 pub mod workers;

@@ -59,10 +59,17 @@ pub async fn setup(pool: &Pool) -> Result<(), JobsError> {
     match pool {
         // Only the migrations: `setup` would also change PRAGMAs (e.g.
         // synchronous=OFF) on a connection of the shared pool.
-        Pool::Sqlite(pool) => SqliteStorage::<()>::migrations()
-            .run(pool)
-            .await
-            .map_err(|e| JobsError::Setup(e.into())),
+        Pool::Sqlite(pool) => {
+            SqliteStorage::<()>::migrations()
+                .run(pool)
+                .await
+                .map_err(|e| JobsError::Setup(e.into()))?;
+            // Only faster plans: the queue works without them.
+            if let Err(error) = super::sqlite_plans::steer(pool).await {
+                tracing::warn!(%error, "could not write the job queue's planner statistics");
+            }
+            Ok(())
+        }
         Pool::Postgres(pool) => PostgresStorage::<()>::setup(pool)
             .await
             .map_err(|e| JobsError::Setup(e.into())),
