@@ -7,7 +7,8 @@ use crate::engine::definitions::Definition;
 use kiln_core::engine::{PlanStep, StepState, TriggerRule};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
 };
 
 use crate::clock::now_ms;
@@ -17,6 +18,27 @@ use crate::db::entities::{run, step};
 /// about a run's steps starts here, so two steps finishing at once are
 /// decided one after the other, each seeing the other's result.
 pub async fn lock_run(db: &impl ConnectionTrait, run_id: i64) -> Result<Option<run::Model>, DbErr> {
+    let backend = db.get_database_backend();
+    if matches!(backend, DbBackend::Sqlite | DbBackend::Postgres) {
+        // One statement where the backend returns the row it wrote: this
+        // runs once for every step that ends.
+        let placeholders = match backend {
+            DbBackend::Postgres => ("$1", "$2"),
+            _ => ("?", "?"),
+        };
+        let sql = format!(
+            "UPDATE kiln_runs SET updated_at_ms = {} WHERE id = {} RETURNING *",
+            placeholders.0, placeholders.1
+        );
+        return run::Entity::find()
+            .from_raw_sql(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [now_ms().into(), run_id.into()],
+            ))
+            .one(db)
+            .await;
+    }
     let touched = run::Entity::update_many()
         .col_expr(run::Column::UpdatedAtMs, Expr::value(now_ms()))
         .filter(run::Column::Id.eq(run_id))
