@@ -93,24 +93,29 @@ mod tests {
         details.join("; ")
     }
 
-    /// apalis' lock and ack statements, planned by connections that were
-    /// open before the statistics were written, and by a new one.
+    /// A pool on `url` with apalis' tables.
+    async fn migrated(url: &str, connections: u32) -> SqlitePool {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(connections)
+            .connect(url)
+            .await
+            .expect("open the database");
+        apalis_sqlite::SqliteStorage::<()>::migrations()
+            .run(&pool)
+            .await
+            .expect("apalis' migrations");
+        pool
+    }
+
     /// An index a newer apalis adds would get SQLite's default guess,
     /// more selective than the numbers here: each one needs a row.
     #[tokio::test]
     async fn every_index_of_jobs_has_statistics() {
-        let pool = sqlx::sqlite::SqlitePoolOptions::new()
-            .connect("sqlite::memory:")
-            .await
-            .unwrap();
-        apalis_sqlite::SqliteStorage::<()>::migrations()
-            .run(&pool)
-            .await
-            .unwrap();
+        let pool = migrated("sqlite::memory:", 1).await;
         let indexes: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_index_list('Jobs')")
             .fetch_all(&pool)
             .await
-            .unwrap();
+            .expect("the index list");
         assert!(!indexes.is_empty());
         for index in indexes {
             assert!(
@@ -120,19 +125,16 @@ mod tests {
         }
     }
 
+    /// apalis' lock and ack statements, planned by connections that were
+    /// open before the statistics were written, and by a new one.
     #[tokio::test]
     async fn lock_and_ack_find_jobs_by_id() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/q.db?mode=rwc", dir.path().display());
-        let pool = sqlx::sqlite::SqlitePoolOptions::new()
-            .max_connections(3)
-            .connect(&url)
-            .await
-            .unwrap();
-        apalis_sqlite::SqliteStorage::<()>::migrations()
-            .run(&pool)
-            .await
-            .unwrap();
+        let dir = tempfile::tempdir().expect("a directory");
+        let pool = migrated(
+            &format!("sqlite://{}/q.db?mode=rwc", dir.path().display()),
+            3,
+        )
+        .await;
         let mut open = vec![pool.acquire().await.unwrap(), pool.acquire().await.unwrap()];
         for connection in &mut open {
             let before = plan(connection, LOCK).await;

@@ -18,6 +18,7 @@ mod engine;
 mod engine_io;
 mod faults;
 mod fork_pull_requests;
+mod hand_overs;
 mod http;
 mod instance_ownership;
 mod mysql_queue;
