@@ -10,6 +10,7 @@
 //! machines wake too. MySQL/MariaDB uses Kiln's own apalis backend (`mysql/`),
 //! since apalis-mysql 1.0.0-rc.8 does not compile against apalis 1.0.
 
+mod bookkeeping;
 pub mod cleanup;
 pub mod echo;
 pub mod live;

@@ -17,6 +17,7 @@ use apalis_sqlite::SqliteStorage;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::bookkeeping;
 use super::cleanup::{self, CLEANUP_EVERY, JobContext};
 use super::echo::echoed;
 use super::mysql::MySqlStorage;
@@ -226,7 +227,8 @@ async fn supervise(
     }
 }
 
-/// Starts the workers of `plan` on `db`, pulling from `queue`'s tables.
+/// Starts the workers of `plan` on `db`, pulling from `queue`'s tables
+/// (through `bookkeeping`'s connections).
 pub fn start(
     db: &Database,
     queue: &JobQueue,
@@ -242,6 +244,8 @@ pub fn start(
     let instance = uuid::Uuid::now_v7().simple().to_string();
     let notifier = queue.notifier();
     let health = PoolHealth::default();
+    let pool =
+        bookkeeping::pool_for_workers(&db.pool, plan.step_queues.len() + usize::from(plan.cleanup));
     let mut supervisors = Vec::new();
     let mut spawn = |name: String, build: Box<dyn Fn(u32) -> Monitor + Send>| {
         supervisors.push(tokio::spawn(supervise(
@@ -254,7 +258,7 @@ pub fn start(
     };
     if plan.cleanup {
         let (pool, notifier, name) = (
-            db.pool.clone(),
+            pool.clone(),
             notifier.clone(),
             format!("cleanup-{instance}"),
         );
@@ -276,7 +280,7 @@ pub fn start(
         );
     }
     for (i, step_queue) in plan.step_queues.iter().enumerate() {
-        let (pool, notifier, runner) = (db.pool.clone(), notifier.clone(), runner.clone());
+        let (pool, notifier, runner) = (pool.clone(), notifier.clone(), runner.clone());
         let (name, step_queue) = (format!("steps{i}-{instance}"), step_queue.clone());
         let concurrency = plan.concurrency.max(1);
         spawn(
