@@ -8,6 +8,7 @@ pub mod attempt_spans;
 pub mod mask;
 pub mod outputs;
 pub mod plan;
+pub mod run_kind;
 pub mod run_state;
 pub mod secret_name;
 pub mod step_state;
@@ -18,6 +19,7 @@ pub use plan::{
     Plan, PlanStep, RunOutcome, clear_downstream, clear_failed, outcome,
     passed_with_allowed_failures, plan, retry_after,
 };
+pub use run_kind::RunKind;
 pub use run_state::{IllegalRunTransition, RunEvent, RunState, RunTrigger, run_transition};
 pub use step_state::{IllegalTransition, StepEvent, StepState, transition};
 pub use trigger_rule::{Readiness, TriggerRule, readiness};

@@ -165,7 +165,7 @@ pub async fn advance(
         })
         .await?;
         if let Some(state) = closed {
-            metrics::counter!("kiln_runs_total", "kind" => run.kind.clone(), "state" => state.as_str())
+            metrics::counter!("kiln_runs_total", "kind" => run.kind.as_str(), "state" => state.as_str())
                 .increment(1);
             out.finished = Some(state);
         }

@@ -8,6 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use kiln_core::engine::RunKind;
 use kiln_core::workflow::{self, Task, Workflow};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
@@ -16,14 +17,8 @@ use crate::ServiceError;
 use crate::clock::now_ms;
 use crate::db::entities::definition;
 
-/// What a definition is the source of.
-pub const WORKFLOW: &str = "workflow";
-/// A pipeline file as read at a commit, with the steps its event left out
-/// (a [`PipelineEnvelope`] as JSON).
-pub const PIPELINE: &str = "pipeline";
-
-/// A pipeline run's definition: the file, and the steps the run's event
-/// left out (the graph it executes is the file's without them).
+/// A pipeline run's definition (its kind is [`RunKind::Pipeline`]): the
+/// file, and the steps the run's event left out (the graph it executes is the file's without them).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PipelineEnvelope {
     pub file: String,
@@ -46,12 +41,12 @@ pub async fn envelope_of(
     };
     let stored = definition::Entity::find_by_id(id).one(db).await?;
     Ok(stored
-        .filter(|d| d.kind == PIPELINE)
+        .filter(|d| d.kind == RunKind::Pipeline)
         .and_then(|d| serde_json::from_str::<PipelineEnvelope>(&d.source).ok()))
 }
 
 /// The graph a stored definition of `kind` describes.
-fn parse(kind: &str, source: &str) -> Result<Workflow, ServiceError> {
+fn parse(kind: RunKind, source: &str) -> Result<Workflow, ServiceError> {
     // Stored versions were validated when saved, under the task cap of
     // that time: a lower cap now must not make old runs unreadable.
     let limits = workflow::Limits {
@@ -59,7 +54,7 @@ fn parse(kind: &str, source: &str) -> Result<Workflow, ServiceError> {
         stored: true,
         ..workflow::Limits::default()
     };
-    if kind == PIPELINE {
+    if kind == RunKind::Pipeline {
         let envelope: PipelineEnvelope = serde_json::from_str(source).map_err(|e| {
             ServiceError::invalid("definition", format!("damaged pipeline definition: {e}"))
         })?;
@@ -172,7 +167,7 @@ pub struct Definitions(Mutex<HashMap<i64, Arc<Definition>>>);
 
 /// The id of the definition of `kind` with `source`, stored now if it is
 /// new (two writers at once: the unique key keeps one, both get its id).
-pub async fn store(db: &impl ConnectionTrait, kind: &str, source: &str) -> Result<i64, DbErr> {
+pub async fn store(db: &impl ConnectionTrait, kind: RunKind, source: &str) -> Result<i64, DbErr> {
     let hash = kiln_migrations::content_hash(source);
     let find = || {
         definition::Entity::find()
@@ -184,7 +179,7 @@ pub async fn store(db: &impl ConnectionTrait, kind: &str, source: &str) -> Resul
         return Ok(found.id);
     }
     let row = definition::ActiveModel {
-        kind: Set(kind.to_owned()),
+        kind: Set(kind),
         hash: Set(hash.clone()),
         source: Set(source.to_owned()),
         created_at_ms: Set(now_ms()),
@@ -228,7 +223,7 @@ impl Definitions {
             .one(db)
             .await?
             .ok_or(ServiceError::NotFound("definition"))?;
-        let parsed = Arc::new(Definition::new(parse(&stored.kind, &stored.source)?));
+        let parsed = Arc::new(Definition::new(parse(stored.kind, &stored.source)?));
         let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= MAX_CACHED {
             cache.clear();

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
-use kiln_core::engine::{RunTrigger, queue_for};
+use kiln_core::engine::{RunKind, RunTrigger, queue_for};
 use kiln_core::pipeline::Concurrency;
 use kiln_core::pipeline::commit::CommitInfo;
 use kiln_core::pipeline::concurrency::{GroupPolicy, on_start};
@@ -179,7 +179,7 @@ pub(super) async fn store_pipeline(
         errors,
     };
     let stored = serde_json::to_string(&envelope).unwrap_or_default();
-    Ok(definitions::store(&engine.db, definitions::PIPELINE, &stored).await?)
+    Ok(definitions::store(&engine.db, RunKind::Pipeline, &stored).await?)
 }
 
 /// The run row of a pipeline run.
@@ -198,7 +198,7 @@ pub(super) fn pipeline_row(
         workflow_id: None,
         version_id: None,
         definition_id,
-        kind: "pipeline",
+        kind: RunKind::Pipeline,
         trigger: by.trigger(),
         params: "{}".to_owned(),
         created_by: by.user(),
@@ -246,8 +246,7 @@ async fn prepare_workflow(
     given: &BTreeMap<String, ParamInput>,
 ) -> Result<Prepared, ServiceError> {
     let version = version_of(&engine.db, workflow.id, workflow.latest_version).await?;
-    let definition_id =
-        definitions::store(&engine.db, definitions::WORKFLOW, &version.source).await?;
+    let definition_id = definitions::store(&engine.db, RunKind::Workflow, &version.source).await?;
     let definition = engine.definitions.get(&engine.db, definition_id).await?;
     let params = resolve_params(&definition, given).map_err(ServiceError::Params)?;
     let params = serde_json::to_string(&params).unwrap_or_else(|_| "{}".into());
@@ -256,7 +255,7 @@ async fn prepare_workflow(
         workflow_id: Some(workflow.id),
         version_id: Some(version.id),
         definition_id,
-        kind: "workflow",
+        kind: RunKind::Workflow,
         trigger: by.trigger(),
         params,
         created_by: by.user(),

@@ -91,7 +91,7 @@ fn newest_per_branch(newest_first: &[run::Model]) -> Vec<BranchStatus> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kiln_core::engine::RunTrigger;
+    use kiln_core::engine::{RunKind, RunTrigger};
 
     fn row(
         id: i64,
@@ -113,7 +113,7 @@ mod tests {
             workflow_id: None,
             version_id: None,
             definition_id: None,
-            kind: "pipeline".into(),
+            kind: RunKind::Pipeline,
             trigger: RunTrigger::Webhook,
             params: "{}".into(),
             state: state.parse().unwrap_or(RunState::Failed),

@@ -1,6 +1,7 @@
 //! `kiln_definitions`: the source of a graph some run executed, stored once
 //! per kind and content hash, never changed or deleted.
 
+use kiln_core::engine::RunKind;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,8 +9,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    /// workflow (pipeline later).
-    pub kind: String,
+    /// What it is the source of: a workflow, or a pipeline envelope.
+    pub kind: RunKind,
     /// SHA-256 of the source, hex.
     pub hash: String,
     #[sea_orm(column_type = "Text")]

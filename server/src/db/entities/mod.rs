@@ -23,10 +23,10 @@ pub mod workflow_version;
 
 #[cfg(test)]
 mod tests {
-    use kiln_core::engine::{RunState, RunTrigger, StepState};
+    use kiln_core::engine::{RunKind, RunState, RunTrigger, StepState};
     use sea_orm::sea_query::{Value, ValueType};
 
-    /// States and triggers are columns of their own type: each is stored
+    /// States, triggers and kinds are columns of their own type: each is stored
     /// as its name and read back as itself; a name no Kiln wrote is an
     /// error on read, never a silent default.
     #[test]
@@ -49,7 +49,13 @@ mod tests {
                 Some(trigger)
             );
         }
+        for kind in RunKind::ALL {
+            let stored = Value::from(kind);
+            assert_eq!(stored, Value::from(kind.as_str()));
+            assert_eq!(<RunKind as ValueType>::try_from(stored).ok(), Some(kind));
+        }
         for unknown in ["", "done", "Running", "success "] {
+            assert!(<RunKind as ValueType>::try_from(Value::from(unknown)).is_err());
             assert!(<StepState as ValueType>::try_from(Value::from(unknown)).is_err());
             assert!(<RunState as ValueType>::try_from(Value::from(unknown)).is_err());
             assert!(<RunTrigger as ValueType>::try_from(Value::from(unknown)).is_err());

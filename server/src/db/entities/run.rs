@@ -1,7 +1,7 @@
 //! `kiln_runs`: one execution of a graph of steps, what started it, with
 //! which params, and how it ended.
 
-use kiln_core::engine::{RunState, RunTrigger};
+use kiln_core::engine::{RunKind, RunState, RunTrigger};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -14,7 +14,7 @@ pub struct Model {
     pub version_id: Option<i64>,
     /// The definition it executed (immutable; outlives its workflow).
     pub definition_id: Option<i64>,
-    pub kind: String,
+    pub kind: RunKind,
     pub trigger: RunTrigger,
     /// JSON object: param name → value as text.
     #[sea_orm(column_type = "Text")]

@@ -2,7 +2,7 @@
 //! a pipeline the commit status it owes) and one queued step row per task,
 //! in the caller's transaction.
 
-use kiln_core::engine::{RunState, RunTrigger, StepState};
+use kiln_core::engine::{RunKind, RunState, RunTrigger, StepState};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 
 use super::BATCH;
@@ -17,7 +17,7 @@ pub struct RunRow {
     pub workflow_id: Option<i64>,
     pub version_id: Option<i64>,
     pub definition_id: i64,
-    pub kind: &'static str,
+    pub kind: RunKind,
     pub trigger: RunTrigger,
     /// JSON object of the resolved params.
     pub params: String,
@@ -49,7 +49,7 @@ pub async fn create_run(
         workflow_id: Set(new.workflow_id),
         version_id: Set(new.version_id),
         definition_id: Set(Some(new.definition_id)),
-        kind: Set(new.kind.into()),
+        kind: Set(new.kind),
         trigger: Set(new.trigger),
         params: Set(new.params),
         state: Set(RunState::Running),

@@ -2,7 +2,7 @@
 //! workflow, kind, trigger and who started them), which of some runs belong
 //! to some projects, one run with its steps, and a step's row by task id.
 
-use kiln_core::engine::{RunState, RunTrigger};
+use kiln_core::engine::{RunKind, RunState, RunTrigger};
 use sea_orm::sea_query::SelectStatement;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
@@ -17,7 +17,7 @@ pub struct RunFilter {
     pub workflow_id: Option<i64>,
     pub trigger: Option<RunTrigger>,
     /// `workflow` or `pipeline`.
-    pub kind: Option<String>,
+    pub kind: Option<RunKind>,
     pub created_by: Option<i64>,
     /// Only runs older than this id (the cursor).
     pub before: Option<i64>,
@@ -73,7 +73,7 @@ pub async fn list(
         Projects::All => {}
     }
     if let Some(kind) = &filter.kind {
-        query = query.filter(run::Column::Kind.eq(kind.as_str()));
+        query = query.filter(run::Column::Kind.eq(*kind));
     }
     if let Some(user) = filter.created_by {
         query = query.filter(run::Column::CreatedBy.eq(user));

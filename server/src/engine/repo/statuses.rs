@@ -4,7 +4,7 @@
 //! them: one row per run holding the newest state to report, so a status
 //! superseded before it was sent is simply never sent.
 
-use kiln_core::engine::RunState;
+use kiln_core::engine::{RunKind, RunState};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
@@ -14,7 +14,7 @@ use sea_orm::{
 use crate::db::entities::commit_status;
 
 /// The run kind that reports commit statuses.
-pub const REPORTING_KIND: &str = "pipeline";
+pub const REPORTING_KIND: RunKind = RunKind::Pipeline;
 
 /// Run `run_id` is now in `state`: report it (again) from now on.
 pub async fn want(

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use kiln_app::home::data::{
     AllRunsFilter, AllRunsPage, HomePage, RunAcross, WorkflowAcross, WorkflowsAcrossPage,
 };
-use kiln_core::engine::{RunState, RunTrigger};
+use kiln_core::engine::{RunKind, RunState, RunTrigger};
 
 use crate::accounts::visible::{Seen, paths_of_ids, visible_projects};
 use crate::accounts::{Principal, users};
@@ -86,7 +86,7 @@ pub async fn all_runs(
     let query = AllRunsQuery {
         project: filter.project.as_deref().and_then(|p| p.parse().ok()),
         state: valid(&filter.state, &|v| v.parse::<RunState>().is_ok()),
-        kind: valid(&filter.kind, &|v| v == "workflow" || v == "pipeline"),
+        kind: valid(&filter.kind, &|v| v.parse::<RunKind>().is_ok()),
         trigger: valid(&filter.trigger, &|v| v.parse::<RunTrigger>().is_ok()),
         created_by: (filter.who.as_deref() == Some("me"))
             .then(|| principal.user().map(|u| u.id))

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
-use kiln_core::engine::{RunState, RunTrigger};
+use kiln_core::engine::{RunKind, RunState, RunTrigger};
 
 use super::types::{AllRunsQuery, RunBody, RunList};
 use crate::accounts::visible::{Seen, paths_of_ids, seen_by};
@@ -50,16 +50,16 @@ pub(crate) async fn across(
         .map(|t| t.parse::<RunTrigger>())
         .transpose()
         .map_err(|e| ApiError::invalid("trigger", e.to_string()))?;
-    let kind = nonempty(&q.kind);
-    if let Some(k) = &kind
-        && k != "workflow"
-        && k != "pipeline"
-    {
-        return Err(ApiError::invalid(
-            "kind",
-            format!("{k:?}: expected \"workflow\" or \"pipeline\""),
-        ));
-    }
+    let kind = nonempty(&q.kind)
+        .map(|k| {
+            k.parse::<RunKind>().map_err(|_| {
+                ApiError::invalid(
+                    "kind",
+                    format!("{k:?}: expected \"workflow\" or \"pipeline\""),
+                )
+            })
+        })
+        .transpose()?;
     // A project the caller cannot see narrows the list to nothing, as an
     // unknown one does: no answer tells the two apart.
     let only: Vec<i64> = match q.project {

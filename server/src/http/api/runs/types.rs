@@ -311,7 +311,7 @@ impl RunBody {
             project: None,
             workflow,
             version: None,
-            kind: run.kind.clone(),
+            kind: run.kind.to_string(),
             pipeline: run.pipeline.clone(),
             commit: crate::engine::checkout::commit_of(run),
             concurrency_group: run.concurrency_group.clone(),
