@@ -18,7 +18,7 @@ use crate::db::connect::PoolSettings;
 use crate::db::{self, Database, DbError};
 use crate::engine::Engine;
 use crate::http::quota::Quotas;
-use crate::http::{self, AppState, metrics::Metrics};
+use crate::http::{self, metrics::Metrics, state::AppState};
 use crate::jobs::{self, JobsError};
 use crate::pipelines::statuses::Reporter;
 

@@ -13,7 +13,8 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use tower_sessions::Session;
 
-use super::{ApiError, AppState};
+use super::error::ApiError;
+use super::state::AppState;
 use crate::accounts::users::User;
 use crate::accounts::{Principal, UserPrincipal, tokens, users};
 

@@ -8,7 +8,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
 
-use super::{ApiError, AppState};
+use super::error::ApiError;
+use super::state::AppState;
 use crate::pipelines::hooks::{Incoming, link_for, receive as receive_delivery};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kiln_core::net::ExpectedHost;
 
-use super::ApiError;
+use super::error::ApiError;
 
 /// Paths any Host may reach.
 const ANY_HOST: &[&str] = &["/healthz", "/readyz", "/metrics"];

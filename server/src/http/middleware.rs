@@ -20,8 +20,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use super::ApiError;
 use super::client_addr::ClientIp;
+use super::error::ApiError;
 use super::metrics::track_requests;
 use crate::config::Config;
 

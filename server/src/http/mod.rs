@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod pages;
 pub mod quota;
+pub mod quota_gate;
 pub mod security_headers;
 pub mod site_assets;
 pub mod state;
@@ -35,8 +36,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::db::session_store::DbSessionStore;
 
-pub use error::ApiError;
-pub use state::AppState;
+use state::AppState;
 
 pub fn router(state: AppState) -> Router {
     let limits = middleware::Limits::from_config(&state.config);
@@ -87,7 +87,7 @@ fn api_v1(state: &AppState) -> Router<AppState> {
     let (routes, _) = api::routes().split_for_parts();
     routes
         .fallback(api::not_found)
-        .layer(from_fn_with_state(state.clone(), quota::gate))
+        .layer(from_fn_with_state(state.clone(), quota_gate::gate))
         .layer(sessions(state))
 }
 

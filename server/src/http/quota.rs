@@ -3,24 +3,20 @@
 //! its operation's `x-kiln-cost` from the OpenAPI document. GCRA by governor,
 //! one limiter per caller (budgets differ per role and per token). Every
 //! `/api/v1` response carries `RateLimit-Limit`, `RateLimit-Remaining` and
-//! `RateLimit-Reset`; over budget: 429 with `Retry-After`.
+//! `RateLimit-Reset`; over budget: 429 with `Retry-After` (the middleware
+//! that says so is `quota_gate`).
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderValue};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 
-use super::auth::{client_addr, principal_of};
-use super::{ApiError, AppState};
+use super::error::ApiError;
 use crate::accounts::Principal;
 use crate::config::Config;
 
@@ -122,7 +118,7 @@ impl Quotas {
 
     /// Spends `cost` units from each of the caller's budgets; the answer is
     /// the tightest one's.
-    fn spend(&self, principal: &Principal, cost: u32) -> Verdict {
+    pub(super) fn spend(&self, principal: &Principal, cost: u32) -> Verdict {
         let mut tightest = None;
         for (key, per_minute) in self.budgets(principal) {
             let verdict = self.spend_from(key, per_minute, cost);
@@ -208,7 +204,8 @@ fn new_entry(per_minute: NonZeroU32) -> Entry {
     }
 }
 
-enum Verdict {
+/// What spending a request's cost decided, with the headers' numbers.
+pub(super) enum Verdict {
     Allowed {
         limit: u32,
         remaining: u32,
@@ -219,71 +216,4 @@ enum Verdict {
         retry_after: Duration,
         reset: Duration,
     },
-}
-
-fn ceil_secs(d: Duration) -> u64 {
-    d.as_secs() + u64::from(d.subsec_nanos() > 0)
-}
-
-fn set_headers(headers: &mut HeaderMap, limit: u32, remaining: u32, reset: Duration) {
-    headers.insert("ratelimit-limit", HeaderValue::from(limit));
-    headers.insert("ratelimit-remaining", HeaderValue::from(remaining));
-    headers.insert("ratelimit-reset", HeaderValue::from(ceil_secs(reset)));
-}
-
-/// The gate every `/api/v1` request passes: who is calling (a failed
-/// credential is charged as its client address), then the quota, then the
-/// route. The rate-limit headers go on every answer, errors included.
-pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    // The body is not Sync: keep only the head borrowed across awaits.
-    let (mut parts, body) = request.into_parts();
-    let resolved = principal_of(&state, &parts).await;
-    let principal = match &resolved {
-        Ok(principal) => principal.clone(),
-        Err(_) => Principal::Anonymous {
-            addr: client_addr(&parts),
-        },
-    };
-    let cost = match parts.extensions.get::<MatchedPath>() {
-        Some(route) => state.quotas.cost(parts.method.as_str(), route.as_str()),
-        None => 1,
-    };
-    match state.quotas.spend(&principal, cost) {
-        Verdict::Allowed {
-            limit,
-            remaining,
-            reset,
-        } => {
-            let mut response = match resolved {
-                Ok(principal) => {
-                    parts.extensions.insert(principal);
-                    next.run(Request::from_parts(parts, body)).await
-                }
-                Err(error) => error.into_response(),
-            };
-            set_headers(response.headers_mut(), limit, remaining, reset);
-            response
-        }
-        Verdict::Refused {
-            limit,
-            retry_after,
-            reset,
-        } => {
-            let kind = match &principal {
-                Principal::Anonymous { .. } => "anonymous",
-                Principal::User(user) if user.token.is_some() => "token",
-                Principal::User(_) => "user",
-            };
-            metrics::counter!("kiln_quota_rejections_total", "caller" => kind).increment(1);
-            let mut response = ApiError::TooManyRequests {
-                message: format!(
-                    "API quota exceeded: this request costs {cost} units and the budget is {limit} a minute"
-                ),
-                retry_after: retry_after.max(Duration::from_secs(1)),
-            }
-            .into_response();
-            set_headers(response.headers_mut(), limit, 0, reset.max(retry_after));
-            response
-        }
-    }
 }

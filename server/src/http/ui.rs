@@ -16,8 +16,8 @@ use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 
-use super::AppState;
 use super::site_assets::{self, SiteAssets};
+use super::state::AppState;
 
 pub fn router(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(App);
@@ -57,7 +57,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             })
             .layer(axum::middleware::from_fn_with_state(
                 state.clone(),
-                super::quota::gate,
+                super::quota_gate::gate,
             )),
         )
         // Forms spend the poster's quota like the API (sign-ups hash a
@@ -65,7 +65,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(
             super::forms::router().layer(axum::middleware::from_fn_with_state(
                 state.clone(),
-                super::quota::gate,
+                super::quota_gate::gate,
             )),
         )
         // Pages and forms know who is looking through the session cookie.

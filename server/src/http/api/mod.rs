@@ -21,7 +21,8 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiError, AppState};
+use super::error::ApiError;
+use super::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(

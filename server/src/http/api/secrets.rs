@@ -11,8 +11,9 @@ use super::runs::types::{SecretBody, SecretList, SecretValue};
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::engine::secret_store;
+use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path};
-use crate::http::{ApiError, AppState};
+use crate::http::state::AppState;
 
 async fn list(
     state: &AppState,

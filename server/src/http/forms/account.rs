@@ -10,8 +10,9 @@ use crate::accounts::credentials;
 use crate::accounts::tokens::{self, NewToken};
 use crate::accounts::users::{self, NewUser};
 use crate::http::auth::{client_addr, renew_epoch, sign_in, sign_out};
+use crate::http::error::ApiError;
 use crate::http::pages::{ACCOUNT_NOTICE, NEW_TOKEN_SECRET};
-use crate::http::{ApiError, AppState};
+use crate::http::state::AppState;
 
 pub(super) async fn login(
     State(state): State<AppState>,

@@ -14,7 +14,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 
 use super::auth::session_principal_of;
-use super::{ApiError, AppState};
+use super::error::ApiError;
+use super::state::AppState;
 use crate::accounts::Principal;
 
 mod account;

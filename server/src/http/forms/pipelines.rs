@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::{Posted, field, handle, optional};
-use crate::http::AppState;
+use crate::http::state::AppState;
 use crate::pipelines::replay;
 use crate::pipelines::repository::{self, LinkRequest};
 use crate::pipelines::start::{At, start_manual};

@@ -19,7 +19,8 @@ use crate::engine::control::{self, Rerun};
 use crate::engine::start::{self, NewRun, RunSource, Starter};
 use crate::engine::workflows;
 use crate::http::api::runs::run::authorized_run;
-use crate::http::{ApiError, AppState};
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
 
 /// Session key of a workflow draft that did not save.
 pub const WORKFLOW_DRAFT: &str = "workflow_draft";

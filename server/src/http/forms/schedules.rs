@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::{Posted, field, handle, optional};
-use crate::http::AppState;
+use crate::http::state::AppState;
 use crate::schedules::service::{self, Change};
 
 fn change_of(fields: &std::collections::HashMap<String, String>) -> Change {

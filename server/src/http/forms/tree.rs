@@ -15,7 +15,8 @@ use crate::http::api::{
     accounts::members as api_members, accounts::tree as api_tree,
     accounts::tree_delete as api_tree_delete,
 };
-use crate::http::{ApiError, AppState};
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
 
 pub(super) fn new_node(kind: NodeKind, fields: &HashMap<String, String>) -> NewNode {
     NewNode {

@@ -18,7 +18,8 @@ use crate::engine::repo::runs as run_store;
 use crate::engine::workflows;
 use crate::http::api::runs::all_runs::{across, seen};
 use crate::http::api::runs::types::{AllRunsQuery, RunBody};
-use crate::http::{ApiError, AppState};
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
 
 /// How many runs each part of the home page shows.
 const RUNNING: u64 = 20;

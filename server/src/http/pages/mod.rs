@@ -25,7 +25,8 @@ use tower_sessions::Session;
 use super::api::accounts::types::NodeBody;
 use super::api::{accounts::members as api_members, accounts::tree as api_tree};
 use super::auth::session_principal_of;
-use super::{ApiError, AppState};
+use super::error::ApiError;
+use super::state::AppState;
 use crate::ServiceError;
 use views::{crumbs_for, denied, member_view, node_view, user_view};
 

@@ -19,7 +19,8 @@ use crate::accounts::authorize::authorize;
 use crate::clock::ms_to_rfc3339;
 use crate::http::api::accounts::types::NodeBody;
 use crate::http::api::pipelines::repository::body as repository_body;
-use crate::http::{ApiError, AppState};
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::pipelines::dry_run::{self, DryRun, DryRunRequest};
 use crate::pipelines::{deliveries, overview, repository};
 

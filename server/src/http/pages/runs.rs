@@ -26,7 +26,8 @@ use crate::engine::workflows;
 use crate::http::api::accounts::types::NodeBody;
 use crate::http::api::runs::run::authorized_run;
 use crate::http::api::runs::types::RunBody;
-use crate::http::{ApiError, AppState};
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
 
 /// Most steps a run may have for its page to draw a timeline (the moves
 /// of a bigger run are not read for it).

@@ -16,7 +16,8 @@ use crate::db::entities::{schedule, schedule_firing};
 use crate::engine::workflows;
 use crate::http::api::accounts::types::NodeBody;
 use crate::http::api::schedules::types::{duration_text, instant_text};
-use crate::http::{ApiError, AppState};
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::schedules::service;
 
 /// Instants the preview lists.

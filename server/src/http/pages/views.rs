@@ -11,8 +11,8 @@ use crate::accounts::authorize::Authorized;
 use crate::accounts::users::User;
 use crate::accounts::{Principal, nodes, rfc3339};
 use crate::db::entities::node;
-use crate::http::ApiError;
 use crate::http::api::accounts::types::{MemberBody, NodeBody};
+use crate::http::error::ApiError;
 
 pub(super) fn user_view(u: User) -> UserView {
     UserView {

@@ -15,8 +15,9 @@ use crate::accounts::authorize::authorize;
 use crate::engine::repo::runs::{self as run_store, Projects, RunFilter};
 use crate::engine::workflows;
 use crate::http::api::accounts::types::NodeBody;
+use crate::http::error::ApiError;
 use crate::http::forms::runs::{Draft, WORKFLOW_DRAFT};
-use crate::http::{ApiError, AppState};
+use crate::http::state::AppState;
 
 /// A project's workflows by name, each with its newest run.
 pub async fn workflows(

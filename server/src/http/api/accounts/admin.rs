@@ -10,8 +10,9 @@ use utoipa::ToSchema;
 use super::types::{PageQuery, UserList, next_cursor, page};
 use crate::accounts::{Principal, users};
 use crate::engine::label_grants;
+use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path, Query};
-use crate::http::{ApiError, AppState};
+use crate::http::state::AppState;
 
 #[utoipa::path(get, path = "/users", tag = "admin",
     params(PageQuery),

@@ -12,8 +12,9 @@ use super::types::{Credentials, UserBody};
 use crate::accounts::Principal;
 use crate::accounts::users::{self, NewUser};
 use crate::http::auth::{ClientAddr, sign_in, sign_out};
+use crate::http::error::ApiError;
 use crate::http::extract::Json;
-use crate::http::{ApiError, AppState};
+use crate::http::state::AppState;
 
 /// Create an account. Signs the new user in, unless an instance admin is
 /// creating it for someone else.

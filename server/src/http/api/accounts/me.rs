@@ -12,8 +12,9 @@ use crate::accounts::credentials;
 use crate::accounts::tokens::{self, NewToken};
 use crate::accounts::{UserPrincipal, users};
 use crate::http::auth::{SignedIn, csrf_token, renew_epoch};
+use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path};
-use crate::http::{ApiError, AppState};
+use crate::http::state::AppState;
 
 /// Token management and password changes are account administration: a
 /// token needs the admin scope for them.

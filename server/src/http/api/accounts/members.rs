@@ -11,8 +11,9 @@ use super::types::{MemberBody, MemberList, NewMemberBody, RoleBody};
 use crate::ServiceError;
 use crate::accounts::authorize::{Authorized, authorize};
 use crate::accounts::{Principal, members, users};
+use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path};
-use crate::http::{ApiError, AppState};
+use crate::http::state::AppState;
 
 pub(crate) async fn list(
     state: &AppState,

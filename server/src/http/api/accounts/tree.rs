@@ -15,8 +15,9 @@ use crate::ServiceError;
 use crate::accounts::authorize::{authorize, authorize_node, authorize_top_level};
 use crate::accounts::nodes::{self, Listing, NewNode, NodeChanges};
 use crate::accounts::{Principal, members};
+use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path, Query};
-use crate::http::{ApiError, AppState};
+use crate::http::state::AppState;
 
 pub(crate) async fn list_nodes(
     state: &AppState,

@@ -11,8 +11,9 @@ use super::types::DeleteQuery;
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::accounts::nodes;
+use crate::http::error::ApiError;
 use crate::http::extract::{Path, Query};
-use crate::http::{ApiError, AppState};
+use crate::http::state::AppState;
 
 pub(crate) async fn delete_node(
     state: &AppState,

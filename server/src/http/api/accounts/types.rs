@@ -256,24 +256,26 @@ pub struct DeleteQuery {
 }
 
 /// Turns `limit` and `cursor` into a page, or names the bad one.
-pub fn page(limit: Option<u64>, cursor: Option<&str>) -> Result<Page, crate::http::ApiError> {
+pub fn page(
+    limit: Option<u64>,
+    cursor: Option<&str>,
+) -> Result<Page, crate::http::error::ApiError> {
     let limit = match limit {
         None => Page::DEFAULT_LIMIT,
         Some(n) if (1..=Page::MAX_LIMIT).contains(&n) => n,
         Some(_) => {
-            return Err(crate::http::ApiError::invalid(
+            return Err(crate::http::error::ApiError::invalid(
                 "limit",
                 format!("must be between 1 and {}", Page::MAX_LIMIT),
             ));
         }
     };
-    let after =
-        match cursor {
-            None | Some("") => None,
-            Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
-                crate::http::ApiError::invalid("cursor", "not a cursor from this API")
-            })?),
-        };
+    let after = match cursor {
+        None | Some("") => None,
+        Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
+            crate::http::error::ApiError::invalid("cursor", "not a cursor from this API")
+        })?),
+    };
     Ok(Page { limit, after })
 }
 

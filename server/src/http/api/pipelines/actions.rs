@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::accounts::Principal;
+use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path};
-use crate::http::{ApiError, AppState};
+use crate::http::state::AppState;
 use crate::pipelines::dry_run::{self, DryRunRequest, Verdict};
 
 /// Changed paths echoed back at most (the count is always whole).

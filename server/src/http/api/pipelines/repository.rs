@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::accounts::Principal;
+use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path};
-use crate::http::{ApiError, AppState};
+use crate::http::state::AppState;
 use crate::pipelines::repository::{self, LinkRequest, Linked};
 
 #[derive(Debug, Deserialize, ToSchema)]

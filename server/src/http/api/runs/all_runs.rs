@@ -13,8 +13,9 @@ use crate::accounts::{Principal, authorize};
 use crate::db::entities::run;
 use crate::engine::repo::runs::{self as run_store, Projects, RunFilter};
 use crate::http::api::accounts::types::page;
+use crate::http::error::ApiError;
 use crate::http::extract::{Json, Query};
-use crate::http::{ApiError, AppState};
+use crate::http::state::AppState;
 
 /// Runs of the caller's projects, each with its project's path and its
 /// workflow's name.

@@ -11,8 +11,9 @@ use super::run::authorized_run;
 use crate::accounts::Principal;
 use crate::engine::artifacts::{stored_of, stream};
 use crate::engine::repo::runs as run_store;
+use crate::http::error::ApiError;
 use crate::http::extract::Path;
-use crate::http::{ApiError, AppState};
+use crate::http::state::AppState;
 
 /// A step's saved artifacts (a tar archive), from its succeeded attempt.
 #[utoipa::path(get, path = "/runs/{id}/steps/{task}/artifacts", tag = "runs",

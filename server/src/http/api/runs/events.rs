@@ -27,8 +27,9 @@ use crate::accounts::Principal;
 use crate::db::entities::{run_event, step};
 use crate::engine::feed::{Batch, FeedItem};
 use crate::engine::repo::{events, steps_of};
+use crate::http::error::ApiError;
 use crate::http::extract::{Path, Query};
-use crate::http::{ApiError, AppState};
+use crate::http::state::AppState;
 
 /// Past events sent at most when a stream starts (a longer past is read
 /// through the run itself).

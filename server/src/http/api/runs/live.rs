@@ -34,7 +34,8 @@ use crate::accounts::visible::Seen;
 use crate::clock::now_ms;
 use crate::engine::feed::Batch;
 use crate::engine::repo::runs::{Projects, among};
-use crate::http::{ApiError, AppState};
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
 
 /// The least time between two events of one stream.
 pub const GAP: Duration = Duration::from_millis(1_000);

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::accounts::Principal;
 use crate::config::Config;
-use crate::http::ApiError;
+use crate::http::error::ApiError;
 
 /// When a refused client may try again: streams end with their step, or
 /// after the idle time, so a place frees up on its own.

@@ -25,8 +25,9 @@ use crate::accounts::Principal;
 use crate::engine::logs::{LogBackend, log_key, whole_lines};
 use crate::engine::repo;
 use crate::engine::repo::runs as run_store;
+use crate::http::error::ApiError;
 use crate::http::extract::{Path, Query};
-use crate::http::{ApiError, AppState};
+use crate::http::state::AppState;
 
 /// Bytes read per event or per text answer.
 const CHUNK: usize = 64 * 1024;

@@ -18,8 +18,9 @@ use crate::engine::control::{self, Rerun};
 use crate::engine::repo::runs::{self as run_store, Projects, RunFilter};
 use crate::engine::workflows;
 use crate::http::api::accounts::types::page;
+use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path, Query};
-use crate::http::{ApiError, AppState};
+use crate::http::state::AppState;
 
 /// Loads run `id` if the caller may do `action` on its project.
 pub(crate) async fn authorized_run(

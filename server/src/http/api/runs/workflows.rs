@@ -17,8 +17,9 @@ use crate::accounts::authorize::authorize;
 use crate::engine::repo::runs;
 use crate::engine::start::{self, NewRun, RunSource, Starter};
 use crate::engine::workflows;
+use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path};
-use crate::http::{ApiError, AppState};
+use crate::http::state::AppState;
 
 fn body_of(saved: workflows::Saved) -> WorkflowBody {
     WorkflowBody::new(

@@ -17,8 +17,9 @@ use crate::db::entities::schedule;
 use crate::engine::repo::runs;
 use crate::http::api::accounts::types::page;
 use crate::http::api::runs::types::RunBody;
+use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path, Query};
-use crate::http::{ApiError, AppState};
+use crate::http::state::AppState;
 use crate::schedules::service::{self, MAX_PREVIEW_COUNT, PREVIEW_COUNT};
 
 /// Bodies of `rows` with their next instants and last firings.
