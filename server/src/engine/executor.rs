@@ -12,7 +12,7 @@ use kiln_core::engine::{AttemptEnd, StepEvent, StepState};
 use kiln_core::workflow::Task;
 use kiln_core::workflow::prepare::{Prepared, StepInputs, prepare};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, QueryFilter};
+use sea_orm::{ColumnTrait, QueryFilter};
 use tokio_util::sync::CancellationToken;
 
 use super::definitions::Definition;
@@ -49,17 +49,6 @@ async fn claim(
     let start = [StepEvent::Start];
     let worker = engine.settings.worker_name.clone();
     let txn = crate::db::write_txn::begin(&engine.db).await?;
-    if txn.get_database_backend() == DbBackend::Postgres {
-        // The claim's commit does not wait for the WAL flush (its end's
-        // does): it is lost only if the database server itself crashes
-        // within a fraction of a second, together with the job's fetch
-        // before it (see `jobs::bookkeeping`); the step is then queued again
-        // and runs again, as after a lost worker, and this attempt's end
-        // finds it not running and records nothing. SQLite's
-        // `synchronous = NORMAL` makes every commit so.
-        txn.execute_unprepared("SET LOCAL synchronous_commit = off")
-            .await?;
-    }
     let taken = move_step_by_id(&txn, &row, StepMove::one(&start), now, |update| {
         update
             .col_expr(step::Column::StartedAtMs, Expr::value(now))

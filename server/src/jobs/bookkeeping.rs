@@ -4,45 +4,57 @@
 //! the WAL flush (`synchronous_commit = off`); elsewhere they are the shared
 //! pool.
 //!
-//! Why that is safe: a job is only a pointer to a step, and Kiln's claim
-//! and end (written on the shared pool, flushed) decide what a step does; a
-//! stale job does nothing. PostgreSQL keeps commit order, and an unflushed
-//! commit is lost only if the database server itself crashes within about
-//! three WAL writer delays (600 ms by default), together with everything
-//! committed after it. A lost fetch returns its job to the queue; a lost
-//! acknowledgement leaves a job "running" until this worker is gone, when
-//! apalis hands it out again and it does nothing. That is SQLite's
-//! `synchronous = NORMAL` (Kiln's default) for the whole database. What it
-//! saves is one WAL flush, a disk sync of 1–2 ms, for each fetch and each
-//! acknowledgement: on a worker that waits for each of its commits in turn,
-//! those flushes were the largest part of a no-op step's time.
+//! Why that is safe: a job only points at a step, and the step's rows,
+//! written on the shared pool and flushed (its claim before anything of it
+//! runs, its end), decide what a step does; a stale job does nothing.
+//! PostgreSQL keeps commit order, and an unflushed commit is lost only if
+//! the database server itself crashes within about three WAL writer delays
+//! (600 ms by default), together with everything committed after it; the
+//! next flushed commit of any connection flushes it. A lost fetch returns
+//! its job to the queue, and its step had not started (the claim's flush
+//! would have flushed the fetch before it); a lost acknowledgement leaves
+//! a finished step's job "running" until this process is gone, when apalis
+//! hands it out again and it does nothing.
+//! SQLite's `synchronous = NORMAL` (Kiln's default) is the same for every
+//! commit. What it saves is one WAL flush, a disk sync of 1–2 ms here, for
+//! each fetch and each acknowledgement: a worker waits for each of its
+//! commits in turn.
 //!
-//! Pushes do not go through here: a pushed job must survive, or its step
-//! would wait for the sweeper.
+//! Pushes and claims do not go through here: a pushed job must survive, or
+//! its step waits for the sweeper; a claim must, or a step that already
+//! started could be claimed and started a second time.
+//!
+//! These connections come on top of `database_max_connections`: four per
+//! worker at most (each apalis worker holds its listener and, in turn, one
+//! connection for whatever it does next).
 
 use sqlx::postgres::PgPoolOptions;
 
 use crate::db::Pool;
 
 /// The pool the workers of one process poll and acknowledge through;
-/// `workers` is how many apalis workers share it (each holds a listening
-/// connection and, at most, a fetch, an acknowledgement and a heartbeat at
-/// once).
+/// `workers` is how many apalis workers share it.
 pub fn pool_for_workers(pool: &Pool, workers: usize) -> Pool {
     match pool {
         Pool::Postgres(shared) => {
-            let options = (*shared.connect_options())
-                .clone()
-                .options([("synchronous_commit", "off")]);
             let connections = u32::try_from(workers.max(1) * 4).unwrap_or(u32::MAX);
             Pool::Postgres(
                 PgPoolOptions::new()
                     .max_connections(connections)
                     .acquire_timeout(shared.options().get_acquire_timeout())
+                    // A statement, not a startup option: connection poolers
+                    // such as PgBouncer refuse unknown startup options.
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            sqlx::Executor::execute(conn, "SET synchronous_commit = off")
+                                .await
+                                .map(drop)
+                        })
+                    })
                     // Connections open when first needed: a worker that
                     // cannot reach the database yet starts all the same,
                     // and its supervisor retries.
-                    .connect_lazy_with(options),
+                    .connect_lazy_with((*shared.connect_options()).clone()),
             )
         }
         Pool::Sqlite(_) | Pool::MySql(_) => pool.clone(),
@@ -66,8 +78,7 @@ mod tests {
     }
 
     /// The workers' connections commit without waiting for the flush; the
-    /// shared pool's (every step's claim aside, every write of Kiln's) still
-    /// waits.
+    /// shared pool's (every claim, end and push) keep the server's setting.
     #[tokio::test]
     async fn only_the_workers_connections_skip_the_flush() {
         let shared = PgPoolOptions::new()
@@ -78,8 +89,13 @@ mod tests {
         let Pool::Postgres(workers) = pool_for_workers(&Pool::Postgres(shared.clone()), 2) else {
             panic!("a PostgreSQL pool");
         };
+        let before = setting(&shared).await;
         assert_eq!(setting(&workers).await, "off");
-        assert_eq!(setting(&shared).await, "on");
+        assert_eq!(
+            setting(&shared).await,
+            before,
+            "the shared pool is untouched"
+        );
         assert_eq!(workers.options().get_max_connections(), 8);
     }
 }
