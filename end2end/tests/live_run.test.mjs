@@ -1,7 +1,8 @@
 // A run of 200 steps followed live in a real browser: the page opens one
 // event stream and nothing else while the run goes (no polling of the run
 // or its steps), boxes and rows turn green as events arrive while the run
-// still shows "running", and the run's end reloads the page once.
+// still shows "running", the latest step change is told to screen readers,
+// and the run's end reloads the page once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { apiCaller, startKiln } from './server.mjs';
@@ -57,6 +58,11 @@ test('a 200-step run page follows the run over one event stream, without polling
       && document.querySelectorAll('#dag g[data-state="success"]').length > 0, null, { timeout: 30_000 });
   const midway = await page.locator('#dag g[data-state="success"]').count();
   assert.ok(midway < STEPS, `seen midway: ${midway}`);
+  // Screen readers hear the latest step change, from a polite live region.
+  const news = page.locator('#step-news');
+  assert.equal(await news.getAttribute('role'), 'status');
+  assert.equal(await news.getAttribute('aria-live'), 'polite');
+  assert.match(await news.textContent(), /^t\d{3} (running|success)$/);
 
   await page.waitForSelector('#run-state [data-state="success"]', { timeout: 60_000 });
   assert.equal(await page.locator('#dag g[data-state="success"]').count(), STEPS);

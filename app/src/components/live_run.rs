@@ -1,7 +1,8 @@
 //! Following a run live in the browser: the run's event stream
 //! (`/api/v1/runs/{id}/events`), each step change put into a map the step
-//! table and the graph read, and the run's own change (its end, or a
-//! reset) reported so the page reloads once. Nothing is polled.
+//! table and the graph read, the latest one also told to screen readers,
+//! and the run's own change (its end, or a reset) reported so the page
+//! reloads once. Nothing is polled.
 
 use std::collections::HashMap;
 
@@ -13,6 +14,11 @@ use crate::runs::data::StepView;
 
 /// The latest known row of each step that changed since the page loaded.
 pub type LiveSteps = RwSignal<HashMap<String, StepView>>;
+
+/// The latest step change in words ("t001 success"), for a polite live
+/// region: it holds one change, replaced by the next, so a burst of changes
+/// is not read out one by one.
+pub type StepNews = RwSignal<String>;
 
 /// The step as it is now: its latest change, or as the page loaded it.
 pub fn current(live: LiveSteps, loaded: StepView) -> Memo<StepView> {
@@ -28,12 +34,19 @@ struct Change {
     step: Option<StepView>,
 }
 
-/// Follows run `run` from event `after` on: step changes go into `live`,
-/// and `on_run` is called when the run itself changes (the stream then
-/// closes). Closed when the calling scope is cleaned up.
-pub fn follow(run: i64, after: i64, live: LiveSteps, on_run: impl Fn() + Clone + 'static) {
+/// Follows run `run` from event `after` on: step changes go into `live`
+/// and `news`, and `on_run` is called when the run itself changes (the
+/// stream then closes). Closed when the calling scope is cleaned up.
+pub fn follow(
+    run: i64,
+    after: i64,
+    live: LiveSteps,
+    news: StepNews,
+    on_run: impl Fn() + Clone + 'static,
+) {
     let on_step: Handler = Box::new(move |data: String| {
         if let Ok(Change { step: Some(step) }) = serde_json::from_str::<Change>(&data) {
+            news.set(format!("{} {}", step.task, step.state.as_str().replace('_', " ")));
             live.update(|steps| {
                 steps.insert(step.task.clone(), step);
             });

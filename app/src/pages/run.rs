@@ -18,7 +18,7 @@ use crate::components::breadcrumbs::Breadcrumbs;
 use crate::components::dag::Dag;
 use crate::components::denied::{DeniedView, LoadError};
 use crate::components::forms::FormAlert;
-use crate::components::live_run::{LiveSteps, current, follow};
+use crate::components::live_run::{LiveSteps, StepNews, current, follow};
 use crate::components::log_view::LogView;
 use crate::components::run_state::{StateBadge, duration};
 use crate::components::timeline::Timeline;
@@ -96,10 +96,11 @@ fn Run(page: RunPage, reload: RwSignal<u32>, selected: Memo<Option<String>>) -> 
     let running = run.state == RunState::Running;
     let failed = matches!(run.state, RunState::Failed | RunState::Cancelled);
     let live: LiveSteps = RwSignal::new(HashMap::new());
+    let news: StepNews = RwSignal::new(String::new());
     if running {
         // In the browser only (effects do not run on the server).
         Effect::new(move |_| {
-            follow(id, last_event, live, move || reload.update(|n| *n += 1));
+            follow(id, last_event, live, news, move || reload.update(|n| *n += 1));
         });
     }
     view! {
@@ -108,6 +109,7 @@ fn Run(page: RunPage, reload: RwSignal<u32>, selected: Memo<Option<String>>) -> 
         <div class="mb-4 flex flex-wrap items-center gap-3">
             <h1 class="text-2xl font-semibold tracking-tight">{format!("Run #{id}")}</h1>
             <span id="run-state" role="status" aria-live="polite" aria-label="Run state"><StateBadge name=run.state.as_str() tone=run.state.into() /></span>
+            <p id="step-news" role="status" aria-live="polite" aria-atomic="true" class="sr-only">{move || news.get()}</p>
             {allowed_failures.then(|| view! {
                 <span id="allowed-failures" class="text-sm text-amber-700 dark:text-amber-300">"passed with allowed failures"</span>
             })}
