@@ -150,6 +150,12 @@ test('forms work without JavaScript', async () => {
   assert.match(await page.locator('#users').textContent(), /alice[\s\S]*bob[\s\S]*carol/);
   await page.goto(`${kiln.url}/docs/api`);
   assert.match(await page.locator('#operations').textContent(), /\/api\/v1\/groups\/\{id\}\/move/);
+  // Each operation with a body shows its request and response shapes and
+  // an example, folded under its summary.
+  const createProject = page.locator('#operations tr', { hasText: 'POST/api/v1/projects' }).first();
+  await createProject.locator('details[data-shapes] summary').click();
+  const shapes = await createProject.locator('details[data-shapes]').textContent();
+  assert.match(shapes, /Request body[\s\S]*slug: string[\s\S]*Response[\s\S]*Example[\s\S]*"slug"/);
   await context.close();
 });
 

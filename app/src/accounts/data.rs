@@ -116,6 +116,12 @@ pub struct OperationView {
     pub summary: String,
     pub units: u64,
     pub complexity: String,
+    /// The JSON request body's shape, when it takes one.
+    pub request: Option<String>,
+    /// The success response's shape, when it has a JSON body.
+    pub response: Option<String>,
+    /// An example of the request body, else of the response.
+    pub example: Option<String>,
 }
 
 /// Why a page could not be shown.

@@ -46,7 +46,11 @@ pub fn follow(
 ) {
     let on_step: Handler = Box::new(move |data: String| {
         if let Ok(Change { step: Some(step) }) = serde_json::from_str::<Change>(&data) {
-            news.set(format!("{} {}", step.task, step.state.as_str().replace('_', " ")));
+            news.set(format!(
+                "{} {}",
+                step.task,
+                step.state.as_str().replace('_', " ")
+            ));
             live.update(|steps| {
                 steps.insert(step.task.clone(), step);
             });

@@ -1,5 +1,6 @@
-//! The API's operations and what each costs of the caller's quota, from the
-//! same OpenAPI document as `/api/v1/openapi.json`.
+//! The API's operations and what each costs of the caller's quota, with
+//! the shapes of its request and response and an example, from the same
+//! OpenAPI document as `/api/v1/openapi.json`.
 
 use leptos::prelude::*;
 
@@ -11,7 +12,7 @@ use crate::components::page_header::PageHeader;
 pub fn ApiReferencePage() -> impl IntoView {
     let data = Resource::new(|| (), |_| load_operations());
     view! {
-        <PageHeader title="API" description="Every /api/v1 operation with its cost in quota units per call." />
+        <PageHeader title="API" description="Every /api/v1 operation with its cost in quota units per call, and what it takes and answers." />
         <p class="mb-4 text-sm">
             "Machine-readable: " <a href="/api/v1/openapi.json" class="text-orange-700 underline dark:text-orange-300">"/api/v1/openapi.json"</a>
             ". Authenticate with your session or " <code>"Authorization: Bearer kiln_…"</code> "."
@@ -33,7 +34,10 @@ pub fn ApiReferencePage() -> impl IntoView {
                                         <td class="pr-4 align-top font-mono break-all">{op.path}</td>
                                         <td class="pr-4 align-top">{op.units}</td>
                                         <td class="pr-4 align-top font-mono">{op.complexity}</td>
-                                        <td class="py-2 align-top">{op.summary}</td>
+                                        <td class="py-2 align-top">
+                                            {op.summary}
+                                            <Shapes request=op.request response=op.response example=op.example />
+                                        </td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>
@@ -44,4 +48,28 @@ pub fn ApiReferencePage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// An operation's bodies, folded away under its summary.
+#[component]
+fn Shapes(
+    request: Option<String>,
+    response: Option<String>,
+    example: Option<String>,
+) -> impl IntoView {
+    let any = request.is_some() || response.is_some();
+    let block = |title: &'static str, text: Option<String>| {
+        text.map(|text| view! {
+            <p class="mt-2 text-xs font-medium text-stone-600 dark:text-stone-400">{title}</p>
+            <pre class="overflow-x-auto rounded bg-stone-50 p-2 font-mono text-xs dark:bg-stone-950">{text}</pre>
+        })
+    };
+    any.then(|| view! {
+        <details class="mt-1" data-shapes="">
+            <summary class="cursor-pointer text-xs text-orange-700 underline dark:text-orange-300">"Request and response"</summary>
+            {block("Request body", request)}
+            {block("Response", response)}
+            {block("Example", example)}
+        </details>
+    })
 }

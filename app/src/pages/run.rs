@@ -100,7 +100,9 @@ fn Run(page: RunPage, reload: RwSignal<u32>, selected: Memo<Option<String>>) -> 
     if running {
         // In the browser only (effects do not run on the server).
         Effect::new(move |_| {
-            follow(id, last_event, live, news, move || reload.update(|n| *n += 1));
+            follow(id, last_event, live, news, move || {
+                reload.update(|n| *n += 1)
+            });
         });
     }
     view! {

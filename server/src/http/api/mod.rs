@@ -10,6 +10,7 @@ pub mod pipelines;
 pub mod runs;
 pub mod schedules;
 pub mod secrets;
+pub mod shapes;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

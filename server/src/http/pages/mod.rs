@@ -240,7 +240,8 @@ impl AccountsPort for PagesBackend {
 
     fn operations(&self) -> Vec<OperationView> {
         let mut out = Vec::new();
-        let Some(paths) = super::api::openapi()["paths"].as_object() else {
+        let doc = super::api::openapi();
+        let Some(paths) = doc["paths"].as_object() else {
             return out;
         };
         for (path, item) in paths {
@@ -248,6 +249,7 @@ impl AccountsPort for PagesBackend {
                 continue;
             };
             for (method, op) in item {
+                let shapes = super::api::shapes::of_operation(doc, op);
                 out.push(OperationView {
                     method: method.to_ascii_uppercase(),
                     path: path.clone(),
@@ -260,6 +262,9 @@ impl AccountsPort for PagesBackend {
                         .as_str()
                         .unwrap_or("")
                         .to_owned(),
+                    request: shapes.request,
+                    response: shapes.response,
+                    example: shapes.example,
                 });
             }
         }
