@@ -3,6 +3,29 @@
 //! them are legal, and when a step may start given its upstream steps'
 //! states (Airflow's trigger rules). Pure functions, tested exhaustively.
 
+/// `Display` and a strict `FromStr` for a stored enum with `ALL` and
+/// `as_str`: its name is its text, and no other text parses.
+macro_rules! stored_names {
+    ($type:ty, $what:literal) => {
+        impl std::fmt::Display for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $type {
+            type Err = $crate::engine::UnknownName;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                <$type>::ALL
+                    .into_iter()
+                    .find(|value| value.as_str() == s)
+                    .ok_or_else(|| $crate::engine::UnknownName::new($what, s))
+            }
+        }
+    };
+}
+
 pub mod attempt;
 pub mod attempt_spans;
 pub mod mask;

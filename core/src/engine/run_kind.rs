@@ -2,11 +2,6 @@
 //! workflow or a pipeline file read at a commit. Stored as its name, like
 //! the states; parsed back strictly.
 
-use std::fmt;
-use std::str::FromStr;
-
-use super::UnknownName;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(
     feature = "db",
@@ -31,22 +26,7 @@ impl RunKind {
     }
 }
 
-impl fmt::Display for RunKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for RunKind {
-    type Err = UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        RunKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| UnknownName::new("kind", s))
-    }
-}
+stored_names!(RunKind, "kind");
 
 #[cfg(test)]
 mod tests {

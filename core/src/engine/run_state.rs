@@ -3,10 +3,6 @@
 //! running. Stored as text; parsed back strictly. Every move is one call of
 //! [`run_transition`], and a write's guard is [`RunEvent::from_states`].
 
-use std::fmt;
-use std::str::FromStr;
-
-use super::UnknownName;
 use super::plan::RunOutcome;
 
 /// Stored as its name, like [`super::StepState`].
@@ -56,22 +52,7 @@ impl From<RunOutcome> for RunState {
     }
 }
 
-impl fmt::Display for RunState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for RunState {
-    type Err = UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        RunState::ALL
-            .into_iter()
-            .find(|state| state.as_str() == s)
-            .ok_or_else(|| UnknownName::new("run state", s))
-    }
-}
+stored_names!(RunState, "run state");
 
 /// What happens to a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -141,22 +122,7 @@ impl RunTrigger {
     }
 }
 
-impl fmt::Display for RunTrigger {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for RunTrigger {
-    type Err = UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        RunTrigger::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| UnknownName::new("trigger", s))
-    }
-}
+stored_names!(RunTrigger, "trigger");
 
 #[cfg(test)]
 mod tests {

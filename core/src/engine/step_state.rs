@@ -3,11 +3,6 @@
 //! of [`transition`]; a move the table does not allow is an error, never a
 //! silent overwrite (a late heartbeat cannot revive a cancelled step).
 
-use std::fmt;
-use std::str::FromStr;
-
-use super::UnknownName;
-
 /// Stored as its name (`as_str`); with the `db` feature it is a column type
 /// of its own, so a row holds this enum and an unknown name is an error.
 #[derive(
@@ -95,22 +90,7 @@ impl StepState {
     }
 }
 
-impl fmt::Display for StepState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for StepState {
-    type Err = UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        StepState::ALL
-            .into_iter()
-            .find(|state| state.as_str() == s)
-            .ok_or_else(|| UnknownName::new("step state", s))
-    }
-}
+stored_names!(StepState, "step state");
 
 impl StepEvent {
     pub const ALL: [StepEvent; 9] = [
