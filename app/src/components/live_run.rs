@@ -16,9 +16,13 @@ use crate::runs::data::StepView;
 pub type LiveSteps = RwSignal<HashMap<String, StepView>>;
 
 /// The latest step change in words ("t001 success"), for a polite live
-/// region: it holds one change, replaced by the next, so a burst of changes
-/// is not read out one by one.
+/// region: it holds one change, replaced by the next.
 pub type StepNews = RwSignal<String>;
+
+/// How often the live region changes at most: the latest step change since
+/// the last is told, the ones between are not (a screen reader may queue
+/// every change of a polite region, and a wide run makes hundreds).
+const NEWS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The step as it is now: its latest change, or as the page loaded it.
 pub fn current(live: LiveSteps, loaded: StepView) -> Memo<StepView> {
@@ -44,13 +48,25 @@ pub fn follow(
     news: StepNews,
     on_run: impl Fn() + Clone + 'static,
 ) {
+    // The latest change not yet told; a timer tells it.
+    let untold: StoredValue<Option<String>> = StoredValue::new(None);
     let on_step: Handler = Box::new(move |data: String| {
         if let Ok(Change { step: Some(step) }) = serde_json::from_str::<Change>(&data) {
-            news.set(format!(
-                "{} {}",
-                step.task,
-                step.state.as_str().replace('_', " ")
-            ));
+            let text = format!("{} {}", step.task, step.state.as_str().replace('_', " "));
+            let timer_set = untold.with_value(Option::is_some);
+            untold.set_value(Some(text));
+            if !timer_set {
+                set_timeout(
+                    move || {
+                        let mut text = None;
+                        untold.update_value(|latest| text = latest.take());
+                        if let Some(text) = text {
+                            news.set(text);
+                        }
+                    },
+                    NEWS_EVERY,
+                );
+            }
             live.update(|steps| {
                 steps.insert(step.task.clone(), step);
             });

@@ -13,8 +13,9 @@
 //! next flushed commit of any connection flushes it. A lost fetch returns
 //! its job to the queue, and its step had not started (the claim's flush
 //! would have flushed the fetch before it); a lost acknowledgement leaves
-//! a finished step's job "running" until this process is gone, when apalis
-//! hands it out again and it does nothing.
+//! a finished step's job "running" until its apalis worker stops (a
+//! restart names a new one) and misses its heartbeats, when apalis hands
+//! it out again and it does nothing.
 //! SQLite's `synchronous = NORMAL` (Kiln's default) is the same for every
 //! commit. What it saves is one WAL flush, a disk sync of 1–2 ms here, for
 //! each fetch and each acknowledgement: a worker waits for each of its
@@ -24,9 +25,15 @@
 //! its step waits for the sweeper; a claim must, or a step that already
 //! started could be claimed and started a second time.
 //!
-//! These connections come on top of `database_max_connections`: four per
-//! worker at most (each apalis worker holds its listener and, in turn, one
-//! connection for whatever it does next).
+//! These connections come on top of `database_max_connections`: each
+//! apalis worker holds its listener and, in turn, one connection for
+//! whatever it does next; four per worker leave room.
+//!
+//! The setting is per session: Kiln needs its connections to be its own
+//! (PostgreSQL directly, or a pooler in session mode, as LISTEN and apalis'
+//! advisory locks need anyway). Behind a pooler in transaction mode a
+//! session's `SET` would stay on a server connection that the shared pool's
+//! claims and ends could then use.
 
 use sqlx::postgres::PgPoolOptions;
 
@@ -43,7 +50,8 @@ pub fn pool_for_workers(pool: &Pool, workers: usize) -> Pool {
                     .max_connections(connections)
                     .acquire_timeout(shared.options().get_acquire_timeout())
                     // A statement, not a startup option: connection poolers
-                    // such as PgBouncer refuse unknown startup options.
+                    // such as PgBouncer refuse unknown startup options (in
+                    // session mode; see above for transaction mode).
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             sqlx::Executor::execute(conn, "SET synchronous_commit = off")
@@ -70,8 +78,10 @@ mod tests {
     use super::pool_for_workers;
     use crate::db::Pool;
 
-    async fn setting(pool: &sqlx::PgPool) -> String {
-        sqlx::query_scalar("SHOW synchronous_commit")
+    /// The setting on a connection of `pool`, and where it comes from
+    /// ("session" when a connection set it itself).
+    async fn setting(pool: &sqlx::PgPool) -> (String, String) {
+        sqlx::query_as("SELECT setting, source FROM pg_settings WHERE name = 'synchronous_commit'")
             .fetch_one(pool)
             .await
             .unwrap()
@@ -89,12 +99,11 @@ mod tests {
         let Pool::Postgres(workers) = pool_for_workers(&Pool::Postgres(shared.clone()), 2) else {
             panic!("a PostgreSQL pool");
         };
-        let before = setting(&shared).await;
-        assert_eq!(setting(&workers).await, "off");
-        assert_eq!(
-            setting(&shared).await,
-            before,
-            "the shared pool is untouched"
+        assert_eq!(setting(&workers).await, ("off".into(), "session".into()));
+        let (_, source) = setting(&shared).await;
+        assert_ne!(
+            source, "session",
+            "the shared pool keeps the server's setting"
         );
         assert_eq!(workers.options().get_max_connections(), 8);
     }
