@@ -239,37 +239,44 @@ impl AccountsPort for PagesBackend {
     }
 
     fn operations(&self) -> Vec<OperationView> {
-        let mut out = Vec::new();
-        let doc = super::api::openapi();
-        let Some(paths) = doc["paths"].as_object() else {
-            return out;
-        };
-        for (path, item) in paths {
-            let Some(item) = item.as_object() else {
-                continue;
-            };
-            for (method, op) in item {
-                let shapes = super::api::shapes::of_operation(doc, op);
-                out.push(OperationView {
-                    method: method.to_ascii_uppercase(),
-                    path: path.clone(),
-                    summary: first_paragraph(
-                        op["summary"].as_str().unwrap_or(""),
-                        op["description"].as_str().unwrap_or(""),
-                    ),
-                    units: op["x-kiln-cost"]["units"].as_u64().unwrap_or(1),
-                    complexity: op["x-kiln-cost"]["complexity"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_owned(),
-                    request: shapes.request,
-                    response: shapes.response,
-                    example: shapes.example,
-                });
-            }
-        }
-        out
+        // The document never changes while the process runs.
+        static OPERATIONS: std::sync::OnceLock<Vec<OperationView>> = std::sync::OnceLock::new();
+        OPERATIONS.get_or_init(operations).clone()
     }
+}
+
+/// Every operation of the API document, with its cost and shapes.
+fn operations() -> Vec<OperationView> {
+    let mut out = Vec::new();
+    let doc = super::api::openapi();
+    let Some(paths) = doc["paths"].as_object() else {
+        return out;
+    };
+    for (path, item) in paths {
+        let Some(item) = item.as_object() else {
+            continue;
+        };
+        for (method, op) in item {
+            let shapes = super::api::shapes::of_operation(doc, op);
+            out.push(OperationView {
+                method: method.to_ascii_uppercase(),
+                path: path.clone(),
+                summary: first_paragraph(
+                    op["summary"].as_str().unwrap_or(""),
+                    op["description"].as_str().unwrap_or(""),
+                ),
+                units: op["x-kiln-cost"]["units"].as_u64().unwrap_or(1),
+                complexity: op["x-kiln-cost"]["complexity"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned(),
+                request: shapes.request,
+                response: shapes.response,
+                example: shapes.example,
+            });
+        }
+    }
+    out
 }
 
 #[async_trait::async_trait]
