@@ -18,9 +18,11 @@ pub mod pages;
 pub mod quota;
 pub mod quota_gate;
 pub mod security_headers;
+pub mod sessions;
 pub mod site_assets;
 pub mod state;
 pub mod ui;
+pub mod workflow_draft;
 
 use std::sync::Arc;
 
@@ -31,10 +33,6 @@ use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower::Layer;
-use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
-
-use crate::db::session_store::DbSessionStore;
 
 use state::AppState;
 
@@ -51,7 +49,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api_v1(&state))
         .merge(ui::router(&state))
         // With the session: the 404 page's header knows who is signed in.
-        .fallback_service(sessions(&state).layer(fallback.with_state(state.clone())))
+        .fallback_service(sessions::layer(&state).layer(fallback.with_state(state.clone())))
         // Inside the request-id, tracing and metrics layers, so refused
         // Hosts are logged and counted like any answer.
         .layer(axum::middleware::from_fn(move |request, next| {
@@ -88,20 +86,7 @@ fn api_v1(state: &AppState) -> Router<AppState> {
     routes
         .fallback(api::not_found)
         .layer(from_fn_with_state(state.clone(), quota_gate::gate))
-        .layer(sessions(state))
-}
-
-/// Browser sessions: stored in the database, cookie `kiln_session`
-/// (HttpOnly, SameSite=Lax, Secure behind https), ended after the configured
-/// idle time.
-pub fn sessions(state: &AppState) -> SessionManagerLayer<DbSessionStore> {
-    let idle = i64::try_from(state.config.session_idle_minutes).unwrap_or(i64::MAX / 60);
-    SessionManagerLayer::new(DbSessionStore::new(state.db.conn.clone()))
-        .with_name("kiln_session")
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(state.config.serves_https())
-        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(idle)))
+        .layer(sessions::layer(state))
 }
 
 /// Paths no route matched: JSON for anything under `/api` (whatever the

@@ -69,7 +69,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             )),
         )
         // Pages and forms know who is looking through the session cookie.
-        .layer(super::sessions(state));
+        .layer(super::sessions::layer(state));
     let assets = SiteAssets::load(&pkg_dir, &options.output_name);
     // Precompressed twins first (a release build's `--precompress`), then
     // compression on the fly for whatever has none.

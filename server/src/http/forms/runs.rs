@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
 use kiln_core::workflow::params::GivenParams;
-use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::{Posted, caller, field, handle, optional, origin_page};
@@ -21,19 +20,7 @@ use crate::engine::workflows;
 use crate::http::api::runs::run::authorized_run;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-
-/// Session key of a workflow draft that did not save.
-pub const WORKFLOW_DRAFT: &str = "workflow_draft";
-
-/// A draft kept for the editor: what was typed, and why it did not save.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Draft {
-    pub project: i64,
-    pub name: String,
-    pub source: String,
-    /// (line, column, message)
-    pub problems: Vec<(usize, usize, String)>,
-}
+use crate::http::workflow_draft::{Draft, WORKFLOW_DRAFT};
 
 pub(super) async fn save_workflow(
     State(state): State<AppState>,

@@ -16,8 +16,8 @@ use crate::engine::repo::runs::{self as run_store, Projects, RunFilter};
 use crate::engine::workflows;
 use crate::http::api::accounts::types::NodeBody;
 use crate::http::error::ApiError;
-use crate::http::forms::runs::{Draft, WORKFLOW_DRAFT};
 use crate::http::state::AppState;
+use crate::http::workflow_draft::{Draft, WORKFLOW_DRAFT};
 
 /// A project's workflows by name, each with its newest run.
 pub async fn workflows(
