@@ -39,7 +39,7 @@ def cpu_s():
     return (int(parts[11]) + int(parts[12])) / 100
 
 
-_, admin = client()
+admin_jar, admin = client()
 call(admin, "POST", "/api/v1/auth/register", {"username": "admin", "password": "correct horse"})
 call(admin, "POST", "/api/v1/auth/login", {"username": "admin", "password": "correct horse"})
 group = call(admin, "POST", "/api/v1/groups", {"slug": "bench"})["id"]
@@ -73,8 +73,15 @@ for name in assets:
             cache = headers.get("Cache-Control")
         print(f"  {name}: {size:,} bytes as {headers.get('Content-Encoding') or 'identity'}")
     print(f"    Cache-Control: {cache}")
-print(f"cold visit, brotli: {total:,} bytes in all (HTML + {len(assets)} assets); "
+print(f"HTML and the assets it names, brotli: {total:,} bytes (HTML + {len(assets)} assets); "
       f"a second visit fetches only the HTML ({len(html):,} bytes): the assets are immutable")
+# What Chromium really fetches, lazily loaded WASM pieces included, for a
+# signed-in first visit to each kind of page.
+session = next(f"{c.name}={c.value}" for c in admin_jar)
+for path in [f"/runs/{first}", "/", "/login"]:
+    print(f"Chromium, {path}:")
+    print(subprocess.run(["node", "bench/first_visit.mjs", BASE + path, session],
+                         capture_output=True, text=True, check=True).stdout, end="")
 
 wasm = next(a.decode() for a in assets if a.endswith(b".wasm"))
 out = subprocess.run(["wrk", "-t", "1", "-c", "4", "-d", "10s", "--latency", "-H", "Accept-Encoding: br",
