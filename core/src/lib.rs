@@ -12,6 +12,7 @@ pub mod api_error;
 pub mod database_url;
 pub mod engine;
 pub mod hooks;
+pub mod line_diff;
 pub mod net;
 pub mod pipeline;
 pub mod sandbox;

@@ -4,7 +4,8 @@
 // live without reloading, open the failed task's log and search it (marks,
 // counts, filters, full screen), read why a task that never ran has no
 // log, zoom the graph, re-run the failed task and watch it turn green, and
-// find both attempts on the timeline and the first attempt's log.
+// find both attempts on the timeline and the first attempt's log; the
+// editor's graph of the workflow and its versions, any two compared.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -257,5 +258,74 @@ test('Run on /workflows and on the project page starts a run in one click', asyn
   assert.match(new URL(page.url()).pathname, /^\/runs\/\d+$/);
   const after = (await (await context.request.get(`${kiln.url}/api/v1/runs`)).json()).items.length;
   assert.equal(after, before + 2);
+  await context.close();
+});
+
+test('the editor lists the saved versions and compares any two', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(error.message));
+  await page.goto(`${kiln.url}/login`);
+  await page.fill('#login-username', 'wendy');
+  await page.fill('#login-password', 'correct horse');
+  await post(page, 'form[action="/ui/login"] button[type=submit]');
+  const project = (await (await context.request.get(`${kiln.url}/api/v1/runs`)).json()).items[0].project_id;
+  const editor = `${kiln.url}/projects/${project}/workflows/versioned`;
+  // Three versions through the API, each a small edit of the one before.
+  const v1 = 'tasks:\n  a:\n    run: echo one\n  b:\n    needs: [a]\n    run: echo two\n';
+  const v2 = v1.replace('echo two', 'echo TWO');
+  const v3 = `${v2}  c:\n    run: echo three\n`;
+  for (const source of [v1, v2, v3]) {
+    const saved = await context.request.put(`${kiln.url}/api/v1/projects/${project}/workflows/versioned`, {
+      data: { source }, headers: { origin: kiln.url },
+    });
+    assert.ok(saved.ok(), await saved.text());
+  }
+  await page.goto(editor);
+  await page.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
+  assert.deepEqual(await page.locator('#versions tr[data-version]').evaluateAll((rows) => rows.map((r) => r.dataset.version)), ['3', '2', '1']);
+  assert.match(await page.locator('#versions tr[data-version="3"]').textContent(), /wendy/);
+  assert.equal(await page.locator('#versions tr[data-version="1"] a').count(), 0, 'the first version has nothing before it');
+  // The graph of the workflow, before any run, each dependency spelled out.
+  assert.deepEqual(await page.locator('#draft-graph g[data-task]').evaluateAll((gs) => gs.map((g) => g.dataset.task)), ['a', 'b', 'c']);
+  assert.equal(await page.locator('#draft-graph g[data-task="b"] title').textContent(), 'b: needs a');
+  assert.equal(await page.locator('#draft-graph > path').count(), 1);
+  // Typing redraws it (unsaved); a text that does not load keeps the last graph, said so.
+  await page.fill('#workflow-source', `${v3}  d:\n    needs: [c]\n    run: echo four\n`);
+  await page.waitForSelector('#draft-graph g[data-task="d"]');
+  assert.equal(await page.locator('#draft-graph g[data-task="d"] title').textContent(), 'd: needs c');
+  await page.fill('#workflow-source', `${v3}  d:\n    needs: [nope]\n`);
+  await page.waitForFunction(() => /does not load yet/.test(document.querySelector('#draft-graph-stale')?.textContent ?? ''));
+  assert.equal(await page.locator('#draft-graph g[data-task="d"]').count(), 1);
+
+  // A version's changes from the one before: the edited line, both numbers.
+  await page.locator('#versions tr[data-version="2"] a').click();
+  await page.waitForURL(/from=1&to=2/);
+  await page.waitForSelector('#diff');
+  assert.equal(await page.locator('#changes').textContent(), 'Changes from version 1 to version 2');
+  assert.deepEqual(await page.locator('#diff tr[data-change="-"] td:last-child').allTextContents(), ['-     run: echo two']);
+  assert.deepEqual(await page.locator('#diff tr[data-change="+"] td:last-child').allTextContents(), ['+     run: echo TWO']);
+  assert.deepEqual(await page.locator('#diff tr[data-change="+"] td').evaluateAll((cells) => cells.slice(0, 2).map((c) => c.textContent)), ['', '6']);
+
+  // Any two, from the form (a GET: it works before the WASM, too).
+  await page.selectOption('#compare-form [name="from"]', '1');
+  await page.selectOption('#compare-form [name="to"]', '3');
+  await post(page, '#compare-form button[type=submit]');
+  assert.match(page.url(), /from=1&to=3/);
+  assert.equal(await page.locator('#diff tr[data-change="+"]').count(), 3);
+  assert.equal(await page.locator('#diff tr[data-change="-"]').count(), 1);
+  await page.screenshot({ path: path.join(screenshots, 'workflow-versions.png'), fullPage: true });
+
+  // Versions that are not there, or not numbers, compare nothing; the editor stays.
+  for (const query of ['from=0&to=99', 'from=-1&to=2', 'from=x&to=2', 'from=2&to=2']) {
+    const response = await page.goto(`${editor}?${query}`);
+    assert.equal(response.status(), 200, query);
+    assert.equal(await page.locator('#workflow-source').count(), 1, query);
+    const expected = query === 'from=2&to=2' ? 1 : 0;
+    assert.equal(await page.locator('#changes').count(), expected, query);
+  }
+  assert.match(await page.locator('section[aria-labelledby="versions-title"]').textContent(), /No differences/);
+  assert.deepEqual(problems, []);
   await context.close();
 });

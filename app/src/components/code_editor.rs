@@ -22,6 +22,9 @@ pub fn CodeEditor(
     marked: Vec<usize>,
     /// The id of the text that describes the problems, if any.
     described_by: Option<&'static str>,
+    /// Where the text goes as it is typed, for whoever follows it.
+    #[prop(optional)]
+    typed: Option<RwSignal<String>>,
 ) -> impl IntoView {
     let lines = RwSignal::new(line_count(&source));
     let rows = line_count(&source).clamp(12, 40);
@@ -46,7 +49,13 @@ pub fn CodeEditor(
             <textarea name=name id=id aria-label=label rows=rows spellcheck="false" wrap="off" readonly=readonly
                 aria-invalid=invalid.then_some("true") aria-describedby=described_by
                 class="min-w-0 flex-1 resize-y whitespace-pre bg-transparent p-3 leading-6 outline-none"
-                on:input=move |ev| lines.set(line_count(&event_target_value(&ev)))
+                on:input=move |ev| {
+                    let text = event_target_value(&ev);
+                    lines.set(line_count(&text));
+                    if let Some(typed) = typed {
+                        typed.set(text);
+                    }
+                }
                 on:scroll=move |ev| {
                     let area = event_target::<leptos::web_sys::HtmlTextAreaElement>(&ev);
                     if let Some(g) = gutter.get() {

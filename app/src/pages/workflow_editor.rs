@@ -2,7 +2,8 @@
 //! form: saving makes a new version and says which; a draft that does not
 //! load comes back, name and all, with each problem's line and column and
 //! those lines marked), the form that starts a run (one field per param, by
-//! type), and the last 50 runs' durations and outcomes as a chart.
+//! type), the last 50 runs' durations and outcomes as a chart, the graph of
+//! the text in the editor, and the saved versions with any two compared.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -11,10 +12,12 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::components::breadcrumbs::Breadcrumbs;
 use crate::components::code_editor::CodeEditor;
 use crate::components::denied::{DeniedView, LoadError};
+use crate::components::draft_graph::DraftGraph;
 use crate::components::forms::FormAlert;
 use crate::components::run_state::{duration, fill};
-use crate::runs::data::{ParamView, ProblemView, RunBar, WorkflowPage};
-use crate::runs::load::load_workflow;
+use crate::components::version_history::VersionHistory;
+use crate::runs::data::{GraphView, ParamView, ProblemView, RunBar, WorkflowPage};
+use crate::runs::load::{draft_graph, load_workflow};
 
 #[component]
 pub fn WorkflowEditorPage() -> impl IntoView {
@@ -37,7 +40,17 @@ fn WorkflowLoader(new: bool) -> impl IntoView {
             .unwrap_or(0);
         (project, if new { None } else { p.get("name") })
     };
-    let data = Resource::new(key, |(project, name)| load_workflow(project, name));
+    // `?from=3&to=5` compares two saved versions.
+    let query = use_query_map();
+    let compare = move || {
+        let q = query.read();
+        let version = |key: &str| q.get(key).and_then(|v| v.parse::<i32>().ok());
+        version("from").zip(version("to"))
+    };
+    let data = Resource::new(
+        move || (key(), compare()),
+        |((project, name), compare)| load_workflow(project, name, compare),
+    );
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -64,15 +77,24 @@ fn Workflow(page: WorkflowPage) -> impl IntoView {
         recent,
         can_edit,
         can_run,
+        versions,
+        compare,
+        graph,
     } = page;
     let title = name.clone().unwrap_or_else(|| "New workflow".to_owned());
     let save = format!("/ui/projects/{}/workflows", project.id);
+    let here = format!(
+        "/projects/{}/workflows/{}",
+        project.id,
+        name.clone().unwrap_or_default()
+    );
     let runs = format!(
         "/projects/{}/runs?workflow={}",
         project.id,
         name.clone().unwrap_or_default()
     );
     let marked: Vec<usize> = problems.iter().map(|p| p.line).collect();
+    let typed = RwSignal::new(source.clone());
     let has_problems = !problems.is_empty();
     // After a failed save of a new workflow, the name typed comes back in
     // the address (the draft itself is kept by the server).
@@ -106,7 +128,7 @@ fn Workflow(page: WorkflowPage) -> impl IntoView {
                         class="rounded-md border border-stone-300 px-2 py-1 font-mono dark:border-stone-700 dark:bg-stone-900" />
                 </label>
                 <CodeEditor name="source" id="workflow-source" label="The workflow, in YAML" source readonly=!can_edit
-                    marked=marked described_by=has_problems.then_some("problems") />
+                    marked=marked described_by=has_problems.then_some("problems") typed />
                 {can_edit.then(|| view! {
                     <button type="submit" class="mt-2 rounded-md bg-orange-700 px-4 py-2 text-sm font-medium text-white">"Save"</button>
                 })}
@@ -118,6 +140,53 @@ fn Workflow(page: WorkflowPage) -> impl IntoView {
                 <Chart recent />
             </div>
         </div>
+        <LiveGraph project=project.id source=typed.get_untracked() graph typed />
+        <VersionHistory page=here versions compare />
+    }
+}
+
+/// The graph of the text in the editor, drawn again a moment after typing
+/// stops (the server reads the text: the browser carries no YAML parser).
+/// While the text does not load, the last graph stays, marked as such.
+#[component]
+fn LiveGraph(
+    project: i64,
+    source: String,
+    graph: Option<GraphView>,
+    typed: RwSignal<String>,
+) -> impl IntoView {
+    let shown = RwSignal::new(graph);
+    let stale = RwSignal::new(false);
+    let asked = StoredValue::new(source);
+    Effect::new(move |_| {
+        let text = typed.get();
+        set_timeout(
+            move || {
+                if typed.with_untracked(|now| *now != text) || asked.with_value(|a| *a == text) {
+                    return;
+                }
+                asked.set_value(text.clone());
+                leptos::task::spawn_local(async move {
+                    let Ok(Ok(found)) = draft_graph(project, text.clone()).await else {
+                        return;
+                    };
+                    // Only the answer for the latest text asked about counts.
+                    if asked.with_value(|a| *a == text) {
+                        stale.set(found.is_none());
+                        if found.is_some() {
+                            shown.set(found);
+                        }
+                    }
+                });
+            },
+            std::time::Duration::from_millis(400),
+        );
+    });
+    view! {
+        {move || shown.get().map(|graph| view! { <DraftGraph graph /> })}
+        <p id="draft-graph-stale" class="mt-1 text-xs text-stone-500" aria-live="polite">
+            {move || stale.get().then_some("The text does not load yet: the graph shows the last text that did.")}
+        </p>
     }
 }
 

@@ -30,7 +30,7 @@ pub struct RunBar {
     pub duration_ms: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowPage {
     pub project: NodeView,
     pub crumbs: Vec<Crumb>,
@@ -46,6 +46,12 @@ pub struct WorkflowPage {
     pub recent: Vec<RunBar>,
     pub can_edit: bool,
     pub can_run: bool,
+    /// The newest saved versions, newest first (empty for a new one).
+    pub versions: Vec<VersionRow>,
+    /// Two versions compared, when the page asked for it.
+    pub compare: Option<VersionCompare>,
+    /// The drawing of the text in the editor, when it loads.
+    pub graph: Option<GraphView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,4 +193,34 @@ pub struct LogChunk {
     pub state: StepState,
     /// The step's message (why it ended as it did).
     pub message: String,
+}
+
+/// A saved version of a workflow, for its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionRow {
+    pub version: i32,
+    /// Who saved it (empty when the account is gone).
+    pub saved_by: String,
+    pub saved_at: String,
+    pub ago: String,
+}
+
+/// Two versions of a workflow, compared line by line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionCompare {
+    pub from: i32,
+    pub to: i32,
+    /// The changes with three lines of context around each; `None` when
+    /// the versions differ too much to show line by line.
+    pub hunks: Option<Vec<Vec<DiffLineView>>>,
+}
+
+/// One line of a comparison: `change` is `' '`, `'-'` or `'+'`, as in a
+/// unified diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffLineView {
+    pub change: char,
+    pub old: Option<usize>,
+    pub new: Option<usize>,
+    pub text: String,
 }

@@ -17,9 +17,21 @@ use crate::port_context::port_and_request;
 pub async fn load_workflow(
     project: i64,
     name: Option<String>,
+    compare: Option<(i32, i32)>,
 ) -> Result<Loaded<WorkflowPage>, ServerFnError> {
     let (port, parts) = port_and_request::<dyn RunsPort>()?;
-    Ok(port.workflow(&parts, project, name).await)
+    Ok(port.workflow(&parts, project, name, compare).await)
+}
+
+/// The graph of a workflow's text as typed in project `project`'s editor
+/// (`None` while the text does not load).
+#[server(prefix = "/ui/fn", endpoint = "draft_graph")]
+pub async fn draft_graph(
+    project: i64,
+    source: String,
+) -> Result<Loaded<Option<GraphView>>, ServerFnError> {
+    let (port, parts) = port_and_request::<dyn RunsPort>()?;
+    Ok(port.draft_graph(&parts, project, source).await)
 }
 
 #[server(prefix = "/ui/fn", endpoint = "workflows")]

@@ -135,6 +135,44 @@ pub async fn version_of(
         .ok_or(ServiceError::NotFound("workflow version"))
 }
 
+/// A version's number, author and time, without its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionInfo {
+    pub version: i32,
+    pub created_by: Option<i64>,
+    pub created_at_ms: i64,
+}
+
+/// The newest `limit` versions of `workflow`, newest first (the texts,
+/// up to a megabyte each, stay in the database).
+pub async fn versions(
+    db: &impl ConnectionTrait,
+    workflow: i64,
+    limit: u64,
+) -> Result<Vec<VersionInfo>, ServiceError> {
+    let rows: Vec<(i32, Option<i64>, i64)> = version::Entity::find()
+        .select_only()
+        .columns([
+            version::Column::Version,
+            version::Column::CreatedBy,
+            version::Column::CreatedAtMs,
+        ])
+        .filter(version::Column::WorkflowId.eq(workflow))
+        .order_by_desc(version::Column::Version)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(version, created_by, created_at_ms)| VersionInfo {
+            version,
+            created_by,
+            created_at_ms,
+        })
+        .collect())
+}
+
 pub async fn list(db: &impl ConnectionTrait, project: i64) -> Result<Vec<wf::Model>, ServiceError> {
     Ok(wf::Entity::find()
         .filter(wf::Column::ProjectId.eq(project))

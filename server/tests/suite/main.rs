@@ -40,3 +40,4 @@ mod tree;
 mod web_security;
 mod webhooks;
 mod worker_process;
+mod workflow_editor;

@@ -16,7 +16,7 @@ use kiln_app::home::data::{
     AllRunsFilter, AllRunsPage, HomePage, WorkflowAcross, WorkflowsAcrossPage,
 };
 use kiln_app::pipelines::data::{DeliveriesPage, DryRunQuery, PipelinesPage};
-use kiln_app::runs::data::{LogChunk, RunFilterView, RunPage, RunsPage, WorkflowPage};
+use kiln_app::runs::data::{GraphView, LogChunk, RunFilterView, RunPage, RunsPage, WorkflowPage};
 use kiln_app::schedules::data::{PreviewView, SchedulePage, SchedulesPage};
 use kiln_core::access::{Action, Decision, Scope, decide};
 use kiln_core::accounts::NodeKind;
@@ -35,6 +35,7 @@ mod pipelines;
 mod runs;
 mod schedules;
 mod views;
+mod workflow_versions;
 mod workflows;
 use crate::accounts::authorize::{authorize_node, authorize_top_level};
 use crate::accounts::{Page, Principal, nodes, rfc3339, tokens, users};
@@ -286,9 +287,22 @@ impl RunsPort for PagesBackend {
         request: &Parts,
         project: i64,
         name: Option<String>,
+        compare: Option<(i32, i32)>,
     ) -> Loaded<WorkflowPage> {
         let principal = self.principal(request).await;
-        workflows::workflow(&self.state, &principal, request, project, name)
+        workflows::workflow(&self.state, &principal, request, project, name, compare)
+            .await
+            .map_err(denied)
+    }
+
+    async fn draft_graph(
+        &self,
+        request: &Parts,
+        project: i64,
+        source: String,
+    ) -> Loaded<Option<GraphView>> {
+        let principal = self.principal(request).await;
+        workflows::draft_graph(&self.state, &principal, project, source)
             .await
             .map_err(denied)
     }

@@ -3,10 +3,8 @@
 //! API.
 
 use kiln_app::runs::data::{
-    ForkApproval, GraphNode, GraphView, LogChunk, RunFilterView, RunPage, RunRow, RunsPage,
-    StepView,
+    ForkApproval, LogChunk, RunFilterView, RunPage, RunRow, RunsPage, StepView,
 };
-use kiln_app::screen::graph_layout::layout;
 use kiln_app::screen::timeline::Span;
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
@@ -14,7 +12,7 @@ use kiln_core::engine::StepState;
 use kiln_core::engine::attempt_spans::{StepMove, attempt_spans};
 
 use super::home::ago;
-use super::views::{allowed, crumbs_for, node_view};
+use super::views::{allowed, crumbs_for, graph_view, node_view};
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::accounts::users;
@@ -187,21 +185,7 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
             (s.task.clone(), needs)
         })
         .collect();
-    let drawn = layout(&tasks);
-    let graph = GraphView {
-        nodes: drawn
-            .nodes
-            .iter()
-            .map(|n| GraphNode {
-                task: n.id.clone(),
-                x: n.x,
-                y: n.y,
-            })
-            .collect(),
-        edges: drawn.edges.clone(),
-        width: drawn.width,
-        height: drawn.height,
-    };
+    let graph = graph_view(&tasks);
     let mut body = RunBody::full(&view);
     let steps = body
         .steps

@@ -1,8 +1,10 @@
 //! Turning the services' answers into what pages show: users, groups and
-//! projects, members, breadcrumbs, whether a button is offered, and how a
-//! refusal looks.
+//! projects, members, breadcrumbs, whether a button is offered, a graph's
+//! drawing, and how a refusal looks.
 
 use kiln_app::accounts::data::{Crumb, Denied, MemberView, NodeView, UserView, node_href};
+use kiln_app::runs::data::{GraphNode, GraphView};
+use kiln_app::screen::graph_layout::layout;
 use kiln_core::access::{Action, Decision, decide};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -43,6 +45,25 @@ pub(super) fn member_view(m: MemberBody) -> MemberView {
         role: m.role.to_owned(),
         granted_on: m.granted_on,
         inherited: m.inherited,
+    }
+}
+
+/// The drawing of tasks given as (id, needs), in file order.
+pub(super) fn graph_view(tasks: &[(String, Vec<String>)]) -> GraphView {
+    let drawn = layout(tasks);
+    GraphView {
+        nodes: drawn
+            .nodes
+            .into_iter()
+            .map(|n| GraphNode {
+                task: n.id,
+                x: n.x,
+                y: n.y,
+            })
+            .collect(),
+        edges: drawn.edges,
+        width: drawn.width,
+        height: drawn.height,
     }
 }
 

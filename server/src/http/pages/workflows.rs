@@ -4,12 +4,14 @@
 
 use axum::http::request::Parts;
 use kiln_app::home::data::WorkflowAcross;
-use kiln_app::runs::data::{ParamView, ProblemView, RunBar, WorkflowPage};
+use kiln_app::runs::data::{GraphView, ParamView, ProblemView, RunBar, WorkflowPage};
 use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
+use kiln_core::workflow::Workflow;
 use tower_sessions::Session;
 
-use super::views::{allowed, crumbs_for, node_view};
+use super::views::{allowed, crumbs_for, graph_view, node_view};
+use super::workflow_versions;
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::engine::repo::runs::{self as run_store, Projects, RunFilter};
@@ -18,6 +20,48 @@ use crate::http::api::accounts::types::NodeBody;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::http::workflow_draft::{Draft, WORKFLOW_DRAFT};
+
+/// The graph of `source` as typed in the editor of `project` (for whoever
+/// may see the project), `None` while it does not load. Parsed off the
+/// async threads: the text is up to a megabyte of the caller's YAML.
+pub async fn draft_graph(
+    state: &AppState,
+    principal: &Principal,
+    project: i64,
+    source: String,
+) -> Result<Option<GraphView>, ApiError> {
+    authorize(
+        &state.db.conn,
+        principal,
+        NodeKind::Project,
+        project,
+        Action::View,
+    )
+    .await?;
+    tokio::task::spawn_blocking(move || {
+        kiln_core::workflow::load(&source)
+            .ok()
+            .as_ref()
+            .map(graph_of)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(Box::new(e)))
+}
+
+/// The drawing of a workflow's tasks and what each needs.
+fn graph_of(workflow: &Workflow) -> GraphView {
+    let tasks: Vec<(String, Vec<String>)> = workflow
+        .tasks
+        .iter()
+        .map(|t| {
+            (
+                t.id.clone(),
+                t.needs.iter().map(|(n, _)| n.clone()).collect(),
+            )
+        })
+        .collect();
+    graph_view(&tasks)
+}
 
 /// A project's workflows by name, each with its newest run.
 pub async fn workflows(
@@ -37,11 +81,12 @@ pub async fn workflow(
     request: &Parts,
     project: i64,
     name: Option<String>,
+    compare: Option<(i32, i32)>,
 ) -> Result<WorkflowPage, ApiError> {
     let db = &state.db.conn;
     let found = authorize(db, principal, NodeKind::Project, project, Action::View).await?;
     let crumbs = crumbs_for(db, &found.node).await?;
-    let (mut source, version, recent) = match &name {
+    let (mut source, version, recent, versions, compared) = match &name {
         Some(name) => {
             let saved = workflows::get(db, project, name).await?;
             let filter = RunFilter {
@@ -59,12 +104,30 @@ pub async fn workflow(
                 })
                 .collect();
             recent.reverse();
-            (saved.version.source, Some(saved.version.version), recent)
+            let id = saved.workflow.id;
+            // A version that is not there compares nothing; the page stays.
+            let compared = match compare {
+                Some((from, to)) => match workflow_versions::compare(state, id, from, to).await {
+                    Err(ApiError::NotFound(_)) => None,
+                    other => Some(other?),
+                },
+                None => None,
+            };
+            let versions = workflow_versions::history(state, id).await?;
+            (
+                saved.version.source,
+                Some(saved.version.version),
+                recent,
+                versions,
+                compared,
+            )
         }
         None => (
             "tasks:\n  hello:\n    run: echo hello\n".to_owned(),
             None,
             Vec::new(),
+            Vec::new(),
+            None,
         ),
     };
     let mut problems = Vec::new();
@@ -86,19 +149,20 @@ pub async fn workflow(
             })
             .collect();
     }
-    let params = kiln_core::workflow::load(&source)
-        .map(|w| {
-            w.params
-                .iter()
-                .map(|p| ParamView {
-                    name: p.name.clone(),
-                    kind: p.kind.as_str().to_owned(),
-                    default: p.default.clone(),
-                    description: p.description.clone(),
-                })
-                .collect()
+    let loaded = kiln_core::workflow::load(&source).ok();
+    let params = loaded
+        .iter()
+        .flat_map(|w| &w.params)
+        .map(|p| ParamView {
+            name: p.name.clone(),
+            kind: p.kind.as_str().to_owned(),
+            default: p.default.clone(),
+            description: p.description.clone(),
         })
-        .unwrap_or_default();
+        .collect();
+    // The graph of the text in the editor, before any run (a draft that
+    // does not load has none: its problems are listed instead).
+    let graph = loaded.as_ref().map(graph_of);
     Ok(WorkflowPage {
         can_edit: allowed(principal, &found, Action::EditDefinitions),
         can_run: allowed(principal, &found, Action::Run) && name.is_some(),
@@ -110,5 +174,8 @@ pub async fn workflow(
         problems,
         params,
         recent,
+        versions,
+        compare: compared,
+        graph,
     })
 }
