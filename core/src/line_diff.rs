@@ -6,7 +6,13 @@
 //! The work is bounded: the edit script costs O((N + M) · D) steps and
 //! O(D²) memory for D changed lines, so past `max_changes` the texts are
 //! called too different to show line by line (a 1 MiB file rewritten
-//! whole would otherwise cost a page load seconds and megabytes).
+//! whole would otherwise cost a page load seconds and megabytes). Texts of
+//! more than [`MAX_LINES`] lines in all are not compared either: every
+//! line becomes a row of the answer (a megabyte of empty lines is a
+//! million of them).
+
+/// The most lines (old and new together) compared line by line.
+pub const MAX_LINES: usize = 100_000;
 
 /// What happened to a line between the old text and the new.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,8 +65,12 @@ pub fn hunks<'a>(
 }
 
 /// Every line of `old` and `new` in order, each marked same, removed or
-/// added; `None` past `max_changes` removed plus added lines.
+/// added; `None` past `max_changes` removed plus added lines, or past
+/// [`MAX_LINES`]. Lines are compared without their endings.
 pub fn diff<'a>(old: &'a str, new: &'a str, max_changes: usize) -> Option<Vec<DiffLine<'a>>> {
+    if old.lines().count() + new.lines().count() > MAX_LINES {
+        return None;
+    }
     let a: Vec<&str> = old.lines().collect();
     let b: Vec<&str> = new.lines().collect();
     let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
@@ -291,5 +301,8 @@ mod tests {
         // Within the bound, the same size of text diffs fine.
         let edited = old.replacen("old 10000\n", "changed\n", 1);
         assert_eq!(check(&old, &edited), 2);
+        // A megabyte of empty lines is not made into a million rows.
+        let empty = "\n".repeat(MAX_LINES);
+        assert!(diff(&empty, "x\n", usize::MAX).is_none());
     }
 }

@@ -57,20 +57,7 @@ pub fn Dag(
             .cloned()
             .unwrap_or_else(|| StepView::waiting(task))
     };
-    let edges = graph
-        .edges
-        .iter()
-        .filter_map(|&(from, to)| {
-            let (a, b) = (graph.nodes.get(from)?, graph.nodes.get(to)?);
-            let (x1, y1) = (a.x + NODE_WIDTH, a.y + NODE_HEIGHT / 2.0);
-            let (x2, y2) = (b.x, b.y + NODE_HEIGHT / 2.0);
-            let mid = (x1 + x2) / 2.0;
-            Some(view! {
-                <path d=format!("M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}")
-                    fill="none" stroke="#a8a29e" stroke-width="1.5" marker-end="url(#arrow)" />
-            })
-        })
-        .collect_view();
+    let edges = edge_paths(&graph, "arrow");
     let nodes = graph
         .nodes
         .iter()
@@ -112,16 +99,43 @@ pub fn Dag(
                     height=move || format!("{}", height * zoom.get().unwrap_or(1.0))
                     class=move || if zoom.get().is_none() { "h-auto max-w-full" } else { "max-w-none" }
                     viewBox=format!("0 0 {width} {height}")>
-                    <defs>
-                        <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
-                            <path d="M 0 0 L 10 5 L 0 10 z" fill="#a8a29e" />
-                        </marker>
-                    </defs>
+                    <ArrowMarker id="arrow" />
                     {edges}
                     {nodes}
                 </svg>
             </div>
         </div>
+    }
+}
+
+/// An arrow from each dependency's box to its dependant's, ending in the
+/// marker `marker` (see [`ArrowMarker`]).
+pub fn edge_paths(graph: &GraphView, marker: &'static str) -> impl IntoView + use<> {
+    graph
+        .edges
+        .iter()
+        .filter_map(|&(from, to)| {
+            let (a, b) = (graph.nodes.get(from)?, graph.nodes.get(to)?);
+            let (x1, y1) = (a.x + NODE_WIDTH, a.y + NODE_HEIGHT / 2.0);
+            let (x2, y2) = (b.x, b.y + NODE_HEIGHT / 2.0);
+            let mid = (x1 + x2) / 2.0;
+            Some(view! {
+                <path d=format!("M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}")
+                    fill="none" stroke="#a8a29e" stroke-width="1.5" marker-end=format!("url(#{marker})") />
+            })
+        })
+        .collect_view()
+}
+
+/// The arrowhead the edges end in, for an SVG's `<defs>`.
+#[component]
+pub fn ArrowMarker(id: &'static str) -> impl IntoView {
+    view! {
+        <defs>
+            <marker id=id viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
+                <path d="M 0 0 L 10 5 L 0 10 z" fill="#a8a29e" />
+            </marker>
+        </defs>
     }
 }
 

@@ -21,9 +21,15 @@ pub fn VersionHistory(
     let (from, to) = compare
         .as_ref()
         .map_or((newest - 1, newest), |c| (c.from, c.to));
+    // The versions listed, and the two compared (which may be older).
+    let mut numbers: Vec<i32> = versions.iter().map(|v| v.version).collect();
+    numbers.extend([from, to].into_iter().filter(|n| *n >= 1 && *n <= newest));
+    numbers.sort_unstable_by(|a, b| b.cmp(a));
+    numbers.dedup();
     let options = move |selected: i32| {
-        versions_numbers(newest)
-            .map(|n| view! { <option value=n selected=n == selected>{format!("version {n}")}</option> })
+        numbers
+            .iter()
+            .map(|&n| view! { <option value=n selected=n == selected>{format!("version {n}")}</option> })
             .collect_view()
     };
     let rows = versions
@@ -69,11 +75,6 @@ pub fn VersionHistory(
     .into_any()
 }
 
-/// Version numbers newest first (versions are numbered from 1 up).
-fn versions_numbers(newest: i32) -> impl Iterator<Item = i32> {
-    (1..=newest).rev()
-}
-
 #[component]
 fn Changes(compare: VersionCompare) -> impl IntoView {
     let title = format!(
@@ -86,12 +87,20 @@ fn Changes(compare: VersionCompare) -> impl IntoView {
         }
         .into_any(),
         Some(hunks) if hunks.is_empty() => {
-            view! { <p class="text-sm">"No differences."</p> }.into_any()
+            let text = if compare.same_text {
+                "No differences."
+            } else {
+                "The lines are the same; only line endings or the final newline differ."
+            };
+            view! { <p class="text-sm">{text}</p> }.into_any()
         }
         Some(hunks) => view! {
             <div class="relative overflow-x-auto rounded-lg border border-stone-200 dark:border-stone-800" tabindex="0">
                 <table class="w-full font-mono text-xs leading-5" id="diff">
                     <caption class="sr-only">"Removed lines are marked with a minus, added lines with a plus."</caption>
+                    <thead class="sr-only">
+                        <tr><th scope="col">"Old line"</th><th scope="col">"New line"</th><th scope="col">"Line"</th></tr>
+                    </thead>
                     {hunks.into_iter().enumerate().map(|(i, hunk)| view! {
                         <tbody>
                             {(i > 0).then(|| view! { <tr><td colspan="3" class="bg-stone-100 px-2 text-stone-500 dark:bg-stone-900">"⋯"</td></tr> })}

@@ -162,7 +162,9 @@ fn LiveGraph(
         let text = typed.get();
         set_timeout(
             move || {
-                if typed.with_untracked(|now| *now != text) || asked.with_value(|a| *a == text) {
+                // The page may be gone by now (its signals disposed): then nothing.
+                let settled = typed.try_with_untracked(|now| *now == text) == Some(true);
+                if !settled || asked.try_with_value(|a| *a == text) != Some(false) {
                     return;
                 }
                 asked.set_value(text.clone());
@@ -171,10 +173,10 @@ fn LiveGraph(
                         return;
                     };
                     // Only the answer for the latest text asked about counts.
-                    if asked.with_value(|a| *a == text) {
-                        stale.set(found.is_none());
+                    if asked.try_with_value(|a| *a == text) == Some(true) {
+                        stale.try_set(found.is_none());
                         if found.is_some() {
-                            shown.set(found);
+                            shown.try_set(found);
                         }
                     }
                 });
@@ -185,7 +187,11 @@ fn LiveGraph(
     view! {
         {move || shown.get().map(|graph| view! { <DraftGraph graph /> })}
         <p id="draft-graph-stale" class="mt-1 text-xs text-stone-500" aria-live="polite">
-            {move || stale.get().then_some("The text does not load yet: the graph shows the last text that did.")}
+            {move || stale.get().then(|| if shown.with(Option::is_some) {
+                "The text does not load yet: the graph shows the last text that did."
+            } else {
+                "The text does not load yet."
+            })}
         </p>
     }
 }

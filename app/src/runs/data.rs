@@ -213,6 +213,8 @@ pub struct VersionCompare {
     /// The changes with three lines of context around each; `None` when
     /// the versions differ too much to show line by line.
     pub hunks: Option<Vec<Vec<DiffLineView>>>,
+    /// Whether the two texts are byte for byte the same.
+    pub same_text: bool,
 }
 
 /// One line of a comparison: `change` is `' '`, `'-'` or `'+'`, as in a

@@ -18,7 +18,8 @@ const LISTED: u64 = 100;
 /// Lines of unchanged text shown around each change.
 const CONTEXT: usize = 3;
 /// Past this many changed lines a comparison is not shown line by line
-/// (see `line_diff`): bounded work and memory (8 MB) per page load.
+/// (see `line_diff`): bounded work, and memory (8 MB for the edit script,
+/// a few more for the rows of at most `line_diff::MAX_LINES` lines).
 const MAX_CHANGED_LINES: usize = 1_000;
 
 /// The newest versions of workflow `workflow`.
@@ -56,17 +57,24 @@ pub async fn compare(
     let old = workflows::version_of(db, workflow, from).await?;
     let new = workflows::version_of(db, workflow, to).await?;
     // Up to two megabytes of text: off the async threads.
-    let hunks = tokio::task::spawn_blocking(move || {
-        line_diff::hunks(&old.source, &new.source, CONTEXT, MAX_CHANGED_LINES).map(|hunks| {
-            hunks
-                .into_iter()
-                .map(|h| h.into_iter().map(line_view).collect())
-                .collect()
-        })
+    let (hunks, same_text) = tokio::task::spawn_blocking(move || {
+        let hunks =
+            line_diff::hunks(&old.source, &new.source, CONTEXT, MAX_CHANGED_LINES).map(|hunks| {
+                hunks
+                    .into_iter()
+                    .map(|h| h.into_iter().map(line_view).collect())
+                    .collect()
+            });
+        (hunks, old.source == new.source)
     })
     .await
     .map_err(|e| ApiError::Internal(Box::new(e)))?;
-    Ok(VersionCompare { from, to, hunks })
+    Ok(VersionCompare {
+        from,
+        to,
+        hunks,
+        same_text,
+    })
 }
 
 fn line_view(line: line_diff::DiffLine<'_>) -> DiffLineView {

@@ -22,7 +22,8 @@ use crate::http::state::AppState;
 use crate::http::workflow_draft::{Draft, WORKFLOW_DRAFT};
 
 /// The graph of `source` as typed in the editor of `project` (for whoever
-/// may see the project), `None` while it does not load. Parsed off the
+/// may edit its workflows: a viewer's editor is read-only), `None` while
+/// it does not load. Parsed off the
 /// async threads: the text is up to a megabyte of the caller's YAML.
 pub async fn draft_graph(
     state: &AppState,
@@ -35,7 +36,7 @@ pub async fn draft_graph(
         principal,
         NodeKind::Project,
         project,
-        Action::View,
+        Action::EditDefinitions,
     )
     .await?;
     tokio::task::spawn_blocking(move || {
