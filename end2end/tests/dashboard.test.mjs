@@ -135,3 +135,36 @@ test('unknown pages get the styled 404 page', async () => {
   assert.match(html, /Page not found/);
   assert.match(html, /href="\/projects"/, 'the 404 page keeps the navigation');
 });
+
+test('the API page keeps the server\'s table when it hydrates, and draws it when navigated to', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (msg) => { if (msg.type() === 'error') problems.push(msg.text()); });
+  page.on('pageerror', (error) => problems.push(error.message));
+
+  // The table is in the markup once: the hydration data does not repeat it.
+  const html = await (await fetch(`${kiln.url}/docs/api`)).text();
+  const rows = (html.match(/<tr class="border-b border-stone-100/g) ?? []).length;
+  assert.ok(rows > 30, `operations in the markup: ${rows}`);
+  assert.match(html, /slug: string/);
+  const scripts = [...html.matchAll(/<script[^>]*>([\s\S]*?)<\/script>/g)].map((m) => m[1]).join('\n');
+  assert.doesNotMatch(scripts, /slug: string|\/api\/v1\/groups\/\{id\}\/move/, 'no operations in the hydration data');
+
+  await page.goto(`${kiln.url}/docs/api`);
+  await page.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
+  assert.equal(await page.locator('#operations tbody tr').count(), rows, 'hydrating keeps every row');
+  await page.locator('#operations details[data-shapes] summary').first().click();
+  assert.equal(await page.locator('#operations details[data-shapes]').first().getAttribute('open'), '');
+
+  // Reached from another page without a reload: the browser draws it.
+  await page.goto(`${kiln.url}/runs`);
+  await page.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
+  await page.evaluate(() => { window.stayedOnPage = true; });
+  await page.locator('header a[href="/docs/api"]').click();
+  await page.waitForSelector('#operations tbody tr');
+  assert.equal(await page.evaluate(() => window.stayedOnPage), true, 'a navigation in the page');
+  assert.equal(await page.locator('#operations tbody tr').count(), rows);
+  assert.deepEqual(problems, []);
+  await context.close();
+});

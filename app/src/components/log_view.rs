@@ -8,7 +8,10 @@
 //! log.
 
 use kiln_core::engine::StepState;
+use std::sync::Arc;
+
 use leptos::prelude::*;
+use leptos::reactive::computed::Selector;
 use leptos::wasm_bindgen::JsCast;
 
 use super::event_stream::{self, Handler};
@@ -46,11 +49,36 @@ fn shown_text(line: &str) -> String {
         .collect()
 }
 
-/// Line `number` (1-based): `TIME STREAM text`, matches of `query` marked.
-fn line_view(number: usize, line: &str, query: &str, current: bool) -> impl IntoView {
-    let mut parts = line.splitn(3, ' ');
-    let (time, stream, text) = (
-        parts.next().unwrap_or_default(),
+/// One stored line (`TIME STREAM text`) and its number, 1-based. Shared,
+/// not copied, between the list and each row that shows it.
+#[derive(Clone)]
+struct Line {
+    number: usize,
+    raw: Arc<str>,
+}
+
+/// Appends `chunk`'s lines to `lines`, numbered on from the last.
+fn push_lines(lines: &mut Vec<Line>, chunk: &str) {
+    for raw in chunk.lines() {
+        let number = lines.len() + 1;
+        lines.push(Line {
+            number,
+            raw: raw.into(),
+        });
+    }
+}
+
+/// One row: its number (a link to itself), time and text, matches of the
+/// search marked. The row is made once; a new search re-marks its text and
+/// stepping to a match restyles the two rows concerned, nothing else.
+fn line_view(
+    line: Line,
+    search: RwSignal<String>,
+    current: Selector<Option<usize>>,
+) -> impl IntoView {
+    let Line { number, raw } = line;
+    let mut parts = raw.splitn(3, ' ');
+    let (time, stream) = (
         parts.next().unwrap_or_default(),
         parts.next().unwrap_or_default(),
     );
@@ -61,23 +89,32 @@ fn line_view(number: usize, line: &str, query: &str, current: bool) -> impl Into
     };
     let short_time = time.get(11..23).unwrap_or(time).to_owned();
     let id = format!("L{number}");
+    let is_current = {
+        let current = current.clone();
+        move || current.selected(&Some(number))
+    };
     view! {
-        <div class=if current { "log-line flex whitespace-pre-wrap break-all bg-stone-700 target:bg-yellow-900" } else { "log-line flex whitespace-pre-wrap break-all target:bg-yellow-900" }
-            id=id.clone() data-current=current.then_some("true")>
+        <div class={
+                let is_current = is_current.clone();
+                move || if is_current() { "log-line flex whitespace-pre-wrap break-all bg-stone-700 target:bg-yellow-900" } else { "log-line flex whitespace-pre-wrap break-all target:bg-yellow-900" }
+            }
+            id=id.clone() data-current=move || is_current().then_some("true")>
             <a href=format!("#{id}") class="line-no w-12 shrink-0 select-none pr-3 text-right text-stone-400 hover:text-stone-100" aria-label=format!("line {number}")>{number}</a>
             <span class="select-none pr-3 text-stone-400">{short_time}</span>
             <span class=text_class>
-                {mark(segments(text), query)
-                    .into_iter()
-                    .map(|p| {
-                        let class = colour_class(p.colour, p.bold);
-                        if p.marked {
-                            view! { <mark class=format!("{class} rounded-sm bg-yellow-300 text-stone-950")>{p.text}</mark> }.into_any()
-                        } else {
-                            view! { <span class=class>{p.text}</span> }.into_any()
-                        }
-                    })
-                    .collect_view()}
+                {move || search.with(|query| {
+                    mark(segments(text_of(&raw)), query)
+                        .into_iter()
+                        .map(|p| {
+                            let class = colour_class(p.colour, p.bold);
+                            if p.marked {
+                                view! { <mark class=format!("{class} rounded-sm bg-yellow-300 text-stone-950")>{p.text}</mark> }.into_any()
+                            } else {
+                                view! { <span class=class>{p.text}</span> }.into_any()
+                            }
+                        })
+                        .collect_view()
+                })}
             </span>
         </div>
     }
@@ -139,7 +176,11 @@ fn Log(run: i64, task: String, chunk: LogChunk) -> impl IntoView {
         state,
         message,
     } = chunk;
-    let text = RwSignal::new(first_text);
+    let lines = RwSignal::new({
+        let mut lines = Vec::new();
+        push_lines(&mut lines, &first_text);
+        lines
+    });
     let done = RwSignal::new(first_done);
     let search = RwSignal::new(String::new());
     let only_matching = RwSignal::new(false);
@@ -153,11 +194,8 @@ fn Log(run: i64, task: String, chunk: LogChunk) -> impl IntoView {
         let url = format!("{log_url}&offset={next_offset}");
         // In the browser only (effects do not run on the server).
         Effect::new(move |_| {
-            let append: Handler = Box::new(move |lines: String| {
-                text.update(|t| {
-                    t.push_str(&lines);
-                    t.push('\n');
-                });
+            let append: Handler = Box::new(move |chunk: String| {
+                lines.update(|lines| push_lines(lines, &chunk));
             });
             event_stream::open(
                 "log",
@@ -171,7 +209,7 @@ fn Log(run: i64, task: String, chunk: LogChunk) -> impl IntoView {
         });
     }
     Effect::new(move |_| {
-        text.track();
+        lines.track();
         if follow.get_untracked()
             && search.get_untracked().is_empty()
             && let Some(el) = pre.get()
@@ -185,18 +223,18 @@ fn Log(run: i64, task: String, chunk: LogChunk) -> impl IntoView {
         if query.is_empty() {
             return (Vec::new(), 0);
         }
-        let mut lines = Vec::new();
+        let mut found = Vec::new();
         let mut total = 0;
-        text.with(|t| {
-            for (i, line) in t.lines().enumerate() {
-                let n = count(&shown_text(line), &query);
+        lines.with(|lines| {
+            for line in lines {
+                let n = count(&shown_text(&line.raw), &query);
                 if n > 0 {
-                    lines.push(i + 1);
+                    found.push(line.number);
                     total += n;
                 }
             }
         });
-        (lines, total)
+        (found, total)
     });
     let go = move |step: isize| {
         let lines = matches.with(|(lines, _)| lines.clone());
@@ -237,6 +275,13 @@ fn Log(run: i64, task: String, chunk: LogChunk) -> impl IntoView {
                     .collect_view()}
             </nav>
         }
+    });
+    // The matching line stepped to, as a selector: a step restyles the
+    // line left and the line reached only.
+    let at = Selector::new(move || {
+        current
+            .get()
+            .and_then(|c| matches.with(|(lines, _)| lines.get(c).copied()))
     });
     let download_name = format!("run-{run}-{task}-attempt-{attempt}.log");
     let empty_note = why_no_log(state, &message);
@@ -284,23 +329,27 @@ fn Log(run: i64, task: String, chunk: LogChunk) -> impl IntoView {
             </div>
             <div node_ref=pre id="log" tabindex="0" aria-label="Log"
                 class=move || if full.get() { "relative flex-1 overflow-y-auto rounded-lg bg-stone-950 p-3 font-mono text-xs leading-5 text-stone-100" } else { "relative max-h-[32rem] overflow-y-auto rounded-lg bg-stone-950 p-3 font-mono text-xs leading-5 text-stone-100" }>
-                {move || {
-                    let query = search.get();
-                    let only = only_matching.get() && !query.is_empty();
-                    let at = current.get().and_then(|c| matches.with(|(lines, _)| lines.get(c).copied()));
-                    text.with(|t| {
-                        if t.is_empty() && done.get() {
-                            let note = empty_note.clone().unwrap_or_else(|| "It printed nothing.".to_owned());
-                            return view! { <p id="log-empty" class="text-stone-400">{note}</p> }.into_any();
-                        }
-                        t.lines()
-                            .enumerate()
-                            .filter(|(_, l)| !only || count(&shown_text(l), &query) > 0)
-                            .map(|(i, l)| line_view(i + 1, l, &query, at == Some(i + 1)))
-                            .collect_view()
-                            .into_any()
-                    })
-                }}
+                {move || (lines.with(Vec::is_empty) && done.get()).then(|| {
+                    let note = empty_note.clone().unwrap_or_else(|| "It printed nothing.".to_owned());
+                    view! { <p id="log-empty" class="text-stone-400">{note}</p> }
+                })}
+                // Keyed by line number: a new chunk adds its rows and leaves
+                // the others alone, however long the log.
+                <For
+                    each=move || {
+                        let only = only_matching.get();
+                        let query = if only { search.get() } else { String::new() };
+                        lines.with(|lines| {
+                            lines
+                                .iter()
+                                .filter(|l| query.is_empty() || count(&shown_text(&l.raw), &query) > 0)
+                                .cloned()
+                                .collect::<Vec<_>>()
+                        })
+                    }
+                    key=|line| line.number
+                    children=move |line| line_view(line, search, at.clone())
+                />
             </div>
         </div>
     }
@@ -317,6 +366,16 @@ mod tests {
         let upstream = why_no_log(StepState::UpstreamFailed, "build failed").unwrap();
         assert!(upstream.contains("build failed") && upstream.contains("a step it needs failed"));
         assert!(why_no_log(StepState::Success, "").is_none());
+    }
+
+    #[test]
+    fn chunks_number_their_lines_on_from_the_last() {
+        let mut lines = Vec::new();
+        push_lines(&mut lines, "t O one\nt O two\n");
+        push_lines(&mut lines, "t O three");
+        push_lines(&mut lines, "");
+        let seen: Vec<(usize, &str)> = lines.iter().map(|l| (l.number, &*l.raw)).collect();
+        assert_eq!(seen, [(1, "t O one"), (2, "t O two"), (3, "t O three")]);
     }
 
     #[test]

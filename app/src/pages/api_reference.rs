@@ -1,62 +1,105 @@
 //! The API's operations and what each costs of the caller's quota, with
 //! the shapes of its request and response and an example, from the same
 //! OpenAPI document as `/api/v1/openapi.json`.
+//!
+//! The table is static while the server runs and needs no interaction
+//! (its folds are `<details>`), so a page load gets it as markup the server
+//! rendered once per process, and nothing of it in the hydration data: the
+//! browser keeps the server's markup as it is. Only a page reached by
+//! navigating in the browser asks for the operations and draws the table.
 
 use leptos::prelude::*;
 
+use crate::accounts::data::OperationView;
 use crate::accounts::load::load_operations;
 use crate::components::denied::LoadError;
 use crate::components::page_header::PageHeader;
 
 #[component]
 pub fn ApiReferencePage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| load_operations());
+    let from_server = cfg!(feature = "ssr")
+        || Owner::current_shared_context().is_some_and(|context| context.during_hydration());
+    let table = if from_server {
+        // Hydrating, the browser's empty string leaves the markup alone.
+        view! { <div id="operations-doc" inner_html=server_markup() /> }.into_any()
+    } else {
+        let data = Resource::new(|| (), |_| load_operations());
+        view! {
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(ops) => view! { <div id="operations-doc">{operations_table(ops)}</div> }.into_any(),
+                        Err(e) => view! { <LoadError message=e.to_string() /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        }
+        .into_any()
+    };
     view! {
         <PageHeader title="API" description="Every /api/v1 operation with its cost in quota units per call, and what it takes and answers." />
         <p class="mb-4 text-sm">
             "Machine-readable: " <a href="/api/v1/openapi.json" class="text-orange-700 underline dark:text-orange-300">"/api/v1/openapi.json"</a>
             ". Authenticate with your session or " <code>"Authorization: Bearer kiln_…"</code> "."
         </p>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(ops) => view! {
-                        <div class="relative overflow-x-auto" tabindex="0"><table class="w-full text-left text-sm" id="operations">
-                            <thead>
-                                <tr class="border-b border-stone-200 dark:border-stone-800">
-                                    <th class="py-2 pr-4">"Method"</th><th class="pr-4">"Path"</th><th class="pr-4">"Cost"</th><th class="pr-4">"Complexity"</th><th>"What it does"</th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                {ops.into_iter().map(|op| view! {
-                                    <tr class="border-b border-stone-100 dark:border-stone-900">
-                                        <td class="py-2 pr-4 align-top font-mono">{op.method}</td>
-                                        <td class="pr-4 align-top font-mono break-all">{op.path}</td>
-                                        <td class="pr-4 align-top">{op.units}</td>
-                                        <td class="pr-4 align-top font-mono">{op.complexity}</td>
-                                        <td class="py-2 align-top">
-                                            {op.summary}
-                                            <Shapes request=op.request response=op.response example=op.example />
-                                        </td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table></div>
-                    }.into_any(),
-                    Err(e) => view! { <LoadError message=e.to_string() /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {table}
     }
 }
 
+/// The table's markup, rendered on the first request and kept: the
+/// document never changes while the process runs.
+#[cfg(feature = "ssr")]
+fn server_markup() -> String {
+    use std::sync::{Arc, OnceLock};
+
+    use crate::accounts::port::AccountsPort;
+
+    static MARKUP: OnceLock<String> = OnceLock::new();
+    let Some(port) = use_context::<Arc<dyn AccountsPort>>() else {
+        return String::new();
+    };
+    MARKUP
+        .get_or_init(|| Owner::new().with(|| operations_table(port.operations()).to_html()))
+        .clone()
+}
+
+/// In the browser, only while hydrating: the server's markup is kept.
+#[cfg(not(feature = "ssr"))]
+fn server_markup() -> String {
+    String::new()
+}
+
+/// Every operation, a row each, its bodies folded under its summary (its
+/// type erased: nested in a suspense, it is past the compiler's depth).
+fn operations_table(ops: Vec<OperationView>) -> AnyView {
+    view! {
+        <div class="relative overflow-x-auto" tabindex="0"><table class="w-full text-left text-sm" id="operations">
+            <thead>
+                <tr class="border-b border-stone-200 dark:border-stone-800">
+                    <th class="py-2 pr-4">"Method"</th><th class="pr-4">"Path"</th><th class="pr-4">"Cost"</th><th class="pr-4">"Complexity"</th><th>"What it does"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {ops.into_iter().map(|op| view! {
+                    <tr class="border-b border-stone-100 dark:border-stone-900">
+                        <td class="py-2 pr-4 align-top font-mono">{op.method}</td>
+                        <td class="pr-4 align-top font-mono break-all">{op.path}</td>
+                        <td class="pr-4 align-top">{op.units}</td>
+                        <td class="pr-4 align-top font-mono">{op.complexity}</td>
+                        <td class="py-2 align-top">
+                            {op.summary}
+                            {shapes(op.request, op.response, op.example)}
+                        </td>
+                    </tr>
+                }.into_any()).collect_view()}
+            </tbody>
+        </table></div>
+    }
+    .into_any()
+}
+
 /// An operation's bodies, folded away under its summary.
-#[component]
-fn Shapes(
-    request: Option<String>,
-    response: Option<String>,
-    example: Option<String>,
-) -> impl IntoView {
+fn shapes(request: Option<String>, response: Option<String>, example: Option<String>) -> AnyView {
     let any = request.is_some() || response.is_some();
     let block = |title: &'static str, text: Option<String>| {
         text.map(|text| view! {
@@ -72,4 +115,5 @@ fn Shapes(
             {block("Example", example)}
         </details>
     })
+    .into_any()
 }
