@@ -184,6 +184,31 @@ test('write a workflow, run it with params, watch it live, read the failed log, 
   assert.equal(await page.locator('#log-attempts a[aria-current="page"]').textContent(), '1');
   await page.screenshot({ path: path.join(screenshots, 'run-rerun.png'), fullPage: true });
 
+  // One step again, from its row's button (every row's button posts the
+  // table's one form, naming its task): report runs a second time, the
+  // others keep their attempts.
+  const attempts = async () => Object.fromEntries(await Promise.all(['greet', 'flaky', 'report'].map(
+    async (task) => [task, await page.locator(`#steps tr[data-task="${task}"] td`).nth(2).textContent()])));
+  await page.goto(runUrl);
+  await page.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
+  const before = await attempts();
+  assert.match(await page.locator('#steps tr[data-task="report"] .rerun-step').getAttribute('aria-describedby'), /rerun-step-help/);
+  await post(page, '#steps tr[data-task="report"] .rerun-step');
+  await page.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
+  await page.waitForSelector('#run-state [data-state="success"]', { timeout: 30_000 });
+  const wanted = String(Number(before.report) + 1);
+  await page.waitForFunction((n) => document.querySelector('#steps tr[data-task="report"] td:nth-child(3)')?.textContent === n, wanted, { timeout: 30_000 });
+  const after = await attempts();
+  assert.deepEqual(after, { ...before, report: wanted });
+  // A post that names nothing re-runs nothing (no silent "failed steps").
+  const runId0 = new URL(runUrl).pathname.split('/').pop();
+  const bare = await page.request.fetch(`${kiln.url}/ui/runs/${runId0}/retry`, {
+    method: 'POST', form: {}, headers: { Origin: kiln.url }, maxRedirects: 0,
+  });
+  assert.equal(bare.status(), 303);
+  await page.goto(runUrl);
+  assert.deepEqual(await attempts(), after);
+
   // The workflow page charts both runs' outcome.
   await page.goto(`${new URL(runUrl).origin}${await page.locator('a[href*="/workflows/nightly"]').first().getAttribute('href')}`);
   assert.equal(await page.locator('#duration-chart rect').count(), 1);
@@ -290,7 +315,7 @@ test('the editor lists the saved versions and compares any two', async () => {
   // The graph of the workflow, before any run, each dependency spelled out.
   assert.deepEqual(await page.locator('#draft-graph g[data-task]').evaluateAll((gs) => gs.map((g) => g.dataset.task)), ['a', 'b', 'c']);
   assert.equal(await page.locator('#draft-graph g[data-task="b"] title').textContent(), 'b: needs a');
-  assert.equal(await page.locator('#draft-graph > path').count(), 1);
+  assert.equal(await page.locator('#draft-graph > g > path').count(), 1);
   // Typing redraws it (unsaved); a text that does not load keeps the last graph, said so.
   await page.fill('#workflow-source', `${v3}  d:\n    needs: [c]\n    run: echo four\n`);
   await page.waitForSelector('#draft-graph g[data-task="d"]');

@@ -1,6 +1,7 @@
 //! A run's graph as SVG, in a box of its own that scrolls: fit to the
-//! box's width at first (shrunk when wider, never blown up), zoomed in and
-//! out with buttons. Boxes sit where
+//! box's width at first (shrunk when wider, never blown up; a graph too
+//! wide to read that way starts at half size), zoomed in and out with
+//! buttons. Boxes sit where
 //! the layered layout put them, coloured by state and marked with the
 //! state's symbol (a legend says which is which), live as the run's events
 //! arrive, with arrows from each dependency. A long name is cut with an
@@ -41,6 +42,20 @@ fn zoom_step(now: Option<f64>, up: bool) -> Option<f64> {
     Some(next.unwrap_or(now))
 }
 
+/// Twice the page's widest content column (about 1,150 px): graphs wider
+/// than this start at half size. The box's real width is not known when
+/// the server draws the page, so a narrower window may still fit a graph
+/// somewhat below half size.
+const FIT_UP_TO: f64 = 2_300.0;
+
+/// How a graph `width` wide is first shown: fit to the box's width, unless
+/// that would shrink a wide graph's boxes far below half size (a long
+/// run's labels would be specks): then at half size, scrolling inside its
+/// box.
+fn first_zoom(width: f64) -> Option<f64> {
+    (width > FIT_UP_TO).then_some(0.5)
+}
+
 #[component]
 pub fn Dag(
     graph: GraphView,
@@ -68,20 +83,24 @@ pub fn Dag(
                 let task = n.task.clone();
                 Signal::derive(move || selected.with(|s| s.as_deref() == Some(task.as_str())))
             };
+            // Drawn once per task (a run may have thousands): where it sits
+            // and what changes live are attributes here; what every box
+            // shares (size, corners, fonts, the selected outline) is in the
+            // stylesheet (`.dag-node`) and on the enclosing group.
             view! {
                 <a href=format!("/runs/{run}?step={}#log-title", n.task)>
-                    <g class="dag-node" data-task=n.task.clone() data-state=move || state().as_str() data-selected=move || is_selected.get().then_some("true")>
+                    <g class="dag-node" data-task=n.task.clone() data-state=move || state().as_str() data-selected=move || is_selected.get().then_some("true")
+                        transform=format!("translate({} {})", n.x, n.y)>
                         <title>{let task = n.task.clone(); move || format!("{task}: {}", state())}</title>
-                        <rect x=n.x y=n.y width=NODE_WIDTH height=NODE_HEIGHT rx="6" fill=move || fill(state().into())
-                            stroke=move || if is_selected.get() { "#1c1917" } else { "none" } stroke-width="3" />
-                        <text x=n.x + 8.0 y=n.y + 23.0 fill="white" font-size="13" font-family="ui-monospace, monospace">{label(&n.task)}</text>
-                        <text x=n.x + NODE_WIDTH - 18.0 y=n.y + 23.0 fill="white" font-size="13" aria-hidden="true">{move || symbol(state())}</text>
+                        <rect fill=move || fill(state().into()) />
+                        <text x="8" y="23">{label(&n.task)}</text>
+                        <text x=NODE_WIDTH - 18.0 y="23" aria-hidden="true">{move || symbol(state())}</text>
                     </g>
                 </a>
             }
         })
         .collect_view();
-    let zoom = RwSignal::new(None::<f64>);
+    let zoom = RwSignal::new(first_zoom(graph.width));
     let (width, height) = (graph.width, graph.height);
     let button = "rounded border border-stone-300 px-2 py-0.5 dark:border-stone-700";
     view! {
@@ -101,7 +120,7 @@ pub fn Dag(
                     viewBox=format!("0 0 {width} {height}")>
                     <ArrowMarker id="arrow" />
                     {edges}
-                    {nodes}
+                    <g fill="white" font-size="13" font-family="ui-monospace, monospace">{nodes}</g>
                 </svg>
             </div>
         </div>
@@ -111,7 +130,7 @@ pub fn Dag(
 /// An arrow from each dependency's box to its dependant's, ending in the
 /// marker `marker` (see [`ArrowMarker`]).
 pub fn edge_paths(graph: &GraphView, marker: &'static str) -> impl IntoView + use<> {
-    graph
+    let paths = graph
         .edges
         .iter()
         .filter_map(|&(from, to)| {
@@ -119,12 +138,14 @@ pub fn edge_paths(graph: &GraphView, marker: &'static str) -> impl IntoView + us
             let (x1, y1) = (a.x + NODE_WIDTH, a.y + NODE_HEIGHT / 2.0);
             let (x2, y2) = (b.x, b.y + NODE_HEIGHT / 2.0);
             let mid = (x1 + x2) / 2.0;
-            Some(view! {
-                <path d=format!("M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}")
-                    fill="none" stroke="#a8a29e" stroke-width="1.5" marker-end=format!("url(#{marker})") />
-            })
+            Some(view! { <path d=format!("M{x1} {y1}C{mid} {y1} {mid} {y2} {x2} {y2}") /> })
         })
-        .collect_view()
+        .collect_view();
+    // The stroke and the arrowhead are inherited from the group: a graph
+    // has more edges than boxes.
+    view! {
+        <g fill="none" stroke="#a8a29e" stroke-width="1.5" marker-end=format!("url(#{marker})")>{paths}</g>
+    }
 }
 
 /// The arrowhead the edges end in, for an SVG's `<defs>`.
@@ -175,6 +196,13 @@ mod tests {
             label("ééééééééééééééééééééééé").chars().count(),
             LABEL_CHARS
         );
+    }
+
+    #[test]
+    fn wide_graphs_start_at_half_size() {
+        assert_eq!(first_zoom(900.0), None);
+        assert_eq!(first_zoom(FIT_UP_TO), None);
+        assert_eq!(first_zoom(5_000.0), Some(0.5));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! How states look: one tone per run or step state, the same in badges,
-//! graph nodes and the duration chart. Class names are written out whole so
-//! Tailwind finds them.
+//! graph nodes and the duration chart. A badge's classes name its tone;
+//! the stylesheet (style/main.css) says how each tone looks.
 
 use kiln_core::engine::{RunState, StepState};
 use leptos::prelude::*;
@@ -41,27 +41,16 @@ impl From<RunState> for Tone {
     }
 }
 
-/// Badge classes of a tone.
+/// Badge classes of a tone: `.badge` and the tone's own, styled once in
+/// the stylesheet (a run's steps table has a badge a row).
 pub fn badge_class(tone: Tone) -> &'static str {
     match tone {
-        Tone::Good => {
-            "rounded px-2 py-0.5 text-xs font-medium bg-green-100 text-green-800 dark:bg-green-900 dark:text-green-100"
-        }
-        Tone::Bad => {
-            "rounded px-2 py-0.5 text-xs font-medium bg-red-100 text-red-800 dark:bg-red-900 dark:text-red-100"
-        }
-        Tone::Knock => {
-            "rounded px-2 py-0.5 text-xs font-medium bg-orange-100 text-orange-800 dark:bg-orange-900 dark:text-orange-100"
-        }
-        Tone::Active => {
-            "rounded px-2 py-0.5 text-xs font-medium bg-sky-100 text-sky-800 dark:bg-sky-900 dark:text-sky-100"
-        }
-        Tone::Muted => {
-            "rounded px-2 py-0.5 text-xs font-medium bg-stone-200 text-stone-700 dark:bg-stone-800 dark:text-stone-200"
-        }
-        Tone::Waiting => {
-            "rounded px-2 py-0.5 text-xs font-medium bg-amber-100 text-amber-800 dark:bg-amber-900 dark:text-amber-100"
-        }
+        Tone::Good => "badge good",
+        Tone::Bad => "badge bad",
+        Tone::Knock => "badge knock",
+        Tone::Active => "badge active",
+        Tone::Muted => "badge muted",
+        Tone::Waiting => "badge waiting",
     }
 }
 

@@ -60,11 +60,11 @@ pub fn Timeline(
                             let task = row.task.clone();
                             view! {
                                 <tr data-task=row.task.clone()>
-                                    <th scope="row" class="max-w-40 truncate py-0.5 pr-2 text-left font-mono font-normal" title=row.task.clone()>
+                                    <th scope="row" title=row.task.clone()>
                                         <a class="hover:underline" href=format!("/runs/{run}?step={task}#log-title")>{row.task.clone()}</a>
                                     </th>
-                                    <td class="py-0.5">
-                                        <svg width="100%" height="16" viewBox="0 0 1000 16" preserveAspectRatio="none" class="block rounded-sm bg-stone-100 dark:bg-stone-800">
+                                    <td>
+                                        <svg viewBox="0 0 1000 16" preserveAspectRatio="none">
                                             {row.bars
                                                 .into_iter()
                                                 .map(|bar| {
@@ -76,11 +76,10 @@ pub fn Timeline(
                                                         duration(Some(bar.start_ms + bar.took_ms)),
                                                         duration(Some(bar.took_ms)),
                                                     );
-                                                    let label = text.clone();
                                                     view! {
                                                         <rect class="timeline-bar" data-attempt=bar.attempt data-state=bar.state.as_str()
-                                                            x=format!("{:.2}", bar.left * 10.0) width=format!("{:.2}", bar.width * 10.0) y="1" height="14" rx="2"
-                                                            fill=fill(bar.state.into()) role="img" aria-label=label>
+                                                            x=format!("{:.2}", bar.left * 10.0) width=format!("{:.2}", bar.width * 10.0)
+                                                            fill=fill(bar.state.into()) role="img">
                                                             <title>{text}</title>
                                                         </rect>
                                                     }

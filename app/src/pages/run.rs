@@ -39,40 +39,74 @@ pub fn RunPageView() -> impl IntoView {
     let reload = RwSignal::new(0u32);
     // The task whose log is open: its box is outlined in the graph.
     let selected = Memo::new(move |_| query.read().get("step"));
-    let data = Resource::new(move || (run(), reload.get()), |(run, _)| load_run(run));
+    // The steps' live states, shared by the graph above the log and the
+    // tables below it; emptied when fresh data arrives (it is newer than
+    // anything heard), before either part is drawn from it.
+    let live: LiveSteps = RwSignal::new(HashMap::new());
+    let data = Resource::new(
+        move || (run(), reload.get()),
+        move |(run, _)| async move {
+            let page = load_run(run).await;
+            live.update_untracked(HashMap::clear);
+            page
+        },
+    );
+    // The log sits between the graph and the tables, outside both: the
+    // run's end reloads them, and the log being read stays as it is.
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(Ok(page)) => view! { <Run page reload selected /> }.into_any(),
+                    Ok(Ok(page)) => view! { <Run page reload selected live /> }.into_any(),
                     Ok(Err(denied)) => view! { <DeniedView denied /> }.into_any(),
                     Err(e) => view! { <LoadError message=e.to_string() /> }.into_any(),
                 }
             })}
         </Transition>
-        {move || {
-            let q = query.read();
-            let attempt = q.get("attempt").and_then(|a| a.parse::<i32>().ok());
-            q.get("step").map(|task| {
-                view! {
-                    <h2 class="mt-6 scroll-mt-4 font-medium" id="log-title">{format!("Log of {task}")}</h2>
-                    <LogView run=run() task attempt />
+        <SelectedLog run=Signal::derive(run) />
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(Ok(page)) => view! { <RunTables page live /> }.into_any(),
+                    _ => ().into_any(),
                 }
-            })
-        }}
+            })}
+        </Transition>
+    }
+}
+
+/// The selected step's log (`?step=`, any `?attempt=`), shown right under
+/// the graph: with hundreds of steps, the table and timeline below would
+/// push it out of sight.
+#[component]
+fn SelectedLog(run: Signal<i64>) -> impl IntoView {
+    let query = use_query_map();
+    move || {
+        let run = run.get();
+        let q = query.read();
+        let attempt = q.get("attempt").and_then(|a| a.parse::<i32>().ok());
+        q.get("step").map(|task| {
+            view! {
+                <h2 class="mt-6 scroll-mt-4 font-medium" id="log-title">{format!("Log of {task}")}</h2>
+                <LogView run task attempt />
+            }
+        })
     }
 }
 
 #[component]
-fn Run(page: RunPage, reload: RwSignal<u32>, selected: Memo<Option<String>>) -> impl IntoView {
+fn Run(
+    page: RunPage,
+    reload: RwSignal<u32>,
+    selected: Memo<Option<String>>,
+    live: LiveSteps,
+) -> impl IntoView {
     let RunPage {
         project,
         crumbs,
         run,
         started_by,
         created_ago,
-        spans,
-        timeline_until,
         params,
         steps,
         graph,
@@ -80,9 +114,9 @@ fn Run(page: RunPage, reload: RwSignal<u32>, selected: Memo<Option<String>>) -> 
         allowed_failures,
         fork,
         errors,
-        left_out,
         waiting_for,
         last_event,
+        ..
     } = page;
     let id = run.id;
     let workflow = run
@@ -95,7 +129,6 @@ fn Run(page: RunPage, reload: RwSignal<u32>, selected: Memo<Option<String>>) -> 
         .map(|w| format!("/projects/{}/workflows/{w}", project.id));
     let running = run.state == RunState::Running;
     let failed = matches!(run.state, RunState::Failed | RunState::Cancelled);
-    let live: LiveSteps = RwSignal::new(HashMap::new());
     let news: StepNews = RwSignal::new(String::new());
     if running {
         // In the browser only (effects do not run on the server).
@@ -166,7 +199,26 @@ fn Run(page: RunPage, reload: RwSignal<u32>, selected: Memo<Option<String>>) -> 
                 })}
             </div>
         })}
-        <Dag graph steps=steps.clone() run=id live selected />
+        <Dag graph steps run=id live selected />
+    }
+}
+
+/// Below the log: the steps table (the graph's text alternative, with
+/// re-run per step) and the timeline.
+#[component]
+fn RunTables(page: RunPage, live: LiveSteps) -> impl IntoView {
+    let RunPage {
+        run,
+        steps,
+        spans,
+        timeline_until,
+        can_run,
+        left_out,
+        ..
+    } = page;
+    let id = run.id;
+    let running = run.state == RunState::Running;
+    view! {
         <Steps steps=steps.clone() run=id live rerun=can_run && !running left_out />
         <h2 class="mt-6 mb-2 font-medium" id="timeline-title">"Timeline"</h2>
         <Timeline tasks=steps.iter().map(|s| s.task.clone()).collect() spans until=timeline_until run=id />
@@ -204,8 +256,8 @@ fn Fork(fork: ForkApproval, run: i64) -> impl IntoView {
     }
 }
 
-/// The steps table; with `rerun`, each step has a form that runs it (and
-/// what follows it) again.
+/// The steps table; with `rerun`, each step has a button that runs it (and
+/// what follows it) again, all through one form.
 #[component]
 fn Steps(
     steps: Vec<StepView>,
@@ -214,11 +266,20 @@ fn Steps(
     rerun: bool,
     left_out: Vec<(String, String)>,
 ) -> impl IntoView {
+    // One form for every row's "Re-run" (each button names its task):
+    // a run has a row per task, and a form each was most of a row's bytes.
+    let rerun_form = rerun.then(|| {
+        view! {
+            <form id="rerun-step" method="post" action=format!("/ui/runs/{run}/retry")></form>
+            <p id="rerun-step-help" class="sr-only">"Runs this step and the steps after it again"</p>
+        }
+    });
     view! {
+        {rerun_form}
         <div class="relative overflow-x-auto" tabindex="0"><table class="mt-4 w-full text-left text-sm" id="steps">
             <thead>
                 <tr class="border-b border-stone-200 dark:border-stone-800">
-                    <th class="py-2">"Task"</th><th>"State"</th><th>"Attempt"</th><th title="After the run's start">"Started"</th><th>"Took"</th><th>"Exit"</th><th>"Message"</th><th></th>
+                    <th class="py-2">"Task"</th><th>"State"</th><th>"Attempt"</th><th title="After the run's start">"Started"</th><th>"Took"</th><th>"Exit"</th><th>"Message"</th><th>{rerun.then(|| view! { <span class="sr-only">"Re-run"</span> })}</th>
                 </tr>
             </thead>
             <tbody>
@@ -235,8 +296,8 @@ fn Steps(
                         let start_offset = s.start_offset_ms;
                         let now = current(live, s);
                         view! {
-                            <tr class="border-b border-stone-100 dark:border-stone-900" data-task=task.clone()>
-                                <td class="py-2 font-mono"><a class="underline" href=format!("/runs/{run}?step={task}#log-title")>{task.clone()}</a></td>
+                            <tr data-task=task.clone()>
+                                <td><a href=format!("/runs/{run}?step={task}#log-title")>{task.clone()}</a></td>
                                 <td>{move || {
                                     let state = now.get().state;
                                     view! { <StateBadge name=state.as_str() tone=state.into() /> }
@@ -247,10 +308,7 @@ fn Steps(
                                 <td>{move || now.get().exit_code.map(|c| c.to_string()).unwrap_or_default()}</td>
                                 <td class="text-xs">{move || now.get().message}{artifacts}</td>
                                 <td>{rerun.then(|| view! {
-                                    <form method="post" action=format!("/ui/runs/{run}/retry")>
-                                        <input type="hidden" name="task" value=task.clone() />
-                                        <button type="submit" class="rerun-step text-xs underline" title="Run this step and what follows it again">"Re-run"</button>
-                                    </form>
+                                    <button type="submit" form="rerun-step" name="task" value=task.clone() class="rerun-step" aria-describedby="rerun-step-help">"Re-run"</button>
                                 })}</td>
                             </tr>
                         }
@@ -260,8 +318,8 @@ fn Steps(
                 {left_out
                     .into_iter()
                     .map(|(task, why)| view! {
-                        <tr class="border-b border-stone-100 text-stone-500 dark:border-stone-900" data-task=task.clone() data-left-out="true">
-                            <td class="py-2 font-mono">{task.clone()}</td>
+                        <tr class="text-stone-500" data-task=task.clone() data-left-out="true">
+                            <td>{task.clone()}</td>
                             <td><StateBadge name=StepState::Skipped.as_str() tone=StepState::Skipped.into() /></td>
                             <td colspan="6" class="text-xs">{format!("left out by when: {why}")}</td>
                         </tr>

@@ -88,7 +88,6 @@ pub struct StepView {
     pub duration_ms: Option<i64>,
     pub exit_code: Option<i32>,
     pub message: String,
-    pub worker: Option<String>,
     pub started_at: Option<String>,
     /// When its latest attempt started, in ms from the run's start (not
     /// in the run's live events: they leave it out).
@@ -108,7 +107,6 @@ impl StepView {
             duration_ms: None,
             exit_code: None,
             message: String::new(),
-            worker: None,
             started_at: None,
             start_offset_ms: None,
             artifacts: None,

@@ -150,12 +150,19 @@ pub(super) async fn retry_run(
         &done.clone(),
         |principal, state| async move {
             authorized_run(&state, &principal, run, Action::Run).await?;
-            let what = if let Some(task) = optional(&fields, "task") {
-                Rerun::Step(task)
-            } else if field(&fields, "steps") == "all" {
-                Rerun::All
-            } else {
-                Rerun::FailedOnly
+            // Each form says what it re-runs: the steps table's shared form
+            // names a task only through the button pressed, so a post
+            // without one must not fall back to anything.
+            let what = match (optional(&fields, "task"), field(&fields, "steps").as_str()) {
+                (Some(task), _) => Rerun::Step(task),
+                (None, "all") => Rerun::All,
+                (None, "failed") => Rerun::FailedOnly,
+                (None, _) => {
+                    return Err(ApiError::invalid(
+                        "steps",
+                        "say what to re-run: a task, the failed steps or all",
+                    ));
+                }
             };
             control::rerun(&state.engine, run, what).await?;
             Ok(done)

@@ -2,6 +2,8 @@
 //! step's log), through the same services and authorization as the REST
 //! API.
 
+use std::collections::HashMap;
+
 use kiln_app::runs::data::{
     ForkApproval, LogChunk, RunFilterView, RunPage, RunRow, RunsPage, StepView,
 };
@@ -187,24 +189,25 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
         .collect();
     let graph = graph_view(&tasks);
     let mut body = RunBody::full(&view);
+    // Each task's latest attempt's start: its last span (one map, not a
+    // search of every span for every step).
+    let latest_start: HashMap<&str, i64> = spans
+        .iter()
+        .map(|span| (span.task.as_str(), span.start))
+        .collect();
     let steps = body
         .steps
         .take()
         .unwrap_or_default()
         .into_iter()
         .map(|s| StepView {
-            start_offset_ms: spans
-                .iter()
-                .rev()
-                .find(|span| span.task == s.task)
-                .map(|span| span.start),
+            start_offset_ms: latest_start.get(s.task.as_str()).copied(),
             task: s.task,
             state: s.state,
             attempt: s.attempt,
             duration_ms: s.duration_ms,
             exit_code: s.exit_code,
             message: s.message,
-            worker: s.worker,
             started_at: s.started_at,
             artifacts: s
                 .artifacts

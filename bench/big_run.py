@@ -1,0 +1,62 @@
+"""A big run's page (see bench/big_run).
+Usage: python3 bench/big_run.py URL TASKS"""
+import functools, subprocess, sys, time, urllib.request
+from http.cookiejar import CookieJar
+
+from kiln_api import Api
+
+BASE, TASKS = sys.argv[1], int(sys.argv[2])
+WIDTH = 20
+print = functools.partial(print, flush=True)
+
+
+def name(layer, i):
+    return f"layer{layer:02d}_extract_part_{i:02d}"
+
+
+def workflow():
+    lines = ["tasks:"]
+    for n in range(TASKS):
+        layer, i = divmod(n, WIDTH)
+        lines.append(f"  {name(layer, i)}:")
+        lines.append("    run: 'true'")
+        if layer > 0:
+            needs = sorted({name(layer - 1, i), name(layer - 1, (i + 1) % WIDTH)})
+            lines.append(f"    needs: [{', '.join(needs)}]")
+    return "\n".join(lines) + "\n"
+
+
+api = Api(BASE)
+creds = {"username": "admin", "password": "correct horse"}
+api.call("POST", "/api/v1/auth/register", creds)
+api.call("POST", "/api/v1/auth/login", creds)
+group = api.call("POST", "/api/v1/groups", {"slug": "bench"})["id"]
+project = api.call("POST", "/api/v1/projects", {"slug": "big", "group_id": group})["id"]
+api.call("PUT", f"/api/v1/projects/{project}/workflows/big", {"source": workflow()})
+run = api.call("POST", f"/api/v1/projects/{project}/workflows/big/runs", {"params": {}})["id"]
+t0 = time.monotonic()
+while api.call("GET", f"/api/v1/runs/{run}")["state"] in ("queued", "running"):
+    time.sleep(0.2)
+print(f"{TASKS} tasks ({WIDTH} a layer) ran in {time.monotonic() - t0:.1f} s")
+jar = next(h.cookiejar for h in api.opener.handlers if hasattr(h, "cookiejar"))
+session = next(f"{c.name}={c.value}" for c in jar)
+last = name((TASKS - 1) // WIDTH, (TASKS - 1) % WIDTH)
+
+
+def fetch(path, encoding):
+    req = urllib.request.Request(BASE + path, headers={"Cookie": session, "Accept-Encoding": encoding})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return resp.headers.get("Content-Encoding") or "identity", len(resp.read())
+
+
+for path in [f"/runs/{run}", f"/runs/{run}?step={last}"]:
+    sent = fetch(path, "br")
+    plain = fetch(path, "identity")
+    print(f"GET {path}: {plain[1]:,} bytes of HTML, {sent[1]:,} sent as {sent[0]}")
+    out = subprocess.run(["wrk", "-t", "2", "-c", "50", "-d", "8s", "--latency",
+                          "-H", f"Cookie: {session}", "-H", "Accept-Encoding: br", BASE + path],
+                         capture_output=True, text=True).stdout
+    pick = lambda key: next((l.split()[1] for l in out.splitlines() if l.strip().startswith(key)), "?")
+    print(f"  wrk -c50 8s: p50 {pick('50%')}, p99 {pick('99%')}, {pick('Requests/sec')} req/s")
+print(subprocess.run(["node", "bench/big_run.mjs", f"{BASE}/runs/{run}", session, last],
+                     capture_output=True, text=True, check=True).stdout, end="")
