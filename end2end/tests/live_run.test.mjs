@@ -33,6 +33,22 @@ function wideWorkflow() {
   return source;
 }
 
+// A page of a new context signed in as lena (made by whichever test comes
+// first), its API caller, and the page's errors as they come.
+async function signedIn(options = {}) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(error.message));
+  const api = apiCaller(kiln, page.request, assert.ok);
+  const creds = { username: 'lena', password: 'correct horse' };
+  await page.request.fetch(`${kiln.url}/api/v1/auth/register`, {
+    method: 'POST', data: creds, headers: { Origin: kiln.url },
+  });
+  await api('POST', '/api/v1/auth/login', creds);
+  return { context, page, problems, api };
+}
+
 test('a 200-step run page follows the run over one event stream, without polling', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -85,17 +101,7 @@ test('a 200-step run page follows the run over one event stream, without polling
 });
 
 test('the home page and /runs show a run of another project failing, live', async () => {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(error.message));
-  const api = apiCaller(kiln, page.request, assert.ok);
-  const creds = { username: 'lena', password: 'correct horse' };
-  // The first test may have made the account already.
-  await page.request.fetch(`${kiln.url}/api/v1/auth/register`, {
-    method: 'POST', data: creds, headers: { Origin: kiln.url },
-  });
-  await api('POST', '/api/v1/auth/login', creds);
+  const { context, page, problems, api } = await signedIn();
   const seen = await api('POST', '/api/v1/groups', { slug: 'watched' });
   await api('POST', '/api/v1/projects', { slug: 'quiet', group_id: seen.id });
   const other = await api('POST', '/api/v1/groups', { slug: 'elsewhere' });
@@ -122,16 +128,7 @@ test('the home page and /runs show a run of another project failing, live', asyn
 });
 
 test('a followed log adds the new lines and keeps the rows it has', async () => {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(error.message));
-  const api = apiCaller(kiln, page.request, assert.ok);
-  const creds = { username: 'lena', password: 'correct horse' };
-  await page.request.fetch(`${kiln.url}/api/v1/auth/register`, {
-    method: 'POST', data: creds, headers: { Origin: kiln.url },
-  });
-  await api('POST', '/api/v1/auth/login', creds);
+  const { context, page, problems, api } = await signedIn();
   const group = await api('POST', '/api/v1/groups', { slug: 'chatty' });
   const project = await api('POST', '/api/v1/projects', { slug: 'talk', group_id: group.id });
   await api('PUT', `/api/v1/projects/${project.id}/workflows/talk`, {
@@ -165,16 +162,7 @@ test('a followed log adds the new lines and keeps the rows it has', async () => 
 });
 
 test('a 500-task run: the graph starts readable, a box opens its log in view', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(error.message));
-  const api = apiCaller(kiln, page.request, assert.ok);
-  const creds = { username: 'lena', password: 'correct horse' };
-  await page.request.fetch(`${kiln.url}/api/v1/auth/register`, {
-    method: 'POST', data: creds, headers: { Origin: kiln.url },
-  });
-  await api('POST', '/api/v1/auth/login', creds);
+  const { context, page, problems, api } = await signedIn({ viewport: { width: 1280, height: 800 } });
   const group = await api('POST', '/api/v1/groups', { slug: 'huge' });
   const project = await api('POST', '/api/v1/projects', { slug: 'layers', group_id: group.id });
   // 25 layers of 20 tasks, each needing two of the layer before.
