@@ -7,6 +7,9 @@ from kiln_api import Api
 
 BASE, TASKS = sys.argv[1], int(sys.argv[2])
 WIDTH = 20
+# wrk's connections and duration.
+CONNECTIONS = int(os.environ.get("BIG_RUN_CONNECTIONS", "50"))
+DURATION = os.environ.get("BIG_RUN_WRK", "8s")
 print = functools.partial(print, flush=True)
 
 
@@ -53,11 +56,12 @@ for path in [f"/runs/{run}", f"/runs/{run}?step={last}"]:
     sent = fetch(path, "br")
     plain = fetch(path, "identity")
     print(f"GET {path}: {plain[1]:,} bytes of HTML, {sent[1]:,} sent as {sent[0]}")
-    out = subprocess.run(["wrk", "-t", "2", "-c", "50", "-d", "8s", "--latency",
+    out = subprocess.run(["wrk", "-t", str(min(2, CONNECTIONS)), "-c", str(CONNECTIONS), "-d", DURATION, "--latency",
                           "-H", f"Cookie: {session}", "-H", "Accept-Encoding: br", BASE + path],
                          capture_output=True, text=True).stdout
     pick = lambda key: next((l.split()[1] for l in out.splitlines() if l.strip().startswith(key)), "?")
-    print(f"  wrk -c50 8s: p50 {pick('50%')}, p99 {pick('99%')}, {pick('Requests/sec')} req/s")
+    print(f"  wrk -c{CONNECTIONS} {DURATION}: p50 {pick('50%')}, p99 {pick('99%')}, {pick('Requests/sec')} req/s")
 if os.environ.get("BIG_RUN_BROWSER", "1") == "1":
-    print(subprocess.run(["node", "bench/big_run.mjs", f"{BASE}/runs/{run}", session, last],
-                         capture_output=True, text=True, check=True).stdout, end="")
+    browser = subprocess.run(["node", "bench/big_run.mjs", f"{BASE}/runs/{run}", session, last],
+                             capture_output=True, text=True)
+    print(browser.stdout + browser.stderr[-2000:], end="")
