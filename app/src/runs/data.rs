@@ -80,20 +80,27 @@ pub struct RunsPage {
     pub filter: RunFilterView,
 }
 
+/// A step as the run page shows it. Empty fields are left out of the
+/// page's hydration data (a run page carries one of these per task).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepView {
     pub task: String,
     pub state: StepState,
     pub attempt: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
     /// When its latest attempt started, in ms from the run's start (not
     /// in the run's live events: they leave it out).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_offset_ms: Option<i64>,
     /// What its saved artifacts hold ("3 files, 12.0 KB"), when it has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifacts: Option<String>,
 }
 
@@ -223,4 +230,28 @@ pub struct DiffLineView {
     pub old: Option<usize>,
     pub new: Option<usize>,
     pub text: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_leaves_its_empty_fields_out_and_reads_them_back() {
+        let waiting = StepView::waiting("build");
+        let json = serde_json::to_string(&waiting).unwrap();
+        assert_eq!(json, r#"{"task":"build","state":"queued","attempt":1}"#);
+        assert_eq!(serde_json::from_str::<StepView>(&json).unwrap(), waiting);
+        // Written out in full, nulls and all, it reads the same.
+        let full = r#"{"task":"build","state":"queued","attempt":1,"duration_ms":null,"exit_code":null,"message":"","started_at":null,"start_offset_ms":null,"artifacts":null}"#;
+        assert_eq!(serde_json::from_str::<StepView>(full).unwrap(), waiting);
+        let ran = StepView {
+            duration_ms: Some(8),
+            exit_code: Some(0),
+            message: "done".into(),
+            ..waiting
+        };
+        let back: StepView = serde_json::from_str(&serde_json::to_string(&ran).unwrap()).unwrap();
+        assert_eq!(back, ran);
+    }
 }
