@@ -337,14 +337,20 @@ fn Log(run: i64, task: String, chunk: LogChunk) -> impl IntoView {
                 // the others alone, however long the log.
                 <For
                     each=move || {
-                        let only = only_matching.get();
-                        let query = if only { search.get() } else { String::new() };
+                        // Only matching lines: the search's own list of them
+                        // (in order), not a second search.
+                        let only = only_matching.get() && !search.with(String::is_empty);
                         lines.with(|lines| {
-                            lines
-                                .iter()
-                                .filter(|l| query.is_empty() || count(&shown_text(&l.raw), &query) > 0)
-                                .cloned()
-                                .collect::<Vec<_>>()
+                            if !only {
+                                return lines.clone();
+                            }
+                            matches.with(|(found, _)| {
+                                lines
+                                    .iter()
+                                    .filter(|l| found.binary_search(&l.number).is_ok())
+                                    .cloned()
+                                    .collect::<Vec<_>>()
+                            })
                         })
                     }
                     key=|line| line.number
