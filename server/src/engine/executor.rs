@@ -181,18 +181,21 @@ async fn attempt(
     ))
     .await?;
     // Templates are the author's code: they render off the async threads,
-    // bounded in work and size by the domain.
-    let rendering = {
+    // bounded in work and size by the domain. Text without a brace has
+    // nothing to render: it is copied here, without a thread's round trip.
+    let has_templates = task.templates().iter().any(|(_, text)| text.contains('{'));
+    let rendered = if has_templates {
         let (workflow, id) = (workflow.clone(), task.id.clone());
         tokio::task::spawn_blocking(move || match workflow.task(&id) {
             Some(task) => prepare(&workflow, task, &inputs),
             None => Err(format!("task {id} is not in the run's workflow version")),
         })
-    };
-    let prepared = match rendering
         .await
         .unwrap_or_else(|e| Err(format!("the templates could not be rendered: {e}")))
-    {
+    } else {
+        prepare(&workflow, task, &inputs)
+    };
+    let prepared = match rendered {
         Ok(prepared) => prepared,
         Err(message) => {
             log.note(&message).await?;

@@ -89,19 +89,25 @@ pub async fn run(
         log.line(&line).await?;
     }
     log.end_output().await?;
+    // Artifacts are collected from the directory after the outputs are
+    // read; without any, both happen in one trip off the async threads.
+    let collect_artifacts = !task.artifacts.is_empty();
+    let removed = matches!(ending, Ok(Ending::Exited(0))) && !collect_artifacts;
     let ended = match ending {
         Err(error) => Ended::failed(format!("could not start the step's shell: {error}")),
-        Ok(Ending::Exited(0)) => match read_outputs(&output_file).await {
-            Ok(bytes) => match parse_outputs(&bytes) {
-                Ok(outputs) => Ended {
-                    end: AttemptEnd::Succeeded,
-                    exit_code: Some(0),
-                    outputs,
+        Ok(Ending::Exited(0)) => {
+            match read_outputs(&output_file, removed.then(|| workdir.clone())).await {
+                Ok(bytes) => match parse_outputs(&bytes) {
+                    Ok(outputs) => Ended {
+                        end: AttemptEnd::Succeeded,
+                        exit_code: Some(0),
+                        outputs,
+                    },
+                    Err(error) => Ended::failed(format!("$KILN_OUTPUT: {error}")),
                 },
-                Err(error) => Ended::failed(format!("$KILN_OUTPUT: {error}")),
-            },
-            Err(error) => Ended::failed(format!("$KILN_OUTPUT could not be read: {error}")),
-        },
+                Err(error) => Ended::failed(format!("$KILN_OUTPUT could not be read: {error}")),
+            }
+        }
         Ok(Ending::Exited(code)) => Ended {
             end: AttemptEnd::Failed {
                 code: Some(code),
@@ -121,7 +127,7 @@ pub async fn run(
         },
         Ok(Ending::Cancelled) => Ended::cancelled(),
     };
-    let ended = if ended.end == AttemptEnd::Succeeded && !task.artifacts.is_empty() {
+    let ended = if ended.end == AttemptEnd::Succeeded && collect_artifacts {
         match artifacts::save(engine, row, task, &workdir, &run_dir, log).await {
             Ok(Ok(())) => ended,
             Ok(Err(message)) => {
@@ -136,7 +142,9 @@ pub async fn run(
     } else {
         ended
     };
-    remove_place(workdir, output_file).await;
+    if !removed {
+        remove_place(workdir, output_file).await;
+    }
     Ok(ended)
 }
 
@@ -145,13 +153,14 @@ pub async fn run(
 /// a descriptor of either to another step (over an abstract socket), which
 /// could then reach whoever reused them.
 async fn remove_place(workdir: PathBuf, output: PathBuf) {
-    let _ = tokio::task::spawn_blocking(move || {
-        if let Err(error) = std::fs::remove_dir_all(&workdir) {
-            tracing::warn!(dir = %workdir.display(), %error, "could not remove a step's directory");
-        }
-        let _ = std::fs::remove_file(&output);
-    })
-    .await;
+    let _ = tokio::task::spawn_blocking(move || remove_now(&workdir, &output)).await;
+}
+
+fn remove_now(workdir: &Path, output: &Path) {
+    if let Err(error) = std::fs::remove_dir_all(workdir) {
+        tracing::warn!(dir = %workdir.display(), %error, "could not remove a step's directory");
+    }
+    let _ = std::fs::remove_file(output);
 }
 
 /// Makes `workdir` fresh and empty below `run_dir`, and `output` beside
@@ -196,30 +205,40 @@ fn create_private_file(path: &Path) -> std::io::Result<()> {
 /// The `$KILN_OUTPUT` file, as the step left it: a regular file read
 /// without following a link (a step could point it at Kiln's own files)
 /// and without blocking (a FIFO), never more than the outputs cap + 1 byte
-/// (so the cap is noticed without holding a huge file in memory).
-async fn read_outputs(path: &Path) -> std::io::Result<Vec<u8>> {
+/// (so the cap is noticed without holding a huge file in memory). With
+/// `then_remove` (the step's directory), the place is removed after, in
+/// the same trip off the async threads.
+async fn read_outputs(path: &Path, then_remove: Option<PathBuf>) -> std::io::Result<Vec<u8>> {
     let path = path.to_owned();
     tokio::task::spawn_blocking(move || {
-        let file = match std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
-            .open(&path)
-        {
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(error) if error.raw_os_error() == Some(nix::libc::ELOOP) => {
-                return Err(std::io::Error::other("it is a symbolic link"));
-            }
-            other => other?,
-        };
-        let meta = file.metadata()?;
-        if !meta.file_type().is_file() {
-            return Err(std::io::Error::other("it is not a regular file"));
+        let read = read_outputs_now(&path);
+        if let Some(workdir) = then_remove {
+            remove_now(&workdir, &path);
         }
-        let mut bytes = Vec::new();
-        file.take(MAX_OUTPUTS_BYTES as u64 + 1)
-            .read_to_end(&mut bytes)?;
-        Ok(bytes)
+        read
     })
     .await
     .map_err(std::io::Error::other)?
+}
+
+fn read_outputs_now(path: &Path) -> std::io::Result<Vec<u8>> {
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
+        .open(path)
+    {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) if error.raw_os_error() == Some(nix::libc::ELOOP) => {
+            return Err(std::io::Error::other("it is a symbolic link"));
+        }
+        other => other?,
+    };
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        return Err(std::io::Error::other("it is not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_OUTPUTS_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }

@@ -234,7 +234,31 @@ impl Sandbox {
         }
         .await;
         let _ = std::fs::remove_dir_all(&probe);
+        if result.is_ok() {
+            say_what_is_scoped(self);
+        }
         result
+    }
+}
+
+/// Abstract Unix sockets belong to the network namespace: with `network:
+/// host` only Landlock's scopes keep a step from another's (or the host's).
+/// Says once at start whether this kernel has them.
+fn say_what_is_scoped(sandbox: &Sandbox) {
+    let Sandbox::Bwrap(bwrap) = sandbox else {
+        return;
+    };
+    match (launcher::scope_abi(), &bwrap.launcher) {
+        (Some(abi), Some(_)) => tracing::info!(
+            landlock_abi = abi,
+            "steps' abstract Unix sockets and signals are scoped to each step"
+        ),
+        (None, Some(_)) => tracing::warn!(
+            "this kernel has no Landlock scopes (Linux 6.12 or later): steps with \
+             network: host can reach abstract Unix sockets of the host and of other steps"
+        ),
+        // Test binaries only (no launcher binary).
+        (_, None) => {}
     }
 }
 

@@ -4,7 +4,8 @@
 //! namespace, uid 65534, no capabilities), exit codes and output, a
 //! timeout that reaches the shell although it runs under an init, a
 //! process limit that counts each step's own processes, a failed setup
-//! reported on the step's stderr, and a killed launcher taking its steps.
+//! reported on the step's stderr, a killed launcher taking its steps,
+//! and abstract sockets that stay in their step.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -287,6 +288,81 @@ async fn a_killed_sandboxed_launcher_takes_its_steps() {
     let (ending, lines) = run_collect(&place.step(8, "echo again"), CancellationToken::new()).await;
     assert_eq!(ending, Ending::Exited(0));
     assert_eq!(text(&lines, Stream::Stdout), ["again"]);
+}
+
+/// Abstract Unix sockets belong to the network namespace, which a step
+/// with `network: host` shares with the host and with other steps: a step
+/// reaches its own abstract sockets, not the host's nor another step's.
+#[tokio::test]
+async fn abstract_sockets_stay_in_their_step() {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixListener};
+    assert!(
+        launcher::scope_abi().is_some(),
+        "this kernel cannot scope abstract sockets (Landlock ABI 6)"
+    );
+    let place = place(|_| {});
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let host_name = format!("kiln-host-{tag}");
+    let host =
+        UnixListener::bind_addr(&SocketAddr::from_abstract_name(host_name.as_bytes()).unwrap())
+            .unwrap();
+    let mut holder = place.step(
+        13,
+        "python3 -c 'import socket, sys, time; s = socket.socket(socket.AF_UNIX); \
+         s.bind(b\"\\0\" + sys.argv[1].encode()); s.listen(); open(\"listening\", \"w\"); \
+         time.sleep(4)' \"kiln-step-$TAG\"",
+    );
+    holder.env.push(("TAG".into(), tag.clone()));
+    let listening = holder.workdir.join("listening");
+    let holding = tokio::spawn(async move { run_collect(&holder, CancellationToken::new()).await });
+    let started = Instant::now();
+    while !listening.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never listened"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut prober = place.step(
+        14,
+        "python3 -c \"$PROBE\" \"kiln-host-$TAG\" \"kiln-step-$TAG\"",
+    );
+    prober.env.push(("TAG".into(), tag.clone()));
+    prober.env.push((
+        "PROBE".into(),
+        "import socket, sys\n\
+         def reach(name):\n\
+         \x20   s = socket.socket(socket.AF_UNIX)\n\
+         \x20   try:\n\
+         \x20       s.connect(b'\\0' + name.encode())\n\
+         \x20       return 'reached'\n\
+         \x20   except OSError as e:\n\
+         \x20       return 'refused'\n\
+         own = socket.socket(socket.AF_UNIX)\n\
+         own.bind(b'\\0' + sys.argv[2].encode() + b'-own')\n\
+         own.listen()\n\
+         print('own', reach(sys.argv[2] + '-own'))\n\
+         print('host', reach(sys.argv[1]))\n\
+         print('other step', reach(sys.argv[2]))\n"
+            .into(),
+    ));
+    let (ending, lines) = run_collect(&prober, CancellationToken::new()).await;
+    assert_eq!(ending, Ending::Exited(0), "{lines:?}");
+    assert_eq!(
+        text(&lines, Stream::Stdout),
+        ["own reached", "host refused", "other step refused"]
+    );
+    let (held, held_lines) = holding.await.unwrap();
+    assert_eq!(held, Ending::Exited(0), "{held_lines:?}");
+    // The host's socket itself works: it was the step that was refused.
+    assert!(
+        std::os::unix::net::UnixStream::connect_addr(
+            &SocketAddr::from_abstract_name(host_name.as_bytes()).unwrap()
+        )
+        .is_ok()
+    );
+    drop(host);
 }
 
 fn processes(keep: impl Fn(i32) -> bool) -> Vec<i32> {

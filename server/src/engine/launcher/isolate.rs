@@ -9,10 +9,11 @@
 //! (PID 1 of its namespace). It mounts the step's own `/proc`, a private
 //! `/tmp` and `/dev/shm`, covers the directory of every step's files with
 //! an empty read-only tmpfs and binds back only this step's directory and
-//! `$KILN_OUTPUT`; then it gives up being dumpable and starts the step's
-//! shell (`vfork`), which enters a user namespace of its own as uid
-//! 65534 (so its process limit counts its own processes, and it can make
-//! no further namespaces) and execs. The init drops every capability and
+//! `$KILN_OUTPUT`; then it gives up being dumpable, enters a Landlock
+//! domain of its own (so the step's abstract sockets and signals stay in
+//! the step: `scope`) and starts the step's shell (`vfork`), which enters
+//! a user namespace of its own as uid 65534 (so its process limit counts
+//! its own processes, and it can make no further namespaces) and execs. The init drops every capability and
 //! waits: when the shell ends it exits with its status, and the kernel
 //! kills whatever else is left in the namespace.
 //!
@@ -27,11 +28,10 @@ use kiln_core::sandbox::Network;
 use nix::libc;
 
 use super::protocol::{Isolation, Request};
+use super::scope;
+use super::stacks;
 use super::step_view::{self, Failure, check, errno};
 use super::vfork::{self, Place};
-
-/// The init's stack until it has started the shell.
-const INIT_STACK_BYTES: usize = 256 * 1024;
 
 /// Everything the init does, prepared by the launcher.
 struct Plan<'a> {
@@ -61,18 +61,15 @@ pub fn spawn(
     if isolation.network == Network::None {
         flags |= libc::CLONE_NEWNET;
     }
-    let mut stack = vec![0u8; INIT_STACK_BYTES];
+    let top = stacks::init_top()?;
     // SAFETY: without CLONE_VM the child runs on its own copy of this
-    // (single-threaded) process, stack and `plan` included; `init` never
-    // returns into the launcher's code. The top is aligned down to 16
-    // bytes as the ABI wants.
+    // (single-threaded) process, its stack (see `stacks`) and `plan`
+    // included; `init` never returns into the launcher's code.
     #[allow(unsafe_code)]
     let pid = unsafe {
-        let top = stack.as_mut_ptr().add(INIT_STACK_BYTES);
-        let top = top.sub(top as usize % 16);
         libc::clone(
             init,
-            top.cast(),
+            top,
             flags | libc::SIGCHLD,
             std::ptr::from_ref(&plan).cast_mut().cast(),
         )
@@ -187,6 +184,7 @@ fn set_up(plan: &Plan) -> Result<(), Failure> {
             libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0),
         )?;
     }
+    scope::restrict().map_err(|errno| ("its abstract sockets and signals", errno))?;
     Ok(())
 }
 

@@ -24,6 +24,8 @@ pub mod client;
 mod isolate;
 pub mod protocol;
 mod resident;
+mod scope;
+mod stacks;
 mod step_view;
 mod vfork;
 
@@ -32,6 +34,12 @@ use std::sync::OnceLock;
 
 use kiln_core::sandbox::Limit;
 use nix::sys::resource::Resource;
+
+/// The kernel's Landlock ABI when it can scope a step's abstract sockets
+/// and signals to the step.
+pub fn scope_abi() -> Option<i64> {
+    scope::supported()
+}
 
 /// The first argument that puts the `kiln` binary in launcher mode.
 pub const MODE: &str = "__kiln_step_launcher";

@@ -25,9 +25,7 @@ use kiln_core::sandbox::SANDBOX_ID;
 
 use super::protocol::Request;
 use super::resource_of;
-
-/// The stack the child runs on until it execs (it calls nothing deep).
-const CHILD_STACK_BYTES: usize = 64 * 1024;
+use super::stacks;
 
 /// What the child does, prepared by the launcher; the child only reads it
 /// (and writes `failed`).
@@ -159,19 +157,16 @@ pub fn spawn(request: &Request, place: Place) -> Result<Spawned, String> {
         launcher: std::process::id() as libc::pid_t,
         failed: AtomicI32::new(0),
     };
-    let mut stack = vec![0u8; CHILD_STACK_BYTES];
-    // SAFETY: the stack is ours and outlives the child's use of it (with
-    // CLONE_VFORK the launcher resumes only once the child has execed or
-    // exited); `child` reads `plan` (alive for the same span) and makes
-    // only system calls. The top is aligned down to 16 bytes as the ABI
-    // wants.
+    let top = stacks::child_top()?;
+    // SAFETY: the stack lives as long as this process and only one child
+    // uses it at a time (with CLONE_VFORK this process resumes only once
+    // the child has execed or exited; see `stacks`); `child` reads `plan`
+    // (alive for the same span) and makes only system calls.
     #[allow(unsafe_code)]
     let pid = unsafe {
-        let top = stack.as_mut_ptr().add(CHILD_STACK_BYTES);
-        let top = top.sub(top as usize % 16);
         libc::clone(
             child,
-            top.cast(),
+            top,
             libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
             std::ptr::from_ref(&plan).cast_mut().cast(),
         )
