@@ -181,10 +181,9 @@ async fn attempt(
     ))
     .await?;
     // Templates are the author's code: they render off the async threads,
-    // bounded in work and size by the domain. Text without a brace has
-    // nothing to render: it is copied here, without a thread's round trip.
-    let has_templates = task.templates().iter().any(|(_, text)| text.contains('{'));
-    let rendered = if has_templates {
+    // bounded in work and size by the domain. A small task without a
+    // template tag is prepared here, without a thread's round trip.
+    let rendered = if !cheap_to_prepare(task, &inputs) {
         let (workflow, id) = (workflow.clone(), task.id.clone());
         tokio::task::spawn_blocking(move || match workflow.task(&id) {
             Some(task) => prepare(&workflow, task, &inputs),
@@ -287,6 +286,22 @@ async fn attempt(
     Ok(ended)
 }
 
+/// Whether preparing `task` is small, fixed work: no template tag (every
+/// tag of the template language starts with a brace), no upstream outputs
+/// loaded, and few and short texts and params (each text still goes
+/// through the renderer, with a copy of the params).
+fn cheap_to_prepare(task: &Task, inputs: &StepInputs) -> bool {
+    const MAX_TEXTS: usize = 32;
+    const MAX_BYTES: usize = 16 * 1024;
+    let texts = task.templates();
+    let text_bytes: usize = texts.iter().map(|(_, text)| text.len()).sum();
+    let param_bytes: usize = inputs.params.iter().map(|(k, v)| k.len() + v.len()).sum();
+    texts.len() <= MAX_TEXTS
+        && text_bytes + param_bytes <= MAX_BYTES
+        && inputs.outputs.is_empty()
+        && texts.iter().all(|(_, text)| !text.contains('{'))
+}
+
 fn mask_ended(mut ended: Ended, masker: &Masker) -> Ended {
     let mask = |text: &str| String::from_utf8_lossy(&masker.mask(text.as_bytes())).into_owned();
     if let AttemptEnd::Failed { message, .. } = &mut ended.end {
@@ -348,4 +363,43 @@ async fn inputs(
         secrets,
         secrets_withheld: withheld.map(str::to_owned),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first_task(source: &str) -> Task {
+        kiln_core::workflow::load(source).unwrap().tasks.remove(0)
+    }
+
+    #[test]
+    fn only_small_tag_free_tasks_are_prepared_in_place() {
+        let plain = first_task("tasks:\n  a:\n    run: ./tasks.sh --fast\n");
+        let inputs = StepInputs::default();
+        assert!(cheap_to_prepare(&plain, &inputs));
+        // A tag of any kind, in the command or in env.
+        for tagged in [
+            "tasks:\n  a:\n    run: echo {{ run.id }}\n",
+            "tasks:\n  a:\n    run: echo {% if true %}y{% endif %}\n",
+            "tasks:\n  a:\n    run: 'true'\n    env:\n      X: '{# note #}'\n",
+        ] {
+            assert!(!cheap_to_prepare(&first_task(tagged), &inputs), "{tagged}");
+        }
+        // Upstream outputs loaded (a text naming `tasks`) go off the threads.
+        let mut with_outputs = StepInputs::default();
+        with_outputs
+            .outputs
+            .insert("up".into(), BTreeMap::from([("v".into(), "1".into())]));
+        assert!(!cheap_to_prepare(&plain, &with_outputs));
+        // Many texts, long texts or large params too.
+        let many_env: String = (0..40).map(|i| format!("      E{i}: v\n")).collect();
+        let many = format!("tasks:\n  a:\n    run: 'true'\n    env:\n{many_env}");
+        assert!(!cheap_to_prepare(&first_task(&many), &inputs));
+        let long = format!("tasks:\n  a:\n    run: echo {}\n", "x".repeat(20_000));
+        assert!(!cheap_to_prepare(&first_task(&long), &inputs));
+        let mut big_params = StepInputs::default();
+        big_params.params.insert("p".into(), "x".repeat(20_000));
+        assert!(!cheap_to_prepare(&plain, &big_params));
+    }
 }

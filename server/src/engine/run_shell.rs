@@ -209,16 +209,25 @@ fn create_private_file(path: &Path) -> std::io::Result<()> {
 /// `then_remove` (the step's directory), the place is removed after, in
 /// the same trip off the async threads.
 async fn read_outputs(path: &Path, then_remove: Option<PathBuf>) -> std::io::Result<Vec<u8>> {
-    let path = path.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let read = read_outputs_now(&path);
-        if let Some(workdir) = then_remove {
-            remove_now(&workdir, &path);
+    let (output, workdir) = (path.to_owned(), then_remove.clone());
+    let trip = tokio::task::spawn_blocking(move || {
+        let read = read_outputs_now(&output);
+        if let Some(workdir) = workdir {
+            remove_now(&workdir, &output);
         }
         read
     })
-    .await
-    .map_err(std::io::Error::other)?
+    .await;
+    match trip {
+        Ok(read) => read,
+        Err(error) => {
+            // The trip went wrong before it could remove the place.
+            if let Some(workdir) = then_remove {
+                remove_place(workdir, path.to_owned()).await;
+            }
+            Err(std::io::Error::other(error))
+        }
+    }
 }
 
 fn read_outputs_now(path: &Path) -> std::io::Result<Vec<u8>> {

@@ -309,12 +309,14 @@ async fn abstract_sockets_stay_in_their_step() {
             .unwrap();
     let mut holder = place.step(
         13,
-        "python3 -c 'import socket, sys, time; s = socket.socket(socket.AF_UNIX); \
+        // Listens until the test says it is done (at most 30 s).
+        "python3 -c 'import os, socket, sys, time; s = socket.socket(socket.AF_UNIX); \
          s.bind(b\"\\0\" + sys.argv[1].encode()); s.listen(); open(\"listening\", \"w\"); \
-         time.sleep(4)' \"kiln-step-$TAG\"",
+         [time.sleep(0.05) for _ in range(600) if not os.path.exists(\"done\")]' \"kiln-step-$TAG\"",
     );
     holder.env.push(("TAG".into(), tag.clone()));
     let listening = holder.workdir.join("listening");
+    let done = holder.workdir.join("done");
     let holding = tokio::spawn(async move { run_collect(&holder, CancellationToken::new()).await });
     let started = Instant::now();
     while !listening.exists() {
@@ -331,14 +333,14 @@ async fn abstract_sockets_stay_in_their_step() {
     prober.env.push(("TAG".into(), tag.clone()));
     prober.env.push((
         "PROBE".into(),
-        "import socket, sys\n\
+        "import errno, socket, sys\n\
          def reach(name):\n\
          \x20   s = socket.socket(socket.AF_UNIX)\n\
          \x20   try:\n\
          \x20       s.connect(b'\\0' + name.encode())\n\
          \x20       return 'reached'\n\
          \x20   except OSError as e:\n\
-         \x20       return 'refused'\n\
+         \x20       return 'refused ' + errno.errorcode.get(e.errno, str(e.errno))\n\
          own = socket.socket(socket.AF_UNIX)\n\
          own.bind(b'\\0' + sys.argv[2].encode() + b'-own')\n\
          own.listen()\n\
@@ -351,8 +353,15 @@ async fn abstract_sockets_stay_in_their_step() {
     assert_eq!(ending, Ending::Exited(0), "{lines:?}");
     assert_eq!(
         text(&lines, Stream::Stdout),
-        ["own reached", "host refused", "other step refused"]
+        // Refused by the scope (EPERM), not for want of a listener: the
+        // other step still listens.
+        [
+            "own reached",
+            "host refused EPERM",
+            "other step refused EPERM"
+        ]
     );
+    std::fs::write(&done, b"").unwrap();
     let (held, held_lines) = holding.await.unwrap();
     assert_eq!(held, Ending::Exited(0), "{held_lines:?}");
     // The host's socket itself works: it was the step that was refused.

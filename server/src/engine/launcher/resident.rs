@@ -19,6 +19,7 @@ use nix::unistd::Pid;
 
 use super::isolate;
 use super::protocol::{self, Message, Reply, Request};
+use super::scope;
 use super::stacks;
 use super::vfork::{self, Place};
 
@@ -37,7 +38,9 @@ pub fn serve(parent: i32, sandboxed: bool) -> ! {
 
 fn serve_until_eof(parent: i32, sandboxed: bool) -> std::io::Result<()> {
     forget_what_is_freed();
-    stacks::prepare();
+    stacks::prepare()?;
+    // Asked once here: every init inherits the answer.
+    let _ = scope::supported();
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
     if nix::unistd::getppid() != Pid::from_raw(parent) {
         // Kiln went before the death signal was armed.

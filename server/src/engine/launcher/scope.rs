@@ -12,6 +12,8 @@
 //! is the mounts' business (`step_view`), what it reaches by IP its
 //! network namespace's.
 
+use std::sync::OnceLock;
+
 use nix::libc;
 
 /// `struct landlock_ruleset_attr` as of ABI 6.
@@ -22,26 +24,30 @@ struct RulesetAttr {
     scoped: u64,
 }
 
-const CREATE_RULESET_VERSION: libc::c_uint = 1;
+const CREATE_RULESET_VERSION: libc::c_long = 1;
 const SCOPE_ABSTRACT_UNIX_SOCKET: u64 = 1;
 const SCOPE_SIGNAL: u64 = 1 << 1;
 /// The first ABI with scopes.
 const SCOPES_ABI: libc::c_long = 6;
 
 /// The kernel's Landlock ABI when it has scopes; `None` on an older
-/// kernel or with Landlock disabled.
+/// kernel or with Landlock disabled. Asked once per process (the launcher
+/// asks at start, so its inits inherit the answer).
 pub fn supported() -> Option<i64> {
-    // SAFETY: the version query takes no attribute (null, size 0).
-    #[allow(unsafe_code)]
-    let abi = unsafe {
-        libc::syscall(
-            libc::SYS_landlock_create_ruleset,
-            std::ptr::null::<RulesetAttr>(),
-            0usize,
-            CREATE_RULESET_VERSION,
-        )
-    };
-    (abi >= SCOPES_ABI).then_some(abi)
+    static ABI: OnceLock<Option<i64>> = OnceLock::new();
+    *ABI.get_or_init(|| {
+        // SAFETY: the version query takes no attribute (null, size 0).
+        #[allow(unsafe_code)]
+        let abi = unsafe {
+            libc::syscall(
+                libc::SYS_landlock_create_ruleset,
+                std::ptr::null::<RulesetAttr>(),
+                0usize,
+                CREATE_RULESET_VERSION,
+            )
+        };
+        (abi >= SCOPES_ABI).then_some(abi)
+    })
 }
 
 /// Puts the calling (single-threaded) process and its future children in
@@ -66,13 +72,13 @@ pub fn restrict() -> Result<(), i32> {
             libc::SYS_landlock_create_ruleset,
             &attr,
             std::mem::size_of::<RulesetAttr>(),
-            0,
+            0 as libc::c_long,
         );
         if fd < 0 {
             return Err(super::step_view::errno());
         }
         let fd = fd as libc::c_int;
-        let restricted = libc::syscall(libc::SYS_landlock_restrict_self, fd, 0);
+        let restricted = libc::syscall(libc::SYS_landlock_restrict_self, fd, 0 as libc::c_long);
         let error = super::step_view::errno();
         libc::close(fd);
         if restricted != 0 {

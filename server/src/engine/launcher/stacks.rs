@@ -6,8 +6,9 @@
 //!
 //! Reuse is safe because of how each stack is used:
 //! - a step's init is cloned without `CLONE_VM`: it runs on its own
-//!   copy-on-write copy of the init stack, and the launcher never writes
-//!   its own, so the next init starts from the same untouched pages;
+//!   copy-on-write copy of the init stack; the launcher writes only the
+//!   few bytes glibc's `clone` puts at the top (the function and its
+//!   argument), so the next init starts from the same pages;
 //! - a `vfork` child runs on the other stack inside the process that
 //!   cloned it (the launcher, or a step's init), which stays suspended
 //!   until the child has execed or exited: one child at a time.
@@ -24,18 +25,16 @@ const INIT_STACK_BYTES: usize = 256 * 1024;
 /// A `vfork` child: system calls only, then exec.
 const CHILD_STACK_BYTES: usize = 64 * 1024;
 
-/// The top of a mapped stack (16-byte aligned), or why it could not be
-/// mapped.
-type Top = Result<usize, i32>;
-
-static INIT: OnceLock<Top> = OnceLock::new();
-static CHILD: OnceLock<Top> = OnceLock::new();
+static INIT: OnceLock<usize> = OnceLock::new();
+static CHILD: OnceLock<usize> = OnceLock::new();
 
 /// Maps both stacks; the launcher calls it once at start, before any step,
-/// so that every init inherits them already mapped.
-pub fn prepare() {
-    let _ = init_top();
-    let _ = child_top();
+/// so that every init inherits them already mapped. A failure ends the
+/// launcher (Kiln starts another).
+pub fn prepare() -> std::io::Result<()> {
+    init_top().map_err(std::io::Error::other)?;
+    child_top().map_err(std::io::Error::other)?;
+    Ok(())
 }
 
 /// The top of the stack for a step's init.
@@ -48,37 +47,49 @@ pub fn child_top() -> Result<*mut libc::c_void, String> {
     top(&CHILD, CHILD_STACK_BYTES)
 }
 
-fn top(stack: &OnceLock<Top>, bytes: usize) -> Result<*mut libc::c_void, String> {
-    let top = *stack.get_or_init(|| map(bytes));
-    top.map(|address| address as *mut libc::c_void)
-        .map_err(|errno| {
-            format!(
-                "cannot map a stack for the step: {}",
-                std::io::Error::from_raw_os_error(errno)
-            )
-        })
+/// A failure is not kept: the next step tries again.
+fn top(stack: &OnceLock<usize>, bytes: usize) -> Result<*mut libc::c_void, String> {
+    let address = match stack.get() {
+        Some(address) => *address,
+        None => {
+            let address =
+                map(bytes).map_err(|error| format!("cannot map a stack for the step: {error}"))?;
+            *stack.get_or_init(|| address)
+        }
+    };
+    Ok(address as *mut libc::c_void)
 }
 
-/// A private anonymous mapping of `bytes` (never unmapped: it lives as
-/// long as the launcher), and its top.
-fn map(bytes: usize) -> Top {
-    // SAFETY: a new anonymous mapping; nothing else refers to its range.
+/// A private anonymous mapping of `bytes` above one inaccessible guard
+/// page (an overflow faults instead of running into other memory), never
+/// unmapped: it lives as long as the launcher. Returns its top.
+fn map(bytes: usize) -> std::io::Result<usize> {
+    // SAFETY: sysconf reads a constant of the system.
     #[allow(unsafe_code)]
-    let base = unsafe {
-        libc::mmap(
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    // SAFETY: a new anonymous mapping, then its lowest page made
+    // inaccessible; nothing else refers to its range.
+    #[allow(unsafe_code)]
+    unsafe {
+        let base = libc::mmap(
             std::ptr::null_mut(),
-            bytes,
+            bytes + page,
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
             -1,
             0,
-        )
-    };
-    if base == libc::MAP_FAILED {
-        return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
+        );
+        if base == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        if libc::mprotect(base, page, libc::PROT_NONE) != 0 {
+            let error = std::io::Error::last_os_error();
+            libc::munmap(base, bytes + page);
+            return Err(error);
+        }
+        // Page-aligned base plus multiples of 16: already aligned.
+        Ok(base as usize + page + bytes)
     }
-    // Page-aligned base plus a multiple of 16: already aligned.
-    Ok(base as usize + bytes)
 }
 
 #[cfg(test)]
