@@ -25,4 +25,8 @@ while True:
     if r["state"] != "running": break
     time.sleep(0.2)
 took = time.time() - t
-print(f"{N} independent no-op tasks: {took:.2f} s = {N / took:.0f} tasks/s")
+# The run's own duration (created -> finished, in ms) is the figure: the
+# polled time moves in 0.2 s steps, 6 % of a 1,000-task run.
+own = r["duration_ms"] / 1000
+print(f"{N} independent no-op tasks: {own:.3f} s = {N / own:.0f} tasks/s "
+      f"(the run's own duration; {took:.2f} s polled, trigger call included)")
