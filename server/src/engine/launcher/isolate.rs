@@ -13,9 +13,10 @@
 //! domain of its own (so the step's abstract sockets and signals stay in
 //! the step: `scope`) and starts the step's shell (`vfork`), which enters
 //! a user namespace of its own as uid 65534 (so its process limit counts
-//! its own processes, and it can make no further namespaces) and execs. The init drops every capability and
-//! waits: when the shell ends it exits with its status, and the kernel
-//! kills whatever else is left in the namespace.
+//! its own processes, and it can make no further namespaces) and execs.
+//! The init drops every capability and waits: when the shell ends it exits
+//! with its status, and the kernel kills whatever else is left in the
+//! namespace.
 //!
 //! Why an init and not the shell as PID 1: a PID 1 ignores every signal it
 //! has no handler for, so a step's shell would shrug off the SIGTERM of a
