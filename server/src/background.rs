@@ -1,9 +1,9 @@
 //! The loops every Kiln process runs beside its HTTP server (or instead of
 //! one, in `kiln worker`): the job worker pool, the engine's sweeper and
 //! the reader of run events for live pages, the sender of commit statuses,
-//! the scheduler (in `kiln serve`), and the return of freed memory, started
-//! by one function so `serve` and `worker` cannot drift apart, and drained
-//! together on shutdown.
+//! the scheduler (in `kiln serve`), SQLite's checkpoints, and the return of
+//! freed memory, started by one function so `serve` and `worker` cannot
+//! drift apart, and drained together on shutdown.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +47,10 @@ pub fn start(
     let workers = jobs::start(db, queue, runner, plan, shutdown.clone(), grace);
     tokio::spawn(engine.feed.clone().run(engine.db.clone(), shutdown.clone()));
     tokio::spawn(crate::memory::return_freed(shutdown.clone()));
+    tokio::spawn(crate::db::checkpoint::run(
+        engine.db.clone(),
+        shutdown.clone(),
+    ));
     if let Some(reporter) = optional.statuses {
         tokio::spawn(reporter.run(engine.clone(), shutdown.clone()));
     }

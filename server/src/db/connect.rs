@@ -77,6 +77,16 @@ impl Database {
                     // SQLite's 2 MB and sqlx's 100 per connection held 60 MB
                     // more than PostgreSQL with 10,000 steps queued.
                     .pragma("cache_size", "-512")
+                    // Checkpoints are the background loop's (see `checkpoint`).
+                    .pragma(
+                        "wal_autocheckpoint",
+                        super::checkpoint::BACKSTOP_PAGES.to_string(),
+                    )
+                    // The log file keeps its largest size otherwise.
+                    .pragma(
+                        "journal_size_limit",
+                        super::checkpoint::LOG_KEPT_BYTES.to_string(),
+                    )
                     .statement_cache_capacity(24);
                 create_parent_dir(options.get_filename())?;
                 // Each connection to `:memory:` is a database of its own.

@@ -1,6 +1,7 @@
 //! The database edge: one sqlx pool per process, wrapped for SeaORM (and, on
 //! SQLite and PostgreSQL, shared with apalis), migrations, and entities.
 
+pub mod checkpoint;
 pub mod connect;
 pub mod entities;
 pub mod migrate;

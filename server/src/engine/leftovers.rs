@@ -3,7 +3,8 @@
 //! directory by their names (`{run}/{step}-{attempt}` and its `.out` file)
 //! and removed unless that attempt is still running somewhere. Several
 //! processes may share the directory; a running attempt's files are never
-//! touched, whoever runs it.
+//! touched, whoever runs it. Other processes' spare places left over go
+//! too (see `places`).
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -26,10 +27,13 @@ fn attempt_of(name: &str) -> Option<(i64, i32)> {
 /// Removes leftovers below the engine's work directory; returns how many
 /// attempts' files went.
 pub async fn remove(engine: &Engine) -> Result<usize, ServiceError> {
-    let root = engine.settings.work_dir.clone();
-    let found = tokio::task::spawn_blocking(move || scan(&root))
-        .await
-        .map_err(std::io::Error::other)??;
+    let (root, places) = (engine.settings.work_dir.clone(), engine.places.clone());
+    let found = tokio::task::spawn_blocking(move || {
+        places.remove_others_spares(&root);
+        scan(&root)
+    })
+    .await
+    .map_err(std::io::Error::other)??;
     let mut removed = 0;
     for (run_dir, entries) in found {
         let ids: Vec<i64> = entries.iter().map(|(_, (step, _))| *step).collect();
@@ -102,15 +106,19 @@ fn scan(root: &Path) -> std::io::Result<Vec<(std::path::PathBuf, RunDirEntries)>
 /// Removes a run's directory once it is empty and has not changed for a
 /// while (an attempt of the run may be about to start in it).
 fn remove_if_quiet(run_dir: &Path) {
-    let quiet = std::fs::metadata(run_dir)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|at| SystemTime::now().duration_since(at).ok())
-        .is_some_and(|age| age >= RUN_DIR_QUIET);
-    if quiet {
+    if unchanged_for(run_dir, RUN_DIR_QUIET) {
         // Fails harmlessly when it is not empty.
         let _ = std::fs::remove_dir(run_dir);
     }
+}
+
+/// Whether `path` was last modified at least `age` ago.
+pub(super) fn unchanged_for(path: &Path, age: Duration) -> bool {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|at| SystemTime::now().duration_since(at).ok())
+        .is_some_and(|quiet| quiet >= age)
 }
 
 #[cfg(test)]

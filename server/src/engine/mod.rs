@@ -27,6 +27,7 @@ pub mod leftovers;
 pub mod logs;
 pub mod mirror;
 pub mod object_logs;
+pub mod places;
 pub mod repo;
 pub mod run_shell;
 pub mod sandbox;
@@ -92,6 +93,8 @@ pub struct Engine {
     /// The client of `http:` steps (refuses restricted addresses).
     pub http: http_client::StepClient,
     pub definitions: Definitions,
+    /// `run:` steps' directories and output files, made and kept.
+    pub places: Arc<places::Places>,
     /// Live run events for the pages following runs.
     pub feed: feed::Feed,
     /// Woken when a schedule changes here, so the scheduler loop reads the
@@ -126,7 +129,9 @@ impl Engine {
         settings: EngineSettings,
         http: http_client::StepClient,
     ) -> Self {
+        let places = places::Places::new(&settings.work_dir, settings.sandbox.place_reuse_owner());
         Engine {
+            places: Arc::new(places),
             db,
             queue,
             logs,

@@ -1,25 +1,21 @@
-//! A `run:` step on this machine: a fresh working directory per attempt,
-//! `$KILN_OUTPUT` beside it (made empty beforehand, so the sandbox can bind
-//! it), the process started in the sandbox, output streamed into the step's
-//! log, outputs read back when it succeeds — without following a link,
-//! blocking on a FIFO or reading past the cap — and the directory removed
-//! afterwards.
+//! A `run:` step on this machine: its place (a fresh or spare working
+//! directory, `$KILN_OUTPUT` beside it; see `places`), the process started
+//! in the sandbox, output streamed into the step's log, outputs read back
+//! when it succeeds, and the place removed or kept afterwards.
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use kiln_core::engine::AttemptEnd;
-use kiln_core::engine::outputs::{MAX_OUTPUTS_BYTES, parse_outputs};
+use kiln_core::engine::outputs::parse_outputs;
 use kiln_core::workflow::Task;
-use nix::fcntl::OFlag;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::definitions::Definition;
 use super::finish::Ended;
 use super::logs::StepLog;
+use super::places::{self, Place, Places};
 use super::shell::{self, Ending};
 use super::{Engine, artifacts, checkout};
 use crate::ServiceError;
@@ -38,22 +34,24 @@ pub async fn run(
     cancel: &CancellationToken,
 ) -> Result<Ended, ServiceError> {
     let run_dir = engine.settings.work_dir.join(run.id.to_string());
-    let workdir = run_dir.join(format!("{}-{}", row.id, row.attempt));
-    // Beside the working directory, so the step cannot mistake it for its own.
-    let output_file = run_dir.join(format!("{}-{}.out", row.id, row.attempt));
-    {
-        let (run_dir, workdir, output) = (run_dir.clone(), workdir.clone(), output_file.clone());
-        tokio::task::spawn_blocking(move || make_place(&run_dir, &workdir, &output))
+    let place = {
+        let (places, run_dir) = (engine.places.clone(), run_dir.clone());
+        let workdir = run_dir.join(format!("{}-{}", row.id, row.attempt));
+        // Beside the working directory, so the step cannot mistake it for its own.
+        let output = run_dir.join(format!("{}-{}.out", row.id, row.attempt));
+        tokio::task::spawn_blocking(move || places.make(&run_dir, workdir, output))
             .await
-            .map_err(std::io::Error::other)??;
-    }
+            .map_err(std::io::Error::other)??
+    };
+    let mut place = place;
+    let (workdir, output_file) = (place.workdir.clone(), place.output.clone());
     let sandbox = &engine.settings.sandbox;
     if let Some(commit) = checkout::commit_of(run) {
         // A pipeline step starts from a clean checkout of its commit.
         let url = match checkout::checkout(engine, run.project_id, &commit, &workdir).await {
             Ok(url) => url,
             Err(error) => {
-                remove_place(workdir, output_file).await;
+                release(&engine.places, place).await;
                 return Ok(Ended::failed(format!("the checkout failed: {error}")));
             }
         };
@@ -62,12 +60,13 @@ pub async fn run(
         if let Err(message) =
             artifacts::restore(engine, row, workflow, task, &workdir, &run_dir, log).await?
         {
-            remove_place(workdir, output_file).await;
+            release(&engine.places, place).await;
             return Ok(Ended::failed(message));
         }
         sandbox.hand_over_tree(row.id, &workdir).await?;
     }
     sandbox.hand_over(row.id, &[&workdir, &output_file])?;
+    place.note_start();
     env.push(("KILN_OUTPUT".into(), output_file.display().to_string()));
     let mut step = sandbox.shell_step(row.id, &command, &workdir, &output_file, task.network, env);
     step.timeout = task.timeout;
@@ -89,14 +88,24 @@ pub async fn run(
         log.line(&line).await?;
     }
     log.end_output().await?;
+    if !matches!(ending, Ok(Ending::Exited(_))) {
+        // Its processes may not all be gone yet (see `places`).
+        place.not_to_keep();
+    }
     // Artifacts are collected from the directory after the outputs are
-    // read; without any, both happen in one trip off the async threads.
+    // read; without any, the outputs are read and the place released in
+    // one trip off the async threads.
     let collect_artifacts = !task.artifacts.is_empty();
-    let removed = matches!(ending, Ok(Ending::Exited(0))) && !collect_artifacts;
+    // Taken here when released early.
+    let mut place = Some(place);
     let ended = match ending {
         Err(error) => Ended::failed(format!("could not start the step's shell: {error}")),
         Ok(Ending::Exited(0)) => {
-            match read_outputs(&output_file, removed.then(|| workdir.clone())).await {
+            let read = match place.take_if(|_| !collect_artifacts) {
+                Some(place) => read_and_release(&engine.places, place).await,
+                None => read_only(&output_file).await,
+            };
+            match read {
                 Ok(bytes) => match parse_outputs(&bytes) {
                     Ok(outputs) => Ended {
                         end: AttemptEnd::Succeeded,
@@ -135,119 +144,51 @@ pub async fn run(
                 Ended::failed(message)
             }
             Err(error) => {
-                remove_place(workdir, output_file).await;
+                if let Some(place) = place {
+                    release(&engine.places, place).await;
+                }
                 return Err(error);
             }
         }
     } else {
         ended
     };
-    if !removed {
-        remove_place(workdir, output_file).await;
+    if let Some(place) = place {
+        release(&engine.places, place).await;
     }
     Ok(ended)
 }
 
-/// Deletes a step's directory and output file, in one trip off the async
-/// threads. Never kept for a later step: a step's process may have passed
-/// a descriptor of either to another step (over an abstract socket), which
-/// could then reach whoever reused them.
-async fn remove_place(workdir: PathBuf, output: PathBuf) {
-    let _ = tokio::task::spawn_blocking(move || remove_now(&workdir, &output)).await;
+/// Removes or keeps a step's place, in one trip off the async threads.
+async fn release(places: &Arc<Places>, place: Place) {
+    let places = places.clone();
+    let _ = tokio::task::spawn_blocking(move || places.release(place)).await;
 }
 
-fn remove_now(workdir: &Path, output: &Path) {
-    if let Err(error) = std::fs::remove_dir_all(workdir) {
-        tracing::warn!(dir = %workdir.display(), %error, "could not remove a step's directory");
-    }
-    let _ = std::fs::remove_file(output);
+/// The outputs, read off the async threads.
+async fn read_only(output: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    let output = output.to_owned();
+    tokio::task::spawn_blocking(move || places::read_outputs(&output))
+        .await
+        .map_err(std::io::Error::other)?
 }
 
-/// Makes `workdir` fresh and empty below `run_dir`, and `output` beside
-/// it (called off the async threads). The run's directory may be passed
-/// through, the step's is its own (0700, handed to the step's user): local
-/// users read neither. Whatever a crashed earlier try of this attempt left
-/// goes first; a run directory swept away as empty meanwhile (see
-/// `leftovers`) is made again.
-fn make_place(run_dir: &Path, workdir: &Path, output: &Path) -> std::io::Result<()> {
-    let mut private = std::fs::DirBuilder::new();
-    private.mode(0o700);
-    for _ in 0..2 {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o711)
-            .create(run_dir)?;
-        match std::fs::remove_dir_all(workdir) {
-            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
-            _ => {}
-        }
-        let _ = std::fs::remove_file(output);
-        match private.create(workdir) {
-            Ok(()) => return create_private_file(output),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(error) => return Err(error),
-        }
-    }
-    private.create(workdir)?;
-    create_private_file(output)
-}
-
-/// An empty file only Kiln (and the step it is handed to) can read.
-fn create_private_file(path: &Path) -> std::io::Result<()> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map(drop)
-}
-
-/// The `$KILN_OUTPUT` file, as the step left it: a regular file read
-/// without following a link (a step could point it at Kiln's own files)
-/// and without blocking (a FIFO), never more than the outputs cap + 1 byte
-/// (so the cap is noticed without holding a huge file in memory). With
-/// `then_remove` (the step's directory), the place is removed after, in
-/// the same trip off the async threads.
-async fn read_outputs(path: &Path, then_remove: Option<PathBuf>) -> std::io::Result<Vec<u8>> {
-    let (output, workdir) = (path.to_owned(), then_remove.clone());
+/// The outputs, then the place removed or kept, in one trip off the async
+/// threads (a step without artifacts needs its place no longer).
+async fn read_and_release(places: &Arc<Places>, place: Place) -> std::io::Result<Vec<u8>> {
+    let (places, workdir, output) = (places.clone(), place.workdir.clone(), place.output.clone());
     let trip = tokio::task::spawn_blocking(move || {
-        let read = read_outputs_now(&output);
-        if let Some(workdir) = workdir {
-            remove_now(&workdir, &output);
-        }
+        let read = places::read_outputs(&place.output);
+        places.release(place);
         read
     })
     .await;
     match trip {
         Ok(read) => read,
         Err(error) => {
-            // The trip went wrong before it could remove the place.
-            if let Some(workdir) = then_remove {
-                remove_place(workdir, path.to_owned()).await;
-            }
+            // The trip went wrong before the place was released.
+            let _ = tokio::task::spawn_blocking(move || places::remove(&workdir, &output)).await;
             Err(std::io::Error::other(error))
         }
     }
-}
-
-fn read_outputs_now(path: &Path) -> std::io::Result<Vec<u8>> {
-    let file = match std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
-        .open(path)
-    {
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(error) if error.raw_os_error() == Some(nix::libc::ELOOP) => {
-            return Err(std::io::Error::other("it is a symbolic link"));
-        }
-        other => other?,
-    };
-    let meta = file.metadata()?;
-    if !meta.file_type().is_file() {
-        return Err(std::io::Error::other("it is not a regular file"));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_OUTPUTS_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)?;
-    Ok(bytes)
 }

@@ -173,6 +173,24 @@ impl Sandbox {
         .map_err(std::io::Error::other)?
     }
 
+    /// The host user owning every step's place, when places may be kept
+    /// for later steps (see `places`): only for steps started by the
+    /// sandboxed launcher on a kernel that keeps abstract sockets in their
+    /// step.
+    pub fn place_reuse_owner(&self) -> Option<(u32, u32)> {
+        let Sandbox::Bwrap(bwrap) = self else {
+            return None;
+        };
+        bwrap.launcher.as_ref()?;
+        launcher::scope_abi()?;
+        Some(self.user_of(0).unwrap_or_else(|| {
+            (
+                nix::unistd::geteuid().as_raw(),
+                nix::unistd::getegid().as_raw(),
+            )
+        }))
+    }
+
     /// The host user step `step` runs as, when it is not Kiln's: its own,
     /// or its launcher's (whose steps each have a user namespace and a
     /// process count of their own).

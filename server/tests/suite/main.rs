@@ -36,6 +36,7 @@ mod schedules;
 mod schedules_exactly_once;
 mod shell;
 mod site_assets;
+mod step_places;
 mod tree;
 mod web_security;
 mod webhooks;
