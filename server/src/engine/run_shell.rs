@@ -34,7 +34,7 @@ pub async fn run(
     cancel: &CancellationToken,
 ) -> Result<Ended, ServiceError> {
     let run_dir = engine.settings.work_dir.join(run.id.to_string());
-    let place = {
+    let mut place = {
         let (places, run_dir) = (engine.places.clone(), run_dir.clone());
         let workdir = run_dir.join(format!("{}-{}", row.id, row.attempt));
         // Beside the working directory, so the step cannot mistake it for its own.
@@ -43,7 +43,6 @@ pub async fn run(
             .await
             .map_err(std::io::Error::other)??
     };
-    let mut place = place;
     let (workdir, output_file) = (place.workdir.clone(), place.output.clone());
     let sandbox = &engine.settings.sandbox;
     if let Some(commit) = checkout::commit_of(run) {
