@@ -52,6 +52,11 @@ def fetch(path, encoding):
         return resp.headers.get("Content-Encoding") or "identity", len(resp.read())
 
 
+if os.environ.get("BIG_RUN_SAVE"):
+    # The page as sent, to see where its bytes go.
+    req = urllib.request.Request(BASE + f"/runs/{run}", headers={"Cookie": session})
+    with urllib.request.urlopen(req, timeout=60) as resp, open(os.environ["BIG_RUN_SAVE"], "wb") as out:
+        out.write(resp.read())
 for path in [f"/runs/{run}", f"/runs/{run}?step={last}"]:
     sent = fetch(path, "br")
     plain = fetch(path, "identity")

@@ -169,12 +169,12 @@ test('write a workflow, run it with params, watch it live, read the failed log, 
   assert.equal(await page.locator('#steps tr[data-task="flaky"] td').nth(2).textContent(), '2');
   await page.locator('#steps tr[data-task="report"] a').click();
   await page.waitForFunction(() => /reported the browser/.test(document.querySelector('#log')?.textContent ?? ''));
-  // Who started it; the timeline has both of flaky's attempts; the first
+  // Who started it; flaky's row has both its attempts on the timeline; the first
   // attempt's log is still there.
   assert.match(await page.locator('#run-started').textContent(), /by wendy/);
-  assert.equal(await page.locator('#timeline tr[data-task="flaky"] .timeline-bar').count(), 2);
+  assert.equal(await page.locator('#steps tr[data-task="flaky"] .timeline-bar').count(), 2);
   assert.deepEqual(
-    await page.locator('#timeline tr[data-task="flaky"] .timeline-bar').evaluateAll((bars) => bars.map((b) => b.dataset.state)),
+    await page.locator('#steps tr[data-task="flaky"] .timeline-bar').evaluateAll((bars) => bars.map((b) => b.dataset.state)),
     ['failed', 'success'],
   );
   await page.goto(`${runUrl}?step=flaky`);

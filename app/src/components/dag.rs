@@ -8,12 +8,15 @@
 //! ellipsis and shown whole on hover; the selected task's box is outlined;
 //! a box links to its log, which the page shows right below the graph.
 
+use std::collections::HashMap;
+
 use kiln_core::engine::StepState;
 use leptos::prelude::*;
 
-use super::live_run::{LiveSteps, current};
+use super::drawn_part::drawn_part;
+use super::run_patch;
 use super::run_state::{fill, symbol};
-use crate::runs::data::{GraphView, StepView};
+use crate::runs::data::{DrawnOnServer, GraphView, RunDetail};
 use crate::screen::graph_layout::{NODE_HEIGHT, NODE_WIDTH};
 
 /// Characters of a name that fit in a box beside the state's symbol.
@@ -56,52 +59,35 @@ fn first_zoom(width: f64) -> Option<f64> {
     (width > FIT_UP_TO).then_some(0.5)
 }
 
+/// The graph's controls (fit, zoom, legend) and its drawing, in a box that
+/// scrolls. The drawing is made once, from `detail` (by the server on a
+/// page load); zoom and selection are then set on the drawn `<svg>`, and
+/// the run's events on its boxes (see `run_patch`).
 #[component]
 pub fn Dag(
-    graph: GraphView,
-    steps: Vec<StepView>,
+    detail: DrawnOnServer<RunDetail>,
+    /// The graph's natural size.
+    width: f64,
+    height: f64,
     run: i64,
-    live: LiveSteps,
     /// The task whose log is open.
     selected: Memo<Option<String>>,
 ) -> impl IntoView {
-    let loaded = |task: &str| {
-        steps
-            .iter()
-            .find(|s| s.task == task)
-            .cloned()
-            .unwrap_or_else(|| StepView::waiting(task))
-    };
-    let edges = edge_paths(&graph, "arrow");
-    let nodes = graph
-        .nodes
-        .iter()
-        .map(|n| {
-            let now = current(live, loaded(&n.task));
-            let state = move || now.get().state;
-            let is_selected = {
-                let task = n.task.clone();
-                Signal::derive(move || selected.with(|s| s.as_deref() == Some(task.as_str())))
-            };
-            // Drawn once per task (a run may have thousands): where it sits
-            // and what changes live are attributes here; what every box
-            // shares (size, corners, fonts, the selected outline) is in the
-            // stylesheet (`.dag-node`) and on the enclosing group.
-            view! {
-                <a href=format!("/runs/{run}?step={}#log-title", n.task)>
-                    <g class="dag-node" data-task=n.task.clone() data-state=move || state().as_str() data-selected=move || is_selected.get().then_some("true")
-                        transform=format!("translate({} {})", n.x, n.y)>
-                        <title>{let task = n.task.clone(); move || format!("{task}: {}", state())}</title>
-                        <rect fill=move || fill(state().into()) />
-                        <text x="8" y="23">{label(&n.task)}</text>
-                        <text x=NODE_WIDTH - 18.0 y="23" aria-hidden="true">{move || symbol(state())}</text>
-                    </g>
-                </a>
-            }
-        })
-        .collect_view();
-    let zoom = RwSignal::new(first_zoom(graph.width));
-    let (width, height) = (graph.width, graph.height);
+    let zoom = RwSignal::new(first_zoom(width));
+    // In the browser (effects do not run on the server); the first run
+    // finds what the drawing already has.
+    Effect::new(move |_| {
+        let (w, h, class) = svg_size(width, height, zoom.get());
+        run_patch::zoom(&w, &h, class);
+    });
+    Effect::new(move |_| run_patch::select(selected.get().as_deref()));
+    let drawn = selected.get_untracked();
+    let drawing = drawn_part(
+        "dag-box",
+        "max-h-[36rem] overflow-auto p-2",
+        detail.get(),
+        |detail| graph_svg(detail, run, drawn.as_deref()),
+    );
     let button = "rounded border border-stone-300 px-2 py-0.5 dark:border-stone-700";
     view! {
         <div class="rounded-lg border border-stone-200 bg-white dark:border-stone-800 dark:bg-stone-900">
@@ -112,40 +98,117 @@ pub fn Dag(
                 <span class="text-stone-500" id="dag-zoom">{move || zoom.get().map_or("fit to width".to_owned(), |z| format!("{:.0}%", z * 100.0))}</span>
                 <Legend />
             </div>
-            <div class="max-h-[36rem] overflow-auto p-2" id="dag-box">
-                <svg id="dag" role="group" aria-label=format!("Graph of the run's {} tasks and what each waits for; the steps table below lists the same", graph.nodes.len())
-                    width=move || format!("{}", width * zoom.get().unwrap_or(1.0))
-                    height=move || format!("{}", height * zoom.get().unwrap_or(1.0))
-                    class=move || if zoom.get().is_none() { "h-auto max-w-full" } else { "max-w-none" }
-                    viewBox=format!("0 0 {width} {height}")>
-                    <ArrowMarker id="arrow" />
-                    {edges}
-                    <g fill="white" font-size="13" font-family="ui-monospace, monospace">{nodes}</g>
-                </svg>
-            </div>
+            {drawing}
         </div>
     }
 }
 
-/// An arrow from each dependency's box to its dependant's, ending in the
-/// marker `marker` (see [`ArrowMarker`]).
-pub fn edge_paths(graph: &GraphView, marker: &'static str) -> impl IntoView + use<> {
-    let paths = graph
-        .edges
+/// The `<svg>`'s width, height and class at `zoom` (`None`: fit to the
+/// box's width, never blown up).
+fn svg_size(width: f64, height: f64, zoom: Option<f64>) -> (String, String, &'static str) {
+    let scale = zoom.unwrap_or(1.0);
+    let class = if zoom.is_none() {
+        "h-auto max-w-full"
+    } else {
+        "max-w-none"
+    };
+    (
+        (width * scale).to_string(),
+        (height * scale).to_string(),
+        class,
+    )
+}
+
+/// The drawing: a box per task in its state, `selected` outlined.
+/// Drawn once per task (a run may have thousands): where a box sits and
+/// its state are attributes here; its colour follows its state in the
+/// stylesheet, and what every box shares (size, corners, fonts, the
+/// selected outline) is there too or on the enclosing group.
+fn graph_svg(detail: &RunDetail, run: i64, selected: Option<&str>) -> AnyView {
+    let graph = &detail.graph;
+    let states: HashMap<&str, StepState> = detail
+        .steps
         .iter()
-        .filter_map(|&(from, to)| {
-            let (a, b) = (graph.nodes.get(from)?, graph.nodes.get(to)?);
-            let (x1, y1) = (a.x + NODE_WIDTH, a.y + NODE_HEIGHT / 2.0);
-            let (x2, y2) = (b.x, b.y + NODE_HEIGHT / 2.0);
-            let mid = (x1 + x2) / 2.0;
-            Some(view! { <path d=format!("M{x1} {y1}C{mid} {y1} {mid} {y2} {x2} {y2}") /> })
+        .map(|s| (s.task.as_str(), s.state))
+        .collect();
+    let nodes = graph
+        .nodes
+        .iter()
+        .map(|n| {
+            let state = states.get(n.task.as_str()).copied().unwrap_or(StepState::Queued);
+            let is_selected = selected == Some(n.task.as_str());
+            view! {
+                <a href=format!("/runs/{run}?step={}#log-title", n.task)>
+                    <g class="dag-node" data-task=n.task.clone() data-state=state.as_str() data-selected=is_selected.then_some("true")
+                        transform=format!("translate({} {})", n.x, n.y)>
+                        <title>{node_title(&n.task, state)}</title>
+                        <rect />
+                        <text x="8" y="23">{label(&n.task)}</text>
+                        <text x=NODE_WIDTH - 18.0 y="23" aria-hidden="true">{symbol(state)}</text>
+                    </g>
+                </a>
+            }
+            .into_any()
         })
+        .collect_view();
+    let zoom = first_zoom(graph.width);
+    let (width, height, class) = svg_size(graph.width, graph.height, zoom);
+    view! {
+        <svg id="dag" role="group" aria-label=format!("Graph of the run's {} tasks and what each waits for; the steps table below lists the same", graph.nodes.len())
+            width=width height=height class=class viewBox=format!("0 0 {} {}", graph.width, graph.height)>
+            <ArrowMarker id="arrow" />
+            {edge_paths(graph, "arrow")}
+            <g fill="white" font-size="13" font-family="ui-monospace, monospace">{nodes}</g>
+        </svg>
+    }
+    .into_any()
+}
+
+/// A box's hover text and accessible name: the whole name and the state.
+pub fn node_title(task: &str, state: StepState) -> String {
+    format!("{task}: {}", state.as_str())
+}
+
+/// An arrow from each dependency's box to its dependant's, ending in the
+/// marker `marker` (see [`ArrowMarker`]): one path per dependant, since
+/// its arrows all end in the same point, level, under one arrowhead.
+pub fn edge_paths(graph: &GraphView, marker: &'static str) -> impl IntoView + use<> {
+    let paths = edge_data(graph)
+        .into_iter()
+        .map(|d| view! { <path d=d /> })
         .collect_view();
     // The stroke and the arrowhead are inherited from the group: a graph
     // has more edges than boxes.
     view! {
         <g fill="none" stroke="#a8a29e" stroke-width="1.5" marker-end=format!("url(#{marker})")>{paths}</g>
     }
+}
+
+/// Each dependant's path data: a curve from each of its dependencies,
+/// drawn relative to its start (shorter than absolute points).
+fn edge_data(graph: &GraphView) -> Vec<String> {
+    let mut into: Vec<Vec<usize>> = vec![Vec::new(); graph.nodes.len()];
+    for &(from, to) in &graph.edges {
+        if from < graph.nodes.len() && to < graph.nodes.len() {
+            into[to].push(from);
+        }
+    }
+    let mut paths = Vec::new();
+    for (to, froms) in into.iter().enumerate() {
+        let b = &graph.nodes[to];
+        let mut d = String::new();
+        for &from in froms {
+            let a = &graph.nodes[from];
+            let (x1, y1) = (a.x + NODE_WIDTH, a.y + NODE_HEIGHT / 2.0);
+            let (dx, dy) = (b.x - x1, b.y + NODE_HEIGHT / 2.0 - y1);
+            let half = dx / 2.0;
+            d.push_str(&format!("M{x1} {y1}c{half} 0 {half} {dy} {dx} {dy}"));
+        }
+        if !d.is_empty() {
+            paths.push(d);
+        }
+    }
+    paths
 }
 
 /// The arrowhead the edges end in, for an SVG's `<defs>`.
@@ -203,6 +266,31 @@ mod tests {
         assert_eq!(first_zoom(900.0), None);
         assert_eq!(first_zoom(FIT_UP_TO), None);
         assert_eq!(first_zoom(5_000.0), Some(0.5));
+    }
+
+    #[test]
+    fn a_dependants_arrows_share_one_path_and_end_in_its_box() {
+        let node = |task: &str, x: f64, y: f64| crate::runs::data::GraphNode {
+            task: task.into(),
+            x,
+            y,
+        };
+        let graph = GraphView {
+            nodes: vec![
+                node("a", 0.0, 0.0),
+                node("b", 0.0, 56.0),
+                node("c", 220.0, 28.0),
+            ],
+            edges: vec![(0, 2), (1, 2), (7, 2)],
+            width: 380.0,
+            height: 92.0,
+        };
+        // Out-of-range edges are dropped; both arrows into c are one path,
+        // each from its dependency's right side to c's left side.
+        assert_eq!(
+            edge_data(&graph),
+            vec!["M160 18c30 0 30 28 60 28M160 74c30 0 30 -28 60 -28".to_owned()]
+        );
     }
 
     #[test]

@@ -1,19 +1,15 @@
 //! Following a run live in the browser: the run's event stream
-//! (`/api/v1/runs/{id}/events`), each step change put into a map the step
-//! table and the graph read, the latest one also told to screen readers,
+//! (`/api/v1/runs/{id}/events`), each step change set on its drawn box and
+//! row (`run_patch`), the latest one also told to screen readers,
 //! and the run's own change (its end, or a reset) reported so the page
 //! reloads once. Nothing is polled.
-
-use std::collections::HashMap;
 
 use leptos::prelude::*;
 use serde::Deserialize;
 
 use super::event_stream::{self, Handler};
+use super::run_patch;
 use crate::runs::data::StepView;
-
-/// The latest known row of each step that changed since the page loaded.
-pub type LiveSteps = RwSignal<HashMap<String, StepView>>;
 
 /// The latest step change in words ("t001 success"), for a polite live
 /// region: it holds one change, replaced by the next.
@@ -24,30 +20,16 @@ pub type StepNews = RwSignal<String>;
 /// every change of a polite region, and a wide run makes hundreds).
 const NEWS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// The step as it is now: its latest change, or as the page loaded it.
-pub fn current(live: LiveSteps, loaded: StepView) -> Memo<StepView> {
-    Memo::new(move |_| {
-        live.with(|changed| changed.get(&loaded.task).cloned())
-            .unwrap_or_else(|| loaded.clone())
-    })
-}
-
 /// A step event's payload, as far as the page needs it.
 #[derive(Deserialize)]
 struct Change {
     step: Option<StepView>,
 }
 
-/// Follows run `run` from event `after` on: step changes go into `live`
-/// and `news`, and `on_run` is called when the run itself changes (the
+/// Follows run `run` from event `after` on: step changes go onto the
+/// drawn graph and steps, and into `news`, and `on_run` is called when the run itself changes (the
 /// stream then closes). Closed when the calling scope is cleaned up.
-pub fn follow(
-    run: i64,
-    after: i64,
-    live: LiveSteps,
-    news: StepNews,
-    on_run: impl Fn() + Clone + 'static,
-) {
+pub fn follow(run: i64, after: i64, news: StepNews, on_run: impl Fn() + Clone + 'static) {
     // The latest change not yet told; a timer tells it.
     let untold: StoredValue<Option<String>> = StoredValue::new(None);
     let on_step: Handler = Box::new(move |data: String| {
@@ -67,9 +49,7 @@ pub fn follow(
                     NEWS_EVERY,
                 );
             }
-            live.update(|steps| {
-                steps.insert(step.task.clone(), step);
-            });
+            run_patch::step(&step);
         }
     });
     let reset = on_run.clone();

@@ -54,7 +54,8 @@ pub fn badge_class(tone: Tone) -> &'static str {
     }
 }
 
-/// SVG fill of a tone.
+/// SVG fill of a tone. The stylesheet repeats these for the graph's boxes
+/// (`.dag-node[data-state=…]`), which a test holds to these.
 pub fn fill(tone: Tone) -> &'static str {
     match tone {
         Tone::Good => "#16a34a",
@@ -94,5 +95,26 @@ pub fn duration(ms: Option<i64>) -> String {
         Some(ms) if ms < 1000 => format!("{ms} ms"),
         Some(ms) if ms < 60_000 => format!("{:.1} s", ms as f64 / 1000.0),
         Some(ms) => format!("{} min {} s", ms / 60_000, (ms % 60_000) / 1000),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stylesheet_colours_each_states_box_as_its_tone() {
+        let css = include_str!("../../../style/main.css");
+        for state in StepState::ALL {
+            let selector = format!(".dag-node[data-state=\"{}\"] rect", state.as_str());
+            let at = css
+                .find(&selector)
+                .unwrap_or_else(|| panic!("no rule for {selector}"));
+            let rule = &css[at..at + css[at..].find('}').unwrap()];
+            assert!(
+                rule.contains(&format!("fill: {};", fill(state.into()))),
+                "{rule}"
+            );
+        }
     }
 }

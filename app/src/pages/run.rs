@@ -1,15 +1,13 @@
 //! A run's page: its state, who started it and how long ago, the DAG
 //! coloured by step state, the steps with when each started and how long it
-//! took, a timeline of every attempt, cancel and re-run, a fork's approval,
-//! an invalid pipeline file's errors, and the selected step's log (any of
-//! its attempts). While
-//! the run is going the browser follows its event stream: each step's row
-//! and box change as events arrive, and the run's own end reloads the page
-//! once.
+//! took and a timeline of every attempt, cancel and re-run, a fork's
+//! approval, an invalid pipeline file's errors, and the selected step's log
+//! (any of its attempts). The graph and the steps are drawn once, by the
+//! server on a page load (and not sent again as data). While the run is
+//! going the browser follows its event stream: each step's row and box
+//! change as events arrive, and the run's own end reloads the page once.
 
-use std::collections::HashMap;
-
-use kiln_core::engine::{RunState, StepState};
+use kiln_core::engine::RunState;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -18,11 +16,11 @@ use crate::components::breadcrumbs::Breadcrumbs;
 use crate::components::dag::Dag;
 use crate::components::denied::{DeniedView, LoadError};
 use crate::components::forms::FormAlert;
-use crate::components::live_run::{LiveSteps, StepNews, current, follow};
+use crate::components::live_run::{StepNews, follow};
 use crate::components::log_view::LogView;
 use crate::components::run_state::{StateBadge, duration};
-use crate::components::timeline::Timeline;
-use crate::runs::data::{ForkApproval, RunPage, StepView};
+use crate::components::run_steps::RunSteps;
+use crate::runs::data::{ForkApproval, RunPage};
 use crate::runs::load::load_run;
 
 #[component]
@@ -39,17 +37,11 @@ pub fn RunPageView() -> impl IntoView {
     let reload = RwSignal::new(0u32);
     // The task whose log is open: its box is outlined in the graph.
     let selected = Memo::new(move |_| query.read().get("step"));
-    // The steps' live states, shared by the graph above the log and the
-    // tables below it; emptied when fresh data arrives (it is newer than
-    // anything heard), before either part is drawn from it.
-    let live: LiveSteps = RwSignal::new(HashMap::new());
+    // The server's own render of a page load draws the graph and steps
+    // into the markup and leaves them out of the data it sends along.
     let data = Resource::new(
         move || (run(), reload.get()),
-        move |(run, _)| async move {
-            let page = load_run(run).await;
-            live.update_untracked(HashMap::clear);
-            page
-        },
+        move |(run, _)| load_run(run, cfg!(feature = "ssr")),
     );
     // The log sits between the graph and the tables, outside both: the
     // run's end reloads them, and the log being read stays as it is.
@@ -57,7 +49,7 @@ pub fn RunPageView() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(Ok(page)) => view! { <Run page reload selected live /> }.into_any(),
+                    Ok(Ok(page)) => view! { <Run page reload selected /> }.into_any(),
                     Ok(Err(denied)) => view! { <DeniedView denied /> }.into_any(),
                     Err(e) => view! { <LoadError message=e.to_string() /> }.into_any(),
                 }
@@ -67,7 +59,7 @@ pub fn RunPageView() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(Ok(page)) => view! { <RunTables page live /> }.into_any(),
+                    Ok(Ok(page)) => view! { <RunTables page /> }.into_any(),
                     _ => ().into_any(),
                 }
             })}
@@ -95,12 +87,7 @@ fn SelectedLog(run: Signal<i64>) -> impl IntoView {
 }
 
 #[component]
-fn Run(
-    page: RunPage,
-    reload: RwSignal<u32>,
-    selected: Memo<Option<String>>,
-    live: LiveSteps,
-) -> impl IntoView {
+fn Run(page: RunPage, reload: RwSignal<u32>, selected: Memo<Option<String>>) -> impl IntoView {
     let RunPage {
         project,
         crumbs,
@@ -108,8 +95,9 @@ fn Run(
         started_by,
         created_ago,
         params,
-        steps,
-        graph,
+        graph_width,
+        graph_height,
+        detail,
         can_run,
         allowed_failures,
         fork,
@@ -133,9 +121,7 @@ fn Run(
     if running {
         // In the browser only (effects do not run on the server).
         Effect::new(move |_| {
-            follow(id, last_event, live, news, move || {
-                reload.update(|n| *n += 1)
-            });
+            follow(id, last_event, news, move || reload.update(|n| *n += 1));
         });
     }
     view! {
@@ -199,30 +185,24 @@ fn Run(
                 })}
             </div>
         })}
-        <Dag graph steps run=id live selected />
+        <Dag detail width=graph_width height=graph_height run=id selected />
     }
 }
 
-/// Below the log: the steps table (the graph's text alternative, with
-/// re-run per step) and the timeline.
+/// Below the log: the steps table with their timeline (the graph's text
+/// alternative, with re-run per step); `?steps=all` shows every row.
 #[component]
-fn RunTables(page: RunPage, live: LiveSteps) -> impl IntoView {
+fn RunTables(page: RunPage) -> impl IntoView {
+    let query = use_query_map();
+    let all = query.read_untracked().get("steps").as_deref() == Some("all");
     let RunPage {
         run,
-        steps,
-        spans,
-        timeline_until,
+        detail,
         can_run,
-        left_out,
         ..
     } = page;
-    let id = run.id;
     let running = run.state == RunState::Running;
-    view! {
-        <Steps steps=steps.clone() run=id live rerun=can_run && !running left_out />
-        <h2 class="mt-6 mb-2 font-medium" id="timeline-title">"Timeline"</h2>
-        <Timeline tasks=steps.iter().map(|s| s.task.clone()).collect() spans until=timeline_until run=id />
-    }
+    view! { <RunSteps detail run=run.id rerun=can_run && !running all /> }
 }
 
 /// Where a run of a pull request from a fork stands: its steps get no
@@ -253,79 +233,5 @@ fn Fork(fork: ForkApproval, run: i64) -> impl IntoView {
                 </form>
             })}
         </div>
-    }
-}
-
-/// The steps table; with `rerun`, each step has a button that runs it (and
-/// what follows it) again, all through one form.
-#[component]
-fn Steps(
-    steps: Vec<StepView>,
-    run: i64,
-    live: LiveSteps,
-    rerun: bool,
-    left_out: Vec<(String, String)>,
-) -> impl IntoView {
-    // One form for every row's "Re-run" (each button names its task):
-    // a run has a row per task, and a form each was most of a row's bytes.
-    let rerun_form = rerun.then(|| {
-        view! {
-            <form id="rerun-step" method="post" action=format!("/ui/runs/{run}/retry")></form>
-            <p id="rerun-step-help" class="sr-only">"Runs this step and the steps after it again"</p>
-        }
-    });
-    view! {
-        {rerun_form}
-        <div class="relative overflow-x-auto" tabindex="0"><table class="mt-4 w-full text-left text-sm" id="steps">
-            <thead>
-                <tr class="border-b border-stone-200 dark:border-stone-800">
-                    <th class="py-2">"Task"</th><th>"State"</th><th>"Attempt"</th><th title="After the run's start">"Started"</th><th>"Took"</th><th>"Exit"</th><th>"Message"</th><th>{rerun.then(|| view! { <span class="sr-only">"Re-run"</span> })}</th>
-                </tr>
-            </thead>
-            <tbody>
-                {steps
-                    .into_iter()
-                    .map(|s| {
-                        let task = s.task.clone();
-                        let artifacts = s.artifacts.clone().map(|label| view! {
-                            <a class="artifacts ml-2 text-xs underline" download href=format!("/api/v1/runs/{run}/steps/{task}/artifacts")>
-                                {format!("artifacts ({label})")}
-                            </a>
-                        });
-                        let s_started = s.started_at.clone().unwrap_or_default();
-                        let start_offset = s.start_offset_ms;
-                        let now = current(live, s);
-                        view! {
-                            <tr data-task=task.clone()>
-                                <td><a href=format!("/runs/{run}?step={task}#log-title")>{task.clone()}</a></td>
-                                <td>{move || {
-                                    let state = now.get().state;
-                                    view! { <StateBadge name=state.as_str() tone=state.into() /> }
-                                }}</td>
-                                <td>{move || now.get().attempt}</td>
-                                <td title=s_started.clone()>{start_offset.map(|ms| format!("+{}", duration(Some(ms)))).unwrap_or_default()}</td>
-                                <td>{move || duration(now.get().duration_ms)}</td>
-                                <td>{move || now.get().exit_code.map(|c| c.to_string()).unwrap_or_default()}</td>
-                                <td class="text-xs">{move || now.get().message}{artifacts}</td>
-                                <td>{rerun.then(|| view! {
-                                    <button type="submit" form="rerun-step" name="task" value=task.clone() class="rerun-step" aria-describedby="rerun-step-help">"Re-run"</button>
-                                })}</td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-                // Not in the run: the event's `when:` left them out.
-                {left_out
-                    .into_iter()
-                    .map(|(task, why)| view! {
-                        <tr class="text-stone-500" data-task=task.clone() data-left-out="true">
-                            <td>{task.clone()}</td>
-                            <td><StateBadge name=StepState::Skipped.as_str() tone=StepState::Skipped.into() /></td>
-                            <td colspan="6" class="text-xs">{format!("left out by when: {why}")}</td>
-                        </tr>
-                    })
-                    .collect_view()}
-            </tbody>
-        </table></div>
     }
 }

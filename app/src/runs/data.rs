@@ -3,6 +3,7 @@
 use kiln_core::engine::{RunState, RunTrigger, StepState};
 use serde::{Deserialize, Serialize};
 
+pub use super::drawn::DrawnOnServer;
 use crate::accounts::data::{Crumb, NodeView};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,7 +130,7 @@ pub struct GraphNode {
     pub y: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GraphView {
     pub nodes: Vec<GraphNode>,
     /// Indexes into `nodes`, from dependency to dependant.
@@ -147,13 +148,10 @@ pub struct RunPage {
     pub started_by: Option<String>,
     /// How long ago it was created ("3 min ago").
     pub created_ago: String,
-    /// Every attempt of every step, in ms from the run's start.
-    pub spans: Vec<crate::screen::timeline::Span>,
-    /// Where the timeline's axis ends: the run's end, or now.
-    pub timeline_until: i64,
     pub params: Vec<(String, String)>,
-    pub steps: Vec<StepView>,
-    pub graph: GraphView,
+    /// The graph's natural size, for its zoom.
+    pub graph_width: f64,
+    pub graph_height: f64,
     pub can_run: bool,
     /// The run succeeded although `allow_failure` steps failed.
     pub allowed_failures: bool,
@@ -162,13 +160,27 @@ pub struct RunPage {
     /// The failed run of a pipeline file that does not load: each error
     /// with its line and column.
     pub errors: Vec<String>,
-    /// A pipeline run's steps its event's `when:` left out, with why.
-    pub left_out: Vec<(String, String)>,
     /// The concurrency group the run waits for, when the page was made.
     pub waiting_for: Option<String>,
     /// The run's newest event when the page was made: the live stream
     /// starts after it.
     pub last_event: i64,
+    /// The graph, the steps and their timeline: on a page load, drawn by
+    /// the server and not sent again as data.
+    pub detail: DrawnOnServer<RunDetail>,
+}
+
+/// A run's big parts: a box, a row and a timeline bar per task.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunDetail {
+    pub steps: Vec<StepView>,
+    pub graph: GraphView,
+    /// Every attempt of every step, in ms from the run's start.
+    pub spans: Vec<crate::screen::timeline::Span>,
+    /// Where the timeline's axis ends: the run's end, or now.
+    pub timeline_until: i64,
+    /// A pipeline run's steps its event's `when:` left out, with why.
+    pub left_out: Vec<(String, String)>,
 }
 
 /// A run of a pull request from a fork: its steps get no secrets until a

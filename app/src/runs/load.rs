@@ -49,10 +49,20 @@ pub async fn load_runs(
     Ok(port.runs(&parts, project, filter).await)
 }
 
+/// Run `run`'s page; with `drawn_on_server` (the server's own render of a
+/// page load), its graph and steps are left out of what is sent.
 #[server(prefix = "/ui/fn", endpoint = "run")]
-pub async fn load_run(run: i64) -> Result<Loaded<RunPage>, ServerFnError> {
+pub async fn load_run(
+    run: i64,
+    #[server(default)] drawn_on_server: bool,
+) -> Result<Loaded<RunPage>, ServerFnError> {
     let (port, parts) = port_and_request::<dyn RunsPort>()?;
-    Ok(port.run(&parts, run).await)
+    Ok(port.run(&parts, run).await.map(|mut page| {
+        if drawn_on_server {
+            page.detail = page.detail.drawn_on_server();
+        }
+        page
+    }))
 }
 
 #[server(prefix = "/ui/fn", endpoint = "log")]

@@ -2,6 +2,8 @@
 //! one row per task in the order given, one bar per attempt, placed as a
 //! share of the run's time so far. Pure.
 
+use std::collections::HashMap;
+
 use kiln_core::engine::StepState;
 
 /// An attempt as the page receives it: times in ms from the run's start,
@@ -45,12 +47,17 @@ pub fn rows(tasks: &[String], spans: &[Span], until: i64) -> Vec<Row> {
         .max()
         .unwrap_or(0)
         .max(1) as f64;
+    // Spans by task, once: a run may have thousands of both.
+    let mut by_task: HashMap<&str, Vec<&Span>> = HashMap::new();
+    for span in spans {
+        by_task.entry(span.task.as_str()).or_default().push(span);
+    }
     tasks
         .iter()
         .filter_map(|task| {
-            let bars: Vec<Bar> = spans
+            let bars: Vec<Bar> = by_task
+                .get(task.as_str())?
                 .iter()
-                .filter(|s| &s.task == task)
                 .map(|s| {
                     let start = s.start.max(0);
                     let end = s.end.unwrap_or(until).max(start);

@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use kiln_app::runs::data::{
-    ForkApproval, LogChunk, RunFilterView, RunPage, RunRow, RunsPage, StepView,
+    DrawnOnServer, ForkApproval, LogChunk, RunDetail, RunFilterView, RunPage, RunRow, RunsPage,
+    StepView,
 };
 use kiln_app::screen::timeline::Span;
 use kiln_core::access::Action;
@@ -237,18 +238,16 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
                 && allowed(principal, &project, Action::ManageSecrets),
         }),
     };
+    let left_out = body
+        .left_out
+        .iter()
+        .flatten()
+        .map(|l| (l.step.clone(), l.reason.clone()))
+        .collect();
     Ok(RunPage {
         started_by,
         created_ago,
-        spans,
-        timeline_until,
         errors: body.errors.clone().unwrap_or_default(),
-        left_out: body
-            .left_out
-            .iter()
-            .flatten()
-            .map(|l| (l.step.clone(), l.reason.clone()))
-            .collect(),
         fork,
         waiting_for: body
             .waiting_since
@@ -261,8 +260,15 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
         crumbs,
         run: row(body),
         params,
-        steps,
-        graph,
+        graph_width: graph.width,
+        graph_height: graph.height,
+        detail: DrawnOnServer::sent(RunDetail {
+            steps,
+            graph,
+            spans,
+            timeline_until,
+            left_out,
+        }),
     })
 }
 
