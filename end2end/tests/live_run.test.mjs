@@ -91,6 +91,19 @@ test('a 200-step run page follows the run over one event stream, without polling
 
   await page.waitForSelector('#run-state [data-state="success"]', { timeout: 60_000 });
   assert.equal(await page.locator('#dag g[data-state="success"]').count(), STEPS);
+  // The run's end reloaded the data and the browser drew the graph and the
+  // timeline itself: every box and bar is SVG, inside SVG, and drawn (an
+  // HTML element in an <svg> is not).
+  const drawn = await page.evaluate(() => {
+    const svg = 'http://www.w3.org/2000/svg';
+    const node = document.querySelector('#dag g.dag-node');
+    const all = [node, ...node.querySelectorAll('*')];
+    let up = node;
+    while (up && up.id !== 'dag') { all.push(up); up = up.parentElement; }
+    all.push(...document.querySelectorAll('#steps svg *'));
+    return [all.filter((e) => e.namespaceURI !== svg).map((e) => e.tagName).join(' ') || 'all SVG', node.querySelector('rect').getBoundingClientRect().width > 0];
+  });
+  assert.deepEqual(drawn, ['all SVG', true]);
   // The table shows its first 100 rows (the graph has every task).
   assert.equal(await page.locator('#steps tr[data-task] .badge[data-state="success"]').count(), 100);
   assert.match(await page.locator('#steps-more').textContent(), /100 of 200 steps shown/);

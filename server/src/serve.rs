@@ -197,6 +197,7 @@ impl Server {
             ),
             log_streams: http::api::runs::log_streams::LogStreams::from_config(&config),
             list_streams: http::api::runs::log_streams::LogStreams::for_lists(&config),
+            run_pages: Arc::default(),
         };
         spawn_housekeeping(&state, shutdown.clone());
         let jobs = state.jobs.clone();

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use kiln_core::engine::StepState;
 use leptos::prelude::*;
+use leptos::tachys::svg;
 
 use super::drawn_part::drawn_part;
 use super::run_patch;
@@ -80,13 +81,15 @@ pub fn Dag(
         let (w, h, class) = svg_size(width, height, zoom.get());
         run_patch::zoom(&w, &h, class);
     });
+    // The drawing is the same for every selection (and so kept with the
+    // data): the outline is set on it in the browser.
     Effect::new(move |_| run_patch::select(selected.get().as_deref()));
-    let drawn = selected.get_untracked();
     let drawing = drawn_part(
         "dag-box",
         "max-h-[36rem] overflow-auto p-2",
-        detail.get(),
-        |detail| graph_svg(detail, run, drawn.as_deref()),
+        &detail,
+        "graph",
+        |detail| graph_svg(detail, run),
     );
     let button = "rounded border border-stone-300 px-2 py-0.5 dark:border-stone-700";
     view! {
@@ -119,12 +122,12 @@ fn svg_size(width: f64, height: f64, zoom: Option<f64>) -> (String, String, &'st
     )
 }
 
-/// The drawing: a box per task in its state, `selected` outlined.
+/// The drawing: a box per task in its state.
 /// Drawn once per task (a run may have thousands): where a box sits and
 /// its state are attributes here; its colour follows its state in the
 /// stylesheet, and what every box shares (size, corners, fonts, the
 /// selected outline) is there too or on the enclosing group.
-fn graph_svg(detail: &RunDetail, run: i64, selected: Option<&str>) -> AnyView {
+fn graph_svg(detail: &RunDetail, run: i64) -> impl IntoView + use<> {
     let graph = &detail.graph;
     let states: HashMap<&str, StepState> = detail
         .steps
@@ -135,18 +138,26 @@ fn graph_svg(detail: &RunDetail, run: i64, selected: Option<&str>) -> AnyView {
         .nodes
         .iter()
         .map(|n| {
-            let state = states.get(n.task.as_str()).copied().unwrap_or(StepState::Queued);
-            let is_selected = selected == Some(n.task.as_str());
+            let state = states
+                .get(n.task.as_str())
+                .copied()
+                .unwrap_or(StepState::Queued);
             view! {
-                <a href=format!("/runs/{run}?step={}#log-title", n.task)>
-                    <g class="dag-node" data-task=n.task.clone() data-state=state.as_str() data-selected=is_selected.then_some("true")
-                        transform=format!("translate({} {})", n.x, n.y)>
-                        <title>{node_title(&n.task, state)}</title>
-                        <rect />
-                        <text x="8" y="23">{label(&n.task)}</text>
-                        <text x=NODE_WIDTH - 18.0 y="23" aria-hidden="true">{symbol(state)}</text>
-                    </g>
-                </a>
+                // Wrapped in a group: built in the browser, a top-level `<a>`
+                // would be an HTML link, which no `<svg>` draws.
+                <g>
+                    <a href=format!("/runs/{run}?step={}#log-title", n.task)>
+                        <g class="dag-node" data-task=n.task.clone() data-state=state.as_str()
+                            transform=format!("translate({} {})", n.x, n.y)>
+                            // The builder: the view macro makes any `<title>`
+                            // here an HTML one, which is no SVG title.
+                            {svg::title().child(node_title(&n.task, state))}
+                            <rect />
+                            <text x="8" y="23">{label(&n.task)}</text>
+                            <text x=NODE_WIDTH - 18.0 y="23" aria-hidden="true">{symbol(state)}</text>
+                        </g>
+                    </a>
+                </g>
             }
             .into_any()
         })
@@ -156,12 +167,11 @@ fn graph_svg(detail: &RunDetail, run: i64, selected: Option<&str>) -> AnyView {
     view! {
         <svg id="dag" role="group" aria-label=format!("Graph of the run's {} tasks and what each waits for; the steps table below lists the same", graph.nodes.len())
             width=width height=height class=class viewBox=format!("0 0 {} {}", graph.width, graph.height)>
-            <ArrowMarker id="arrow" />
+            {arrow_marker("arrow")}
             {edge_paths(graph, "arrow")}
             <g fill="white" font-size="13" font-family="ui-monospace, monospace">{nodes}</g>
         </svg>
     }
-    .into_any()
 }
 
 /// A box's hover text and accessible name: the whole name and the state.
@@ -170,7 +180,7 @@ pub fn node_title(task: &str, state: StepState) -> String {
 }
 
 /// An arrow from each dependency's box to its dependant's, ending in the
-/// marker `marker` (see [`ArrowMarker`]): one path per dependant, since
+/// marker `marker` (see [`arrow_marker`]): one path per dependant, since
 /// its arrows all end in the same point, level, under one arrowhead.
 pub fn edge_paths(graph: &GraphView, marker: &'static str) -> impl IntoView + use<> {
     let paths = edge_data(graph)
@@ -211,9 +221,9 @@ fn edge_data(graph: &GraphView) -> Vec<String> {
     paths
 }
 
-/// The arrowhead the edges end in, for an SVG's `<defs>`.
-#[component]
-pub fn ArrowMarker(id: &'static str) -> impl IntoView {
+/// The arrowhead the edges end in, for an SVG's `<defs>` (a plain
+/// function: drawn parts hold no component, see `drawn_part`).
+pub fn arrow_marker(id: &'static str) -> impl IntoView {
     view! {
         <defs>
             <marker id=id viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">

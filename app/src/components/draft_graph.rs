@@ -6,7 +6,7 @@
 
 use leptos::prelude::*;
 
-use super::dag::{ArrowMarker, edge_paths, label};
+use super::dag::{arrow_marker, edge_paths, label};
 use crate::runs::data::GraphView;
 use crate::screen::graph_layout::{NODE_HEIGHT, NODE_WIDTH};
 
@@ -58,7 +58,7 @@ pub fn DraftGraph(graph: GraphView) -> impl IntoView {
         <div class="max-h-[28rem] overflow-auto rounded-lg border border-stone-200 bg-white p-2 dark:border-stone-800 dark:bg-stone-900" tabindex="0">
             <svg id="draft-graph" role="img" aria-labelledby="draft-graph-title" aria-describedby="draft-graph-text"
                 width=width height=height class="h-auto max-w-full" viewBox=format!("0 0 {width} {height}")>
-                <ArrowMarker id="draft-arrow" />
+                {arrow_marker("draft-arrow")}
                 {edges}
                 {nodes}
             </svg>

@@ -73,7 +73,7 @@ pub fn step(step: &StepView) {
         let Some(row) = find(&task_selector("#steps tr", &step.task)) else {
             return;
         };
-        if let Ok(Some(badge)) = row.query_selector("td:nth-child(2) > span") {
+        if let Ok(Some(badge)) = row.query_selector(":scope > td:nth-child(2) > span") {
             let _ = badge.set_attribute("class", badge_class(state.into()));
             let _ = badge.set_attribute("data-state", state.as_str());
             badge.set_text_content(Some(state.as_str()));

@@ -10,11 +10,12 @@ use std::collections::HashMap;
 
 use kiln_core::engine::StepState;
 use leptos::prelude::*;
+use leptos::tachys::svg;
 
 use super::drawn_part::drawn_part;
-use super::run_state::{StateBadge, duration, fill};
+use super::run_state::{badge_class, duration, fill};
 use crate::runs::data::{DrawnOnServer, RunDetail, StepView};
-use crate::screen::timeline::{Row, rows};
+use crate::screen::timeline::{Row, axis_ms, rows};
 
 /// Rows shown before "Show all": a page stays small for any run.
 pub const FIRST_ROWS: usize = 100;
@@ -37,13 +38,17 @@ pub fn RunSteps(
             <p id="rerun-step-help" class="sr-only">"Runs this step and the steps after it again"</p>
         }
     });
-    let table = drawn_part("steps-box", "mt-4", detail.get(), move |detail| {
-        steps_table(detail, run, rerun, all)
-    });
+    let table = drawn_part(
+        "steps-box",
+        "mt-4",
+        &detail,
+        &format!("steps rerun={rerun} all={all}"),
+        move |detail| steps_table(detail, run, rerun, all),
+    );
     view! { {rerun_form} {table} }
 }
 
-fn steps_table(detail: &RunDetail, run: i64, rerun: bool, all: bool) -> AnyView {
+fn steps_table(detail: &RunDetail, run: i64, rerun: bool, all: bool) -> impl IntoView + use<> {
     let shown = if all { usize::MAX } else { FIRST_ROWS };
     let tasks: Vec<String> = detail
         .steps
@@ -52,13 +57,8 @@ fn steps_table(detail: &RunDetail, run: i64, rerun: bool, all: bool) -> AnyView 
         .map(|s| s.task.clone())
         .collect();
     let timeline = rows(&tasks, &detail.spans, detail.timeline_until);
-    // Bars are placed in percent of this axis: the header's marks too.
-    let axis = timeline
-        .iter()
-        .flat_map(|r| r.bars.iter().map(|b| b.start_ms + b.took_ms))
-        .chain([detail.timeline_until])
-        .max()
-        .unwrap_or(1);
+    // The bars' axis, the header's marks too (every span's, shown or not).
+    let axis = axis_ms(&detail.spans, detail.timeline_until);
     let marks: Vec<String> = (0..=4)
         .map(|q| match q {
             0 => "0".to_owned(),
@@ -76,13 +76,15 @@ fn steps_table(detail: &RunDetail, run: i64, rerun: bool, all: bool) -> AnyView 
     let left_out = detail
         .left_out
         .iter()
-        .map(|(task, why)| view! {
-            // Not in the run: the event's `when:` left it out.
-            <tr class="text-stone-500" data-task=task.clone() data-left-out="true">
-                <td>{task.clone()}</td>
-                <td><StateBadge name=StepState::Skipped.as_str() tone=StepState::Skipped.into() /></td>
-                <td colspan="7" class="text-xs">{format!("left out by when: {why}")}</td>
-            </tr>
+        .map(|(task, why)| {
+            view! {
+                // Not in the run: the event's `when:` left it out.
+                <tr class="text-stone-500" data-task=task.clone() data-left-out="true">
+                    <td>{task.clone()}</td>
+                    <td>{badge(StepState::Skipped)}</td>
+                    <td colspan="7" class="text-xs">{format!("left out by when: {why}")}</td>
+                </tr>
+            }
         })
         .collect_view();
     let hidden = detail.steps.len().saturating_sub(shown);
@@ -114,7 +116,12 @@ fn steps_table(detail: &RunDetail, run: i64, rerun: bool, all: bool) -> AnyView 
         </table></div>
         {more}
     }
-    .into_any()
+}
+
+/// A state's badge, as `StateBadge` draws it (a plain function: drawn
+/// parts hold no component, see `drawn_part`).
+fn badge(state: StepState) -> impl IntoView + use<> {
+    view! { <span class=badge_class(state.into()) data-state=state.as_str()>{state.as_str()}</span> }
 }
 
 /// A step's row; `bars` are its attempts on the timeline, if it started.
@@ -143,17 +150,18 @@ fn step_row(s: &StepView, run: i64, rerun: bool, bars: Option<Row>) -> AnyView {
                     <rect class="timeline-bar" data-attempt=bar.attempt data-state=bar.state.as_str()
                         x=format!("{:.1}", bar.left * 10.0) width=format!("{:.1}", bar.width * 10.0)
                         fill=fill(bar.state.into()) role="img">
-                        <title>{text}</title>
+                        // Not `<title>`: the view macro would make it HTML.
+                        {svg::title().child(text)}
                     </rect>
                 }
             })
             .collect_view();
-        view! { <svg viewBox="0 0 1000 16" preserveAspectRatio="none">{rects}</svg> }.into_any()
+        view! { <svg viewBox="0 0 1000 16" preserveAspectRatio="none">{rects}</svg> }
     });
     view! {
         <tr data-task=task.clone()>
             <td><a href=format!("/runs/{run}?step={task}#log-title")>{task.clone()}</a></td>
-            <td><StateBadge name=s.state.as_str() tone=s.state.into() /></td>
+            <td>{badge(s.state)}</td>
             <td>{s.attempt}</td>
             <td title=s.started_at.clone()>{s.start_offset_ms.map(|ms| format!("+{}", duration(Some(ms))))}</td>
             <td>{duration(s.duration_ms)}</td>

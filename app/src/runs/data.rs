@@ -105,23 +105,6 @@ pub struct StepView {
     pub artifacts: Option<String>,
 }
 
-impl StepView {
-    /// A step the page knows nothing of yet: queued, not started.
-    pub fn waiting(task: &str) -> Self {
-        StepView {
-            task: task.to_owned(),
-            state: StepState::Queued,
-            attempt: 1,
-            duration_ms: None,
-            exit_code: None,
-            message: String::new(),
-            started_at: None,
-            start_offset_ms: None,
-            artifacts: None,
-        }
-    }
-}
-
 /// A task's box in the drawn graph.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GraphNode {
@@ -130,7 +113,7 @@ pub struct GraphNode {
     pub y: f64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GraphView {
     pub nodes: Vec<GraphNode>,
     /// Indexes into `nodes`, from dependency to dependant.
@@ -171,7 +154,7 @@ pub struct RunPage {
 }
 
 /// A run's big parts: a box, a row and a timeline bar per task.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunDetail {
     pub steps: Vec<StepView>,
     pub graph: GraphView,
@@ -250,7 +233,17 @@ mod tests {
 
     #[test]
     fn a_step_leaves_its_empty_fields_out_and_reads_them_back() {
-        let waiting = StepView::waiting("build");
+        let waiting = StepView {
+            task: "build".into(),
+            state: StepState::Queued,
+            attempt: 1,
+            duration_ms: None,
+            exit_code: None,
+            message: String::new(),
+            started_at: None,
+            start_offset_ms: None,
+            artifacts: None,
+        };
         let json = serde_json::to_string(&waiting).unwrap();
         assert_eq!(json, r#"{"task":"build","state":"queued","attempt":1}"#);
         assert_eq!(serde_json::from_str::<StepView>(&json).unwrap(), waiting);

@@ -37,16 +37,22 @@ pub struct Row {
 /// The narrowest bar drawn, in percent, so an instant attempt still shows.
 const MIN_WIDTH: f64 = 0.4;
 
-/// The rows for `tasks` (those with no attempt are left out) over an axis
-/// from the run's start to `until` ms (the run's end, or now).
-pub fn rows(tasks: &[String], spans: &[Span], until: i64) -> Vec<Row> {
-    let axis = spans
+/// Where the axis of `spans` ends, in ms from the run's start: the last
+/// end (a running attempt's is `until`), and at least `until`.
+pub fn axis_ms(spans: &[Span], until: i64) -> i64 {
+    spans
         .iter()
         .map(|s| s.end.unwrap_or(until).max(s.start))
         .chain([until])
         .max()
         .unwrap_or(0)
-        .max(1) as f64;
+        .max(1)
+}
+
+/// The rows for `tasks` (those with no attempt are left out) over an axis
+/// from the run's start to `until` ms (the run's end, or now).
+pub fn rows(tasks: &[String], spans: &[Span], until: i64) -> Vec<Row> {
+    let axis = axis_ms(spans, until) as f64;
     // Spans by task, once: a run may have thousands of both.
     let mut by_task: HashMap<&str, Vec<&Span>> = HashMap::new();
     for span in spans {

@@ -12,6 +12,7 @@ use crate::db::Database;
 use crate::engine::Engine;
 use crate::http::api::runs::log_streams::LogStreams;
 use crate::http::metrics::Metrics;
+use crate::http::pages::run_cache::RunPages;
 use crate::http::quota::Quotas;
 use crate::jobs::{JobQueue, PoolHealth};
 
@@ -31,4 +32,6 @@ pub struct AppState {
     /// The run lists' live streams (`GET /api/v1/runs/events`).
     #[from_ref(skip)]
     pub list_streams: LogStreams,
+    /// Finished runs' pages, kept for the next view.
+    pub run_pages: Arc<RunPages>,
 }

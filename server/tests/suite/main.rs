@@ -28,6 +28,7 @@ mod pipeline_pages;
 mod pipelines;
 mod repository;
 mod run_events;
+mod run_pages;
 mod runs_across;
 mod runs_live;
 mod sandbox;

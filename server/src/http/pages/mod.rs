@@ -32,6 +32,7 @@ use views::{crumbs_for, denied, member_view, node_view, user_view};
 
 mod home;
 mod pipelines;
+pub mod run_cache;
 mod runs;
 mod schedules;
 mod views;

@@ -15,11 +15,13 @@ use kiln_core::engine::StepState;
 use kiln_core::engine::attempt_spans::{StepMove, attempt_spans};
 
 use super::home::ago;
+use super::run_cache::{KeptPage, SharedRunPage};
 use super::views::{allowed, crumbs_for, graph_view, node_view};
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::accounts::users;
 use crate::clock::now_ms;
+use crate::db::entities::run as run_row;
 use crate::engine::logs::{log_key, whole_lines};
 use crate::engine::repo::events;
 use crate::engine::repo::runs::{self as run_store, Projects, RunFilter};
@@ -152,6 +154,58 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
     )
     .await?;
     let crumbs = crumbs_for(db, &project.node).await?;
+    // A finished run changes only by new events: its page is kept under
+    // its newest one (see `run_cache`).
+    let finished = found_run.state.is_done();
+    let kept = match finished
+        .then(|| state.run_pages.get(id, last_event))
+        .flatten()
+    {
+        Some(kept) => kept,
+        None => {
+            let kept = shared_run_page(state, found_run).await?;
+            if finished {
+                state.run_pages.keep(id, last_event, kept.clone());
+            }
+            kept
+        }
+    };
+    // What depends on who looks, and when.
+    let KeptPage {
+        shared,
+        created_ms,
+        secrets_withheld,
+    } = kept;
+    let mut fork = shared.fork;
+    if let Some(fork) = &mut fork {
+        fork.can_approve = secrets_withheld && allowed(principal, &project, Action::ManageSecrets);
+    }
+    Ok(RunPage {
+        created_ago: ago(now_ms(), created_ms),
+        can_run: allowed(principal, &project, Action::Run),
+        fork,
+        project: node_view(NodeBody::new(project.node, project.role)),
+        crumbs,
+        run: shared.run,
+        started_by: shared.started_by,
+        params: shared.params,
+        graph_width: shared.graph_width,
+        graph_height: shared.graph_height,
+        allowed_failures: shared.allowed_failures,
+        errors: shared.errors,
+        waiting_for: shared.waiting_for,
+        last_event,
+        detail: shared.detail,
+    })
+}
+
+/// What run `found_run`'s page shows to any viewer.
+async fn shared_run_page(
+    state: &AppState,
+    found_run: run_row::Model,
+) -> Result<KeptPage, ApiError> {
+    let db = &state.db.conn;
+    let id = found_run.id;
     let definition = state.engine.definitions.of_run(db, &found_run).await.ok();
     let started_by = match found_run.created_by {
         Some(user) => Some(
@@ -163,7 +217,6 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
     };
     let now = now_ms();
     let created_ms = found_run.created_at_ms;
-    let created_ago = ago(now, created_ms);
     let ended_ms = found_run.finished_at_ms;
     let view = run_store::view(db, found_run).await?;
     let (spans, timeline_until) = timeline(
@@ -234,41 +287,44 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
                 ),
                 None => None,
             },
-            can_approve: approval.secrets_withheld
-                && allowed(principal, &project, Action::ManageSecrets),
+            // Set for each viewer.
+            can_approve: false,
         }),
     };
+    let secrets_withheld = body
+        .approval
+        .as_ref()
+        .is_some_and(|approval| approval.secrets_withheld);
     let left_out = body
         .left_out
         .iter()
         .flatten()
         .map(|l| (l.step.clone(), l.reason.clone()))
         .collect();
-    Ok(RunPage {
-        started_by,
-        created_ago,
-        errors: body.errors.clone().unwrap_or_default(),
-        fork,
-        waiting_for: body
-            .waiting_since
-            .as_ref()
-            .and(body.concurrency_group.clone()),
-        last_event,
-        allowed_failures,
-        can_run: allowed(principal, &project, Action::Run),
-        project: node_view(NodeBody::new(project.node, project.role)),
-        crumbs,
-        run: row(body),
-        params,
-        graph_width: graph.width,
-        graph_height: graph.height,
-        detail: DrawnOnServer::sent(RunDetail {
-            steps,
-            graph,
-            spans,
-            timeline_until,
-            left_out,
-        }),
+    Ok(KeptPage {
+        shared: SharedRunPage {
+            started_by,
+            errors: body.errors.clone().unwrap_or_default(),
+            fork,
+            waiting_for: body
+                .waiting_since
+                .as_ref()
+                .and(body.concurrency_group.clone()),
+            allowed_failures,
+            run: row(body),
+            params,
+            graph_width: graph.width,
+            graph_height: graph.height,
+            detail: DrawnOnServer::sent(RunDetail {
+                steps,
+                graph,
+                spans,
+                timeline_until,
+                left_out,
+            }),
+        },
+        created_ms,
+        secrets_withheld,
     })
 }
 
