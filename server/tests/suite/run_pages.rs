@@ -1,7 +1,8 @@
 //! A run's page from outside: its graph and steps are in the markup and not
 //! again in the hydration data; a big run lists its first 100 rows and all
 //! of them on asking; a finished run's page, kept for the next view, still
-//! shows each viewer their own rights, and a re-run is seen at once; the
+//! shows each viewer their own rights, and a re-run or its workflow's
+//! deletion is seen at once; the
 //! browser's own fetch of the data gets it whole.
 
 use serde_json::json;
@@ -110,5 +111,18 @@ async fn a_finished_runs_page_is_drawn_once_and_shows_each_viewer_their_own() {
         let body = response.text().await.unwrap();
         assert_eq!(body.contains("task_119"), whole, "{drawn}: {body}");
     }
+
+    // Deleting the workflow changes nothing of the run, and the kept page
+    // says so at once.
+    assert!(page(&alice, &path).await.contains(">wide</a>"));
+    let (status, body) = alice
+        .send(
+            "DELETE",
+            &format!("/api/v1/projects/{project}/workflows/wide"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    assert!(page(&alice, &path).await.contains("(deleted workflow)"));
     app.stop().await;
 }

@@ -177,12 +177,20 @@ pub async fn get(db: &impl ConnectionTrait, run_id: i64) -> Result<run::Model, S
         .ok_or(ServiceError::NotFound("run"))
 }
 
-pub async fn view(db: &impl ConnectionTrait, run: run::Model) -> Result<RunView, ServiceError> {
-    let steps = steps_of(db, run.id).await?;
-    let workflow = match run.workflow_id {
+/// The name of the workflow `run` ran, while the workflow exists.
+pub async fn workflow_name(
+    db: &impl ConnectionTrait,
+    run: &run::Model,
+) -> Result<Option<String>, ServiceError> {
+    Ok(match run.workflow_id {
         Some(id) => wf::Entity::find_by_id(id).one(db).await?.map(|w| w.name),
         None => None,
-    };
+    })
+}
+
+pub async fn view(db: &impl ConnectionTrait, run: run::Model) -> Result<RunView, ServiceError> {
+    let steps = steps_of(db, run.id).await?;
+    let workflow = workflow_name(db, &run).await?;
     let version = match run.version_id {
         Some(id) => crate::db::entities::workflow_version::Entity::find_by_id(id)
             .one(db)

@@ -156,16 +156,20 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
     let crumbs = crumbs_for(db, &project.node).await?;
     // A finished run changes only by new events: its page is kept under
     // its newest one (see `run_cache`).
+    // An approval changes the run's row without an event: the row's
+    // change time is part of the key.
     let finished = found_run.state.is_done();
-    let kept = match finished
-        .then(|| state.run_pages.get(id, last_event))
-        .flatten()
-    {
-        Some(kept) => kept,
+    let version = (last_event, found_run.updated_at_ms);
+    let kept = match finished.then(|| state.run_pages.get(id, version)).flatten() {
+        Some(mut kept) => {
+            // Deleting its workflow changes nothing of the run.
+            kept.shared.run.workflow = run_store::workflow_name(db, &found_run).await?;
+            kept
+        }
         None => {
             let kept = shared_run_page(state, found_run).await?;
             if finished {
-                state.run_pages.keep(id, last_event, kept.clone());
+                state.run_pages.keep(id, version, kept.clone());
             }
             kept
         }
