@@ -55,6 +55,17 @@ async fn a_finished_runs_page_is_drawn_once_and_shows_each_viewer_their_own() {
         "no task in the hydration data"
     );
     assert_eq!(rows(&page(&alice, &format!("{path}?steps=all")).await), 120);
+    // Anything else asks for nothing more, and is not echoed.
+    for odd in [
+        "ALL",
+        "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "all%00",
+        "1e9",
+    ] {
+        let shown = page(&alice, &format!("{path}?steps={odd}")).await;
+        assert_eq!(rows(&shown), 100, "{odd}");
+        assert!(!shown.contains("<script>alert(1)"), "{odd}");
+    }
 
     // A viewer of the group sees the same run without the owner's buttons;
     // the owner, after them, still has them.
