@@ -27,8 +27,9 @@ struct Change {
 }
 
 /// Follows run `run` from event `after` on: step changes go onto the
-/// drawn graph and steps, and into `news`, and `on_run` is called when the run itself changes (the
-/// stream then closes). Closed when the calling scope is cleaned up.
+/// drawn graph and steps, and into `news`, and `on_run` is called when
+/// the run itself changes (the stream then closes). Closed when the
+/// calling scope is cleaned up.
 pub fn follow(run: i64, after: i64, news: StepNews, on_run: impl Fn() + Clone + 'static) {
     // The latest change not yet told; a timer tells it.
     let untold: StoredValue<Option<String>> = StoredValue::new(None);
