@@ -1,0 +1,77 @@
+"""Every dashboard page under load (see bench/pages).
+Usage: python3 bench/pages.py URL"""
+import functools, os, subprocess, sys, time, urllib.request
+
+from kiln_api import Api
+
+BASE = sys.argv[1]
+CONNECTIONS = int(os.environ.get("PAGES_CONNECTIONS", "50"))
+DURATION = os.environ.get("PAGES_WRK", "5s")
+# What Chromium sends: the server picks.
+ENCODINGS = "gzip, deflate, br, zstd"
+print = functools.partial(print, flush=True)
+
+
+def chain_of_layers(layers, width):
+    lines = ["tasks:"]
+    for layer in range(layers):
+        for i in range(width):
+            lines.append(f"  l{layer:02d}_task_{i:02d}:")
+            lines.append("    run: 'true'")
+            if layer > 0:
+                needs = sorted({f"l{layer - 1:02d}_task_{i:02d}", f"l{layer - 1:02d}_task_{(i + 1) % width:02d}"})
+                lines.append(f"    needs: [{', '.join(needs)}]")
+    return "\n".join(lines) + "\n"
+
+
+api = Api(BASE)
+creds = {"username": "admin", "password": "correct horse"}
+api.call("POST", "/api/v1/auth/register", creds)
+api.call("POST", "/api/v1/auth/login", creds)
+group = api.call("POST", "/api/v1/groups", {"slug": "bench"})["id"]
+project = api.call("POST", "/api/v1/projects", {"slug": "web", "group_id": group})["id"]
+api.call("PUT", f"/api/v1/projects/{project}/workflows/ci", {"source": chain_of_layers(4, 5)})
+api.call("PUT", f"/api/v1/projects/{project}/workflows/big", {"source": chain_of_layers(25, 20)})
+small = api.call("POST", f"/api/v1/projects/{project}/workflows/ci/runs", {"params": {}})["id"]
+big = api.call("POST", f"/api/v1/projects/{project}/workflows/big/runs", {"params": {}})["id"]
+for run in (small, big):
+    while api.call("GET", f"/api/v1/runs/{run}")["state"] in ("queued", "running"):
+        time.sleep(0.2)
+jar = next(h.cookiejar for h in api.opener.handlers if hasattr(h, "cookiejar"))
+cookie = next(f"{c.name}={c.value}" for c in jar)
+
+pages = [
+    ("/login", None),
+    ("/", cookie),
+    ("/projects", cookie),
+    ("/runs", cookie),
+    ("/workflows", cookie),
+    ("/schedules", cookie),
+    ("/account", cookie),
+    ("/docs/api", cookie),
+    ("/g/bench", cookie),
+    ("/p/bench/web", cookie),
+    (f"/projects/{project}/workflows/ci", cookie),
+    (f"/projects/{project}/runs", cookie),
+    (f"/runs/{small} (20 tasks)", cookie),
+    (f"/runs/{big} (500 tasks)", cookie),
+    ("/no-such-page", cookie),
+]
+for label, who in pages:
+    path = label.split(" ")[0]
+    headers = {"Accept-Encoding": ENCODINGS} | ({"Cookie": who} if who else {})
+    req = urllib.request.Request(BASE + path, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            status, body, encoding = resp.status, resp.read(), resp.headers.get("Content-Encoding", "identity")
+    except urllib.error.HTTPError as e:
+        status, body, encoding = e.code, e.read(), e.headers.get("Content-Encoding", "identity")
+    args = ["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", DURATION, "--latency", "-H", f"Accept-Encoding: {ENCODINGS}"]
+    if who:
+        args += ["-H", f"Cookie: {who}"]
+    out = subprocess.run(args + [BASE + path], capture_output=True, text=True).stdout
+    pick = lambda key: next((l.split()[1] for l in out.splitlines() if l.strip().startswith(key)), "?")
+    p99 = pick("99%")
+    print(f"GET {label}: {status}, {len(body):,} bytes as {encoding}; "
+          f"p50 {pick('50%')}, p99 {p99}, {pick('Requests/sec')} req/s (wrk -c{CONNECTIONS} {DURATION})")
+print("every page signed in (its owner), but /login signed out")
