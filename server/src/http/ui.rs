@@ -68,6 +68,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 super::quota_gate::gate,
             )),
         )
+        .layer(axum::middleware::from_fn(super::pages::remember_viewer))
         // Pages and forms know who is looking through the session cookie.
         .layer(super::sessions::layer(state));
     let assets = SiteAssets::load(&pkg_dir, &options.output_name);

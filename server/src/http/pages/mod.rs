@@ -55,11 +55,31 @@ pub fn backend(state: AppState) -> SharedBackend {
     Arc::new(PagesBackend { state })
 }
 
+/// Who a page request comes from, worked out once: the header and the
+/// page's own data both ask, and each asking reads the session's user.
+#[derive(Clone, Default)]
+pub struct ViewerOnce(Arc<tokio::sync::OnceCell<Principal>>);
+
+/// Gives each page request its [`ViewerOnce`].
+pub async fn remember_viewer(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    request.extensions_mut().insert(ViewerOnce::default());
+    next.run(request).await
+}
+
 impl PagesBackend {
     pub(super) async fn principal(&self, request: &Parts) -> Principal {
-        session_principal_of(&self.state, request)
-            .await
-            .unwrap_or(Principal::Anonymous { addr: None })
+        let resolve = || async {
+            session_principal_of(&self.state, request)
+                .await
+                .unwrap_or(Principal::Anonymous { addr: None })
+        };
+        match request.extensions.get::<ViewerOnce>() {
+            Some(once) => once.0.get_or_init(resolve).await.clone(),
+            None => resolve().await,
+        }
     }
 
     async fn node_page(

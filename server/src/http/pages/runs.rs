@@ -27,7 +27,7 @@ use crate::engine::repo::events;
 use crate::engine::repo::runs::{self as run_store, Projects, RunFilter};
 use crate::engine::workflows;
 use crate::http::api::accounts::types::NodeBody;
-use crate::http::api::runs::run::authorized_run;
+use crate::http::api::runs::run::{authorized_run, authorized_run_in};
 use crate::http::api::runs::types::RunBody;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
@@ -144,15 +144,7 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
     let last_event = events::last_id(db, Some(id))
         .await
         .map_err(ApiError::database)?;
-    let found_run = authorized_run(state, principal, id, Action::View).await?;
-    let project = authorize(
-        db,
-        principal,
-        NodeKind::Project,
-        found_run.project_id,
-        Action::View,
-    )
-    .await?;
+    let (found_run, project) = authorized_run_in(state, principal, id, Action::View).await?;
     let crumbs = crumbs_for(db, &project.node).await?;
     // A finished run changes only by new events: its page is kept under
     // its newest one (see `run_cache`).

@@ -11,7 +11,7 @@ use kiln_core::engine::{RunState, RunTrigger};
 
 use super::types::{ApproveBody, RetryAnswer, RetryBody, RunBody, RunList, RunListQuery, StepBody};
 use crate::accounts::Principal;
-use crate::accounts::authorize::authorize;
+use crate::accounts::authorize::{Authorized, authorize};
 use crate::db::entities::run;
 use crate::engine::approve;
 use crate::engine::control::{self, Rerun};
@@ -29,6 +29,16 @@ pub(crate) async fn authorized_run(
     id: i64,
     action: Action,
 ) -> Result<run::Model, ApiError> {
+    Ok(authorized_run_in(state, principal, id, action).await?.0)
+}
+
+/// [`authorized_run`], with the project and the caller's role there.
+pub(crate) async fn authorized_run_in(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    action: Action,
+) -> Result<(run::Model, Authorized), ApiError> {
     let db = &state.db.conn;
     if principal.user().is_none() {
         return Err(ApiError::Unauthorized(
@@ -36,13 +46,13 @@ pub(crate) async fn authorized_run(
         ));
     }
     let found = run_store::get(db, id).await?;
-    authorize(db, principal, NodeKind::Project, found.project_id, action)
+    let project = authorize(db, principal, NodeKind::Project, found.project_id, action)
         .await
         .map_err(|e| match ApiError::from(e) {
             ApiError::NotFound(_) => ApiError::NotFound("run not found".into()),
             other => other,
         })?;
-    Ok(found)
+    Ok((found, project))
 }
 
 /// The project's runs, newest first.
