@@ -1,9 +1,8 @@
 """A big run's page (see bench/big_run).
 Usage: python3 bench/big_run.py URL TASKS"""
 import functools, os, subprocess, sys, time, urllib.request
-from http.cookiejar import CookieJar
 
-from kiln_api import Api
+from kiln_api import owner_of_project, session_cookie
 
 BASE, TASKS = sys.argv[1], int(sys.argv[2])
 WIDTH = 20
@@ -29,20 +28,14 @@ def workflow():
     return "\n".join(lines) + "\n"
 
 
-api = Api(BASE)
-creds = {"username": "admin", "password": "correct horse"}
-api.call("POST", "/api/v1/auth/register", creds)
-api.call("POST", "/api/v1/auth/login", creds)
-group = api.call("POST", "/api/v1/groups", {"slug": "bench"})["id"]
-project = api.call("POST", "/api/v1/projects", {"slug": "big", "group_id": group})["id"]
+api, project = owner_of_project(BASE, "big")
 api.call("PUT", f"/api/v1/projects/{project}/workflows/big", {"source": workflow()})
 run = api.call("POST", f"/api/v1/projects/{project}/workflows/big/runs", {"params": {}})["id"]
 t0 = time.monotonic()
 while api.call("GET", f"/api/v1/runs/{run}")["state"] in ("queued", "running"):
     time.sleep(0.2)
 print(f"{TASKS} tasks ({WIDTH} a layer) ran in {time.monotonic() - t0:.1f} s")
-jar = next(h.cookiejar for h in api.opener.handlers if hasattr(h, "cookiejar"))
-session = next(f"{c.name}={c.value}" for c in jar)
+session = session_cookie(api)
 last = name((TASKS - 1) // WIDTH, (TASKS - 1) % WIDTH)
 
 

@@ -23,6 +23,24 @@ class Api:
             return json.loads(text) if text else None
 
 
+def owner_of_project(base, project_slug, group_slug="bench"):
+    """A new signed-in admin who owns group `group_slug` and project
+    `project_slug` in it: (the API session, the project's id)."""
+    api = Api(base)
+    creds = {"username": "admin", "password": "correct horse"}
+    api.call("POST", "/api/v1/auth/register", creds)
+    api.call("POST", "/api/v1/auth/login", creds)
+    group = api.call("POST", "/api/v1/groups", {"slug": group_slug})["id"]
+    project = api.call("POST", "/api/v1/projects", {"slug": project_slug, "group_id": group})["id"]
+    return api, project
+
+
+def session_cookie(api):
+    """The session cookie of `api`'s client, as a Cookie header's value."""
+    jar = next(h.cookiejar for h in api.opener.handlers if hasattr(h, "cookiejar"))
+    return next(f"{c.name}={c.value}" for c in jar)
+
+
 def ms(stamp):
     """Milliseconds since the epoch of an RFC 3339 stamp (UTC)."""
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000

@@ -1,8 +1,8 @@
 """Every dashboard page under load (see bench/pages).
 Usage: python3 bench/pages.py URL"""
-import functools, os, subprocess, sys, time, urllib.request
+import functools, os, subprocess, sys, time, urllib.error, urllib.request
 
-from kiln_api import Api
+from kiln_api import owner_of_project, session_cookie
 
 BASE = sys.argv[1]
 CONNECTIONS = int(os.environ.get("PAGES_CONNECTIONS", "50"))
@@ -24,12 +24,7 @@ def chain_of_layers(layers, width):
     return "\n".join(lines) + "\n"
 
 
-api = Api(BASE)
-creds = {"username": "admin", "password": "correct horse"}
-api.call("POST", "/api/v1/auth/register", creds)
-api.call("POST", "/api/v1/auth/login", creds)
-group = api.call("POST", "/api/v1/groups", {"slug": "bench"})["id"]
-project = api.call("POST", "/api/v1/projects", {"slug": "web", "group_id": group})["id"]
+api, project = owner_of_project(BASE, "web")
 api.call("PUT", f"/api/v1/projects/{project}/workflows/ci", {"source": chain_of_layers(4, 5)})
 api.call("PUT", f"/api/v1/projects/{project}/workflows/big", {"source": chain_of_layers(25, 20)})
 small = api.call("POST", f"/api/v1/projects/{project}/workflows/ci/runs", {"params": {}})["id"]
@@ -37,8 +32,7 @@ big = api.call("POST", f"/api/v1/projects/{project}/workflows/big/runs", {"param
 for run in (small, big):
     while api.call("GET", f"/api/v1/runs/{run}")["state"] in ("queued", "running"):
         time.sleep(0.2)
-jar = next(h.cookiejar for h in api.opener.handlers if hasattr(h, "cookiejar"))
-cookie = next(f"{c.name}={c.value}" for c in jar)
+cookie = session_cookie(api)
 
 pages = [
     ("/login", None),
