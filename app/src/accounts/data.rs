@@ -5,6 +5,14 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Who is signed in, as the header shows it: known from the session alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewerView {
+    pub id: i64,
+    pub username: String,
+    pub is_admin: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserView {
     pub id: i64,

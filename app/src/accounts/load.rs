@@ -13,7 +13,7 @@ use crate::accounts::data::Loaded;
 use crate::port_context::port_and_request;
 
 #[server(prefix = "/ui/fn", endpoint = "whoami")]
-pub async fn whoami() -> Result<Option<UserView>, ServerFnError> {
+pub async fn whoami() -> Result<Option<ViewerView>, ServerFnError> {
     let (port, parts) = port_and_request::<dyn AccountsPort>()?;
     Ok(port.whoami(&parts).await)
 }

@@ -8,7 +8,7 @@ use crate::accounts::data::Loaded;
 
 #[async_trait::async_trait]
 pub trait AccountsPort: Send + Sync {
-    async fn whoami(&self, request: &Parts) -> Option<UserView>;
+    async fn whoami(&self, request: &Parts) -> Option<ViewerView>;
     async fn tree(&self, request: &Parts) -> Loaded<TreePage>;
     /// The group or project page at `path` (`kind` is `group` or `project`).
     async fn node(&self, request: &Parts, kind: &str, path: &str) -> Loaded<NodePage>;

@@ -128,6 +128,7 @@ pub fn main() -> ExitCode {
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .on_thread_park(crate::memory::allocator::on_idle)
         .build()
     {
         Ok(runtime) => runtime,

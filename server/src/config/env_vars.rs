@@ -3,10 +3,20 @@
 //! step receives), parsed like TOML scalars by a figment provider.
 
 /// Environment variables with Kiln's prefix that are not settings: the config
-/// file's own location, and what a step's process receives from its worker.
+/// file's own location, the allocator (chosen before any setting is read,
+/// see `memory::allocator`), and what a step's process receives from its
+/// worker.
 /// Kubernetes also adds `KILN_SERVICE_HOST`, `KILN_PORT_3000_TCP`, … for a
 /// Service named `kiln`.
-const NON_SETTING_VARS: &[&str] = &["config", "run_id", "task", "attempt", "output", "port"];
+const NON_SETTING_VARS: &[&str] = &[
+    "config",
+    "allocator",
+    "run_id",
+    "task",
+    "attempt",
+    "output",
+    "port",
+];
 const NON_SETTING_PREFIXES: &[&str] = &["param_", "value_", "service_", "port_"];
 
 /// `KILN_*` variables as a figment provider; values are parsed like TOML

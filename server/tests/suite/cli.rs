@@ -99,6 +99,14 @@ fn a_bad_config_value_is_named() {
 }
 
 #[test]
+fn an_unknown_allocator_is_named() {
+    let output = run(kiln().arg("version").env("KILN_ALLOCATOR", "jemalloc"));
+    assert_one_line_error(&output, 1, "KILN_ALLOCATOR");
+    let output = run(kiln().arg("version").env("KILN_ALLOCATOR", "system"));
+    assert!(output.status.success(), "{output:?}");
+}
+
+#[test]
 fn an_unreachable_database_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let output = run(kiln()

@@ -5,7 +5,9 @@
 //! with a message naming the lost worker. A second worker then proves a
 //! retried step is picked up again. The killed worker's step processes
 //! die with it (a retry must not run beside the first try), and their
-//! working directories are swept away.
+//! working directories are swept away. A worker on mimalloc keeps that
+//! allocator's process settings to itself: a step sees neither them nor
+//! their variables.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::{Child, Command, Stdio};
@@ -15,7 +17,12 @@ use crate::common::{Backend, TestApp};
 use serde_json::{Value, json};
 
 fn spawn_worker(app: &TestApp) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_kiln"))
+    worker_command(app).spawn().expect("kiln worker starts")
+}
+
+fn worker_command(app: &TestApp) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    command
         .args(["worker", "--concurrency", "2", "--labels", "remote"])
         .arg("--data-dir")
         .arg(app.db.data_dir())
@@ -24,9 +31,8 @@ fn spawn_worker(app: &TestApp) -> Child {
         .env("KILN_STEP_LEASE_SECONDS", "2")
         .env("KILN_LOG_LEVEL", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("kiln worker starts")
+        .stderr(Stdio::inherit());
+    command
 }
 
 async fn run_state(api: &crate::common::Api, run: i64) -> Value {
@@ -204,3 +210,61 @@ tasks:
     app.stop().await;
 }
 on_all_backends!(killed_worker_fails_or_retries_visibly);
+
+/// The `THP_enabled` line of a process's status: `1` unless the process
+/// turned transparent huge pages off for itself.
+fn thp_enabled(status: &str) -> &str {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("THP_enabled:"))
+        .map_or("?", str::trim)
+}
+
+async fn a_workers_allocator_settings_stay_its_own(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = app.browser();
+    api.sign_up("alice").await;
+    let group = api.group("team", None).await;
+    let project = api.project("app", group).await;
+    crate::common::engine::grant_label(&api, "remote", project).await;
+    let source = r#"
+tasks:
+  look:
+    runs_on: [remote]
+    run: grep THP_enabled /proc/self/status; echo "variables $(env | grep -c -e ALLOCATOR -e THP)"
+"#;
+    let (status, body) = crate::common::engine::save(&api, project, "look", source).await;
+    assert_eq!(status, 200, "{body}");
+    let mut worker = worker_command(&app)
+        .env("KILN_ALLOCATOR", "mimalloc")
+        .spawn()
+        .expect("kiln worker starts");
+    let run = crate::common::engine::start(&api, project, "look", json!({})).await;
+    let done = crate::common::engine::wait_end(&api, run).await;
+    let own = std::fs::read_to_string(format!("/proc/{}/status", worker.id())).unwrap();
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    assert_eq!(done["state"], "success", "{done:#}");
+    assert_eq!(
+        thp_enabled(&own),
+        "0",
+        "the worker turned them off for itself"
+    );
+    let log = crate::common::engine::log(&api, run, "look").await;
+    let this = std::fs::read_to_string("/proc/self/status").unwrap();
+    let seen = log
+        .lines()
+        .find(|l| l.contains("THP_enabled:"))
+        .and_then(|l| l.split_whitespace().last());
+    assert_eq!(
+        seen,
+        Some(thp_enabled(&this)),
+        "the step has the system's setting: {log}"
+    );
+    assert!(
+        log.lines().any(|l| l.ends_with("variables 0")),
+        "no allocator variable reached the step: {log}"
+    );
+    app.stop().await;
+}
+on_all_backends!(a_workers_allocator_settings_stay_its_own);

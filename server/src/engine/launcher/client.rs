@@ -412,6 +412,7 @@ fn spawn_launcher(command: &LauncherCommand) -> std::io::Result<(std::process::C
     let process = process
         .args(args)
         .env_clear()
+        .envs(crate::memory::allocator::launcher_env())
         .stdin(Stdio::from(OwnedFd::from(theirs)))
         .stdout(Stdio::null())
         // A terminal's Ctrl-C or a signal to Kiln's group must not reach

@@ -38,6 +38,7 @@ pub fn serve(parent: i32, sandboxed: bool) -> ! {
 
 fn serve_until_eof(parent: i32, sandboxed: bool) -> std::io::Result<()> {
     forget_what_is_freed();
+    crate::memory::allocator::restore_for_steps();
     stacks::prepare()?;
     // Asked once here: every init inherits the answer.
     let _ = scope::supported();
@@ -201,9 +202,10 @@ fn start(request: &Request, fds: Vec<OwnedFd>, sandboxed: bool) -> Reply {
 }
 
 /// Every later step's init starts as a copy of this process's memory, and
-/// requests carry steps' secrets: glibc is asked to overwrite what is
-/// freed (the parser's scratch copies included), beside the explicit
-/// zeroing of each request.
+/// requests carry steps' secrets: glibc (this process's only allocator,
+/// see `memory::allocator`) is asked to overwrite what is freed (the
+/// parser's scratch copies included), beside the explicit zeroing of each
+/// request.
 fn forget_what_is_freed() {
     #[cfg(target_env = "gnu")]
     // SAFETY: a malloc tunable set once, before this single-threaded

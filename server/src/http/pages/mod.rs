@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::http::request::Parts;
 use kiln_app::accounts::data::{
     AccountPage, Denied, Loaded, NodePage, NodeView, OperationView, Permissions, TokenView,
-    TreePage, UserView,
+    TreePage, UserView, ViewerView,
 };
 use kiln_app::backend::{
     AccountsPort, HomePort, PipelinesPort, RunsPort, SchedulesPort, SharedBackend,
@@ -150,13 +150,17 @@ impl PagesBackend {
 
 #[async_trait::async_trait]
 impl AccountsPort for PagesBackend {
-    async fn whoami(&self, request: &Parts) -> Option<UserView> {
-        let user = self.principal(request).await.user()?.id;
-        users::get(&self.state.db.conn, user)
-            .await
-            .ok()
-            .flatten()
-            .map(user_view)
+    async fn whoami(&self, request: &Parts) -> Option<ViewerView> {
+        // The session's user row was read (and its password epoch checked)
+        // when the viewer was worked out: no second read.
+        let Principal::User(user) = self.principal(request).await else {
+            return None;
+        };
+        Some(ViewerView {
+            id: user.id,
+            username: user.username,
+            is_admin: user.is_admin,
+        })
     }
 
     async fn tree(&self, request: &Parts) -> Loaded<TreePage> {

@@ -1,8 +1,11 @@
 //! Giving memory back to the system after work. glibc keeps what a burst
 //! freed (a fan-out's rows, a 10,000-task run's parse) in its heaps, so the
 //! resident size stayed near its peak long after the work was done; a trim
-//! now and then hands the free pages back. The allocator's arena count is
-//! set once in `main`.
+//! now and then hands the free pages back. The allocator itself lives in
+//! `allocator`; glibc's arena count (for the C libraries' own allocations)
+//! is set once in `main`.
+
+pub mod allocator;
 
 use std::time::Duration;
 
@@ -28,10 +31,17 @@ pub async fn return_freed(shutdown: CancellationToken) {
     }
 }
 
+/// Returns the free pages of both allocators: mimalloc's (Rust's
+/// allocations, when chosen) and glibc's (all the rest).
+pub fn trim() {
+    allocator::collect(true);
+    trim_libc();
+}
+
 /// Returns the free pages at the top and in the middle of every heap.
 #[cfg(target_env = "gnu")]
 #[allow(unsafe_code)]
-pub fn trim() {
+fn trim_libc() {
     // SAFETY: `malloc_trim` is glibc's own, thread-safe (it locks each
     // arena), and takes no pointers.
     unsafe {
@@ -41,4 +51,4 @@ pub fn trim() {
 
 /// Other C libraries give memory back by themselves (or not at all).
 #[cfg(not(target_env = "gnu"))]
-pub fn trim() {}
+fn trim_libc() {}
