@@ -65,6 +65,43 @@ pub async fn paths_of(
         .await?)
 }
 
+/// Every role the user holds directly, with the path of its node: one
+/// query, from which [`role_on`] gives the effective role on any number of
+/// nodes (a listing of 100 projects made 100 queries before).
+pub async fn held_by(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<Vec<(String, Role)>, ServiceError> {
+    let rows: Vec<(String, String)> = membership::Entity::find()
+        .select_only()
+        .column(node::Column::FullPath)
+        .column(membership::Column::Role)
+        .join(JoinType::InnerJoin, to_node())
+        .filter(membership::Column::UserId.eq(user_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|(path, role)| Ok((path, parse_role(&role)?)))
+        .collect()
+}
+
+/// The effective role on the node at `full_path` among `held` (from
+/// [`held_by`]): the highest role held on it or on a group above it.
+pub fn role_on(held: &[(String, Role)], full_path: &str) -> Option<Role> {
+    let covers = |path: &str| {
+        full_path == path
+            || full_path
+                .strip_prefix(path)
+                .is_some_and(|rest| rest.starts_with('/'))
+    };
+    effective_role(
+        held.iter()
+            .filter(|(path, _)| covers(path))
+            .map(|(_, role)| *role),
+    )
+}
+
 /// A member of a node, with where the role comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
@@ -203,4 +240,27 @@ pub async fn direct_owners(db: &impl ConnectionTrait, node_id: i64) -> Result<u6
         .filter(membership::Column::Role.eq(Role::Owner.as_str()))
         .count(db)
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_role_covers_its_node_and_what_is_below_it_only() {
+        let held = vec![
+            ("acme".to_owned(), Role::Viewer),
+            ("acme/web".to_owned(), Role::Maintainer),
+            ("acme/we".to_owned(), Role::Owner),
+        ];
+        assert_eq!(role_on(&held, "acme"), Some(Role::Viewer));
+        assert_eq!(role_on(&held, "acme/web"), Some(Role::Maintainer));
+        assert_eq!(role_on(&held, "acme/web/app"), Some(Role::Maintainer));
+        // `acme/we` is a sibling of `acme/web`, not its ancestor.
+        assert_eq!(role_on(&held, "acme/webs"), Some(Role::Viewer));
+        assert_eq!(role_on(&held, "acme/we/x"), Some(Role::Owner));
+        assert_eq!(role_on(&held, "acmeco"), None);
+        assert_eq!(role_on(&held, "other/acme"), None);
+        assert_eq!(role_on(&[], "acme"), None);
+    }
 }

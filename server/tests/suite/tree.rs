@@ -186,6 +186,28 @@ async fn roles_are_inherited_and_hidden_is_404(backend: Backend) {
     assert_eq!(status, 201, "{body}");
     let (status, seen) = viewer.get(&project_url).await;
     assert_eq!((status, seen["role"].as_str()), (200, Some("viewer")));
+    // Listings give each node's role the same way: inherited from above
+    // for the viewer, from the top group for its owner.
+    for (who, role) in [(&viewer, "viewer"), (&owner, "owner")] {
+        let (status, listed) = who.get("/api/v1/projects").await;
+        assert_eq!(status, 200, "{listed}");
+        let app_row = listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == project)
+            .cloned();
+        assert_eq!(app_row.map(|p| p["role"].clone()), Some(json!(role)));
+        let (_, groups) = who.get(&format!("/api/v1/groups?parent_id={team}")).await;
+        assert!(
+            groups["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|g| g["id"] == sub && g["role"] == role),
+            "{groups}"
+        );
+    }
     let (status, body) = viewer
         .send("PATCH", &project_url, Some(json!({"name": "mine"})))
         .await;

@@ -41,11 +41,10 @@ pub(crate) async fn list_nodes(
         let parent = authorize(db, principal, NodeKind::Group, parent, Action::View).await?;
         sees_all |= parent.role.is_some();
     }
-    let paths = if sees_all {
-        Vec::new()
-    } else {
-        members::paths_of(db, user.id).await?
-    };
+    // The caller's roles, read once: which nodes they see and their role on
+    // each listed one.
+    let held = members::held_by(db, user.id).await?;
+    let paths: Vec<String> = held.iter().map(|(path, _)| path.clone()).collect();
     let listing = if sees_all {
         Listing::All
     } else {
@@ -53,11 +52,13 @@ pub(crate) async fn list_nodes(
     };
     let found = nodes::list(db, Some(kind), parent, listing, page).await?;
     let next = next_cursor(&found, page, |n| n.id);
-    let mut items = Vec::with_capacity(found.len());
-    for node in found {
-        let role = members::effective(db, user.id, &node.full_path).await?;
-        items.push(NodeBody::new(node, role));
-    }
+    let items = found
+        .into_iter()
+        .map(|node| {
+            let role = members::role_on(&held, &node.full_path);
+            NodeBody::new(node, role)
+        })
+        .collect();
     Ok(NodeList {
         items,
         next_cursor: next,
