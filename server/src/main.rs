@@ -29,8 +29,8 @@ fn main() -> ExitCode {
 /// serves the C libraries (SQLite above all).
 #[allow(unsafe_code)]
 fn limit_malloc_arenas() {
-    // SAFETY: `mallopt` only sets a malloc parameter; it runs first thing in
-    // `main`, before any other thread exists or allocates.
+    // SAFETY: `mallopt` only sets a malloc parameter; it runs in `main`
+    // before any other thread exists.
     unsafe {
         nix::libc::mallopt(nix::libc::M_ARENA_MAX, 2);
     }

@@ -68,6 +68,7 @@ fn step_variables_are_not_settings() {
         ("KILN_RUN_ID", "1"),
         ("KILN_PARAM_X", "y"),
         ("KILN_CONFIG", "k.toml"),
+        ("KILN_ALLOCATOR", "mimalloc"),
         ("KILN_SERVICE_HOST", "10.0.0.1"),
         ("KILN_PORT", "tcp://10.0.0.1:3000"),
         ("KILN_PORT_3000_TCP_ADDR", "10.0.0.1"),

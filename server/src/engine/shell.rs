@@ -273,8 +273,13 @@ fn before_exec(command: &mut Command, setup: &launcher::Setup) {
         .map(|&(limit, value)| (launcher::resource_of(limit), value))
         .collect();
     let parent = nix::unistd::getpid();
+    let restore_thp = crate::memory::allocator::thp_turned_off();
     let setup = move || -> std::io::Result<()> {
         nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+        if restore_thp {
+            // The server turned them off for itself alone.
+            nix::sys::prctl::set_thp_disable(false)?;
+        }
         // Kiln died before the signal was armed: it will never come.
         if nix::unistd::getppid() != parent {
             return Err(std::io::Error::from_raw_os_error(nix::libc::ESRCH));

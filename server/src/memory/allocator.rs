@@ -70,6 +70,13 @@ fn mimalloc_in_use() -> bool {
     choice() == MIMALLOC
 }
 
+/// Whether mimalloc serves this process's allocations, without deciding:
+/// for code outside the allocator (in a test binary the global allocator
+/// is another one, and nothing was decided).
+fn mimalloc_serves() -> bool {
+    CHOICE.load(Ordering::Relaxed) == MIMALLOC
+}
+
 // SAFETY: each method hands out a block of at least the size and alignment
 // asked from one allocator, and a block goes back to the one that made it
 // (the choice never changes once made).
@@ -144,7 +151,7 @@ pub fn tune() -> Result<(), String> {
         }
         _ => {}
     }
-    if !mimalloc_in_use() || std::env::var_os("MIMALLOC_ALLOW_THP").is_some() {
+    if !mimalloc_serves() || std::env::var_os("MIMALLOC_ALLOW_THP").is_some() {
         return Ok(());
     }
     if nix::sys::prctl::get_thp_disable() == Ok(false)
@@ -155,12 +162,18 @@ pub fn tune() -> Result<(), String> {
     Ok(())
 }
 
+/// Whether the server turned transparent huge pages off for itself (steps
+/// forked without the launcher turn them back on).
+pub fn thp_turned_off() -> bool {
+    THP_TURNED_OFF.load(Ordering::Relaxed)
+}
+
 /// The environment of the step launcher (which starts with an empty one):
 /// glibc's malloc, which it asks to overwrite what is freed, and the
 /// process flags the server changed for itself alone.
 pub fn launcher_env() -> Vec<(&'static str, &'static str)> {
     let mut env = vec![(CHOICE_ENV, "system")];
-    if THP_TURNED_OFF.load(Ordering::Relaxed) {
+    if thp_turned_off() {
         env.push((RESTORE_THP_ENV, "1"));
     }
     env
@@ -187,7 +200,7 @@ thread_local! {
 /// thread freed once their purge delay is over (mimalloc purges a thread's
 /// pages only when that thread calls in).
 pub fn on_idle() {
-    if !mimalloc_in_use() {
+    if !mimalloc_serves() {
         return;
     }
     let now = Instant::now();
@@ -209,7 +222,7 @@ pub fn on_idle() {
 /// and the shared arenas' expired purges.
 #[allow(unsafe_code)]
 pub fn collect(force: bool) {
-    if mimalloc_in_use() {
+    if mimalloc_serves() {
         // SAFETY: `mi_collect` takes no pointers and may run on any thread.
         unsafe { mi::mi_collect(force) }
     }

@@ -31,8 +31,10 @@ pub async fn return_freed(shutdown: CancellationToken) {
     }
 }
 
-/// Returns the free pages of both allocators: mimalloc's (Rust's
-/// allocations, when chosen) and glibc's (all the rest).
+/// Returns glibc's free pages, and with mimalloc this thread's, the
+/// abandoned heaps' and the arenas' (each runtime thread collects its own
+/// on its way to sleep; SQLite's worker threads, outside the runtime, keep
+/// theirs until they allocate again).
 pub fn trim() {
     allocator::collect(true);
     trim_libc();

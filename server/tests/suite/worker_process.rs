@@ -237,6 +237,7 @@ tasks:
     assert_eq!(status, 200, "{body}");
     let mut worker = worker_command(&app)
         .env("KILN_ALLOCATOR", "mimalloc")
+        .env_remove("MIMALLOC_ALLOW_THP")
         .spawn()
         .expect("kiln worker starts");
     let run = crate::common::engine::start(&api, project, "look", json!({})).await;
@@ -252,6 +253,8 @@ tasks:
     );
     let log = crate::common::engine::log(&api, run, "look").await;
     let this = std::fs::read_to_string("/proc/self/status").unwrap();
+    // Only a test process with them on shows that the step got them back.
+    assert_eq!(thp_enabled(&this), "1", "this test needs THP allowed");
     let seen = log
         .lines()
         .find(|l| l.contains("THP_enabled:"))
