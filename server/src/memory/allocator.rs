@@ -4,8 +4,9 @@
 //! The choice is a trade, measured side by side on two cores (bench/pages,
 //! bench/engine, SQLite). glibc's malloc, its arenas capped at two for
 //! memory, is a quarter of a page view's CPU under load: every thread
-//! queues on the arenas' locks. mimalloc's heap per thread served the
-//! dashboard's pages at 1.1 to 2.6 times the requests/s. But it started
+//! queues on the arenas' locks. mimalloc's heap per thread served most
+//! dashboard pages faster, up to 2.6 times the requests/s in the cleanest
+//! pass (run-to-run noise on two cores was large). But it started
 //! independent steps a fifth slower (231 against 293 tasks/s) and held
 //! more after work (92 MB against 66 with 10,000 steps queued, above the
 //! engine's 80 MB budget), so it is the operator's choice, not the default.
