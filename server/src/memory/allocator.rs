@@ -138,7 +138,10 @@ static THP_TURNED_OFF: AtomicBool = AtomicBool::new(false);
 /// operator chose (`MIMALLOC_ALLOW_THP`): transparent huge pages off. With
 /// them an idle server held 74 MB, 35 MB of it in huge pages, against 43 MB
 /// without (bench/engine). mimalloc's own option is read before `main`, so
-/// the process's flag is set here. An unknown `KILN_ALLOCATOR` is an error.
+/// the process's flag is set here. An operator's `MIMALLOC_ALLOW_THP=0` is
+/// applied by mimalloc itself (it is linked into every process and reads
+/// its `MIMALLOC_*` variables even when glibc serves), and steps inherit
+/// it. An unknown `KILN_ALLOCATOR` is an error.
 pub fn tune() -> Result<(), String> {
     match std::env::var(CHOICE_ENV) {
         Ok(value) if value != "mimalloc" && value != "system" => {
