@@ -44,7 +44,11 @@ pub(crate) async fn list_nodes(
     // The caller's roles, read once: which nodes they see and their role on
     // each listed one.
     let held = members::held_by(db, user.id).await?;
-    let paths: Vec<String> = held.iter().map(|(path, _)| path.clone()).collect();
+    let paths: Vec<String> = if sees_all {
+        Vec::new()
+    } else {
+        held.iter().map(|(path, _)| path.clone()).collect()
+    };
     let listing = if sees_all {
         Listing::All
     } else {
