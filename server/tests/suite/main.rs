@@ -22,6 +22,7 @@ mod hand_overs;
 mod http;
 mod instance_ownership;
 mod mysql_queue;
+mod node_pages;
 mod pipeline_artifacts;
 mod pipeline_concurrency;
 mod pipeline_pages;

@@ -22,7 +22,7 @@ use kiln_core::access::{Action, Decision, Scope, decide};
 use kiln_core::accounts::NodeKind;
 use tower_sessions::Session;
 
-use super::api::accounts::types::NodeBody;
+use super::api::accounts::types::{NodeBody, NodeList};
 use super::api::{accounts::members as api_members, accounts::tree as api_tree};
 use super::auth::session_principal_of;
 use super::error::ApiError;
@@ -39,7 +39,7 @@ mod views;
 mod workflow_versions;
 mod workflows;
 use crate::accounts::authorize::{authorize_node, authorize_top_level};
-use crate::accounts::{Page, Principal, nodes, rfc3339, tokens, users};
+use crate::accounts::{Page, Principal, members, nodes, rfc3339, tokens, users};
 
 /// Session key of a just-created token's secret, shown once on the account page.
 pub const NEW_TOKEN_SECRET: &str = "new_token_secret";
@@ -95,33 +95,26 @@ impl PagesBackend {
         let node = authorized.node.clone();
         let crumbs = crumbs_for(db, &node).await?;
         let (subgroups, projects) = if kind == NodeKind::Group {
-            let limit = Some(Page::MAX_LIMIT);
-            let groups = api_tree::list_nodes(
-                &self.state,
-                principal,
-                NodeKind::Group,
-                Some(node.id),
-                limit,
-                None,
-            )
-            .await?;
-            let projects = api_tree::list_nodes(
-                &self.state,
-                principal,
-                NodeKind::Project,
-                Some(node.id),
-                limit,
-                None,
-            )
-            .await?;
-            (
-                groups.items.into_iter().map(node_view).collect(),
-                projects.items.into_iter().map(node_view).collect(),
-            )
+            // As `GET /groups?parent_id=` and `/projects?group_id=` would
+            // list them, with the node's authorization and the caller's
+            // roles read once for both.
+            let held = members::held_by(db, api_tree::signed_in(principal)?).await?;
+            let sees_all = principal.is_admin_with(Scope::Read) || authorized.role.is_some();
+            let page = Page {
+                limit: Page::MAX_LIMIT,
+                after: None,
+            };
+            let list = |kind| {
+                api_tree::list_visible(&self.state, &held, sees_all, kind, Some(node.id), page)
+            };
+            let views = |list: NodeList| list.items.into_iter().map(node_view).collect();
+            let groups = list(NodeKind::Group).await?;
+            let projects = list(NodeKind::Project).await?;
+            (views(groups), views(projects))
         } else {
             (Vec::new(), Vec::new())
         };
-        let members = api_members::list(&self.state, principal, kind, node.id)
+        let members = api_members::list_of(&self.state, &authorized)
             .await?
             .items
             .into_iter()

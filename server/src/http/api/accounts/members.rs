@@ -22,11 +22,16 @@ pub(crate) async fn list(
     id: i64,
 ) -> Result<MemberList, ApiError> {
     let found = authorize(&state.db.conn, principal, kind, id, Action::View).await?;
-    let here = found.node.full_path.clone();
+    list_of(state, &found).await
+}
+
+/// The members of a node the caller was authorized to view.
+pub(crate) async fn list_of(state: &AppState, found: &Authorized) -> Result<MemberList, ApiError> {
+    let here = &found.node.full_path;
     let items = members::list(&state.db.conn, &found.node)
         .await?
         .into_iter()
-        .map(|m| MemberBody::new(m, &here))
+        .map(|m| MemberBody::new(m, here))
         .collect();
     Ok(MemberList { items })
 }

@@ -14,7 +14,7 @@ use super::types::{
 use crate::ServiceError;
 use crate::accounts::authorize::{authorize, authorize_node, authorize_top_level};
 use crate::accounts::nodes::{self, Listing, NewNode, NodeChanges};
-use crate::accounts::{Principal, members};
+use crate::accounts::{Page, Principal, members};
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::state::AppState;
@@ -29,21 +29,37 @@ pub(crate) async fn list_nodes(
 ) -> Result<NodeList, ApiError> {
     let db = &state.db.conn;
     let page = page(limit, cursor)?;
-    let Some(user) = principal.user() else {
-        return Err(ApiError::Unauthorized(
-            "sign in or send an API token".into(),
-        ));
-    };
-    let admin = principal.is_admin_with(Scope::Read);
+    let user_id = signed_in(principal)?;
     // Inside a node the caller holds a role on, everything is visible.
-    let mut sees_all = admin;
+    let mut sees_all = principal.is_admin_with(Scope::Read);
     if let Some(parent) = parent {
         let parent = authorize(db, principal, NodeKind::Group, parent, Action::View).await?;
         sees_all |= parent.role.is_some();
     }
-    // The caller's roles, read once: which nodes they see and their role on
-    // each listed one.
-    let held = members::held_by(db, user.id).await?;
+    let held = members::held_by(db, user_id).await?;
+    list_visible(state, &held, sees_all, kind, parent, page).await
+}
+
+/// The caller's id; listings are for signed-in callers.
+pub(crate) fn signed_in(principal: &Principal) -> Result<i64, ApiError> {
+    principal
+        .user()
+        .map(|user| user.id)
+        .ok_or_else(|| ApiError::Unauthorized("sign in or send an API token".into()))
+}
+
+/// One page of `kind` nodes under `parent`, for a caller who holds `held`
+/// (from `members::held_by`, read once per request) and `sees_all` there
+/// (an admin, or a role on `parent`, already authorized): which nodes they
+/// see and their role on each listed one.
+pub(crate) async fn list_visible(
+    state: &AppState,
+    held: &[(String, Role)],
+    sees_all: bool,
+    kind: NodeKind,
+    parent: Option<i64>,
+    page: Page,
+) -> Result<NodeList, ApiError> {
     let paths: Vec<String> = if sees_all {
         Vec::new()
     } else {
@@ -54,12 +70,12 @@ pub(crate) async fn list_nodes(
     } else {
         Listing::VisibleFrom(&paths)
     };
-    let found = nodes::list(db, Some(kind), parent, listing, page).await?;
+    let found = nodes::list(&state.db.conn, Some(kind), parent, listing, page).await?;
     let next = next_cursor(&found, page, |n| n.id);
     let items = found
         .into_iter()
         .map(|node| {
-            let role = members::role_on(&held, &node.full_path);
+            let role = members::role_on(held, &node.full_path);
             NodeBody::new(node, role)
         })
         .collect();

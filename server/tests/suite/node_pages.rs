@@ -1,0 +1,96 @@
+//! The group page on a real server (SQLite): its subgroups and projects are
+//! listed as the API lists them for the same viewer. Inside a group the
+//! viewer holds a role on, everything is; otherwise only what is internal
+//! or what they hold a role on (or below), never a private sibling.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::json;
+
+use crate::common::{Api, Backend, TestApp};
+
+async fn node(api: &Api, path: &str, body: serde_json::Value) -> i64 {
+    let (status, made) = api.post(path, body).await;
+    assert_eq!(status, 201, "{made}");
+    made["id"].as_i64().unwrap()
+}
+
+async fn page(api: &Api, path: &str) -> String {
+    let (status, html) = api.raw("GET", path, None).await;
+    assert_eq!(status, 200, "{path}: {html}");
+    html
+}
+
+#[tokio::test]
+async fn a_group_page_lists_what_its_viewer_may_see() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.allow_user_top_level_groups = true).await;
+    let alice = app.browser();
+    alice.sign_up("alice").await;
+    let bob = app.browser();
+    bob.sign_up("bob").await;
+
+    let team = node(
+        &alice,
+        "/api/v1/groups",
+        json!({"slug": "team", "visibility": "internal"}),
+    )
+    .await;
+    let group = |slug: &str, visibility: &str| json!({"slug": slug, "parent_id": team, "visibility": visibility});
+    node(&alice, "/api/v1/groups", group("open", "internal")).await;
+    node(&alice, "/api/v1/groups", group("closed", "private")).await;
+    let mine = node(&alice, "/api/v1/groups", group("mine", "private")).await;
+    let project = |slug: &str, visibility: &str| json!({"slug": slug, "group_id": team, "visibility": visibility});
+    node(&alice, "/api/v1/projects", project("pub", "internal")).await;
+    node(&alice, "/api/v1/projects", project("priv", "private")).await;
+    let (status, granted) = alice
+        .post(
+            &format!("/api/v1/groups/{mine}/members"),
+            json!({"username": "bob", "role": "developer"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{granted}");
+
+    let listed = [
+        "/g/team/open",
+        "/g/team/closed",
+        "/g/team/mine",
+        "/p/team/pub",
+        "/p/team/priv",
+    ];
+    let seen = |html: &str| -> Vec<&str> {
+        listed
+            .iter()
+            .copied()
+            .filter(|href| html.contains(&format!("href=\"{href}\"")))
+            .collect()
+    };
+    // The owner holds a role on the group: all of it.
+    assert_eq!(seen(&page(&alice, "/g/team").await), listed);
+    // Bob holds a role on one private subgroup only.
+    assert_eq!(
+        seen(&page(&bob, "/g/team").await),
+        ["/g/team/open", "/g/team/mine", "/p/team/pub"]
+    );
+    // The same as the API's listings for him.
+    for (path, kind) in [
+        (format!("/api/v1/groups?parent_id={team}"), "g"),
+        (format!("/api/v1/projects?group_id={team}"), "p"),
+    ] {
+        let (status, list) = bob.get(&path).await;
+        assert_eq!(status, 200, "{list}");
+        let mut hrefs: Vec<String> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| format!("/{kind}/{}", n["full_path"].as_str().unwrap()))
+            .collect();
+        hrefs.sort();
+        let mut expected: Vec<String> = seen(&page(&bob, "/g/team").await)
+            .into_iter()
+            .filter(|href| href.starts_with(&format!("/{kind}/")))
+            .map(str::to_owned)
+            .collect();
+        expected.sort();
+        assert_eq!(hrefs, expected, "{path}");
+    }
+    app.stop().await;
+}
