@@ -7,8 +7,10 @@ from kiln_api import owner_of_project, session_cookie
 BASE = sys.argv[1]
 CONNECTIONS = int(os.environ.get("PAGES_CONNECTIONS", "50"))
 DURATION = os.environ.get("PAGES_WRK", "5s")
-# What Chromium sends: the server picks.
-ENCODINGS = "gzip, deflate, br, zstd"
+# What Chromium sends for an address typed or reloaded: the server picks
+# the encoding. PAGES_ENCODINGS=identity measures the pages uncompressed.
+ENCODINGS = os.environ.get("PAGES_ENCODINGS", "gzip, deflate, br, zstd")
+SITE = "none"
 print = functools.partial(print, flush=True)
 
 
@@ -53,14 +55,15 @@ pages = [
 ]
 for label, who in pages:
     path = label.split(" ")[0]
-    headers = {"Accept-Encoding": ENCODINGS} | ({"Cookie": who} if who else {})
+    headers = {"Accept-Encoding": ENCODINGS, "Sec-Fetch-Site": SITE} | ({"Cookie": who} if who else {})
     req = urllib.request.Request(BASE + path, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:
             status, body, encoding = resp.status, resp.read(), resp.headers.get("Content-Encoding", "identity")
     except urllib.error.HTTPError as e:
         status, body, encoding = e.code, e.read(), e.headers.get("Content-Encoding", "identity")
-    args = ["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", DURATION, "--latency", "-H", f"Accept-Encoding: {ENCODINGS}"]
+    args = ["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", DURATION, "--latency",
+            "-H", f"Accept-Encoding: {ENCODINGS}", "-H", f"Sec-Fetch-Site: {SITE}"]
     if who:
         args += ["-H", f"Cookie: {who}"]
     out = subprocess.run(args + [BASE + path], capture_output=True, text=True).stdout

@@ -14,6 +14,7 @@ pub mod hooks;
 pub mod host_check;
 pub mod metrics;
 pub mod middleware;
+pub mod page_compression;
 pub mod pages;
 pub mod quota;
 pub mod quota_gate;
@@ -49,7 +50,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api_v1(&state))
         .merge(ui::router(&state))
         // With the session: the 404 page's header knows who is signed in.
-        .fallback_service(sessions::layer(&state).layer(fallback.with_state(state.clone())))
+        .fallback_service(
+            page_compression::layer()
+                .service(sessions::layer(&state).layer(fallback.with_state(state.clone()))),
+        )
         // Inside the request-id, tracing and metrics layers, so refused
         // Hosts are logged and counted like any answer.
         .layer(axum::middleware::from_fn(move |request, next| {

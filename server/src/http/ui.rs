@@ -2,7 +2,8 @@
 //! the compiled WASM, JS and CSS, and `not_found` renders the app's own
 //! "not found" page with status 404 for paths nothing else matched. Every
 //! rendered page carries a Content-Security-Policy admitting its inline
-//! hydration script by the nonce Leptos put on it.
+//! hydration script by the nonce Leptos put on it. Pages and data calls are
+//! compressed unless another site sent the request (`page_compression`).
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -70,7 +71,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .layer(axum::middleware::from_fn(super::pages::remember_viewer))
         // Pages and forms know who is looking through the session cookie.
-        .layer(super::sessions::layer(state));
+        .layer(super::sessions::layer(state))
+        .layer(super::page_compression::layer());
     let assets = SiteAssets::load(&pkg_dir, &options.output_name);
     // Precompressed twins first (a release build's `--precompress`), then
     // compression on the fly for whatever has none.

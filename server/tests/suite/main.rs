@@ -23,6 +23,7 @@ mod http;
 mod instance_ownership;
 mod mysql_queue;
 mod node_pages;
+mod page_compression;
 mod pipeline_artifacts;
 mod pipeline_concurrency;
 mod pipeline_pages;

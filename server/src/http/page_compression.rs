@@ -1,0 +1,45 @@
+//! Pages, the UI's data calls and the 404 page, compressed on the fly for
+//! the requests that `kiln_core::net::compression` allows (never one
+//! another site sent: BREACH). Others lose their `Accept-Encoding` before
+//! the compression layer sees it, and are answered as they are.
+
+use axum::extract::Request;
+use axum::http::header;
+use kiln_core::net::compression::{CompressionAsk, may_compress};
+use tower::ServiceBuilder;
+use tower::layer::util::{Identity, Stack};
+use tower::util::MapRequestLayer;
+use tower_http::CompressionLevel;
+use tower_http::compression::CompressionLayer;
+
+/// Brotli or gzip at level 4: pages are made anew for each view, so a
+/// higher level would spend more CPU per view than it saves in bytes.
+const LEVEL: i32 = 4;
+
+/// The gate on the outside (it runs first), then the compression.
+pub type PageCompression = ServiceBuilder<
+    Stack<CompressionLayer, Stack<MapRequestLayer<fn(Request) -> Request>, Identity>>,
+>;
+
+pub fn layer() -> PageCompression {
+    ServiceBuilder::new()
+        .layer(MapRequestLayer::new(gate as fn(Request) -> Request))
+        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(LEVEL)))
+}
+
+/// Drops `Accept-Encoding` from a request whose answer must not be
+/// compressed.
+fn gate(mut request: Request) -> Request {
+    let headers = request.headers();
+    let ask = CompressionAsk {
+        // A value that is not text names no site Kiln trusts.
+        sec_fetch_site: headers
+            .get("sec-fetch-site")
+            .map(|v| v.to_str().unwrap_or("")),
+        has_cookie: headers.contains_key(header::COOKIE),
+    };
+    if !may_compress(ask) {
+        request.headers_mut().remove(header::ACCEPT_ENCODING);
+    }
+    request
+}
