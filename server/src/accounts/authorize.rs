@@ -4,12 +4,15 @@
 //! A new top-level group has no node to check against: its own rule is here
 //! too.
 
-use kiln_core::access::{Action, Decision, Role, TopLevelRefusal, check_top_level_group, decide};
+use kiln_core::access::{
+    Action, Decision, Role, TopLevelRefusal, check_top_level_group, decide, effective_role,
+};
 use kiln_core::accounts::NodeKind;
 use sea_orm::ConnectionTrait;
 
+use super::Principal;
+use super::members::{self, Ancestor};
 use super::nodes::{self, Node, noun};
-use super::{Principal, members};
 use crate::ServiceError;
 
 /// A node the caller may act on, with their role there.
@@ -17,6 +20,9 @@ use crate::ServiceError;
 pub struct Authorized {
     pub node: Node,
     pub role: Option<Role>,
+    /// The groups above the node and the node itself, top first, read with
+    /// the role: a page's breadcrumbs need no query of their own.
+    pub lineage: Vec<Ancestor>,
 }
 
 /// Whether `principal` may make a group with no parent (create one, or move
@@ -61,9 +67,14 @@ pub async fn authorize_node(
     let node = node
         .filter(|n| n.kind == kind)
         .ok_or(ServiceError::NotFound(noun(kind)))?;
-    let role = members::effective(db, user.id, &node.full_path).await?;
+    let lineage = members::lineage_with_roles(db, user.id, &node.full_path).await?;
+    let role = effective_role(lineage.iter().filter_map(|a| a.role));
     match decide(principal.caller(), role, node.visibility, action) {
-        Decision::Allow => Ok(Authorized { node, role }),
+        Decision::Allow => Ok(Authorized {
+            node,
+            role,
+            lineage,
+        }),
         Decision::Hidden => Err(ServiceError::NotFound(noun(kind))),
         Decision::Deny => Err(ServiceError::Forbidden(denial(principal, role, action))),
     }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use kiln_core::access::{Role, effective_role};
+use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter,
     QuerySelect, RelationDef, Set,
@@ -48,6 +49,57 @@ pub async fn effective(
         .map(|r| parse_role(r))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(effective_role(roles))
+}
+
+/// One node of a lineage: a group above a node, or the node itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ancestor {
+    pub kind: String,
+    pub full_path: String,
+    pub name: String,
+    /// The role the user holds directly here, if any.
+    pub role: Option<Role>,
+}
+
+/// The node at `full_path` and the groups above it, top first, each with
+/// the role `user_id` holds directly there: in one query, the effective
+/// role (the highest of them) and what a page's breadcrumbs show.
+pub async fn lineage_with_roles(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    full_path: &str,
+) -> Result<Vec<Ancestor>, ServiceError> {
+    // The user's condition belongs to the join: in the WHERE clause it
+    // would drop the nodes where only others hold a role.
+    let theirs = to_node().rev().on_condition(move |_, memberships| {
+        Expr::col((memberships, membership::Column::UserId))
+            .eq(user_id)
+            .into_condition()
+    });
+    let rows: Vec<(String, String, String, Option<String>)> = node::Entity::find()
+        .select_only()
+        .column(node::Column::Kind)
+        .column(node::Column::FullPath)
+        .column(node::Column::Name)
+        .column(membership::Column::Role)
+        .join(JoinType::LeftJoin, theirs)
+        .filter(node::Column::FullPath.is_in(lineage_of(full_path)))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut lineage = rows
+        .into_iter()
+        .map(|(kind, full_path, name, role)| {
+            Ok(Ancestor {
+                kind,
+                full_path,
+                name,
+                role: role.as_deref().map(parse_role).transpose()?,
+            })
+        })
+        .collect::<Result<Vec<_>, ServiceError>>()?;
+    lineage.sort_by_key(|a| a.full_path.len());
+    Ok(lineage)
 }
 
 /// The paths of every node the user holds a role on directly.

@@ -1,7 +1,10 @@
-//! The group page on a real server (SQLite): its subgroups and projects are
-//! listed as the API lists them for the same viewer. Inside a group the
-//! viewer holds a role on, everything is; otherwise only what is internal
-//! or what they hold a role on (or below), never a private sibling.
+//! The group and project pages on a real server (SQLite). A group page's
+//! subgroups and projects are listed as the API lists them for the same
+//! viewer: inside a group the viewer holds a role on, everything is;
+//! otherwise only what is internal or what they hold a role on (or below),
+//! never a private sibling. A page's breadcrumbs and the viewer's role come
+//! from one read of the node's lineage: every group above shows, whoever
+//! holds roles there, and only the viewer's own roles count.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::json;
@@ -91,6 +94,55 @@ async fn a_group_page_lists_what_its_viewer_may_see() {
             .collect();
         expected.sort();
         assert_eq!(hrefs, expected, "{path}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn breadcrumbs_show_every_group_and_only_the_viewers_roles_count() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.allow_user_top_level_groups = true).await;
+    let alice = app.browser();
+    alice.sign_up("alice").await;
+    let bob = app.browser();
+    bob.sign_up("bob").await;
+    let carol = app.browser();
+    carol.sign_up("carol").await;
+    let team = alice.group("team", None).await;
+    let sub = alice.group("sub", Some(team)).await;
+    let project = alice.project("app", sub).await;
+    for (node, who, role) in [
+        (format!("projects/{project}"), "bob", "developer"),
+        (format!("groups/{sub}"), "carol", "maintainer"),
+    ] {
+        let (status, granted) = alice
+            .post(
+                &format!("/api/v1/{node}/members"),
+                json!({"username": who, "role": role}),
+            )
+            .await;
+        assert_eq!(status, 201, "{granted}");
+    }
+
+    // Alice owns the top group, carol maintains the middle one: bob's
+    // role is his own grant, not theirs.
+    for (who, role) in [
+        (&alice, "owner"),
+        (&bob, "developer"),
+        (&carol, "maintainer"),
+    ] {
+        let (status, seen) = who.get(&format!("/api/v1/projects/{project}")).await;
+        assert_eq!((status, seen["role"].as_str()), (200, Some(role)), "{seen}");
+    }
+    // The crumbs name both groups, though bob holds no role on either.
+    for path in ["/p/team/sub/app", &format!("/projects/{project}/runs")] {
+        let html = page(&bob, path).await;
+        for crumb in [
+            "href=\"/g/team\"",
+            "href=\"/g/team/sub\"",
+            "href=\"/p/team/sub/app\"",
+        ] {
+            assert!(html.contains(crumb), "{path}: no {crumb}");
+        }
     }
     app.stop().await;
 }

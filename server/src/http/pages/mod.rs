@@ -28,7 +28,7 @@ use super::auth::session_principal_of;
 use super::error::ApiError;
 use super::state::AppState;
 use crate::ServiceError;
-use views::{crumbs_for, denied, member_view, node_view, user_view};
+use views::{crumbs_of, denied, member_view, node_view, user_view};
 
 mod home;
 mod pipelines;
@@ -93,7 +93,7 @@ impl PagesBackend {
         let found = nodes::find_by_path(db, path).await?;
         let authorized = authorize_node(db, principal, kind, found, Action::View).await?;
         let node = authorized.node.clone();
-        let crumbs = crumbs_for(db, &node).await?;
+        let crumbs = crumbs_of(&authorized);
         let (subgroups, projects) = if kind == NodeKind::Group {
             // As `GET /groups?parent_id=` and `/projects?group_id=` would
             // list them, with the node's authorization and the caller's

@@ -12,7 +12,7 @@ use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
 use kiln_core::pipeline::EventKind;
 
-use super::views::{allowed, crumbs_for, node_view};
+use super::views::{allowed, crumbs_of, node_view};
 use crate::ServiceError;
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
@@ -40,7 +40,7 @@ pub async fn pipelines(
 ) -> Result<PipelinesPage, ApiError> {
     let db = &state.db.conn;
     let found = authorize(db, principal, NodeKind::Project, project, Action::View).await?;
-    let crumbs = crumbs_for(db, &found.node).await?;
+    let crumbs = crumbs_of(&found);
     let can_edit_settings = allowed(principal, &found, Action::EditSettings);
     let can_run = allowed(principal, &found, Action::Run);
     let statuses: Vec<BranchStatusRow> =
@@ -207,7 +207,7 @@ pub async fn deliveries(
         Action::EditSettings,
     )
     .await?;
-    let crumbs = crumbs_for(db, &found.node).await?;
+    let crumbs = crumbs_of(&found);
     let rows = deliveries::list(&state.engine, principal, project, LISTED_DELIVERIES)
         .await?
         .into_iter()

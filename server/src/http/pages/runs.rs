@@ -16,7 +16,7 @@ use kiln_core::engine::attempt_spans::{StepMove, attempt_spans};
 
 use super::home::ago;
 use super::run_cache::{KeptPage, SharedRunPage};
-use super::views::{allowed, crumbs_for, graph_view, node_view};
+use super::views::{allowed, crumbs_of, graph_view, node_view};
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::accounts::users;
@@ -103,7 +103,7 @@ pub async fn runs(
 ) -> Result<RunsPage, ApiError> {
     let db = &state.db.conn;
     let found = authorize(db, principal, NodeKind::Project, project, Action::View).await?;
-    let crumbs = crumbs_for(db, &found.node).await?;
+    let crumbs = crumbs_of(&found);
     let names = workflows::list(db, project).await?;
     let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
     let workflow_id = nonempty(&filter.workflow)
@@ -145,7 +145,7 @@ pub async fn run(state: &AppState, principal: &Principal, id: i64) -> Result<Run
         .await
         .map_err(ApiError::database)?;
     let (found_run, project) = authorized_run_in(state, principal, id, Action::View).await?;
-    let crumbs = crumbs_for(db, &project.node).await?;
+    let crumbs = crumbs_of(&project);
     // A finished run changes only by new events: its page is kept under
     // its newest one (see `run_cache`).
     // An approval changes the run's row without an event: the row's

@@ -8,7 +8,7 @@ use kiln_core::access::Action;
 use kiln_core::accounts::NodeKind;
 use kiln_core::schedule::{parse, parse_zone, upcoming};
 
-use super::views::{allowed, crumbs_for, node_view};
+use super::views::{allowed, crumbs_of, node_view};
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
 use crate::clock::{ms_to_rfc3339, now_ms};
@@ -68,7 +68,7 @@ pub async fn schedules(
     let (rows, page_project, crumbs, can_edit, names) = match project {
         Some(id) => {
             let found = authorize(db, principal, NodeKind::Project, id, Action::View).await?;
-            let crumbs = crumbs_for(db, &found.node).await?;
+            let crumbs = crumbs_of(&found);
             let can_edit = allowed(principal, &found, Action::EditDefinitions);
             let rows = service::of_project(engine, principal, id).await?;
             let names = workflows::list(db, id)
@@ -128,7 +128,7 @@ pub async fn schedule(
         Action::View,
     )
     .await?;
-    let crumbs = crumbs_for(db, &found.node).await?;
+    let crumbs = crumbs_of(&found);
     let firings = service::firings(engine, principal, id, None, 100).await?;
     let summary = schedule_row(&row, found.node.name.clone(), firings.first());
     Ok(SchedulePage {

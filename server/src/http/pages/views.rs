@@ -6,13 +6,10 @@ use kiln_app::accounts::data::{Crumb, Denied, MemberView, NodeView, UserView, no
 use kiln_app::runs::data::{GraphNode, GraphView};
 use kiln_app::screen::graph_layout::layout;
 use kiln_core::access::{Action, Decision, decide};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use crate::ServiceError;
 use crate::accounts::authorize::Authorized;
 use crate::accounts::users::User;
-use crate::accounts::{Principal, nodes, rfc3339};
-use crate::db::entities::node;
+use crate::accounts::{Principal, rfc3339};
 use crate::http::api::accounts::types::{MemberBody, NodeBody};
 use crate::http::error::ApiError;
 
@@ -80,24 +77,16 @@ pub(super) fn denied(error: ApiError) -> Denied {
     }
 }
 
-/// The breadcrumbs down to `node`: its ancestors and itself.
-pub(super) async fn crumbs_for(
-    db: &sea_orm::DatabaseConnection,
-    node: &nodes::Node,
-) -> Result<Vec<Crumb>, ApiError> {
-    let mut ancestors = node::Entity::find()
-        .filter(node::Column::FullPath.is_in(node.lineage()))
-        .all(db)
-        .await
-        .map_err(ServiceError::from)?;
-    ancestors.sort_by_key(|n| n.full_path.len());
-    Ok(ancestors
-        .into_iter()
-        .map(|n| Crumb {
-            href: node_href(&n.kind, &n.full_path),
-            label: n.name,
+/// The breadcrumbs down to the authorized node: its groups and itself.
+pub(super) fn crumbs_of(found: &Authorized) -> Vec<Crumb> {
+    found
+        .lineage
+        .iter()
+        .map(|a| Crumb {
+            href: node_href(&a.kind, &a.full_path),
+            label: a.name.clone(),
         })
-        .collect())
+        .collect()
 }
 
 /// Whether `principal` may do `action` where `found` was authorized (a

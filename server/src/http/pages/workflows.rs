@@ -10,7 +10,7 @@ use kiln_core::accounts::NodeKind;
 use kiln_core::workflow::Workflow;
 use tower_sessions::Session;
 
-use super::views::{allowed, crumbs_for, graph_view, node_view};
+use super::views::{allowed, crumbs_of, graph_view, node_view};
 use super::workflow_versions;
 use crate::accounts::Principal;
 use crate::accounts::authorize::authorize;
@@ -86,7 +86,7 @@ pub async fn workflow(
 ) -> Result<WorkflowPage, ApiError> {
     let db = &state.db.conn;
     let found = authorize(db, principal, NodeKind::Project, project, Action::View).await?;
-    let crumbs = crumbs_for(db, &found.node).await?;
+    let crumbs = crumbs_of(&found);
     let (mut source, version, recent, versions, compared) = match &name {
         Some(name) => {
             let saved = workflows::get(db, project, name).await?;
