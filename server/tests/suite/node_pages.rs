@@ -17,12 +17,6 @@ async fn node(api: &Api, path: &str, body: serde_json::Value) -> i64 {
     made["id"].as_i64().unwrap()
 }
 
-async fn page(api: &Api, path: &str) -> String {
-    let (status, html) = api.raw("GET", path, None).await;
-    assert_eq!(status, 200, "{path}: {html}");
-    html
-}
-
 #[tokio::test]
 async fn a_group_page_lists_what_its_viewer_may_see() {
     let app = TestApp::spawn_with(Backend::Sqlite, |c| c.allow_user_top_level_groups = true).await;
@@ -67,10 +61,10 @@ async fn a_group_page_lists_what_its_viewer_may_see() {
             .collect()
     };
     // The owner holds a role on the group: all of it.
-    assert_eq!(seen(&page(&alice, "/g/team").await), listed);
+    assert_eq!(seen(&alice.page("/g/team").await), listed);
     // Bob holds a role on one private subgroup only.
     assert_eq!(
-        seen(&page(&bob, "/g/team").await),
+        seen(&bob.page("/g/team").await),
         ["/g/team/open", "/g/team/mine", "/p/team/pub"]
     );
     // The same as the API's listings for him.
@@ -87,7 +81,7 @@ async fn a_group_page_lists_what_its_viewer_may_see() {
             .map(|n| format!("/{kind}/{}", n["full_path"].as_str().unwrap()))
             .collect();
         hrefs.sort();
-        let mut expected: Vec<String> = seen(&page(&bob, "/g/team").await)
+        let mut expected: Vec<String> = seen(&bob.page("/g/team").await)
             .into_iter()
             .filter(|href| href.starts_with(&format!("/{kind}/")))
             .map(str::to_owned)
@@ -135,7 +129,7 @@ async fn breadcrumbs_show_every_group_and_only_the_viewers_roles_count() {
     }
     // The crumbs name both groups, though bob holds no role on either.
     for path in ["/p/team/sub/app", &format!("/projects/{project}/runs")] {
-        let html = page(&bob, path).await;
+        let html = bob.page(path).await;
         for crumb in [
             "href=\"/g/team\"",
             "href=\"/g/team/sub\"",

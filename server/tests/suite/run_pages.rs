@@ -8,7 +8,7 @@
 use serde_json::json;
 
 use crate::common::engine::{owner, save, start, wait_end};
-use crate::common::{Api, Backend, TestApp};
+use crate::common::{Backend, TestApp};
 
 fn rows(page: &str) -> usize {
     page.matches("<tr data-task=").count()
@@ -26,12 +26,6 @@ fn scripts(page: &str) -> String {
         .collect()
 }
 
-async fn page(api: &Api, path: &str) -> String {
-    let (status, page) = api.raw("GET", path, None).await;
-    assert_eq!(status, 200, "{path}: {page}");
-    page
-}
-
 #[tokio::test]
 async fn a_finished_runs_page_is_drawn_once_and_shows_each_viewer_their_own() {
     let app = TestApp::spawn(Backend::Sqlite).await;
@@ -45,7 +39,7 @@ async fn a_finished_runs_page_is_drawn_once_and_shows_each_viewer_their_own() {
     assert_eq!(wait_end(&alice, run).await["state"], "success");
 
     let path = format!("/runs/{run}");
-    let first = page(&alice, &path).await;
+    let first = alice.page(&path).await;
     assert_eq!(first.matches("class=\"dag-node\"").count(), 120);
     assert_eq!(rows(&first), 100);
     assert!(first.contains("id=\"steps-more\"") && first.contains("100 of 120 steps shown"));
@@ -54,7 +48,7 @@ async fn a_finished_runs_page_is_drawn_once_and_shows_each_viewer_their_own() {
         !scripts(&first).contains("task_000"),
         "no task in the hydration data"
     );
-    assert_eq!(rows(&page(&alice, &format!("{path}?steps=all")).await), 120);
+    assert_eq!(rows(&alice.page(&format!("{path}?steps=all")).await), 120);
     // Anything else asks for nothing more, and is not echoed.
     for odd in [
         "ALL",
@@ -62,7 +56,7 @@ async fn a_finished_runs_page_is_drawn_once_and_shows_each_viewer_their_own() {
         "all%00",
         "1e9",
     ] {
-        let shown = page(&alice, &format!("{path}?steps={odd}")).await;
+        let shown = alice.page(&format!("{path}?steps={odd}")).await;
         assert_eq!(rows(&shown), 100, "{odd}");
         assert!(!shown.contains("<script>alert(1)"), "{odd}");
     }
@@ -80,10 +74,10 @@ async fn a_finished_runs_page_is_drawn_once_and_shows_each_viewer_their_own() {
         )
         .await;
     assert!(status == 200 || status == 201, "{body}");
-    let seen = page(&vic, &path).await;
+    let seen = vic.page(&path).await;
     assert_eq!(rows(&seen), 100);
     assert!(!seen.contains("id=\"rerun-step\"") && !seen.contains("id=\"rerun-all\""));
-    let again = page(&alice, &path).await;
+    let again = alice.page(&path).await;
     assert!(again.contains("id=\"rerun-step\"") && again.contains("id=\"rerun-all\""));
     // A stranger sees nothing of it, kept or not.
     let eve = app.browser();
@@ -100,7 +94,7 @@ async fn a_finished_runs_page_is_drawn_once_and_shows_each_viewer_their_own() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(wait_end(&alice, run).await["state"], "success");
-    let rerun = page(&alice, &path).await;
+    let rerun = alice.page(&path).await;
     let row = rerun
         .split("<tr data-task=\"task_000\">")
         .nth(1)
@@ -125,7 +119,7 @@ async fn a_finished_runs_page_is_drawn_once_and_shows_each_viewer_their_own() {
 
     // Deleting the workflow changes nothing of the run, and the kept page
     // says so at once.
-    assert!(page(&alice, &path).await.contains(">wide</a>"));
+    assert!(alice.page(&path).await.contains(">wide</a>"));
     let (status, body) = alice
         .send(
             "DELETE",
@@ -134,6 +128,6 @@ async fn a_finished_runs_page_is_drawn_once_and_shows_each_viewer_their_own() {
         )
         .await;
     assert_eq!(status, 204, "{body}");
-    assert!(page(&alice, &path).await.contains("(deleted workflow)"));
+    assert!(alice.page(&path).await.contains("(deleted workflow)"));
     app.stop().await;
 }

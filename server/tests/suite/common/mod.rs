@@ -295,6 +295,13 @@ impl Api {
         request
     }
 
+    /// The page at `path`, asserted 200.
+    pub async fn page(&self, path: &str) -> String {
+        let (status, html) = self.raw("GET", path, None).await;
+        assert_eq!(status, 200, "{path}: {html}");
+        html
+    }
+
     /// Sends a request; the status and the body as text.
     pub async fn raw(
         &self,
