@@ -6,9 +6,15 @@
 //! site can make it do. Browsers say where a request comes from
 //! (`Sec-Fetch-Site`): pages are compressed when it is Kiln itself or the
 //! user (a typed address, a bookmark), never when another site sent it.
+//!
+//! `same-origin` says who sent a request, not who chose what it asks: a
+//! page that, once loaded, fetches its data again by itself with input from
+//! its address would send another site's planted guess as Kiln's own call.
+//! So a page that shows a secret must not do that (none does: the live
+//! pages refetch on their own, and they show no secret).
 
 /// What a request says about itself that decides its compression.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct CompressionAsk<'a> {
     /// `Sec-Fetch-Site`: `same-origin`, `same-site`, `cross-site` or `none`.
     pub sec_fetch_site: Option<&'a str>,

@@ -4,9 +4,7 @@
 //! A new top-level group has no node to check against: its own rule is here
 //! too.
 
-use kiln_core::access::{
-    Action, Decision, Role, TopLevelRefusal, check_top_level_group, decide, effective_role,
-};
+use kiln_core::access::{Action, Decision, Role, TopLevelRefusal, check_top_level_group, decide};
 use kiln_core::accounts::NodeKind;
 use sea_orm::ConnectionTrait;
 
@@ -68,7 +66,7 @@ pub async fn authorize_node(
         .filter(|n| n.kind == kind)
         .ok_or(ServiceError::NotFound(noun(kind)))?;
     let lineage = members::lineage_with_roles(db, user.id, &node.full_path).await?;
-    let role = effective_role(lineage.iter().filter_map(|a| a.role));
+    let role = members::effective_on(&lineage);
     match decide(principal.caller(), role, node.visibility, action) {
         Decision::Allow => Ok(Authorized {
             node,

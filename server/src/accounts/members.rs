@@ -35,20 +35,15 @@ pub async fn effective(
     user_id: i64,
     full_path: &str,
 ) -> Result<Option<Role>, ServiceError> {
-    let roles: Vec<String> = membership::Entity::find()
-        .select_only()
-        .column(membership::Column::Role)
-        .join(JoinType::InnerJoin, to_node())
-        .filter(membership::Column::UserId.eq(user_id))
-        .filter(node::Column::FullPath.is_in(lineage_of(full_path)))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let roles = roles
-        .iter()
-        .map(|r| parse_role(r))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(effective_role(roles))
+    Ok(effective_on(
+        &lineage_with_roles(db, user_id, full_path).await?,
+    ))
+}
+
+/// The effective role on the last node of `lineage` (from
+/// [`lineage_with_roles`]): the highest role held on it or a group above.
+pub fn effective_on(lineage: &[Ancestor]) -> Option<Role> {
+    effective_role(lineage.iter().filter_map(|a| a.role))
 }
 
 /// One node of a lineage: a group above a node, or the node itself.

@@ -1,7 +1,8 @@
-//! Pages, the UI's data calls and the 404 page, compressed on the fly for
-//! the requests that `kiln_core::net::compression` allows (never one
-//! another site sent: BREACH). Others lose their `Accept-Encoding` before
-//! the compression layer sees it, and are answered as they are.
+//! Pages, the UI's data calls, the forms' answers and the 404 page (with
+//! the site-root files it serves), compressed on the fly for the requests
+//! that `kiln_core::net::compression` allows (never one another site sent:
+//! BREACH). Others lose their `Accept-Encoding` before the compression
+//! layer sees it, and are answered as they are.
 
 use axum::extract::Request;
 use axum::http::header;

@@ -107,6 +107,7 @@ async fn breadcrumbs_show_every_group_and_only_the_viewers_roles_count() {
     for (node, who, role) in [
         (format!("projects/{project}"), "bob", "developer"),
         (format!("groups/{sub}"), "carol", "maintainer"),
+        (format!("projects/{project}"), "carol", "viewer"),
     ] {
         let (status, granted) = alice
             .post(
@@ -118,7 +119,7 @@ async fn breadcrumbs_show_every_group_and_only_the_viewers_roles_count() {
     }
 
     // Alice owns the top group, carol maintains the middle one: bob's
-    // role is his own grant, not theirs.
+    // role is his own grant, not theirs; carol's is the highest of hers.
     for (who, role) in [
         (&alice, "owner"),
         (&bob, "developer"),
@@ -127,16 +128,27 @@ async fn breadcrumbs_show_every_group_and_only_the_viewers_roles_count() {
         let (status, seen) = who.get(&format!("/api/v1/projects/{project}")).await;
         assert_eq!((status, seen["role"].as_str()), (200, Some(role)), "{seen}");
     }
-    // The crumbs name both groups, though bob holds no role on either.
+    // The crumbs name both groups, top first and once each, though bob
+    // holds no role on either.
     for path in ["/p/team/sub/app", &format!("/projects/{project}/runs")] {
         let html = bob.page(path).await;
-        for crumb in [
-            "href=\"/g/team\"",
-            "href=\"/g/team/sub\"",
-            "href=\"/p/team/sub/app\"",
-        ] {
-            assert!(html.contains(crumb), "{path}: no {crumb}");
-        }
+        assert_eq!(
+            crumb_links(&html),
+            ["/projects", "/g/team", "/g/team/sub", "/p/team/sub/app"],
+            "{path}"
+        );
     }
     app.stop().await;
+}
+
+/// The links of the page's breadcrumb trail, in order.
+fn crumb_links(html: &str) -> Vec<String> {
+    let start = html
+        .find("<nav aria-label=\"Breadcrumb\"")
+        .expect("a breadcrumb trail");
+    let nav = &html[start..start + html[start..].find("</nav>").unwrap()];
+    nav.split("href=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
+        .collect()
 }
