@@ -11,7 +11,29 @@ DURATION = os.environ.get("PAGES_WRK", "5s")
 # the encoding. PAGES_ENCODINGS=identity measures the pages uncompressed.
 ENCODINGS = os.environ.get("PAGES_ENCODINGS", "gzip, deflate, br, zstd")
 SITE = "none"
+# PAGES_STATEMENTS=1 (with the server's statement log in PAGES_LOG): count
+# each page's database statements instead of loading it.
+LOG = os.environ.get("PAGES_LOG") if os.environ.get("PAGES_STATEMENTS") == "1" else None
 print = functools.partial(print, flush=True)
+
+
+def statements(url, headers):
+    """The statements one view of `url` makes: the least of five views,
+    one at a time (the sweeper's and scheduler's own statements, once a
+    second, fall into the same windows now and then)."""
+    counts = []
+    for _ in range(5):
+        time.sleep(0.3)
+        with open(LOG) as f:
+            before = f.read().count("sqlx::query")
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=60).read()
+        except urllib.error.HTTPError:
+            pass
+        time.sleep(0.1)
+        with open(LOG) as f:
+            counts.append(f.read().count("sqlx::query") - before)
+    return min(counts)
 
 
 def chain_of_layers(layers, width):
@@ -62,6 +84,9 @@ for label, who in pages:
             status, body, encoding = resp.status, resp.read(), resp.headers.get("Content-Encoding", "identity")
     except urllib.error.HTTPError as e:
         status, body, encoding = e.code, e.read(), e.headers.get("Content-Encoding", "identity")
+    if LOG:
+        print(f"GET {label}: {status}, {statements(BASE + path, headers)} statements a view")
+        continue
     args = ["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", DURATION, "--latency",
             "-H", f"Accept-Encoding: {ENCODINGS}", "-H", f"Sec-Fetch-Site: {SITE}"]
     if who:
@@ -74,7 +99,7 @@ for label, who in pages:
 print("every page signed in (its owner), but /login signed out")
 # What Chromium fetches on a first visit to each run page (issue 14 asks
 # at most 250 KB): the HTML as the server now sends it, and the assets.
-if os.environ.get("PAGES_BROWSER", "1") != "0":
+if os.environ.get("PAGES_BROWSER", "1") != "0" and not LOG:
     for label in (f"/runs/{small} (20 tasks)", f"/runs/{big} (500 tasks)"):
         out = subprocess.run(["node", "bench/first_visit.mjs", BASE + label.split(" ")[0], cookie],
                              capture_output=True, text=True)
