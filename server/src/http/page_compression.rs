@@ -15,7 +15,7 @@ use tower_http::compression::CompressionLayer;
 
 /// Brotli or gzip at their fastest real level (nginx's default for the
 /// same reason): pages are made anew for each view. At level 4 the 108 KB
-/// API page cost 0.5 ms of CPU a view and halved its requests/s under
+/// API page cost 0.5 ms of CPU a view and two fifths of its requests/s under
 /// load; level 1 sends about a third more bytes, a few KB a page.
 const LEVEL: i32 = 1;
 
