@@ -128,6 +128,20 @@ async fn breadcrumbs_show_every_group_and_only_the_viewers_roles_count() {
         let (status, seen) = who.get(&format!("/api/v1/projects/{project}")).await;
         assert_eq!((status, seen["role"].as_str()), (200, Some(role)), "{seen}");
     }
+    // The project page lists its workflows, read in the same request as
+    // the page (its authorization reused), for bob as for its owner.
+    let (status, saved) = alice
+        .send(
+            "PUT",
+            &format!("/api/v1/projects/{project}/workflows/ci"),
+            Some(json!({"source": "tasks:\n  a:\n    run: 'true'\n"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{saved}");
+    let link = format!("href=\"/projects/{project}/workflows/ci\"");
+    for who in [&alice, &bob] {
+        assert!(who.page("/p/team/sub/app").await.contains(&link));
+    }
     // The crumbs name both groups, top first and once each, though bob
     // holds no role on either.
     for path in ["/p/team/sub/app", &format!("/projects/{project}/runs")] {

@@ -31,6 +31,7 @@ use crate::ServiceError;
 use views::{crumbs_of, denied, member_view, node_view, user_view};
 
 mod home;
+mod once;
 mod pipelines;
 pub mod run_cache;
 mod runs;
@@ -40,6 +41,8 @@ mod workflow_versions;
 mod workflows;
 use crate::accounts::authorize::{authorize_node, authorize_top_level};
 use crate::accounts::{Page, Principal, members, nodes, rfc3339, tokens, users};
+use once::ViewerOnce;
+pub use once::remember_viewer;
 
 /// Session key of a just-created token's secret, shown once on the account page.
 pub const NEW_TOKEN_SECRET: &str = "new_token_secret";
@@ -53,20 +56,6 @@ pub struct PagesBackend {
 
 pub fn backend(state: AppState) -> SharedBackend {
     Arc::new(PagesBackend { state })
-}
-
-/// Who a page request comes from, worked out once: the header and the
-/// page's own data both ask, and each asking reads the session's user.
-#[derive(Clone, Default)]
-pub struct ViewerOnce(Arc<tokio::sync::OnceCell<Principal>>);
-
-/// Gives each page request its [`ViewerOnce`].
-pub async fn remember_viewer(
-    mut request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    request.extensions_mut().insert(ViewerOnce::default());
-    next.run(request).await
 }
 
 impl PagesBackend {
@@ -191,7 +180,14 @@ impl AccountsPort for PagesBackend {
 
     async fn node(&self, request: &Parts, kind: &str, path: &str) -> Loaded<NodePage> {
         let principal = self.principal(request).await;
-        self.node_page(&principal, kind, path).await.map_err(denied)
+        let page = self
+            .node_page(&principal, kind, path)
+            .await
+            .map_err(denied)?;
+        if let Some(kind) = NodeKind::parse(&page.node.kind) {
+            once::allow_view(request, kind, page.node.id);
+        }
+        Ok(page)
     }
 
     async fn account(&self, request: &Parts) -> Loaded<AccountPage> {
@@ -326,6 +322,12 @@ impl RunsPort for PagesBackend {
     }
 
     async fn workflows(&self, request: &Parts, project: i64) -> Loaded<Vec<WorkflowAcross>> {
+        // Under the project's page in the same request: already authorized.
+        if once::may_view(request, NodeKind::Project, project) {
+            return workflows::workflows_of(&self.state, project)
+                .await
+                .map_err(denied);
+        }
         let principal = self.principal(request).await;
         workflows::workflows(&self.state, &principal, project)
             .await

@@ -70,9 +70,20 @@ pub async fn workflows(
     principal: &Principal,
     project: i64,
 ) -> Result<Vec<WorkflowAcross>, ApiError> {
-    let db = &state.db.conn;
-    authorize(db, principal, NodeKind::Project, project, Action::View).await?;
-    let found = workflows::list(db, project).await?;
+    authorize(
+        &state.db.conn,
+        principal,
+        NodeKind::Project,
+        project,
+        Action::View,
+    )
+    .await?;
+    workflows_of(state, project).await
+}
+
+/// [`workflows`] of a project the caller was already allowed to view.
+pub async fn workflows_of(state: &AppState, project: i64) -> Result<Vec<WorkflowAcross>, ApiError> {
+    let found = workflows::list(&state.db.conn, project).await?;
     super::home::workflow_rows(state, found).await
 }
 
