@@ -7,7 +7,8 @@
 use std::time::{Duration, Instant};
 
 use crate::common::engine::{
-    grant_label, log, owner, processes_running, save, start, step, wait_end, wait_until,
+    attempt_log, grant_label, log, owner, processes_running, save, start, step, wait_end,
+    wait_until,
 };
 use crate::common::{Backend, TestApp};
 use serde_json::json;
@@ -95,15 +96,7 @@ tasks:
     assert_eq!(done["state"], "success", "{done:#}");
     assert_eq!(flaky["attempt"], 2);
     assert_eq!(flaky["retries_left"], 1);
-    let response = api
-        .request(
-            reqwest::Method::GET,
-            &format!("/api/v1/runs/{run}/steps/flaky/log?attempt=1"),
-        )
-        .send()
-        .await
-        .unwrap();
-    let text = response.text().await.unwrap();
+    let text = attempt_log(&api, run, "flaky", 1).await;
     assert!(
         text.contains("try 1") && text.contains("failed: exited with code 1"),
         "{text}"

@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use crate::common::engine::{
-    grant_label, on_jobs_table, owner, processes_running, save, start, step, wait_end,
+    attempt_log, grant_label, on_jobs_table, owner, processes_running, save, start, step, wait_end,
 };
 use crate::common::outage::Outage;
 use crate::common::{Api, Backend, TestApp};
@@ -155,17 +155,7 @@ tasks:
     // stops the step and writes the note within a beat or two.
     let began = Instant::now();
     loop {
-        let first_try = bearer
-            .request(
-                reqwest::Method::GET,
-                &format!("/api/v1/runs/{run}/steps/long/log?attempt=1"),
-            )
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let first_try = attempt_log(&bearer, run, "long", 1).await;
         if first_try.contains("worker lost") {
             break;
         }

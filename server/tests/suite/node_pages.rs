@@ -11,6 +11,17 @@ use serde_json::json;
 
 use crate::common::{Api, Backend, TestApp};
 
+/// A server where users make top-level groups, and a signed-in browser
+/// for each of `names`.
+async fn people<const N: usize>(names: [&str; N]) -> (TestApp, [Api; N]) {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.allow_user_top_level_groups = true).await;
+    let browsers = names.map(|_| app.browser());
+    for (api, name) in browsers.iter().zip(names) {
+        api.sign_up(name).await;
+    }
+    (app, browsers)
+}
+
 async fn node(api: &Api, path: &str, body: serde_json::Value) -> i64 {
     let (status, made) = api.post(path, body).await;
     assert_eq!(status, 201, "{made}");
@@ -19,11 +30,7 @@ async fn node(api: &Api, path: &str, body: serde_json::Value) -> i64 {
 
 #[tokio::test]
 async fn a_group_page_lists_what_its_viewer_may_see() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.allow_user_top_level_groups = true).await;
-    let alice = app.browser();
-    alice.sign_up("alice").await;
-    let bob = app.browser();
-    bob.sign_up("bob").await;
+    let (app, [alice, bob]) = people(["alice", "bob"]).await;
 
     let team = node(
         &alice,
@@ -94,13 +101,7 @@ async fn a_group_page_lists_what_its_viewer_may_see() {
 
 #[tokio::test]
 async fn breadcrumbs_show_every_group_and_only_the_viewers_roles_count() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.allow_user_top_level_groups = true).await;
-    let alice = app.browser();
-    alice.sign_up("alice").await;
-    let bob = app.browser();
-    bob.sign_up("bob").await;
-    let carol = app.browser();
-    carol.sign_up("carol").await;
+    let (app, [alice, bob, carol]) = people(["alice", "bob", "carol"]).await;
     let team = alice.group("team", None).await;
     let sub = alice.group("sub", Some(team)).await;
     let project = alice.project("app", sub).await;

@@ -92,15 +92,25 @@ pub fn step<'a>(run: &'a Value, task: &str) -> &'a Value {
 }
 
 pub async fn log(api: &Api, run: i64, task: &str) -> String {
+    log_at(api, &format!("/api/v1/runs/{run}/steps/{task}/log")).await
+}
+
+/// The log of one earlier attempt of a step.
+pub async fn attempt_log(api: &Api, run: i64, task: &str, attempt: u32) -> String {
+    log_at(
+        api,
+        &format!("/api/v1/runs/{run}/steps/{task}/log?attempt={attempt}"),
+    )
+    .await
+}
+
+async fn log_at(api: &Api, path: &str) -> String {
     let response = api
-        .request(
-            reqwest::Method::GET,
-            &format!("/api/v1/runs/{run}/steps/{task}/log"),
-        )
+        .request(reqwest::Method::GET, path)
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
+    assert_eq!(response.status(), 200, "{path}");
     response.text().await.unwrap()
 }
 
