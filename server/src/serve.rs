@@ -150,7 +150,8 @@ impl Server {
         )?);
         check_sandbox(&engine, config.server_runs_steps).await?;
         let plan = jobs::PoolPlan {
-            concurrency: config.worker_concurrency(),
+            concurrency: engine.slots.jobs_in_flight(),
+            batch: engine.slots.count(),
             step_queues: if config.server_runs_steps {
                 queues_served(&config.worker_labels())
             } else {

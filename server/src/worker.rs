@@ -36,13 +36,14 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Serv
     crate::serve::check_sandbox(&engine, true).await?;
     let labels = config.worker_labels();
     let plan = PoolPlan {
-        concurrency: config.worker_concurrency(),
+        concurrency: engine.slots.jobs_in_flight(),
+        batch: engine.slots.count(),
         step_queues: queues_served(&labels),
         cleanup: false,
     };
     tracing::info!(
         worker = %engine.settings.worker_name,
-        concurrency = plan.concurrency,
+        concurrency = engine.slots.count(),
         labels = %labels.join(","),
         database = %database.url,
         "worker started"

@@ -46,7 +46,8 @@ pub struct Config {
     pub database_connect_timeout_seconds: u64,
     /// Maximum connections in the one database pool.
     pub database_max_connections: u32,
-    /// Jobs the in-process worker pool runs at once; 0 = number of cores.
+    /// Steps this process runs at once, across its queues; 0 = number of
+    /// cores.
     pub worker_concurrency: usize,
     /// Who may create an account: `invite` (the default: instance admins
     /// create them), `open` (anyone may sign up) or `closed` (only `kiln

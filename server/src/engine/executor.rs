@@ -20,7 +20,7 @@ use super::finish::{Ended, Recorder, finish};
 use super::http_step::{self, HttpRequest};
 use super::logs::{StepLog, log_key};
 use super::repo::moves::{StepMove, move_step_by_id};
-use super::{Engine, heartbeat, repo, run_shell, secret_store};
+use super::{Engine, heartbeat, repo, run_shell, secret_store, slots};
 use crate::ServiceError;
 use crate::accounts::nodes;
 use crate::clock::now_ms;
@@ -30,6 +30,8 @@ use crate::jobs::steps::StepJob;
 
 /// Takes the step of `job` if it still waits for this attempt (queued and
 /// dispatched), with its start event; returns its row as taken and its run.
+/// Once this process shuts down, hands the job back to its queue instead:
+/// it may have waited for its slot into the shutdown.
 async fn claim(
     engine: &Engine,
     job: &StepJob,
@@ -44,6 +46,14 @@ async fn claim(
         return Ok(None);
     };
     if row.attempt != job.attempt || row.state != StepState::Queued {
+        return Ok(None);
+    }
+    if engine.is_draining() {
+        tracing::info!(
+            step = row.id,
+            "shutting down; step handed back to its queue"
+        );
+        push_again(engine, &row.queue, job, now).await?;
         return Ok(None);
     }
     let start = [StepEvent::Start];
@@ -73,16 +83,44 @@ async fn claim(
     Ok(Some((row, run)))
 }
 
+/// Puts `job` back in `queue` as a new job, due now. A new push: a job's
+/// key names when it was pushed, and the key of the job being run stays
+/// taken until it is acknowledged.
+async fn push_again(
+    engine: &Engine,
+    queue: &str,
+    job: &StepJob,
+    now: i64,
+) -> Result<(), ServiceError> {
+    let again = StepJob {
+        due_at_ms: now,
+        ..job.clone()
+    };
+    Ok(engine.queue.push_step(queue, again, None).await?)
+}
+
+/// No slot came free in time: the step of `job`, if it still waits for
+/// this attempt, goes back to its queue for any process with a free slot.
+async fn hand_back(engine: &Engine, job: &StepJob) -> Result<(), ServiceError> {
+    let Some((row, _)) = repo::step_and_run(&engine.db, job.step_id).await? else {
+        return Ok(());
+    };
+    if row.attempt == job.attempt && row.state == StepState::Queued {
+        tracing::debug!(
+            step = row.id,
+            "every slot busy; step handed back to its queue"
+        );
+        push_again(engine, &row.queue, job, now_ms()).await?;
+    }
+    Ok(())
+}
+
 /// Runs the step of `job` if it is still waiting for this attempt, then
 /// each step its end hands this worker (see `finish::Recorded::next`).
 pub async fn execute(engine: &Arc<Engine>, job: &StepJob) -> Result<(), ServiceError> {
     let mut next = execute_one(engine, job).await?;
     while let Some((queue, job)) = next {
-        if engine.is_draining() {
-            // Shutting down since the hand-over: another worker takes it.
-            engine.queue.push_step(&queue, job, None).await?;
-            return Ok(());
-        }
+        // Shutting down since the hand-over: its claim hands it back.
         next = match execute_one(engine, &job).await {
             Ok(next) => next,
             Err(error) => {
@@ -98,12 +136,20 @@ pub async fn execute(engine: &Arc<Engine>, job: &StepJob) -> Result<(), ServiceE
     Ok(())
 }
 
-/// One step: claim, run, record. Returns the step handed over to this
-/// worker by its end, with its queue.
+/// One step: claim and run it in one of this process's slots, then
+/// record its end outside it. Returns the step handed over to this worker
+/// by its end, with its queue.
 async fn execute_one(
     engine: &Arc<Engine>,
     job: &StepJob,
 ) -> Result<Option<(String, StepJob)>, ServiceError> {
+    let Some(slot) = engine.slots.take_within(slots::LONGEST_WAIT).await? else {
+        hand_back(engine, job).await?;
+        // Held until then, this job's worker fetches nothing: what it
+        // handed back is for a process with a free slot.
+        engine.slots.until_free().await;
+        return Ok(None);
+    };
     let now = now_ms();
     let lease_ms = i64::try_from(engine.settings.lease.as_millis()).unwrap_or(i64::MAX / 2);
     let Some((row, run)) = claim(engine, job, now, lease_ms).await? else {
@@ -123,7 +169,9 @@ async fn execute_one(
             Ended::failed(format!("Kiln could not run this step: {error}"))
         }
     };
-    let recorded = record_end(engine, &row, ended).await;
+    let ended_at_ms = now_ms();
+    drop(slot);
+    let recorded = record_end(engine, &row, ended, ended_at_ms).await;
     // Only now: a shutdown waits for this process's steps to be recorded.
     engine.untrack(row.id);
     Ok(recorded?.map(|job| (row.queue, job)))
@@ -136,10 +184,12 @@ async fn record_end(
     engine: &Engine,
     row: &step::Model,
     ended: Ended,
+    ended_at_ms: i64,
 ) -> Result<Option<StepJob>, ServiceError> {
     let mut pause = Duration::from_millis(250);
+    let recorder = Recorder::Worker { ended_at_ms };
     loop {
-        match finish(engine, row, ended.clone(), None, Recorder::Worker).await {
+        match finish(engine, row, ended.clone(), None, recorder).await {
             Err(ServiceError::Database(error)) if is_unreachable(&error) => {
                 tracing::warn!(step = row.id, %error, ?pause, "cannot record a step's end yet; retrying");
                 tokio::time::sleep(pause).await;

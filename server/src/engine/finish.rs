@@ -63,7 +63,10 @@ fn clip(message: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recorder {
     /// The worker that ran the step: it may run one started step itself.
-    Worker,
+    /// The step ended when its process did, which may be a little before
+    /// this records it (after its slot went to the next step), or long
+    /// before (after a database outage).
+    Worker { ended_at_ms: i64 },
     /// The sweeper: every started step goes to its queue.
     Sweeper,
 }
@@ -99,7 +102,10 @@ pub async fn finish(
         return Ok(Recorded::default());
     }
     let (run_id, step_id, attempt) = (row.run_id, row.id, row.attempt);
-    let now = now_ms();
+    let now = match recorder {
+        Recorder::Worker { ended_at_ms } => ended_at_ms,
+        Recorder::Sweeper => now_ms(),
+    };
     let txn = crate::db::write_txn::begin(&engine.db).await?;
     let Some(run) = lock_run(&txn, run_id).await? else {
         return Ok(Recorded::default());
@@ -192,7 +198,7 @@ pub async fn finish(
     // this machine's).
     let mut started = advanced.dispatches;
     let next = match recorder {
-        Recorder::Worker if !engine.is_draining() => take_next(&mut started, &row.queue),
+        Recorder::Worker { .. } if !engine.is_draining() => take_next(&mut started, &row.queue),
         _ => None,
     };
     dispatches.extend(started);

@@ -34,6 +34,7 @@ pub mod sandbox;
 pub mod secret_store;
 pub mod secrets;
 pub mod shell;
+pub mod slots;
 pub mod start;
 pub mod step_job;
 pub mod sweeper;
@@ -81,6 +82,8 @@ pub struct EngineSettings {
     pub allow_local_repositories: bool,
     /// This process's bare mirrors of linked repositories.
     pub mirror_dir: PathBuf,
+    /// Steps this process runs at once, across the queues it serves.
+    pub step_slots: usize,
 }
 
 /// Everything a step job or an API call about runs needs; one per process.
@@ -95,6 +98,8 @@ pub struct Engine {
     pub definitions: Definitions,
     /// `run:` steps' directories and output files, made and kept.
     pub places: Arc<places::Places>,
+    /// Steps running in this process at once, at most.
+    pub slots: slots::StepSlots,
     /// Live run events for the pages following runs.
     pub feed: feed::Feed,
     /// Woken when a schedule changes here, so the scheduler loop reads the
@@ -132,6 +137,7 @@ impl Engine {
         let places = places::Places::new(&settings.work_dir, settings.sandbox.place_reuse_owner());
         Engine {
             places: Arc::new(places),
+            slots: slots::StepSlots::new(settings.step_slots),
             db,
             queue,
             logs,
@@ -236,6 +242,7 @@ impl Engine {
             schedule_firings_kept: config.schedule_firings_kept,
             allow_local_repositories: config.allow_local_repositories,
             mirror_dir: sandbox::absolute(&config.data_dir).join("mirrors"),
+            step_slots: config.worker_concurrency(),
         };
         let http = http_client::StepClient::new(config.http_step_allow_networks.clone())
             .map_err(|e| ServiceError::invalid("http_step_allow_networks", e))?;

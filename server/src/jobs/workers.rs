@@ -98,14 +98,16 @@ fn woken_postgres(notifier: &Notifier, pool: &sqlx::PgPool, queue: &str) -> Stra
         .stream(echoed(Pubsub::new(pool.clone(), queue.to_owned())))
 }
 
-/// Registers a worker for `queue` running `handler` with `data`, on the
+/// Registers a worker for `queue` running `handler` with `data`, up to
+/// `concurrency` jobs at once and fetched up to `batch` at a time, on the
 /// backend of `pool` (the builder's types differ per backend, so a function
 /// would need their full signatures).
 macro_rules! register {
-    ($monitor:expr, $pool:expr, $notifier:expr, $name:expr, $queue:expr, $concurrency:expr, $args:ty, $data:expr, $handler:expr) => {{
+    ($monitor:expr, $pool:expr, $notifier:expr, $name:expr, $queue:expr, ($concurrency:expr, $batch:expr), $args:ty, $data:expr, $handler:expr) => {{
         let name = $name;
         let queue: String = $queue;
         let concurrency: usize = $concurrency;
+        let batch: usize = $batch;
         let data = $data;
         let notifier: Notifier = $notifier.clone();
         match $pool.clone() {
@@ -113,7 +115,7 @@ macro_rules! register {
                 WorkerBuilder::new(format!("{name}-{restarts}"))
                     .backend(
                         SqliteStorage::<$args>::new(&pool)
-                            .with_config(sqlite_config(&queue, concurrency))
+                            .with_config(sqlite_config(&queue, batch))
                             .poll_with_strategy(woken(&notifier, &queue, POLL_FALLBACK)),
                     )
                     .concurrency(concurrency)
@@ -128,7 +130,7 @@ macro_rules! register {
                 WorkerBuilder::new(format!("{name}-{restarts}"))
                     .backend(
                         PostgresStorage::<$args>::new(&pool)
-                            .with_config(postgres_config(&queue, concurrency))
+                            .with_config(postgres_config(&queue, batch))
                             .poll_with_strategy(woken_postgres(&notifier, &pool, &queue)),
                     )
                     .concurrency(concurrency)
@@ -139,7 +141,7 @@ macro_rules! register {
             Pool::MySql(pool) => $monitor.register(move |restarts| {
                 WorkerBuilder::new(format!("{name}-{restarts}"))
                     .backend(
-                        MySqlStorage::<$args>::new(&pool, mysql_config(&queue, concurrency))
+                        MySqlStorage::<$args>::new(&pool, mysql_config(&queue, batch))
                             .poll_with_strategy(woken(&notifier, &queue, POLL_FALLBACK)),
                     )
                     .concurrency(concurrency)
@@ -153,7 +155,12 @@ macro_rules! register {
 
 /// What this process runs.
 pub struct PoolPlan {
+    /// Step jobs each step queue's worker holds at once (how many of them
+    /// run is the engine's business: see `engine::slots`).
     pub concurrency: usize,
+    /// Most step jobs one fetch takes (the rest wait in the worker, where
+    /// no other process can take them).
+    pub batch: usize,
     /// Step queues to serve (see `kiln_core::engine::queues_served`).
     pub step_queues: Vec<String>,
     /// Servers run the periodic cleanup; remote workers do not.
@@ -271,7 +278,7 @@ pub fn start(
                     notifier,
                     format!("{name}-g{generation}"),
                     cleanup::QUEUE.to_owned(),
-                    1,
+                    (1, 1),
                     cleanup::Cleanup,
                     context.clone(),
                     cleanup::run
@@ -282,7 +289,7 @@ pub fn start(
     for (i, step_queue) in plan.step_queues.iter().enumerate() {
         let (pool, notifier, runner) = (pool.clone(), notifier.clone(), runner.clone());
         let (name, step_queue) = (format!("steps{i}-{instance}"), step_queue.clone());
-        let concurrency = plan.concurrency.max(1);
+        let (concurrency, batch) = (plan.concurrency.max(1), plan.batch.max(1));
         spawn(
             name.clone(),
             Box::new(move |generation| {
@@ -292,7 +299,7 @@ pub fn start(
                     notifier,
                     format!("{name}-g{generation}"),
                     step_queue.clone(),
-                    concurrency,
+                    (concurrency, batch),
                     StepJob,
                     runner.clone(),
                     steps::run

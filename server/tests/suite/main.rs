@@ -40,6 +40,7 @@ mod schedules_exactly_once;
 mod shell;
 mod site_assets;
 mod step_places;
+mod step_slots;
 mod tree;
 mod web_security;
 mod webhooks;

@@ -186,6 +186,11 @@ impl TestApp {
     /// Stops the server and starts a new one on the same database (on a new
     /// port: cookies are per host, not per port, so sessions carry over).
     pub async fn restart(self) -> TestApp {
+        self.restart_noting_stop().await.0
+    }
+
+    /// `restart`, also saying when the old server had stopped.
+    pub async fn restart_noting_stop(self) -> (TestApp, chrono::DateTime<chrono::Utc>) {
         let TestApp {
             server,
             client,
@@ -194,17 +199,19 @@ impl TestApp {
             ..
         } = self;
         server.stop().await.expect("server stops cleanly");
+        let stopped = chrono::Utc::now();
         let server = Server::start(config.clone())
             .await
             .expect("server restarts");
         let base = format!("http://{}", server.addr());
-        TestApp {
+        let app = TestApp {
             server,
             base,
             client,
             db,
             config,
-        }
+        };
+        (app, stopped)
     }
 
     /// A browser-like API client of its own (cookie jar, `Origin` set).
