@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::common::engine::{grant_label, owner, processes_running, save, start, step, wait_end};
-use crate::common::{Backend, TestApp};
+use crate::common::{Api, Backend, TestApp};
 
 fn at(step: &Value, field: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(step[field].as_str().unwrap())
@@ -63,9 +63,26 @@ async fn a_process_runs_its_concurrency_in_steps_across_its_queues(backend: Back
 }
 on_sqlite_and_postgres!(a_process_runs_its_concurrency_in_steps_across_its_queues);
 
+/// Starts a run of two independent steps sleeping `marker` seconds;
+/// returns once one of them runs.
+async fn two_long_steps(api: &Api, project: i64, marker: &str) -> i64 {
+    let source =
+        format!("tasks:\n  first:\n    run: sleep {marker}\n  second:\n    run: sleep {marker}\n");
+    assert_eq!(save(api, project, "two", &source).await.0, 200);
+    let run = start(api, project, "two", json!({})).await;
+    let began = Instant::now();
+    while processes_running(marker).is_empty() {
+        assert!(began.elapsed() < Duration::from_secs(15), "no step started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    run
+}
+
 /// One slot; `first` runs, `second`'s job waits for the slot. The shutdown
 /// stops `first`; `second` does not start in the stopping process but in
-/// the next one.
+/// the next one. (Its job goes back to the queue from the door, whose
+/// second runs out within the grace period here; a job that gets a slot
+/// while the process drains goes back from its claim.)
 async fn a_job_waiting_for_a_slot_at_shutdown_is_handed_back(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| {
         c.worker_concurrency = 1;
@@ -75,15 +92,7 @@ async fn a_job_waiting_for_a_slot_at_shutdown_is_handed_back(backend: Backend) {
     .await;
     let (api, project) = owner(&app).await;
     let marker = format!("30.{}", uuid::Uuid::new_v4().as_u128() % 1_000_000_007);
-    let source =
-        format!("tasks:\n  first:\n    run: sleep {marker}\n  second:\n    run: sleep {marker}\n");
-    assert_eq!(save(&api, project, "two", &source).await.0, 200);
-    let run = start(&api, project, "two", json!({})).await;
-    let began = Instant::now();
-    while processes_running(&marker).is_empty() {
-        assert!(began.elapsed() < Duration::from_secs(15), "no step started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let run = two_long_steps(&api, project, &marker).await;
     // Time for the other job to be fetched; it then waits for the slot.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, before) = api.get(&format!("/api/v1/runs/{run}")).await;
@@ -129,15 +138,7 @@ async fn a_job_held_at_a_busy_door_goes_to_a_free_process(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.worker_concurrency = 1).await;
     let (api, project) = owner(&app).await;
     let marker = format!("12.{}", uuid::Uuid::new_v4().as_u128() % 1_000_000_007);
-    let source =
-        format!("tasks:\n  first:\n    run: sleep {marker}\n  second:\n    run: sleep {marker}\n");
-    assert_eq!(save(&api, project, "two", &source).await.0, 200);
-    let run = start(&api, project, "two", json!({})).await;
-    let began = Instant::now();
-    while processes_running(&marker).is_empty() {
-        assert!(began.elapsed() < Duration::from_secs(15), "no step started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let run = two_long_steps(&api, project, &marker).await;
     let mut worker = std::process::Command::new(env!("CARGO_BIN_EXE_kiln"))
         .args(["worker", "--concurrency", "1"])
         .arg("--data-dir")
