@@ -78,6 +78,33 @@ async fn two_long_steps(api: &Api, project: i64, marker: &str) -> i64 {
     run
 }
 
+/// Waits for `task` of `run` to start in the server `api` talks to, then
+/// checks it is its first attempt and began after `stopped` (the previous
+/// server's end); cancels the run.
+async fn runs_after(api: &Api, run: i64, task: &str, stopped: DateTime<Utc>) {
+    let began = Instant::now();
+    let now = loop {
+        let (_, now) = api.get(&format!("/api/v1/runs/{run}")).await;
+        if step(&now, task)["state"] != "queued" {
+            break now;
+        }
+        assert!(began.elapsed() < Duration::from_secs(15), "{now:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let handed_back = step(&now, task);
+    assert_eq!(handed_back["state"], "running", "{now:#}");
+    assert_eq!(handed_back["attempt"], 1, "{now:#}");
+    assert!(
+        at(handed_back, "started_at") >= stopped,
+        "it started in the stopping server: {now:#}"
+    );
+    let (status, body) = api
+        .post(&format!("/api/v1/runs/{run}/cancel"), json!({}))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    wait_end(api, run).await;
+}
+
 /// One slot; `first` runs, `second`'s job waits for the slot. The shutdown
 /// stops `first`; `second` does not start in the stopping process but in
 /// the next one. (Its job goes back to the queue from the door, whose
@@ -105,27 +132,7 @@ async fn a_job_waiting_for_a_slot_at_shutdown_is_handed_back(backend: Backend) {
 
     let (app, stopped) = app.restart_noting_stop().await;
     let api = api.at(&app.base);
-    let began = Instant::now();
-    let now = loop {
-        let (_, now) = api.get(&format!("/api/v1/runs/{run}")).await;
-        if step(&now, waiting)["state"] != "queued" {
-            break now;
-        }
-        assert!(began.elapsed() < Duration::from_secs(15), "{now:#}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let handed_back = step(&now, waiting);
-    assert_eq!(handed_back["state"], "running", "{now:#}");
-    assert_eq!(handed_back["attempt"], 1, "{now:#}");
-    assert!(
-        at(handed_back, "started_at") >= stopped,
-        "it started in the stopping server: {now:#}"
-    );
-    let (status, body) = api
-        .post(&format!("/api/v1/runs/{run}/cancel"), json!({}))
-        .await;
-    assert_eq!(status, 202, "{body}");
-    wait_end(&api, run).await;
+    runs_after(&api, run, waiting, stopped).await;
     app.stop().await;
 }
 on_sqlite_and_postgres!(a_job_waiting_for_a_slot_at_shutdown_is_handed_back);
