@@ -108,8 +108,8 @@ async fn runs_after(api: &Api, run: i64, task: &str, stopped: DateTime<Utc>) {
 /// One slot; `first` runs, `second`'s job waits for the slot. The shutdown
 /// stops `first`; `second` does not start in the stopping process but in
 /// the next one. (Its job goes back to the queue from the door, whose
-/// second runs out within the grace period here; a job that gets a slot
-/// while the process drains goes back from its claim.)
+/// second runs out within the grace period here; the last test has it get
+/// the slot while the process drains.)
 async fn a_job_waiting_for_a_slot_at_shutdown_is_handed_back(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| {
         c.worker_concurrency = 1;
@@ -176,3 +176,43 @@ async fn a_job_held_at_a_busy_door_goes_to_a_free_process(backend: Backend) {
     app.stop().await;
 }
 on_sqlite_and_postgres!(a_job_held_at_a_busy_door_goes_to_a_free_process);
+
+/// One slot, and `short` (0.8 s) running in it; `long`'s job, of another
+/// run, waits at the door when the shutdown begins. `short` ends within
+/// the grace period and before the door's second is up, so `long`'s job
+/// gets the slot while the process drains: its claim hands it back
+/// instead of starting it (without that, `long` starts and is then
+/// stopped by the shutdown).
+async fn a_job_given_a_slot_while_draining_is_handed_back(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.worker_concurrency = 1;
+        c.shutdown_timeout_seconds = 3;
+    })
+    .await;
+    let (api, project) = owner(&app).await;
+    let marker = format!("30.{}", uuid::Uuid::new_v4().as_u128() % 1_000_000_007);
+    let short_marker = format!("0.8{}", uuid::Uuid::new_v4().as_u128() % 1_000_000_007);
+    let short = format!("tasks:\n  short:\n    run: sleep {short_marker}\n");
+    let long = format!("tasks:\n  long:\n    run: sleep {marker}\n");
+    assert_eq!(save(&api, project, "short", &short).await.0, 200);
+    assert_eq!(save(&api, project, "long", &long).await.0, 200);
+    let first = start(&api, project, "short", json!({})).await;
+    let began = Instant::now();
+    while processes_running(&short_marker).is_empty() {
+        assert!(began.elapsed() < Duration::from_secs(15), "no step started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let run = start(&api, project, "long", json!({})).await;
+    // Time for its job to be fetched (it then waits at the door).
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let (app, stopped) = app.restart_noting_stop().await;
+    let api = api.at(&app.base);
+    let (_, done) = api.get(&format!("/api/v1/runs/{first}")).await;
+    assert_eq!(
+        done["state"], "success",
+        "ended in the grace period: {done:#}"
+    );
+    runs_after(&api, run, "long", stopped).await;
+    app.stop().await;
+}
+on_sqlite_and_postgres!(a_job_given_a_slot_while_draining_is_handed_back);
