@@ -83,20 +83,23 @@ async fn claim(
     Ok(Some((row, run)))
 }
 
-/// Puts `job` back in `queue` as a new job, due now. A new push: a job's
-/// key names when it was pushed, and the key of the job being run stays
-/// taken until it is acknowledged.
+/// Puts `job` back in `queue` as a new job. A new push: a job's key names
+/// when it was pushed, and the key of the job being run stays taken until
+/// it is acknowledged. It keeps its place in the queue: it is runnable
+/// from its first due time (to the second), so a job handed back again
+/// and again is not overtaken by every job pushed after it.
 async fn push_again(
     engine: &Engine,
     queue: &str,
     job: &StepJob,
     now: i64,
 ) -> Result<(), ServiceError> {
+    let place = u64::try_from(job.due_at_ms.min(now) / 1000).unwrap_or(0);
     let again = StepJob {
         due_at_ms: now,
         ..job.clone()
     };
-    Ok(engine.queue.push_step(queue, again, None).await?)
+    Ok(engine.queue.push_step(queue, again, Some(place)).await?)
 }
 
 /// No slot came free in time: the step of `job`, if it still waits for
