@@ -62,10 +62,10 @@ pub fn start(
     }
     // Draining starts with the shutdown, not once the HTTP requests are
     // done: a job that gets a slot meanwhile must not start its step.
-    let draining = (engine.clone(), shutdown.clone());
+    let (to_drain, signal) = (engine.clone(), shutdown.clone());
     tokio::spawn(async move {
-        draining.1.cancelled().await;
-        draining.0.begin_draining();
+        signal.cancelled().await;
+        to_drain.begin_draining();
     });
     let sweeper = tokio::spawn(sweeper::run(engine.clone(), shutdown));
     Background {

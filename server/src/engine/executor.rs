@@ -28,6 +28,12 @@ use crate::db::entities::{run, step};
 use crate::db::outage::is_unreachable;
 use crate::jobs::steps::StepJob;
 
+/// Whether step `row` still waits for `job` (a stale or duplicate job's
+/// step has moved on).
+fn waits_for(row: &step::Model, job: &StepJob) -> bool {
+    row.attempt == job.attempt && row.state == StepState::Queued
+}
+
 /// Takes the step of `job` if it still waits for this attempt (queued and
 /// dispatched), with its start event; returns its row as taken and its run.
 /// Once this process shuts down, hands the job back to its queue instead:
@@ -45,7 +51,7 @@ async fn claim(
     let Some((row, run)) = repo::step_and_run(&engine.db, job.step_id).await? else {
         return Ok(None);
     };
-    if row.attempt != job.attempt || row.state != StepState::Queued {
+    if !waits_for(&row, job) {
         return Ok(None);
     }
     if engine.is_draining() {
@@ -108,7 +114,7 @@ async fn hand_back(engine: &Engine, job: &StepJob) -> Result<(), ServiceError> {
     let Some((row, _)) = repo::step_and_run(&engine.db, job.step_id).await? else {
         return Ok(());
     };
-    if row.attempt == job.attempt && row.state == StepState::Queued {
+    if waits_for(&row, job) {
         tracing::debug!(
             step = row.id,
             "every slot busy; step handed back to its queue"

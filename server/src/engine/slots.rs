@@ -22,6 +22,11 @@ use crate::ServiceError;
 /// Jobs the worker pool holds per slot: the running one and the next.
 const JOBS_PER_SLOT: usize = 2;
 
+/// Most slots a process has, whatever the configuration says: far beyond
+/// what a machine runs, and well within a semaphore's limit (a larger count
+/// would make it panic).
+const MOST_SLOTS: usize = 4096;
+
 /// How long a job waits for a slot before it goes back to the queue. A
 /// no-op step takes a few milliseconds: a fan-out's jobs never wait this
 /// long, and a job behind long steps goes back about once a second.
@@ -34,9 +39,9 @@ pub struct StepSlots {
 }
 
 impl StepSlots {
-    /// `count` steps at once (at least one).
+    /// `count` steps at once (at least one, at most [`MOST_SLOTS`]).
     pub fn new(count: usize) -> Self {
-        let count = count.max(1);
+        let count = count.clamp(1, MOST_SLOTS);
         StepSlots {
             semaphore: Semaphore::new(count),
             count,
@@ -118,5 +123,15 @@ mod tests {
     fn zero_means_one() {
         let slots = StepSlots::new(0);
         assert_eq!((slots.free(), slots.jobs_in_flight()), (1, 2));
+    }
+
+    /// A configured count beyond any machine (`worker_concurrency =
+    /// 18446744073709551615`) neither panics nor overflows.
+    #[test]
+    fn a_huge_count_is_bounded() {
+        let slots = StepSlots::new(usize::MAX);
+        assert_eq!(slots.count(), MOST_SLOTS);
+        assert_eq!(slots.free(), MOST_SLOTS);
+        assert_eq!(slots.jobs_in_flight(), 2 * MOST_SLOTS);
     }
 }
