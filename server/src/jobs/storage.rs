@@ -38,12 +38,20 @@ impl<A> Clone for Storage<A> {
     }
 }
 
+// Jobs are not locked when they start (`lock_tasks(false)`): the fetch
+// already marks them taken by this worker (`Queued`, `lock_by`), which is
+// all that a dead worker's recovery and the acknowledgement look at, and
+// only jobs never handed to the worker go back at shutdown. The lock was
+// one more write per job (a transaction of its own unless it met the
+// job's acknowledgement), in the same single lane as the fetches.
+
 pub fn sqlite_config(queue: &str, batch: usize) -> SqliteConfig {
     SqliteConfig::default()
         .queue(queue)
         .batch_size(batch.max(1))
         .heartbeat_interval(HEARTBEAT)
         .missed_heartbeats(MISSED_HEARTBEATS)
+        .lock_tasks(false)
 }
 
 pub fn postgres_config(queue: &str, batch: usize) -> PostgresConfig {
@@ -52,6 +60,7 @@ pub fn postgres_config(queue: &str, batch: usize) -> PostgresConfig {
         .batch_size(batch.max(1))
         .heartbeat_interval(HEARTBEAT)
         .missed_heartbeats(MISSED_HEARTBEATS)
+        .lock_tasks(false)
 }
 
 pub fn mysql_config(queue: &str, batch: usize) -> MySqlQueueConfig {

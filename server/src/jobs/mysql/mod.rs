@@ -137,7 +137,8 @@ impl<Args> BackendConfig for MySqlStorage<Args> {
         self.persistence
             .layer(JsonCodec::default(), batch)
             .persist_results(true)
-            .lock_tasks(true)
+            // As on the other backends (see `storage`).
+            .lock_tasks(false)
     }
 }
 
