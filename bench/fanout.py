@@ -14,6 +14,20 @@ g = call("POST", "/api/v1/groups", {"slug": "bench"})["id"]
 p = call("POST", "/api/v1/projects", {"slug": "engine", "group_id": g})["id"]
 wide = "tasks:\n" + "".join(f"  w{i}:\n    run: 'true'\n" for i in range(N))
 call("PUT", f"/api/v1/projects/{p}/workflows/wide", {"source": wide})
+def slot_sums():
+    """(held s, held count, wait s, wait count, slots) from /metrics."""
+    with urllib.request.urlopen(BASE + "/metrics", timeout=60) as resp:
+        text = resp.read().decode()
+    found = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if not line.startswith("#") and value:
+            found[name] = float(value)
+    return tuple(found.get(k, 0.0) for k in (
+        "kiln_step_slot_held_seconds_sum", "kiln_step_slot_held_seconds_count",
+        "kiln_step_slot_wait_seconds_sum", "kiln_step_slot_wait_seconds_count",
+        "kiln_step_slots"))
+before = slot_sums()
 open(READY, "w").write("1")
 t = time.time()
 run = call("POST", f"/api/v1/projects/{p}/workflows/wide/runs", {"params": {}})["id"]
@@ -30,3 +44,12 @@ took = time.time() - t
 own = r["duration_ms"] / 1000
 print(f"{N} independent no-op tasks: {own:.3f} s = {N / own:.0f} tasks/s "
       f"(the run's own duration; {took:.2f} s polled, trigger call included)")
+# Where the time went: how busy the slots were over the run, how long a
+# step held one, and how long jobs waited at the door.
+after = slot_sums()
+held, holds, wait, waits, slots = (a - b for a, b in zip(after, before))
+slots = after[4]
+if holds and slots:
+    print(f"slots: {slots:.0f}, busy {100 * held / (slots * own):.0f} % of the run; "
+          f"held {1000 * held / holds:.2f} ms a step; "
+          f"door wait {1000 * wait / max(waits, 1):.2f} ms a job")

@@ -20,7 +20,8 @@ use super::finish::{Ended, Recorder, finish};
 use super::http_step::{self, HttpRequest};
 use super::logs::{StepLog, log_key};
 use super::repo::moves::{StepMove, move_step_by_id};
-use super::{Engine, heartbeat, repo, run_shell, secret_store, slots};
+use super::slots::{self, Slot};
+use super::{Engine, heartbeat, repo, run_shell, secret_store};
 use crate::ServiceError;
 use crate::accounts::nodes;
 use crate::clock::now_ms;
@@ -34,32 +35,25 @@ fn waits_for(row: &step::Model, job: &StepJob) -> bool {
     row.attempt == job.attempt && row.state == StepState::Queued
 }
 
-/// Takes the step of `job` if it still waits for this attempt (queued and
-/// dispatched), with its start event; returns its row as taken and its run.
+/// Takes step `row` (read before the wait for a slot) for `job`, with its
+/// start event; returns its row as taken. The write is guarded on the
+/// state and attempt read, so a step that moved on meanwhile is not taken.
 /// Once this process shuts down, hands the job back to its queue instead:
 /// it may have waited for its slot into the shutdown.
 async fn claim(
     engine: &Engine,
+    row: step::Model,
     job: &StepJob,
     now: i64,
     lease_ms: i64,
-) -> Result<Option<(step::Model, run::Model)>, ServiceError> {
-    // The run is read before the claim, with the step: once the step is
-    // ours, a database outage before its process starts would leave it
-    // running with nobody to finish it (its job failed), until its lease
-    // ran out and it was declared lost.
-    let Some((row, run)) = repo::step_and_run(&engine.db, job.step_id).await? else {
-        return Ok(None);
-    };
-    if !waits_for(&row, job) {
-        return Ok(None);
-    }
+) -> Result<Option<step::Model>, ServiceError> {
     if engine.is_draining() {
-        tracing::info!(
-            step = row.id,
-            "shutting down; step handed back to its queue"
-        );
-        push_again(engine, &row.queue, job, now).await?;
+        if hand_back(engine, job).await? {
+            tracing::info!(
+                step = row.id,
+                "shutting down; step handed back to its queue"
+            );
+        }
         return Ok(None);
     }
     let start = [StepEvent::Start];
@@ -79,14 +73,13 @@ async fn claim(
     }
     txn.commit().await?;
     engine.feed.wake();
-    let row = step::Model {
+    Ok(Some(step::Model {
         state: StepState::Running,
         started_at_ms: Some(now),
         worker: Some(worker),
         lease_until_ms: Some(now + lease_ms),
         ..row
-    };
-    Ok(Some((row, run)))
+    }))
 }
 
 /// Puts `job` back in `queue` as a new job. A new push: a job's key names
@@ -108,20 +101,18 @@ async fn push_again(
     Ok(engine.queue.push_step(queue, again, Some(place)).await?)
 }
 
-/// No slot came free in time: the step of `job`, if it still waits for
-/// this attempt, goes back to its queue for any process with a free slot.
-async fn hand_back(engine: &Engine, job: &StepJob) -> Result<(), ServiceError> {
+/// The step of `job`, if it still waits for this attempt, goes back to
+/// its queue for any process with a free slot (read again: the job may
+/// have waited a while). Returns whether it did.
+async fn hand_back(engine: &Engine, job: &StepJob) -> Result<bool, ServiceError> {
     let Some((row, _)) = repo::step_and_run(&engine.db, job.step_id).await? else {
-        return Ok(());
+        return Ok(false);
     };
-    if waits_for(&row, job) {
-        tracing::debug!(
-            step = row.id,
-            "every slot busy; step handed back to its queue"
-        );
-        push_again(engine, &row.queue, job, now_ms()).await?;
+    if !waits_for(&row, job) {
+        return Ok(false);
     }
-    Ok(())
+    push_again(engine, &row.queue, job, now_ms()).await?;
+    Ok(true)
 }
 
 /// Runs the step of `job` if it is still waiting for this attempt, then
@@ -152,16 +143,13 @@ async fn execute_one(
     engine: &Arc<Engine>,
     job: &StepJob,
 ) -> Result<Option<(String, StepJob)>, ServiceError> {
-    let Some(slot) = engine.slots.take_within(slots::LONGEST_WAIT).await? else {
-        hand_back(engine, job).await?;
-        // Held until then, this job's worker fetches nothing: what it
-        // handed back is for a process with a free slot.
-        engine.slots.until_free().await;
-        return Ok(None);
-    };
-    let now = now_ms();
-    let lease_ms = i64::try_from(engine.settings.lease.as_millis()).unwrap_or(i64::MAX / 2);
-    let Some((row, run)) = claim(engine, job, now, lease_ms).await? else {
+    // Read before the wait for a slot, so a slot is held for the claim's
+    // write and the process only, and a stale job takes none. The run is
+    // read with the step, before the claim: once the step is ours, a
+    // database outage before its process starts would leave it running
+    // with nobody to finish it (its job failed) until its lease ran out.
+    let read = repo::step_and_run(&engine.db, job.step_id).await?;
+    let Some((row, run)) = read.filter(|(row, _)| waits_for(row, job)) else {
         tracing::debug!(
             step = job.step_id,
             attempt = job.attempt,
@@ -169,21 +157,59 @@ async fn execute_one(
         );
         return Ok(None);
     };
+    let Some(mut slot) = engine.slots.take_within(slots::LONGEST_WAIT).await? else {
+        if hand_back(engine, job).await? {
+            tracing::debug!(
+                step = row.id,
+                "every slot busy; step handed back to its queue"
+            );
+        }
+        // Held until then, this job's worker fetches nothing: what it
+        // handed back is for a process with a free slot.
+        engine.slots.until_free().await;
+        return Ok(None);
+    };
+    let now = now_ms();
+    let lease_ms = i64::try_from(engine.settings.lease.as_millis()).unwrap_or(i64::MAX / 2);
+    let Some(row) = claim(engine, row, job, now, lease_ms).await? else {
+        tracing::debug!(
+            step = job.step_id,
+            attempt = job.attempt,
+            "step moved on while its job waited for a slot; nothing to do"
+        );
+        return Ok(None);
+    };
     metrics::histogram!("kiln_job_wait_seconds")
         .record((now - job.due_at_ms).max(0) as f64 / 1000.0);
-    let ended = match attempt(engine, &run, &row).await {
-        Ok(ended) => ended,
-        Err(error) => {
-            tracing::warn!(step = row.id, %error, "step could not run");
-            Ended::failed(format!("Kiln could not run this step: {error}"))
-        }
+    // The slot goes back when the step's process (or request) has ended,
+    // which is the step's recorded end.
+    let Attempted { ended, log } = match attempt(engine, &run, &row, &mut slot).await {
+        Ok(attempted) => attempted,
+        Err(error) => Attempted {
+            ended: could_not_run(&row, &error),
+            log: None,
+        },
     };
-    let ended_at_ms = now_ms();
-    drop(slot);
+    let ended_at_ms = slot.given_back_at_ms();
+    // The log's last bytes are written outside the slot (for a short
+    // step, its only write, which creates the file), but before the end
+    // is recorded: whoever sees the step ended finds its whole log.
+    let ended = match log {
+        Some(mut log) => match log.flush().await {
+            Ok(()) => ended,
+            Err(error) => could_not_run(&row, &error.into()),
+        },
+        None => ended,
+    };
     let recorded = record_end(engine, &row, ended, ended_at_ms).await;
     // Only now: a shutdown waits for this process's steps to be recorded.
     engine.untrack(row.id);
     Ok(recorded?.map(|job| (row.queue, job)))
+}
+
+fn could_not_run(row: &step::Model, error: &ServiceError) -> Ended {
+    tracing::warn!(step = row.id, %error, "step could not run");
+    Ended::failed(format!("Kiln could not run this step: {error}"))
 }
 
 /// Records the attempt's end, retrying while the database is unreachable:
@@ -211,18 +237,28 @@ async fn record_end(
     }
 }
 
-/// Loads what the step needs and runs it.
-async fn attempt(
-    engine: &Arc<Engine>,
+/// How an attempt ended, and its log (if it got one) with its last bytes
+/// still to write.
+struct Attempted<'a> {
+    ended: Ended,
+    log: Option<StepLog<'a>>,
+}
+
+/// Loads what the step needs and runs it in `slot`, given back as soon
+/// as its process (or request) has ended: reading its outputs, releasing
+/// its place and the rest happen outside it.
+async fn attempt<'a>(
+    engine: &'a Arc<Engine>,
     run: &run::Model,
     row: &step::Model,
-) -> Result<Ended, ServiceError> {
+    slot: &mut Slot<'_>,
+) -> Result<Attempted<'a>, ServiceError> {
     let workflow = engine.definitions.of_run(&engine.db, run).await?;
     let Some(task) = workflow.task(&row.task) else {
-        return Ok(Ended::failed(format!(
-            "task {} is not in the run's definition",
-            row.task
-        )));
+        return Ok(Attempted {
+            ended: Ended::failed(format!("task {} is not in the run's definition", row.task)),
+            log: None,
+        });
     };
     let inputs = inputs(engine, run, row, &workflow, task).await?;
     let masker = Masker::new(inputs.secrets.values());
@@ -257,8 +293,10 @@ async fn attempt(
         Ok(prepared) => prepared,
         Err(message) => {
             log.note(&message).await?;
-            log.flush().await?;
-            return Ok(Ended::failed(message));
+            return Ok(Attempted {
+                ended: Ended::failed(message),
+                log: Some(log),
+            });
         }
     };
 
@@ -273,7 +311,7 @@ async fn attempt(
     let result = match prepared {
         Prepared::Shell { command, env } => {
             run_shell::run(
-                engine, run, row, &workflow, task, command, env, &mut log, &cancel,
+                engine, run, row, &workflow, task, command, env, &mut log, &cancel, slot,
             )
             .await
         }
@@ -293,8 +331,9 @@ async fn attempt(
                 expect,
                 timeout,
             };
-            http_step::call(&engine.http, &request, &mut log, &cancel)
-                .await
+            let called = http_step::call(&engine.http, &request, &mut log, &cancel).await;
+            slot.give_back();
+            called
                 .map(|r| Ended {
                     end: r.end,
                     exit_code: r.status,
@@ -341,8 +380,10 @@ async fn attempt(
         AttemptEnd::StoppedByShutdown { .. } => "stopped by shutdown".to_owned(),
     };
     log.note(&summary).await?;
-    log.flush().await?;
-    Ok(ended)
+    Ok(Attempted {
+        ended,
+        log: Some(log),
+    })
 }
 
 /// Whether preparing `task` is small, fixed work: no template tag (every

@@ -1,7 +1,8 @@
 //! A `run:` step on this machine: its place (a fresh or spare working
 //! directory, `$KILN_OUTPUT` beside it; see `places`), the process started
-//! in the sandbox, output streamed into the step's log, outputs read back
-//! when it succeeds, and the place removed or kept afterwards.
+//! in the sandbox and its step slot given back when it ends, output
+//! streamed into the step's log, outputs read back when it succeeds, and
+//! the place removed or kept afterwards.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use super::finish::Ended;
 use super::logs::StepLog;
 use super::places::{self, Place, Places};
 use super::shell::{self, Ending};
+use super::slots::Slot;
 use super::{Engine, artifacts, checkout};
 use crate::ServiceError;
 use crate::db::entities::{run, step};
@@ -32,6 +34,7 @@ pub async fn run(
     mut env: Vec<(String, String)>,
     log: &mut StepLog<'_>,
     cancel: &CancellationToken,
+    slot: &mut Slot<'_>,
 ) -> Result<Ended, ServiceError> {
     let run_dir = engine.settings.work_dir.join(run.id.to_string());
     let mut place = {
@@ -86,6 +89,8 @@ pub async fn run(
     while let Some(line) = rx.recv().await {
         log.line(&line).await?;
     }
+    // Its process has ended: what follows is bookkeeping, outside the slot.
+    slot.give_back();
     log.end_output().await?;
     if !matches!(ending, Ok(Ending::Exited(_))) {
         // Its processes may not all be gone yet (see `places`).

@@ -1,8 +1,9 @@
 //! How many steps one process runs at once (`worker_concurrency`). A step
-//! holds a slot from its claim until its process (or request) has ended
-//! and its log is written; recording the end and handing on the steps it
-//! started happen outside the slot, so the next step's process starts
-//! meanwhile. The pool therefore holds more step jobs than there are slots:
+//! holds a slot from its claim until its process (or request) has ended;
+//! writing the rest of its log, recording the end and handing on the steps
+//! it started happen outside the slot, so the next step's process starts
+//! meanwhile. Its row is read before the wait, so a stale job takes no
+//! slot. The pool therefore holds more step jobs than there are slots:
 //! each slot has one job running in it and one waiting at its door.
 //!
 //! A job waits for a slot before it claims its step: a claimed step never
@@ -12,12 +13,19 @@
 //! (long steps) it goes back to the queue, where a process with a free
 //! slot finds it, and the worker that held it takes no other job until a
 //! slot here is free.
+//!
+//! For the operator: `kiln_step_slot_wait_seconds` (how long jobs waited at
+//! the door) and `kiln_step_slot_held_seconds` (how long steps held their
+//! slot; its sum's rate over `kiln_step_slots` is how busy the slots are).
+//! Busy slots and short waits: the steps are the limit. Idle slots: the
+//! job supply is.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::ServiceError;
+use crate::clock::now_ms;
 
 /// Jobs the worker pool holds per slot: the running one and the next.
 const JOBS_PER_SLOT: usize = 2;
@@ -42,6 +50,7 @@ impl StepSlots {
     /// `count` steps at once (at least one, at most [`MOST_SLOTS`]).
     pub fn new(count: usize) -> Self {
         let count = count.clamp(1, MOST_SLOTS);
+        metrics::gauge!("kiln_step_slots").set(count as f64);
         StepSlots {
             semaphore: Semaphore::new(count),
             count,
@@ -49,16 +58,22 @@ impl StepSlots {
     }
 
     /// Waits up to `longest` for a free slot; it is free again when the
-    /// permit drops. `None` when none came free in time.
-    pub async fn take_within(
-        &self,
-        longest: Duration,
-    ) -> Result<Option<SemaphorePermit<'_>>, ServiceError> {
-        match tokio::time::timeout(longest, self.semaphore.acquire()).await {
+    /// [`Slot`] drops. `None` when none came free in time.
+    pub async fn take_within(&self, longest: Duration) -> Result<Option<Slot<'_>>, ServiceError> {
+        let began = Instant::now();
+        let taken = tokio::time::timeout(longest, self.semaphore.acquire()).await;
+        metrics::histogram!("kiln_step_slot_wait_seconds").record(began.elapsed().as_secs_f64());
+        match taken {
             Err(_elapsed) => Ok(None),
             // Only a closed semaphore refuses, and nothing closes this one.
             Ok(taken) => taken
-                .map(Some)
+                .map(|permit| {
+                    Some(Slot {
+                        permit: Some(permit),
+                        taken: Instant::now(),
+                        given_back_at_ms: None,
+                    })
+                })
                 .map_err(|e| ServiceError::internal("the step slots", e)),
         }
     }
@@ -81,6 +96,40 @@ impl StepSlots {
     /// Slots free now.
     pub fn free(&self) -> usize {
         self.semaphore.available_permits()
+    }
+}
+
+/// One step's slot, free again once given back (or dropped). When it was
+/// given back is when the step's process ended: its recorded end, so that
+/// no two steps of a slot overlap in the recorded times either.
+#[derive(Debug)]
+pub struct Slot<'a> {
+    permit: Option<SemaphorePermit<'a>>,
+    taken: Instant,
+    given_back_at_ms: Option<i64>,
+}
+
+impl Slot<'_> {
+    /// Frees the slot for the next step; later calls do nothing.
+    pub fn give_back(&mut self) {
+        if let Some(permit) = self.permit.take() {
+            self.given_back_at_ms = Some(now_ms());
+            drop(permit);
+            metrics::histogram!("kiln_step_slot_held_seconds")
+                .record(self.taken.elapsed().as_secs_f64());
+        }
+    }
+
+    /// When the slot was given back (now, if it had not been).
+    pub fn given_back_at_ms(&mut self) -> i64 {
+        self.give_back();
+        self.given_back_at_ms.unwrap_or_else(now_ms)
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.give_back();
     }
 }
 
@@ -107,6 +156,30 @@ mod tests {
             futures::poll!(&mut third),
             Poll::Ready(Ok(Some(_)))
         ));
+    }
+
+    /// Given back once: the slot is free at once, the time is kept, and a
+    /// second give-back (or the drop) frees nothing more.
+    #[tokio::test]
+    async fn a_slot_given_back_keeps_when() {
+        let slots = StepSlots::new(2);
+        let mut slot = slots.take_within(LONGEST_WAIT).await.unwrap().unwrap();
+        let _other = slots.take_within(LONGEST_WAIT).await.unwrap().unwrap();
+        let before = now_ms();
+        slot.give_back();
+        assert_eq!(slots.free(), 1);
+        let at = slot.given_back_at_ms();
+        assert!(at >= before && at <= now_ms());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        slot.give_back();
+        assert_eq!(slot.given_back_at_ms(), at);
+        drop(slot);
+        assert_eq!(slots.free(), 1);
+        // Never given back: dropping it frees it, and asking gives it back.
+        let mut third = slots.take_within(LONGEST_WAIT).await.unwrap().unwrap();
+        assert_eq!(slots.free(), 0);
+        third.given_back_at_ms();
+        assert_eq!(slots.free(), 1);
     }
 
     #[tokio::test]

@@ -107,6 +107,20 @@ fn describe() {
         "kiln_queue_depth",
         "Steps dispatched to workers and not yet taken."
     );
+    metrics::describe_gauge!(
+        "kiln_step_slots",
+        "Steps this process runs at once (worker_concurrency, across its queues)."
+    );
+    metrics::describe_histogram!(
+        "kiln_step_slot_wait_seconds",
+        metrics::Unit::Seconds,
+        "Time a step job waited for a free slot (at most a second, then it goes back to its queue)."
+    );
+    metrics::describe_histogram!(
+        "kiln_step_slot_held_seconds",
+        metrics::Unit::Seconds,
+        "Time a step held its slot: claim, process, log. The sum's rate over kiln_step_slots is how busy the slots are."
+    );
     metrics::describe_histogram!(
         "kiln_job_wait_seconds",
         metrics::Unit::Seconds,

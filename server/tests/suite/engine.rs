@@ -67,6 +67,10 @@ async fn diamond_passes_outputs(backend: Backend) {
         "kiln_step_duration_seconds_bucket",
         "kiln_job_wait_seconds_bucket",
         "kiln_queue_depth",
+        // Four steps, each in a slot for a while and back.
+        "kiln_step_slot_wait_seconds_bucket",
+        "kiln_step_slot_held_seconds_bucket",
+        "kiln_step_slots ",
     ] {
         assert!(
             metrics.contains(needle),
