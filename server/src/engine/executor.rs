@@ -9,21 +9,18 @@ use std::time::Duration;
 
 use kiln_core::engine::mask::Masker;
 use kiln_core::engine::{AttemptEnd, StepEvent, StepState};
-use kiln_core::workflow::Task;
-use kiln_core::workflow::prepare::{Prepared, StepInputs, prepare};
+use kiln_core::workflow::prepare::{Prepared, prepare};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, QueryFilter};
 use tokio_util::sync::CancellationToken;
 
-use super::definitions::Definition;
 use super::finish::{Ended, Recorder, finish};
 use super::http_step::{self, HttpRequest};
 use super::logs::{StepLog, log_key};
-use super::repo::moves::{StepMove, move_step_by_id};
+use super::repo::moves::{StepMove, move_step_alone};
 use super::slots::{self, Slot};
-use super::{Engine, heartbeat, repo, run_shell, secret_store};
+use super::{Engine, heartbeat, repo, run_shell, step_inputs};
 use crate::ServiceError;
-use crate::accounts::nodes;
 use crate::clock::now_ms;
 use crate::db::entities::{run, step};
 use crate::db::outage::is_unreachable;
@@ -58,8 +55,7 @@ async fn claim(
     }
     let start = [StepEvent::Start];
     let worker = engine.settings.worker_name.clone();
-    let txn = crate::db::write_txn::begin(&engine.db).await?;
-    let taken = move_step_by_id(&txn, &row, StepMove::one(&start), now, |update| {
+    let taken = move_step_alone(&engine.db, &row, StepMove::one(&start), now, |update| {
         update
             .col_expr(step::Column::StartedAtMs, Expr::value(now))
             .col_expr(step::Column::Worker, Expr::value(worker.clone()))
@@ -68,10 +64,8 @@ async fn claim(
     })
     .await?;
     if !taken {
-        // The event goes with the rollback.
         return Ok(None);
     }
-    txn.commit().await?;
     engine.feed.wake();
     Ok(Some(step::Model {
         state: StepState::Running,
@@ -260,7 +254,7 @@ async fn attempt<'a>(
             log: None,
         });
     };
-    let inputs = inputs(engine, run, row, &workflow, task).await?;
+    let inputs = step_inputs::inputs(engine, run, row, &workflow, task).await?;
     let masker = Masker::new(inputs.secrets.values());
     let key = log_key(&run.id.to_string(), &format!("{}-{}", row.id, row.attempt))
         .ok_or(ServiceError::NotFound("step log"))?;
@@ -278,7 +272,7 @@ async fn attempt<'a>(
     // Templates are the author's code: they render off the async threads,
     // bounded in work and size by the domain. A small task without a
     // template tag is prepared here, without a thread's round trip.
-    let rendered = if !cheap_to_prepare(task, &inputs) {
+    let rendered = if !step_inputs::cheap_to_prepare(task, &inputs) {
         let (workflow, id) = (workflow.clone(), task.id.clone());
         tokio::task::spawn_blocking(move || match workflow.task(&id) {
             Some(task) => prepare(&workflow, task, &inputs),
@@ -386,22 +380,6 @@ async fn attempt<'a>(
     })
 }
 
-/// Whether preparing `task` is small, fixed work: no template tag (every
-/// tag of the template language starts with a brace), no upstream outputs
-/// loaded, and few and short texts and params (each text still goes
-/// through the renderer, with a copy of the params).
-fn cheap_to_prepare(task: &Task, inputs: &StepInputs) -> bool {
-    const MAX_TEXTS: usize = 32;
-    const MAX_BYTES: usize = 16 * 1024;
-    let texts = task.templates();
-    let text_bytes: usize = texts.iter().map(|(_, text)| text.len()).sum();
-    let param_bytes: usize = inputs.params.iter().map(|(k, v)| k.len() + v.len()).sum();
-    texts.len() <= MAX_TEXTS
-        && text_bytes + param_bytes <= MAX_BYTES
-        && inputs.outputs.is_empty()
-        && texts.iter().all(|(_, text)| !text.contains('{'))
-}
-
 fn mask_ended(mut ended: Ended, masker: &Masker) -> Ended {
     let mask = |text: &str| String::from_utf8_lossy(&masker.mask(text.as_bytes())).into_owned();
     if let AttemptEnd::Failed { message, .. } = &mut ended.end {
@@ -411,95 +389,4 @@ fn mask_ended(mut ended: Ended, masker: &Masker) -> Ended {
         *value = mask(value);
     }
     ended
-}
-
-/// Params, upstream outputs and the requested secrets.
-async fn inputs(
-    engine: &Engine,
-    run: &run::Model,
-    row: &step::Model,
-    workflow: &Definition,
-    task: &Task,
-) -> Result<StepInputs, ServiceError> {
-    let params: BTreeMap<String, String> = serde_json::from_str(&run.params).unwrap_or_default();
-    // Only upstream tasks' outputs can appear in its templates, and only
-    // in a template that names them.
-    let upstream = workflow.upstream_of(&task.id);
-    let mut outputs = BTreeMap::new();
-    if !upstream.is_empty() && task.may_read_outputs() {
-        let finished = repo::outputs_of(&engine.db, run.id, upstream).await?;
-        for other in finished {
-            if let Some(json) = other.outputs.as_deref() {
-                let values: BTreeMap<String, String> =
-                    serde_json::from_str(json).unwrap_or_default();
-                outputs.insert(other.task, values);
-            }
-        }
-    }
-    let withheld = match (&run.commit_info, super::checkout::commit_of(run)) {
-        (_, Some(commit)) => commit.secrets_withheld(run.approved_by.is_some()),
-        // Whose code it is cannot be told: not trusted.
-        (Some(_), None) => Some("the run's commit could not be read"),
-        (None, None) => None,
-    };
-    let secrets = if task.secrets.is_empty() || withheld.is_some() {
-        BTreeMap::new()
-    } else {
-        let project = nodes::get(&engine.db, run.project_id)
-            .await?
-            .ok_or(ServiceError::NotFound("project"))?;
-        secret_store::resolve(&engine.db, &engine.key, &project.full_path, &task.secrets).await?
-    };
-    Ok(StepInputs {
-        run_id: run.id,
-        trigger: run.trigger.to_string(),
-        started_at: chrono::DateTime::from_timestamp_millis(run.created_at_ms)
-            .map(|t| t.to_rfc3339())
-            .unwrap_or_default(),
-        workflow: workflow.name.clone().unwrap_or_default(),
-        attempt: row.attempt,
-        params,
-        outputs,
-        secrets,
-        secrets_withheld: withheld.map(str::to_owned),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn first_task(source: &str) -> Task {
-        kiln_core::workflow::load(source).unwrap().tasks.remove(0)
-    }
-
-    #[test]
-    fn only_small_tag_free_tasks_are_prepared_in_place() {
-        let plain = first_task("tasks:\n  a:\n    run: ./tasks.sh --fast\n");
-        let inputs = StepInputs::default();
-        assert!(cheap_to_prepare(&plain, &inputs));
-        // A tag of any kind, in the command or in env.
-        for tagged in [
-            "tasks:\n  a:\n    run: echo {{ run.id }}\n",
-            "tasks:\n  a:\n    run: echo {% if true %}y{% endif %}\n",
-            "tasks:\n  a:\n    run: 'true'\n    env:\n      X: '{# note #}'\n",
-        ] {
-            assert!(!cheap_to_prepare(&first_task(tagged), &inputs), "{tagged}");
-        }
-        // Upstream outputs loaded (a text naming `tasks`) go off the threads.
-        let mut with_outputs = StepInputs::default();
-        with_outputs
-            .outputs
-            .insert("up".into(), BTreeMap::from([("v".into(), "1".into())]));
-        assert!(!cheap_to_prepare(&plain, &with_outputs));
-        // Many texts, long texts or large params too.
-        let many_env: String = (0..40).map(|i| format!("      E{i}: v\n")).collect();
-        let many = format!("tasks:\n  a:\n    run: 'true'\n    env:\n{many_env}");
-        assert!(!cheap_to_prepare(&first_task(&many), &inputs));
-        let long = format!("tasks:\n  a:\n    run: echo {}\n", "x".repeat(20_000));
-        assert!(!cheap_to_prepare(&first_task(&long), &inputs));
-        let mut big_params = StepInputs::default();
-        big_params.params.insert("p".into(), "x".repeat(20_000));
-        assert!(!cheap_to_prepare(&plain, &big_params));
-    }
 }

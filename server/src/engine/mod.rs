@@ -36,6 +36,7 @@ pub mod secrets;
 pub mod shell;
 pub mod slots;
 pub mod start;
+pub mod step_inputs;
 pub mod step_job;
 pub mod sweeper;
 pub mod workflows;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::common::engine::{owner, save, start, wait_end};
 use crate::common::{Backend, TestApp};
 use kiln_core::engine::{StepEvent, StepState};
-use kiln_server::engine::repo::moves::{StepMove, StepRef, move_steps};
+use kiln_server::engine::repo::moves::{StepMove, StepRef, move_step_alone, move_steps};
 use serde_json::{Value, json};
 
 const STORY: &str = r#"
@@ -265,6 +265,69 @@ async fn a_rolled_back_change_leaves_no_event(backend: Backend) {
     app.stop().await;
 }
 on_all_backends!(a_rolled_back_change_leaves_no_event);
+
+/// A step moved on its own (a worker's claim; one statement on
+/// PostgreSQL) is written with its event, or not at all: a read that is no
+/// longer true, or a filter of the caller's that does not hold, writes
+/// neither the move nor an event.
+async fn a_step_moved_alone_has_its_event_or_nothing(backend: Backend) {
+    use kiln_server::db::entities::step;
+    use sea_orm::{ColumnTrait, QueryFilter};
+
+    let app = TestApp::spawn(backend).await;
+    let (api, project) = owner(&app).await;
+    let source =
+        "tasks:\n  slow:\n    run: sleep 30\n  later:\n    needs: [slow]\n    run: 'true'\n";
+    assert_eq!(save(&api, project, "wait", source).await.0, 200);
+    let run = start(&api, project, "wait", json!({})).await;
+    crate::common::engine::wait_until(&api, run, Duration::from_secs(20), |r| {
+        crate::common::engine::step(r, "slow")["state"] == "running"
+    })
+    .await;
+    let db = &app.server.database().conn;
+    let (_, body) = api.get(&format!("/api/v1/runs/{run}")).await;
+    let later = crate::common::engine::step(&body, "later")["id"]
+        .as_i64()
+        .unwrap();
+    let row = kiln_server::engine::repo::step(db, later)
+        .await
+        .unwrap()
+        .unwrap();
+    let before = story_of_now(&api, run).await.len();
+    let skip = [StepEvent::Skip];
+    let stale = step::Model {
+        attempt: 2,
+        ..row.clone()
+    };
+    let moved = move_step_alone(db, &stale, StepMove::one(&skip), 7, |u| u).await;
+    assert!(!moved.unwrap(), "moved on a stale attempt");
+    // `later` waits for `slow`: it was never dispatched.
+    let dispatched =
+        |u: sea_orm::UpdateMany<step::Entity>| u.filter(step::Column::DispatchedAtMs.is_not_null());
+    let moved = move_step_alone(db, &row, StepMove::one(&skip), 7, dispatched).await;
+    assert!(!moved.unwrap(), "moved past the caller's filter");
+    assert_eq!(
+        story_of_now(&api, run).await.len(),
+        before,
+        "an event without its move"
+    );
+    let moved = move_step_alone(db, &row, StepMove::one(&skip), 7, |u| u).await;
+    assert!(moved.unwrap());
+    let events = story_of_now(&api, run).await;
+    assert_eq!(events.len(), before + 1);
+    assert_eq!(moves_of(&events, "later"), pairs(&[("queued", "skipped")]));
+    let (_, body) = api.get(&format!("/api/v1/runs/{run}")).await;
+    assert_eq!(
+        crate::common::engine::step(&body, "later")["state"],
+        "skipped"
+    );
+    let (status, _) = api
+        .post(&format!("/api/v1/runs/{run}/cancel"), json!({}))
+        .await;
+    assert_eq!(status, 202);
+    app.stop().await;
+}
+on_all_backends!(a_step_moved_alone_has_its_event_or_nothing);
 
 /// The events of a run so far, from a stream read for a moment (the run
 /// may still be going).

@@ -8,7 +8,10 @@ use std::collections::BTreeMap;
 
 use kiln_core::engine::{RunEvent, RunState, StepEvent, StepState, run_transition, transition};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, UpdateMany};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryTrait, Statement, UpdateMany, Value,
+};
 
 use super::BATCH;
 use super::events::{NewEvent, append};
@@ -162,7 +165,7 @@ where
 /// of deadlocking. On SQLite the transaction starts by writing, so it waits
 /// for the write lock rather than failing. False when the step was no
 /// longer in the row's state: the caller rolls back, event and all.
-pub async fn move_step_by_id<F>(
+async fn move_step_by_id<F>(
     db: &impl ConnectionTrait,
     row: &step::Model,
     change: StepMove<'_>,
@@ -195,6 +198,66 @@ where
         .filter(step::Column::Attempt.eq(row.attempt))
         .filter(step::Column::State.eq(from));
     Ok(set(statement).exec(db).await?.rows_affected > 0)
+}
+
+/// Moves step `row` by `change` with its events, committed at once, on
+/// its own (not in a caller's transaction); returns whether it moved, and
+/// when it did not, nothing was written. On PostgreSQL a one-hop move is
+/// one statement, the update and its event's insert in one `WITH`: one
+/// round trip and one commit where a transaction takes four round trips.
+/// Every step's start takes this path, inside its slot. Elsewhere (and
+/// for a longer path) it is [`move_step_by_id`] in a write transaction.
+pub async fn move_step_alone<F>(
+    db: &DatabaseConnection,
+    row: &step::Model,
+    change: StepMove<'_>,
+    now: i64,
+    set: F,
+) -> Result<bool, DbErr>
+where
+    F: FnOnce(UpdateMany<step::Entity>) -> UpdateMany<step::Entity>,
+{
+    let from = row.state;
+    let (Some(path), Some(target)) = (change.path(from), change.target()) else {
+        return Ok(false);
+    };
+    if db.get_database_backend() != DbBackend::Postgres || path.len() != 2 {
+        let txn = crate::db::write_txn::begin(db).await?;
+        let moved = move_step_by_id(&txn, row, change, now, set).await?;
+        if moved {
+            txn.commit().await?;
+        }
+        // Not moved: the event goes with the rollback.
+        return Ok(moved);
+    }
+    let update = set(step::Entity::update_many()
+        .col_expr(step::Column::State, Expr::value(target))
+        .filter(step::Column::Id.eq(row.id))
+        .filter(step::Column::Attempt.eq(row.attempt))
+        .filter(step::Column::State.eq(from)))
+    .build(DbBackend::Postgres);
+    let mut values = update.values.map(|v| v.0).unwrap_or_default();
+    let first = values.len() + 1;
+    let sql = format!(
+        "WITH moved AS ({} RETURNING id, run_id) \
+         INSERT INTO kiln_run_events (run_id, step_id, task, attempt, from_state, to_state, at_ms) \
+         SELECT run_id, id, ${}, ${}, ${}, ${}, ${} FROM moved",
+        update.sql,
+        first,
+        first + 1,
+        first + 2,
+        first + 3,
+        first + 4,
+    );
+    values.extend([
+        Value::from(row.task.clone()),
+        Value::from(row.attempt),
+        Value::from(from.as_str()),
+        Value::from(target.as_str()),
+        Value::from(now),
+    ]);
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
+    Ok(db.execute_raw(statement).await?.rows_affected() > 0)
 }
 
 async fn moved_to(
