@@ -192,12 +192,18 @@ where
         })
         .collect();
     append(db, events).await?;
-    let statement = step::Entity::update_many()
+    let statement = set(guarded_update(row, target));
+    Ok(statement.exec(db).await?.rows_affected > 0)
+}
+
+/// The update moving step `row` to `target`, guarded on the attempt and
+/// the state it was read in.
+fn guarded_update(row: &step::Model, target: StepState) -> UpdateMany<step::Entity> {
+    step::Entity::update_many()
         .col_expr(step::Column::State, Expr::value(target))
         .filter(step::Column::Id.eq(row.id))
         .filter(step::Column::Attempt.eq(row.attempt))
-        .filter(step::Column::State.eq(from));
-    Ok(set(statement).exec(db).await?.rows_affected > 0)
+        .filter(step::Column::State.eq(row.state))
 }
 
 /// Moves step `row` by `change` with its events, committed at once, on
@@ -230,12 +236,7 @@ where
         // Not moved: the event goes with the rollback.
         return Ok(moved);
     }
-    let update = set(step::Entity::update_many()
-        .col_expr(step::Column::State, Expr::value(target))
-        .filter(step::Column::Id.eq(row.id))
-        .filter(step::Column::Attempt.eq(row.attempt))
-        .filter(step::Column::State.eq(from)))
-    .build(DbBackend::Postgres);
+    let update = set(guarded_update(row, target)).build(DbBackend::Postgres);
     let mut values = update.values.map(|v| v.0).unwrap_or_default();
     let first = values.len() + 1;
     let sql = format!(
