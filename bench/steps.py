@@ -1,6 +1,10 @@
 """Per-step phases of a chain or fan-out on a running Kiln, read from the
 step rows (claimed, ended) and the stamps of the step's first and last
-`[kiln]` log notes in the data directory's local logs.
+`[kiln]` log notes in the data directory's local logs. A step's end
+(`finished_at`) is when its process ended and its slot went back: reading
+its outputs, releasing its place, its last log note and recording the end
+come after it. So "cleaned -> end" is a little below zero, and in a chain
+"end -> dependent claimed" holds that bookkeeping.
 
 Usage: python3 bench/steps.py URL DATA_DIR chain|fan N
 """
@@ -37,17 +41,17 @@ first = min(ms(s["started_at"]) for s in steps)
 last = max(ms(s["finished_at"]) for s in steps)
 print(f"{KIND} of {N}: first claim to last end {last - first:.0f} ms = {(last - first) / N:.2f} ms a step, "
       f"{N / (last - first) * 1000:.0f} steps/s")
-phases = {"claimed -> inputs ready": [], "inputs ready -> ran and cleaned": [], "cleaned -> end recorded": []}
+phases = {"claimed -> inputs ready": [], "inputs ready -> ran and cleaned": [], "cleaned -> end": []}
 for step in steps:
     notes = (DATA / "logs" / str(run) / f"{step['id']}-{step['attempt']}.log").read_text().splitlines()
     noted = [ms(n.split(" ", 1)[0]) for n in notes if " K [kiln] " in n]
     claimed, ended = ms(step["started_at"]), ms(step["finished_at"])
     phases["claimed -> inputs ready"].append(noted[0] - claimed)
     phases["inputs ready -> ran and cleaned"].append(noted[-1] - noted[0])
-    phases["cleaned -> end recorded"].append(ended - noted[-1])
+    phases["cleaned -> end"].append(ended - noted[-1])
 for name, values in phases.items():
     line(name, values)
-line("claimed -> end recorded", [ms(s["finished_at"]) - ms(s["started_at"]) for s in steps])
+line("claimed -> end", [ms(s["finished_at"]) - ms(s["started_at"]) for s in steps])
 if KIND == "chain":
     chain = sorted(steps, key=lambda s: int(s["task"][1:]))
-    line("end recorded -> dependent claimed", [ms(b["started_at"]) - ms(a["finished_at"]) for a, b in zip(chain, chain[1:])])
+    line("end -> dependent claimed", [ms(b["started_at"]) - ms(a["finished_at"]) for a, b in zip(chain, chain[1:])])
