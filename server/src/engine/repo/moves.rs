@@ -158,7 +158,8 @@ where
 }
 
 /// Moves the one step `row` (as read just before, outside any transaction)
-/// by `change`, for a worker's claim, which holds no run lock. The event is
+/// along `path` (its states from the row's; `target` is the last), for a
+/// worker's claim, which holds no run lock. The event is
 /// written before the guarded update: on MySQL the event's key check locks
 /// the run row shared, and taking it first keeps the lock order of every
 /// other writer (run, then steps), so a claim racing a cancel waits instead
@@ -168,17 +169,14 @@ where
 async fn move_step_by_id<F>(
     db: &impl ConnectionTrait,
     row: &step::Model,
-    change: StepMove<'_>,
+    path: &[StepState],
+    target: StepState,
     now: i64,
     set: F,
 ) -> Result<bool, DbErr>
 where
     F: FnOnce(UpdateMany<step::Entity>) -> UpdateMany<step::Entity>,
 {
-    let from = row.state;
-    let (Some(path), Some(target)) = (change.path(from), change.target()) else {
-        return Ok(false);
-    };
     let events = path
         .windows(2)
         .map(|hop| NewEvent {
@@ -229,7 +227,7 @@ where
     };
     if db.get_database_backend() != DbBackend::Postgres || path.len() != 2 {
         let txn = crate::db::write_txn::begin(db).await?;
-        let moved = move_step_by_id(&txn, row, change, now, set).await?;
+        let moved = move_step_by_id(&txn, row, &path, target, now, set).await?;
         if moved {
             txn.commit().await?;
         }
