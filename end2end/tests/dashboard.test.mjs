@@ -116,12 +116,18 @@ test('dark mode follows the operating system, or the viewer\'s choice', async ()
   const chooser = await browser.newContext({ colorScheme: 'dark' });
   const page2 = await chooser.newPage();
   await page2.goto(`${kiln.url}/runs`);
-  await Promise.all([page2.waitForURL(`${kiln.url}/runs`), page2.click('#theme-light')]);
+  // The form posts and comes back to the same URL, which waitForURL would
+  // take as reached at once: wait for the new document instead.
+  const reloaded = (page) => page.waitForEvent('framenavigated', (frame) => frame === page.mainFrame())
+    .then(() => page.waitForLoadState('load'));
+  await Promise.all([reloaded(page2), page2.click('#theme-light')]);
+  assert.equal(page2.url(), `${kiln.url}/runs`);
   assert.equal(await page2.evaluate(() => document.documentElement.className), 'light');
   assert.equal(await page2.evaluate(() => getComputedStyle(document.body).backgroundColor), lightBackground);
   await page2.goto(`${kiln.url}/workflows`);
   assert.equal(await page2.evaluate(() => getComputedStyle(document.body).backgroundColor), lightBackground);
-  await Promise.all([page2.waitForURL(`${kiln.url}/workflows`), page2.click('#theme-system')]);
+  await Promise.all([reloaded(page2), page2.click('#theme-system')]);
+  assert.equal(page2.url(), `${kiln.url}/workflows`);
   assert.equal(await page2.evaluate(() => getComputedStyle(document.body).backgroundColor), background);
   await page2.click('#theme-dark');
   await page2.waitForFunction(() => document.documentElement.className === 'dark');
