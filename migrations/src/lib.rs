@@ -26,6 +26,7 @@ mod m20261203_000003_run_approvals;
 mod m20261203_000004_runs_by_state;
 mod m20261203_000005_pipeline_records;
 mod m20261203_000006_run_waiting;
+mod m20261206_000001_step_short_logs;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000004_runs_by_state::Migration),
             Box::new(m20261203_000005_pipeline_records::Migration),
             Box::new(m20261203_000006_run_waiting::Migration),
+            Box::new(m20261206_000001_step_short_logs::Migration),
         ]
     }
 

@@ -13,7 +13,8 @@ use sea_orm::sea_query::Expr;
 use super::Engine;
 use super::advance::{Changed, advance, push};
 use super::repo::moves::{StepMove, StepRef, move_run, move_steps};
-use super::repo::{groups, lock_run, plan_steps, steps_of};
+use super::repo::{groups, lock_run, plan_steps, short_logs, steps_of};
+use super::step_logs;
 use crate::ServiceError;
 use crate::clock::now_ms;
 use crate::db::entities::{run, step};
@@ -77,6 +78,14 @@ pub async fn rerun(engine: &Engine, run_id: i64, what: Rerun) -> Result<Vec<Stri
         ));
     }
     let reset_set: BTreeSet<&str> = reset.iter().map(String::as_str).collect();
+    // Their rows go on to a new attempt: the short logs they keep of the
+    // last one move to the log storage first.
+    let ids = rows
+        .iter()
+        .filter(|r| reset_set.contains(r.task.as_str()))
+        .map(|r| r.id)
+        .collect();
+    step_logs::spill(&txn, engine.logs.as_ref(), run_id, ids).await?;
     let now = now_ms();
     let clear = [StepEvent::Clear];
     for row in rows.iter().filter(|r| reset_set.contains(r.task.as_str())) {
@@ -90,7 +99,7 @@ pub async fn rerun(engine: &Engine, run_id: i64, what: Rerun) -> Result<Vec<Stri
             next_attempt: Some(row.attempt + 1),
         };
         move_steps(&txn, run_id, &[StepRef::from(row)], change, now, |update| {
-            update
+            let update = update
                 .col_expr(step::Column::Attempt, Expr::value(row.attempt + 1))
                 .col_expr(
                     step::Column::RetriesLeft,
@@ -108,7 +117,8 @@ pub async fn rerun(engine: &Engine, run_id: i64, what: Rerun) -> Result<Vec<Stri
                 .col_expr(step::Column::Worker, Expr::value(Option::<String>::None))
                 .col_expr(step::Column::LeaseUntilMs, Expr::value(Option::<i64>::None))
                 .col_expr(step::Column::Message, Expr::value(""))
-                .col_expr(step::Column::Outputs, Expr::value(Option::<String>::None))
+                .col_expr(step::Column::Outputs, Expr::value(Option::<String>::None));
+            short_logs::drop(update)
         })
         .await?;
     }

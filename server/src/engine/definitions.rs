@@ -134,6 +134,11 @@ impl Definition {
         seen
     }
 
+    /// Whether no task needs `id`: its end can start or skip nothing.
+    pub fn is_leaf(&self, id: &str) -> bool {
+        self.dependants.get(id).is_none_or(Vec::is_empty)
+    }
+
     /// The tasks downstream of `id` (transitively), and those together with
     /// everything they need.
     pub fn neighbourhood(&self, id: &str) -> (BTreeSet<String>, BTreeSet<String>) {

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use kiln_core::engine::mask::Masker;
 use kiln_core::engine::{AttemptEnd, StepEvent, StepState};
@@ -14,16 +13,17 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, QueryFilter};
 use tokio_util::sync::CancellationToken;
 
-use super::finish::{Ended, Recorder, finish};
+use super::finish::{Ended, Recorded, Recorder, finish};
 use super::http_step::{self, HttpRequest};
-use super::logs::{StepLog, log_key};
+use super::logs::StepLog;
 use super::repo::moves::{StepMove, move_step_alone};
 use super::slots::{self, Slot};
+use super::step_logs::{AttemptLog, SHORT_LOG_MAX};
+use super::until_reachable::until_reachable;
 use super::{Engine, heartbeat, repo, run_shell, step_inputs};
 use crate::ServiceError;
 use crate::clock::now_ms;
 use crate::db::entities::{run, step};
-use crate::db::outage::is_unreachable;
 use crate::jobs::steps::StepJob;
 
 /// Whether step `row` still waits for `job` (a stale or duplicate job's
@@ -177,7 +177,7 @@ async fn execute_one(
         .record((now - job.due_at_ms).max(0) as f64 / 1000.0);
     // The slot goes back when the step's process (or request) has ended,
     // which is the step's recorded end.
-    let Attempted { ended, log } = match attempt(engine, &run, &row, &mut slot).await {
+    let Attempted { ended, mut log } = match attempt(engine, &run, &row, &mut slot).await {
         Ok(attempted) => attempted,
         Err(error) => Attempted {
             ended: could_not_run(&row, &error),
@@ -185,20 +185,34 @@ async fn execute_one(
         },
     };
     let ended_at_ms = slot.given_back_at_ms();
-    // The log's last bytes are written outside the slot (for a short
-    // step, its only write, which creates the file), but before the end
-    // is recorded: whoever sees the step ended finds its whole log.
-    let ended = match log {
-        Some(mut log) => match log.flush().await {
+    // A short log of an end that finishes the step goes in its row, with
+    // the end. Otherwise its last bytes are written outside the slot, but
+    // before the end is recorded: whoever sees the step ended finds its
+    // whole log.
+    let finishes = row.retries_left <= 0 || ended.end == AttemptEnd::Succeeded;
+    let ended = match log.as_mut() {
+        Some(log) if finishes && log.short(SHORT_LOG_MAX).is_some() => ended,
+        Some(log) => match log.flush().await {
             Ok(()) => ended,
             Err(error) => could_not_run(&row, &error.into()),
         },
         None => ended,
     };
-    let recorded = record_end(engine, &row, ended, ended_at_ms).await;
+    // Once flushed, a log is not short any more.
+    let short_log = log.as_ref().and_then(|log| log.short(SHORT_LOG_MAX));
+    let recorded = record_end(engine, &run, &row, ended, ended_at_ms, short_log).await;
+    let unkept = short_log.is_some() && !recorded.as_ref().is_ok_and(|r| r.log_kept);
+    if unkept && let Some(log) = log.as_mut() {
+        // Not kept: the end was not this attempt's to record (a cancel or
+        // a sweeper got there first), it went back for a retry, or it
+        // could not be recorded.
+        if let Err(error) = log.flush().await {
+            tracing::warn!(step = row.id, %error, "could not write a step's log");
+        }
+    }
     // Only now: a shutdown waits for this process's steps to be recorded.
     engine.untrack(row.id);
-    Ok(recorded?.map(|job| (row.queue, job)))
+    Ok(recorded?.next.map(|job| (row.queue, job)))
 }
 
 fn could_not_run(row: &step::Model, error: &ServiceError) -> Ended {
@@ -208,27 +222,25 @@ fn could_not_run(row: &step::Model, error: &ServiceError) -> Ended {
 
 /// Records the attempt's end, retrying while the database is unreachable:
 /// a step that finished during an outage keeps its real outcome instead of
-/// being found "lost" later. Returns the step handed over to this worker.
+/// being found "lost" later. With `short_log`, the attempt's whole log,
+/// kept in the step's row if its end finishes it (`Recorded::log_kept`).
 async fn record_end(
     engine: &Engine,
+    run: &run::Model,
     row: &step::Model,
     ended: Ended,
     ended_at_ms: i64,
-) -> Result<Option<StepJob>, ServiceError> {
-    let mut pause = Duration::from_millis(250);
-    let recorder = Recorder::Worker { ended_at_ms };
-    loop {
-        match finish(engine, row, ended.clone(), None, recorder).await {
-            Err(ServiceError::Database(error)) if is_unreachable(&error) => {
-                tracing::warn!(step = row.id, %error, ?pause, "cannot record a step's end yet; retrying");
-                tokio::time::sleep(pause).await;
-                // Well within a lease: once the database is back, the
-                // sweepers wait one lease before judging this step.
-                pause = (pause * 2).min(engine.settings.lease / 4);
-            }
-            other => return other.map(|recorded| recorded.next),
-        }
-    }
+    short_log: Option<&[u8]>,
+) -> Result<Recorded, ServiceError> {
+    let recorder = Recorder::Worker {
+        ended_at_ms,
+        short_log,
+        run,
+    };
+    until_reachable(engine, "record a step's end", || {
+        finish(engine, row, ended.clone(), None, recorder)
+    })
+    .await
 }
 
 /// How an attempt ended, and its log (if it got one) with its last bytes
@@ -256,8 +268,12 @@ async fn attempt<'a>(
     };
     let inputs = step_inputs::inputs(engine, run, row, &workflow, task).await?;
     let masker = Masker::new(inputs.secrets.values());
-    let key = log_key(&run.id.to_string(), &format!("{}-{}", row.id, row.attempt))
-        .ok_or(ServiceError::NotFound("step log"))?;
+    let key = AttemptLog {
+        run_id: run.id,
+        step_id: row.id,
+        attempt: row.attempt,
+    }
+    .key()?;
     let mut log = StepLog::new(
         engine.logs.as_ref(),
         key,

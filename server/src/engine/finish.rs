@@ -9,13 +9,15 @@ use kiln_core::engine::{AttemptEnd, Next, StepEvent, StepState, after_attempt};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, QueryFilter};
 
-use super::Engine;
 use super::advance::{Changed, Dispatch, advance, push};
+use super::definitions::Definition;
 use super::repo::lock_run;
-use super::repo::moves::{StepMove, StepRef, move_steps};
+use super::repo::moves::{StepMove, StepRef, StepUpdate, move_steps};
+use super::repo::short_logs;
+use super::{Engine, leaf_end};
 use crate::ServiceError;
 use crate::clock::now_ms;
-use crate::db::entities::step;
+use crate::db::entities::{run, step};
 use crate::jobs::steps::StepJob;
 
 /// The end of one attempt as the worker saw it.
@@ -60,13 +62,19 @@ fn clip(message: &str) -> String {
 }
 
 /// Who records an end, and so what may happen to the steps it starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Recorder {
+#[derive(Debug, Clone, Copy)]
+pub enum Recorder<'a> {
     /// The worker that ran the step: it may run one started step itself.
     /// The step ended when its process did, which may be a little before
     /// this records it (after its slot went to the next step), or long
-    /// before (after a database outage).
-    Worker { ended_at_ms: i64 },
+    /// before (after a database outage). With `short_log`, the attempt's
+    /// whole log, to keep in the step's row if this end finishes the step.
+    /// `run`: the step's run as the worker read it (for its definition).
+    Worker {
+        ended_at_ms: i64,
+        short_log: Option<&'a [u8]>,
+        run: &'a run::Model,
+    },
     /// The sweeper: every started step goes to its queue.
     Sweeper,
 }
@@ -76,6 +84,9 @@ pub enum Recorder {
 pub struct Recorded {
     /// Whether anything was written.
     pub written: bool,
+    /// Whether the worker's short log was kept in the step's row (else it
+    /// belongs in the log storage).
+    pub log_kept: bool,
     /// A step this end started, due now on the finished step's queue, for
     /// the worker to run next instead of pushing its job: its dispatch is
     /// committed, its job never stored, and no other worker can take it.
@@ -90,39 +101,55 @@ pub struct Recorded {
 /// and attempt, so a step cancelled or declared lost meanwhile stays as it
 /// is; the row is not read again. With `lease_expired_before`, only if its
 /// lease ran out before then (the sweeper's guard against a heartbeat that
-/// just arrived).
+/// just arrived). A worker's end that finishes a task nothing needs takes
+/// no run lock (see `leaf_end`); every other end is decided under it, and
+/// one that leaves the run open without starting anything looks again
+/// after its commit whether the run is over.
 pub async fn finish(
     engine: &Engine,
     row: &step::Model,
     ended: Ended,
     lease_expired_before: Option<i64>,
-    recorder: Recorder,
+    recorder: Recorder<'_>,
 ) -> Result<Recorded, ServiceError> {
     if row.state != StepState::Running {
         return Ok(Recorded::default());
     }
-    let (run_id, step_id, attempt) = (row.run_id, row.id, row.attempt);
-    let now = match recorder {
-        Recorder::Worker { ended_at_ms } => ended_at_ms,
-        Recorder::Sweeper => now_ms(),
+    let (now, short_log) = match recorder {
+        Recorder::Worker {
+            ended_at_ms,
+            short_log,
+            run,
+        } => {
+            let workflow = engine.definitions.of_run(&engine.db, run).await?;
+            let next = next_of(&workflow, row, &ended);
+            if workflow.is_leaf(&row.task) && matches!(next, Next::Finish { .. }) {
+                let end = End {
+                    row,
+                    ended: &ended,
+                    next: &next,
+                    now: ended_at_ms,
+                    short_log,
+                };
+                return leaf_end::record(engine, run, &workflow, end).await;
+            }
+            (ended_at_ms, short_log)
+        }
+        Recorder::Sweeper => (now_ms(), None),
     };
+    let (run_id, step_id, attempt) = (row.run_id, row.id, row.attempt);
     let txn = crate::db::write_txn::begin(&engine.db).await?;
     let Some(run) = lock_run(&txn, run_id).await? else {
         return Ok(Recorded::default());
     };
     let workflow = engine.definitions.of_run(&txn, &run).await?;
-    let task = workflow.task(&row.task);
-    let retry = task.map(|t| t.retry).unwrap_or_default();
-    let retries_left = u32::try_from(row.retries_left).unwrap_or(0);
-    let next = after_attempt(&ended.end, retries_left, retry.retries, |n| {
-        retry.delay_before(n + 1)
-    });
+    let next = next_of(&workflow, row, &ended);
 
     let mut dispatches = Vec::new();
     let ending = [ended.end.event()];
     let retried = [ended.end.event(), StepEvent::Retry];
-    let (change, final_state) = match &next {
-        Next::Finish { state, .. } => (StepMove::one(&ending), *state),
+    let change = match &next {
+        Next::Finish { .. } => StepMove::one(&ending),
         Next::Retry { delay, .. } => {
             let due = now + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 4);
             dispatches.push(Dispatch {
@@ -135,41 +162,22 @@ pub async fn finish(
                 // apalis schedules in whole seconds: round up, never early.
                 run_at: (due > now).then(|| u64::try_from((due + 999) / 1000).unwrap_or(0)),
             });
-            let change = StepMove {
+            StepMove {
                 events: &retried,
                 next_attempt: Some(attempt + 1),
-            };
-            (change, StepState::Queued)
+            }
         }
+    };
+    let end = End {
+        row,
+        ended: &ended,
+        next: &next,
+        now,
+        short_log,
     };
     let due = dispatches.first().map(|d| d.job.due_at_ms);
     let moved = move_steps(&txn, run_id, &[StepRef::from(row)], change, now, |update| {
-        let mut update = update
-            .filter(step::Column::Attempt.eq(attempt))
-            .col_expr(step::Column::ExitCode, Expr::value(ended.exit_code))
-            .col_expr(step::Column::LeaseUntilMs, Expr::value(Option::<i64>::None));
-        if let Some(before) = lease_expired_before {
-            update = update.filter(step::Column::LeaseUntilMs.lt(before));
-        }
-        match &next {
-            Next::Finish { state, message } => {
-                // NULL when there are none: the common case costs nothing to read.
-                let outputs = (*state == StepState::Success && !ended.outputs.is_empty())
-                    .then(|| serde_json::to_string(&ended.outputs).unwrap_or_else(|_| "{}".into()));
-                update
-                    .col_expr(step::Column::FinishedAtMs, Expr::value(now))
-                    .col_expr(step::Column::Message, Expr::value(clip(message)))
-                    .col_expr(step::Column::Outputs, Expr::value(outputs))
-            }
-            Next::Retry { message, .. } => update
-                .col_expr(step::Column::Attempt, Expr::value(attempt + 1))
-                .col_expr(step::Column::RetriesLeft, Expr::value(row.retries_left - 1))
-                .col_expr(step::Column::DispatchedAtMs, Expr::value(now))
-                .col_expr(step::Column::NotBeforeMs, Expr::value(due))
-                .col_expr(step::Column::StartedAtMs, Expr::value(Option::<i64>::None))
-                .col_expr(step::Column::Worker, Expr::value(Option::<String>::None))
-                .col_expr(step::Column::Message, Expr::value(clip(message))),
-        }
+        end.columns(update, lease_expired_before, due)
     })
     .await?;
     if moved.is_empty() {
@@ -177,21 +185,19 @@ pub async fn finish(
     }
     let advanced = advance(&txn, &workflow, &run, Changed::Task(&row.task)).await?;
     if advanced.finished.is_some() {
-        // The run's parent directory of step directories, now empty (a
-        // directory still in use elsewhere is not empty and stays). Removed
-        // before the commit: whoever sees the run end finds nothing left.
-        let _ = tokio::fs::remove_dir(engine.settings.work_dir.join(run_id.to_string())).await;
+        remove_run_dir(engine, run_id).await;
     }
     txn.commit().await?;
-    // Counted at once: whoever sees the run end may read the metrics next.
-    let label = match final_state {
-        StepState::Queued => "retried",
-        state => state.as_str(),
-    };
-    metrics::counter!("kiln_steps_total", "state" => label).increment(1);
-    if let Some(started) = row.started_at_ms {
-        metrics::histogram!("kiln_step_duration_seconds")
-            .record((now - started).max(0) as f64 / 1000.0);
+    end.count();
+    if advanced.finished.is_none() && advanced.dispatches.is_empty() && dispatches.is_empty() {
+        // It found steps still running, whose ends (some without the run
+        // lock) may have read this one as running too.
+        match recorder {
+            Recorder::Worker { .. } => {
+                leaf_end::close_when_reachable(engine, &workflow, run_id).await?
+            }
+            Recorder::Sweeper => leaf_end::close_if_over(engine, &workflow, run_id).await?,
+        }
     }
     // Only a step this end started: a retry of this one goes back to the
     // queue, where another worker may take it (what failed here may be
@@ -208,8 +214,101 @@ pub async fn finish(
     }
     Ok(Recorded {
         written: true,
+        log_kept: end.keeps_log(),
         next,
     })
+}
+
+/// What follows the attempt of `row` that ended as `ended`: finished, or
+/// retried if its task allows.
+fn next_of(workflow: &Definition, row: &step::Model, ended: &Ended) -> Next {
+    let retry = workflow
+        .task(&row.task)
+        .map(|t| t.retry)
+        .unwrap_or_default();
+    let retries_left = u32::try_from(row.retries_left).unwrap_or(0);
+    after_attempt(&ended.end, retries_left, retry.retries, |n| {
+        retry.delay_before(n + 1)
+    })
+}
+
+/// The run's parent directory of step directories, now empty (a directory
+/// still in use elsewhere is not empty and stays). Removed before the
+/// run's end commits: whoever sees the run end finds nothing left.
+pub async fn remove_run_dir(engine: &Engine, run_id: i64) {
+    let _ = tokio::fs::remove_dir(engine.settings.work_dir.join(run_id.to_string())).await;
+}
+
+/// One attempt's end, as it is written.
+pub struct End<'a> {
+    pub row: &'a step::Model,
+    pub ended: &'a Ended,
+    pub next: &'a Next,
+    pub now: i64,
+    pub short_log: Option<&'a [u8]>,
+}
+
+impl End<'_> {
+    /// The columns the end sets on its step's row, and the filters on the
+    /// attempt and (with `lease_expired_before`) the lease; `due`: when a
+    /// retry is due.
+    pub fn columns(
+        &self,
+        update: StepUpdate,
+        lease_expired_before: Option<i64>,
+        due: Option<i64>,
+    ) -> StepUpdate {
+        let (row, ended, now) = (self.row, self.ended, self.now);
+        let mut update = update
+            .filter(step::Column::Attempt.eq(row.attempt))
+            .col_expr(step::Column::ExitCode, Expr::value(ended.exit_code))
+            .col_expr(step::Column::LeaseUntilMs, Expr::value(Option::<i64>::None));
+        if let Some(before) = lease_expired_before {
+            update = update.filter(step::Column::LeaseUntilMs.lt(before));
+        }
+        match self.next {
+            Next::Finish { state, message } => {
+                // NULL when there are none: the common case costs nothing to read.
+                let outputs = (*state == StepState::Success && !ended.outputs.is_empty())
+                    .then(|| serde_json::to_string(&ended.outputs).unwrap_or_else(|_| "{}".into()));
+                let update = update
+                    .col_expr(step::Column::FinishedAtMs, Expr::value(now))
+                    .col_expr(step::Column::Message, Expr::value(clip(message)))
+                    .col_expr(step::Column::Outputs, Expr::value(outputs));
+                match self.short_log {
+                    Some(log) => short_logs::keep(update, log),
+                    None => update,
+                }
+            }
+            Next::Retry { message, .. } => update
+                .col_expr(step::Column::Attempt, Expr::value(row.attempt + 1))
+                .col_expr(step::Column::RetriesLeft, Expr::value(row.retries_left - 1))
+                .col_expr(step::Column::DispatchedAtMs, Expr::value(now))
+                .col_expr(step::Column::NotBeforeMs, Expr::value(due))
+                .col_expr(step::Column::StartedAtMs, Expr::value(Option::<i64>::None))
+                .col_expr(step::Column::Worker, Expr::value(Option::<String>::None))
+                .col_expr(step::Column::Message, Expr::value(clip(message))),
+        }
+    }
+
+    /// Whether the short log goes in the row (a retry's does not).
+    pub fn keeps_log(&self) -> bool {
+        self.short_log.is_some() && matches!(self.next, Next::Finish { .. })
+    }
+
+    /// Counts the end, once it is committed: whoever sees the run end may
+    /// read the metrics next.
+    pub fn count(&self) {
+        let label = match self.next {
+            Next::Finish { state, .. } => state.as_str(),
+            Next::Retry { .. } => "retried",
+        };
+        metrics::counter!("kiln_steps_total", "state" => label).increment(1);
+        if let Some(started) = self.row.started_at_ms {
+            metrics::histogram!("kiln_step_duration_seconds")
+                .record((self.now - started).max(0) as f64 / 1000.0);
+        }
+    }
 }
 
 /// Takes out of `dispatches` the first one due now on `queue`.

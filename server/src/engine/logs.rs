@@ -5,6 +5,9 @@
 //! dropped, so a step printing gigabytes costs neither disk nor memory.
 //! Local logs are private to Kiln's user (directories 0700, files 0600):
 //! they hold what steps printed, secrets masked or not.
+//! A short log that was never written out ([`StepLog::short`]) goes in its
+//! step's row with the step's end instead (see `step_logs`): a file per
+//! step was a tenth of the machine in a fan-out of no-op steps.
 
 use std::io::{SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -204,6 +207,13 @@ impl<'a> StepLog<'a> {
         self.written
     }
 
+    /// The whole log, when none of it was written out yet and it is at
+    /// most `max` bytes: it may then be kept elsewhere than the backend.
+    pub fn short(&self, max: usize) -> Option<&[u8]> {
+        (self.pending.len() as u64 == self.written && self.pending.len() <= max)
+            .then_some(self.pending.as_slice())
+    }
+
     pub fn was_cut(&self) -> bool {
         self.cut
     }
@@ -316,6 +326,28 @@ mod tests {
         let all = String::from_utf8(logs.read(&key, 0, 1 << 20).await.unwrap()).unwrap();
         assert!(all.len() < 1200, "{}", all.len());
         assert_eq!(all.matches("log cut at 1000 bytes").count(), 1);
+    }
+
+    /// Only a log still wholly buffered, and small enough, is short.
+    #[tokio::test]
+    async fn a_short_log_is_all_of_it_unwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = LocalLogs::new(dir.path().to_owned());
+        let key = log_key("run3", "s-1").unwrap();
+        let mut log = StepLog::new(&logs, key.clone(), Masker::new(["s3cr3t"]), 1 << 20);
+        log.line(&out("the s3cr3t")).await.unwrap();
+        let short = log.short(100).unwrap().to_vec();
+        assert!(
+            String::from_utf8(short.clone())
+                .unwrap()
+                .ends_with(" O the ***\n")
+        );
+        assert_eq!(log.short(short.len()), Some(short.as_slice()));
+        assert_eq!(log.short(short.len() - 1), None, "longer than allowed");
+        log.flush().await.unwrap();
+        assert_eq!(log.short(100), None, "partly written out");
+        log.line(&out("more")).await.unwrap();
+        assert_eq!(log.short(1000), None, "partly written out");
     }
 
     #[test]

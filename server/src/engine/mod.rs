@@ -23,6 +23,7 @@ pub mod http_step;
 pub mod invalid_run;
 pub mod label_grants;
 pub mod launcher;
+pub mod leaf_end;
 pub mod leftovers;
 pub mod logs;
 pub mod mirror;
@@ -38,7 +39,9 @@ pub mod slots;
 pub mod start;
 pub mod step_inputs;
 pub mod step_job;
+pub mod step_logs;
 pub mod sweeper;
+pub mod until_reachable;
 pub mod workflows;
 
 use std::collections::HashMap;

@@ -3,7 +3,8 @@
 //! database) are retried or failed with a message saying so; dispatched
 //! steps whose job never arrived are pushed again (only when no live job of
 //! theirs is in the queue: a step waiting in a long queue keeps its one
-//! job); a run waiting for its concurrency group starts when its turn
+//! job); a run whose steps are all over but which was not closed is
+//! closed; a run waiting for its concurrency group starts when its turn
 //! came; and the queue depth gauge is refreshed. Every minute (and at start) the working files of
 //! attempts whose process died are removed. Every write is conditional, so
 //! several processes sweeping at once change each row once.
@@ -21,7 +22,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::Engine;
 use super::finish::{Ended, Recorder, finish};
-use super::repo::leases;
+use super::leaf_end::close_if_over;
+use super::repo::{self, leases};
 use crate::ServiceError;
 use crate::clock::now_ms;
 use crate::jobs::steps::StepJob;
@@ -115,6 +117,13 @@ pub async fn sweep(engine: &Engine, judge_leases: bool) -> Result<(), ServiceErr
                 tracing::error!(step = row.id, %error, "could not push a step's job again");
             }
         }
+    }
+
+    // A run whose last step ended but whose close was lost (the end's
+    // commit answered with an error, a crash between the two).
+    for run in repo::over_but_open(&engine.db, BATCH).await? {
+        let workflow = engine.definitions.of_run(&engine.db, &run).await?;
+        close_if_over(engine, &workflow, run.id).await?;
     }
 
     // A run waiting for its concurrency group whose turn came while its

@@ -310,7 +310,8 @@ async fn data_files_are_private(backend: Backend) {
         &api,
         project,
         "hello",
-        "tasks:\n  say:\n    run: echo hello from a step\n",
+        // Long enough for a file of its own (a short log stays in its row).
+        "tasks:\n  say:\n    run: echo hello from a step; seq 1 2000\n",
     )
     .await;
     assert!(matches!(status, 200 | 201), "{body}");

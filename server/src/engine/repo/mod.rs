@@ -4,7 +4,8 @@
 //! its run event (`moves`), the events themselves (`events`), leases and
 //! dispatch stamps (`leases`), concurrency groups (`groups`), and the
 //! commit statuses pipeline runs owe their git hosts (`statuses`), and
-//! approvals of runs from forks (`approvals`).
+//! approvals of runs from forks (`approvals`), and the short step logs
+//! kept in steps' rows (`short_logs`).
 //! Services call these; no state is written anywhere else.
 
 pub mod approvals;
@@ -16,6 +17,7 @@ pub mod leases;
 pub mod moves;
 mod rows;
 pub mod runs;
+pub mod short_logs;
 pub mod statuses;
 
 /// Rows written by one statement: a run of thousands of tasks starts in a
@@ -23,6 +25,6 @@ pub mod statuses;
 pub const BATCH: usize = 500;
 
 pub use rows::{
-    has_pending, lock_run, outputs_of, plan_steps, run, step, step_and_run, steps_by_id, steps_in,
-    steps_of, steps_of_tasks,
+    has_pending, lock_run, outputs_of, over_but_open, plan_steps, run, step, step_and_run,
+    steps_by_id, steps_in, steps_of, steps_of_tasks,
 };

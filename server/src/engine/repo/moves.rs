@@ -18,6 +18,10 @@ use super::events::{NewEvent, append};
 use super::statuses;
 use crate::db::entities::{run, step};
 
+/// An update of steps' rows, to which a move's caller adds its columns and
+/// filters.
+pub type StepUpdate = UpdateMany<step::Entity>;
+
 /// A step as the caller last read it: the move is guarded on that state.
 #[derive(Debug, Clone, Copy)]
 pub struct StepRef<'a> {
@@ -159,7 +163,7 @@ where
 
 /// Moves the one step `row` (as read just before, outside any transaction)
 /// along `path` (its states from the row's; `target` is the last), for a
-/// worker's claim, which holds no run lock. The event is
+/// worker's claim or a leaf's end, which hold no run lock. The event is
 /// written before the guarded update: on MySQL the event's key check locks
 /// the run row shared, and taking it first keeps the lock order of every
 /// other writer (run, then steps), so a claim racing a cancel waits instead
@@ -209,8 +213,9 @@ fn guarded_update(row: &step::Model, target: StepState) -> UpdateMany<step::Enti
 /// when it did not, nothing was written. On PostgreSQL a one-hop move is
 /// one statement, the update and its event's insert in one `WITH`: one
 /// round trip and one commit where a transaction takes four round trips.
-/// Every step's start takes this path, inside its slot. Elsewhere (and
-/// for a longer path) it is [`move_step_by_id`] in a write transaction.
+/// Every step's start takes this path, inside its slot, and so does the
+/// end of a task nothing needs (see `leaf_end`). Elsewhere (and for a
+/// longer path) it is [`move_step_by_id`] in a write transaction.
 pub async fn move_step_alone<F>(
     db: &DatabaseConnection,
     row: &step::Model,

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use crate::engine::definitions::Definition;
-use kiln_core::engine::{PlanStep, StepState, TriggerRule};
-use sea_orm::sea_query::Expr;
+use kiln_core::engine::{PlanStep, RunState, StepState, TriggerRule};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Statement,
@@ -99,6 +99,28 @@ pub async fn has_pending(db: &impl ConnectionTrait, run_id: i64) -> Result<bool,
         .one(db)
         .await?
         .is_some())
+}
+
+/// Up to `limit` running runs with no step queued or running: over, but
+/// not closed (their last end's close was lost, say to an outage).
+pub async fn over_but_open(
+    db: &impl ConnectionTrait,
+    limit: u64,
+) -> Result<Vec<run::Model>, DbErr> {
+    let pending = Query::select()
+        .expr(Expr::val(1))
+        .from(step::Entity)
+        .and_where(
+            Expr::col((step::Entity, step::Column::RunId)).equals((run::Entity, run::Column::Id)),
+        )
+        .and_where(step::Column::State.is_in([StepState::Queued, StepState::Running]))
+        .to_owned();
+    run::Entity::find()
+        .filter(run::Column::State.eq(RunState::Running))
+        .filter(Expr::exists(pending).not())
+        .limit(limit)
+        .all(db)
+        .await
 }
 
 /// The outputs of run `run_id`'s steps among `tasks` that have some.

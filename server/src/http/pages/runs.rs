@@ -22,9 +22,10 @@ use crate::accounts::authorize::authorize;
 use crate::accounts::users;
 use crate::clock::now_ms;
 use crate::db::entities::run as run_row;
-use crate::engine::logs::{log_key, whole_lines};
+use crate::engine::logs::whole_lines;
 use crate::engine::repo::events;
 use crate::engine::repo::runs::{self as run_store, Projects, RunFilter};
+use crate::engine::step_logs::AttemptLog;
 use crate::engine::workflows;
 use crate::http::api::accounts::types::NodeBody;
 use crate::http::api::runs::run::{authorized_run, authorized_run_in};
@@ -339,17 +340,23 @@ pub async fn log(
         .filter(|a| (1..=step.attempt).contains(a))
         .unwrap_or(step.attempt);
     let latest = attempt == step.attempt;
-    let key = log_key(&run.to_string(), &format!("{}-{attempt}", step.id))
-        .ok_or_else(|| ApiError::NotFound("log not found".into()))?;
-    let bytes = state
-        .engine
-        .logs
-        .read(&key, offset, LOG_CHUNK)
-        .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
     // An earlier attempt is over whatever the step does now.
     let step_state = step.state;
     let over = !latest || step_state.is_done();
+    let log = AttemptLog {
+        run_id: run,
+        step_id: step.id,
+        attempt,
+    };
+    let bytes = log
+        .read(
+            &state.db.conn,
+            state.engine.logs.as_ref(),
+            over,
+            offset,
+            LOG_CHUNK,
+        )
+        .await?;
     let whole = whole_lines(&bytes, LOG_CHUNK, over);
     Ok(LogChunk {
         text: String::from_utf8_lossy(&bytes[..whole]).into_owned(),

@@ -42,6 +42,18 @@ pub async fn save(api: &Api, project: i64, name: &str, source: &str) -> (u16, Va
     .await
 }
 
+/// Sets project `project`'s secret `name` to `value`.
+pub async fn set_secret(api: &Api, project: i64, name: &str, value: &str) {
+    let (status, body) = api
+        .send(
+            "PUT",
+            &format!("/api/v1/projects/{project}/secrets/{name}"),
+            Some(serde_json::json!({ "value": value })),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+}
+
 pub async fn start(api: &Api, project: i64, name: &str, params: Value) -> i64 {
     let (status, body) = api
         .post(

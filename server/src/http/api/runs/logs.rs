@@ -21,10 +21,12 @@ use kiln_core::access::Action;
 use super::log_streams::StreamSlot;
 use super::run::authorized_run;
 use super::types::LogQuery;
+use crate::ServiceError;
 use crate::accounts::Principal;
-use crate::engine::logs::{LogBackend, log_key, whole_lines};
+use crate::engine::logs::{LogBackend, whole_lines};
 use crate::engine::repo;
 use crate::engine::repo::runs as run_store;
+use crate::engine::step_logs::AttemptLog;
 use crate::http::error::ApiError;
 use crate::http::extract::{Path, Query};
 use crate::http::state::AppState;
@@ -57,8 +59,11 @@ pub async fn step_log(
             format!("this step has attempts 1 to {}", step.attempt),
         ));
     }
-    let key = log_key(&id.to_string(), &format!("{}-{attempt}", step.id))
-        .ok_or_else(|| ApiError::NotFound("log not found".into()))?;
+    let log = AttemptLog {
+        run_id: id,
+        step_id: step.id,
+        attempt,
+    };
     let logs = state.engine.logs.clone();
     let wants_stream = headers
         .get(header::ACCEPT)
@@ -74,9 +79,7 @@ pub async fn step_log(
         let follow = Follow {
             state: state.clone(),
             logs,
-            key,
-            step_id: step.id,
-            attempt,
+            log,
             offset,
             idle: state.log_streams.idle(),
             _slot: slot,
@@ -87,12 +90,12 @@ pub async fn step_log(
     }
     let mut text = Vec::new();
     let mut at = offset;
+    let over = attempt < step.attempt || step.state.is_done();
     // The whole log (it is capped when written) in chunks.
     loop {
-        let chunk = logs
-            .read(&key, at, CHUNK)
-            .await
-            .map_err(|e| ApiError::Internal(Box::new(e)))?;
+        let chunk = log
+            .read(&state.db.conn, logs.as_ref(), over, at, CHUNK)
+            .await?;
         if chunk.is_empty() {
             break;
         }
@@ -112,9 +115,7 @@ pub async fn step_log(
 struct Follow {
     state: AppState,
     logs: Arc<dyn LogBackend>,
-    key: String,
-    step_id: i64,
-    attempt: i32,
+    log: AttemptLog,
     offset: u64,
     /// No new bytes for this long ends the stream.
     idle: Duration,
@@ -131,7 +132,7 @@ impl Follow {
             let mut over = false;
             let quiet_since = Instant::now();
             loop {
-                match me.logs.read(&me.key, me.offset, CHUNK).await {
+                match me.read(over).await {
                     Ok(chunk) if !chunk.is_empty() => {
                         // Whole lines only; a partial one waits for its end,
                         // unless the attempt is over (then it never comes).
@@ -153,7 +154,7 @@ impl Follow {
                 if !over && me.attempt_over().await {
                     over = true;
                     // One last read: lines written just before the end.
-                    if let Ok(rest) = me.logs.read(&me.key, me.offset, CHUNK).await
+                    if let Ok(rest) = me.read(over).await
                         && !rest.is_empty()
                     {
                         continue;
@@ -177,11 +178,24 @@ impl Follow {
         })
     }
 
+    /// The next bytes; `over`: the attempt was seen over.
+    async fn read(&self, over: bool) -> Result<Vec<u8>, ServiceError> {
+        self.log
+            .read(
+                &self.state.db.conn,
+                self.logs.as_ref(),
+                over,
+                self.offset,
+                CHUNK,
+            )
+            .await
+    }
+
     async fn attempt_over(&self) -> bool {
-        let Ok(Some(step)) = repo::step(&self.state.db.conn, self.step_id).await else {
+        let Ok(Some(step)) = repo::step(&self.state.db.conn, self.log.step_id).await else {
             return true;
         };
         let state = step.state;
-        step.attempt > self.attempt || state.is_done()
+        step.attempt > self.log.attempt || state.is_done()
     }
 }
