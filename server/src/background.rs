@@ -44,6 +44,10 @@ pub fn start(
     optional: Optional,
 ) -> Background {
     let runner = step_job::runner(engine.clone());
+    if !plan.step_queues.is_empty() {
+        // Only a process that runs steps has slots to show.
+        engine.slots.show_count();
+    }
     let workers = jobs::start(db, queue, runner, plan, shutdown.clone(), grace);
     tokio::spawn(engine.feed.clone().run(engine.db.clone(), shutdown.clone()));
     tokio::spawn(crate::memory::return_freed(shutdown.clone()));

@@ -50,11 +50,16 @@ impl StepSlots {
     /// `count` steps at once (at least one, at most [`MOST_SLOTS`]).
     pub fn new(count: usize) -> Self {
         let count = count.clamp(1, MOST_SLOTS);
-        metrics::gauge!("kiln_step_slots").set(count as f64);
         StepSlots {
             semaphore: Semaphore::new(count),
             count,
         }
+    }
+
+    /// Sets the `kiln_step_slots` gauge: once this process starts running
+    /// steps (a server with `server_runs_steps` off has none to show).
+    pub fn show_count(&self) {
+        metrics::gauge!("kiln_step_slots").set(self.count as f64);
     }
 
     /// Waits up to `longest` for a free slot; it is free again when the
