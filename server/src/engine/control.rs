@@ -12,6 +12,7 @@ use sea_orm::sea_query::Expr;
 
 use super::Engine;
 use super::advance::{Changed, advance, push};
+use super::definitions::Definition;
 use super::repo::moves::{StepMove, StepRef, move_run, move_steps};
 use super::repo::{groups, lock_run, plan_steps, short_logs, steps_of};
 use super::step_logs;
@@ -37,8 +38,75 @@ pub enum Rerun {
     Step(String),
 }
 
+/// The tasks `what` resets in a run of `workflow` whose steps are `rows`.
+fn tasks_to_reset(
+    workflow: &Definition,
+    rows: &[step::Model],
+    what: &Rerun,
+) -> Result<Vec<String>, ServiceError> {
+    let reset = match what {
+        Rerun::FailedOnly => clear_failed(&plan_steps(workflow, rows)),
+        Rerun::All => rows.iter().map(|r| r.task.clone()).collect(),
+        Rerun::Step(task) => {
+            if !rows.iter().any(|r| &r.task == task) {
+                return Err(ServiceError::NotFound("step"));
+            }
+            clear_downstream(&plan_steps(workflow, rows), &[task.as_str()])
+        }
+    };
+    if reset.is_empty() {
+        return Err(ServiceError::conflict(
+            "state",
+            "no step failed; nothing to re-run",
+        ));
+    }
+    Ok(reset)
+}
+
+/// The ids of the steps among `rows` whose task is in `tasks`.
+fn ids_of(rows: &[step::Model], tasks: &[String]) -> BTreeSet<i64> {
+    rows.iter()
+        .filter(|r| tasks.contains(&r.task))
+        .map(|r| r.id)
+        .collect()
+}
+
+/// Moves to the log storage the short logs of the steps `what` would
+/// reset, before the re-run's transaction: writing them under the run's
+/// lock (and SQLite's write lock) would hold every other writer for as
+/// long as the storage takes. Returns the steps done. A copy left by a
+/// re-run that then fails is harmless: readers prefer the row, and a later
+/// spill keeps the copy.
+async fn spill_ahead(
+    engine: &Engine,
+    run_id: i64,
+    what: &Rerun,
+) -> Result<BTreeSet<i64>, ServiceError> {
+    let Some(run) = super::repo::run(&engine.db, run_id).await? else {
+        return Ok(BTreeSet::new());
+    };
+    if run.state == RunState::Running {
+        return Ok(BTreeSet::new());
+    }
+    let workflow = engine.definitions.of_run(&engine.db, &run).await?;
+    let rows = steps_of(&engine.db, run_id).await?;
+    let Ok(reset) = tasks_to_reset(&workflow, &rows, what) else {
+        return Ok(BTreeSet::new());
+    };
+    let ids = ids_of(&rows, &reset);
+    step_logs::spill(
+        &engine.db,
+        engine.logs.as_ref(),
+        run_id,
+        ids.iter().copied().collect(),
+    )
+    .await?;
+    Ok(ids)
+}
+
 /// Re-runs a finished run in place; returns the tasks reset.
 pub async fn rerun(engine: &Engine, run_id: i64, what: Rerun) -> Result<Vec<String>, ServiceError> {
+    let spilled = spill_ahead(engine, run_id, &what).await?;
     let txn = crate::db::write_txn::begin(&engine.db).await?;
     // A run of a concurrency group takes the group's lock first, as new
     // runs and the group's next turn do (the project's repository row,
@@ -61,31 +129,16 @@ pub async fn rerun(engine: &Engine, run_id: i64, what: Rerun) -> Result<Vec<Stri
     // be re-run as it was.
     let workflow = engine.definitions.of_run(&txn, &run).await?;
     let rows = steps_of(&txn, run_id).await?;
-    let reset: Vec<String> = match what {
-        Rerun::FailedOnly => clear_failed(&plan_steps(&workflow, &rows)),
-        Rerun::All => rows.iter().map(|r| r.task.clone()).collect(),
-        Rerun::Step(task) => {
-            if !rows.iter().any(|r| r.task == task) {
-                return Err(ServiceError::NotFound("step"));
-            }
-            clear_downstream(&plan_steps(&workflow, &rows), &[task.as_str()])
-        }
-    };
-    if reset.is_empty() {
-        return Err(ServiceError::conflict(
-            "state",
-            "no step failed; nothing to re-run",
-        ));
-    }
+    let reset = tasks_to_reset(&workflow, &rows, &what)?;
     let reset_set: BTreeSet<&str> = reset.iter().map(String::as_str).collect();
     // Their rows go on to a new attempt: the short logs they keep of the
-    // last one move to the log storage first.
-    let ids = rows
-        .iter()
-        .filter(|r| reset_set.contains(r.task.as_str()))
-        .map(|r| r.id)
+    // last one are in the log storage already, but for a step that ended
+    // since (a re-run racing another).
+    let late: Vec<i64> = ids_of(&rows, &reset)
+        .difference(&spilled)
+        .copied()
         .collect();
-    step_logs::spill(&txn, engine.logs.as_ref(), run_id, ids).await?;
+    step_logs::spill(&txn, engine.logs.as_ref(), run_id, late).await?;
     let now = now_ms();
     let clear = [StepEvent::Clear];
     for row in rows.iter().filter(|r| reset_set.contains(r.task.as_str())) {

@@ -192,11 +192,15 @@ pub async fn finish(
     if advanced.finished.is_none() && advanced.dispatches.is_empty() && dispatches.is_empty() {
         // It found steps still running, whose ends (some without the run
         // lock) may have read this one as running too.
+        // The end is committed whatever the close does: a close that
+        // fails is left to the sweeper.
         match recorder {
-            Recorder::Worker { .. } => {
-                leaf_end::close_when_reachable(engine, &workflow, run_id).await?
+            Recorder::Worker { .. } => leaf_end::close_after(engine, &workflow, run_id).await,
+            Recorder::Sweeper => {
+                if let Err(error) = leaf_end::close_if_over(engine, &workflow, run_id).await {
+                    tracing::warn!(run = run_id, %error, "could not close a run; the next sweep will");
+                }
             }
-            Recorder::Sweeper => leaf_end::close_if_over(engine, &workflow, run_id).await?,
         }
     }
     // Only a step this end started: a retry of this one goes back to the

@@ -19,7 +19,7 @@
 //! them all done. Two ends that both find nothing left both try the close,
 //! which is guarded on the run's state: one closes it.
 
-use kiln_core::engine::Next;
+use kiln_core::engine::{Next, RunState};
 
 use super::Engine;
 use super::advance::{Changed, advance, push};
@@ -54,12 +54,20 @@ pub async fn record(
     }
     end.count();
     engine.feed.wake();
-    close_when_reachable(engine, workflow, run.id).await?;
+    close_after(engine, workflow, run.id).await;
     Ok(Recorded {
         written: true,
         log_kept: end.keeps_log(),
         next: None,
     })
+}
+
+/// [`close_when_reachable`] after an end that is committed whatever the
+/// close does: a close that fails otherwise is left to the sweeper.
+pub async fn close_after(engine: &Engine, workflow: &Definition, run_id: i64) {
+    if let Err(error) = close_when_reachable(engine, workflow, run_id).await {
+        tracing::warn!(run = run_id, %error, "could not close a run; the sweeper will");
+    }
 }
 
 /// [`close_if_over`], retried while the database is unreachable: for the
@@ -92,6 +100,15 @@ pub async fn close_if_over(
     let Some(run) = lock_run(&txn, run_id).await? else {
         return Ok(());
     };
+    // Again under the lock: meanwhile another end may have closed the run,
+    // and a re-run reopened it (waiting for its group, say), which this
+    // must not start.
+    if run.state != RunState::Running
+        || run.waiting_since_ms.is_some()
+        || has_pending(&txn, run_id).await?
+    {
+        return Ok(());
+    }
     let advanced = advance(&txn, workflow, &run, Changed::Any).await?;
     if advanced.finished.is_some() {
         remove_run_dir(engine, run_id).await;

@@ -43,25 +43,46 @@ impl AttemptLog {
         offset: u64,
         max: usize,
     ) -> Result<Vec<u8>, ServiceError> {
-        if over && let Some(log) = short_logs::of_attempt(db, self.step_id, self.attempt).await? {
-            let from = usize::try_from(offset).unwrap_or(usize::MAX).min(log.len());
-            let to = from.saturating_add(max).min(log.len());
-            return Ok(log[from..to].to_vec());
+        match self.short(db, over).await? {
+            Some(log) => Ok(slice(&log, offset, max).to_vec()),
+            None => Ok(logs.read(&self.key()?, offset, max).await?),
         }
-        Ok(logs.read(&self.key()?, offset, max).await?)
     }
+
+    /// The whole log when its step's row keeps it (only an attempt seen
+    /// over can have it there); `None`: it is in the log storage.
+    pub async fn short(
+        &self,
+        db: &impl ConnectionTrait,
+        over: bool,
+    ) -> Result<Option<Vec<u8>>, ServiceError> {
+        if !over {
+            return Ok(None);
+        }
+        Ok(short_logs::of_attempt(db, self.step_id, self.attempt).await?)
+    }
+}
+
+/// Up to `max` bytes of `log` from `offset` (nothing past its end).
+pub fn slice(log: &[u8], offset: u64, max: usize) -> &[u8] {
+    let from = usize::try_from(offset).unwrap_or(usize::MAX).min(log.len());
+    let to = from.saturating_add(max).min(log.len());
+    &log[from..to]
 }
 
 /// Writes the short logs of steps `ids` of run `run_id` to the storage,
 /// each under its attempt's key: their rows go on to another attempt.
-/// Inside the caller's transaction, which then drops them from the rows;
-/// a log already there (from a spill whose transaction failed) is left.
+/// Before the caller's transaction drops them from the rows; a log already
+/// there (an earlier spill) is left as it is.
 pub async fn spill(
     db: &impl ConnectionTrait,
     logs: &dyn LogBackend,
     run_id: i64,
     ids: Vec<i64>,
 ) -> Result<(), ServiceError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     for (step_id, attempt, log) in short_logs::of_steps(db, ids).await? {
         let key = AttemptLog {
             run_id,

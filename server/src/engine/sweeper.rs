@@ -122,8 +122,14 @@ pub async fn sweep(engine: &Engine, judge_leases: bool) -> Result<(), ServiceErr
     // A run whose last step ended but whose close was lost (the end's
     // commit answered with an error, a crash between the two).
     for run in repo::over_but_open(&engine.db, BATCH).await? {
-        let workflow = engine.definitions.of_run(&engine.db, &run).await?;
-        close_if_over(engine, &workflow, run.id).await?;
+        // One bad run must not stop the sweep of the others.
+        let closed = match engine.definitions.of_run(&engine.db, &run).await {
+            Ok(workflow) => close_if_over(engine, &workflow, run.id).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = closed {
+            tracing::error!(run = run.id, %error, "could not close a run left open");
+        }
     }
 
     // A run waiting for its concurrency group whose turn came while its

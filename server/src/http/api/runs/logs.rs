@@ -26,7 +26,7 @@ use crate::accounts::Principal;
 use crate::engine::logs::{LogBackend, whole_lines};
 use crate::engine::repo;
 use crate::engine::repo::runs as run_store;
-use crate::engine::step_logs::AttemptLog;
+use crate::engine::step_logs::{AttemptLog, slice};
 use crate::http::error::ApiError;
 use crate::http::extract::{Path, Query};
 use crate::http::state::AppState;
@@ -91,16 +91,23 @@ pub async fn step_log(
     let mut text = Vec::new();
     let mut at = offset;
     let over = attempt < step.attempt || step.state.is_done();
-    // The whole log (it is capped when written) in chunks.
-    loop {
-        let chunk = log
-            .read(&state.db.conn, logs.as_ref(), over, at, CHUNK)
-            .await?;
-        if chunk.is_empty() {
-            break;
+    if let Some(short) = log.short(&state.db.conn, over).await? {
+        text = slice(&short, offset, short.len()).to_vec();
+        at += text.len() as u64;
+    } else {
+        // The whole log (it is capped when written) in chunks.
+        let key = log.key()?;
+        loop {
+            let chunk = logs
+                .read(&key, at, CHUNK)
+                .await
+                .map_err(|e| ApiError::Internal(Box::new(e)))?;
+            if chunk.is_empty() {
+                break;
+            }
+            at += chunk.len() as u64;
+            text.extend_from_slice(&chunk);
         }
-        at += chunk.len() as u64;
-        text.extend_from_slice(&chunk);
     }
     let mut response = String::from_utf8_lossy(&text).into_owned().into_response();
     let headers = response.headers_mut();
