@@ -12,9 +12,9 @@ use sea_orm::{ColumnTrait, QueryFilter};
 use super::advance::{Changed, Dispatch, advance, push};
 use super::definitions::Definition;
 use super::repo::lock_run;
-use super::repo::moves::{StepMove, StepRef, StepUpdate, move_steps};
+use super::repo::moves::{StepMove, StepRef, StepUpdate, move_step_alone, move_steps};
 use super::repo::short_logs;
-use super::{Engine, leaf_end};
+use super::{Engine, run_close};
 use crate::ServiceError;
 use crate::clock::now_ms;
 use crate::db::entities::{run, step};
@@ -102,7 +102,7 @@ pub struct Recorded {
 /// is; the row is not read again. With `lease_expired_before`, only if its
 /// lease ran out before then (the sweeper's guard against a heartbeat that
 /// just arrived). A worker's end that finishes a task nothing needs takes
-/// no run lock (see `leaf_end`); every other end is decided under it, and
+/// no run lock (`record_leaf`); every other end is decided under it, and
 /// one that leaves the run open without starting anything looks again
 /// after its commit whether the run is over.
 pub async fn finish(
@@ -131,7 +131,7 @@ pub async fn finish(
                     now: ended_at_ms,
                     short_log,
                 };
-                return leaf_end::record(engine, run, &workflow, end).await;
+                return record_leaf(engine, run, &workflow, end).await;
             }
             (ended_at_ms, short_log)
         }
@@ -185,7 +185,7 @@ pub async fn finish(
     }
     let advanced = advance(&txn, &workflow, &run, Changed::Task(&row.task)).await?;
     if advanced.finished.is_some() {
-        remove_run_dir(engine, run_id).await;
+        run_close::remove_run_dir(engine, run_id).await;
     }
     txn.commit().await?;
     end.count();
@@ -195,9 +195,9 @@ pub async fn finish(
         // The end is committed whatever the close does: a close that
         // fails is left to the sweeper.
         match recorder {
-            Recorder::Worker { .. } => leaf_end::close_after(engine, &workflow, run_id).await,
+            Recorder::Worker { .. } => run_close::close_after(engine, &workflow, run_id).await,
             Recorder::Sweeper => {
-                if let Err(error) = leaf_end::close_if_over(engine, &workflow, run_id).await {
+                if let Err(error) = run_close::close_if_over(engine, &workflow, run_id).await {
                     tracing::warn!(run = run_id, %error, "could not close a run; the next sweep will");
                 }
             }
@@ -223,6 +223,42 @@ pub async fn finish(
     })
 }
 
+/// Records `end` (a finish, not a retry) of a step whose task is a leaf of
+/// `workflow`, the definition of `run`, without the run lock. A leaf's end
+/// starts, skips or fails nothing downstream; the only decision it may owe
+/// its run is the close, when it was the last step left (see `run_close`).
+/// Under the lock, every end of a run's steps went one after another, each
+/// holding the lock for its five statements and its commit. Here the step
+/// moves with its event, committed at once (one statement on PostgreSQL).
+async fn record_leaf(
+    engine: &Engine,
+    run: &run::Model,
+    workflow: &Definition,
+    end: End<'_>,
+) -> Result<Recorded, ServiceError> {
+    debug_assert!(matches!(end.next, Next::Finish { .. }));
+    let ending = [end.ended.end.event()];
+    let moved = move_step_alone(
+        &engine.db,
+        end.row,
+        StepMove::one(&ending),
+        end.now,
+        |update| end.columns(update, None, None),
+    )
+    .await?;
+    if !moved {
+        return Ok(Recorded::default());
+    }
+    end.count();
+    engine.feed.wake();
+    run_close::close_after(engine, workflow, run.id).await;
+    Ok(Recorded {
+        written: true,
+        log_kept: end.keeps_log(),
+        next: None,
+    })
+}
+
 /// What follows the attempt of `row` that ended as `ended`: finished, or
 /// retried if its task allows.
 fn next_of(workflow: &Definition, row: &step::Model, ended: &Ended) -> Next {
@@ -236,27 +272,20 @@ fn next_of(workflow: &Definition, row: &step::Model, ended: &Ended) -> Next {
     })
 }
 
-/// The run's parent directory of step directories, now empty (a directory
-/// still in use elsewhere is not empty and stays). Removed before the
-/// run's end commits: whoever sees the run end finds nothing left.
-pub async fn remove_run_dir(engine: &Engine, run_id: i64) {
-    let _ = tokio::fs::remove_dir(engine.settings.work_dir.join(run_id.to_string())).await;
-}
-
 /// One attempt's end, as it is written.
-pub struct End<'a> {
-    pub row: &'a step::Model,
-    pub ended: &'a Ended,
-    pub next: &'a Next,
-    pub now: i64,
-    pub short_log: Option<&'a [u8]>,
+struct End<'a> {
+    row: &'a step::Model,
+    ended: &'a Ended,
+    next: &'a Next,
+    now: i64,
+    short_log: Option<&'a [u8]>,
 }
 
 impl End<'_> {
     /// The columns the end sets on its step's row, and the filters on the
     /// attempt and (with `lease_expired_before`) the lease; `due`: when a
     /// retry is due.
-    pub fn columns(
+    fn columns(
         &self,
         update: StepUpdate,
         lease_expired_before: Option<i64>,
@@ -296,13 +325,13 @@ impl End<'_> {
     }
 
     /// Whether the short log goes in the row (a retry's does not).
-    pub fn keeps_log(&self) -> bool {
+    fn keeps_log(&self) -> bool {
         self.short_log.is_some() && matches!(self.next, Next::Finish { .. })
     }
 
     /// Counts the end, once it is committed: whoever sees the run end may
     /// read the metrics next.
-    pub fn count(&self) {
+    fn count(&self) {
         let label = match self.next {
             Next::Finish { state, .. } => state.as_str(),
             Next::Retry { .. } => "retried",

@@ -22,8 +22,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::Engine;
 use super::finish::{Ended, Recorder, finish};
-use super::leaf_end::close_if_over;
 use super::repo::{self, leases};
+use super::run_close::close_if_over;
 use crate::ServiceError;
 use crate::clock::now_ms;
 use crate::jobs::steps::StepJob;

@@ -1,6 +1,6 @@
 //! A run closes exactly once, at once, when its last steps end at the same
 //! moment: the ends of tasks nothing needs take no run lock, and whichever
-//! end commits last closes the run (`engine::leaf_end`). Many leaves and a
+//! end commits last closes the run (`engine::run_close`). Many leaves and a
 //! few tasks with dependants end together on several slots, run after run.
 //! The sweeper closes a run left open too, but only on its next pass (up
 //! to a second later): a close that waited for it fails the first test

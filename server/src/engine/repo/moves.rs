@@ -214,7 +214,7 @@ fn guarded_update(row: &step::Model, target: StepState) -> UpdateMany<step::Enti
 /// one statement, the update and its event's insert in one `WITH`: one
 /// round trip and one commit where a transaction takes four round trips.
 /// Every step's start takes this path, inside its slot, and so does the
-/// end of a task nothing needs (see `leaf_end`). Elsewhere (and for a
+/// end of a task nothing needs (`finish::record_leaf`). Elsewhere (and for a
 /// longer path) it is [`move_step_by_id`] in a write transaction.
 pub async fn move_step_alone<F>(
     db: &DatabaseConnection,

@@ -1,65 +1,32 @@
-//! The end of a task nothing needs, recorded without the run lock, and the
-//! close of a run that such ends may leave to whoever ends last.
-//!
-//! A leaf's end starts, skips or fails nothing downstream; the only
-//! decision it may owe its run is the close, when it was the last step
-//! left. Under the run lock, every end of a run's steps went one after
-//! another, each holding the lock for its five statements and its commit;
-//! in a fan-out that was most of the database's round trips. Now the step
-//! moves with its event, committed at once (one statement on PostgreSQL),
-//! and then reads whether anything is left in the run.
+//! Closing a run once nothing in it is left to run, after the end that
+//! left it open has committed; and the run's directory of step places,
+//! removed as it closes.
 //!
 //! Why no run is left open: an end that neither closes its run nor starts
-//! anything (this one, or one under the lock that found steps still
-//! running) reads again, after its own commit, whether any step is queued
-//! or running, and if none is, closes the run under the lock
-//! ([`close_if_over`]); the sweeper closes any run left open all the
-//! same (an end whose commit answered with an error). Of the ends that each saw another still running,
-//! the one that committed last reads after every other commit, so it sees
-//! them all done. Two ends that both find nothing left both try the close,
-//! which is guarded on the run's state: one closes it.
+//! anything (a leaf's end, which takes no run lock, or an end under the
+//! lock that found steps still running) reads again, after its own commit,
+//! whether any step is queued or running, and if none is, closes the run
+//! under the lock ([`close_if_over`]). Of the ends that each saw another
+//! still running, the one that committed last reads after every other
+//! commit, so it sees them all done. Two ends that both find nothing left
+//! both try the close, which is guarded on the run's state: one closes it.
+//! The sweeper closes any run left open all the same (an end whose commit
+//! answered with an error).
 
-use kiln_core::engine::{Next, RunState};
+use kiln_core::engine::RunState;
 
 use super::Engine;
 use super::advance::{Changed, advance, push};
 use super::definitions::Definition;
-use super::finish::{End, Recorded, remove_run_dir};
-use super::repo::moves::{StepMove, move_step_alone};
 use super::repo::{has_pending, lock_run};
 use super::until_reachable::until_reachable;
 use crate::ServiceError;
-use crate::db::entities::run;
 
-/// Records `end` (a finish, not a retry) of a step whose task is a leaf of
-/// `workflow`, the definition of `run`.
-pub async fn record(
-    engine: &Engine,
-    run: &run::Model,
-    workflow: &Definition,
-    end: End<'_>,
-) -> Result<Recorded, ServiceError> {
-    debug_assert!(matches!(end.next, Next::Finish { .. }));
-    let ending = [end.ended.end.event()];
-    let moved = move_step_alone(
-        &engine.db,
-        end.row,
-        StepMove::one(&ending),
-        end.now,
-        |update| end.columns(update, None, None),
-    )
-    .await?;
-    if !moved {
-        return Ok(Recorded::default());
-    }
-    end.count();
-    engine.feed.wake();
-    close_after(engine, workflow, run.id).await;
-    Ok(Recorded {
-        written: true,
-        log_kept: end.keeps_log(),
-        next: None,
-    })
+/// The run's parent directory of step directories, now empty (a directory
+/// still in use elsewhere is not empty and stays). Removed before the
+/// run's end commits: whoever sees the run end finds nothing left.
+pub async fn remove_run_dir(engine: &Engine, run_id: i64) {
+    let _ = tokio::fs::remove_dir(engine.settings.work_dir.join(run_id.to_string())).await;
 }
 
 /// [`close_when_reachable`] after an end that is committed whatever the
