@@ -24,6 +24,7 @@ use super::{Engine, heartbeat, repo, run_shell, step_inputs};
 use crate::ServiceError;
 use crate::clock::now_ms;
 use crate::db::entities::{run, step};
+use crate::db::outage::is_unreachable;
 use crate::jobs::steps::StepJob;
 
 /// Whether step `row` still waits for `job` (a stale or duplicate job's
@@ -199,16 +200,44 @@ async fn execute_one(
         None => ended,
     };
     // Once flushed, a log is not short any more.
-    let short_log = log.as_ref().and_then(|log| log.short(SHORT_LOG_MAX));
-    let recorded = record_end(engine, &run, &row, ended, ended_at_ms, short_log).await;
-    let unkept = short_log.is_some() && !recorded.as_ref().is_ok_and(|r| r.log_kept);
-    if unkept && let Some(log) = log.as_mut() {
+    let short_log = log
+        .as_ref()
+        .and_then(|log| log.short(SHORT_LOG_MAX))
+        .map(<[u8]>::to_vec);
+    let recorder = |short_log| Recorder::Worker {
+        ended_at_ms,
+        short_log,
+        run: &run,
+    };
+    let first = finish(
+        engine,
+        &row,
+        ended.clone(),
+        None,
+        recorder(short_log.as_deref()),
+    )
+    .await;
+    let (recorded, in_memory) = match first {
+        Err(ServiceError::Database(error)) if is_unreachable(&error) => {
+            // The database may stay away a while: the log goes to the
+            // storage now rather than live in this process only.
+            if short_log.is_some()
+                && let Some(log) = log.as_mut()
+            {
+                write_log(&row, log).await;
+            }
+            (record_end(engine, &row, ended, recorder(None)).await, false)
+        }
+        other => (other, short_log.is_some()),
+    };
+    if in_memory
+        && !recorded.as_ref().is_ok_and(|r| r.log_kept)
+        && let Some(log) = log.as_mut()
+    {
         // Not kept: the end was not this attempt's to record (a cancel or
         // a sweeper got there first), it went back for a retry, or it
         // could not be recorded.
-        if let Err(error) = log.flush().await {
-            tracing::warn!(step = row.id, %error, "could not write a step's log");
-        }
+        write_log(&row, log).await;
     }
     // Only now: a shutdown waits for this process's steps to be recorded.
     engine.untrack(row.id);
@@ -220,23 +249,22 @@ fn could_not_run(row: &step::Model, error: &ServiceError) -> Ended {
     Ended::failed(format!("Kiln could not run this step: {error}"))
 }
 
+/// Writes what `log` holds to the log storage; a failure only warns.
+async fn write_log(row: &step::Model, log: &mut StepLog<'_>) {
+    if let Err(error) = log.flush().await {
+        tracing::warn!(step = row.id, %error, "could not write a step's log");
+    }
+}
+
 /// Records the attempt's end, retrying while the database is unreachable:
 /// a step that finished during an outage keeps its real outcome instead of
-/// being found "lost" later. With `short_log`, the attempt's whole log,
-/// kept in the step's row if its end finishes it (`Recorded::log_kept`).
+/// being found "lost" later.
 async fn record_end(
     engine: &Engine,
-    run: &run::Model,
     row: &step::Model,
     ended: Ended,
-    ended_at_ms: i64,
-    short_log: Option<&[u8]>,
+    recorder: Recorder<'_>,
 ) -> Result<Recorded, ServiceError> {
-    let recorder = Recorder::Worker {
-        ended_at_ms,
-        short_log,
-        run,
-    };
     until_reachable(engine, "record a step's end", || {
         finish(engine, row, ended.clone(), None, recorder)
     })
