@@ -99,6 +99,39 @@ async fn short_logs_live_in_their_rows(backend: Backend) {
         .unwrap();
     assert_eq!(from.headers()["x-kiln-log-offset"], quiet.len().to_string());
     assert_eq!(from.text().await.unwrap(), tail);
+    // Offsets past the end, from a hostile client, give nothing: from the
+    // row and from a file alike, as text, live and on the page's reader.
+    let huge = u64::MAX.to_string();
+    for task in ["quiet", "chatty"] {
+        let past = api
+            .request(
+                reqwest::Method::GET,
+                &format!("/api/v1/runs/{run}/steps/{task}/log?offset={huge}"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(past.status(), 200, "{task}");
+        assert_eq!(past.text().await.unwrap(), "", "{task}");
+        let live_past = streamed(
+            &api,
+            &format!("/api/v1/runs/{run}/steps/{task}/log"),
+            Some(&huge),
+        )
+        .await;
+        assert!(!live_past.contains("data: 1"), "{task}: {live_past}");
+        assert!(live_past.contains("event: end"), "{task}: {live_past}");
+        let page_past = api
+            .request(reqwest::Method::POST, "/ui/fn/log")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("run={run}&task={task}&offset={huge}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page_past.status(), 200, "{task}");
+        let page_past = page_past.text().await.unwrap();
+        assert!(page_past.contains("\"text\":\"\""), "{task}: {page_past}");
+    }
     let live = streamed(&api, &path, None).await;
     assert!(live.contains("quiet says hi, token ***"), "{live}");
     assert!(live.contains("event: end"), "{live}");
