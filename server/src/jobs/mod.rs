@@ -6,9 +6,11 @@
 //!
 //! SQLite uses apalis-sqlite, woken in-process the moment a job is pushed
 //! (apalis-sqlite alone would only notice on its 30-second heartbeat);
-//! PostgreSQL uses apalis-postgres with LISTEN/NOTIFY, so workers on other
-//! machines wake too. MySQL/MariaDB uses Kiln's own apalis backend (`mysql/`),
-//! since apalis-mysql 1.0.0-rc.8 does not compile against apalis 1.0.
+//! PostgreSQL uses apalis-postgres' tables and statements with LISTEN/NOTIFY,
+//! so workers on other machines wake too, each statement in a round trip of
+//! its own (`postgres`). MySQL/MariaDB uses Kiln's own apalis backend
+//! (`mysql/`), since apalis-mysql 1.0.0-rc.8 does not compile against apalis
+//! 1.0. Both are driven by apalis-core's `Persisted` (`persisted_queue`).
 
 mod bookkeeping;
 pub mod cleanup;
@@ -16,6 +18,8 @@ pub mod echo;
 pub mod live;
 pub mod mysql;
 pub mod notifier;
+pub mod persisted_queue;
+pub mod postgres;
 pub mod queue;
 mod sqlite_plans;
 pub mod steps;

@@ -4,12 +4,13 @@
 use apalis::prelude::{TaskSink, TaskSinkError};
 use apalis_core::task::Task;
 use apalis_core::task::builder::TaskBuilder;
-use apalis_postgres::{Config as PostgresConfig, PostgresStorage};
+use apalis_postgres::Config as PostgresConfig;
 use apalis_sqlite::{Config as SqliteConfig, SqliteStorage};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::mysql::{MySqlQueueConfig, MySqlStorage};
+use super::postgres::PgStorage;
 use super::{Cause, HEARTBEAT, JobsError, MISSED_HEARTBEATS};
 use crate::db::Pool;
 
@@ -24,7 +25,7 @@ pub struct Push<A> {
 
 pub enum Storage<A> {
     Sqlite(SqliteStorage<A>),
-    Postgres(PostgresStorage<A>),
+    Postgres(PgStorage<A>),
     MySql(MySqlStorage<A>),
 }
 
@@ -82,9 +83,9 @@ where
             Pool::Sqlite(pool) => {
                 Storage::Sqlite(SqliteStorage::new(pool).with_config(sqlite_config(queue, batch)))
             }
-            Pool::Postgres(pool) => Storage::Postgres(
-                PostgresStorage::new(pool).with_config(postgres_config(queue, batch)),
-            ),
+            Pool::Postgres(pool) => {
+                Storage::Postgres(PgStorage::new(pool, postgres_config(queue, batch)))
+            }
             Pool::MySql(pool) => {
                 Storage::MySql(MySqlStorage::new(pool, mysql_config(queue, batch)))
             }

@@ -22,6 +22,7 @@ use super::cleanup::{self, CLEANUP_EVERY, JobContext};
 use super::echo::echoed;
 use super::mysql::MySqlStorage;
 use super::notifier::Notifier;
+use super::postgres::PgStorage;
 use super::steps::{self, StepJob, StepRunner};
 use super::storage::{mysql_config, postgres_config, sqlite_config};
 use super::{JobQueue, JobsError};
@@ -129,8 +130,7 @@ macro_rules! register {
                 // the fallback poll bounds the rest.
                 WorkerBuilder::new(format!("{name}-{restarts}"))
                     .backend(
-                        PostgresStorage::<$args>::new(&pool)
-                            .with_config(postgres_config(&queue, batch))
+                        PgStorage::<$args>::new(&pool, postgres_config(&queue, batch))
                             .poll_with_strategy(woken_postgres(&notifier, &pool, &queue)),
                     )
                     .concurrency(concurrency)

@@ -21,7 +21,7 @@ mod fork_pull_requests;
 mod hand_overs;
 mod http;
 mod instance_ownership;
-mod mysql_queue;
+mod job_queues;
 mod node_pages;
 mod page_compression;
 mod pipeline_artifacts;

@@ -2,28 +2,18 @@
 //! against 1.0 (apalis-mysql 1.0.0-rc.8 targets a pre-1.0 apalis-core), so
 //! this one follows apalis-sqlite's design on Kiln's own `kiln_jobs` and
 //! `kiln_workers` tables (created by the migrations crate). apalis-core's
-//! `Persisted` drives polling, heartbeats, acks and orphan recovery; this
-//! module supplies the SQL (`persistence.rs`) and the row decoding (`row.rs`).
+//! `Persisted` drives polling, heartbeats, acks and orphan recovery (see
+//! `persisted_queue`); this module supplies the SQL (`persistence.rs`) and
+//! the row decoding (`row.rs`).
 
 mod persistence;
 mod row;
 
-use std::marker::PhantomData;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use apalis_codec::json::JsonCodec;
-use apalis_core::backend::finalize::Durable;
-use apalis_core::backend::persistence::{Persisted, TaskPersistLayer};
-use apalis_core::backend::{Backend, BackendConfig, WireFormatBackend};
-use apalis_core::task::Task;
-use apalis_core::worker::context::WorkerContext;
-use futures::Sink;
-use serde_json::Value;
 use sqlx::MySqlPool;
-use ulid::Ulid;
 
+use super::persisted_queue::{PersistedQueue, QueueSql};
 use persistence::MySqlPersistence;
 
 /// How a queue on MySQL behaves; the same knobs as apalis-sqlite's `Config`.
@@ -51,122 +41,35 @@ impl MySqlQueueConfig {
     }
 }
 
-/// A queue of `Args` jobs on MySQL; cheap to clone, `push` needs `&mut`.
-pub struct MySqlStorage<Args> {
-    persistence: Persisted<MySqlPersistence>,
-    codec: JsonCodec<Vec<u8>>,
-    // `fn() -> Args`: the storage holds no `Args`, so it is Unpin, Send and
-    // Sync whatever `Args` is.
-    args: PhantomData<fn() -> Args>,
-}
-
-impl<Args> std::fmt::Debug for MySqlStorage<Args> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MySqlStorage")
-            .field("queue", &self.persistence.config.queue)
-            .finish()
-    }
-}
-
-impl<Args> Clone for MySqlStorage<Args> {
-    fn clone(&self) -> Self {
-        Self {
-            persistence: self.persistence.clone(),
-            codec: JsonCodec::default(),
-            args: PhantomData,
-        }
-    }
-}
+/// A queue of `Args` jobs on MySQL.
+pub type MySqlStorage<Args> = PersistedQueue<MySqlPersistence, Args>;
 
 impl<Args> MySqlStorage<Args> {
+    /// The queue named in `config` on `pool`.
     pub fn new(pool: &MySqlPool, config: MySqlQueueConfig) -> Self {
-        Self {
-            persistence: Persisted::new(MySqlPersistence {
-                pool: pool.clone(),
-                config,
-            }),
-            codec: JsonCodec::default(),
-            args: PhantomData,
-        }
+        PersistedQueue::on(MySqlPersistence {
+            pool: pool.clone(),
+            config,
+        })
     }
 }
 
-impl<Args> Backend for MySqlStorage<Args> {
-    type Task = Task<Vec<u8>>;
-    type Error = sqlx::Error;
-
-    fn poll_ready(
-        &mut self,
-        cx: &mut Context<'_>,
-        worker: &WorkerContext,
-    ) -> Poll<Result<(), Self::Error>> {
-        let interval = self.persistence.config.heartbeat_interval;
-        self.persistence.poll_ready(cx, worker, interval)
-    }
-
-    fn poll_next(
-        &mut self,
-        cx: &mut Context<'_>,
-        worker: &WorkerContext,
-    ) -> Poll<Option<Result<Self::Task, Self::Error>>> {
-        self.persistence.poll_next(cx, worker)
-    }
-
-    fn poll_close(
-        &mut self,
-        cx: &mut Context<'_>,
-        worker: &WorkerContext,
-    ) -> Poll<Result<(), Self::Error>> {
-        self.persistence.poll_close(cx, worker)
-    }
-}
-
-impl<Args> BackendConfig for MySqlStorage<Args> {
-    type Args = Args;
-    type Id = Ulid;
-    type Kind = Durable;
+impl QueueSql for MySqlPersistence {
     type Config = MySqlQueueConfig;
-    type Layer = TaskPersistLayer<JsonCodec<Value>, Value>;
 
-    fn config(&self) -> &Self::Config {
-        &self.persistence.config
+    fn config(&self) -> &MySqlQueueConfig {
+        &self.config
     }
 
-    fn middleware(&mut self, _: &mut WorkerContext) -> Self::Layer {
-        let batch = self.persistence.config.batch_size;
-        self.persistence
-            .layer(JsonCodec::default(), batch)
-            .persist_results(true)
-            // As on the other backends (see `storage`).
-            .lock_tasks(false)
-    }
-}
-
-impl<Args> WireFormatBackend for MySqlStorage<Args> {
-    type Codec = JsonCodec<Vec<u8>>;
-    type Compact = Vec<u8>;
-
-    fn codec(&self) -> &Self::Codec {
-        &self.codec
-    }
-}
-
-impl<Args> Sink<Task<Vec<u8>>> for MySqlStorage<Args> {
-    type Error = sqlx::Error;
-
-    fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
+    fn queue(&self) -> &str {
+        &self.config.queue
     }
 
-    fn start_send(self: Pin<&mut Self>, item: Task<Vec<u8>>) -> Result<(), Self::Error> {
-        Pin::new(&mut self.get_mut().persistence).start_send(item)
+    fn heartbeat_interval(&self) -> Duration {
+        self.config.heartbeat_interval
     }
 
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Pin::new(&mut self.get_mut().persistence).poll_flush(cx)
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Pin::new(&mut self.get_mut().persistence).poll_close(cx)
+    fn batch_size(&self) -> usize {
+        self.config.batch_size
     }
 }

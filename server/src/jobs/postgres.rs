@@ -1,0 +1,182 @@
+//! PostgreSQL's queue: apalis-postgres' tables, its `get_jobs` function, its
+//! statements (its public `queries`) and its LISTEN/NOTIFY trigger, driven
+//! through `persisted_queue` so that a fetch, an acknowledgement or a push
+//! is one statement in autocommit. apalis-postgres' own persistence wraps
+//! each of them in `BEGIN` and `COMMIT`: three round trips where one does,
+//! for every job, twice (its fetch, its acknowledgement). Each of these
+//! statements is atomic on its own: the fetch is one `UPDATE` of rows it
+//! locks with `SKIP LOCKED` (inside `get_jobs`), the acknowledgement one
+//! `UPDATE … FROM`, a push one `INSERT … SELECT FROM UNNEST`. Registering a
+//! worker, its heartbeats and handing jobs back at shutdown keep their
+//! transaction: they are rare, and their statements belong together.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use apalis_core::backend::persistence::{Persistence, TaskEvent};
+use apalis_core::task::Task;
+use apalis_core::worker::context::WorkerContext;
+use apalis_postgres::{Config, Error, queries};
+use serde_json::Value;
+use sqlx::PgPool;
+
+use super::persisted_queue::{PersistedQueue, QueueSql};
+
+/// What `storage_name` says of the workers this registers.
+const STORAGE_NAME: &str = "KilnPgStorage";
+
+#[derive(Debug, Clone)]
+pub struct PgPersistence {
+    pool: PgPool,
+    config: Config,
+}
+
+/// A queue of `Args` jobs on PostgreSQL.
+pub type PgStorage<Args> = PersistedQueue<PgPersistence, Args>;
+
+impl<Args> PgStorage<Args> {
+    /// The queue named in `config` on `pool`.
+    pub fn new(pool: &PgPool, config: Config) -> Self {
+        PersistedQueue::on(PgPersistence {
+            pool: pool.clone(),
+            config,
+        })
+    }
+}
+
+impl QueueSql for PgPersistence {
+    type Config = Config;
+
+    fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn queue(&self) -> &str {
+        self.config.queue.as_ref()
+    }
+
+    fn heartbeat_interval(&self) -> Duration {
+        self.config.heartbeat_interval
+    }
+
+    fn batch_size(&self) -> usize {
+        self.config.batch_size
+    }
+}
+
+impl Persistence for PgPersistence {
+    type Compact = Vec<u8>;
+    type Response = Value;
+    type Error = Error;
+
+    async fn register(&mut self, worker: &WorkerContext) -> Result<(), Error> {
+        let queue = self.queue().to_owned();
+        let mut tx = self.pool.begin().await?;
+        let dead_for = self.config.orphaned_duration().as_secs();
+        let count = queries::reenqueue_orphaned(&mut *tx, &queue, dead_for).await?;
+        // apalis-postgres' registration, whose time type it keeps private.
+        let registered = sqlx::query(
+            "INSERT INTO apalis.workers (id, worker_type, storage_name, layers, last_seen) \
+             VALUES ($1, $2, $3, $4, NOW()) ON CONFLICT (id) DO UPDATE \
+             SET worker_type = EXCLUDED.worker_type, storage_name = EXCLUDED.storage_name, \
+                 layers = EXCLUDED.layers, last_seen = NOW() \
+             WHERE pg_try_advisory_lock(hashtext(workers.id))",
+        )
+        .bind(worker.name())
+        .bind(&queue)
+        .bind(STORAGE_NAME)
+        .bind(worker.get_service())
+        .execute(&mut *tx)
+        .await?;
+        if registered.rows_affected() == 0 {
+            return Err(Error::WorkerAlreadyExists(worker.name().to_owned()));
+        }
+        tx.commit().await?;
+        if count > 0 {
+            tracing::warn!(count, queue, "re-queued jobs of a silent worker");
+        }
+        Ok(())
+    }
+
+    async fn heartbeat(&mut self, worker: &WorkerContext) -> Result<(), Error> {
+        let queue = self.queue().to_owned();
+        let mut tx = self.pool.begin().await?;
+        let dead_for = self.config.orphaned_duration().as_secs();
+        queries::keep_alive(&mut *tx, &queue, worker).await?;
+        let count = queries::reenqueue_orphaned(&mut *tx, &queue, dead_for).await?;
+        tx.commit().await?;
+        if count > 0 {
+            tracing::warn!(count, queue, "re-queued jobs of a silent worker");
+        }
+        Ok(())
+    }
+
+    async fn fetch_next(&mut self, worker: &WorkerContext) -> Result<Vec<Task<Vec<u8>>>, Error> {
+        let mut conn = self.pool.acquire().await?;
+        queries::fetch_next(&mut *conn, &self.config, worker).await
+    }
+
+    async fn reenqueue_abandoned(
+        &mut self,
+        tasks: Vec<Task<Vec<u8>>>,
+        worker: &WorkerContext,
+    ) -> Result<u64, Error> {
+        let ids: Vec<String> = tasks
+            .iter()
+            .filter_map(|task| task.task_id().map(ToString::to_string))
+            .collect();
+        let queue = self.queue().to_owned();
+        let mut tx = self.pool.begin().await?;
+        let count = queries::reenqueue_abandoned(&mut *tx, &queue, worker.name(), &ids).await?;
+        if usize::try_from(count).ok() != Some(tasks.len()) {
+            // Rolled back: as apalis-postgres does.
+            return Err(Error::ReenqueueMismatch {
+                queued: tasks.len(),
+                abandoned: usize::try_from(count).unwrap_or(usize::MAX),
+            });
+        }
+        tx.commit().await?;
+        Ok(count)
+    }
+
+    async fn handle_events(
+        &mut self,
+        events: Vec<TaskEvent<Value>>,
+        worker: &WorkerContext,
+    ) -> Result<(), Error> {
+        let acks: Vec<&queries::ResultPayload> = events
+            .iter()
+            .filter_map(|event| match event {
+                TaskEvent::Complete(result) => Some(result),
+                _ => None,
+            })
+            .collect();
+        let acked: HashSet<String> = acks.iter().map(|a| a.task_id().to_string()).collect();
+        // A job acknowledged in the same batch needs no lock.
+        let locks: Vec<String> = events
+            .iter()
+            .filter_map(|event| match event {
+                TaskEvent::Lock { task_id } => Some(task_id.to_string()),
+                _ => None,
+            })
+            .filter(|id| !acked.contains(id))
+            .collect();
+        if acks.is_empty() && locks.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.pool.acquire().await?;
+        if !acks.is_empty() {
+            queries::handle_results(&mut *conn, &acks, worker.name()).await?;
+        }
+        if !locks.is_empty() {
+            queries::lock_tasks(&mut *conn, &locks, worker.name()).await?;
+        }
+        Ok(())
+    }
+
+    async fn push_tasks(&mut self, tasks: Vec<Task<Vec<u8>>>) -> Result<(), Error> {
+        let queue = self.queue().to_owned();
+        let mut conn = self.pool.acquire().await?;
+        queries::push_tasks(&mut *conn, &queue, tasks).await
+    }
+}

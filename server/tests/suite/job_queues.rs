@@ -1,0 +1,268 @@
+//! Kiln's own apalis queues against the real databases: MySQL/MariaDB
+//! (Kiln's tables and statements) and PostgreSQL (apalis-postgres' tables
+//! and statements, one round trip each). On both, every job pushed runs
+//! exactly once even with two competing workers, a failing job is retried
+//! up to its attempt limit, and jobs held by a worker that stopped
+//! heart-beating go back to the queue.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::common::{Backend, TestDb};
+use apalis::prelude::*;
+use kiln_server::db::connect::PoolSettings;
+use kiln_server::db::{Database, Pool};
+use kiln_server::jobs::mysql::{MySqlQueueConfig, MySqlStorage};
+use kiln_server::jobs::postgres::PgStorage;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Probe {
+    n: u32,
+    fail: bool,
+}
+
+#[derive(Clone, Default)]
+struct Seen(Arc<Mutex<HashMap<u32, u32>>>);
+
+impl Seen {
+    fn count(&self, n: u32) -> u32 {
+        self.0.lock().unwrap().get(&n).copied().unwrap_or(0)
+    }
+    fn total(&self) -> u32 {
+        self.0.lock().unwrap().values().sum()
+    }
+}
+
+async fn probe(job: Probe, seen: Data<Seen>) -> Result<(), std::io::Error> {
+    let seen: &Seen = &seen;
+    *seen.0.lock().unwrap().entry(job.n).or_default() += 1;
+    if job.fail {
+        return Err(std::io::Error::other("asked to fail"));
+    }
+    Ok(())
+}
+
+/// The queue tables of `db`, migrated.
+async fn migrated(db: &TestDb) -> Database {
+    let url = kiln_core::DatabaseUrl::parse(&db.url).unwrap();
+    let settings = PoolSettings {
+        max_connections: 10,
+        connect_timeout: Duration::from_secs(5),
+    };
+    let database = Database::connect(&url, settings).await.unwrap();
+    kiln_server::db::migrate::up(&database).await.unwrap();
+    kiln_server::jobs::setup(&database.pool).await.unwrap();
+    database
+}
+
+fn mysql_config(queue: &str) -> MySqlQueueConfig {
+    MySqlQueueConfig {
+        batch_size: 4,
+        heartbeat_interval: Duration::from_secs(1),
+        missed_heartbeats: 2,
+        ..MySqlQueueConfig::new(queue)
+    }
+}
+
+fn postgres_config(queue: &str) -> apalis_postgres::Config {
+    apalis_postgres::Config::default()
+        .queue(queue)
+        .batch_size(4)
+        .heartbeat_interval(Duration::from_secs(1))
+        .missed_heartbeats(2)
+}
+
+/// Pushes `task` to `queue`.
+async fn push(pool: &Pool, queue: &str, task: Task<Probe>) {
+    match pool {
+        Pool::MySql(pool) => MySqlStorage::<Probe>::new(pool, mysql_config(queue))
+            .push_task(task)
+            .await
+            .unwrap(),
+        Pool::Postgres(pool) => PgStorage::<Probe>::new(pool, postgres_config(queue))
+            .push_task(task)
+            .await
+            .unwrap(),
+        Pool::Sqlite(_) => unreachable!("SQLite's queue is apalis-sqlite's"),
+    }
+}
+
+/// Runs `workers` competing workers until `done` says so or 30 s pass.
+async fn run_workers(
+    pool: &Pool,
+    queue: &str,
+    workers: usize,
+    seen: &Seen,
+    done: impl Fn(&Seen) -> bool,
+) {
+    let token = tokio_util::sync::CancellationToken::new();
+    let mut monitor = Monitor::new();
+    let poll = || Strategy::new().interval(Duration::from_millis(50));
+    for w in 0..workers {
+        let (pool, seen, queue) = (pool.clone(), seen.clone(), queue.to_owned());
+        let prefix = format!("probe-{queue}-{w}");
+        let name = move |restarts| format!("{prefix}-{restarts}");
+        monitor = match pool {
+            Pool::MySql(pool) => monitor.register(move |restarts| {
+                WorkerBuilder::new(name(restarts))
+                    .backend(
+                        MySqlStorage::<Probe>::new(&pool, mysql_config(&queue))
+                            .poll_with_strategy(poll()),
+                    )
+                    .concurrency(2)
+                    .parallelize(tokio::spawn)
+                    .data(seen.clone())
+                    .build(probe)
+            }),
+            Pool::Postgres(pool) => monitor.register(move |restarts| {
+                WorkerBuilder::new(name(restarts))
+                    .backend(
+                        PgStorage::<Probe>::new(&pool, postgres_config(&queue))
+                            .poll_with_strategy(poll()),
+                    )
+                    .concurrency(2)
+                    .parallelize(tokio::spawn)
+                    .data(seen.clone())
+                    .build(probe)
+            }),
+            Pool::Sqlite(_) => unreachable!("SQLite's queue is apalis-sqlite's"),
+        };
+    }
+    let signal = token.clone();
+    let running = tokio::spawn(
+        monitor
+            .shutdown_timeout(Duration::from_secs(5))
+            .run_with_signal(async move {
+                signal.cancelled().await;
+                Ok(())
+            }),
+    );
+    let started = Instant::now();
+    while !done(seen) && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Let any duplicate delivery show itself before stopping.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    token.cancel();
+    running.await.unwrap().unwrap();
+}
+
+/// Each job of `queue`: its status and attempts.
+async fn job_status(pool: &Pool, queue: &str) -> Vec<(String, i32)> {
+    match pool {
+        Pool::MySql(pool) => {
+            sqlx::query_as("SELECT status, attempts FROM kiln_jobs WHERE job_type = ? ORDER BY id")
+                .bind(queue)
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        }
+        Pool::Postgres(pool) => sqlx::query_as(
+            "SELECT status, attempts FROM apalis.jobs WHERE job_type = $1 ORDER BY id",
+        )
+        .bind(queue)
+        .fetch_all(pool)
+        .await
+        .unwrap(),
+        Pool::Sqlite(_) => unreachable!("SQLite's queue is apalis-sqlite's"),
+    }
+}
+
+/// Hands every job of `queue` to a worker that took it and then died:
+/// registered long ago, never heard from again.
+async fn held_by_a_dead_worker(pool: &Pool, queue: &str) {
+    let statements = match pool {
+        Pool::MySql(_) => [
+            "INSERT INTO kiln_workers (id, worker_type, storage_name, last_seen) \
+             VALUES ('dead', ?, 'test', 0)",
+            "UPDATE kiln_jobs SET status = 'Running', lock_by = 'dead', lock_at = 0 \
+             WHERE job_type = ?",
+        ],
+        Pool::Postgres(_) => [
+            "INSERT INTO apalis.workers (id, worker_type, storage_name, last_seen) \
+             VALUES ('dead', $1, 'test', to_timestamp(0))",
+            "UPDATE apalis.jobs SET status = 'Running', lock_by = 'dead', \
+             lock_at = to_timestamp(0) WHERE job_type = $1",
+        ],
+        Pool::Sqlite(_) => unreachable!("SQLite's queue is apalis-sqlite's"),
+    };
+    for sql in statements {
+        match pool {
+            Pool::MySql(pool) => {
+                sqlx::query(sql).bind(queue).execute(pool).await.unwrap();
+            }
+            Pool::Postgres(pool) => {
+                sqlx::query(sql).bind(queue).execute(pool).await.unwrap();
+            }
+            Pool::Sqlite(_) => unreachable!(),
+        }
+    }
+}
+
+async fn each_job_runs_once_across_competing_workers(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let database = migrated(&db).await;
+    let pool = &database.pool;
+    for n in 0..40 {
+        push(
+            pool,
+            "once",
+            TaskBuilder::new(Probe { n, fail: false }).build(),
+        )
+        .await;
+    }
+    let seen = Seen::default();
+    run_workers(pool, "once", 2, &seen, |s| s.total() >= 40).await;
+    for n in 0..40 {
+        assert_eq!(seen.count(n), 1, "job {n} ran {} times", seen.count(n));
+    }
+    let statuses = job_status(pool, "once").await;
+    assert_eq!(statuses.len(), 40);
+    assert!(
+        statuses.iter().all(|(status, _)| status == "Done"),
+        "{statuses:?}"
+    );
+    database.close().await;
+}
+
+async fn a_failing_job_is_retried_up_to_its_limit(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let database = migrated(&db).await;
+    let pool = &database.pool;
+    let task = TaskBuilder::new(Probe { n: 7, fail: true })
+        .max_attempts(3)
+        .build();
+    push(pool, "retry", task).await;
+    let seen = Seen::default();
+    run_workers(pool, "retry", 1, &seen, |s| s.count(7) >= 3).await;
+    assert_eq!(seen.count(7), 3, "three attempts, then it stays failed");
+    let statuses = job_status(pool, "retry").await;
+    assert_eq!(statuses, vec![("Failed".to_owned(), 3)]);
+    database.close().await;
+}
+
+async fn jobs_of_a_silent_worker_go_back_to_the_queue(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let database = migrated(&db).await;
+    let pool = &database.pool;
+    push(
+        pool,
+        "orphan",
+        TaskBuilder::new(Probe { n: 1, fail: false }).build(),
+    )
+    .await;
+    held_by_a_dead_worker(pool, "orphan").await;
+    let seen = Seen::default();
+    run_workers(pool, "orphan", 1, &seen, |s| s.count(1) >= 1).await;
+    assert_eq!(seen.count(1), 1, "a live worker picked the orphaned job up");
+    let statuses = job_status(pool, "orphan").await;
+    assert_eq!(statuses[0].0, "Done");
+    database.close().await;
+}
+
+on_backends!(each_job_runs_once_across_competing_workers: mysql => MySql, postgres => Postgres);
+on_backends!(a_failing_job_is_retried_up_to_its_limit: mysql => MySql, postgres => Postgres);
+on_backends!(jobs_of_a_silent_worker_go_back_to_the_queue: mysql => MySql, postgres => Postgres);
