@@ -216,3 +216,20 @@ async fn a_job_given_a_slot_while_draining_is_handed_back(backend: Backend) {
     app.stop().await;
 }
 on_sqlite_and_postgres!(a_job_given_a_slot_while_draining_is_handed_back);
+
+/// A server with `server_runs_steps` off has no slots to show: no
+/// `kiln_step_slots` sample in its metrics (a server that runs steps
+/// shows its count; see `engine::diamond_passes_outputs`).
+async fn a_server_that_runs_no_steps_shows_no_slots(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.server_runs_steps = false).await;
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), 200);
+    let metrics = response.text().await.unwrap();
+    let samples: Vec<&str> = metrics
+        .lines()
+        .filter(|line| !line.starts_with('#') && line.starts_with("kiln_step_slots"))
+        .collect();
+    assert!(samples.is_empty(), "{samples:?}");
+    app.stop().await;
+}
+on_backends!(a_server_that_runs_no_steps_shows_no_slots: sqlite => Sqlite);
