@@ -121,7 +121,8 @@ impl<P: QueueSql, Args> BackendConfig for PersistedQueue<P, Args> {
         self.persistence
             .layer(JsonCodec::default(), batch)
             .persist_results(true)
-            // As on the other backends (see `storage`).
+            // As on the other backends (see `storage`), whatever a queue's
+            // config says: no lock statement is ever sent.
             .lock_tasks(false)
     }
 }

@@ -1,14 +1,20 @@
 //! PostgreSQL's queue: apalis-postgres' tables, its `get_jobs` function, its
 //! statements (its public `queries`) and its LISTEN/NOTIFY trigger, driven
-//! through `persisted_queue` so that a fetch, an acknowledgement or a push
-//! is one statement in autocommit. apalis-postgres' own persistence wraps
-//! each of them in `BEGIN` and `COMMIT`: three round trips where one does,
-//! for every job, twice (its fetch, its acknowledgement). Each of these
-//! statements is atomic on its own: the fetch is one `UPDATE` of rows it
-//! locks with `SKIP LOCKED` (inside `get_jobs`), the acknowledgement one
-//! `UPDATE … FROM`, a push one `INSERT … SELECT FROM UNNEST`. Registering a
-//! worker, its heartbeats and handing jobs back at shutdown keep their
-//! transaction: they are rare, and their statements belong together.
+//! through `persisted_queue` so that an acknowledgement or a push is one
+//! statement in autocommit. apalis-postgres' own persistence wraps each in
+//! `BEGIN` and `COMMIT`: three statements where one does, for every job's
+//! acknowledgement and every push. Each is atomic on its own: the
+//! acknowledgement one `UPDATE … FROM`, a push one `INSERT … SELECT FROM
+//! UNNEST` (a push retried after it did commit is refused by the job's
+//! idempotency key).
+//!
+//! The fetch keeps its transaction. In autocommit, `get_jobs` would commit
+//! its claim before the rows reach the worker; a fetch dropped at shutdown,
+//! or whose rows fail to arrive or to decode, would leave its jobs held by
+//! a worker that never got them, until that worker is declared silent (half
+//! a minute). Inside a transaction it rolls back instead. So do
+//! registering a worker, its heartbeats and handing jobs back at shutdown:
+//! they are rare, and their statements belong together.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -112,8 +118,11 @@ impl Persistence for PgPersistence {
     }
 
     async fn fetch_next(&mut self, worker: &WorkerContext) -> Result<Vec<Task<Vec<u8>>>, Error> {
-        let mut conn = self.pool.acquire().await?;
-        queries::fetch_next(&mut *conn, &self.config, worker).await
+        // Committed only once the rows are read and decoded (see above).
+        let mut tx = self.pool.begin().await?;
+        let tasks = queries::fetch_next(&mut *tx, &self.config, worker).await?;
+        tx.commit().await?;
+        Ok(tasks)
     }
 
     async fn reenqueue_abandoned(

@@ -73,6 +73,8 @@ fn postgres_config(queue: &str) -> apalis_postgres::Config {
         .batch_size(4)
         .heartbeat_interval(Duration::from_secs(1))
         .missed_heartbeats(2)
+        // As Kiln's own (`jobs::storage`); the queue takes no locks anyway.
+        .lock_tasks(false)
 }
 
 /// Pushes `task` to `queue`.
