@@ -16,7 +16,7 @@ use leptos::tachys::svg;
 
 use super::drawn_part::drawn_part;
 use super::run_patch;
-use super::run_state::{fill, symbol};
+use super::run_state::{fill, node_title, symbol};
 use crate::runs::data::{DrawnOnServer, GraphView, RunDetail};
 use crate::screen::graph_layout::{NODE_HEIGHT, NODE_WIDTH};
 
@@ -172,11 +172,6 @@ fn graph_svg(detail: &RunDetail, run: i64) -> impl IntoView + use<> {
             <g fill="white" font-size="13" font-family="ui-monospace, monospace">{nodes}</g>
         </svg>
     }
-}
-
-/// A box's hover text and accessible name: the whole name and the state.
-pub fn node_title(task: &str, state: StepState) -> String {
-    format!("{task}: {}", state.as_str())
 }
 
 /// An arrow from each dependency's box to its dependant's, ending in the

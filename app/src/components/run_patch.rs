@@ -5,9 +5,8 @@
 //! rows and their data twice in the page. On the server these do nothing.
 
 #[cfg(feature = "hydrate")]
-use super::dag::node_title;
 #[cfg(feature = "hydrate")]
-use super::run_state::{badge_class, duration, symbol};
+use super::run_state::{badge_class, duration, node_title, symbol};
 use crate::runs::data::StepView;
 
 /// A selector for the element under `scope` whose `data-task` is `task`,

@@ -98,6 +98,12 @@ pub fn duration(ms: Option<i64>) -> String {
     }
 }
 
+/// A graph box's hover text and accessible name: the whole name and the
+/// state (drawn on the server, and patched live in the browser).
+pub fn node_title(task: &str, state: StepState) -> String {
+    format!("{task}: {}", state.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
