@@ -4,7 +4,9 @@
 //! was committed) comes back empty. The job then waited for the fallback
 //! poll (1-3 % of PostgreSQL pickups, up to 250 ms). Each burst of wake-ups
 //! is therefore echoed twice, shortly after its last one: one of the echoes
-//! finds the worker idle and fetches again.
+//! finds the worker idle and fetches again. On PostgreSQL and MySQL, whose
+//! fetch is Kiln's, such a fetch is now made again at once instead (see
+//! `wakeups`); the echoes stay for SQLite's fetch, which is apalis' own.
 
 use std::time::Duration;
 
@@ -15,12 +17,12 @@ const ECHOES: [Duration; 2] = [Duration::from_millis(15), Duration::from_millis(
 
 /// `wakeups` as `()`, each burst followed by its echoes. Ends when
 /// `wakeups` ends.
-pub fn echoed<S>(wakeups: S) -> impl Stream<Item = ()> + Send + Sync + Unpin + 'static
+pub fn echoed<S>(wakeups: S) -> impl Stream<Item = ()> + Send + Unpin + 'static
 where
-    S: Stream + Send + Sync + Unpin + 'static,
+    S: Stream + Send + Unpin + 'static,
 {
     let state = (wakeups, 0usize);
-    // Fused: apalis polls a stream again after it ended (PostgreSQL's
+    // Fused: a stream may be polled again after it ended (PostgreSQL's
     // listener ends after an error), which `unfold` alone must not be.
     let stream = futures::stream::unfold(state, |(mut wakeups, echoed)| async move {
         let Some(&pause) = ECHOES.get(echoed) else {

@@ -24,6 +24,7 @@ pub mod queue;
 mod sqlite_plans;
 pub mod steps;
 pub mod storage;
+pub mod wakeups;
 pub mod workers;
 
 use std::time::Duration;

@@ -27,6 +27,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 
 use super::persisted_queue::{PersistedQueue, QueueSql};
+use super::wakeups::{WakeCount, fetch_after_wakeups};
 
 /// What `storage_name` says of the workers this registers.
 const STORAGE_NAME: &str = "KilnPgStorage";
@@ -35,6 +36,8 @@ const STORAGE_NAME: &str = "KilnPgStorage";
 pub struct PgPersistence {
     pool: PgPool,
     config: Config,
+    /// The wake-ups of the worker that fetches through this.
+    wakes: WakeCount,
 }
 
 /// A queue of `Args` jobs on PostgreSQL.
@@ -43,10 +46,27 @@ pub type PgStorage<Args> = PersistedQueue<PgPersistence, Args>;
 impl<Args> PgStorage<Args> {
     /// The queue named in `config` on `pool`.
     pub fn new(pool: &PgPool, config: Config) -> Self {
+        Self::woken_by(pool, config, &WakeCount::default())
+    }
+
+    /// The queue of a worker whose wake-ups `wakes` counts: an empty fetch
+    /// during one of them is made again (see `wakeups`).
+    pub fn woken_by(pool: &PgPool, config: Config, wakes: &WakeCount) -> Self {
         PersistedQueue::on(PgPersistence {
             pool: pool.clone(),
             config,
+            wakes: wakes.clone(),
         })
+    }
+}
+
+impl PgPersistence {
+    async fn fetch_once(&self, worker: &WorkerContext) -> Result<Vec<Task<Vec<u8>>>, Error> {
+        // Committed only once the rows are read and decoded (see above).
+        let mut tx = self.pool.begin().await?;
+        let tasks = queries::fetch_next(&mut *tx, &self.config, worker).await?;
+        tx.commit().await?;
+        Ok(tasks)
     }
 }
 
@@ -118,11 +138,8 @@ impl Persistence for PgPersistence {
     }
 
     async fn fetch_next(&mut self, worker: &WorkerContext) -> Result<Vec<Task<Vec<u8>>>, Error> {
-        // Committed only once the rows are read and decoded (see above).
-        let mut tx = self.pool.begin().await?;
-        let tasks = queries::fetch_next(&mut *tx, &self.config, worker).await?;
-        tx.commit().await?;
-        Ok(tasks)
+        let this = &*self;
+        fetch_after_wakeups(&self.wakes, || this.fetch_once(worker)).await
     }
 
     async fn reenqueue_abandoned(

@@ -14,17 +14,18 @@ use std::time::{Duration, Instant};
 use apalis::prelude::*;
 use apalis_postgres::{PostgresStorage, Pubsub};
 use apalis_sqlite::SqliteStorage;
+use futures::StreamExt;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::bookkeeping;
 use super::cleanup::{self, CLEANUP_EVERY, JobContext};
-use super::echo::echoed;
 use super::mysql::MySqlStorage;
 use super::notifier::Notifier;
 use super::postgres::PgStorage;
 use super::steps::{self, StepJob, StepRunner};
 use super::storage::{mysql_config, postgres_config, sqlite_config};
+use super::wakeups::{WakeCount, merged};
 use super::{JobQueue, JobsError};
 use crate::db::{Database, Pool};
 
@@ -32,8 +33,8 @@ use crate::db::{Database, Pool};
 /// MySQL (no LISTEN/NOTIFY), delayed retries, and any notification
 /// PostgreSQL's listener missed (it reconnects after a dropped connection).
 const POLL_FALLBACK: Duration = Duration::from_secs(2);
-/// PostgreSQL's fallback is shorter; wake-ups used up by a fetch already in
-/// flight are caught by the echoes (see `echo`), not by this poll.
+/// PostgreSQL's fallback is shorter; a wake-up used up by a fetch already
+/// in flight makes that fetch run again (see `wakeups`), not wait for this.
 const POSTGRES_POLL_FALLBACK: Duration = Duration::from_millis(500);
 
 /// Quick restarts apalis makes before a worker's supervisor pauses.
@@ -79,24 +80,30 @@ pub async fn setup(pool: &Pool) -> Result<(), JobsError> {
     }
 }
 
-/// Wake-ups on SQLite and MySQL: the fallback poll first (a stream that
-/// ends would otherwise shadow it), then this process's own pushes, echoed
-/// (see `echo`). On SQLite an echo's fetch is a write; it waits its turn
-/// because every transaction of Kiln's takes the write lock at `BEGIN`
-/// (see `db::write_txn`).
-fn woken(notifier: &Notifier, queue: &str, fallback: Duration) -> Strategy {
-    Strategy::new()
-        .interval(fallback)
-        .stream(echoed(notifier.subscribe(queue)))
+/// Wake-ups on SQLite and MySQL: this process's own pushes, counted in
+/// `wakes`, and the fallback poll, as one stream (see `wakeups`). On SQLite
+/// an echo's fetch is a write; it waits its turn because every transaction
+/// of Kiln's takes the write lock at `BEGIN` (see `db::write_txn`).
+fn woken(notifier: &Notifier, queue: &str, wakes: &WakeCount) -> Strategy {
+    let pushes = notifier.subscribe(queue, wakes).boxed();
+    Strategy::new().stream(merged(vec![pushes], POLL_FALLBACK))
 }
 
-/// PostgreSQL's wake-ups, echoed (see `echo`): this process's pushes and
-/// other machines' (LISTEN/NOTIFY).
-fn woken_postgres(notifier: &Notifier, pool: &sqlx::PgPool, queue: &str) -> Strategy {
-    Strategy::new()
-        .interval(POSTGRES_POLL_FALLBACK)
-        .stream(echoed(notifier.subscribe(queue)))
-        .stream(echoed(Pubsub::new(pool.clone(), queue.to_owned())))
+/// PostgreSQL's wake-ups, counted in `wakes`: this process's pushes, other
+/// machines' (LISTEN/NOTIFY) and the fallback poll, as one stream (see
+/// `wakeups`).
+fn woken_postgres(
+    notifier: &Notifier,
+    pool: &sqlx::PgPool,
+    queue: &str,
+    wakes: &WakeCount,
+) -> Strategy {
+    let pushes = notifier.subscribe(queue, wakes).boxed();
+    let count = wakes.clone();
+    let notified = Pubsub::new(pool.clone(), queue.to_owned())
+        .map(move |_| count.bump())
+        .boxed();
+    Strategy::new().stream(merged(vec![pushes, notified], POSTGRES_POLL_FALLBACK))
 }
 
 /// Registers a worker for `queue` running `handler` with `data`, up to
@@ -113,11 +120,14 @@ macro_rules! register {
         let notifier: Notifier = $notifier.clone();
         match $pool.clone() {
             Pool::Sqlite(pool) => $monitor.register(move |restarts| {
+                // apalis' SQLite fetch is not Kiln's: it is not made again
+                // for a wake-up that came while it ran (the echoes are).
+                let wakes = WakeCount::default();
                 WorkerBuilder::new(format!("{name}-{restarts}"))
                     .backend(
                         SqliteStorage::<$args>::new(&pool)
                             .with_config(sqlite_config(&queue, batch))
-                            .poll_with_strategy(woken(&notifier, &queue, POLL_FALLBACK)),
+                            .poll_with_strategy(woken(&notifier, &queue, &wakes)),
                     )
                     .concurrency(concurrency)
                     .parallelize(tokio::spawn)
@@ -128,10 +138,11 @@ macro_rules! register {
                 // LISTEN/NOTIFY wakes workers on every machine; this
                 // process's own pushes also wake its workers directly, and
                 // the fallback poll bounds the rest.
+                let wakes = WakeCount::default();
                 WorkerBuilder::new(format!("{name}-{restarts}"))
                     .backend(
-                        PgStorage::<$args>::new(&pool, postgres_config(&queue, batch))
-                            .poll_with_strategy(woken_postgres(&notifier, &pool, &queue)),
+                        PgStorage::<$args>::woken_by(&pool, postgres_config(&queue, batch), &wakes)
+                            .poll_with_strategy(woken_postgres(&notifier, &pool, &queue, &wakes)),
                     )
                     .concurrency(concurrency)
                     .parallelize(tokio::spawn)
@@ -139,10 +150,11 @@ macro_rules! register {
                     .build($handler)
             }),
             Pool::MySql(pool) => $monitor.register(move |restarts| {
+                let wakes = WakeCount::default();
                 WorkerBuilder::new(format!("{name}-{restarts}"))
                     .backend(
-                        MySqlStorage::<$args>::new(&pool, mysql_config(&queue, batch))
-                            .poll_with_strategy(woken(&notifier, &queue, POLL_FALLBACK)),
+                        MySqlStorage::<$args>::woken_by(&pool, mysql_config(&queue, batch), &wakes)
+                            .poll_with_strategy(woken(&notifier, &queue, &wakes)),
                     )
                     .concurrency(concurrency)
                     .parallelize(tokio::spawn)

@@ -14,6 +14,7 @@ use std::time::Duration;
 use sqlx::MySqlPool;
 
 use super::persisted_queue::{PersistedQueue, QueueSql};
+use super::wakeups::WakeCount;
 use persistence::MySqlPersistence;
 
 /// How a queue on MySQL behaves; the same knobs as apalis-sqlite's `Config`.
@@ -47,9 +48,16 @@ pub type MySqlStorage<Args> = PersistedQueue<MySqlPersistence, Args>;
 impl<Args> MySqlStorage<Args> {
     /// The queue named in `config` on `pool`.
     pub fn new(pool: &MySqlPool, config: MySqlQueueConfig) -> Self {
+        Self::woken_by(pool, config, &WakeCount::default())
+    }
+
+    /// The queue of a worker whose wake-ups `wakes` counts: an empty fetch
+    /// during one of them is made again (see `wakeups`).
+    pub fn woken_by(pool: &MySqlPool, config: MySqlQueueConfig, wakes: &WakeCount) -> Self {
         PersistedQueue::on(MySqlPersistence {
             pool: pool.clone(),
             config,
+            wakes: wakes.clone(),
         })
     }
 }

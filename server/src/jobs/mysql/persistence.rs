@@ -15,11 +15,14 @@ use ulid::Ulid;
 
 use super::MySqlQueueConfig;
 use super::row::task_from_row;
+use crate::jobs::wakeups::{WakeCount, fetch_after_wakeups};
 
 #[derive(Debug, Clone)]
 pub struct MySqlPersistence {
     pub pool: MySqlPool,
     pub config: MySqlQueueConfig,
+    /// The wake-ups of the worker that fetches through this.
+    pub wakes: WakeCount,
 }
 
 fn now() -> i64 {
@@ -60,6 +63,48 @@ async fn reenqueue_orphaned(
     .execute(&mut *tx)
     .await?;
     Ok(result.rows_affected())
+}
+
+impl MySqlPersistence {
+    /// Takes up to a batch of ready jobs for `worker`.
+    async fn fetch_once(&self, worker: &WorkerContext) -> Result<Vec<Task<Vec<u8>>>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM kiln_jobs \
+             WHERE job_type = ? AND run_at <= ? \
+               AND ((status = 'Pending' AND lock_by IS NULL) \
+                    OR (status = 'Failed' AND attempts < max_attempts)) \
+             ORDER BY priority DESC, run_at ASC, id ASC LIMIT ? \
+             FOR UPDATE SKIP LOCKED",
+        )
+        .bind(&self.config.queue)
+        .bind(now())
+        .bind(as_i64(self.config.batch_size.max(1)))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut tasks = Vec::with_capacity(ids.len());
+        for id in &ids {
+            sqlx::query(
+                "UPDATE kiln_jobs SET status = 'Queued', lock_by = ?, lock_at = ? WHERE id = ?",
+            )
+            .bind(worker.name())
+            .bind(now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            let row = sqlx::query(
+                "SELECT id, job, job_type, status, attempts, max_attempts, run_at, lock_at, \
+                        lock_by, done_at, priority, metadata, idempotency_key \
+                 FROM kiln_jobs WHERE id = ?",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            tasks.push(task_from_row(&row)?);
+        }
+        tx.commit().await?;
+        Ok(tasks)
+    }
 }
 
 impl Persistence for MySqlPersistence {
@@ -109,42 +154,8 @@ impl Persistence for MySqlPersistence {
         &mut self,
         worker: &WorkerContext,
     ) -> Result<Vec<Task<Vec<u8>>>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM kiln_jobs \
-             WHERE job_type = ? AND run_at <= ? \
-               AND ((status = 'Pending' AND lock_by IS NULL) \
-                    OR (status = 'Failed' AND attempts < max_attempts)) \
-             ORDER BY priority DESC, run_at ASC, id ASC LIMIT ? \
-             FOR UPDATE SKIP LOCKED",
-        )
-        .bind(&self.config.queue)
-        .bind(now())
-        .bind(as_i64(self.config.batch_size.max(1)))
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut tasks = Vec::with_capacity(ids.len());
-        for id in &ids {
-            sqlx::query(
-                "UPDATE kiln_jobs SET status = 'Queued', lock_by = ?, lock_at = ? WHERE id = ?",
-            )
-            .bind(worker.name())
-            .bind(now())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            let row = sqlx::query(
-                "SELECT id, job, job_type, status, attempts, max_attempts, run_at, lock_at, \
-                        lock_by, done_at, priority, metadata, idempotency_key \
-                 FROM kiln_jobs WHERE id = ?",
-            )
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-            tasks.push(task_from_row(&row)?);
-        }
-        tx.commit().await?;
-        Ok(tasks)
+        let this = &*self;
+        fetch_after_wakeups(&self.wakes, || this.fetch_once(worker)).await
     }
 
     async fn reenqueue_abandoned(
