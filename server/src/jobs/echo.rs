@@ -5,8 +5,10 @@
 //! poll (1-3 % of PostgreSQL pickups, up to 250 ms). Each burst of wake-ups
 //! is therefore echoed twice, shortly after its last one: one of the echoes
 //! finds the worker idle and fetches again. On PostgreSQL and MySQL, whose
-//! fetch is Kiln's, such a fetch is now made again at once instead (see
-//! `wakeups`); the echoes stay for SQLite's fetch, which is apalis' own.
+//! fetch is Kiln's, such a fetch is now made again at once (see
+//! `wakeups`); there the echoes only back that up (a worker that fetched
+//! again three times in a row), while SQLite's fetch, apalis' own, still
+//! relies on them.
 
 use std::time::Duration;
 

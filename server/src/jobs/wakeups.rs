@@ -1,9 +1,9 @@
 //! What wakes one worker, and how a wake-up is never lost between its
 //! arrival and the worker's next fetch.
 //!
-//! apalis asks a worker's poll strategy whenever it polls the backend, and
-//! a wake-up that arrives while a fetch is in flight only lets that fetch
-//! finish. A fetch whose snapshot came before the job's commit comes back
+//! apalis asks a worker's poll strategy each time it asks the backend for
+//! a job (once the worker has room for one), and a wake-up that arrives
+//! while a fetch is in flight only lets that fetch finish. A fetch whose snapshot came before the job's commit comes back
 //! empty, and the wake-up is spent: the job waited for an echo (15 ms) or,
 //! worse, for the fallback poll. Worse because apalis' strategy stops at its
 //! first ready source and does not poll the rest, nor the ready one again:
@@ -21,7 +21,9 @@
 //!   after that fetch's snapshot. A wake-up is counted before it is given
 //!   (this process's pushes: when they notify; PostgreSQL's notifications:
 //!   as the stream yields them, which apalis does before it polls the
-//!   fetch), so a fetch that could have missed its job sees the count move.
+//!   fetch). So a wake-up taken in the very poll in which a fetch ends
+//!   empty makes it fetch again; one counted after the fetch ended wakes
+//!   the worker, which then fetches anyway.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -101,7 +103,7 @@ pub fn merged(
 }
 
 /// `BoxStream` is not `Sync`, which apalis' strategies ask for; it is only
-/// ever polled through `&mut`, so the lock is never contended.
+/// ever polled through `&mut`, so the lock is never even taken.
 struct SyncStream<S>(std::sync::Mutex<S>);
 
 impl<S: Stream + Unpin> Stream for SyncStream<S> {

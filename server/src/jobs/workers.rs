@@ -31,7 +31,8 @@ use crate::db::{Database, Pool};
 
 /// Fallback poll: catches jobs pushed by other processes on SQLite and
 /// MySQL (no LISTEN/NOTIFY), delayed retries, and any notification
-/// PostgreSQL's listener missed (it reconnects after a dropped connection).
+/// PostgreSQL's listener missed: while it reconnects, and for good once it
+/// has ended after an error (until the worker is restarted).
 const POLL_FALLBACK: Duration = Duration::from_secs(2);
 /// PostgreSQL's fallback is shorter; a wake-up used up by a fetch already
 /// in flight makes that fetch run again (see `wakeups`), not wait for this.
