@@ -37,6 +37,11 @@ const RESTART_OVERLAP: i64 = 1_000;
 pub struct FeedItem {
     pub event: run_event::Model,
     pub step: Option<step::Model>,
+    /// Read again by a reader (re)starting: the event was in the table
+    /// before it started (see [`RESTART_OVERLAP`]). Its time says how old
+    /// it is; an event's time cannot say whether it is news, as an end is
+    /// stamped before it is recorded (minutes before, after an outage).
+    pub replayed: bool,
 }
 
 pub type Batch = Arc<Vec<FeedItem>>;
@@ -49,6 +54,8 @@ pub struct Cursor {
     above: BTreeSet<i64>,
     /// Since when the id after `through` has been missing.
     gap_since_ms: Option<i64>,
+    /// Ids up to this one were in the table when the reader started.
+    replays_through: i64,
 }
 
 impl Cursor {
@@ -57,6 +64,20 @@ impl Cursor {
             through: id,
             ..Cursor::default()
         }
+    }
+
+    /// A reader starting with `last` the newest id: it reads the `overlap`
+    /// ids before it again, as replays.
+    pub fn restarting(last: i64, overlap: i64) -> Self {
+        Cursor {
+            replays_through: last,
+            ..Cursor::starting_after((last - overlap).max(0))
+        }
+    }
+
+    /// Whether `id` was in the table before the reader started.
+    pub fn is_replay(&self, id: i64) -> bool {
+        id <= self.replays_through
     }
 
     /// The id to read after.
@@ -193,7 +214,7 @@ impl Feed {
             Some(cursor) => cursor,
             None => {
                 let last = events::last_id(db, None).await?;
-                cursor.insert(Cursor::starting_after((last - RESTART_OVERLAP).max(0)))
+                cursor.insert(Cursor::restarting(last, RESTART_OVERLAP))
             }
         };
         let rows = events::after(db, cursor.read_after(), READ).await?;
@@ -221,6 +242,7 @@ impl Feed {
             .into_iter()
             .map(|event| FeedItem {
                 step: event.step_id.and_then(|id| steps.get(&id).cloned()),
+                replayed: cursor.is_replay(event.id),
                 event,
             })
             .collect::<Vec<_>>();
@@ -242,6 +264,17 @@ mod tests {
         assert_eq!(cursor.take(&[13, 14], 0), vec![14]);
         assert_eq!(cursor.take(&[], 0), Vec::<i64>::new());
         assert_eq!(cursor.read_after(), 14);
+    }
+
+    #[test]
+    fn a_restarted_reader_marks_what_it_reads_again() {
+        let cursor = Cursor::restarting(1_500, 1_000);
+        assert_eq!(cursor.read_after(), 500);
+        assert!(cursor.is_replay(501) && cursor.is_replay(1_500));
+        assert!(!cursor.is_replay(1_501), "written after the start");
+        let near_start = Cursor::restarting(40, 1_000);
+        assert_eq!(near_start.read_after(), 0);
+        assert!(!Cursor::starting_after(7).is_replay(8));
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! `GET /api/v1/runs/events` on SQLite and PostgreSQL: a signed-in caller
 //! hears of the runs of projects they can see (created, moved, ended) and
 //! of nothing else, and no more once their role is taken away or their
-//! token revoked; several changes close together come as one event; an
+//! token revoked; several changes close together come as one event; a
+//! move recorded late is news, the past the feed reads again is not; an
 //! anonymous caller is refused.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::common::engine::{developer_elsewhere, owner, save, start, wait_end};
@@ -135,6 +137,36 @@ async fn run_changes_reach_only_those_who_may_see_them(backend: Backend) {
     app.stop().await;
 }
 on_sqlite_and_postgres!(run_changes_reach_only_those_who_may_see_them);
+
+/// The past the feed reads again when a stream starts it is not news; a
+/// move the feed reads for the first time is, however old its time: a
+/// step's end is stamped before it is recorded, minutes before after a
+/// database outage.
+async fn a_move_recorded_late_is_news(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (alice, project) = owner(&app).await;
+    assert_eq!(save(&alice, project, "ok", OK).await.0, 200);
+    let run = start(&alice, project, "ok", json!({})).await;
+    wait_end(&alice, run).await;
+    // Past the slack the stream gives the moves just before it opened.
+    tokio::time::sleep(Duration::from_millis(5_500)).await;
+    let mut hears = listen(&alice).await;
+    let (ids, _) = heard(&mut hears, Duration::from_millis(1_500)).await;
+    assert!(ids.is_empty(), "the feed's past came as news: {ids:?}");
+    // Recorded now, stamped ten minutes ago.
+    let conn = &app.server.database().conn;
+    let stamped = chrono::Utc::now().timestamp_millis() - 600_000;
+    conn.execute_unprepared(&format!(
+        "INSERT INTO kiln_run_events (run_id, from_state, to_state, at_ms) \
+         VALUES ({run}, 'running', 'success', {stamped})"
+    ))
+    .await
+    .unwrap();
+    let (ids, _) = heard(&mut hears, Duration::from_secs(3)).await;
+    assert_eq!(ids, vec![run], "a move recorded late was not news");
+    app.stop().await;
+}
+on_sqlite_and_postgres!(a_move_recorded_late_is_news);
 
 /// One caller holds a few run-list streams at most (one per open tab):
 /// the next is refused with 429 and Retry-After, and live logs keep their

@@ -47,9 +47,11 @@ const MAX_LIFETIME: Duration = Duration::from_secs(300);
 const GATHER: Duration = Duration::from_millis(150);
 /// Most run ids one event names (more: the page reads everything again).
 const MAX_IDS: usize = 200;
-/// The feed re-reads some past when it (re)starts; moves made longer than
-/// this before the stream opened are not news to it. Generous for the
-/// clocks of several servers.
+/// The feed re-reads some past when it (re)starts; of that past, moves
+/// made longer than this before the stream opened are not news to it (the
+/// page read its list just before). Generous for the clocks of several
+/// servers. What the feed reads for the first time is news whatever its
+/// time: a step's end is stamped before it is recorded.
 const PAST_SLACK_MS: i64 = 5_000;
 
 /// Which runs the caller can list have changed, live.
@@ -101,7 +103,7 @@ struct Follow {
     /// When the pending changes are sent.
     due: Option<Instant>,
     last_sent: Option<Instant>,
-    /// Events older than this are the feed re-reading its past, not news.
+    /// Events the feed reads again from before this are not news.
     since_ms: i64,
     stopped: CancellationToken,
     idle: Duration,
@@ -149,7 +151,7 @@ impl Follow {
                         me.pending.extend(
                             batch
                                 .iter()
-                                .filter(|item| item.event.at_ms >= since)
+                                .filter(|item| !item.replayed || item.event.at_ms >= since)
                                 .map(|item| item.event.run_id),
                         );
                         // Past what one event names: no need to keep ids.
