@@ -19,9 +19,9 @@ const ECHOES: [Duration; 2] = [Duration::from_millis(15), Duration::from_millis(
 
 /// `wakeups` as `()`, each burst followed by its echoes. Ends when
 /// `wakeups` ends.
-pub fn echoed<S>(wakeups: S) -> impl Stream<Item = ()> + Send + Unpin + 'static
+pub fn echoed<S>(wakeups: S) -> impl Stream<Item = ()> + Send + Sync + Unpin + 'static
 where
-    S: Stream + Send + Unpin + 'static,
+    S: Stream + Send + Sync + Unpin + 'static,
 {
     let state = (wakeups, 0usize);
     // Fused: a stream may be polled again after it ended (PostgreSQL's

@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::stream::{BoxStream, SelectAll};
+use futures::stream::SelectAll;
 use futures::{Stream, StreamExt};
 
 use super::echo::echoed;
@@ -81,42 +81,36 @@ where
 /// each wake-up it gives. Never ends (the fallback ticks go on when every
 /// source has ended).
 pub fn merged(
-    sources: Vec<BoxStream<'static, ()>>,
+    sources: Vec<Source>,
     fallback: Duration,
 ) -> impl Stream<Item = ()> + Send + Sync + Unpin + 'static {
-    let mut all: SelectAll<BoxStream<'static, ()>> = sources
+    let mut all: SelectAll<Source> = sources
         .into_iter()
-        .map(|source| echoed(source).boxed())
+        .map(|source| Box::pin(echoed(source)) as Source)
         .collect();
     // `interval_at`: the first tick after one period, not at once. Ticks
     // missed while the worker was busy do not come in a burst after.
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + fallback, fallback);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    all.push(
-        futures::stream::unfold(ticks, |mut ticks| async move {
+    all.push(Box::pin(futures::stream::unfold(
+        ticks,
+        |mut ticks| async move {
             ticks.tick().await;
             Some(((), ticks))
-        })
-        .boxed(),
-    );
-    PolledAgain(SyncStream(std::sync::Mutex::new(all)))
+        },
+    )));
+    PolledAgain(all)
 }
 
-/// `BoxStream` is not `Sync`, which apalis' strategies ask for; it is only
-/// ever polled through `&mut`, so the lock is never even taken.
-struct SyncStream<S>(std::sync::Mutex<S>);
+/// One source of wake-ups (`Sync`, as apalis' strategies ask).
+pub type Source = Pin<Box<dyn Stream<Item = ()> + Send + Sync>>;
 
-impl<S: Stream + Unpin> Stream for SyncStream<S> {
-    type Item = S::Item;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        let inner = self
-            .get_mut()
-            .0
-            .get_mut()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        inner.poll_next_unpin(cx)
-    }
+/// `source`'s items as wake-ups.
+pub fn source<S>(source: S) -> Source
+where
+    S: Stream + Send + Sync + 'static,
+{
+    Box::pin(source.map(drop))
 }
 
 /// After each item, wakes its poller once more: the poll that takes an
@@ -154,7 +148,7 @@ mod tests {
     #[tokio::test]
     async fn a_wake_up_given_asks_for_another_poll() {
         let (tx, rx) = futures::channel::mpsc::unbounded::<()>();
-        let mut stream = merged(vec![rx.boxed()], Duration::from_secs(3600));
+        let mut stream = merged(vec![source(rx)], Duration::from_secs(3600));
         let counting = Arc::new(Counting(AtomicUsize::new(0)));
         let waker = Waker::from(counting.clone());
         let mut cx = Context::from_waker(&waker);
@@ -181,7 +175,7 @@ mod tests {
     async fn the_fallback_ticks_after_every_source_ended() {
         let (tx, rx) = futures::channel::mpsc::unbounded::<()>();
         drop(tx);
-        let mut stream = merged(vec![rx.boxed()], Duration::from_millis(50));
+        let mut stream = merged(vec![source(rx)], Duration::from_millis(50));
         let began = tokio::time::Instant::now();
         for _ in 0..3 {
             assert_eq!(stream.next().await, Some(()));
@@ -214,30 +208,30 @@ mod tests {
         assert_eq!(fetches.load(Ordering::SeqCst), 2);
     }
 
-    #[tokio::test]
-    async fn an_empty_fetch_without_a_wake_up_is_not_made_again() {
+    /// How many fetches `fetch_after_wakeups` makes when every fetch comes
+    /// back empty, with a wake-up during each one or during none.
+    async fn empty_fetches(woken_during_each: bool) -> usize {
         let wakes = WakeCount::default();
         let fetches = AtomicUsize::new(0);
         let got = fetch_after_wakeups(&wakes, || {
             fetches.fetch_add(1, Ordering::SeqCst);
+            if woken_during_each {
+                wakes.bump();
+            }
             async { Ok::<Vec<u8>, ()>(vec![]) }
         })
         .await;
         assert_eq!(got, Ok(vec![]));
-        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        fetches.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn an_empty_fetch_without_a_wake_up_is_not_made_again() {
+        assert_eq!(empty_fetches(false).await, 1);
     }
 
     #[tokio::test]
     async fn wake_ups_during_every_fetch_stop_after_a_few_fetches() {
-        let wakes = WakeCount::default();
-        let fetches = AtomicUsize::new(0);
-        let got = fetch_after_wakeups(&wakes, || {
-            fetches.fetch_add(1, Ordering::SeqCst);
-            wakes.bump();
-            async { Ok::<Vec<u8>, ()>(vec![]) }
-        })
-        .await;
-        assert_eq!(got, Ok(vec![]));
-        assert_eq!(fetches.load(Ordering::SeqCst), 1 + REFETCHES);
+        assert_eq!(empty_fetches(true).await, 1 + REFETCHES);
     }
 }

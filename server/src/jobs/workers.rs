@@ -25,7 +25,7 @@ use super::notifier::Notifier;
 use super::postgres::PgStorage;
 use super::steps::{self, StepJob, StepRunner};
 use super::storage::{mysql_config, postgres_config, sqlite_config};
-use super::wakeups::{WakeCount, merged};
+use super::wakeups::{WakeCount, merged, source};
 use super::{JobQueue, JobsError};
 use crate::db::{Database, Pool};
 
@@ -86,7 +86,7 @@ pub async fn setup(pool: &Pool) -> Result<(), JobsError> {
 /// an echo's fetch is a write; it waits its turn because every transaction
 /// of Kiln's takes the write lock at `BEGIN` (see `db::write_txn`).
 fn woken(notifier: &Notifier, queue: &str, wakes: &WakeCount) -> Strategy {
-    let pushes = notifier.subscribe(queue, wakes).boxed();
+    let pushes = source(notifier.subscribe(queue, wakes));
     Strategy::new().stream(merged(vec![pushes], POLL_FALLBACK))
 }
 
@@ -99,11 +99,9 @@ fn woken_postgres(
     queue: &str,
     wakes: &WakeCount,
 ) -> Strategy {
-    let pushes = notifier.subscribe(queue, wakes).boxed();
+    let pushes = source(notifier.subscribe(queue, wakes));
     let count = wakes.clone();
-    let notified = Pubsub::new(pool.clone(), queue.to_owned())
-        .map(move |_| count.bump())
-        .boxed();
+    let notified = source(Pubsub::new(pool.clone(), queue.to_owned()).map(move |_| count.bump()));
     Strategy::new().stream(merged(vec![pushes, notified], POSTGRES_POLL_FALLBACK))
 }
 
