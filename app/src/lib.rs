@@ -2,7 +2,9 @@
 //! the browser (feature `hydrate`, attaches behaviour to that HTML).
 //!
 //! `shell` is the HTML document; `App` is the router with the dashboard
-//! layout around every page.
+//! layout around every page. Pages are drawn by the server alone; only
+//! the parts that act in the browser are islands (`#[island]`), hydrated
+//! by the WASM (the browser has no router: a link loads its page).
 
 pub mod accounts;
 #[cfg(feature = "ssr")]
@@ -60,7 +62,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22 viewBox=%220 0 16 16%22%3E%3Crect width=%2216%22 height=%2216%22 rx=%223%22 fill=%22%23ea580c%22/%3E%3C/svg%3E" />
                 <AutoReload options=options.clone() />
                 <HashedStylesheet options=options.clone() id="kiln-css" />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body class="min-h-screen bg-stone-50 text-stone-900 antialiased dark:bg-stone-950 dark:text-stone-100">
@@ -120,6 +122,23 @@ pub fn App() -> impl IntoView {
             </Routes>
         </Router>
     }
+}
+
+/// In the browser, right after the islands' set-up: marks the frame live
+/// (`data-hydrated="true"`) once every island of the page has hydrated.
+/// The islands hydrate one after another in promise callbacks, and their
+/// first effects run the same way, so a timer set now fires after all of
+/// them.
+#[cfg(feature = "hydrate")]
+pub fn mark_live() {
+    set_timeout(
+        || {
+            if let Ok(Some(frame)) = document().query_selector("[data-hydrated]") {
+                let _ = frame.set_attribute("data-hydrated", "true");
+            }
+        },
+        std::time::Duration::ZERO,
+    );
 }
 
 #[component]

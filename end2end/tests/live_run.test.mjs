@@ -91,9 +91,9 @@ test('a 200-step run page follows the run over one event stream, without polling
 
   await page.waitForSelector('#run-state [data-state="success"]', { timeout: 60_000 });
   assert.equal(await page.locator('#dag g[data-state="success"]').count(), STEPS);
-  // The run's end reloaded the data and the browser drew the graph and the
-  // timeline itself: every box and bar is SVG, inside SVG, and drawn (an
-  // HTML element in an <svg> is not).
+  // The run's end read the page's head and tables again once, drawn by
+  // the server: every box and bar is SVG, inside SVG, and drawn (an HTML
+  // element in an <svg> is not).
   const drawn = await page.evaluate(() => {
     const svg = 'http://www.w3.org/2000/svg';
     const node = document.querySelector('#dag g.dag-node');
@@ -109,11 +109,15 @@ test('a 200-step run page follows the run over one event stream, without polling
   assert.match(await page.locator('#steps-more').textContent(), /100 of 200 steps shown/);
 
   const after = requests.slice(loaded);
-  const streams = requests.filter((p) => p === `/api/v1/runs/${run.id}/events`);
+  const events = `/api/v1/runs/${run.id}/events`;
+  const streams = requests.filter((p) => p === events);
   assert.equal(streams.length, 1, `one event stream: ${JSON.stringify(requests)}`);
-  const reloads = after.filter((p) => p.startsWith('/ui/fn/'));
-  assert.ok(reloads.length <= 1, `the run's end reloads once, nothing polls: ${JSON.stringify(after)}`);
-  assert.ok(after.length <= 3, `requests after load: ${JSON.stringify(after)}`);
+  // Nothing polls: after the load, only the stream and the one read of
+  // the page at the run's end (and nothing of the page's assets again).
+  const reloads = after.filter((p) => p === `/runs/${run.id}`);
+  assert.equal(reloads.length, 1, `the run's end reads the page once: ${JSON.stringify(after)}`);
+  const others = after.filter((p) => p !== events && p !== `/runs/${run.id}`);
+  assert.deepEqual(others, [], `requests after load: ${JSON.stringify(after)}`);
   assert.deepEqual(problems, []);
 });
 

@@ -41,9 +41,3 @@ pub async fn load_users() -> Result<Loaded<Vec<UserView>>, ServerFnError> {
     let (port, parts) = port_and_request::<dyn AccountsPort>()?;
     Ok(port.users(&parts).await)
 }
-
-#[server(prefix = "/ui/fn", endpoint = "operations")]
-pub async fn load_operations() -> Result<Vec<OperationView>, ServerFnError> {
-    let (port, _) = port_and_request::<dyn AccountsPort>()?;
-    Ok(port.operations())
-}

@@ -1,7 +1,7 @@
 //! A light code editor: a plain textarea (it posts with its form, works
 //! without JavaScript) beside a gutter of line numbers that follows its
 //! scrolling and its line count, with the lines a problem points at marked.
-//! No editor bundle: the numbers and the marks are all it adds.
+//! No editor bundle: the numbers and the marks are all it adds (an island).
 
 use leptos::prelude::*;
 
@@ -10,21 +10,18 @@ pub fn line_count(text: &str) -> usize {
     text.split('\n').count().max(1)
 }
 
-#[component]
+#[island]
 pub fn CodeEditor(
     /// The form field's name.
-    name: &'static str,
-    id: &'static str,
-    label: &'static str,
+    name: String,
+    id: String,
+    label: String,
     source: String,
     readonly: bool,
     /// 1-based lines to mark (where problems were found).
     marked: Vec<usize>,
     /// The id of the text that describes the problems, if any.
-    described_by: Option<&'static str>,
-    /// Where the text goes as it is typed, for whoever follows it.
-    #[prop(optional)]
-    typed: Option<RwSignal<String>>,
+    described_by: Option<String>,
 ) -> impl IntoView {
     let lines = RwSignal::new(line_count(&source));
     let rows = line_count(&source).clamp(12, 40);
@@ -50,11 +47,7 @@ pub fn CodeEditor(
                 aria-invalid=invalid.then_some("true") aria-describedby=described_by
                 class="min-w-0 flex-1 resize-y whitespace-pre bg-transparent p-3 leading-6 outline-none"
                 on:input=move |ev| {
-                    let text = event_target_value(&ev);
-                    lines.set(line_count(&text));
-                    if let Some(typed) = typed {
-                        typed.set(text);
-                    }
+                    lines.set(line_count(&event_target_value(&ev)));
                 }
                 on:scroll=move |ev| {
                     let area = event_target::<leptos::web_sys::HtmlTextAreaElement>(&ev);

@@ -61,9 +61,9 @@ fn first_zoom(width: f64) -> Option<f64> {
 }
 
 /// The graph's controls (fit, zoom, legend) and its drawing, in a box that
-/// scrolls. The drawing is made once, from `detail` (by the server on a
-/// page load); zoom and selection are then set on the drawn `<svg>`, and
-/// the run's events on its boxes (see `run_patch`).
+/// scrolls. The drawing is made once, from `detail`, by the server; zoom
+/// and selection are then set on the drawn `<svg>` by the controls (an
+/// island), and the run's events on its boxes (see `run_patch`).
 #[component]
 pub fn Dag(
     detail: DrawnOnServer<RunDetail>,
@@ -72,8 +72,27 @@ pub fn Dag(
     height: f64,
     run: i64,
     /// The task whose log is open.
-    selected: Memo<Option<String>>,
+    selected: Option<String>,
 ) -> impl IntoView {
+    let drawing = drawn_part(
+        "dag-box",
+        "max-h-[36rem] overflow-auto p-2",
+        &detail,
+        "graph",
+        |detail| graph_svg(detail, run),
+    );
+    view! {
+        <div class="rounded-lg border border-stone-200 bg-white dark:border-stone-800 dark:bg-stone-900">
+            <DagControls width height selected />
+            {drawing}
+        </div>
+    }
+}
+
+/// Fit, zoom out and in, the zoom shown, and the legend; in the browser it
+/// also outlines the `selected` task's box.
+#[island]
+fn DagControls(width: f64, height: f64, selected: Option<String>) -> impl IntoView {
     let zoom = RwSignal::new(first_zoom(width));
     // In the browser (effects do not run on the server); the first run
     // finds what the drawing already has.
@@ -83,25 +102,15 @@ pub fn Dag(
     });
     // The drawing is the same for every selection (and so kept with the
     // data): the outline is set on it in the browser.
-    Effect::new(move |_| run_patch::select(selected.get().as_deref()));
-    let drawing = drawn_part(
-        "dag-box",
-        "max-h-[36rem] overflow-auto p-2",
-        &detail,
-        "graph",
-        |detail| graph_svg(detail, run),
-    );
+    Effect::new(move |_| run_patch::select(selected.as_deref()));
     let button = "rounded border border-stone-300 px-2 py-0.5 dark:border-stone-700";
     view! {
-        <div class="rounded-lg border border-stone-200 bg-white dark:border-stone-800 dark:bg-stone-900">
-            <div class="flex flex-wrap items-center gap-2 border-b border-stone-200 px-2 py-1 text-xs dark:border-stone-800" id="dag-controls">
-                <button type="button" class=button id="dag-fit" aria-pressed=move || zoom.get().is_none().to_string() on:click=move |_| zoom.set(None)>"Fit"</button>
-                <button type="button" class=button id="dag-zoom-out" aria-label="Zoom out" on:click=move |_| zoom.update(|z| *z = zoom_step(*z, false))>"−"</button>
-                <button type="button" class=button id="dag-zoom-in" aria-label="Zoom in" on:click=move |_| zoom.update(|z| *z = zoom_step(*z, true))>"+"</button>
-                <span class="text-stone-500" id="dag-zoom">{move || zoom.get().map_or("fit to width".to_owned(), |z| format!("{:.0}%", z * 100.0))}</span>
-                <Legend />
-            </div>
-            {drawing}
+        <div class="flex flex-wrap items-center gap-2 border-b border-stone-200 px-2 py-1 text-xs dark:border-stone-800" id="dag-controls">
+            <button type="button" class=button id="dag-fit" aria-pressed=move || zoom.get().is_none().to_string() on:click=move |_| zoom.set(None)>"Fit"</button>
+            <button type="button" class=button id="dag-zoom-out" aria-label="Zoom out" on:click=move |_| zoom.update(|z| *z = zoom_step(*z, false))>"−"</button>
+            <button type="button" class=button id="dag-zoom-in" aria-label="Zoom in" on:click=move |_| zoom.update(|z| *z = zoom_step(*z, true))>"+"</button>
+            <span class="text-stone-500" id="dag-zoom">{move || zoom.get().map_or("fit to width".to_owned(), |z| format!("{:.0}%", z * 100.0))}</span>
+            <Legend />
         </div>
     }
 }

@@ -1,8 +1,9 @@
 //! Following a run live in the browser: the run's event stream
 //! (`/api/v1/runs/{id}/events`), each step change set on its drawn box and
 //! row (`run_patch`), the latest one also told to screen readers,
-//! and the run's own change (its end, or a reset) reported so the page
-//! reloads once. Nothing is polled.
+//! and the run's own change reported: its end (the page then reads its
+//! server-drawn parts again once) or a reset (a re-run: the page loads
+//! again, to follow the new attempts). Nothing is polled.
 
 use leptos::prelude::*;
 use serde::Deserialize;
@@ -27,10 +28,16 @@ struct Change {
 }
 
 /// Follows run `run` from event `after` on: step changes go onto the
-/// drawn graph and steps, and into `news`, and `on_run` is called when
-/// the run itself changes (the stream then closes). Closed when the
-/// calling scope is cleaned up.
-pub fn follow(run: i64, after: i64, news: StepNews, on_run: impl Fn() + Clone + 'static) {
+/// drawn graph and steps, and into `news`; `on_end` is called when the run
+/// itself changes and `on_reset` when it is reset (the stream then
+/// closes). Closed when the calling scope is cleaned up.
+pub fn follow(
+    run: i64,
+    after: i64,
+    news: StepNews,
+    on_end: impl Fn() + 'static,
+    on_reset: impl Fn() + 'static,
+) {
     // The latest change not yet told; a timer tells it.
     let untold: StoredValue<Option<String>> = StoredValue::new(None);
     let on_step: Handler = Box::new(move |data: String| {
@@ -53,14 +60,13 @@ pub fn follow(run: i64, after: i64, news: StepNews, on_run: impl Fn() + Clone + 
             run_patch::step(&step);
         }
     });
-    let reset = on_run.clone();
     event_stream::open(
         "run",
         format!("/api/v1/runs/{run}/events?after={after}"),
         vec![
             ("step", on_step),
-            ("run", Box::new(move |_| on_run())),
-            ("reset", Box::new(move |_| reset())),
+            ("run", Box::new(move |_| on_end())),
+            ("reset", Box::new(move |_| on_reset())),
         ],
         &["run", "reset"],
     );

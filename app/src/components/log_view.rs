@@ -165,7 +165,9 @@ pub fn LogView(run: i64, task: String, attempt: Option<i32>) -> impl IntoView {
     }
 }
 
-#[component]
+/// The log itself, live in the browser (an island): its first chunk comes
+/// with the page, as the island's data.
+#[island]
 fn Log(run: i64, task: String, chunk: LogChunk) -> impl IntoView {
     let LogChunk {
         text: first_text,

@@ -1,6 +1,7 @@
 //! The main navigation: one link per dashboard section, the current one
 //! marked, and the colour scheme's buttons; open on wide screens and
-//! closed on phones until toggled.
+//! closed on phones until toggled (the toggle, `layout::NavToggle`, sets
+//! its classes in the browser).
 
 use super::theme::ThemeChoice;
 use crate::screen::Section;
@@ -8,21 +9,16 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 #[component]
-pub fn SideNav(open: ReadSignal<Option<bool>>) -> impl IntoView {
+pub fn SideNav() -> impl IntoView {
     let location = use_location();
     let current = move || Section::of_path(&location.pathname.get());
-    // Untouched: CSS decides by width. On phones an opened menu lies over
-    // the page instead of squeezing it.
-    let shown = move || match open.get() {
-        None => "hidden md:block",
-        Some(true) => "block",
-        Some(false) => "hidden",
-    };
     view! {
         <nav
             id="side-nav"
             aria-label="Main"
-            class=move || format!("w-52 shrink-0 border-r border-stone-200 bg-white p-3 max-md:absolute max-md:inset-y-0 max-md:left-0 max-md:z-20 max-md:shadow-lg dark:border-stone-800 dark:bg-stone-900 {}", shown())
+            // By width until toggled. On phones an opened menu lies over
+            // the page instead of squeezing it.
+            class="hidden w-52 shrink-0 border-r border-stone-200 bg-white p-3 max-md:absolute max-md:inset-y-0 max-md:left-0 max-md:z-20 max-md:shadow-lg md:block dark:border-stone-800 dark:bg-stone-900"
         >
             <ul class="space-y-1">
                 {Section::ALL

@@ -1,6 +1,6 @@
 //! Keeping a run's drawn graph and steps table current in the browser: a
 //! step's new state on its box and its row, the selected box, the graph's
-//! zoom. They are drawn once (see `drawn_part`), by the server on a page
+//! zoom, and at the run's end its parts drawn again by the server. They are drawn once (see `drawn_part`), by the server on a page
 //! load; a run of 500 tasks would otherwise need 500 reactive boxes and
 //! rows and their data twice in the page. On the server these do nothing.
 
@@ -89,7 +89,7 @@ pub fn step(step: &StepView) {
             &step.exit_code.map(|c| c.to_string()).unwrap_or_default(),
         );
         // The message cell also links a finished step's artifacts: those
-        // come with the page's reload at the run's end.
+        // come with the parts read again at the run's end.
         if row
             .query_selector(":scope > td:nth-child(7) a")
             .ok()
@@ -101,6 +101,54 @@ pub fn step(step: &StepView) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = step;
+}
+
+/// Reads the page again from the server and puts its elements of the
+/// given ids in place of the page's own (the rest stays as it is: the open
+/// log, the graph's zoom); loads the whole page if that fails.
+pub fn refresh_parts(ids: &'static [&'static str]) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async move {
+        if swap_parts(ids).await.is_none()
+            && let Some(window) = web_sys::window()
+        {
+            let _ = window.location().reload();
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ids;
+}
+
+#[cfg(feature = "hydrate")]
+async fn swap_parts(ids: &[&str]) -> Option<()> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::{DomParser, Response, SupportedType};
+
+    let window = web_sys::window()?;
+    let href = window.location().href().ok()?;
+    let response: Response = JsFuture::from(window.fetch_with_str(&href))
+        .await
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    if !response.ok() {
+        return None;
+    }
+    let text = JsFuture::from(response.text().ok()?)
+        .await
+        .ok()?
+        .as_string()?;
+    let fresh = DomParser::new()
+        .ok()?
+        .parse_from_string(&text, SupportedType::TextHtml)
+        .ok()?;
+    let page = window.document()?;
+    for id in ids {
+        let (new, old) = (fresh.get_element_by_id(id)?, page.get_element_by_id(id)?);
+        old.replace_with_with_node_1(&new).ok()?;
+    }
+    Some(())
 }
 
 #[cfg(feature = "hydrate")]

@@ -39,15 +39,23 @@ pub fn ScheduleForm(
             .filter(|v| !v.is_empty())
             .unwrap_or(default)
     };
-    let cron = RwSignal::new(typed("cron", defaults.cron));
-    let zone = RwSignal::new(typed(
+    let cron = typed("cron", defaults.cron);
+    let zone = typed(
         "timezone",
         if defaults.timezone.is_empty() {
             "UTC".into()
         } else {
             defaults.timezone
         },
-    ));
+    );
+    // The error the last post left on a field (see `forms::Field`).
+    let error = |field: &str| {
+        let q = query.read_untracked();
+        (q.get("form").as_deref() == Some("schedule") && q.get("field").as_deref() == Some(field))
+            .then(|| q.get("error"))
+            .flatten()
+    };
+    let (cron_error, zone_error) = (error("cron"), error("timezone"));
     view! {
         <form
             method="post"
@@ -58,9 +66,7 @@ pub fn ScheduleForm(
             <h2 class="mb-3 font-medium">{title}</h2>
             <FormAlert form="schedule" />
             <Field form="schedule" name="name" label="Name" value=defaults.name required=true />
-            <TextInput name="cron" label="Cron expression (minute hour day month weekday, or @daily)" value=cron />
-            <TextInput name="timezone" label="Time zone (IANA, e.g. Europe/Berlin)" value=zone />
-            <CronPreview cron zone />
+            <CronFields cron zone cron_error zone_error />
             {workflows.map(|names| view! { <WorkflowChoice names /> })}
             <Select name="concurrency" label="While the previous run still runs" options=&["forbid", "allow", "replace"] chosen=defaults.concurrency />
             <Select name="catchup" label="Instants missed while no server ran" options=&["last", "none", "all"] chosen=defaults.catchup />
@@ -70,17 +76,35 @@ pub fn ScheduleForm(
     }
 }
 
-/// A labelled text input bound to `value` (for the live preview).
+/// The expression and its zone, with the preview of what they give (an
+/// island: the preview follows the typing).
+#[island]
+fn CronFields(
+    cron: String,
+    zone: String,
+    cron_error: Option<String>,
+    zone_error: Option<String>,
+) -> impl IntoView {
+    let cron = RwSignal::new(cron);
+    let zone = RwSignal::new(zone);
+    view! {
+        <TextInput name="cron" label="Cron expression (minute hour day month weekday, or @daily)" value=cron error=cron_error />
+        <TextInput name="timezone" label="Time zone (IANA, e.g. Europe/Berlin)" value=zone error=zone_error />
+        <CronPreview cron zone />
+    }
+}
+
+/// A labelled text input bound to `value` (for the live preview), with
+/// the error the last post left on it.
 #[component]
-fn TextInput(name: &'static str, label: &'static str, value: RwSignal<String>) -> impl IntoView {
+fn TextInput(
+    name: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    error: Option<String>,
+) -> impl IntoView {
     let id = format!("schedule-{name}");
-    let query = use_query_map();
-    let error = Memo::new(move |_| {
-        let q = query.read();
-        (q.get("form").as_deref() == Some("schedule") && q.get("field").as_deref() == Some(name))
-            .then(|| q.get("error"))
-            .flatten()
-    });
+    let invalid = error.is_some().then_some("true");
     view! {
         <div class="mb-3">
             <label for=id.clone() class="mb-1 block text-sm font-medium">{label}</label>
@@ -93,10 +117,10 @@ fn TextInput(name: &'static str, label: &'static str, value: RwSignal<String>) -
                 spellcheck="false"
                 prop:value=move || value.get()
                 on:input=move |ev| value.set(event_target_value(&ev))
-                aria-invalid=move || error.get().is_some().then_some("true")
+                aria-invalid=invalid
                 class="w-full rounded-md border border-stone-300 bg-white px-3 py-2 font-mono text-sm dark:border-stone-700 dark:bg-stone-900"
             />
-            {move || error.get().map(|message| view! {
+            {error.map(|message| view! {
                 <p class="field-error mt-1 text-sm text-red-700 dark:text-red-300" data-field=name>{message}</p>
             })}
         </div>

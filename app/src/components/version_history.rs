@@ -131,7 +131,9 @@ fn Line(line: DiffLineView) -> impl IntoView {
         ),
         _ => ("", " "),
     };
-    let number = |n: Option<usize>| n.map(|n| n.to_string()).unwrap_or_default();
+    // No text at all when a side has no line (an empty string is drawn as
+    // a space by the server).
+    let number = |n: Option<usize>| n.map(|n| n.to_string());
     view! {
         <tr class=class data-change=sign>
             <td class="w-10 select-none px-2 text-right text-stone-500">{number(line.old)}</td>

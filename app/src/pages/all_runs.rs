@@ -11,15 +11,15 @@ use crate::components::denied::{DeniedView, LoadError};
 use crate::components::empty_state::EmptyState;
 use crate::components::page_header::PageHeader;
 use crate::components::run_table::RunTable;
-use crate::components::runs_live::RunsLive;
+use crate::components::runs_live::keep_current;
 use crate::home::data::{AllRunsFilter, AllRunsPage};
 use crate::home::load::load_all_runs;
 
 #[component]
 pub fn EveryRunPage() -> impl IntoView {
     let query = use_query_map();
-    let key = move || {
-        let q = query.read();
+    let filter = {
+        let q = query.read_untracked();
         AllRunsFilter {
             project: q.get("project"),
             state: q.get("state"),
@@ -29,23 +29,31 @@ pub fn EveryRunPage() -> impl IntoView {
             cursor: q.get("cursor"),
         }
     };
-    let data = Resource::new(key, load_all_runs);
-    let live = RunsLive::new();
+    let data = Resource::new(|| (), move |_| load_all_runs(filter.clone()));
     view! {
         <PageHeader title="Runs" description="Every run of the projects you can see, newest first." />
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(Ok(page)) => {
-                        live.signed_in(move || data.refetch());
-                        view! { <Runs page /> }.into_any()
-                    }
+                    Ok(Ok(page)) => view! { <LiveRuns page /> }.into_any(),
                     Ok(Err(denied)) => view! { <DeniedView denied /> }.into_any(),
                     Err(e) => view! { <LoadError message=e.to_string() /> }.into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
     }
+}
+
+/// The list, read again with the same filter as runs change (an island).
+#[island]
+fn LiveRuns(page: AllRunsPage) -> impl IntoView {
+    let filter = page.filter.clone();
+    let page = RwSignal::new(page);
+    keep_current(page, move || {
+        let filter = filter.clone();
+        async move { load_all_runs(filter).await.ok()?.ok() }
+    });
+    move || view! { <Runs page=page.get() /> }
 }
 
 /// A labelled select of `options` (value, label), "any" first.

@@ -3,39 +3,18 @@
 //! OpenAPI document as `/api/v1/openapi.json`.
 //!
 //! The table is static while the server runs and needs no interaction
-//! (its folds are `<details>`), so a page load gets it as markup the server
-//! rendered once per process, and nothing of it in the hydration data: the
-//! browser keeps the server's markup as it is. Only a page reached by
-//! navigating in the browser asks for the operations and draws the table.
+//! (its folds are `<details>`), so the page is the markup the server
+//! rendered once per process.
 
 use leptos::prelude::*;
 
+#[cfg(feature = "ssr")]
 use crate::accounts::data::OperationView;
-use crate::accounts::load::load_operations;
-use crate::components::denied::LoadError;
 use crate::components::page_header::PageHeader;
 
 #[component]
 pub fn ApiReferencePage() -> impl IntoView {
-    let from_server = cfg!(feature = "ssr")
-        || Owner::current_shared_context().is_some_and(|context| context.during_hydration());
-    let table = if from_server {
-        // Hydrating, the browser's empty string leaves the markup alone.
-        view! { <div id="operations-doc" inner_html=server_markup() /> }.into_any()
-    } else {
-        let data = Resource::new(|| (), |_| load_operations());
-        view! {
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(ops) => view! { <div id="operations-doc">{operations_table(ops)}</div> }.into_any(),
-                        Err(e) => view! { <LoadError message=e.to_string() /> }.into_any(),
-                    }
-                })}
-            </Suspense>
-        }
-        .into_any()
-    };
+    let table = view! { <div id="operations-doc" inner_html=server_markup() /> };
     view! {
         <PageHeader title="API" description="Every /api/v1 operation with its cost in quota units per call, and what it takes and answers." />
         <p class="mb-4 text-sm">
@@ -63,7 +42,7 @@ fn server_markup() -> String {
         .clone()
 }
 
-/// In the browser, only while hydrating: the server's markup is kept.
+/// In the browser (never drawn there: the page is no island).
 #[cfg(not(feature = "ssr"))]
 fn server_markup() -> String {
     String::new()
@@ -71,6 +50,7 @@ fn server_markup() -> String {
 
 /// Every operation, a row each, its bodies folded under its summary (its
 /// type erased: nested in a suspense, it is past the compiler's depth).
+#[cfg(feature = "ssr")]
 fn operations_table(ops: Vec<OperationView>) -> AnyView {
     view! {
         <div class="relative overflow-x-auto" tabindex="0"><table class="w-full text-left text-sm" id="operations">
@@ -99,6 +79,7 @@ fn operations_table(ops: Vec<OperationView>) -> AnyView {
 }
 
 /// An operation's bodies, folded away under its summary.
+#[cfg(feature = "ssr")]
 fn shapes(request: Option<String>, response: Option<String>, example: Option<String>) -> AnyView {
     let any = request.is_some() || response.is_some();
     let block = |title: &'static str, text: Option<String>| {

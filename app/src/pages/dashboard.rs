@@ -11,7 +11,7 @@ use crate::components::denied::{DeniedView, LoadError};
 use crate::components::empty_state::EmptyState;
 use crate::components::page_header::PageHeader;
 use crate::components::run_table::RunTable;
-use crate::components::runs_live::RunsLive;
+use crate::components::runs_live::keep_current;
 use crate::home::data::{HomePage, RunAcross};
 use crate::home::load::load_home;
 
@@ -28,23 +28,27 @@ fn blurb(section: Section) -> &'static str {
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| load_home());
-    let live = RunsLive::new();
-    // A refetch keeps the lists on screen until the new ones are read.
     view! {
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(Ok(home)) => {
-                        live.signed_in(move || data.refetch());
-                        view! { <Home home /> }.into_any()
-                    }
+                    Ok(Ok(home)) => view! { <LiveHome home /> }.into_any(),
                     Ok(Err(Denied::SignIn)) => view! { <Sections /> }.into_any(),
                     Ok(Err(denied)) => view! { <DeniedView denied /> }.into_any(),
                     Err(e) => view! { <LoadError message=e.to_string() /> }.into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
     }
+}
+
+/// The signed-in home, read again as runs change (an island: the lists
+/// stay on screen until the new ones are read).
+#[island]
+fn LiveHome(home: HomePage) -> impl IntoView {
+    let home = RwSignal::new(home);
+    keep_current(home, || async { load_home().await.ok()?.ok() });
+    move || view! { <Home home=home.get() /> }
 }
 
 #[component]

@@ -18,6 +18,7 @@ use crate::components::denied::{DeniedView, LoadError};
 use crate::components::forms::FormAlert;
 use crate::components::live_run::{StepNews, follow};
 use crate::components::log_view::LogView;
+use crate::components::run_patch;
 use crate::components::run_state::{StateBadge, duration};
 use crate::components::run_steps::RunSteps;
 use crate::runs::data::{ForkApproval, RunPage};
@@ -25,45 +26,41 @@ use crate::runs::load::load_run;
 
 #[component]
 pub fn RunPageView() -> impl IntoView {
+    // Drawn by the server alone: the address is read once.
     let params = use_params_map();
     let query = use_query_map();
-    let run = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
-    let reload = RwSignal::new(0u32);
+    let run = params
+        .read_untracked()
+        .get("id")
+        .and_then(|id| id.parse::<i64>().ok())
+        .unwrap_or(0);
     // The task whose log is open: its box is outlined in the graph.
-    let selected = Memo::new(move |_| query.read().get("step"));
-    // The server's own render of a page load draws the graph and steps
-    // into the markup and leaves them out of the data it sends along.
-    let data = Resource::new(
-        move || (run(), reload.get()),
-        move |(run, _)| load_run(run, cfg!(feature = "ssr")),
-    );
-    // The log sits between the graph and the tables, outside both: the
-    // run's end reloads them, and the log being read stays as it is.
+    let selected = query.read_untracked().get("step");
+    // The server draws the graph and steps into the markup.
+    let data = Resource::new(|| (), move |_| load_run(run, true));
+    // The log sits between the graph and the tables, outside both.
     view! {
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(Ok(page)) => view! { <Run page reload selected /> }.into_any(),
-                    Ok(Err(denied)) => view! { <DeniedView denied /> }.into_any(),
-                    Err(e) => view! { <LoadError message=e.to_string() /> }.into_any(),
-                }
-            })}
-        </Transition>
-        <SelectedLog run=Signal::derive(run) />
-        <Transition fallback=|| ()>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                let selected = selected.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Ok(Ok(page)) => view! { <Run page selected /> }.into_any(),
+                        Ok(Err(denied)) => view! { <DeniedView denied /> }.into_any(),
+                        Err(e) => view! { <LoadError message=e.to_string() /> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+        <SelectedLog run />
+        <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(Ok(page)) => view! { <RunTables page /> }.into_any(),
                     _ => ().into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
     }
 }
 
@@ -71,23 +68,51 @@ pub fn RunPageView() -> impl IntoView {
 /// the graph: with hundreds of steps, the table and timeline below would
 /// push it out of sight.
 #[component]
-fn SelectedLog(run: Signal<i64>) -> impl IntoView {
+fn SelectedLog(run: i64) -> impl IntoView {
     let query = use_query_map();
-    move || {
-        let run = run.get();
-        let q = query.read();
-        let attempt = q.get("attempt").and_then(|a| a.parse::<i32>().ok());
-        q.get("step").map(|task| {
-            view! {
-                <h2 class="mt-6 scroll-mt-4 font-medium" id="log-title">{format!("Log of {task}")}</h2>
-                <LogView run task attempt />
-            }
-        })
+    let q = query.read_untracked();
+    let attempt = q.get("attempt").and_then(|a| a.parse::<i32>().ok());
+    q.get("step").map(|task| {
+        view! {
+            <h2 class="mt-6 scroll-mt-4 font-medium" id="log-title">{format!("Log of {task}")}</h2>
+            <LogView run task attempt />
+        }
+    })
+}
+
+/// The parts of the page the run's end changes, read again from the
+/// server then: the head (state, times, buttons) and the tables.
+const REDRAWN: &[&str] = &["run-head", "run-tables"];
+
+/// The live region telling screen readers of step changes. While the run
+/// goes on (`live`), the browser follows its event stream from event
+/// `after`: each step change goes on its drawn box and row and is told
+/// here; the run's end redraws the head and the tables (the log being
+/// read stays as it is), and a reset (a re-run) loads the page again.
+#[island]
+fn RunFollower(run: i64, after: i64, live: bool) -> impl IntoView {
+    let news: StepNews = RwSignal::new(String::new());
+    if live {
+        // In the browser only (effects do not run on the server).
+        Effect::new(move |_| {
+            follow(
+                run,
+                after,
+                news,
+                || run_patch::refresh_parts(REDRAWN),
+                || {
+                    let _ = window().location().reload();
+                },
+            );
+        });
+    }
+    view! {
+        <p id="step-news" role="status" aria-live="polite" aria-atomic="true" class="sr-only">{move || news.get()}</p>
     }
 }
 
 #[component]
-fn Run(page: RunPage, reload: RwSignal<u32>, selected: Memo<Option<String>>) -> impl IntoView {
+fn Run(page: RunPage, selected: Option<String>) -> impl IntoView {
     let RunPage {
         project,
         crumbs,
@@ -117,74 +142,69 @@ fn Run(page: RunPage, reload: RwSignal<u32>, selected: Memo<Option<String>>) -> 
         .map(|w| format!("/projects/{}/workflows/{w}", project.id));
     let running = run.state == RunState::Running;
     let failed = matches!(run.state, RunState::Failed | RunState::Cancelled);
-    let news: StepNews = RwSignal::new(String::new());
-    if running {
-        // In the browser only (effects do not run on the server).
-        Effect::new(move |_| {
-            follow(id, last_event, news, move || reload.update(|n| *n += 1));
-        });
-    }
     view! {
         <Title text=format!("Run #{id}") />
         <Breadcrumbs crumbs />
-        <div class="mb-4 flex flex-wrap items-center gap-3">
-            <h1 class="text-2xl font-semibold tracking-tight">{format!("Run #{id}")}</h1>
-            <span id="run-state" role="status" aria-live="polite" aria-label="Run state"><StateBadge name=run.state.as_str() tone=run.state.into() /></span>
-            <p id="step-news" role="status" aria-live="polite" aria-atomic="true" class="sr-only">{move || news.get()}</p>
-            {allowed_failures.then(|| view! {
-                <span id="allowed-failures" class="text-sm text-amber-700 dark:text-amber-300">"passed with allowed failures"</span>
+        <RunFollower run=id after=last_event live=running />
+        <div id="run-head">
+            <div class="mb-4 flex flex-wrap items-center gap-3">
+                <h1 class="text-2xl font-semibold tracking-tight">{format!("Run #{id}")}</h1>
+                <span id="run-state" role="status" aria-live="polite" aria-label="Run state"><StateBadge name=run.state.as_str() tone=run.state.into() /></span>
+                {allowed_failures.then(|| view! {
+                    <span id="allowed-failures" class="text-sm text-amber-700 dark:text-amber-300">"passed with allowed failures"</span>
+                })}
+                <a class="text-sm underline" href=workflow_link.unwrap_or_default()>{workflow}</a>
+                <span class="text-sm text-stone-600 dark:text-stone-400" id="run-started">
+                    {match &started_by {
+                        Some(who) => format!("{} by {who} · ", run.trigger),
+                        None => format!("{} · ", run.trigger),
+                    }}
+                    <time datetime=run.created_at.clone() title=run.created_at.clone()>{created_ago}</time>
+                    {format!(" · took {}", duration(run.duration_ms))}
+                </span>
+            </div>
+            {(!params.is_empty()).then(|| view! {
+                <p class="mb-4 font-mono text-xs text-stone-600 dark:text-stone-400">
+                    {params.into_iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("  ")}
+                </p>
             })}
-            <a class="text-sm underline" href=workflow_link.unwrap_or_default()>{workflow}</a>
-            <span class="text-sm text-stone-600 dark:text-stone-400" id="run-started">
-                {match &started_by {
-                    Some(who) => format!("{} by {who} · ", run.trigger),
-                    None => format!("{} · ", run.trigger),
-                }}
-                <time datetime=run.created_at.clone() title=run.created_at.clone()>{created_ago}</time>
-                {format!(" · took {}", duration(run.duration_ms))}
-            </span>
+            <FormAlert form="run" />
+            {fork.map(|fork| view! { <Fork fork run=id /> })}
+            {waiting_for.map(|group| view! {
+                <p id="group-wait" role="status" class="mb-4 rounded-md border border-sky-300 bg-sky-50 px-3 py-2 text-sm dark:border-sky-800 dark:bg-sky-950">
+                    {format!("Waiting for its turn in concurrency group {group}: another run of the group goes first.")}
+                </p>
+            })}
+            {(!errors.is_empty()).then(|| view! {
+                <div id="pipeline-errors" role="alert" class="mb-4 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm dark:border-red-800 dark:bg-red-950">
+                    <p class="font-medium">"The pipeline file does not load; nothing ran."</p>
+                    <ul class="mt-1 list-disc pl-5 font-mono text-xs">
+                        {errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}
+                    </ul>
+                </div>
+            })}
+            {can_run.then(|| view! {
+                <div class="mb-4 flex gap-2">
+                    {running.then(|| view! {
+                        <form method="post" action=format!("/ui/runs/{id}/cancel")>
+                            <button type="submit" id="cancel-run" class="rounded-md bg-red-700 px-3 py-1.5 text-sm font-medium text-white">"Cancel"</button>
+                        </form>
+                    })}
+                    {failed.then(|| view! {
+                        <form method="post" action=format!("/ui/runs/{id}/retry")>
+                            <input type="hidden" name="steps" value="failed" />
+                            <button type="submit" id="rerun-failed" class="rounded-md bg-orange-700 px-3 py-1.5 text-sm font-medium text-white">"Re-run failed"</button>
+                        </form>
+                    })}
+                    {(!running).then(|| view! {
+                        <form method="post" action=format!("/ui/runs/{id}/retry")>
+                            <input type="hidden" name="steps" value="all" />
+                            <button type="submit" id="rerun-all" class="rounded-md border border-stone-300 px-3 py-1.5 text-sm dark:border-stone-700">"Re-run all"</button>
+                        </form>
+                    })}
+                </div>
+            })}
         </div>
-        {(!params.is_empty()).then(|| view! {
-            <p class="mb-4 font-mono text-xs text-stone-600 dark:text-stone-400">
-                {params.into_iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("  ")}
-            </p>
-        })}
-        <FormAlert form="run" />
-        {fork.map(|fork| view! { <Fork fork run=id /> })}
-        {waiting_for.map(|group| view! {
-            <p id="group-wait" role="status" class="mb-4 rounded-md border border-sky-300 bg-sky-50 px-3 py-2 text-sm dark:border-sky-800 dark:bg-sky-950">
-                {format!("Waiting for its turn in concurrency group {group}: another run of the group goes first.")}
-            </p>
-        })}
-        {(!errors.is_empty()).then(|| view! {
-            <div id="pipeline-errors" role="alert" class="mb-4 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm dark:border-red-800 dark:bg-red-950">
-                <p class="font-medium">"The pipeline file does not load; nothing ran."</p>
-                <ul class="mt-1 list-disc pl-5 font-mono text-xs">
-                    {errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}
-                </ul>
-            </div>
-        })}
-        {can_run.then(|| view! {
-            <div class="mb-4 flex gap-2">
-                {running.then(|| view! {
-                    <form method="post" action=format!("/ui/runs/{id}/cancel")>
-                        <button type="submit" id="cancel-run" class="rounded-md bg-red-700 px-3 py-1.5 text-sm font-medium text-white">"Cancel"</button>
-                    </form>
-                })}
-                {failed.then(|| view! {
-                    <form method="post" action=format!("/ui/runs/{id}/retry")>
-                        <input type="hidden" name="steps" value="failed" />
-                        <button type="submit" id="rerun-failed" class="rounded-md bg-orange-700 px-3 py-1.5 text-sm font-medium text-white">"Re-run failed"</button>
-                    </form>
-                })}
-                {(!running).then(|| view! {
-                    <form method="post" action=format!("/ui/runs/{id}/retry")>
-                        <input type="hidden" name="steps" value="all" />
-                        <button type="submit" id="rerun-all" class="rounded-md border border-stone-300 px-3 py-1.5 text-sm dark:border-stone-700">"Re-run all"</button>
-                    </form>
-                })}
-            </div>
-        })}
         <Dag detail width=graph_width height=graph_height run=id selected />
     }
 }
@@ -202,7 +222,11 @@ fn RunTables(page: RunPage) -> impl IntoView {
         ..
     } = page;
     let running = run.state == RunState::Running;
-    view! { <RunSteps detail run=run.id rerun=can_run && !running all /> }
+    view! {
+        <div id="run-tables">
+            <RunSteps detail run=run.id rerun=can_run && !running all />
+        </div>
+    }
 }
 
 /// Where a run of a pull request from a fork stands: its steps get no

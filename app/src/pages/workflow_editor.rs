@@ -64,6 +64,9 @@ fn WorkflowLoader(new: bool) -> impl IntoView {
     }
 }
 
+/// The editor's textarea (the draft graph follows what is typed in it).
+const SOURCE_ID: &str = "workflow-source";
+
 #[component]
 fn Workflow(page: WorkflowPage) -> impl IntoView {
     let WorkflowPage {
@@ -94,7 +97,6 @@ fn Workflow(page: WorkflowPage) -> impl IntoView {
         name.clone().unwrap_or_default()
     );
     let marked: Vec<usize> = problems.iter().map(|p| p.line).collect();
-    let typed = RwSignal::new(source.clone());
     let has_problems = !problems.is_empty();
     // After a failed save of a new workflow, the name typed comes back in
     // the address (the draft itself is kept by the server).
@@ -127,8 +129,12 @@ fn Workflow(page: WorkflowPage) -> impl IntoView {
                     <input name="name" required=true value=name.clone().unwrap_or(typed_name) readonly=name.is_some()
                         class="rounded-md border border-stone-300 px-2 py-1 font-mono dark:border-stone-700 dark:bg-stone-900" />
                 </label>
-                <CodeEditor name="source" id="workflow-source" label="The workflow, in YAML" source readonly=!can_edit
-                    marked=marked described_by=has_problems.then_some("problems") typed />
+                // Erased: with the island's wrapper the page's view type
+                // nests past the compiler's query depth.
+                {view! {
+                    <CodeEditor name="source".to_owned() id=SOURCE_ID.to_owned() label="The workflow, in YAML".to_owned() source=source.clone() readonly=!can_edit
+                        marked=marked described_by=has_problems.then(|| "problems".to_owned()) />
+                }.into_any()}
                 {can_edit.then(|| view! {
                     <button type="submit" class="mt-2 rounded-md bg-orange-700 px-4 py-2 text-sm font-medium text-white">"Save"</button>
                 })}
@@ -140,21 +146,28 @@ fn Workflow(page: WorkflowPage) -> impl IntoView {
                 <Chart recent />
             </div>
         </div>
-        <LiveGraph project=project.id source=typed.get_untracked() graph typed />
+        {view! { <LiveGraph project=project.id source graph /> }.into_any()}
         <VersionHistory page=here versions compare />
     }
 }
 
 /// The graph of the text in the editor, drawn again a moment after typing
 /// stops (the server reads the text: the browser carries no YAML parser).
-/// While the text does not load, the last graph stays, marked as such.
-#[component]
-fn LiveGraph(
-    project: i64,
-    source: String,
-    graph: Option<GraphView>,
-    typed: RwSignal<String>,
-) -> impl IntoView {
+/// While the text does not load, the last graph stays, marked as such. An
+/// island: it hears the editor's typing as the `input` events of the
+/// textarea `#SOURCE_ID`, which bubble up to the window.
+#[island]
+fn LiveGraph(project: i64, source: String, graph: Option<GraphView>) -> impl IntoView {
+    let typed = RwSignal::new(source.clone());
+    let _typing = window_event_listener(leptos::ev::input, move |ev| {
+        use leptos::wasm_bindgen::JsCast;
+        let area = ev
+            .target()
+            .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlTextAreaElement>().ok());
+        if let Some(area) = area.filter(|a| a.id() == SOURCE_ID) {
+            typed.set(area.value());
+        }
+    });
     let shown = RwSignal::new(graph);
     let stale = RwSignal::new(false);
     let asked = StoredValue::new(source);

@@ -125,11 +125,13 @@ async fn runs_across_projects(backend: Backend) {
     let (status, edited) = alice
         .raw(
             "GET",
-            "/runs?state=%3C%2Fscript%3E%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E&cursor=1%20OR%201&project=x",
+            "/runs?state=%22%3E%3C%2Fscript%3E%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E&cursor=1%20OR%201&project=x%22%27%3E",
             None,
         )
         .await;
     assert_eq!(status, 200, "{edited}");
+    // Neither in the markup nor in the list's island data (an attribute
+    // the quote would end).
     assert!(!edited.contains("<img src=x"), "{edited}");
     assert!(edited.contains(&format!("href=\"/runs/{ok}\"")), "{edited}");
     // A project's runs page: the same filters, typed; a value the form does
