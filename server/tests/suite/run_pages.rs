@@ -15,6 +15,14 @@ fn rows(page: &str) -> usize {
 }
 
 /// Everything inside the page's `<script>` elements.
+/// The data of the page's islands (their props, in attributes).
+fn island_data(page: &str) -> String {
+    page.split("data-props=\"")
+        .skip(1)
+        .filter_map(|s| s.split_once('"').map(|(inside, _)| inside))
+        .collect()
+}
+
 fn scripts(page: &str) -> String {
     page.split("<script")
         .skip(1)
@@ -47,6 +55,11 @@ async fn a_finished_runs_page_is_drawn_once_and_shows_each_viewer_their_own() {
     assert!(
         !scripts(&first).contains("task_000"),
         "no task in the hydration data"
+    );
+    let islands = island_data(&first);
+    assert!(
+        !islands.is_empty() && !islands.contains("task_000"),
+        "no task in the islands' data: {islands}"
     );
     assert_eq!(rows(&alice.page(&format!("{path}?steps=all")).await), 120);
     // Anything else asks for nothing more, and is not echoed.
