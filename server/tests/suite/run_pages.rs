@@ -3,7 +3,8 @@
 //! of them on asking; a finished run's page, kept for the next view, still
 //! shows each viewer their own rights, and a re-run or its workflow's
 //! deletion is seen at once; the
-//! browser's own fetch of the data gets it whole.
+//! browser's own fetch of the data gets it whole; a hostile log stays text
+//! in the page and in the log island's data.
 
 use serde_json::json;
 
@@ -143,4 +144,25 @@ async fn a_finished_runs_page_is_drawn_once_and_shows_each_viewer_their_own() {
     assert_eq!(status, 204, "{body}");
     assert!(alice.page(&path).await.contains("(deleted workflow)"));
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_hostile_log_stays_text_in_the_page_and_in_its_island_data() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (alice, project) = owner(&app).await;
+    // The log viewer's first chunk is drawn as rows and also goes, as JSON,
+    // into its island's data: an attribute a quote would end.
+    let source = "tasks:\n  talk:\n    run: |\n      echo '\"><img src=x onerror=alert(1)>'\n      echo '</script><script>alert(2)</script>'\n";
+    assert_eq!(save(&alice, project, "hostile", source).await.0, 200);
+    let run = start(&alice, project, "hostile", json!({})).await;
+    assert_eq!(wait_end(&alice, run).await["state"], "success");
+
+    let page = alice.page(&format!("/runs/{run}?step=talk")).await;
+    assert!(page.contains("id=\"log\""), "the log is open: {page}");
+    assert!(
+        island_data(&page).contains("onerror=alert(1)"),
+        "the first chunk is in the log island's data"
+    );
+    assert!(!page.contains("<img src=x"), "{page}");
+    assert!(!page.contains("<script>alert(2)"), "{page}");
 }
