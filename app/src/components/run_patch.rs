@@ -1,8 +1,9 @@
 //! Keeping a run's drawn graph and steps table current in the browser: a
 //! step's new state on its box and its row, the selected box, the graph's
-//! zoom, and at the run's end its parts drawn again by the server. They are drawn once (see `drawn_part`), by the server on a page
-//! load; a run of 500 tasks would otherwise need 500 reactive boxes and
-//! rows and their data twice in the page. On the server these do nothing.
+//! zoom, and at the run's end its parts drawn again by the server. They
+//! are drawn once (see `drawn_part`), by the server on a page load; a run
+//! of 500 tasks would otherwise need 500 reactive boxes and rows and their
+//! data twice in the page. On the server these do nothing.
 
 #[cfg(feature = "hydrate")]
 #[cfg(feature = "hydrate")]

@@ -132,7 +132,7 @@ fn Workflow(page: WorkflowPage) -> impl IntoView {
                 // Erased: with the island's wrapper the page's view type
                 // nests past the compiler's query depth.
                 {view! {
-                    <CodeEditor name="source".to_owned() id=SOURCE_ID.to_owned() label="The workflow, in YAML".to_owned() source=source.clone() readonly=!can_edit
+                    <CodeEditor name="source".to_owned() id=SOURCE_ID.to_owned() label="The workflow, in YAML".to_owned() source readonly=!can_edit
                         marked=marked described_by=has_problems.then(|| "problems".to_owned()) />
                 }.into_any()}
                 {can_edit.then(|| view! {
@@ -146,7 +146,7 @@ fn Workflow(page: WorkflowPage) -> impl IntoView {
                 <Chart recent />
             </div>
         </div>
-        {view! { <LiveGraph project=project.id source graph /> }.into_any()}
+        {view! { <LiveGraph project=project.id graph /> }.into_any()}
         <VersionHistory page=here versions compare />
     }
 }
@@ -155,38 +155,44 @@ fn Workflow(page: WorkflowPage) -> impl IntoView {
 /// stops (the server reads the text: the browser carries no YAML parser).
 /// While the text does not load, the last graph stays, marked as such. An
 /// island: it hears the editor's typing as the `input` events of the
-/// textarea `#SOURCE_ID`, which bubble up to the window.
+/// textarea `#SOURCE_ID`, which bubble up to the window. It is not given
+/// the text (the textarea holds it already): until something is typed
+/// there is nothing to draw again.
 #[island]
-fn LiveGraph(project: i64, source: String, graph: Option<GraphView>) -> impl IntoView {
-    let typed = RwSignal::new(source.clone());
+fn LiveGraph(project: i64, graph: Option<GraphView>) -> impl IntoView {
+    let typed = RwSignal::new(None::<String>);
     let _typing = window_event_listener(leptos::ev::input, move |ev| {
         use leptos::wasm_bindgen::JsCast;
         let area = ev
             .target()
             .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlTextAreaElement>().ok());
         if let Some(area) = area.filter(|a| a.id() == SOURCE_ID) {
-            typed.set(area.value());
+            typed.set(Some(area.value()));
         }
     });
     let shown = RwSignal::new(graph);
     let stale = RwSignal::new(false);
-    let asked = StoredValue::new(source);
+    let asked = StoredValue::new(None::<String>);
     Effect::new(move |_| {
-        let text = typed.get();
+        let Some(text) = typed.get() else {
+            return;
+        };
         set_timeout(
             move || {
                 // The page may be gone by now (its signals disposed): then nothing.
-                let settled = typed.try_with_untracked(|now| *now == text) == Some(true);
-                if !settled || asked.try_with_value(|a| *a == text) != Some(false) {
+                let settled =
+                    typed.try_with_untracked(|now| now.as_ref() == Some(&text)) == Some(true);
+                let new = asked.try_with_value(|a| a.as_ref() != Some(&text)) == Some(true);
+                if !settled || !new {
                     return;
                 }
-                asked.set_value(text.clone());
+                asked.set_value(Some(text.clone()));
                 leptos::task::spawn_local(async move {
                     let Ok(Ok(found)) = draft_graph(project, text.clone()).await else {
                         return;
                     };
                     // Only the answer for the latest text asked about counts.
-                    if asked.try_with_value(|a| *a == text) == Some(true) {
+                    if asked.try_with_value(|a| a.as_ref() == Some(&text)) == Some(true) {
                         stale.try_set(found.is_none());
                         if found.is_some() {
                             shown.try_set(found);
