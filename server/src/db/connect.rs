@@ -8,9 +8,11 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::str::FromStr;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use kiln_core::{DatabaseKind, DatabaseUrl};
 use sea_orm::{DatabaseConnection, SqlxMySqlConnector, SqlxPostgresConnector, SqlxSqliteConnector};
 use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
+use sqlx::pool::PoolConnectionMetadata;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -101,6 +103,10 @@ impl Database {
                 };
                 let pool = SqlitePoolOptions::new()
                     .max_connections(max_connections)
+                    // A connection to a local file cannot have been dropped
+                    // by a peer: sqlx's ping before each use was a round trip
+                    // to the connection's thread for every statement.
+                    .test_before_acquire(false)
                     .acquire_timeout(settings.connect_timeout)
                     .after_connect(|conn, _| Box::pin(super::sqlite_busy::install(conn)))
                     .connect_with(options)
@@ -111,6 +117,8 @@ impl Database {
             DatabaseKind::Postgres => Pool::Postgres(
                 PgPoolOptions::new()
                     .max_connections(settings.max_connections)
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| ping_if_idle(conn, meta))
                     .acquire_timeout(settings.connect_timeout)
                     .connect(url.expose())
                     .await
@@ -119,6 +127,8 @@ impl Database {
             DatabaseKind::MySql => Pool::MySql(
                 MySqlPoolOptions::new()
                     .max_connections(settings.max_connections)
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| ping_if_idle(conn, meta))
                     .acquire_timeout(settings.connect_timeout)
                     // InnoDB's default REPEATABLE READ takes gap locks on the
                     // job queue's `FOR UPDATE SKIP LOCKED` scans, stalling
@@ -163,6 +173,29 @@ impl Database {
             Pool::MySql(p) => p.close().await,
         }
     }
+}
+
+/// How long a server connection may sit unused before it is pinged again
+/// before its next use.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// Checks a PostgreSQL or MySQL connection before use only when it sat idle
+/// for a while: that is when the server may have closed it (a restart, an
+/// idle timeout) without Kiln noticing. A connection in steady use proves
+/// itself with every statement, and a ping before each one would double the
+/// round trips of a busy pool; if it breaks mid-burst, the statement's error
+/// is what the outage handling already expects. A failed ping drops the
+/// connection and the pool tries another.
+pub fn ping_if_idle<C: sqlx::Connection>(
+    conn: &mut C,
+    meta: PoolConnectionMetadata,
+) -> BoxFuture<'_, Result<bool, sqlx::Error>> {
+    Box::pin(async move {
+        if meta.idle_for >= PING_AFTER_IDLE {
+            conn.ping().await?;
+        }
+        Ok(true)
+    })
 }
 
 /// Creates the SQLite file 0600 before SQLite does (it would use the umask,

@@ -38,6 +38,7 @@
 use sqlx::postgres::PgPoolOptions;
 
 use crate::db::Pool;
+use crate::db::connect::ping_if_idle;
 
 /// The pool the workers of one process poll and acknowledge through;
 /// `workers` is how many apalis workers share it.
@@ -49,6 +50,8 @@ pub fn pool_for_workers(pool: &Pool, workers: usize) -> Pool {
                 PgPoolOptions::new()
                     .max_connections(connections)
                     .acquire_timeout(shared.options().get_acquire_timeout())
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| ping_if_idle(conn, meta))
                     // A statement, not a startup option: connection poolers
                     // such as PgBouncer refuse unknown startup options (in
                     // session mode; see above for transaction mode).

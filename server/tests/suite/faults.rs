@@ -6,7 +6,8 @@
 //! `Retry-After` and `/readyz` 503; a step that ends meanwhile keeps its
 //! real outcome, and the workers run again once it is back. A step waiting
 //! long in its queue keeps exactly one job; one whose job was lost gets a
-//! new one.
+//! new one. Connections the database server dropped while they sat in the
+//! pool are replaced before use.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
@@ -293,3 +294,60 @@ async fn a_waiting_step_keeps_one_job(backend: Backend) {
     app.stop().await;
 }
 on_all_backends!(a_waiting_step_keeps_one_job);
+
+/// The pool pings a PostgreSQL or MySQL connection before use only once it
+/// sat idle a second (a ping before every statement doubled the round
+/// trips). Connections the database server dropped while they sat idle are
+/// then found before use and replaced: requests after it go on as usual.
+async fn connections_dropped_while_idle_are_replaced(backend: Backend) {
+    use sqlx::Connection;
+
+    let app = TestApp::spawn(backend).await;
+    let alice = app.browser();
+    alice.sign_up("alice").await;
+    assert_eq!(alice.get("/api/v1/me").await.0, 200);
+    let name = app.db.url.rsplit('/').next().unwrap().to_owned();
+    let dropped = match backend {
+        Backend::Postgres => {
+            let mut admin = sqlx::PgConnection::connect(crate::common::POSTGRES_ADMIN)
+                .await
+                .unwrap();
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+            )
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap()
+        }
+        Backend::MySql => {
+            let mut admin = sqlx::MySqlConnection::connect(crate::common::MYSQL_ADMIN)
+                .await
+                .unwrap();
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()",
+            )
+            .bind(&name)
+            .fetch_all(&mut admin)
+            .await
+            .unwrap();
+            for id in &ids {
+                // One may have ended on its own in between.
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("KILL {id}")))
+                    .execute(&mut admin)
+                    .await;
+            }
+            i64::try_from(ids.len()).unwrap()
+        }
+        Backend::Sqlite => unreachable!("a file has no server to drop connections"),
+    };
+    assert!(dropped > 0, "the server's connections were dropped");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    for _ in 0..5 {
+        let (status, body) = alice.get("/api/v1/me").await;
+        assert_eq!(status, 200, "{body}");
+    }
+    app.stop().await;
+}
+on_backends!(connections_dropped_while_idle_are_replaced: postgres => Postgres, mysql => MySql);
