@@ -27,8 +27,28 @@ impl DbSessionStore {
     }
 }
 
-fn backend(error: impl std::fmt::Display) -> session_store::Error {
-    session_store::Error::Backend(error.to_string())
+/// What a store error's text starts with when the database could not be
+/// reached: tower-sessions keeps only the text of a store's errors, and the
+/// caller must still tell an outage (503) from a failed statement (500).
+const UNREACHABLE: &str = "database unreachable: ";
+
+fn backend(error: sea_orm::DbErr) -> session_store::Error {
+    if crate::db::outage::is_unreachable(&error) {
+        session_store::Error::Backend(format!("{UNREACHABLE}{error}"))
+    } else {
+        session_store::Error::Backend(error.to_string())
+    }
+}
+
+/// The cause of a session error when it was the database that could not be
+/// reached.
+pub fn unreachable_cause(error: &tower_sessions::session::Error) -> Option<&str> {
+    match error {
+        tower_sessions::session::Error::Store(session_store::Error::Backend(text)) => {
+            text.strip_prefix(UNREACHABLE)
+        }
+        _ => None,
+    }
 }
 
 /// The row key of session `id`: the hex SHA-256 of the cookie's value.
@@ -112,5 +132,29 @@ impl SessionStore for DbSessionStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{DbErr, RuntimeErr};
+    use tower_sessions::session::Error;
+
+    use super::{backend, unreachable_cause};
+    use crate::http::error::ApiError;
+
+    /// A session read that could not reach the database answers 503 like
+    /// any other request in an outage; a failed statement stays a 500.
+    #[test]
+    fn an_outage_is_told_apart_from_a_failed_statement() {
+        let down = Error::Store(backend(DbErr::Conn(RuntimeErr::Internal(
+            "connection refused".into(),
+        ))));
+        assert!(unreachable_cause(&down).is_some_and(|cause| cause.contains("refused")));
+        assert!(matches!(ApiError::from(down), ApiError::Unavailable(_)));
+
+        let failed = Error::Store(backend(DbErr::Custom("no such table".into())));
+        assert_eq!(unreachable_cause(&failed), None);
+        assert!(matches!(ApiError::from(failed), ApiError::Internal(_)));
     }
 }

@@ -17,11 +17,14 @@ use super::error::ApiError;
 use super::state::AppState;
 use crate::accounts::users::User;
 use crate::accounts::{Principal, UserPrincipal, tokens, users};
+use crate::clock::now_ms;
 
 /// Session keys.
 const USER_ID: &str = "user_id";
 const AUTH_EPOCH: &str = "auth_epoch";
 const CSRF_TOKEN: &str = "csrf_token";
+/// When the session's idle expiry was last pushed forward, Unix ms.
+const RENEWED_AT_MS: &str = "renewed_at_ms";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -64,15 +67,17 @@ pub async fn principal_of(state: &AppState, request: &Parts) -> Result<Principal
 
 /// The user a session belongs to, unless their password changed since.
 async fn session_user(state: &AppState, session: &Session) -> Result<Option<User>, ApiError> {
-    let internal = |e: tower_sessions::session::Error| ApiError::Internal(Box::new(e));
-    let Some(id) = session.get::<i64>(USER_ID).await.map_err(internal)? else {
+    let Some(id) = session.get::<i64>(USER_ID).await? else {
         return Ok(None);
     };
-    let epoch = session.get::<i64>(AUTH_EPOCH).await.map_err(internal)?;
+    let epoch = session.get::<i64>(AUTH_EPOCH).await?;
     match users::get(&state.db.conn, id).await? {
-        Some(user) if Some(user.auth_epoch) == epoch => Ok(Some(user)),
+        Some(user) if Some(user.auth_epoch) == epoch => {
+            keep_alive(session, state.config.session_idle_minutes).await?;
+            Ok(Some(user))
+        }
         _ => {
-            session.flush().await.map_err(internal)?;
+            session.flush().await?;
             Ok(None)
         }
     }
@@ -103,10 +108,7 @@ async fn check_csrf(
         CsrfVerdict::NeedToken => {
             let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
             let expected = match session {
-                Some(session) => session
-                    .get::<String>(CSRF_TOKEN)
-                    .await
-                    .map_err(|e| ApiError::Internal(Box::new(e)))?,
+                Some(session) => session.get::<String>(CSRF_TOKEN).await?,
                 None => None,
             };
             match (sent, expected) {
@@ -130,22 +132,42 @@ fn origin_of(url: &str) -> Option<String> {
     Some(format!("{scheme}://{authority}"))
 }
 
+/// Pushes a session in use further from its idle expiry, now and then.
+/// The session layer writes a session (its row and its cookie, with a new
+/// expiry) only when something in it changed, so a session whose user came
+/// back every day would still have ended a fixed time after sign-in. Marking
+/// it renewed at most every quarter of the idle time (an hour at most) keeps
+/// it alive while it is used, at one write an hour instead of one a request:
+/// a session then ends between 3/4 of the idle time and all of it after its
+/// last use.
+async fn keep_alive(session: &Session, idle_minutes: u64) -> Result<(), ApiError> {
+    let every_ms = i64::try_from(idle_minutes.saturating_mul(60_000) / 4)
+        .unwrap_or(i64::MAX)
+        .min(RENEW_AT_MOST_EVERY_MS);
+    let now = now_ms();
+    let renewed = session.get::<i64>(RENEWED_AT_MS).await?;
+    if renewed.is_none_or(|at| now.saturating_sub(at) >= every_ms || at > now) {
+        session.insert(RENEWED_AT_MS, now).await?;
+    }
+    Ok(())
+}
+
+/// The longest a session in use goes without its expiry pushed forward.
+const RENEW_AT_MOST_EVERY_MS: i64 = 3_600_000;
+
 /// Starts a signed-in session for `user`: a new session id (so a fixed or
 /// stolen pre-login id is worthless) and a fresh CSRF token.
 pub async fn sign_in(session: &Session, user: &User) -> Result<(), ApiError> {
-    let internal = |e: tower_sessions::session::Error| ApiError::Internal(Box::new(e));
-    session.cycle_id().await.map_err(internal)?;
-    session.insert(USER_ID, user.id).await.map_err(internal)?;
-    session
-        .insert(AUTH_EPOCH, user.auth_epoch)
-        .await
-        .map_err(internal)?;
+    session.cycle_id().await?;
+    session.insert(USER_ID, user.id).await?;
+    session.insert(AUTH_EPOCH, user.auth_epoch).await?;
     let token: String = rand::rng()
         .sample_iter(Alphanumeric)
         .take(32)
         .map(char::from)
         .collect();
-    session.insert(CSRF_TOKEN, token).await.map_err(internal)?;
+    session.insert(CSRF_TOKEN, token).await?;
+    session.insert(RENEWED_AT_MS, now_ms()).await?;
     Ok(())
 }
 
@@ -154,21 +176,18 @@ pub async fn renew_epoch(session: &Session, epoch: i64) -> Result<(), ApiError> 
     session
         .insert(AUTH_EPOCH, epoch)
         .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))
+        .map_err(ApiError::from)
 }
 
 pub async fn sign_out(session: &Session) -> Result<(), ApiError> {
-    session
-        .delete()
-        .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))
+    session.delete().await.map_err(ApiError::from)
 }
 
 pub async fn csrf_token(session: &Session) -> Result<Option<String>, ApiError> {
     session
         .get::<String>(CSRF_TOKEN)
         .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))
+        .map_err(ApiError::from)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Principal {

@@ -131,6 +131,19 @@ impl From<HookRefusal> for ApiError {
     }
 }
 
+/// A session that could not be read or written: 503 when its store could
+/// not reach the database, else a 500.
+impl From<tower_sessions::session::Error> for ApiError {
+    fn from(error: tower_sessions::session::Error) -> Self {
+        match crate::db::session_store::unreachable_cause(&error) {
+            Some(cause) => ApiError::Unavailable(sea_orm::DbErr::Conn(
+                sea_orm::RuntimeErr::Internal(cause.to_owned()),
+            )),
+            None => ApiError::Internal(Box::new(error)),
+        }
+    }
+}
+
 impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         match error {
