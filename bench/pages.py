@@ -14,6 +14,12 @@ SITE = "none"
 # PAGES_STATEMENTS=1 (with the server's statement log in PAGES_LOG): count
 # each page's database statements instead of loading it.
 LOG = os.environ.get("PAGES_LOG") if os.environ.get("PAGES_STATEMENTS") == "1" else None
+# PAGES_ONLY=/,/runs loads only those pages (by path, as listed below).
+ONLY = [p for p in os.environ.get("PAGES_ONLY", "").split(",") if p]
+# PAGES_PERF=DIR records the server (PAGES_PID) under `perf` while each page
+# is loaded, with call graphs, one DIR/<n>.data per page: for a build that
+# keeps its symbols (see bench/pages).
+PERF = os.environ.get("PAGES_PERF")
 print = functools.partial(print, flush=True)
 
 
@@ -75,8 +81,10 @@ pages = [
     (f"/runs/{big} (500 tasks)", cookie),
     ("/no-such-page", cookie),
 ]
-for label, who in pages:
+for n, (label, who) in enumerate(pages):
     path = label.split(" ")[0]
+    if ONLY and path not in ONLY and label not in ONLY:
+        continue
     headers = {"Accept-Encoding": ENCODINGS, "Sec-Fetch-Site": SITE} | ({"Cookie": who} if who else {})
     req = urllib.request.Request(BASE + path, headers=headers)
     try:
@@ -91,7 +99,18 @@ for label, who in pages:
             "-H", f"Accept-Encoding: {ENCODINGS}", "-H", f"Sec-Fetch-Site: {SITE}"]
     if who:
         args += ["-H", f"Cookie: {who}"]
+    perf = None
+    if PERF:
+        os.makedirs(PERF, exist_ok=True)
+        perf = subprocess.Popen(["perf", "record", "-q", "-F", "499", "--call-graph", "dwarf,32768",
+                                 "-p", os.environ["PAGES_PID"], "-o", f"{PERF}/{n:02d}.data"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
     out = subprocess.run(args + [BASE + path], capture_output=True, text=True).stdout
+    if perf:
+        perf.send_signal(2)
+        perf.wait()
+        print(f"  perf: {PERF}/{n:02d}.data")
     pick = lambda key: next((l.split()[1] for l in out.splitlines() if l.strip().startswith(key)), "?")
     p99 = pick("99%")
     print(f"GET {label}: {status}, {len(body):,} bytes as {encoding}; "
