@@ -38,6 +38,7 @@ mod sandbox;
 mod sandboxed_steps;
 mod schedules;
 mod schedules_exactly_once;
+mod session_expiry;
 mod shell;
 mod short_logs;
 mod site_assets;
