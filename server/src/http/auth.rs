@@ -146,6 +146,8 @@ async fn keep_alive(session: &Session, idle_minutes: u64) -> Result<(), ApiError
         .min(RENEW_AT_MOST_EVERY_MS);
     let now = now_ms();
     let renewed = session.get::<i64>(RENEWED_AT_MS).await?;
+    // A mark in the future (another server's clock, or this one set back)
+    // is replaced rather than trusted for as long as it claims.
     if renewed.is_none_or(|at| now.saturating_sub(at) >= every_ms || at > now) {
         session.insert(RENEWED_AT_MS, now).await?;
     }

@@ -105,8 +105,7 @@ pub(super) async fn change_password(
             renew_epoch(&session, changed.epoch).await?;
             session
                 .insert(ACCOUNT_NOTICE, credentials::describe(changed))
-                .await
-                .map_err(|e| ApiError::Internal(Box::new(e)))?;
+                .await?;
             Ok("/account".to_owned())
         },
     )
@@ -143,10 +142,7 @@ pub(super) async fn create_token(
                 },
             )
             .await?;
-            session
-                .insert(NEW_TOKEN_SECRET, secret)
-                .await
-                .map_err(|e| ApiError::Internal(Box::new(e)))?;
+            session.insert(NEW_TOKEN_SECRET, secret).await?;
             Ok("/account".to_owned())
         },
     )

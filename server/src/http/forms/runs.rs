@@ -77,7 +77,7 @@ pub(super) async fn save_workflow(
                 problems,
             };
             if let Err(e) = session.insert(WORKFLOW_DRAFT, draft).await {
-                return ApiError::Internal(Box::new(e)).into_response();
+                return ApiError::from(e).into_response();
             }
             super::back(&page, "workflow", error.into(), &[("name", name)])
         }
