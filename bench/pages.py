@@ -1,6 +1,6 @@
 """Every dashboard page under load (see bench/pages).
 Usage: python3 bench/pages.py URL"""
-import functools, os, subprocess, sys, time, urllib.error, urllib.request
+import functools, os, resource, subprocess, sys, time, urllib.error, urllib.request
 
 from kiln_api import owner_of_project, session_cookie
 
@@ -40,6 +40,18 @@ def statements(url, headers):
         with open(LOG) as f:
             counts.append(f.read().count("sqlx::query") - before)
     return min(counts)
+
+
+def server_cpu():
+    """The server's CPU time so far (user and system), in seconds."""
+    fields = open(f"/proc/{os.environ['PAGES_PID']}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu():
+    """The CPU time of this script's finished children (wrk), in seconds."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def chain_of_layers(layers, width):
@@ -106,15 +118,21 @@ for n, (label, who) in enumerate(pages):
                                  "-p", os.environ["PAGES_PID"], "-o", f"{PERF}/{n:02d}.data"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
+    server_before, wrk_before = server_cpu(), children_cpu()
     out = subprocess.run(args + [BASE + path], capture_output=True, text=True).stdout
+    server_spent, wrk_spent = server_cpu() - server_before, children_cpu() - wrk_before
     if perf:
         perf.send_signal(2)
         perf.wait()
         print(f"  perf: {PERF}/{n:02d}.data")
     pick = lambda key: next((l.split()[1] for l in out.splitlines() if l.strip().startswith(key)), "?")
     p99 = pick("99%")
+    served = next((int(l.split()[0]) for l in out.splitlines() if " requests in " in l), 0)
     print(f"GET {label}: {status}, {len(body):,} bytes as {encoding}; "
           f"p50 {pick('50%')}, p99 {p99}, {pick('Requests/sec')} req/s (wrk -c{CONNECTIONS} {DURATION})")
+    if served:
+        print(f"  CPU a view: server {1000 * server_spent / served:.2f} ms, "
+              f"wrk {1000 * wrk_spent / served:.2f} ms")
 print("every page signed in (its owner), but /login signed out")
 # What Chromium fetches on a first visit to each run page (issue 14 asks
 # at most 250 KB): the HTML as the server now sends it, and the assets.
