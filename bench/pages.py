@@ -43,8 +43,12 @@ def statements(url, headers):
 
 
 def server_cpu():
-    """The server's CPU time so far (user and system), in seconds."""
-    fields = open(f"/proc/{os.environ['PAGES_PID']}/stat").read().rsplit(")", 1)[1].split()
+    """The server's CPU time so far (user and system), in seconds; 0 when
+    this script was started without the server's PAGES_PID."""
+    pid = os.environ.get("PAGES_PID")
+    if not pid:
+        return 0.0
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -130,7 +134,7 @@ for n, (label, who) in enumerate(pages):
     served = next((int(l.split()[0]) for l in out.splitlines() if " requests in " in l), 0)
     print(f"GET {label}: {status}, {len(body):,} bytes as {encoding}; "
           f"p50 {pick('50%')}, p99 {p99}, {pick('Requests/sec')} req/s (wrk -c{CONNECTIONS} {DURATION})")
-    if served:
+    if served and os.environ.get("PAGES_PID"):
         print(f"  CPU a view: server {1000 * server_spent / served:.2f} ms, "
               f"wrk {1000 * wrk_spent / served:.2f} ms")
 print("every page signed in (its owner), but /login signed out")
