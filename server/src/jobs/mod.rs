@@ -20,6 +20,7 @@ pub mod mysql;
 pub mod notifier;
 pub mod persisted_queue;
 pub mod postgres;
+pub mod postgres_ack;
 pub mod queue;
 mod sqlite_plans;
 pub mod steps;

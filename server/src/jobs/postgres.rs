@@ -1,12 +1,13 @@
 //! PostgreSQL's queue: apalis-postgres' tables, its `get_jobs` function, its
-//! statements (its public `queries`) and its LISTEN/NOTIFY trigger, driven
-//! through `persisted_queue` so that an acknowledgement or a push is one
+//! statements (its public `queries`; the acknowledgement is Kiln's, see
+//! `postgres_ack`) and its LISTEN/NOTIFY trigger, driven through
+//! `persisted_queue` so that a job's acknowledgement or a push is one
 //! statement in autocommit. apalis-postgres' own persistence wraps each in
 //! `BEGIN` and `COMMIT`: three statements where one does, for every job's
-//! acknowledgement and every push. Each is atomic on its own: the
-//! acknowledgement one `UPDATE … FROM`, a push one `INSERT … SELECT FROM
-//! UNNEST` (a push retried after it did commit is refused by the job's
-//! idempotency key).
+//! acknowledgement and every push. Each is atomic on its own: an
+//! acknowledgement one `UPDATE` of one job, a push one `INSERT … SELECT
+//! FROM UNNEST` (a push retried after it did commit is refused by the
+//! job's idempotency key).
 //!
 //! The fetch keeps its transaction. In autocommit, `get_jobs` would commit
 //! its claim before the rows reach the worker; a fetch dropped at shutdown,
@@ -192,7 +193,7 @@ impl Persistence for PgPersistence {
         }
         let mut conn = self.pool.acquire().await?;
         if !acks.is_empty() {
-            queries::handle_results(&mut *conn, &acks, worker.name()).await?;
+            super::postgres_ack::acknowledge(&mut conn, &acks, worker.name()).await?;
         }
         if !locks.is_empty() {
             queries::lock_tasks(&mut *conn, &locks, worker.name()).await?;

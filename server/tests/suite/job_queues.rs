@@ -3,7 +3,8 @@
 //! and statements, one round trip each). On both, every job pushed runs
 //! exactly once even with two competing workers, a failing job is retried
 //! up to its attempt limit, and jobs held by a worker that stopped
-//! heart-beating go back to the queue.
+//! heart-beating go back to the queue. On PostgreSQL an acknowledgement
+//! finds its job by id, whatever the planner's statistics.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
@@ -268,3 +269,115 @@ async fn jobs_of_a_silent_worker_go_back_to_the_queue(backend: Backend) {
 on_backends!(each_job_runs_once_across_competing_workers: mysql => MySql, postgres => Postgres);
 on_backends!(a_failing_job_is_retried_up_to_its_limit: mysql => MySql, postgres => Postgres);
 on_backends!(jobs_of_a_silent_worker_go_back_to_the_queue: mysql => MySql, postgres => Postgres);
+
+/// The plan of Kiln's acknowledgement on PostgreSQL, as `mode` (a
+/// `plan_cache_mode`) makes it for `payload` and worker `w`.
+async fn ack_plan(pool: &sqlx::PgPool, mode: &str, payload: &str) -> String {
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "SET plan_cache_mode = {mode}; PREPARE kiln_ack(text, text) AS {ACK}",
+        ACK = kiln_server::jobs::postgres_ack::ACK
+    )))
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    let explain = format!(
+        "EXPLAIN EXECUTE kiln_ack('{}', 'w')",
+        payload.replace('\'', "''")
+    );
+    let lines: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(explain))
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::raw_sql("DEALLOCATE kiln_ack; RESET plan_cache_mode")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    lines.join("\n")
+}
+
+/// Kiln's acknowledgement on PostgreSQL finds its job by id, however many
+/// finished jobs the worker still marks, with no statistics (a new table,
+/// or a worker newer than the last `ANALYZE`) and with them.
+/// apalis-postgres' own statement plans both cases as scans (of every job
+/// the worker marks, then of the table), so each acknowledgement cost
+/// more as the queue's history grew. Only the worker's own jobs are
+/// marked done, each with its attempt and result.
+#[tokio::test]
+async fn postgres_acknowledgements_find_jobs_by_id() {
+    let db = TestDb::create(Backend::Postgres).await;
+    let database = migrated(&db).await;
+    let Pool::Postgres(pool) = &database.pool else {
+        unreachable!("a PostgreSQL database")
+    };
+    for sql in [
+        "ALTER TABLE apalis.jobs SET (autovacuum_enabled = off)",
+        "INSERT INTO apalis.workers (id, worker_type, storage_name, last_seen) \
+         VALUES ('w', 'q', 'test', NOW()), ('other', 'q', 'test', NOW())",
+        // What a worker that has run a while leaves: its mark on every
+        // job it finished.
+        "INSERT INTO apalis.jobs (job, id, job_type, status, lock_by, lock_at, attempts) \
+         SELECT '\\x00', 'old' || g, 'q', 'Done', 'w', NOW(), 1 FROM generate_series(1, 20000) AS g",
+        "INSERT INTO apalis.jobs (job, id, job_type, status, lock_by, lock_at, attempts) \
+         VALUES ('\\x00', 'mine', 'q', 'Running', 'w', NOW(), 0), \
+                ('\\x00', 'theirs', 'q', 'Running', 'other', NOW(), 0)",
+    ] {
+        sqlx::query(sql).execute(pool).await.unwrap();
+    }
+    let payloads: Vec<apalis_postgres::queries::ResultPayload> = ["theirs", "mine"]
+        .iter()
+        .map(|id| {
+            serde_json::from_value(serde_json::json!({
+                "task_id": id, "attempt": 1, "status": "Done", "result": {"Ok": null}
+            }))
+            .unwrap()
+        })
+        .collect();
+    let refs: Vec<&apalis_postgres::queries::ResultPayload> = payloads.iter().collect();
+    let one = serde_json::to_string(refs[1]).unwrap();
+
+    for statistics in ["none", "analyzed"] {
+        if statistics == "analyzed" {
+            sqlx::query("ANALYZE apalis.jobs")
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        for mode in ["force_custom_plan", "force_generic_plan"] {
+            let plan = ack_plan(pool, mode, &one).await;
+            let case = format!("{statistics}, {mode}");
+            assert!(
+                plan.contains("Index Scan using jobs_pkey"),
+                "{case}: {plan}"
+            );
+            for scan in ["idx_apalis_jobs_lock_by", "lidx", "Seq Scan", "Bitmap"] {
+                assert!(!plan.contains(scan), "{case} uses {scan}: {plan}");
+            }
+        }
+    }
+
+    let mut conn = pool.acquire().await.unwrap();
+    let done = kiln_server::jobs::postgres_ack::acknowledge(&mut conn, &refs, "w")
+        .await
+        .unwrap();
+    assert_eq!(done, 1);
+    let rows: Vec<(String, String, i32, Option<String>)> = sqlx::query_as(
+        "SELECT id, status, attempts, last_result::text FROM apalis.jobs \
+         WHERE id IN ('mine', 'theirs') ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (
+                "mine".into(),
+                "Done".into(),
+                1,
+                Some(r#"{"Ok": null}"#.into())
+            ),
+            ("theirs".into(), "Running".into(), 0, None),
+        ]
+    );
+}
