@@ -41,7 +41,7 @@ pub async fn acknowledge(
     worker: &str,
 ) -> Result<u64, apalis_postgres::Error> {
     let mut ordered = results.to_vec();
-    ordered.sort_by(|a, b| a.task_id().to_string().cmp(&b.task_id().to_string()));
+    ordered.sort_by_key(|result| result.task_id().to_string());
     let mut done = 0;
     for result in ordered {
         let payload = serde_json::to_string(result).map_err(apalis_postgres::Error::JsonError)?;
