@@ -31,9 +31,11 @@ use crate::db::{Database, Pool};
 
 /// Fallback poll: catches jobs pushed by other processes on SQLite and
 /// MySQL (no LISTEN/NOTIFY), delayed retries, and any notification
-/// PostgreSQL's listener missed: while it reconnects, and for good once it
-/// has ended after an error (until the worker is restarted).
+/// PostgreSQL's listener missed while it was not listening.
 const POLL_FALLBACK: Duration = Duration::from_secs(2);
+/// How long PostgreSQL's listener waits before it listens again, once it
+/// has ended.
+const RELISTEN_PAUSE: Duration = Duration::from_secs(1);
 /// PostgreSQL's fallback is shorter; a wake-up used up by a fetch already
 /// in flight makes that fetch run again (see `wakeups`), not wait for this.
 const POSTGRES_POLL_FALLBACK: Duration = Duration::from_millis(500);
@@ -101,8 +103,35 @@ fn woken_postgres(
 ) -> Strategy {
     let pushes = source(notifier.subscribe(queue, wakes));
     let count = wakes.clone();
-    let notified = source(Pubsub::new(pool.clone(), queue.to_owned()).map(move |_| count.bump()));
+    let notified = source(
+        notifications(pool.clone(), queue.to_owned(), RELISTEN_PAUSE).map(move |()| count.bump()),
+    );
     Strategy::new().stream(merged(vec![pushes, notified], POSTGRES_POLL_FALLBACK))
+}
+
+/// Jobs pushed to `queue` by any process, as LISTEN/NOTIFY tells them.
+/// apalis-postgres' listener ends for good when its connection cannot be
+/// made (the database is away when it starts, or when it has to start
+/// again); this one listens again after `pause`, for as long as it is
+/// polled, so a worker that lived through an outage hears other machines'
+/// pushes again instead of waiting for the fallback poll from then on.
+/// Only notifications come out, not the listener's errors.
+fn notifications(
+    pool: sqlx::PgPool,
+    queue: String,
+    pause: Duration,
+) -> impl futures::Stream<Item = ()> + Send + Sync + 'static {
+    futures::stream::unfold(false, move |again| {
+        let (pool, queue) = (pool.clone(), queue.clone());
+        async move {
+            if again {
+                tokio::time::sleep(pause).await;
+            }
+            Some((Pubsub::new(pool, queue), true))
+        }
+    })
+    .flatten()
+    .filter_map(|notified| std::future::ready(notified.ok().map(|_| ())))
 }
 
 /// Registers a worker for `queue` running `handler` with `data`, up to
@@ -340,5 +369,39 @@ async fn push_cleanup_periodically(queue: JobQueue, shutdown: CancellationToken)
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A listener whose database hangs up on it keeps connecting again,
+    /// a pause apart, instead of ending after the first failure (what
+    /// apalis-postgres' listener alone does); it yields nothing meanwhile.
+    #[tokio::test]
+    async fn the_postgres_listener_listens_again_after_it_ends() {
+        let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = server.local_addr().unwrap().port();
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let counted = attempts.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = server.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                drop(socket);
+            }
+        });
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy(&format!("postgres://kiln@127.0.0.1:{port}/kiln"))
+            .unwrap();
+        let mut stream = Box::pin(notifications(
+            pool,
+            "q".to_owned(),
+            Duration::from_millis(20),
+        ));
+        let polled = tokio::time::timeout(Duration::from_secs(1), stream.next()).await;
+        assert!(polled.is_err(), "the stream ended or yielded: {polled:?}");
+        let made = attempts.load(Ordering::SeqCst);
+        assert!(made >= 3, "connected {made} times in 1 s");
     }
 }

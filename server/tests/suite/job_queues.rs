@@ -299,10 +299,11 @@ async fn ack_plan(pool: &sqlx::PgPool, mode: &str, payload: &str) -> String {
 /// Kiln's acknowledgement on PostgreSQL finds its job by id, however many
 /// finished jobs the worker still marks, with no statistics (a new table,
 /// or a worker newer than the last `ANALYZE`) and with them.
-/// apalis-postgres' own statement plans both cases as scans (of every job
-/// the worker marks, then of the table), so each acknowledgement cost
-/// more as the queue's history grew. Only the worker's own jobs are
-/// marked done, each with its attempt and result.
+/// apalis-postgres' own statement was planned as a scan of every job the
+/// worker marks without statistics, and of the whole table with them on
+/// a table of a few thousand jobs, so an acknowledgement cost more as the
+/// queue's history grew. Only the worker's own jobs are marked done, each
+/// with its attempt and result.
 #[tokio::test]
 async fn postgres_acknowledgements_find_jobs_by_id() {
     let db = TestDb::create(Backend::Postgres).await;
