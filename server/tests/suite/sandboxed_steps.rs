@@ -5,7 +5,8 @@
 //! timeout that reaches the shell although it runs under an init, a
 //! process limit that counts each step's own processes, a failed setup
 //! reported on the step's stderr, a killed launcher taking its steps,
-//! and abstract sockets that stay in their step.
+//! what a step leaves running gone when its end is known, and abstract
+//! sockets that stay in their step.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -135,6 +136,38 @@ async fn ends_soon(step: &ShellStep, cancel: CancellationToken, expected: Ending
         "{what}: {:?}",
         started.elapsed()
     );
+}
+
+/// What a step leaves running (in a session of its own and deaf to SIGTERM
+/// and SIGHUP, or orphaned to the step's init, holding the step's output
+/// or not) is gone by the time the step's end is known, and the shell's own exit
+/// code is the step's.
+#[tokio::test]
+async fn what_a_step_leaves_running_is_gone_when_its_end_is_known() {
+    let place = place(|_| {});
+    let tag = format!("tag-{}", uuid::Uuid::new_v4().simple());
+    let mut step = place.step(
+        10,
+        &format!(
+            "export T={tag}; \
+             setsid sh -c 'trap \"\" TERM HUP; while :; do echo tick; sleep 0.01; done' & \
+             (sh -c 'exec sleep 30' &); (sleep 30 >/dev/null 2>&1 &); sleep 0.2; exit 3"
+        ),
+    );
+    // Output still held by what was left would keep the step until then.
+    step.grace = Duration::from_secs(20);
+    let with_tag = || processes(|pid| environ(pid).contains(&tag));
+    let started = Instant::now();
+    let (ending, lines) = run_collect(&step, CancellationToken::new()).await;
+    assert_eq!(ending, Ending::Exited(3), "{lines:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(with_tag().is_empty(), "still running: {:?}", with_tag());
+    let out = text(&lines, Stream::Stdout);
+    assert!(out.iter().all(|line| line == "tick"), "{out:?}");
 }
 
 /// Cancelled before its shell exists (its init is still setting up): the

@@ -14,9 +14,10 @@
 //! the step: `scope`) and starts the step's shell (`vfork`), which enters
 //! a user namespace of its own as uid 65534 (so its process limit counts
 //! its own processes, and it can make no further namespaces) and execs.
-//! The init drops every capability and waits: when the shell ends it exits
-//! with its status, and the kernel kills whatever else is left in the
-//! namespace.
+//! The init drops every capability and waits: when the shell ends it kills
+//! whatever else is left in the namespace, reaps it, closes the step's
+//! output, tells the launcher the step's status (`early_ends`) and exits
+//! with it.
 //!
 //! Why an init and not the shell as PID 1: a PID 1 ignores every signal it
 //! has no handler for, so a step's shell would shrug off the SIGTERM of a
@@ -28,6 +29,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use kiln_core::sandbox::Network;
 use nix::libc;
 
+use super::early_ends;
 use super::protocol::{Isolation, Request};
 use super::scope;
 use super::stacks;
@@ -39,22 +41,27 @@ struct Plan<'a> {
     request: &'a Request,
     stdout: RawFd,
     stderr: RawFd,
+    /// Where the init tells the step's end (see `early_ends`).
+    ends: RawFd,
     view: step_view::View,
 }
 
 /// Starts `request` in new namespaces; its pid in the launcher's, the
 /// leader of its own process group. A failure of the setup is written to
-/// the step's stderr and the step exits 126.
+/// the step's stderr and the step exits 126. Its end is told on `ends`
+/// (the write end of `early_ends`' pipe) before the init exits.
 pub fn spawn(
     request: &Request,
     isolation: &Isolation,
     stdout: &OwnedFd,
     stderr: &OwnedFd,
+    ends: RawFd,
 ) -> Result<libc::pid_t, String> {
     let plan = Plan {
         request,
         stdout: stdout.as_raw_fd(),
         stderr: stderr.as_raw_fd(),
+        ends,
         view: step_view::prepare(isolation)?,
     };
     let mut flags =
@@ -123,10 +130,46 @@ extern "C" fn init(arg: *mut libc::c_void) -> libc::c_int {
             } else {
                 128 + libc::WTERMSIG(status)
             };
+            if end_the_rest() {
+                // SAFETY: closes the step's input and output, which nothing
+                // in the namespace holds any more.
+                unsafe {
+                    libc::close(0);
+                    libc::close(1);
+                    libc::close(2);
+                }
+                early_ends::tell(plan.ends, plan.request.id, code);
+            }
             exit(code);
         }
         if ended < 0 && errno() != libc::EINTR {
             exit(125);
+        }
+    }
+}
+
+/// Kills every other process of the step's namespace and reaps them all
+/// (again and again, so that one forked meanwhile goes too), as the
+/// kernel would once the init exits. Whether none is left: only then may
+/// the step's end be told before the init's exit. Every process here runs
+/// as the init's own user (the shell's namespace maps one id to it), in
+/// its Landlock domain or one nested in it: the init may signal them all.
+#[allow(unsafe_code)]
+fn end_the_rest() -> bool {
+    loop {
+        // SAFETY: signals every process of this PID namespace but the
+        // init; then waits for any child of the init, writing its status.
+        let ended = unsafe {
+            libc::kill(-1, libc::SIGKILL);
+            let mut status = 0;
+            libc::waitpid(-1, &mut status, 0)
+        };
+        if ended < 0 {
+            match errno() {
+                libc::EINTR => {}
+                libc::ECHILD => return true,
+                _ => return false,
+            }
         }
     }
 }
@@ -169,10 +212,17 @@ fn set_up(plan: &Plan) -> Result<(), Failure> {
         check("its output", libc::dup2(plan.stdout, 1))?;
         check("its output", libc::dup2(plan.stderr, 2))?;
         step_view::make(&plan.view)?;
-        // Nothing of the launcher's (its socket, its signals) stays open.
+        // Nothing of the launcher's (its socket, its signals) stays open
+        // but the pipe that tells the step's end, which the step's exec
+        // closes.
+        let ends =
+            libc::c_uint::try_from(plan.ends).map_err(|_| ("its descriptors", libc::EBADF))?;
+        if ends > 3 {
+            check("its descriptors", libc::close_range(3, ends - 1, 0))?;
+        }
         check(
             "its descriptors",
-            libc::close_range(3, libc::c_uint::MAX, 0),
+            libc::close_range(ends.max(2) + 1, libc::c_uint::MAX, 0),
         )?;
         // Not dumpable: a step (same user outside) may not trace its init,
         // which holds the launcher's capabilities until the shell runs.

@@ -21,6 +21,7 @@
 //! with the same setup in the child (`shell`).
 
 pub mod client;
+mod early_ends;
 mod isolate;
 pub mod protocol;
 mod resident;

@@ -1,14 +1,15 @@
 //! The resident launcher process: Kiln's binary in launcher mode, one
 //! thread, its socket to Kiln on stdin. It waits for requests and for its
-//! children's ends at once (the socket and a signalfd for SIGCHLD), starts
-//! a child per request (see `vfork`), and reports each start and each
-//! exit. It dies with
+//! children's ends at once (the socket, a signalfd for SIGCHLD and, when
+//! sandboxed, the pipe on which steps' inits tell their ends early: see
+//! `early_ends`), starts a child per request (see `vfork`), and reports
+//! each start and each end, once. It dies with
 //! the Kiln thread that started it, and its children die with it: nothing
 //! a step started outlives the Kiln process that ran it.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io::Write;
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -17,6 +18,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use nix::unistd::Pid;
 
+use super::early_ends;
 use super::isolate;
 use super::protocol::{self, Message, Reply, Request};
 use super::scope;
@@ -62,21 +64,38 @@ fn serve_until_eof(parent: i32, sandboxed: bool) -> std::io::Result<()> {
     }
     stops.thread_block()?;
     let exits = SignalFd::with_flags(&chld, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
-    // Steps started and not yet reported ended: the only processes Kiln
-    // may have signalled.
-    let mut running = HashSet::new();
+    // Only inits tell ends early; a launcher without a sandbox starts no
+    // init (the pipe is still polled, and stays empty).
+    let (told, tell) = early_ends::pipe()?;
+    // Steps started and not yet reported ended, by pid, with their
+    // request's id: the only processes Kiln may have signalled.
+    let mut running = HashMap::new();
     loop {
-        let (requests, ended) = {
+        let (requests, ended, told_ends) = {
             let mut fds = [
                 PollFd::new(socket.as_fd(), PollFlags::POLLIN),
                 PollFd::new(exits.as_fd(), PollFlags::POLLIN),
+                PollFd::new(told.as_fd(), PollFlags::POLLIN),
             ];
             match poll(&mut fds, PollTimeout::NONE) {
                 Err(nix::errno::Errno::EINTR) => continue,
                 other => other?,
             };
-            (fds[0].any().unwrap_or(false), fds[1].any().unwrap_or(false))
+            let ready = |fd: &PollFd| fd.any().unwrap_or(false);
+            (ready(&fds[0]), ready(&fds[1]), ready(&fds[2]))
         };
+        if told_ends {
+            for (id, code) in early_ends::read_all(&told)? {
+                let pid = running
+                    .iter()
+                    .find_map(|(pid, started)| (*started == id).then_some(*pid));
+                // Not running: reaped already (the record came late).
+                if let Some(pid) = pid {
+                    running.remove(&pid);
+                    report_end(&socket, pid, code)?;
+                }
+            }
+        }
         if ended {
             while exits.read_signal()?.is_some() {}
             reap(&socket, &mut running)?;
@@ -93,21 +112,21 @@ fn serve_until_eof(parent: i32, sandboxed: bool) -> std::io::Result<()> {
             std::hint::black_box(&bytes);
             match message {
                 Ok(Message::Signal { pid, signal }) => {
-                    if running.contains(&pid)
+                    if running.contains_key(&pid)
                         && let Ok(signal) = Signal::try_from(signal)
                     {
                         let _ = killpg(Pid::from_raw(pid), signal);
                     }
                 }
                 Ok(Message::Start(mut request)) => {
-                    let reply = start(&request, fds, sandboxed);
+                    let reply = start(&request, fds, sandboxed, tell.as_raw_fd());
                     for (_, value) in &mut request.env {
                         let mut value = std::mem::take(value).into_bytes();
                         value.fill(0);
                         std::hint::black_box(&value);
                     }
-                    if let Reply::Started { pid, .. } = reply {
-                        running.insert(pid);
+                    if let Reply::Started { id, pid } = reply {
+                        running.insert(pid, id);
                     }
                     protocol::send(&socket, &serde_json::to_vec(&reply)?, &[])?;
                 }
@@ -123,10 +142,11 @@ fn serve_until_eof(parent: i32, sandboxed: bool) -> std::io::Result<()> {
     }
 }
 
-/// Reports every child that has ended. Whatever a step left running in
-/// its group is killed first, while the leader's zombie still holds the
-/// group's id (so the id cannot have been reused by then).
-fn reap(socket: &UnixStream, running: &mut HashSet<i32>) -> std::io::Result<()> {
+/// Reaps every child that has ended and reports those whose init did not
+/// tell their end already. Whatever a step left running in its group is
+/// killed first, while the leader's zombie still holds the group's id (so
+/// the id cannot have been reused by then).
+fn reap(socket: &UnixStream, running: &mut HashMap<i32, u64>) -> std::io::Result<()> {
     let waiting = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG;
     loop {
         let pid = match waitid(Id::All, waiting | WaitPidFlag::WNOWAIT) {
@@ -145,17 +165,19 @@ fn reap(socket: &UnixStream, running: &mut HashSet<i32>) -> std::io::Result<()> 
             Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
             Err(error) => return Err(error.into()),
         };
-        running.remove(&pid.as_raw());
-        let reply = Reply::Exited {
-            pid: pid.as_raw(),
-            code,
-        };
-        protocol::send(socket, &serde_json::to_vec(&reply)?, &[])?;
+        if running.remove(&pid.as_raw()).is_some() {
+            report_end(socket, pid.as_raw(), code)?;
+        }
     }
 }
 
+fn report_end(socket: &UnixStream, pid: i32, code: i32) -> std::io::Result<()> {
+    let reply = Reply::Exited { pid, code };
+    protocol::send(socket, &serde_json::to_vec(&reply)?, &[])
+}
+
 /// Starts the child of one request.
-fn start(request: &Request, fds: Vec<OwnedFd>, sandboxed: bool) -> Reply {
+fn start(request: &Request, fds: Vec<OwnedFd>, sandboxed: bool, ends: RawFd) -> Reply {
     let id = request.id;
     let refuse = |message: &str| Reply::Refused {
         id,
@@ -166,7 +188,7 @@ fn start(request: &Request, fds: Vec<OwnedFd>, sandboxed: bool) -> Reply {
         Err(_) => return refuse("a start request needs stdout and stderr"),
     };
     let spawned = match (&request.isolation, sandboxed) {
-        (Some(isolation), true) => isolate::spawn(request, isolation, &stdout, &stderr)
+        (Some(isolation), true) => isolate::spawn(request, isolation, &stdout, &stderr, ends)
             .map(|pid| vfork::Spawned { pid, error: None }),
         (None, false) => vfork::spawn(
             request,
