@@ -22,6 +22,13 @@ class Api:
             text = resp.read()
             return json.loads(text) if text else None
 
+    def text(self, path):
+        """The body of a GET of `path` as text (a step's log)."""
+        req = urllib.request.Request(self.base + path)
+        req.add_header("Origin", self.base)
+        with self.opener.open(req, timeout=600) as resp:
+            return resp.read().decode("utf-8", "replace")
+
 
 def owner_of_project(base, project_slug, group_slug="bench"):
     """A new signed-in admin who owns group `group_slug` and project

@@ -1,22 +1,23 @@
 """Per-step phases of a chain or fan-out on a running Kiln, read from the
 step rows (claimed, ended) and the stamps of the step's first and last
-`[kiln]` log notes in the data directory's local logs. A step's end
+`[kiln]` log notes, read through the API (a short log is kept in the
+step's row, not in a file of the data directory). A step's end
 (`finished_at`) is when its process ended and its slot went back: reading
 its outputs, releasing its place, its last log note and recording the end
 come after it. So "cleaned -> end" is a little below zero, and in a chain
 "end -> dependent claimed" holds that bookkeeping.
 
-Usage: python3 bench/steps.py URL DATA_DIR chain|fan N
+Usage: python3 bench/steps.py URL chain|fan N
 """
 import statistics
 import sys
 import time
-from pathlib import Path
 
 from kiln_api import Api, ms
 
-BASE, DATA, KIND, N = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-call = Api(BASE).call
+BASE, KIND, N = sys.argv[1], sys.argv[2], int(sys.argv[3])
+api = Api(BASE)
+call = api.call
 
 
 def line(name, values):
@@ -43,7 +44,7 @@ print(f"{KIND} of {N}: first claim to last end {last - first:.0f} ms = {(last - 
       f"{N / (last - first) * 1000:.0f} steps/s")
 phases = {"claimed -> inputs ready": [], "inputs ready -> ran and cleaned": [], "cleaned -> end": []}
 for step in steps:
-    notes = (DATA / "logs" / str(run) / f"{step['id']}-{step['attempt']}.log").read_text().splitlines()
+    notes = api.text(f"/api/v1/runs/{run}/steps/{step['task']}/log?attempt={step['attempt']}").splitlines()
     noted = [ms(n.split(" ", 1)[0]) for n in notes if " K [kiln] " in n]
     claimed, ended = ms(step["started_at"]), ms(step["finished_at"])
     phases["claimed -> inputs ready"].append(noted[0] - claimed)
