@@ -4,7 +4,7 @@
 //! have made tokens with it; a new password must shut them out too.
 
 use kiln_core::accounts::check_password;
-use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait};
+use sea_orm::ConnectionTrait;
 
 use super::{passwords, tokens, users};
 use crate::ServiceError;
@@ -21,7 +21,7 @@ pub struct PasswordChanged {
 /// Sets a new password without asking for the old one: the operator's
 /// `kiln user reset-password`, or an admin's reset.
 pub async fn reset_password(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &(impl ConnectionTrait + crate::db::write_txn::Writer),
     id: i64,
     new_password: String,
 ) -> Result<PasswordChanged, ServiceError> {
@@ -42,7 +42,7 @@ pub async fn reset_password(
 /// The account holder changes their password, proving they know the
 /// current one.
 pub async fn change_password(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &(impl ConnectionTrait + crate::db::write_txn::Writer),
     id: i64,
     current: &str,
     new_password: String,

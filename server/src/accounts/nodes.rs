@@ -9,7 +9,7 @@ use kiln_core::accounts::{
 use sea_orm::sea_query::{Expr, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
+    QueryOrder, QuerySelect, Set,
 };
 
 use super::{Page, now};
@@ -303,7 +303,7 @@ async fn subtree(db: &impl ConnectionTrait, node: &Node) -> Result<Vec<Node>, Se
 }
 
 /// Applies changes to a node's own fields; a new slug renames the subtree.
-pub async fn update<C: ConnectionTrait + TransactionTrait>(
+pub async fn update<C: ConnectionTrait + crate::db::write_txn::Writer>(
     db: &C,
     node: &Node,
     changes: NodeChanges,
@@ -361,7 +361,7 @@ pub async fn update<C: ConnectionTrait + TransactionTrait>(
 }
 
 /// Moves `node` under `new_parent` (a group; `None` = top level, groups only).
-pub async fn move_to<C: ConnectionTrait + TransactionTrait>(
+pub async fn move_to<C: ConnectionTrait + crate::db::write_txn::Writer>(
     db: &C,
     node: &Node,
     new_parent: Option<&Node>,
@@ -451,7 +451,7 @@ async fn relocate(
 
 /// Deletes a node; one with children only when `recursive`, deepest first
 /// (the parent key restricts deletes).
-pub async fn delete<C: ConnectionTrait + TransactionTrait>(
+pub async fn delete<C: ConnectionTrait + crate::db::write_txn::Writer>(
     db: &C,
     node: &Node,
     recursive: bool,

@@ -7,7 +7,7 @@ use kiln_core::accounts::{RegistrationMode, SignUp, Username, check_password, si
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionSession, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
 };
 
 use super::{Page, now, passwords};
@@ -51,7 +51,7 @@ pub async fn count(db: &impl ConnectionTrait) -> Result<u64, ServiceError> {
 /// instance is made admin whatever was asked (the operator's `kiln user
 /// create`, or an admin making an account).
 pub async fn create(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &(impl ConnectionTrait + crate::db::write_txn::Writer),
     new: NewUser,
 ) -> Result<User, ServiceError> {
     let (username, hash) = checked(db, &new).await?;
@@ -63,7 +63,7 @@ pub async fn create(
 /// account may sign up, "first" is decided as the account is stored, so of
 /// any number of concurrent sign-ups on an empty instance one gets in.
 pub async fn register(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &(impl ConnectionTrait + crate::db::write_txn::Writer),
     mode: RegistrationMode,
     by_admin: bool,
     new: NewUser,
@@ -105,7 +105,7 @@ async fn checked(
 /// first account and becomes admin. With `first_only`, an account that does
 /// not claim it is not stored at all.
 async fn store(
-    db: &impl TransactionTrait,
+    db: &impl crate::db::write_txn::Writer,
     username: Username,
     hash: String,
     admin: bool,
@@ -126,7 +126,7 @@ async fn store(
     .insert(&txn)
     .await
     .map_err(|e| ServiceError::from_unique(e, "username", "username is already taken"))?;
-    let owner = claim_instance(&txn, model.id).await?;
+    let owner = claim_instance(&*txn, model.id).await?;
     if first_only && !owner {
         txn.rollback().await?;
         return Err(by_invitation());
@@ -150,7 +150,10 @@ async fn store(
 /// A savepoint keeps the transaction usable when the row is already there
 /// (PostgreSQL aborts a transaction on any failed statement). A concurrent
 /// claim not yet committed makes this wait for it, on every backend.
-async fn claim_instance(db: &impl TransactionTrait, user_id: i64) -> Result<bool, ServiceError> {
+async fn claim_instance(
+    db: &impl crate::db::write_txn::Writer,
+    user_id: i64,
+) -> Result<bool, ServiceError> {
     let savepoint = crate::db::write_txn::begin(db).await?;
     let inserted = instance_owner::ActiveModel {
         id: Set(1),

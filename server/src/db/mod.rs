@@ -9,6 +9,7 @@ pub mod names;
 pub mod outage;
 pub mod session_store;
 pub mod sqlite_busy;
+pub mod write_gate;
 pub mod write_txn;
 
 pub use connect::{Database, DbError, Pool};

@@ -412,7 +412,7 @@ async fn move_node(
     };
     let internal = ApiError::database;
     let txn = crate::db::write_txn::begin(db).await.map_err(internal)?;
-    let moved = nodes::move_to(&txn, &found.node, target.as_ref()).await?;
+    let moved = nodes::move_to(&*txn, &found.node, target.as_ref()).await?;
     let user = principal.user().map(|u| (u.id, u.username.clone()));
     let (user_id, username) = user.unwrap_or_default();
     // A group leaving its parent loses the roles inherited from it: whoever
