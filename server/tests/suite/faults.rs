@@ -147,6 +147,11 @@ tasks:
     let done = wait_end(&bearer, run).await;
     assert_eq!(step(&done, "across")["state"], "success", "{done:#}");
     assert_eq!(step(&done, "across")["attempt"], 1, "{done:#}");
+    // Its last line came during the outage, after the log's first bytes
+    // had gone to the log storage (a quiet half second flushes them): it
+    // went there too, though the end could not be recorded with it.
+    let across = attempt_log(&bearer, run, "across", 1).await;
+    assert!(across.contains("finished during the outage"), "{across}");
     let long = step(&done, "long");
     assert_eq!(long["state"], "success", "{done:#}");
     assert_eq!(long["attempt"], 2, "{done:#}");
