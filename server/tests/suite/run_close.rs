@@ -4,7 +4,8 @@
 //! few tasks with dependants end together on several slots, run after run.
 //! The sweeper closes a run left open too, but only on its next pass (up
 //! to a second later): a close that waited for it fails the first test
-//! (the ends close a run within a few milliseconds of its last step).
+//! (the ends close a run within a few milliseconds of its last step; the
+//! test allows a quarter of a second, for a loaded machine).
 
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
@@ -76,9 +77,13 @@ async fn a_run_closes_once_when_its_last_steps_end_together(backend: Backend) {
                 .map(|s| at(s, "finished_at"))
                 .max()
                 .unwrap();
+            // 250 ms: a debug build sharing two cores with the rest of the
+            // suite once closed 100 ms after the last end. A close left to
+            // the sweeper comes anywhere in its second-long beat: all six
+            // runs under 250 ms by chance is 0.25^6.
             let late = at(&done, "finished_at") - last_end;
             assert!(
-                late < chrono::Duration::milliseconds(100),
+                late < chrono::Duration::milliseconds(250),
                 "run {run} closed {late} after its last step"
             );
         }
