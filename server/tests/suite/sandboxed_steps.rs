@@ -206,6 +206,63 @@ async fn network_none_leaves_only_its_own_loopback() {
     assert_eq!(out, ["lo", "loopback works"]);
 }
 
+/// Steps of one launcher, with and without the network, in turn: each
+/// sees only its own paths of the run's directory, though every earlier
+/// step's are there; the steps on the host's network share it, and each
+/// offline step has a network of its own.
+#[tokio::test]
+async fn steps_in_turn_each_see_their_own_paths_and_network() {
+    let place = place(|_| {});
+    let mut networks: Vec<(bool, String)> = Vec::new();
+    for (id, offline) in [
+        (20, false),
+        (21, true),
+        (22, true),
+        (23, false),
+        (24, false),
+        (25, true),
+    ] {
+        let mut step = place.step(
+            id,
+            "readlink /proc/self/ns/net; tail -n +3 /proc/net/dev | wc -l; ls -A ..; touch mine",
+        );
+        if offline && let Some(sandboxed) = step.sandboxed.as_mut() {
+            sandboxed.isolation.network = Network::None;
+        }
+        let (ending, lines) = run_collect(&step, CancellationToken::new()).await;
+        assert_eq!(ending, Ending::Exited(0), "step {id}: {lines:?}");
+        let out = text(&lines, Stream::Stdout);
+        assert_eq!(
+            out[2..],
+            [format!("{id}-1"), format!("{id}-1.out")],
+            "step {id}"
+        );
+        if offline {
+            assert_eq!(out[1], "1", "step {id}: only its loopback");
+        }
+        assert!(
+            step.workdir.join("mine").exists(),
+            "step {id} wrote its own directory"
+        );
+        networks.push((offline, out[0].clone()));
+    }
+    // The host's network is one; each offline step's is its own.
+    let host: Vec<_> = networks.iter().filter(|(offline, _)| !offline).collect();
+    assert!(
+        host.windows(2).all(|pair| pair[0].1 == pair[1].1),
+        "{networks:?}"
+    );
+    for (i, (offline, network)) in networks.iter().enumerate() {
+        if *offline {
+            let shared = networks
+                .iter()
+                .enumerate()
+                .any(|(j, (_, other))| i != j && other == network);
+            assert!(!shared, "{networks:?}");
+        }
+    }
+}
+
 /// A terminal one step opens is not another's to see: each step mounts a
 /// `/dev/pts` of its own.
 #[tokio::test]
