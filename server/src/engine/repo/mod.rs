@@ -18,6 +18,7 @@ pub mod moves;
 mod rows;
 pub mod runs;
 pub mod short_logs;
+mod sqlite_move;
 pub mod statuses;
 
 /// Rows written by one statement: a run of thousands of tasks starts in a

@@ -10,11 +10,12 @@ use kiln_core::engine::{RunEvent, RunState, StepEvent, StepState, run_transition
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryTrait, Statement, UpdateMany, Value,
+    QueryTrait, Statement, UpdateMany, Value, Values,
 };
 
 use super::BATCH;
 use super::events::{NewEvent, append};
+use super::sqlite_move;
 use super::statuses;
 use crate::db::entities::{run, step};
 
@@ -212,10 +213,12 @@ fn guarded_update(row: &step::Model, target: StepState) -> UpdateMany<step::Enti
 /// its own (not in a caller's transaction); returns whether it moved, and
 /// when it did not, nothing was written. On PostgreSQL a one-hop move is
 /// one statement, the update and its event's insert in one `WITH`: one
-/// round trip and one commit where a transaction takes four round trips.
-/// Every step's start takes this path, inside its slot, and so does the
-/// end of a task nothing needs (`finish::record_leaf`). Elsewhere (and for a
-/// longer path) it is [`move_step_by_id`] in a write transaction.
+/// round trip and one commit where a transaction takes four round trips;
+/// on SQLite it is one batch, sent to the connection's thread at once
+/// (`sqlite_move`). Every step's start takes this path, inside its slot,
+/// and so does the end of a task nothing needs (`finish::record_leaf`).
+/// On MySQL (and for a longer path) it is [`move_step_by_id`] in a write
+/// transaction.
 pub async fn move_step_alone<F>(
     db: &DatabaseConnection,
     row: &step::Model,
@@ -230,7 +233,8 @@ where
     let (Some(path), Some(target)) = (change.path(from), change.target()) else {
         return Ok(false);
     };
-    if db.get_database_backend() != DbBackend::Postgres || path.len() != 2 {
+    let backend = db.get_database_backend();
+    if !matches!(backend, DbBackend::Postgres | DbBackend::Sqlite) || path.len() != 2 {
         let txn = crate::db::write_txn::begin(db).await?;
         let moved = move_step_by_id(&txn, row, &path, target, now, set).await?;
         if moved {
@@ -239,7 +243,19 @@ where
         // Not moved: the event goes with the rollback.
         return Ok(moved);
     }
-    let update = set(guarded_update(row, target)).build(DbBackend::Postgres);
+    let event = [
+        Value::from(row.run_id),
+        Value::from(row.id),
+        Value::from(row.task.clone()),
+        Value::from(row.attempt),
+        Value::from(from.as_str()),
+        Value::from(target.as_str()),
+        Value::from(now),
+    ];
+    let update = set(guarded_update(row, target)).build(backend);
+    if backend == DbBackend::Sqlite {
+        return sqlite_move::move_in_one_trip(db, update, Values(event.to_vec())).await;
+    }
     let mut values = update.values.map(|v| v.0).unwrap_or_default();
     let first = values.len() + 1;
     let sql = format!(
@@ -253,13 +269,8 @@ where
         first + 3,
         first + 4,
     );
-    values.extend([
-        Value::from(row.task.clone()),
-        Value::from(row.attempt),
-        Value::from(from.as_str()),
-        Value::from(target.as_str()),
-        Value::from(now),
-    ]);
+    // The run and the step come from the updated row.
+    values.extend(event.into_iter().skip(2));
     let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
     Ok(db.execute_raw(statement).await?.rows_affected() > 0)
 }

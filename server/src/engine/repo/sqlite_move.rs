@@ -1,0 +1,236 @@
+//! SQLite: one step's one-hop move (a worker's claim, a leaf's end) in a
+//! single trip to the connection's thread. sqlx runs each SQLite
+//! connection on a thread of its own; every statement is a hand-over to
+//! it and back. The move's transaction was four (`BEGIN IMMEDIATE`, the
+//! guarded update, the event's insert, `COMMIT`), holding the write lock
+//! across the hand-overs, and a fan-out pays it twice per step. Here the
+//! four go as one batch: the event is inserted only when the update
+//! changed the row (`changes()`), and the batch answers how many events
+//! it wrote, so "not moved" writes nothing, as before.
+//!
+//! A batch that fails part-way may leave its transaction open on the
+//! connection: it is rolled back there before the connection goes back to
+//! the pool, and a connection that cannot say it is out of a transaction
+//! is closed instead.
+
+use std::sync::Arc;
+
+use sea_orm::{ConnAcquireErr, DatabaseConnection, DbErr, RuntimeErr, Statement, Values};
+use sea_query_sqlx::SqlxValues;
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, Row, Sqlite};
+
+use crate::db::write_gate;
+use crate::db::write_txn::Writer;
+
+/// The batch around `update` (a guarded `UPDATE` of one step, its values
+/// first) and its event's seven values (run, step, task, attempt, from,
+/// to, at).
+fn batch(update: &str) -> String {
+    format!(
+        "BEGIN IMMEDIATE; {update}; \
+         INSERT INTO kiln_run_events (run_id, step_id, task, attempt, from_state, to_state, at_ms) \
+         SELECT ?, ?, ?, ?, ?, ?, ? WHERE changes() > 0; \
+         SELECT changes(); \
+         COMMIT"
+    )
+}
+
+/// Runs `update` (a statement guarded to change one step's row or none)
+/// with `event` (its seven values) as one transaction; whether the row
+/// moved. Takes the file's turn at the write gate, as every Kiln write
+/// transaction does.
+pub async fn move_in_one_trip(
+    db: &DatabaseConnection,
+    update: Statement,
+    event: Values,
+) -> Result<bool, DbErr> {
+    let _turn = match db.write_gate() {
+        Some(gate) => Some(write_gate::turn(gate).await?),
+        None => None,
+    };
+    let mut values = update.values.map(|v| v.0).unwrap_or_default();
+    values.extend(event.0);
+    let sql = batch(&update.sql);
+    let mut connection = db
+        .get_sqlite_connection_pool()
+        .acquire()
+        .await
+        .map_err(acquire_error)?;
+    let query = sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(Values(values)));
+    match query.fetch_all(&mut *connection).await {
+        Ok(rows) => {
+            let written: i64 = match rows.first() {
+                Some(row) => row.try_get(0).map_err(query_error)?,
+                None => 0,
+            };
+            Ok(written > 0)
+        }
+        Err(error) => {
+            undo(connection).await;
+            Err(exec_error(error))
+        }
+    }
+}
+
+/// Rolls back whatever a failed batch left open on `connection`; closes
+/// it if that fails while a transaction is still open.
+async fn undo(mut connection: PoolConnection<Sqlite>) {
+    if sqlx::query("ROLLBACK")
+        .execute(&mut *connection)
+        .await
+        .is_ok()
+    {
+        return;
+    }
+    if in_transaction(&mut connection).await != Some(false) {
+        // Never back to the pool mid-transaction: its next user would
+        // write inside it.
+        let _ = connection.detach().close().await;
+    }
+}
+
+/// Whether `connection` is inside a transaction (SQLite's own answer);
+/// `None` if it cannot be asked.
+async fn in_transaction(connection: &mut PoolConnection<Sqlite>) -> Option<bool> {
+    let mut handle = connection.lock_handle().await.ok()?;
+    let raw = handle.as_raw_handle();
+    // SAFETY: the connection's own handle, locked for this call; the
+    // function only reads the handle's state.
+    #[allow(unsafe_code)]
+    let autocommit = unsafe { libsqlite3_sys::sqlite3_get_autocommit(raw.as_ptr()) };
+    Some(autocommit == 0)
+}
+
+fn acquire_error(error: sqlx::Error) -> DbErr {
+    match error {
+        sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+        sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+        other => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(other))),
+    }
+}
+
+fn exec_error(error: sqlx::Error) -> DbErr {
+    DbErr::Exec(RuntimeErr::SqlxError(Arc::new(error)))
+}
+
+fn query_error(error: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(Arc::new(error)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use kiln_core::DatabaseUrl;
+    use sea_orm::{ConnectionTrait, DbBackend, Statement, Value, Values};
+
+    use super::move_in_one_trip;
+    use crate::db::connect::{Database, PoolSettings};
+
+    /// A file with a one-row table to move and the events table's columns.
+    async fn sqlite_file(dir: &tempfile::TempDir, max_connections: u32) -> Database {
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let url = DatabaseUrl::parse(&url).unwrap();
+        let settings = PoolSettings {
+            max_connections,
+            connect_timeout: Duration::from_secs(2),
+        };
+        let db = Database::connect(&url, settings).await.unwrap();
+        db.conn
+            .execute_unprepared(
+                "CREATE TABLE t (n INTEGER NOT NULL); INSERT INTO t (n) VALUES (0); \
+                 CREATE TABLE kiln_run_events (id INTEGER PRIMARY KEY, run_id INTEGER, \
+                 step_id INTEGER, task TEXT, attempt INTEGER, from_state TEXT, \
+                 to_state TEXT NOT NULL, at_ms INTEGER NOT NULL)",
+            )
+            .await
+            .unwrap();
+        db
+    }
+
+    fn update(sql: &str, values: Vec<Value>) -> Statement {
+        Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
+    }
+
+    fn event() -> Values {
+        Values(vec![
+            Value::from(1i64),
+            Value::from(2i64),
+            Value::from("build"),
+            Value::from(1i32),
+            Value::from("queued"),
+            Value::from("running"),
+            Value::from(1234i64),
+        ])
+    }
+
+    async fn number(db: &impl ConnectionTrait, sql: &str) -> i64 {
+        let row = db
+            .query_one_raw(Statement::from_string(DbBackend::Sqlite, sql))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    }
+
+    /// The update's values and the event's bind across the batch's
+    /// statements; a guard that no longer holds writes no event.
+    #[tokio::test]
+    async fn a_move_and_its_event_land_together_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite_file(&dir, 2).await;
+        let guarded = || {
+            update(
+                "UPDATE t SET n = ? WHERE n = ?",
+                vec![7i64.into(), 0i64.into()],
+            )
+        };
+        assert!(
+            move_in_one_trip(&db.conn, guarded(), event())
+                .await
+                .unwrap()
+        );
+        assert_eq!(number(&db.conn, "SELECT n FROM t").await, 7);
+        let written = "SELECT count(*) FROM kiln_run_events \
+                       WHERE run_id = 1 AND step_id = 2 AND task = 'build' AND attempt = 1 \
+                       AND from_state = 'queued' AND to_state = 'running' AND at_ms = 1234";
+        assert_eq!(number(&db.conn, written).await, 1);
+        // Moved already: the guard fails, nothing is written.
+        assert!(
+            !move_in_one_trip(&db.conn, guarded(), event())
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            number(&db.conn, "SELECT count(*) FROM kiln_run_events").await,
+            1
+        );
+    }
+
+    /// A batch that fails after its `BEGIN` (here its update overflows)
+    /// is undone on its connection: with a pool of one, the next write
+    /// transaction begins on that same connection, and nothing of the
+    /// failed batch is there.
+    #[tokio::test]
+    async fn a_batch_failing_part_way_leaves_no_transaction_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite_file(&dir, 1).await;
+        let overflowing = update(
+            "UPDATE t SET n = abs(? - 1) WHERE n = 0",
+            vec![Value::from(-9_223_372_036_854_775_807i64)],
+        );
+        let failed = move_in_one_trip(&db.conn, overflowing, event()).await;
+        assert!(failed.is_err(), "{failed:?}");
+        let txn = crate::db::write_txn::begin(&db.conn)
+            .await
+            .expect("the connection is out of the failed batch's transaction");
+        txn.execute_unprepared("UPDATE t SET n = 1").await.unwrap();
+        txn.commit().await.unwrap();
+        assert_eq!(number(&db.conn, "SELECT n FROM t").await, 1);
+        assert_eq!(
+            number(&db.conn, "SELECT count(*) FROM kiln_run_events").await,
+            0
+        );
+    }
+}
