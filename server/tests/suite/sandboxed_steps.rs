@@ -5,13 +5,16 @@
 //! timeout that reaches the shell although it runs under an init, a
 //! process limit that counts each step's own processes, a failed setup
 //! reported on the step's stderr, a killed launcher taking its steps,
-//! what a step leaves running gone when its end is known, and abstract
-//! sockets that stay in their step.
+//! what a step leaves running gone when its end is known, abstract
+//! sockets that stay in their step, and steps with and without the
+//! network in turn each seeing only their own paths.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::collections::HashSet;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::common::processes::{comm, descends_from_this_test, environ, parent_of, processes};
 use crate::shell_output::{run_collect, text};
 use kiln_core::sandbox::Network;
 use kiln_server::config::{Config, StepSandbox};
@@ -208,13 +211,12 @@ async fn network_none_leaves_only_its_own_loopback() {
 
 /// Steps of one launcher, with and without the network, in turn: each
 /// sees only its own paths of the run's directory, though every earlier
-/// step's are there; the steps on the host's network share it, and each
-/// offline step has a network of its own.
+/// step's are there; the host's network is one, each offline step's its own.
 #[tokio::test]
 async fn steps_in_turn_each_see_their_own_paths_and_network() {
     let place = place(|_| {});
-    let mut networks: Vec<(bool, String)> = Vec::new();
-    for (id, offline) in [
+    let (mut host, mut offline) = (HashSet::new(), HashSet::new());
+    for (id, none) in [
         (20, false),
         (21, true),
         (22, true),
@@ -222,11 +224,9 @@ async fn steps_in_turn_each_see_their_own_paths_and_network() {
         (24, false),
         (25, true),
     ] {
-        let mut step = place.step(
-            id,
-            "readlink /proc/self/ns/net; tail -n +3 /proc/net/dev | wc -l; ls -A ..; touch mine",
-        );
-        if offline && let Some(sandboxed) = step.sandboxed.as_mut() {
+        let script = "readlink /proc/self/ns/net; tail -n +3 /proc/net/dev | wc -l; ls -A ..";
+        let mut step = place.step(id, script);
+        if none && let Some(sandboxed) = step.sandboxed.as_mut() {
             sandboxed.isolation.network = Network::None;
         }
         let (ending, lines) = run_collect(&step, CancellationToken::new()).await;
@@ -237,30 +237,18 @@ async fn steps_in_turn_each_see_their_own_paths_and_network() {
             [format!("{id}-1"), format!("{id}-1.out")],
             "step {id}"
         );
-        if offline {
+        if none {
             assert_eq!(out[1], "1", "step {id}: only its loopback");
-        }
-        assert!(
-            step.workdir.join("mine").exists(),
-            "step {id} wrote its own directory"
-        );
-        networks.push((offline, out[0].clone()));
-    }
-    // The host's network is one; each offline step's is its own.
-    let host: Vec<_> = networks.iter().filter(|(offline, _)| !offline).collect();
-    assert!(
-        host.windows(2).all(|pair| pair[0].1 == pair[1].1),
-        "{networks:?}"
-    );
-    for (i, (offline, network)) in networks.iter().enumerate() {
-        if *offline {
-            let shared = networks
-                .iter()
-                .enumerate()
-                .any(|(j, (_, other))| i != j && other == network);
-            assert!(!shared, "{networks:?}");
+            assert!(
+                offline.insert(out[0].clone()),
+                "step {id}: a network of its own"
+            );
+        } else {
+            host.insert(out[0].clone());
         }
     }
+    assert_eq!(host.len(), 1, "{host:?}");
+    assert!(host.is_disjoint(&offline), "{host:?} {offline:?}");
 }
 
 /// A terminal one step opens is not another's to see: each step mounts a
@@ -465,50 +453,10 @@ async fn abstract_sockets_stay_in_their_step() {
     drop(host);
 }
 
-fn processes(keep: impl Fn(i32) -> bool) -> Vec<i32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| keep(*pid))
-        .collect()
-}
-
 fn is_launcher(pid: i32) -> bool {
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     let cmdline = String::from_utf8_lossy(&cmdline);
     cmdline.contains(launcher::MODE)
         && cmdline.contains(launcher::SANDBOXED)
         && !cmdline.contains("bwrap")
-}
-
-fn parent_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(") ")?;
-    rest.split(' ').nth(1)?.parse().ok()
-}
-
-/// Whether `pid` was started (however indirectly) by this test process:
-/// other tests run their own launchers beside this one.
-fn descends_from_this_test(mut pid: i32) -> bool {
-    let ours = std::process::id() as i32;
-    while pid > 1 {
-        match parent_of(pid) {
-            Some(parent) if parent == ours => return true,
-            Some(parent) => pid = parent,
-            None => return false,
-        }
-    }
-    false
-}
-
-fn comm(pid: i32) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .unwrap_or_default()
-        .trim_end()
-        .to_owned()
-}
-
-fn environ(pid: i32) -> String {
-    let bytes = std::fs::read(Path::new("/proc").join(pid.to_string()).join("environ"));
-    String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned()
 }

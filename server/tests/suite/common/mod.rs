@@ -8,6 +8,7 @@ pub mod engine;
 pub mod git;
 pub mod hooks;
 pub mod outage;
+pub mod processes;
 
 use std::path::PathBuf;
 use std::time::Duration;
