@@ -11,14 +11,15 @@
 //! A batch that fails part-way may leave its transaction open on the
 //! connection: it is rolled back there before the connection goes back to
 //! the pool, and a connection that cannot say it is out of a transaction
-//! is closed instead.
+//! is closed instead. So is one whose batch was still running when its
+//! caller stopped waiting (`InBatch`).
 
 use std::sync::Arc;
 
 use sea_orm::{ConnAcquireErr, DatabaseConnection, DbErr, RuntimeErr, Statement, Values};
 use sea_query_sqlx::SqlxValues;
 use sqlx::pool::PoolConnection;
-use sqlx::{Connection, Row, Sqlite};
+use sqlx::{Row, Sqlite, SqliteConnection};
 
 use crate::db::write_gate;
 use crate::db::write_txn::Writer;
@@ -52,14 +53,20 @@ pub async fn move_in_one_trip(
     let mut values = update.values.map(|v| v.0).unwrap_or_default();
     values.extend(event.0);
     let sql = batch(&update.sql);
-    let mut connection = db
+    let connection = db
         .get_sqlite_connection_pool()
         .acquire()
         .await
         .map_err(acquire_error)?;
+    let mut batch = InBatch(Some(connection));
     let query = sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(Values(values)));
-    match query.fetch_all(&mut *connection).await {
+    let ran = match batch.0.as_deref_mut() {
+        Some(connection) => query.fetch_all(connection).await,
+        None => Err(sqlx::Error::PoolClosed),
+    };
+    match ran {
         Ok(rows) => {
+            batch.release();
             let written: i64 = match rows.first() {
                 Some(row) => row.try_get(0).map_err(query_error)?,
                 None => 0,
@@ -67,32 +74,53 @@ pub async fn move_in_one_trip(
             Ok(written > 0)
         }
         Err(error) => {
-            undo(connection).await;
+            batch.undo().await;
             Err(exec_error(error))
         }
     }
 }
 
-/// Rolls back whatever a failed batch left open on `connection`; closes
-/// it if that fails while a transaction is still open.
-async fn undo(mut connection: PoolConnection<Sqlite>) {
-    if sqlx::query("ROLLBACK")
-        .execute(&mut *connection)
-        .await
-        .is_ok()
-    {
-        return;
+/// The batch's connection while it may be inside the batch's transaction.
+/// Dropped so (its caller stopped waiting part-way), the connection is
+/// closed rather than handed back to the pool: SQLite rolls an open
+/// transaction back when its connection closes, and the pool's next user
+/// would otherwise write inside it.
+struct InBatch(Option<PoolConnection<Sqlite>>);
+
+impl InBatch {
+    /// Back to the pool: the batch committed.
+    fn release(mut self) {
+        drop(self.0.take());
     }
-    if in_transaction(&mut connection).await != Some(false) {
-        // Never back to the pool mid-transaction: its next user would
-        // write inside it.
-        let _ = connection.detach().close().await;
+
+    /// Rolls back whatever a failed batch left open, then gives the
+    /// connection back; closes it if that fails while a transaction is
+    /// still open (or SQLite cannot say).
+    async fn undo(mut self) {
+        let Some(connection) = self.0.as_deref_mut() else {
+            return;
+        };
+        let rolled_back = sqlx::query("ROLLBACK")
+            .execute(&mut *connection)
+            .await
+            .is_ok();
+        if rolled_back || in_transaction(connection).await == Some(false) {
+            self.release();
+        }
+    }
+}
+
+impl Drop for InBatch {
+    fn drop(&mut self) {
+        if let Some(connection) = self.0.take() {
+            drop(connection.detach());
+        }
     }
 }
 
 /// Whether `connection` is inside a transaction (SQLite's own answer);
 /// `None` if it cannot be asked.
-async fn in_transaction(connection: &mut PoolConnection<Sqlite>) -> Option<bool> {
+async fn in_transaction(connection: &mut SqliteConnection) -> Option<bool> {
     let mut handle = connection.lock_handle().await.ok()?;
     let raw = handle.as_raw_handle();
     // SAFETY: the connection's own handle, locked for this call; the
@@ -205,6 +233,38 @@ mod tests {
         assert_eq!(
             number(&db.conn, "SELECT count(*) FROM kiln_run_events").await,
             1
+        );
+    }
+
+    /// A batch its caller stops waiting for (here after 20 ms of an
+    /// update that counts to five million) is never finished by the pool's
+    /// next user: its connection is closed, its transaction rolled back.
+    #[tokio::test]
+    async fn a_batch_given_up_part_way_leaves_no_transaction_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite_file(&dir, 1).await;
+        let slow = update(
+            "UPDATE t SET n = (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL \
+             SELECT x + 1 FROM c WHERE x < ?) SELECT count(*) FROM c) WHERE n = 0",
+            vec![Value::from(5_000_000i64)],
+        );
+        let given_up = tokio::time::timeout(
+            Duration::from_millis(20),
+            move_in_one_trip(&db.conn, slow, event()),
+        )
+        .await;
+        assert!(given_up.is_err(), "the batch was still running");
+        let txn = crate::db::write_txn::begin(&db.conn)
+            .await
+            .expect("a connection out of the given-up batch's transaction");
+        txn.execute_unprepared("UPDATE t SET n = n + 1")
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        assert_eq!(number(&db.conn, "SELECT n FROM t").await, 1);
+        assert_eq!(
+            number(&db.conn, "SELECT count(*) FROM kiln_run_events").await,
+            0
         );
     }
 
