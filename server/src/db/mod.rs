@@ -9,6 +9,8 @@ pub mod names;
 pub mod outage;
 pub mod session_store;
 pub mod sqlite_busy;
+#[cfg(test)]
+pub mod test_files;
 pub mod write_gate;
 pub mod write_txn;
 

@@ -115,24 +115,13 @@ pub async fn begin<C: Writer>(db: &C) -> Result<WriteTxn, DbErr> {
 mod tests {
     use std::time::Duration;
 
-    use kiln_core::DatabaseUrl;
     use sea_orm::{ConnectionTrait, Statement};
 
-    use crate::db::connect::{Database, PoolSettings};
+    use crate::db::connect::Database;
+    use crate::db::test_files;
 
     async fn sqlite_file(dir: &tempfile::TempDir, max_connections: u32) -> Database {
-        let url = format!("sqlite://{}/t.db", dir.path().display());
-        let url = DatabaseUrl::parse(&url).unwrap();
-        let settings = PoolSettings {
-            max_connections,
-            connect_timeout: Duration::from_secs(2),
-        };
-        let db = Database::connect(&url, settings).await.unwrap();
-        db.conn
-            .execute_unprepared("CREATE TABLE t (n INTEGER NOT NULL)")
-            .await
-            .unwrap();
-        db
+        test_files::sqlite_file(dir, max_connections, "CREATE TABLE t (n INTEGER NOT NULL)").await
     }
 
     async fn insert(db: &impl ConnectionTrait, n: i64) -> Result<(), sea_orm::DbErr> {

@@ -150,31 +150,37 @@ fn query_error(error: sqlx::Error) -> DbErr {
 mod tests {
     use std::time::Duration;
 
-    use kiln_core::DatabaseUrl;
     use sea_orm::{ConnectionTrait, DbBackend, Statement, Value, Values};
 
     use super::move_in_one_trip;
-    use crate::db::connect::{Database, PoolSettings};
+    use crate::db::connect::Database;
+    use crate::db::test_files;
 
     /// A file with a one-row table to move and the events table's columns.
     async fn sqlite_file(dir: &tempfile::TempDir, max_connections: u32) -> Database {
-        let url = format!("sqlite://{}/t.db", dir.path().display());
-        let url = DatabaseUrl::parse(&url).unwrap();
-        let settings = PoolSettings {
-            max_connections,
-            connect_timeout: Duration::from_secs(2),
-        };
-        let db = Database::connect(&url, settings).await.unwrap();
-        db.conn
-            .execute_unprepared(
-                "CREATE TABLE t (n INTEGER NOT NULL); INSERT INTO t (n) VALUES (0); \
-                 CREATE TABLE kiln_run_events (id INTEGER PRIMARY KEY, run_id INTEGER, \
-                 step_id INTEGER, task TEXT, attempt INTEGER, from_state TEXT, \
-                 to_state TEXT NOT NULL, at_ms INTEGER NOT NULL)",
-            )
+        let schema = "CREATE TABLE t (n INTEGER NOT NULL); INSERT INTO t (n) VALUES (0); \
+                      CREATE TABLE kiln_run_events (id INTEGER PRIMARY KEY, run_id INTEGER, \
+                      step_id INTEGER, task TEXT, attempt INTEGER, from_state TEXT, \
+                      to_state TEXT NOT NULL, at_ms INTEGER NOT NULL)";
+        test_files::sqlite_file(dir, max_connections, schema).await
+    }
+
+    /// After a batch that did not land: the next write transaction begins
+    /// (on the pool's only connection, or a new one), `t` holds what that
+    /// transaction wrote over the untouched row, and no event is there.
+    async fn assert_nothing_left_behind(db: &Database, what: &str) {
+        let txn = crate::db::write_txn::begin(&db.conn)
+            .await
+            .unwrap_or_else(|e| panic!("a connection out of the {what} batch's transaction: {e}"));
+        txn.execute_unprepared("UPDATE t SET n = n + 1")
             .await
             .unwrap();
-        db
+        txn.commit().await.unwrap();
+        assert_eq!(number(&db.conn, "SELECT n FROM t").await, 1);
+        assert_eq!(
+            number(&db.conn, "SELECT count(*) FROM kiln_run_events").await,
+            0
+        );
     }
 
     fn update(sql: &str, values: Vec<Value>) -> Statement {
@@ -254,18 +260,7 @@ mod tests {
         )
         .await;
         assert!(given_up.is_err(), "the batch was still running");
-        let txn = crate::db::write_txn::begin(&db.conn)
-            .await
-            .expect("a connection out of the given-up batch's transaction");
-        txn.execute_unprepared("UPDATE t SET n = n + 1")
-            .await
-            .unwrap();
-        txn.commit().await.unwrap();
-        assert_eq!(number(&db.conn, "SELECT n FROM t").await, 1);
-        assert_eq!(
-            number(&db.conn, "SELECT count(*) FROM kiln_run_events").await,
-            0
-        );
+        assert_nothing_left_behind(&db, "given-up").await;
     }
 
     /// A batch that fails after its `BEGIN` (here its update overflows)
@@ -282,15 +277,6 @@ mod tests {
         );
         let failed = move_in_one_trip(&db.conn, overflowing, event()).await;
         assert!(failed.is_err(), "{failed:?}");
-        let txn = crate::db::write_txn::begin(&db.conn)
-            .await
-            .expect("the connection is out of the failed batch's transaction");
-        txn.execute_unprepared("UPDATE t SET n = 1").await.unwrap();
-        txn.commit().await.unwrap();
-        assert_eq!(number(&db.conn, "SELECT n FROM t").await, 1);
-        assert_eq!(
-            number(&db.conn, "SELECT count(*) FROM kiln_run_events").await,
-            0
-        );
+        assert_nothing_left_behind(&db, "failed").await;
     }
 }
