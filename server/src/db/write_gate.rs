@@ -5,7 +5,8 @@
 //! a turn here first, one at a time per file and in the order they asked,
 //! so the next one begins the moment the last commits. Statements outside
 //! them (apalis' queue, single-statement writes) still meet the busy
-//! handler, now against one of Kiln's transactions at most.
+//! handler, now against one of Kiln's transactions at most. The job
+//! queue's writes take their turns here too (`jobs::sqlite`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use sea_orm::{ConnAcquireErr, DbErr};
+use sqlx::SqlitePool;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// As long as the busy handler waits for the lock itself: a turn not had
@@ -36,6 +38,14 @@ pub fn of_file(file: &Path) -> Arc<Semaphore> {
     gate
 }
 
+/// The gate of the file `pool` opens; none for `:memory:` (each such pool
+/// is a database of its own, on one connection).
+pub fn of_pool(pool: &SqlitePool) -> Option<Arc<Semaphore>> {
+    let options = pool.connect_options();
+    let file = options.get_filename();
+    (file != Path::new(":memory:")).then(|| of_file(file))
+}
+
 /// Waits for a turn at `gate`; the turn ends when the permit is dropped.
 /// Tokio's semaphore is fair: turns go in the order asked.
 pub async fn turn(gate: Arc<Semaphore>) -> Result<OwnedSemaphorePermit, DbErr> {
@@ -43,6 +53,15 @@ pub async fn turn(gate: Arc<Semaphore>) -> Result<OwnedSemaphorePermit, DbErr> {
         Ok(Ok(permit)) => Ok(permit),
         // The gate is never closed; a timeout is a writer holding on.
         Ok(Err(_)) | Err(_) => Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)),
+    }
+}
+
+/// A turn at `gate` if there is one (a database without a gate needs
+/// none).
+pub async fn turn_at(gate: Option<Arc<Semaphore>>) -> Result<Option<OwnedSemaphorePermit>, DbErr> {
+    match gate {
+        Some(gate) => turn(gate).await.map(Some),
+        None => Ok(None),
     }
 }
 

@@ -9,7 +9,6 @@
 //! this is a savepoint, which takes no turn: its transaction has it.
 
 use std::ops::Deref;
-use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -33,10 +32,7 @@ impl Writer for DatabaseConnection {
         if self.get_database_backend() != DbBackend::Sqlite {
             return None;
         }
-        let options = self.get_sqlite_connection_pool().connect_options();
-        // Each `:memory:` pool is a database of its own, on one connection.
-        let file = options.get_filename();
-        (file != Path::new(":memory:")).then(|| write_gate::of_file(file))
+        write_gate::of_pool(self.get_sqlite_connection_pool())
     }
 }
 
@@ -98,10 +94,7 @@ impl Deref for WriteTxn {
 /// Begins a transaction that may write.
 #[allow(clippy::disallowed_methods)]
 pub async fn begin<C: Writer>(db: &C) -> Result<WriteTxn, DbErr> {
-    let turn = match db.write_gate() {
-        Some(gate) => Some(write_gate::turn(gate).await?),
-        None => None,
-    };
+    let turn = write_gate::turn_at(db.write_gate()).await?;
     let txn = db
         .begin_with_options(TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),

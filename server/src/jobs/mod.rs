@@ -4,13 +4,16 @@
 //! job does is the engine's (`engine::step_job`), handed in as a runner:
 //! nothing here imports the engine.
 //!
-//! SQLite uses apalis-sqlite, woken in-process the moment a job is pushed
-//! (apalis-sqlite alone would only notice on its 30-second heartbeat);
+//! SQLite uses apalis-sqlite's tables and statements, woken in-process the
+//! moment a job is pushed (apalis-sqlite alone would only notice on its
+//! 30-second heartbeat), each write taking its turn at Kiln's write gate
+//! and as few trips to the connection's thread as it can (`sqlite`);
 //! PostgreSQL uses apalis-postgres' tables and statements with LISTEN/NOTIFY,
 //! so workers on other machines wake too, each statement in a round trip of
 //! its own (`postgres`). MySQL/MariaDB uses Kiln's own apalis backend
 //! (`mysql/`), since apalis-mysql 1.0.0-rc.8 does not compile against apalis
-//! 1.0. Both are driven by apalis-core's `Persisted` (`persisted_queue`).
+//! 1.0. All three are driven by apalis-core's `Persisted`
+//! (`persisted_queue`).
 
 mod bookkeeping;
 pub mod cleanup;
@@ -22,6 +25,7 @@ pub mod persisted_queue;
 pub mod postgres;
 pub mod postgres_ack;
 pub mod queue;
+pub mod sqlite;
 mod sqlite_plans;
 pub mod steps;
 pub mod storage;

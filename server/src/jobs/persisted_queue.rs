@@ -3,7 +3,8 @@
 //! the backend, config, wire-format and sink plumbing apalis asks of a
 //! queue, written once for every database whose statements Kiln writes
 //! (MySQL's tables, see `mysql`; PostgreSQL's statements without a
-//! transaction each, see `postgres`). The SQL is the [`QueueSql`].
+//! transaction each, see `postgres`; SQLite's at the write gate, in as few
+//! trips as they can, see `sqlite`). The SQL is the [`QueueSql`].
 
 use std::marker::PhantomData;
 use std::pin::Pin;

@@ -5,12 +5,13 @@ use apalis::prelude::{TaskSink, TaskSinkError};
 use apalis_core::task::Task;
 use apalis_core::task::builder::TaskBuilder;
 use apalis_postgres::Config as PostgresConfig;
-use apalis_sqlite::{Config as SqliteConfig, SqliteStorage};
+use apalis_sqlite::Config as SqliteConfig;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::mysql::{MySqlQueueConfig, MySqlStorage};
 use super::postgres::PgStorage;
+use super::sqlite::SqliteQueue;
 use super::{Cause, HEARTBEAT, JobsError, MISSED_HEARTBEATS};
 use crate::db::Pool;
 
@@ -24,7 +25,7 @@ pub struct Push<A> {
 }
 
 pub enum Storage<A> {
-    Sqlite(SqliteStorage<A>),
+    Sqlite(SqliteQueue<A>),
     Postgres(PgStorage<A>),
     MySql(MySqlStorage<A>),
 }
@@ -81,7 +82,7 @@ where
     pub fn new(pool: &Pool, queue: &str, batch: usize) -> Self {
         match pool {
             Pool::Sqlite(pool) => {
-                Storage::Sqlite(SqliteStorage::new(pool).with_config(sqlite_config(queue, batch)))
+                Storage::Sqlite(SqliteQueue::new(pool, sqlite_config(queue, batch)))
             }
             Pool::Postgres(pool) => {
                 Storage::Postgres(PgStorage::new(pool, postgres_config(queue, batch)))

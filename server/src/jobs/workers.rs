@@ -23,6 +23,7 @@ use super::cleanup::{self, CLEANUP_EVERY, JobContext};
 use super::mysql::MySqlStorage;
 use super::notifier::Notifier;
 use super::postgres::PgStorage;
+use super::sqlite::SqliteQueue;
 use super::steps::{self, StepJob, StepRunner};
 use super::storage::{mysql_config, postgres_config, sqlite_config};
 use super::wakeups::{WakeCount, merged, source};
@@ -85,8 +86,8 @@ pub async fn setup(pool: &Pool) -> Result<(), JobsError> {
 
 /// Wake-ups on SQLite and MySQL: this process's own pushes, counted in
 /// `wakes`, and the fallback poll, as one stream (see `wakeups`). On SQLite
-/// an echo's fetch is a write; it waits its turn because every transaction
-/// of Kiln's takes the write lock at `BEGIN` (see `db::write_txn`).
+/// an echo's fetch is a write; it waits its turn at the file's write gate
+/// like every write of Kiln's (see `db::write_gate`).
 fn woken(notifier: &Notifier, queue: &str, wakes: &WakeCount) -> Strategy {
     let pushes = source(notifier.subscribe(queue, wakes));
     Strategy::new().stream(merged(vec![pushes], POLL_FALLBACK))
@@ -148,13 +149,10 @@ macro_rules! register {
         let notifier: Notifier = $notifier.clone();
         match $pool.clone() {
             Pool::Sqlite(pool) => $monitor.register(move |restarts| {
-                // apalis' SQLite fetch is not Kiln's: it is not made again
-                // for a wake-up that came while it ran (the echoes are).
                 let wakes = WakeCount::default();
                 WorkerBuilder::new(format!("{name}-{restarts}"))
                     .backend(
-                        SqliteStorage::<$args>::new(&pool)
-                            .with_config(sqlite_config(&queue, batch))
+                        SqliteQueue::<$args>::woken_by(&pool, sqlite_config(&queue, batch), &wakes)
                             .poll_with_strategy(woken(&notifier, &queue, &wakes)),
                     )
                     .concurrency(concurrency)

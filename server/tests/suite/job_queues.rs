@@ -1,6 +1,7 @@
 //! Kiln's own apalis queues against the real databases: MySQL/MariaDB
-//! (Kiln's tables and statements) and PostgreSQL (apalis-postgres' tables
-//! and statements, one round trip each). On both, every job pushed runs
+//! (Kiln's tables and statements), PostgreSQL (apalis-postgres' tables
+//! and statements, one round trip each) and SQLite (apalis-sqlite's, at
+//! the write gate, a push of many jobs in few statements). On each, every job pushed runs
 //! exactly once even with two competing workers, a failing job is retried
 //! up to its attempt limit, and jobs held by a worker that stopped
 //! heart-beating go back to the queue. On PostgreSQL an acknowledgement
@@ -17,6 +18,7 @@ use kiln_server::db::connect::PoolSettings;
 use kiln_server::db::{Database, Pool};
 use kiln_server::jobs::mysql::{MySqlQueueConfig, MySqlStorage};
 use kiln_server::jobs::postgres::PgStorage;
+use kiln_server::jobs::sqlite::SqliteQueue;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -78,6 +80,15 @@ fn postgres_config(queue: &str) -> apalis_postgres::Config {
         .lock_tasks(false)
 }
 
+fn sqlite_config(queue: &str) -> apalis_sqlite::Config {
+    apalis_sqlite::Config::default()
+        .queue(queue)
+        .batch_size(4)
+        .heartbeat_interval(Duration::from_secs(1))
+        .missed_heartbeats(2)
+        .lock_tasks(false)
+}
+
 /// Pushes `task` to `queue`.
 async fn push(pool: &Pool, queue: &str, task: Task<Probe>) {
     match pool {
@@ -89,7 +100,10 @@ async fn push(pool: &Pool, queue: &str, task: Task<Probe>) {
             .push_task(task)
             .await
             .unwrap(),
-        Pool::Sqlite(_) => unreachable!("SQLite's queue is apalis-sqlite's"),
+        Pool::Sqlite(pool) => SqliteQueue::<Probe>::new(pool, sqlite_config(queue))
+            .push_task(task)
+            .await
+            .unwrap(),
     }
 }
 
@@ -131,7 +145,17 @@ async fn run_workers(
                     .data(seen.clone())
                     .build(probe)
             }),
-            Pool::Sqlite(_) => unreachable!("SQLite's queue is apalis-sqlite's"),
+            Pool::Sqlite(pool) => monitor.register(move |restarts| {
+                WorkerBuilder::new(name(restarts))
+                    .backend(
+                        SqliteQueue::<Probe>::new(&pool, sqlite_config(&queue))
+                            .poll_with_strategy(poll()),
+                    )
+                    .concurrency(2)
+                    .parallelize(tokio::spawn)
+                    .data(seen.clone())
+                    .build(probe)
+            }),
         };
     }
     let signal = token.clone();
@@ -170,7 +194,13 @@ async fn job_status(pool: &Pool, queue: &str) -> Vec<(String, i32)> {
         .fetch_all(pool)
         .await
         .unwrap(),
-        Pool::Sqlite(_) => unreachable!("SQLite's queue is apalis-sqlite's"),
+        Pool::Sqlite(pool) => {
+            sqlx::query_as("SELECT status, attempts FROM Jobs WHERE job_type = ? ORDER BY id")
+                .bind(queue)
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        }
     }
 }
 
@@ -190,7 +220,12 @@ async fn held_by_a_dead_worker(pool: &Pool, queue: &str) {
             "UPDATE apalis.jobs SET status = 'Running', lock_by = 'dead', \
              lock_at = to_timestamp(0) WHERE job_type = $1",
         ],
-        Pool::Sqlite(_) => unreachable!("SQLite's queue is apalis-sqlite's"),
+        Pool::Sqlite(_) => [
+            "INSERT INTO Workers (id, worker_type, storage_name, last_seen) \
+             VALUES ('dead', ?, 'test', 0)",
+            "UPDATE Jobs SET status = 'Running', lock_by = 'dead', lock_at = 0 \
+             WHERE job_type = ?",
+        ],
     };
     for sql in statements {
         match pool {
@@ -200,7 +235,9 @@ async fn held_by_a_dead_worker(pool: &Pool, queue: &str) {
             Pool::Postgres(pool) => {
                 sqlx::query(sql).bind(queue).execute(pool).await.unwrap();
             }
-            Pool::Sqlite(_) => unreachable!(),
+            Pool::Sqlite(pool) => {
+                sqlx::query(sql).bind(queue).execute(pool).await.unwrap();
+            }
         }
     }
 }
@@ -266,9 +303,9 @@ async fn jobs_of_a_silent_worker_go_back_to_the_queue(backend: Backend) {
     database.close().await;
 }
 
-on_backends!(each_job_runs_once_across_competing_workers: mysql => MySql, postgres => Postgres);
-on_backends!(a_failing_job_is_retried_up_to_its_limit: mysql => MySql, postgres => Postgres);
-on_backends!(jobs_of_a_silent_worker_go_back_to_the_queue: mysql => MySql, postgres => Postgres);
+on_all_backends!(each_job_runs_once_across_competing_workers);
+on_all_backends!(a_failing_job_is_retried_up_to_its_limit);
+on_all_backends!(jobs_of_a_silent_worker_go_back_to_the_queue);
 
 /// The plan of Kiln's acknowledgement on PostgreSQL, as `mode` (a
 /// `plan_cache_mode`) makes it for `payload` and worker `w`.
@@ -381,4 +418,50 @@ async fn postgres_acknowledgements_find_jobs_by_id() {
             ("theirs".into(), "Running".into(), 0, None),
         ]
     );
+}
+
+/// SQLite writes a push of many jobs in few statements: 2,500 jobs (three
+/// statements, one transaction) land with their own values, and pushed
+/// again under the same keys, none of them twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_pushes_many_jobs_in_few_statements() {
+    let db = TestDb::create(Backend::Sqlite).await;
+    let database = migrated(&db).await;
+    let Pool::Sqlite(pool) = &database.pool else {
+        unreachable!("a SQLite database")
+    };
+    let tasks = || {
+        (0..2500u32).map(|n| {
+            TaskBuilder::new(Probe { n, fail: false })
+                .idempotency_key(format!("key-{n}"))
+                .max_attempts(3)
+                .run_at_timestamp(1_000 + u64::from(n))
+                .build()
+        })
+    };
+    let mut queue = SqliteQueue::<Probe>::new(pool, sqlite_config("many"));
+    queue
+        .push_all(futures::stream::iter(tasks()))
+        .await
+        .unwrap();
+    queue
+        .push_all(futures::stream::iter(tasks()))
+        .await
+        .unwrap();
+    let rows: Vec<(String, i64, i64, String)> = sqlx::query_as(
+        "SELECT CAST(job AS TEXT), max_attempts, run_at, idempotency_key FROM Jobs \
+         WHERE job_type = 'many' ORDER BY run_at",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 2500);
+    for (n, (job, max_attempts, run_at, key)) in rows.iter().enumerate() {
+        let probe: Probe = serde_json::from_str(job).unwrap();
+        assert_eq!(usize::try_from(probe.n).unwrap(), n);
+        assert_eq!(*max_attempts, 3);
+        assert_eq!(*run_at, 1_000 + i64::try_from(n).unwrap());
+        assert_eq!(key, &format!("key-{n}"));
+    }
+    database.close().await;
 }

@@ -46,10 +46,7 @@ pub async fn move_in_one_trip(
     update: Statement,
     event: Values,
 ) -> Result<bool, DbErr> {
-    let _turn = match db.write_gate() {
-        Some(gate) => Some(write_gate::turn(gate).await?),
-        None => None,
-    };
+    let _turn = write_gate::turn_at(db.write_gate()).await?;
     let mut values = update.values.map(|v| v.0).unwrap_or_default();
     values.extend(event.0);
     let sql = batch(&update.sql);

@@ -1,0 +1,333 @@
+//! SQLite's queue: apalis-sqlite's tables and statements, driven through
+//! `persisted_queue` so that every write takes the file's turn at Kiln's
+//! write gate (`db::write_gate`) and goes to the connection's thread as
+//! few times as it can. sqlx runs each SQLite connection on a thread of
+//! its own, and every statement is a hand-over to it and back; apalis-
+//! sqlite's own persistence wraps each write in `BEGIN` and `COMMIT`:
+//! - a batch of acknowledgements was three hand-overs; here it is one
+//!   statement in autocommit (one `UPDATE` over the batch, atomic on its
+//!   own);
+//! - a push of n jobs was n + 2; here it is one multi-row `INSERT` per
+//!   thousand jobs (several are one transaction);
+//! - its writes did not take turns at the gate: each met Kiln's own write
+//!   transactions in SQLite's busy handler, which polls, holding its pool
+//!   connection, and finds the lock free a poll late.
+//!
+//! The fetch keeps its transaction (`BEGIN IMMEDIATE`), so that a fetch
+//! whose rows fail to decode, or that is dropped at shutdown, leaves its
+//! jobs in the queue instead of held by a worker that never got them. So
+//! do registering a worker, its heartbeats and handing jobs back at
+//! shutdown: they are rare, and their statements belong together.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use apalis_core::backend::WorkerFilter;
+use apalis_core::backend::persistence::{Persistence, TaskEvent};
+use apalis_core::task::Task;
+use apalis_core::worker::context::WorkerContext;
+use apalis_sqlite::{Config, Error, queries};
+use serde_json::Value;
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use ulid::Ulid;
+
+use super::persisted_queue::{PersistedQueue, QueueSql};
+use super::wakeups::{WakeCount, fetch_after_wakeups};
+use crate::db::write_gate;
+
+/// Most jobs one push statement writes: eight values each, well under
+/// SQLite's limit of 32,766 bound values per statement.
+const PUSH_CHUNK: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub struct SqlitePersistence {
+    pool: SqlitePool,
+    config: Config,
+    /// The wake-ups of the worker that fetches through this.
+    wakes: WakeCount,
+    /// The file's write gate (none for `:memory:`).
+    gate: Option<Arc<Semaphore>>,
+}
+
+/// A queue of `Args` jobs on SQLite.
+pub type SqliteQueue<Args> = PersistedQueue<SqlitePersistence, Args>;
+
+impl<Args> SqliteQueue<Args> {
+    /// The queue named in `config` on `pool`.
+    pub fn new(pool: &SqlitePool, config: Config) -> Self {
+        Self::woken_by(pool, config, &WakeCount::default())
+    }
+
+    /// The queue of a worker whose wake-ups `wakes` counts: an empty fetch
+    /// during one of them is made again (see `wakeups`).
+    pub fn woken_by(pool: &SqlitePool, config: Config, wakes: &WakeCount) -> Self {
+        PersistedQueue::on(SqlitePersistence {
+            pool: pool.clone(),
+            config,
+            wakes: wakes.clone(),
+            gate: write_gate::of_pool(pool),
+        })
+    }
+}
+
+/// A write transaction of the queue's, with its turn at the gate.
+struct WriteTxn {
+    txn: Transaction<'static, Sqlite>,
+    _turn: Option<OwnedSemaphorePermit>,
+}
+
+impl SqlitePersistence {
+    /// This file's turn to write. Not had in time, it is the busy
+    /// handler's "busy, try later": apalis' worker restarts, and Kiln's
+    /// pushes answer 503 or are retried.
+    async fn turn(&self) -> Result<Option<OwnedSemaphorePermit>, sqlx::Error> {
+        write_gate::turn_at(self.gate.clone())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)
+    }
+
+    /// A transaction holding the write lock from its `BEGIN`.
+    async fn begin(&self) -> Result<WriteTxn, sqlx::Error> {
+        let turn = self.turn().await?;
+        let txn = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTxn { txn, _turn: turn })
+    }
+
+    async fn fetch_once(&self, worker: &WorkerContext) -> Result<Vec<Task<Vec<u8>>>, Error> {
+        let mut write = self.begin().await?;
+        // Committed only once the rows are read and decoded (see above).
+        let tasks = queries::fetch_next(&mut *write.txn, &self.config, worker).await?;
+        write.txn.commit().await?;
+        Ok(tasks)
+    }
+}
+
+impl QueueSql for SqlitePersistence {
+    type Config = Config;
+
+    fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn queue(&self) -> &str {
+        self.config.queue.as_ref()
+    }
+
+    fn heartbeat_interval(&self) -> Duration {
+        self.config.heartbeat_interval
+    }
+
+    fn batch_size(&self) -> usize {
+        self.config.batch_size
+    }
+}
+
+fn seconds(secs: u64) -> i64 {
+    i64::try_from(secs).unwrap_or(i64::MAX)
+}
+
+fn now() -> i64 {
+    seconds(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    )
+}
+
+/// The push statement of `rows` jobs: apalis-sqlite's columns and
+/// conflict rule, one row of eight values per job.
+fn push_sql(rows: usize) -> String {
+    let row = "(?, ?, ?, 'Pending', 0, ?, ?, ?, ?, ?)";
+    let mut sql = String::from(
+        "INSERT INTO Jobs (job, id, job_type, status, attempts, max_attempts, run_at, \
+         priority, metadata, idempotency_key) VALUES ",
+    );
+    for n in 0..rows {
+        if n > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(row);
+    }
+    sql.push_str(" ON CONFLICT(job_type, idempotency_key) DO NOTHING");
+    sql
+}
+
+/// Writes `tasks` to `queue` in one statement on `executor`.
+async fn push_chunk<'e, 'q, E>(
+    executor: E,
+    queue: &'q str,
+    tasks: &'q [Task<Vec<u8>>],
+) -> Result<(), Error>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    let sql = push_sql(tasks.len());
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for task in tasks {
+        let id = task
+            .task_id()
+            .as_ref()
+            .map_or_else(|| Ulid::generate().to_string(), ToString::to_string);
+        let max_attempts = task.max_attempts().unwrap_or(25);
+        query = query
+            .bind(&task.args)
+            .bind(id)
+            .bind(queue)
+            .bind(i64::try_from(max_attempts).unwrap_or(i64::MAX))
+            .bind(task.run_at().map_or_else(now, seconds))
+            .bind(i64::try_from(task.priority().unwrap_or_default()).unwrap_or(i64::MAX))
+            .bind(serde_json::to_string(task.metadata()).unwrap_or_default())
+            .bind(task.idempotency_key().map(ToOwned::to_owned));
+    }
+    // Each size of push is a statement of its own: not worth a place in
+    // the connection's statement cache.
+    query.persistent(false).execute(executor).await?;
+    Ok(())
+}
+
+impl Persistence for SqlitePersistence {
+    type Compact = Vec<u8>;
+    type Response = Value;
+    type Error = Error;
+
+    async fn register(&mut self, worker: &WorkerContext) -> Result<(), Error> {
+        let mut write = self.begin().await?;
+        let dead_for = seconds(self.config.heartbeat_interval.as_secs());
+        let count = queries::reenqueue_orphaned(
+            &mut *write.txn,
+            dead_for,
+            self.config.queue.as_ref(),
+            &WorkerFilter::Only(worker.name().to_owned()),
+        )
+        .await?;
+        queries::register_worker(&mut *write.txn, &self.config, worker, "SqliteStorage").await?;
+        write.txn.commit().await?;
+        if count > 0 {
+            tracing::warn!(
+                count,
+                queue = self.queue(),
+                "re-queued jobs of a silent worker"
+            );
+        }
+        Ok(())
+    }
+
+    async fn heartbeat(&mut self, worker: &WorkerContext) -> Result<(), Error> {
+        let mut write = self.begin().await?;
+        queries::keep_alive(&mut *write.txn, &self.config, worker).await?;
+        let count = queries::reenqueue_orphaned(
+            &mut *write.txn,
+            seconds(self.config.orphaned_duration().as_secs()),
+            self.config.queue.as_ref(),
+            &WorkerFilter::AllExcept(worker.name().to_owned()),
+        )
+        .await?;
+        write.txn.commit().await?;
+        if count > 0 {
+            tracing::warn!(
+                count,
+                queue = self.queue(),
+                "re-queued jobs of a silent worker"
+            );
+        }
+        Ok(())
+    }
+
+    async fn fetch_next(&mut self, worker: &WorkerContext) -> Result<Vec<Task<Vec<u8>>>, Error> {
+        let this = &*self;
+        fetch_after_wakeups(&self.wakes, || this.fetch_once(worker)).await
+    }
+
+    async fn reenqueue_abandoned(
+        &mut self,
+        tasks: Vec<Task<Vec<u8>>>,
+        worker: &WorkerContext,
+    ) -> Result<u64, Error> {
+        let ids: Vec<String> = tasks
+            .iter()
+            .filter_map(|task| task.task_id().map(ToString::to_string))
+            .collect();
+        let mut write = self.begin().await?;
+        let count = queries::reenqueue_abandoned(
+            &mut *write.txn,
+            self.config.queue.as_ref(),
+            worker.name(),
+            &ids,
+        )
+        .await?;
+        if usize::try_from(count).ok() != Some(tasks.len()) {
+            // Rolled back: as apalis-sqlite does.
+            return Err(Error::ReenqueueMismatch {
+                queued: tasks.len(),
+                abandoned: usize::try_from(count).unwrap_or(usize::MAX),
+            });
+        }
+        write.txn.commit().await?;
+        Ok(count)
+    }
+
+    async fn handle_events(
+        &mut self,
+        events: Vec<TaskEvent<Value>>,
+        worker: &WorkerContext,
+    ) -> Result<(), Error> {
+        let acks: Vec<&queries::AckPayload> = events
+            .iter()
+            .filter_map(|event| match event {
+                TaskEvent::Complete(result) => Some(result),
+                _ => None,
+            })
+            .collect();
+        // None while `lock_tasks` is off, as it is for every Kiln queue.
+        let locks: Vec<String> = events
+            .iter()
+            .filter_map(|event| match event {
+                TaskEvent::Lock { task_id } => Some(task_id.to_string()),
+                _ => None,
+            })
+            .collect();
+        if acks.is_empty() && locks.is_empty() {
+            return Ok(());
+        }
+        let _turn = self.turn().await?;
+        let mut conn = self.pool.acquire().await?;
+        if !locks.is_empty() {
+            queries::lock_tasks(&mut *conn, &locks, worker.name()).await?;
+        }
+        if !acks.is_empty() {
+            queries::ack_tasks(&mut *conn, &acks, worker.name()).await?;
+        }
+        Ok(())
+    }
+
+    async fn push_tasks(&mut self, tasks: Vec<Task<Vec<u8>>>) -> Result<(), Error> {
+        let queue = self.queue().to_owned();
+        if tasks.is_empty() {
+            return Ok(());
+        }
+        if tasks.len() <= PUSH_CHUNK {
+            let _turn = self.turn().await?;
+            let mut conn = self.pool.acquire().await?;
+            return push_chunk(&mut *conn, &queue, &tasks).await;
+        }
+        let mut write = self.begin().await?;
+        for chunk in tasks.chunks(PUSH_CHUNK) {
+            push_chunk(&mut *write.txn, &queue, chunk).await?;
+        }
+        write.txn.commit().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_sql;
+
+    #[test]
+    fn a_push_statement_has_eight_values_a_job() {
+        let sql = push_sql(3);
+        assert_eq!(sql.matches('?').count(), 24);
+        assert!(sql.ends_with("ON CONFLICT(job_type, idempotency_key) DO NOTHING"));
+    }
+}
