@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, QueryFilter};
 use super::advance::{Changed, Dispatch, advance, push};
 use super::definitions::Definition;
 use super::repo::lock_run;
-use super::repo::moves::{StepMove, StepRef, StepUpdate, move_step_alone, move_steps};
+use super::repo::moves::{StepMove, StepRef, StepUpdate, move_leaf_alone, move_steps};
 use super::repo::short_logs;
 use super::{Engine, run_close};
 use crate::ServiceError;
@@ -238,7 +238,7 @@ async fn record_leaf(
 ) -> Result<Recorded, ServiceError> {
     debug_assert!(matches!(end.next, Next::Finish { .. }));
     let ending = [end.ended.end.event()];
-    let moved = move_step_alone(
+    let moved = move_leaf_alone(
         &engine.db,
         end.row,
         StepMove::one(&ending),
@@ -246,12 +246,16 @@ async fn record_leaf(
         |update| end.columns(update, None, None),
     )
     .await?;
-    if !moved {
+    if !moved.moved {
         return Ok(Recorded::default());
     }
     end.count();
     engine.feed.wake();
-    run_close::close_after(engine, workflow, run.id).await;
+    // A step still pending when the move committed ends later, and looks
+    // then.
+    if moved.run_pending != Some(true) {
+        run_close::close_after(engine, workflow, run.id).await;
+    }
     Ok(Recorded {
         written: true,
         log_kept: end.keeps_log(),

@@ -15,8 +15,8 @@ use sea_orm::{
 
 use super::BATCH;
 use super::events::{NewEvent, append};
-use super::sqlite_move;
 use super::statuses;
+use super::{rows, sqlite_move};
 use crate::db::entities::{run, step};
 
 /// An update of steps' rows, to which a move's caller adds its columns and
@@ -216,9 +216,9 @@ fn guarded_update(row: &step::Model, target: StepState) -> UpdateMany<step::Enti
 /// round trip and one commit where a transaction takes four round trips;
 /// on SQLite it is one batch, sent to the connection's thread at once
 /// (`sqlite_move`). Every step's start takes this path, inside its slot,
-/// and so does the end of a task nothing needs (`finish::record_leaf`).
-/// On MySQL (and for a longer path) it is [`move_step_by_id`] in a write
-/// transaction.
+/// and so does the end of a task nothing needs (`finish::record_leaf`,
+/// through [`move_leaf_alone`]). On MySQL (and for a longer path) it is
+/// [`move_step_by_id`] in a write transaction.
 pub async fn move_step_alone<F>(
     db: &DatabaseConnection,
     row: &step::Model,
@@ -229,9 +229,54 @@ pub async fn move_step_alone<F>(
 where
     F: FnOnce(UpdateMany<step::Entity>) -> UpdateMany<step::Entity>,
 {
+    Ok(move_alone(db, row, change, now, set, false).await?.moved)
+}
+
+/// What a leaf's move on its own answered.
+#[derive(Debug, Clone, Copy)]
+pub struct LeafMoved {
+    pub moved: bool,
+    /// Whether the step's run still had a step queued or running once the
+    /// move was in, where the move's own transaction could tell (SQLite,
+    /// which holds the write lock across it: no end came between); `None`
+    /// elsewhere, where the caller looks after the commit.
+    pub run_pending: Option<bool>,
+}
+
+/// [`move_step_alone`] for the end of a task nothing needs, which also
+/// asks, on SQLite inside the same trip, whether its run still has a step
+/// pending: every leaf's end looked that up in a trip of its own.
+pub async fn move_leaf_alone<F>(
+    db: &DatabaseConnection,
+    row: &step::Model,
+    change: StepMove<'_>,
+    now: i64,
+    set: F,
+) -> Result<LeafMoved, DbErr>
+where
+    F: FnOnce(UpdateMany<step::Entity>) -> UpdateMany<step::Entity>,
+{
+    move_alone(db, row, change, now, set, true).await
+}
+
+async fn move_alone<F>(
+    db: &DatabaseConnection,
+    row: &step::Model,
+    change: StepMove<'_>,
+    now: i64,
+    set: F,
+    ask_pending: bool,
+) -> Result<LeafMoved, DbErr>
+where
+    F: FnOnce(UpdateMany<step::Entity>) -> UpdateMany<step::Entity>,
+{
+    let unknown = |moved| LeafMoved {
+        moved,
+        run_pending: None,
+    };
     let from = row.state;
     let (Some(path), Some(target)) = (change.path(from), change.target()) else {
-        return Ok(false);
+        return Ok(unknown(false));
     };
     let backend = db.get_database_backend();
     if !matches!(backend, DbBackend::Postgres | DbBackend::Sqlite) || path.len() != 2 {
@@ -241,7 +286,7 @@ where
             txn.commit().await?;
         }
         // Not moved: the event goes with the rollback.
-        return Ok(moved);
+        return Ok(unknown(moved));
     }
     let event = [
         Value::from(row.run_id),
@@ -254,7 +299,12 @@ where
     ];
     let update = set(guarded_update(row, target)).build(backend);
     if backend == DbBackend::Sqlite {
-        return sqlite_move::move_in_one_trip(db, update, Values(event.to_vec())).await;
+        let then = ask_pending.then(|| rows::a_pending_step(row.run_id).build(backend));
+        let trip = sqlite_move::move_in_one_trip(db, update, Values(event.to_vec()), then).await?;
+        return Ok(LeafMoved {
+            moved: trip.moved,
+            run_pending: (ask_pending && trip.moved).then_some(trip.found),
+        });
     }
     let mut values = update.values.map(|v| v.0).unwrap_or_default();
     let first = values.len() + 1;
@@ -272,7 +322,9 @@ where
     // The run and the step come from the updated row.
     values.extend(event.into_iter().skip(2));
     let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
-    Ok(db.execute_raw(statement).await?.rows_affected() > 0)
+    Ok(unknown(
+        db.execute_raw(statement).await?.rows_affected() > 0,
+    ))
 }
 
 async fn moved_to(

@@ -8,7 +8,7 @@ use kiln_core::engine::{PlanStep, RunState, StepState, TriggerRule};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
+    QuerySelect, Select, Statement,
 };
 
 use crate::clock::now_ms;
@@ -87,14 +87,20 @@ pub async fn steps_of_tasks(
         .await
 }
 
-/// Whether run `run_id` has a step queued or running: one index probe.
-pub async fn has_pending(db: &impl ConnectionTrait, run_id: i64) -> Result<bool, DbErr> {
-    Ok(step::Entity::find()
+/// The id of one step of run `run_id` that is queued or running, if any:
+/// one index probe.
+pub fn a_pending_step(run_id: i64) -> Select<step::Entity> {
+    step::Entity::find()
         .select_only()
         .column(step::Column::Id)
         .filter(step::Column::RunId.eq(run_id))
         .filter(step::Column::State.is_in([StepState::Queued, StepState::Running]))
         .limit(1)
+}
+
+/// Whether run `run_id` has a step queued or running.
+pub async fn has_pending(db: &impl ConnectionTrait, run_id: i64) -> Result<bool, DbErr> {
+    Ok(a_pending_step(run_id)
         .into_tuple::<i64>()
         .one(db)
         .await?

@@ -6,7 +6,9 @@
 //! across the hand-overs, and a fan-out pays it twice per step. Here the
 //! four go as one batch: the event is inserted only when the update
 //! changed the row (`changes()`), and the batch answers how many events
-//! it wrote, so "not moved" writes nothing, as before.
+//! it wrote, so "not moved" writes nothing, as before. A caller may ask
+//! one more question inside the same transaction (a leaf's end: is any
+//! step of its run still pending?), answered as whether it found a row.
 //!
 //! A batch that fails part-way may leave its transaction open on the
 //! connection: it is rolled back there before the connection goes back to
@@ -25,31 +27,47 @@ use crate::db::write_gate;
 use crate::db::write_txn::Writer;
 
 /// The batch around `update` (a guarded `UPDATE` of one step, its values
-/// first) and its event's seven values (run, step, task, attempt, from,
-/// to, at).
-fn batch(update: &str) -> String {
+/// first), its event's seven values (run, step, task, attempt, from, to,
+/// at), and `then` (a query, its values last), if any.
+fn batch(update: &str, then: Option<&str>) -> String {
+    let then = then.map(|sql| format!("{sql}; ")).unwrap_or_default();
     format!(
         "BEGIN IMMEDIATE; {update}; \
          INSERT INTO kiln_run_events (run_id, step_id, task, attempt, from_state, to_state, at_ms) \
          SELECT ?, ?, ?, ?, ?, ?, ? WHERE changes() > 0; \
          SELECT changes(); \
-         COMMIT"
+         {then}COMMIT"
     )
 }
 
+/// What one trip answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trip {
+    /// Whether the row moved.
+    pub moved: bool,
+    /// Whether the caller's query found a row, read after the move in its
+    /// transaction (under the write lock: no other write came between).
+    pub found: bool,
+}
+
 /// Runs `update` (a statement guarded to change one step's row or none)
-/// with `event` (its seven values) as one transaction; whether the row
-/// moved. Takes the file's turn at the write gate, as every Kiln write
-/// transaction does.
+/// with `event` (its seven values), then `then` if given, as one
+/// transaction. Takes the file's turn at the write gate, as every Kiln
+/// write transaction does.
 pub async fn move_in_one_trip(
     db: &DatabaseConnection,
     update: Statement,
     event: Values,
-) -> Result<bool, DbErr> {
+    then: Option<Statement>,
+) -> Result<Trip, DbErr> {
     let _turn = write_gate::turn_at(db.write_gate()).await?;
     let mut values = update.values.map(|v| v.0).unwrap_or_default();
     values.extend(event.0);
-    let sql = batch(&update.sql);
+    let then = then.map(|then| {
+        values.extend(then.values.map(|v| v.0).unwrap_or_default());
+        then.sql
+    });
+    let sql = batch(&update.sql, then.as_deref());
     let connection = db
         .get_sqlite_connection_pool()
         .acquire()
@@ -68,7 +86,11 @@ pub async fn move_in_one_trip(
                 Some(row) => row.try_get(0).map_err(query_error)?,
                 None => 0,
             };
-            Ok(written > 0)
+            // The count's row, then the query's, if it found any.
+            Ok(Trip {
+                moved: written > 0,
+                found: rows.len() > 1,
+            })
         }
         Err(error) => {
             batch.undo().await;
@@ -149,7 +171,7 @@ mod tests {
 
     use sea_orm::{ConnectionTrait, DbBackend, Statement, Value, Values};
 
-    use super::move_in_one_trip;
+    use super::{Trip, move_in_one_trip};
     use crate::db::connect::Database;
     use crate::db::test_files;
 
@@ -217,10 +239,17 @@ mod tests {
                 vec![7i64.into(), 0i64.into()],
             )
         };
-        assert!(
-            move_in_one_trip(&db.conn, guarded(), event())
-                .await
-                .unwrap()
+        let then = || Some(update("SELECT n FROM t WHERE n = ?", vec![7i64.into()]));
+        let trip = move_in_one_trip(&db.conn, guarded(), event(), then())
+            .await
+            .unwrap();
+        // The query binds after the event, and sees the move.
+        assert_eq!(
+            trip,
+            Trip {
+                moved: true,
+                found: true
+            }
         );
         assert_eq!(number(&db.conn, "SELECT n FROM t").await, 7);
         let written = "SELECT count(*) FROM kiln_run_events \
@@ -228,10 +257,16 @@ mod tests {
                        AND from_state = 'queued' AND to_state = 'running' AND at_ms = 1234";
         assert_eq!(number(&db.conn, written).await, 1);
         // Moved already: the guard fails, nothing is written.
-        assert!(
-            !move_in_one_trip(&db.conn, guarded(), event())
-                .await
-                .unwrap()
+        let none = Some(update("SELECT n FROM t WHERE n = ?", vec![0i64.into()]));
+        let trip = move_in_one_trip(&db.conn, guarded(), event(), none)
+            .await
+            .unwrap();
+        assert_eq!(
+            trip,
+            Trip {
+                moved: false,
+                found: false
+            }
         );
         assert_eq!(
             number(&db.conn, "SELECT count(*) FROM kiln_run_events").await,
@@ -253,7 +288,7 @@ mod tests {
         );
         let given_up = tokio::time::timeout(
             Duration::from_millis(20),
-            move_in_one_trip(&db.conn, slow, event()),
+            move_in_one_trip(&db.conn, slow, event(), None),
         )
         .await;
         assert!(given_up.is_err(), "the batch was still running");
@@ -272,7 +307,7 @@ mod tests {
             "UPDATE t SET n = abs(? - 1) WHERE n = 0",
             vec![Value::from(-9_223_372_036_854_775_807i64)],
         );
-        let failed = move_in_one_trip(&db.conn, overflowing, event()).await;
+        let failed = move_in_one_trip(&db.conn, overflowing, event(), None).await;
         assert!(failed.is_err(), "{failed:?}");
         assert_nothing_left_behind(&db, "failed").await;
     }
