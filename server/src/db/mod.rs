@@ -8,6 +8,7 @@ pub mod migrate;
 pub mod names;
 pub mod outage;
 pub mod session_store;
+pub mod sqlite_batch;
 pub mod sqlite_busy;
 #[cfg(test)]
 pub mod test_files;

@@ -29,6 +29,7 @@ pub mod sqlite;
 mod sqlite_plans;
 pub mod steps;
 pub mod storage;
+mod task_row;
 pub mod wakeups;
 pub mod workers;
 

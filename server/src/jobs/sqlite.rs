@@ -13,11 +13,16 @@
 //!   transactions in SQLite's busy handler, which polls, holding its pool
 //!   connection, and finds the lock free a poll late.
 //!
-//! The fetch keeps its transaction (`BEGIN IMMEDIATE`), so that a fetch
-//! whose rows fail to decode, or that is dropped at shutdown, leaves its
-//! jobs in the queue instead of held by a worker that never got them. So
-//! do registering a worker, its heartbeats and handing jobs back at
-//! shutdown: they are rare, and their statements belong together.
+//! - a fetch was three (`BEGIN`, its `UPDATE … RETURNING`, `COMMIT`);
+//!   here it is two: `BEGIN IMMEDIATE` and the fetch as one batch, then
+//!   `COMMIT` once the rows are decoded. It keeps its transaction so that
+//!   a fetch whose rows fail to decode, or that is dropped at shutdown,
+//!   leaves its jobs in the queue instead of held by a worker that never
+//!   got them (`db::sqlite_batch` holds the connection until then).
+//!
+//! Registering a worker, its heartbeats and handing jobs back at shutdown
+//! keep apalis-sqlite's statements in a transaction: they are rare, and
+//! their statements belong together.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -33,8 +38,35 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use ulid::Ulid;
 
 use super::persisted_queue::{PersistedQueue, QueueSql};
+use super::task_row::task_from_row;
 use super::wakeups::{WakeCount, fetch_after_wakeups};
+use crate::db::sqlite_batch::InBatch;
 use crate::db::write_gate;
+
+/// apalis-sqlite's fetch (its `queries/backend/fetch_next.sql`, whose
+/// decoding is private to it), after the `BEGIN` of its transaction:
+/// `?1` the worker, `?2` the queue, `?3` the most jobs to take, `?4` now
+/// (Unix seconds).
+const FETCH: &str = "BEGIN IMMEDIATE; \
+    UPDATE Jobs SET status = 'Queued', lock_by = ?1, lock_at = strftime('%s', 'now') \
+    WHERE ROWID IN ( \
+        WITH candidates AS ( \
+            SELECT * FROM ( \
+                SELECT ROWID, priority, run_at, id FROM Jobs \
+                WHERE job_type = ?2 AND status = 'Pending' AND lock_by IS NULL \
+                    AND (run_at IS NULL OR run_at <= ?4) \
+                ORDER BY priority DESC, run_at ASC, id ASC LIMIT ?3 \
+            ) \
+            UNION ALL \
+            SELECT * FROM ( \
+                SELECT ROWID, priority, run_at, id FROM Jobs \
+                WHERE job_type = ?2 AND status = 'Failed' AND attempts < max_attempts \
+                    AND (run_at IS NULL OR run_at <= ?4) \
+                ORDER BY priority DESC, run_at ASC, id ASC LIMIT ?3 \
+            ) \
+        ) \
+        SELECT ROWID FROM candidates ORDER BY priority DESC, run_at ASC, id ASC LIMIT ?3 \
+    ) RETURNING *";
 
 /// Most jobs one push statement writes: eight values each, well under
 /// SQLite's limit of 32,766 bound values per statement.
@@ -94,12 +126,25 @@ impl SqlitePersistence {
         Ok(WriteTxn { txn, _turn: turn })
     }
 
+    /// Takes up to a batch of ready jobs for `worker`, committed only
+    /// once their rows are read and decoded (see above).
     async fn fetch_once(&self, worker: &WorkerContext) -> Result<Vec<Task<Vec<u8>>>, Error> {
-        let mut write = self.begin().await?;
-        // Committed only once the rows are read and decoded (see above).
-        let tasks = queries::fetch_next(&mut *write.txn, &self.config, worker).await?;
-        write.txn.commit().await?;
-        Ok(tasks)
+        let _turn = self.turn().await?;
+        let mut batch = InBatch::new(self.pool.acquire().await?);
+        let fetched = match batch.connection() {
+            Some(connection) => fetch_and_commit(connection, &self.config, worker).await,
+            None => Err(sqlx::Error::PoolClosed),
+        };
+        match fetched {
+            Ok(tasks) => {
+                batch.release();
+                Ok(tasks)
+            }
+            Err(error) => {
+                batch.undo().await;
+                Err(error.into())
+            }
+        }
     }
 }
 
@@ -121,6 +166,27 @@ impl QueueSql for SqlitePersistence {
     fn batch_size(&self) -> usize {
         self.config.batch_size
     }
+}
+
+/// The fetch's batch on `connection`, its rows decoded, then its commit.
+async fn fetch_and_commit(
+    connection: &mut sqlx::SqliteConnection,
+    config: &Config,
+    worker: &WorkerContext,
+) -> Result<Vec<Task<Vec<u8>>>, sqlx::Error> {
+    let rows = sqlx::query(FETCH)
+        .bind(worker.name())
+        .bind(config.queue.as_ref())
+        .bind(i64::try_from(config.batch_size.max(1)).unwrap_or(1))
+        .bind(now())
+        .fetch_all(&mut *connection)
+        .await?;
+    let tasks = rows
+        .iter()
+        .map(task_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    sqlx::query("COMMIT").execute(&mut *connection).await?;
+    Ok(tasks)
 }
 
 fn seconds(secs: u64) -> i64 {

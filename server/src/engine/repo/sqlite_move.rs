@@ -11,18 +11,17 @@
 //! step of its run still pending?), answered as whether it found a row.
 //!
 //! A batch that fails part-way may leave its transaction open on the
-//! connection: it is rolled back there before the connection goes back to
-//! the pool, and a connection that cannot say it is out of a transaction
-//! is closed instead. So is one whose batch was still running when its
-//! caller stopped waiting (`InBatch`).
+//! connection, and so may one its caller stopped waiting for: the
+//! connection is held by `db::sqlite_batch::InBatch` until the batch is
+//! in.
 
 use std::sync::Arc;
 
 use sea_orm::{ConnAcquireErr, DatabaseConnection, DbErr, RuntimeErr, Statement, Values};
 use sea_query_sqlx::SqlxValues;
-use sqlx::pool::PoolConnection;
-use sqlx::{Row, Sqlite, SqliteConnection};
+use sqlx::Row;
 
+use crate::db::sqlite_batch::InBatch;
 use crate::db::write_gate;
 use crate::db::write_txn::Writer;
 
@@ -73,9 +72,9 @@ pub async fn move_in_one_trip(
         .acquire()
         .await
         .map_err(acquire_error)?;
-    let mut batch = InBatch(Some(connection));
+    let mut batch = InBatch::new(connection);
     let query = sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(Values(values)));
-    let ran = match batch.0.as_deref_mut() {
+    let ran = match batch.connection() {
         Some(connection) => query.fetch_all(connection).await,
         None => Err(sqlx::Error::PoolClosed),
     };
@@ -97,56 +96,6 @@ pub async fn move_in_one_trip(
             Err(exec_error(error))
         }
     }
-}
-
-/// The batch's connection while it may be inside the batch's transaction.
-/// Dropped so (its caller stopped waiting part-way), the connection is
-/// closed rather than handed back to the pool: SQLite rolls an open
-/// transaction back when its connection closes, and the pool's next user
-/// would otherwise write inside it.
-struct InBatch(Option<PoolConnection<Sqlite>>);
-
-impl InBatch {
-    /// Back to the pool: the batch committed.
-    fn release(mut self) {
-        drop(self.0.take());
-    }
-
-    /// Rolls back whatever a failed batch left open, then gives the
-    /// connection back; closes it if that fails while a transaction is
-    /// still open (or SQLite cannot say).
-    async fn undo(mut self) {
-        let Some(connection) = self.0.as_deref_mut() else {
-            return;
-        };
-        let rolled_back = sqlx::query("ROLLBACK")
-            .execute(&mut *connection)
-            .await
-            .is_ok();
-        if rolled_back || in_transaction(connection).await == Some(false) {
-            self.release();
-        }
-    }
-}
-
-impl Drop for InBatch {
-    fn drop(&mut self) {
-        if let Some(connection) = self.0.take() {
-            drop(connection.detach());
-        }
-    }
-}
-
-/// Whether `connection` is inside a transaction (SQLite's own answer);
-/// `None` if it cannot be asked.
-async fn in_transaction(connection: &mut SqliteConnection) -> Option<bool> {
-    let mut handle = connection.lock_handle().await.ok()?;
-    let raw = handle.as_raw_handle();
-    // SAFETY: the connection's own handle, locked for this call; the
-    // function only reads the handle's state.
-    #[allow(unsafe_code)]
-    let autocommit = unsafe { libsqlite3_sys::sqlite3_get_autocommit(raw.as_ptr()) };
-    Some(autocommit == 0)
 }
 
 fn acquire_error(error: sqlx::Error) -> DbErr {

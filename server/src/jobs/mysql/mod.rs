@@ -3,11 +3,10 @@
 //! this one follows apalis-sqlite's design on Kiln's own `kiln_jobs` and
 //! `kiln_workers` tables (created by the migrations crate). apalis-core's
 //! `Persisted` drives polling, heartbeats, acks and orphan recovery (see
-//! `persisted_queue`); this module supplies the SQL (`persistence.rs`) and
-//! the row decoding (`row.rs`).
+//! `persisted_queue`); this module supplies the SQL (`persistence.rs`);
+//! the rows decode as SQLite's do (`jobs::task_row`).
 
 mod persistence;
-mod row;
 
 use std::time::Duration;
 

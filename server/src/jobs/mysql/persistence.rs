@@ -14,7 +14,7 @@ use sqlx::MySqlPool;
 use ulid::Ulid;
 
 use super::MySqlQueueConfig;
-use super::row::task_from_row;
+use crate::jobs::task_row::task_from_row;
 use crate::jobs::wakeups::{WakeCount, fetch_after_wakeups};
 
 #[derive(Debug, Clone)]

@@ -1,4 +1,5 @@
-//! Turns a `kiln_jobs` row into the apalis task it stores.
+//! Turns a job's row into the apalis task it stores: MySQL's `kiln_jobs`
+//! and apalis-sqlite's `Jobs` have the same columns.
 
 use std::str::FromStr;
 
@@ -6,15 +7,22 @@ use apalis_core::task::Task;
 use apalis_core::task::builder::TaskBuilder;
 use apalis_core::task::status::Status;
 use apalis_core::task::task_id::TaskId;
-use sqlx::Row;
-use sqlx::mysql::MySqlRow;
+use sqlx::{ColumnIndex, Decode, Row, Type};
 use ulid::Ulid;
 
 fn decode_error(error: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
     sqlx::Error::Decode(Box::new(error))
 }
 
-pub fn task_from_row(row: &MySqlRow) -> Result<Task<Vec<u8>>, sqlx::Error> {
+pub fn task_from_row<R>(row: &R) -> Result<Task<Vec<u8>>, sqlx::Error>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i32: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+{
     let id: String = row.try_get("id")?;
     let status: String = row.try_get("status")?;
     let metadata: Option<String> = row.try_get("metadata")?;
