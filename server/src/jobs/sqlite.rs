@@ -388,12 +388,82 @@ impl Persistence for SqlitePersistence {
 
 #[cfg(test)]
 mod tests {
-    use super::push_sql;
+    use apalis_core::backend::persistence::Persistence;
+    use apalis_core::task::builder::TaskBuilder;
+    use apalis_core::worker::context::WorkerContext;
+
+    use super::{SqlitePersistence, push_sql};
+    use crate::db::{Pool, test_files, write_gate};
+    use crate::jobs::storage::sqlite_config;
 
     #[test]
     fn a_push_statement_has_eight_values_a_job() {
         let sql = push_sql(3);
         assert_eq!(sql.matches('?').count(), 24);
         assert!(sql.ends_with("ON CONFLICT(job_type, idempotency_key) DO NOTHING"));
+    }
+
+    /// Each job's status and holder, by id.
+    async fn jobs(pool: &sqlx::SqlitePool) -> Vec<(String, String, Option<String>)> {
+        sqlx::query_as("SELECT id, status, lock_by FROM Jobs ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    }
+
+    /// A fetch whose rows do not decode takes nothing: its jobs stay in
+    /// the queue for a fetch that can read them, and its transaction does
+    /// not stay open on the pool's only connection.
+    #[tokio::test]
+    async fn a_fetch_that_cannot_decode_its_rows_takes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = test_files::sqlite_file(&dir, 1, "SELECT 1").await;
+        let Pool::Sqlite(pool) = &db.pool else {
+            unreachable!("a SQLite file")
+        };
+        apalis_sqlite::SqliteStorage::<()>::migrations()
+            .run(pool)
+            .await
+            .unwrap();
+        let mut queue = SqlitePersistence {
+            pool: pool.clone(),
+            config: sqlite_config("q", 4),
+            wakes: Default::default(),
+            gate: write_gate::of_pool(pool),
+        };
+        let worker = WorkerContext::new("w");
+        queue.register(&worker).await.unwrap();
+        let tasks = (0..2)
+            .map(|n| TaskBuilder::new(format!("{n}").into_bytes()).build())
+            .collect();
+        queue.push_tasks(tasks).await.unwrap();
+        let ids: Vec<String> = jobs(pool).await.into_iter().map(|(id, ..)| id).collect();
+        sqlx::query("UPDATE Jobs SET id = 'not a ULID' WHERE id = ?")
+            .bind(&ids[0])
+            .execute(pool)
+            .await
+            .unwrap();
+
+        assert!(queue.fetch_next(&worker).await.is_err());
+        let left = jobs(pool).await;
+        assert!(
+            left.iter()
+                .all(|(_, status, by)| status == "Pending" && by.is_none()),
+            "{left:?}"
+        );
+
+        sqlx::query("UPDATE Jobs SET id = ? WHERE id = 'not a ULID'")
+            .bind(&ids[0])
+            .execute(pool)
+            .await
+            .unwrap();
+        let taken = queue.fetch_next(&worker).await.unwrap();
+        assert_eq!(taken.len(), 2);
+        let left = jobs(pool).await;
+        assert!(
+            left.iter()
+                .all(|(_, status, by)| status == "Queued" && by.as_deref() == Some("w")),
+            "{left:?}"
+        );
     }
 }
