@@ -9,16 +9,15 @@
 //!   own);
 //! - a push of n jobs was n + 2; here it is one multi-row `INSERT` per
 //!   thousand jobs (several are one transaction);
-//! - its writes did not take turns at the gate: each met Kiln's own write
-//!   transactions in SQLite's busy handler, which polls, holding its pool
-//!   connection, and finds the lock free a poll late.
-//!
 //! - a fetch was three (`BEGIN`, its `UPDATE … RETURNING`, `COMMIT`);
 //!   here it is two: `BEGIN IMMEDIATE` and the fetch as one batch, then
 //!   `COMMIT` once the rows are decoded. It keeps its transaction so that
 //!   a fetch whose rows fail to decode, or that is dropped at shutdown,
 //!   leaves its jobs in the queue instead of held by a worker that never
-//!   got them (`db::sqlite_batch` holds the connection until then).
+//!   got them (`db::sqlite_batch` holds the connection until then);
+//! - its writes did not take turns at the gate: each met Kiln's own write
+//!   transactions in SQLite's busy handler, which polls, holding its pool
+//!   connection, and finds the lock free a poll late.
 //!
 //! Registering a worker, its heartbeats and handing jobs back at shutdown
 //! keep apalis-sqlite's statements in a transaction: they are rare, and
