@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use apalis_codec::json::JsonCodec;
 use apalis_core::backend::finalize::Durable;
-use apalis_core::backend::persistence::{Persisted, Persistence, TaskPersistLayer};
-use apalis_core::backend::{Backend, BackendConfig, WireFormatBackend};
+use apalis_core::backend::persistence::{Persisted, Persistence, TaskEvent, TaskPersistLayer};
+use apalis_core::backend::{Backend, BackendConfig, TaskResult, WireFormatBackend};
 use apalis_core::task::Task;
 use apalis_core::worker::context::WorkerContext;
 use futures::Sink;
@@ -36,6 +36,37 @@ pub trait QueueSql:
     fn heartbeat_interval(&self) -> Duration;
     /// Most jobs one fetch takes.
     fn batch_size(&self) -> usize;
+}
+
+/// A worker's batch of events, split: the finished jobs' results, and the
+/// jobs to lock that the batch does not also finish (a finished job needs
+/// no lock; with `lock_tasks` off, as on every Kiln queue, there are none).
+pub fn acks_and_locks(events: &[TaskEvent<Value>]) -> (Vec<&TaskResult<Value>>, Vec<String>) {
+    let acks: Vec<&TaskResult<Value>> = events
+        .iter()
+        .filter_map(|event| match event {
+            TaskEvent::Complete(result) => Some(result),
+            _ => None,
+        })
+        .collect();
+    let locks = events
+        .iter()
+        .filter_map(|event| match event {
+            TaskEvent::Lock { task_id } => Some(task_id),
+            _ => None,
+        })
+        .filter(|id| !acks.iter().any(|ack| &ack.task_id == *id))
+        .map(ToString::to_string)
+        .collect();
+    (acks, locks)
+}
+
+/// Logs jobs of a silent worker that a registration or heartbeat put back
+/// in `queue`.
+pub fn log_requeued(count: u64, queue: &str) {
+    if count > 0 {
+        tracing::warn!(count, queue, "re-queued jobs of a silent worker");
+    }
 }
 
 /// A queue of `Args` jobs on `P`'s statements; cheap to clone, `push`
@@ -154,5 +185,44 @@ impl<P: QueueSql, Args> Sink<Task<Vec<u8>>> for PersistedQueue<P, Args> {
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Pin::new(&mut self.get_mut().persistence).poll_close(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use apalis_core::backend::TaskResult;
+    use apalis_core::backend::persistence::TaskEvent;
+    use apalis_core::task::status::Status;
+    use apalis_core::task::task_id::TaskId;
+    use ulid::Ulid;
+
+    use super::acks_and_locks;
+
+    /// A job finished in the same batch is acknowledged, not locked; a
+    /// job only locked is locked.
+    #[test]
+    fn a_finished_job_is_not_also_locked() {
+        let (done, held) = (
+            TaskId::from_ulid(Ulid::generate()),
+            TaskId::from_ulid(Ulid::generate()),
+        );
+        let events = vec![
+            TaskEvent::Lock {
+                task_id: done.clone(),
+            },
+            TaskEvent::Lock {
+                task_id: held.clone(),
+            },
+            TaskEvent::Complete(TaskResult {
+                task_id: done.clone(),
+                attempt: 1,
+                status: Status::Done,
+                result: Ok(serde_json::Value::Null),
+            }),
+        ];
+        let (acks, locks) = acks_and_locks(&events);
+        assert_eq!(acks.len(), 1);
+        assert_eq!(acks[0].task_id.to_string(), done.to_string());
+        assert_eq!(locks, vec![held.to_string()]);
     }
 }

@@ -17,7 +17,6 @@
 //! registering a worker, its heartbeats and handing jobs back at shutdown:
 //! they are rare, and their statements belong together.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use apalis_core::backend::persistence::{Persistence, TaskEvent};
@@ -27,7 +26,7 @@ use apalis_postgres::{Config, Error, queries};
 use serde_json::Value;
 use sqlx::PgPool;
 
-use super::persisted_queue::{PersistedQueue, QueueSql};
+use super::persisted_queue::{PersistedQueue, QueueSql, acks_and_locks, log_requeued};
 use super::wakeups::{WakeCount, fetch_after_wakeups};
 
 /// What `storage_name` says of the workers this registers.
@@ -119,9 +118,7 @@ impl Persistence for PgPersistence {
             return Err(Error::WorkerAlreadyExists(worker.name().to_owned()));
         }
         tx.commit().await?;
-        if count > 0 {
-            tracing::warn!(count, queue, "re-queued jobs of a silent worker");
-        }
+        log_requeued(count, &queue);
         Ok(())
     }
 
@@ -132,9 +129,7 @@ impl Persistence for PgPersistence {
         queries::keep_alive(&mut *tx, &queue, worker).await?;
         let count = queries::reenqueue_orphaned(&mut *tx, &queue, dead_for).await?;
         tx.commit().await?;
-        if count > 0 {
-            tracing::warn!(count, queue, "re-queued jobs of a silent worker");
-        }
+        log_requeued(count, &queue);
         Ok(())
     }
 
@@ -171,23 +166,7 @@ impl Persistence for PgPersistence {
         events: Vec<TaskEvent<Value>>,
         worker: &WorkerContext,
     ) -> Result<(), Error> {
-        let acks: Vec<&queries::ResultPayload> = events
-            .iter()
-            .filter_map(|event| match event {
-                TaskEvent::Complete(result) => Some(result),
-                _ => None,
-            })
-            .collect();
-        let acked: HashSet<String> = acks.iter().map(|a| a.task_id().to_string()).collect();
-        // A job acknowledged in the same batch needs no lock.
-        let locks: Vec<String> = events
-            .iter()
-            .filter_map(|event| match event {
-                TaskEvent::Lock { task_id } => Some(task_id.to_string()),
-                _ => None,
-            })
-            .filter(|id| !acked.contains(id))
-            .collect();
+        let (acks, locks) = acks_and_locks(&events);
         if acks.is_empty() && locks.is_empty() {
             return Ok(());
         }

@@ -36,7 +36,7 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use ulid::Ulid;
 
-use super::persisted_queue::{PersistedQueue, QueueSql};
+use super::persisted_queue::{PersistedQueue, QueueSql, acks_and_locks, log_requeued};
 use super::task_row::task_from_row;
 use super::wakeups::{WakeCount, fetch_after_wakeups};
 use crate::db::sqlite_batch::InBatch;
@@ -268,13 +268,7 @@ impl Persistence for SqlitePersistence {
         .await?;
         queries::register_worker(&mut *write.txn, &self.config, worker, "SqliteStorage").await?;
         write.txn.commit().await?;
-        if count > 0 {
-            tracing::warn!(
-                count,
-                queue = self.queue(),
-                "re-queued jobs of a silent worker"
-            );
-        }
+        log_requeued(count, self.queue());
         Ok(())
     }
 
@@ -289,13 +283,7 @@ impl Persistence for SqlitePersistence {
         )
         .await?;
         write.txn.commit().await?;
-        if count > 0 {
-            tracing::warn!(
-                count,
-                queue = self.queue(),
-                "re-queued jobs of a silent worker"
-            );
-        }
+        log_requeued(count, self.queue());
         Ok(())
     }
 
@@ -337,21 +325,7 @@ impl Persistence for SqlitePersistence {
         events: Vec<TaskEvent<Value>>,
         worker: &WorkerContext,
     ) -> Result<(), Error> {
-        let acks: Vec<&queries::AckPayload> = events
-            .iter()
-            .filter_map(|event| match event {
-                TaskEvent::Complete(result) => Some(result),
-                _ => None,
-            })
-            .collect();
-        // None while `lock_tasks` is off, as it is for every Kiln queue.
-        let locks: Vec<String> = events
-            .iter()
-            .filter_map(|event| match event {
-                TaskEvent::Lock { task_id } => Some(task_id.to_string()),
-                _ => None,
-            })
-            .collect();
+        let (acks, locks) = acks_and_locks(&events);
         if acks.is_empty() && locks.is_empty() {
             return Ok(());
         }

@@ -14,6 +14,7 @@ use sqlx::MySqlPool;
 use ulid::Ulid;
 
 use super::MySqlQueueConfig;
+use crate::jobs::persisted_queue::log_requeued;
 use crate::jobs::task_row::task_from_row;
 use crate::jobs::wakeups::{WakeCount, fetch_after_wakeups};
 
@@ -144,9 +145,7 @@ impl Persistence for MySqlPersistence {
             reenqueue_orphaned(&mut tx, &self.config, silent_for, Some(worker.name()), None)
                 .await?;
         tx.commit().await?;
-        if count > 0 {
-            tracing::warn!(count, queue = %self.config.queue, "re-queued jobs of a silent worker");
-        }
+        log_requeued(count, &self.config.queue);
         Ok(())
     }
 
