@@ -9,6 +9,7 @@
 pub mod accounts;
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod bundle;
 pub mod components;
 pub mod home;
 pub mod pages;
@@ -20,13 +21,14 @@ pub mod schedules;
 pub mod screen;
 
 use leptos::prelude::*;
-use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::{
     SsrMode,
     components::{ParentRoute, Route, Router, Routes},
     path,
 };
 
+use crate::bundle::{BundleScripts, BundleStylesheet, Head};
 use crate::components::layout::Layout;
 use crate::pages::{
     account::AccountPageView,
@@ -50,8 +52,14 @@ use crate::pages::{
 /// The HTML document every page is rendered into. Routes render in
 /// `SsrMode::Async`: the server waits for the page's data and sends it whole,
 /// so every page (and its forms) works before, or without, the WASM.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+/// `head` names the bundle (worked out once, at start).
+pub fn shell(head: std::sync::Arc<Head>) -> impl IntoView {
     let theme = chosen_theme();
+    let bundle = head.bundle.clone();
+    let reload = head
+        .watch
+        .clone()
+        .map(|options| view! { <AutoReload options /> });
     view! {
         <!DOCTYPE html>
         <html lang="en" class=theme.html_class()>
@@ -60,9 +68,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22 viewBox=%220 0 16 16%22%3E%3Crect width=%2216%22 height=%2216%22 rx=%223%22 fill=%22%23ea580c%22/%3E%3C/svg%3E" />
-                <AutoReload options=options.clone() />
-                <HashedStylesheet options=options.clone() id="kiln-css" />
-                <HydrationScripts options islands=true />
+                {reload}
+                <BundleStylesheet bundle=bundle.clone() id="kiln-css" />
+                <BundleScripts bundle />
                 <MetaTags />
             </head>
             <body class="min-h-screen bg-stone-50 text-stone-900 antialiased dark:bg-stone-950 dark:text-stone-100">

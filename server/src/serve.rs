@@ -180,6 +180,7 @@ impl Server {
         );
 
         let database_handle = database.clone();
+        let (leptos_options, head) = http::ui::site(&config.site_dir());
         let state = AppState {
             config: config.clone(),
             db: database.clone(),
@@ -187,7 +188,8 @@ impl Server {
             pool: background.health(),
             engine,
             metrics,
-            leptos_options: http::ui::leptos_options(&config.site_dir()),
+            leptos_options,
+            head,
             throttle: Arc::new(LoginThrottle::new(config.login_attempts_per_minute)),
             quotas: Quotas::new(
                 &config,

@@ -21,6 +21,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use kiln_app::bundle::Bundle;
 
 /// The hash file's name, beside the binary (Leptos looks for it there).
 pub const HASH_FILE: &str = "hash.txt";
@@ -75,6 +76,30 @@ impl SiteAssets {
     /// Whether pages should point at the hashed names.
     pub fn is_hashed(&self) -> bool {
         !self.hashed.is_empty()
+    }
+
+    /// The names pages load the bundle by, without their extensions: the
+    /// hashed ones, or else the plain names Leptos would write (the WASM's
+    /// with `_bg` unless cargo-leptos named the build's output).
+    pub fn bundle(&self, pkg_dir: &str, output_name: &str) -> Bundle {
+        let named = |kind: &str| -> Arc<str> {
+            let suffix = format!(".{kind}");
+            self.hashed
+                .iter()
+                .find_map(|name| name.strip_suffix(&suffix))
+                .map_or_else(|| output_name.into(), Arc::from)
+        };
+        let wasm = if self.is_hashed() || option_env!("LEPTOS_OUTPUT_NAME").is_some() {
+            named("wasm")
+        } else {
+            format!("{output_name}_bg").into()
+        };
+        Bundle {
+            pkg_dir: pkg_dir.into(),
+            js: named("js"),
+            wasm,
+            css: named("css"),
+        }
     }
 
     /// The `Cache-Control` for a request path under `/pkg`.
@@ -149,6 +174,14 @@ mod tests {
         assert_eq!(assets.cache_control("/kiln.wasm"), REVALIDATE);
         assert_eq!(assets.cache_control("/other/kiln.Zz9.wasm.map"), REVALIDATE);
         assert!(!SiteAssets::default().is_hashed());
+        let bundle = assets.bundle("pkg", "kiln");
+        assert_eq!(
+            (&*bundle.js, &*bundle.wasm, &*bundle.css),
+            ("kiln.Ab-c_1", "kiln.Zz9", "kiln.Q1")
+        );
+        let plain = SiteAssets::default().bundle("pkg", "kiln");
+        assert_eq!((&*plain.js, &*plain.css), ("kiln", "kiln"));
+        assert!(plain.wasm.starts_with("kiln"));
         assert_eq!(SiteAssets::default().cache_control("/kiln.js"), REVALIDATE);
     }
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
+use kiln_app::bundle::Head;
 use leptos::config::LeptosOptions;
 
 use crate::accounts::throttle::LoginThrottle;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     pub metrics: Metrics,
     pub leptos_options: LeptosOptions,
+    /// Every page's head: the bundle's names, worked out at start.
+    pub head: Arc<Head>,
     pub throttle: Arc<LoginThrottle>,
     pub quotas: Quotas,
     pub log_streams: LogStreams,

@@ -7,6 +7,7 @@
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
+use kiln_app::bundle::Head;
 use kiln_app::{App, shell};
 use kiln_core::net::headers::page_policy;
 use leptos::config::LeptosOptions;
@@ -23,6 +24,7 @@ use super::state::AppState;
 pub fn router(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    let head = state.head.clone();
     let pkg_dir =
         std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
     let backend = super::pages::backend(state.clone());
@@ -37,10 +39,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 kiln_app::backend::provide_ports(&render_backend);
                 page_security();
             },
-            {
-                let options = options.clone();
-                move || shell(options.clone())
-            },
+            move || shell(head.clone()),
         )
         // Pages' data calls spend the caller's quota too (a cron preview
         // or a list across projects is work for the server).
@@ -99,13 +98,14 @@ pub async fn not_found(
     // The same context as every page: the header asks who is signed in.
     let backend = super::pages::backend(state.clone());
     let config = state.config.clone();
+    let head = state.head.clone();
     let handler = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
         move || {
             provide_context(config.clone());
             kiln_app::backend::provide_ports(&backend);
             page_security();
         },
-        shell,
+        move |_| shell(head.clone()),
     );
     handler(request.uri().clone(), axum::extract::State(state), request).await
 }
@@ -123,18 +123,21 @@ fn page_security() {
     }
 }
 
-/// Options Leptos needs to render: where the site lives and what the
-/// compiled bundle is called (`kiln.js`, `kiln.wasm`, `kiln.css` in `/pkg`,
-/// or `kiln.<hash>.js` and so on when the build hashed them).
-pub fn leptos_options(site_root: &std::path::Path) -> LeptosOptions {
-    let hashed = SiteAssets::load(&site_root.join(PKG_DIR), OUTPUT_NAME).is_hashed();
-    LeptosOptions::builder()
+/// Options Leptos needs to render (where the site lives and what the
+/// compiled bundle is called), and the head of every page, which names the
+/// bundle's files: `kiln.js`, `kiln.wasm`, `kiln.css` in `/pkg`, or
+/// `kiln.<hash>.js` and so on when the build hashed them.
+pub fn site(site_root: &std::path::Path) -> (LeptosOptions, std::sync::Arc<Head>) {
+    let assets = SiteAssets::load(&site_root.join(PKG_DIR), OUTPUT_NAME);
+    let options = LeptosOptions::builder()
         .output_name(OUTPUT_NAME)
         .site_root(site_root.to_string_lossy().into_owned())
         .site_pkg_dir(PKG_DIR)
-        .hash_files(hashed)
+        .hash_files(assets.is_hashed())
         .hash_file(std::sync::Arc::from(site_assets::HASH_FILE))
-        .build()
+        .build();
+    let head = Head::new(assets.bundle(PKG_DIR, OUTPUT_NAME), &options);
+    (options, head)
 }
 
 const OUTPUT_NAME: &str = "kiln";
