@@ -56,6 +56,11 @@ pub fn BundleStylesheet(bundle: Bundle, id: &'static str) -> impl IntoView {
 /// with `islands=true` (no `root`, no islands router, no split WASM).
 #[component]
 pub fn BundleScripts(bundle: Bundle) -> impl IntoView {
+    // Islands: only they hydrate, so the rest of the page is drawn without
+    // hydration markers (what `HydrationScripts` does in islands mode).
+    if let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(false);
+    }
     let nonce = leptos::nonce::use_nonce();
     let Bundle {
         pkg_dir, js, wasm, ..
@@ -84,6 +89,9 @@ pub fn BundleScripts(bundle: Bundle) -> impl IntoView {
 
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
+    use std::sync::Arc;
+
+    use hydration_context::{SharedContext, SsrSharedContext};
     use leptos::config::LeptosOptions;
     use leptos::prelude::*;
     use leptos_meta::HashedStylesheet;
@@ -115,24 +123,47 @@ mod tests {
             .build()
     }
 
+    /// Renders `view` as a page's head is rendered on the server, and says
+    /// whether the rest of the page would still carry hydration markers.
+    fn render(view: impl Fn() -> AnyView) -> (String, bool) {
+        let context = Arc::new(SsrSharedContext::new());
+        let owner = Owner::new_root(Some(context.clone()));
+        let html = owner.with(|| view().to_html());
+        (html, context.get_is_hydrating())
+    }
+
     #[test]
     fn the_tags_are_those_leptos_writes() {
-        let owner = Owner::new();
-        owner.with(|| {
+        // One nonce for both renders: `provide_nonce` draws a new one.
+        let nonce = Owner::new().with(|| {
             leptos::nonce::provide_nonce();
-            assert!(leptos::nonce::use_nonce().is_some());
-            let theirs = view! {
+            leptos::nonce::use_nonce().expect("a nonce")
+        });
+        let with_nonce = move |view: fn() -> AnyView| {
+            let nonce = nonce.clone();
+            move || {
+                provide_context(nonce.clone());
+                view()
+            }
+        };
+        let theirs = render(with_nonce(|| {
+            view! {
                 <HashedStylesheet options=options() id="kiln-css" />
                 <HydrationScripts options=options() islands=true />
             }
-            .to_html();
-            let ours = view! {
+            .into_any()
+        }));
+        let ours = render(with_nonce(|| {
+            view! {
                 <BundleStylesheet bundle=leptos_names() id="kiln-css" />
                 <BundleScripts bundle=leptos_names() />
             }
-            .to_html();
-            assert_eq!(ours, theirs);
-            assert!(ours.contains("/pkg/kiln.js"), "{ours}");
-        });
+            .into_any()
+        }));
+        assert_eq!(ours, theirs);
+        assert!(ours.0.contains("/pkg/kiln.js"), "{}", ours.0);
+        assert!(ours.0.contains("nonce="), "{}", ours.0);
+        // Islands: the page around them is not hydrated.
+        assert!(!ours.1);
     }
 }
