@@ -156,6 +156,10 @@ test('a followed log adds the new lines and keeps the rows it has', async () => 
     source: 'tasks:\n  talk:\n    run: for i in $(seq 1 80); do echo "line $i"; sleep 0.15; done\n',
   });
   const run = await api('POST', `/api/v1/projects/${project.id}/workflows/talk/runs`, { params: {} });
+  // The log streams the page opened, and how each answered or failed.
+  const streams = [];
+  page.on('response', (r) => { if (r.url().includes('/steps/talk/log')) streams.push(`${r.url()} ${r.status()}`); });
+  page.on('requestfailed', (r) => { if (r.url().includes('/steps/talk/log')) streams.push(`${r.url()} ${r.failure()?.errorText}`); });
   await page.goto(`${kiln.url}/runs/${run.id}?step=talk`);
   await page.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
   await page.waitForSelector('#log .log-line', { timeout: 20_000 });
@@ -165,7 +169,18 @@ test('a followed log adds the new lines and keeps the rows it has', async () => 
   const first = await page.locator('#log .log-line').count();
   assert.ok(first < 80, `the step was still talking when the page came: ${first} lines`);
   await page.waitForFunction(
-    () => /line 80/.test(document.querySelector('#log').textContent), null, { timeout: 30_000 });
+    () => /line 80/.test(document.querySelector('#log').textContent), null, { timeout: 30_000 },
+  ).catch(async (error) => {
+    // Say where it stopped: the rows shown, the step's state and log as
+    // the server has them, and what the server warned of.
+    const rows = await page.locator('#log .log-line').count();
+    const last = await page.locator('#log .log-line').last().textContent().catch(() => '');
+    const step = (await api('GET', `/api/v1/runs/${run.id}`)).steps?.find((s) => s.task === 'talk');
+    const log = await page.request.get(`${kiln.url}/api/v1/runs/${run.id}/steps/talk/log`);
+    const stored = (await log.text()).split('\n').filter(Boolean).length;
+    throw new Error(`${error.message}\n${rows} rows shown (last: ${last}); the step: ${JSON.stringify(step)}; `
+      + `${stored} lines stored; streams: ${JSON.stringify(streams)}; page errors: ${JSON.stringify(problems)}\nserver warnings:\n${kiln.warnings()}`);
+  });
   assert.equal(await page.evaluate(() => document.querySelector('#log .log-line').kept), true,
     'the first row is the same node after the log grew');
   // Numbered on without a gap or a repeat, each row its own anchor.

@@ -24,7 +24,8 @@ export async function startKiln(settings = {}) {
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`kiln did not start within 30 s:\n${output}`)), 30_000);
     const onData = (chunk) => {
-      output += chunk.toString();
+      // The latest output only: a long test logs a lot.
+      output = (output + chunk.toString()).slice(-256 * 1024);
       const match = output.match(/listening on (http:\/\/[0-9.]+:\d+)/);
       if (match) {
         clearTimeout(timer);
@@ -47,6 +48,10 @@ export async function startKiln(settings = {}) {
   if (!ready) throw new Error(`kiln at ${url} never became ready:\n${output}`);
   return {
     url,
+    // The server's warnings and errors so far, for a failing test to show.
+    warnings() {
+      return output.split('\n').filter((line) => /\b(WARN|ERROR)\b/.test(line)).slice(-40).join('\n');
+    },
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
       child.removeAllListeners('exit');

@@ -17,6 +17,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use kiln_core::access::Action;
+use kiln_core::engine::StepState;
 
 use super::log_streams::StreamSlot;
 use super::run::authorized_run;
@@ -198,11 +199,40 @@ impl Follow {
             .await
     }
 
+    /// Whether the attempt was seen over. A failed read of the step says
+    /// nothing about it: the stream goes on and asks again at the next
+    /// poll (ending it here would close a live log that still has lines
+    /// to come, and the browser does not reconnect after an `end`).
     async fn attempt_over(&self) -> bool {
-        let Ok(Some(step)) = repo::step(&self.state.db.conn, self.log.step_id).await else {
-            return true;
-        };
-        let state = step.state;
-        step.attempt > self.log.attempt || state.is_done()
+        match repo::step(&self.state.db.conn, self.log.step_id).await {
+            Ok(step) => attempt_over(step.map(|s| (s.attempt, s.state)), self.log.attempt),
+            Err(error) => {
+                let step = self.log.step_id;
+                tracing::warn!(%error, step, "reading a followed log's step failed");
+                false
+            }
+        }
+    }
+}
+
+/// Whether `attempt` of a step now at `(attempt, state)` is over: the
+/// step went on to a later attempt or is done, or its row is gone (its
+/// run was deleted).
+fn attempt_over(step: Option<(i32, StepState)>, attempt: i32) -> bool {
+    step.is_none_or(|(now, state)| now > attempt || state.is_done())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_attempt_is_over_when_its_step_moved_on_ended_or_is_gone() {
+        assert!(!attempt_over(Some((1, StepState::Running)), 1));
+        assert!(!attempt_over(Some((2, StepState::Queued)), 2));
+        assert!(attempt_over(Some((2, StepState::Running)), 1));
+        assert!(attempt_over(Some((1, StepState::Success)), 1));
+        assert!(attempt_over(Some((1, StepState::Failed)), 1));
+        assert!(attempt_over(None, 1));
     }
 }
