@@ -18,7 +18,8 @@ use crate::db::connect::PoolSettings;
 use crate::db::{self, Database, DbError};
 use crate::engine::Engine;
 use crate::http::quota::Quotas;
-use crate::http::{self, metrics::Metrics, state::AppState};
+use crate::http::state::{AppState, Shared};
+use crate::http::{self, metrics::Metrics};
 use crate::jobs::{self, JobsError};
 use crate::pipelines::statuses::Reporter;
 
@@ -180,16 +181,17 @@ impl Server {
         );
 
         let database_handle = database.clone();
-        let (leptos_options, head) = http::ui::site(&config.site_dir());
-        let state = AppState {
+        let site = http::ui::site(&config.site_dir());
+        let state = AppState::new(Shared {
             config: config.clone(),
             db: database.clone(),
             jobs: queue,
             pool: background.health(),
             engine,
             metrics,
-            leptos_options,
-            head,
+            leptos_options: site.options,
+            head: site.head,
+            site_assets: site.assets,
             throttle: Arc::new(LoginThrottle::new(config.login_attempts_per_minute)),
             quotas: Quotas::new(
                 &config,
@@ -201,7 +203,7 @@ impl Server {
             log_streams: http::api::runs::log_streams::LogStreams::from_config(&config),
             list_streams: http::api::runs::log_streams::LogStreams::for_lists(&config),
             run_pages: Arc::default(),
-        };
+        });
         spawn_housekeeping(&state, shutdown.clone());
         let jobs = state.jobs.clone();
         let app = http::router(state);

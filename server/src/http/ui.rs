@@ -72,7 +72,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         // Pages and forms know who is looking through the session cookie.
         .layer(super::sessions::layer(state))
         .layer(super::page_compression::layer());
-    let assets = SiteAssets::load(&pkg_dir, &options.output_name);
+    let assets = state.site_assets.clone();
     // Precompressed twins first (a release build's `--precompress`), then
     // compression on the fly for whatever has none.
     let files = ServeDir::new(pkg_dir)
@@ -126,8 +126,9 @@ fn page_security() {
 /// Options Leptos needs to render (where the site lives and what the
 /// compiled bundle is called), and the head of every page, which names the
 /// bundle's files: `kiln.js`, `kiln.wasm`, `kiln.css` in `/pkg`, or
-/// `kiln.<hash>.js` and so on when the build hashed them.
-pub fn site(site_root: &std::path::Path) -> (LeptosOptions, std::sync::Arc<Head>) {
+/// `kiln.<hash>.js` and so on when the build hashed them. The hash file is
+/// read here once; `/pkg`'s cache headers use what was read.
+pub fn site(site_root: &std::path::Path) -> Site {
     let assets = SiteAssets::load(&site_root.join(PKG_DIR), OUTPUT_NAME);
     let options = LeptosOptions::builder()
         .output_name(OUTPUT_NAME)
@@ -137,7 +138,19 @@ pub fn site(site_root: &std::path::Path) -> (LeptosOptions, std::sync::Arc<Head>
         .hash_file(std::sync::Arc::from(site_assets::HASH_FILE))
         .build();
     let head = Head::new(assets.bundle(PKG_DIR, OUTPUT_NAME), &options);
-    (options, head)
+    Site {
+        options,
+        head,
+        assets,
+    }
+}
+
+/// What pages and `/pkg` are made from, worked out once at start.
+pub struct Site {
+    pub options: LeptosOptions,
+    pub head: std::sync::Arc<Head>,
+    /// Which files of `/pkg` are hashed (their cache headers).
+    pub assets: SiteAssets,
 }
 
 const OUTPUT_NAME: &str = "kiln";
