@@ -83,6 +83,7 @@ pub async fn step_log(
             log,
             offset,
             idle: state.log_streams.idle(),
+            failing: Failing::default(),
             _slot: slot,
         };
         return Ok(Sse::new(follow.events())
@@ -127,8 +128,25 @@ struct Follow {
     offset: u64,
     /// No new bytes for this long ends the stream.
     idle: Duration,
+    /// Which reads are failing now (an outage is logged once, not at
+    /// every poll of every open stream).
+    failing: Failing,
     /// Held while the stream lives.
     _slot: StreamSlot,
+}
+
+/// Whether the last read of the log's storage, and of its step's row,
+/// failed.
+#[derive(Default)]
+struct Failing {
+    storage: bool,
+    step: bool,
+}
+
+/// Whether a failure is the first of a spell: `failing` is set and its
+/// value before is returned negated, so the caller logs only that one.
+fn first_failure(failing: &mut bool) -> bool {
+    !std::mem::replace(failing, true)
 }
 
 impl Follow {
@@ -140,7 +158,11 @@ impl Follow {
             let mut over = false;
             let quiet_since = Instant::now();
             loop {
-                match me.read(over).await {
+                let read = me.read(over).await;
+                if read.is_ok() {
+                    me.failing.storage = false;
+                }
+                match read {
                     Ok(chunk) if !chunk.is_empty() => {
                         // Whole lines only; a partial one waits for its end,
                         // unless the attempt is over (then it never comes).
@@ -156,7 +178,9 @@ impl Follow {
                     }
                     Ok(_) => {}
                     Err(error) => {
-                        tracing::warn!(%error, "reading a step log failed");
+                        if first_failure(&mut me.failing.storage) {
+                            tracing::warn!(%error, "reading a step log failed");
+                        }
                     }
                 }
                 if !over && me.attempt_over().await {
@@ -203,12 +227,17 @@ impl Follow {
     /// nothing about it: the stream goes on and asks again at the next
     /// poll (ending it here would close a live log that still has lines
     /// to come, and the browser does not reconnect after an `end`).
-    async fn attempt_over(&self) -> bool {
+    async fn attempt_over(&mut self) -> bool {
         match repo::step(&self.state.db.conn, self.log.step_id).await {
-            Ok(step) => attempt_over(step.map(|s| (s.attempt, s.state)), self.log.attempt),
+            Ok(step) => {
+                self.failing.step = false;
+                attempt_over(step.map(|s| (s.attempt, s.state)), self.log.attempt)
+            }
             Err(error) => {
-                let step = self.log.step_id;
-                tracing::warn!(%error, step, "reading a followed log's step failed");
+                if first_failure(&mut self.failing.step) {
+                    let step = self.log.step_id;
+                    tracing::warn!(%error, step, "reading a followed log's step failed");
+                }
                 false
             }
         }
@@ -225,6 +254,16 @@ fn attempt_over(step: Option<(i32, StepState)>, attempt: i32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_first_failure_of_a_spell_is_told() {
+        let mut failing = false;
+        assert!(first_failure(&mut failing));
+        assert!(!first_failure(&mut failing));
+        assert!(!first_failure(&mut failing));
+        failing = false;
+        assert!(first_failure(&mut failing));
+    }
 
     #[test]
     fn an_attempt_is_over_when_its_step_moved_on_ended_or_is_gone() {
