@@ -348,8 +348,8 @@ pub async fn after_commit(engine: &Engine, written: Written) -> run::Model {
     push(engine, written.dispatches).await;
     if written.large {
         // Writing it freed megabytes of rows and statements: hand them back
-        // now rather than at the next periodic trim.
-        tokio::task::spawn_blocking(crate::memory::trim);
+        // soon rather than at the next periodic trim.
+        crate::memory::after_burst();
     }
     for id in written.replaced {
         engine.cancel_local(id);
