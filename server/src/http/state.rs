@@ -70,6 +70,8 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
+/// The parts themselves, made once by `serve` (or a test's server) and
+/// shared by every request until the process ends.
 pub struct Shared {
     pub config: Arc<Config>,
     pub db: Database,
