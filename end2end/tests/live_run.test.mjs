@@ -4,7 +4,8 @@
 // run still shows "running", the latest step change is told to screen
 // readers, and the run's end reloads the page once. Another project's
 // failure reaches the home page and /runs. A followed log adds rows and
-// keeps the ones it has. A 500-task run's page: its size, the graph's
+// keeps the ones it has; streams answered with an error status (an outage,
+// a quota) are opened again from where they were. A 500-task run's page: its size, the graph's
 // first zoom, and a box's log in view.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -193,6 +194,52 @@ test('a followed log adds the new lines and keeps the rows it has', async () => 
   await page.fill('#log-search', 'line 79');
   await page.waitForSelector('#log mark');
   assert.equal(await page.locator('#log-matches').textContent(), '1 match on 1 line');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('streams refused with an error status are opened again, and the log goes on where it was', async () => {
+  const { context, page, problems, api } = await signedIn();
+  const group = await api('POST', '/api/v1/groups', { slug: 'refused' });
+  const project = await api('POST', '/api/v1/projects', { slug: 'again', group_id: group.id });
+  await api('PUT', `/api/v1/projects/${project.id}/workflows/again`, {
+    source: 'tasks:\n  again:\n    run: for i in $(seq 1 40); do echo "line $i"; sleep 0.2; done\n',
+  });
+  const run = await api('POST', `/api/v1/projects/${project.id}/workflows/again/runs`, { params: {} });
+  // The first two log streams and the first run stream are answered as a
+  // server in an outage or over its quota would; the browser gives up on
+  // an event stream for good after such an answer.
+  const asked = { log: [], run: [] };
+  await page.route((url) => url.pathname.endsWith('/steps/again/log') || url.pathname.endsWith(`/runs/${run.id}/events`), (route) => {
+    const request = route.request();
+    if (!(request.headers().accept ?? '').includes('text/event-stream')) return route.continue();
+    const kind = request.url().includes('/log') ? 'log' : 'run';
+    asked[kind].push(new URL(request.url()).search);
+    const refusals = kind === 'log' ? [503, 429] : [503];
+    const status = refusals[asked[kind].length - 1];
+    if (status) {
+      return route.fulfill({ status, headers: { 'retry-after': '1' }, contentType: 'application/json', body: '{"error":"refused by the test"}' });
+    }
+    return route.continue();
+  });
+  await page.goto(`${kiln.url}/runs/${run.id}?step=again`);
+  await page.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
+  await page.waitForFunction(
+    () => /line 40/.test(document.querySelector('#log')?.textContent ?? ''), null, { timeout: 30_000 },
+  ).catch((error) => {
+    throw new Error(`${error.message}; streams asked: ${JSON.stringify(asked)}; page errors: ${JSON.stringify(problems)}`);
+  });
+  assert.ok(asked.log.length >= 3, `the log stream was opened again: ${JSON.stringify(asked.log)}`);
+  // Each try starts from the same place: nothing came between them.
+  assert.equal(new Set(asked.log.slice(0, 3)).size, 1, JSON.stringify(asked.log));
+  const printed = await page.locator('#log .log-line').evaluateAll(
+    (rows) => rows.map((r) => r.textContent.match(/line (\d+)\s*$/)?.[1]).filter(Boolean).map(Number));
+  assert.deepEqual(printed, Array.from({ length: 40 }, (_, i) => i + 1), 'no line lost or repeated');
+  // The run's own stream, refused once, was opened again and told its end.
+  await page.waitForSelector('#run-state [data-state="success"]', { timeout: 20_000 }).catch((error) => {
+    throw new Error(`${error.message}; run streams asked: ${JSON.stringify(asked.run)}`);
+  });
+  assert.ok(asked.run.length >= 2, `the run stream was opened again: ${JSON.stringify(asked.run)}`);
   assert.deepEqual(problems, []);
   await context.close();
 });

@@ -69,5 +69,6 @@ pub fn follow(
             ("reset", Box::new(move |_| on_reset())),
         ],
         &["run", "reset"],
+        Some("after"),
     );
 }

@@ -207,6 +207,7 @@ fn Log(run: i64, task: String, chunk: LogChunk) -> impl IntoView {
                     ("end", Box::new(move |_| done.set(true))),
                 ],
                 &["end"],
+                Some("offset"),
             );
         });
     }

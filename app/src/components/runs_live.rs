@@ -47,5 +47,7 @@ where
             ("open", Box::new(move |_| on_open())),
         ],
         &[],
+        // No cursor: its `open` handler reloads the list.
+        None,
     );
 }
