@@ -50,7 +50,10 @@ where
             () = shutdown.cancelled() => return,
             _ = ticker.tick() => {}
             () = burst.notified() => {
-                tokio::time::sleep(SETTLE).await;
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(SETTLE) => {}
+                }
                 // Counted from here: no periodic trim right behind this one.
                 ticker.reset();
             }
@@ -61,7 +64,8 @@ where
 
 /// Tells the trimming loop that a burst of work (a large run's start) has
 /// just freed much: it trims once that work has settled, rather than at
-/// its next tick. Bursts close together make one trim.
+/// its next tick. Bursts while it waits make one trim, and at most one
+/// more after it.
 pub fn after_burst() {
     BURST.notify_one();
 }
