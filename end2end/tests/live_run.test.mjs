@@ -202,45 +202,70 @@ test('streams refused with an error status are opened again, and the log goes on
   const { context, page, problems, api } = await signedIn();
   const group = await api('POST', '/api/v1/groups', { slug: 'refused' });
   const project = await api('POST', '/api/v1/projects', { slug: 'again', group_id: group.id });
+  // `linger` keeps the run going: its end would read the page again, log
+  // and all, and the log's rows must come from its stream.
   await api('PUT', `/api/v1/projects/${project.id}/workflows/again`, {
-    source: 'tasks:\n  again:\n    run: for i in $(seq 1 40); do echo "line $i"; sleep 0.2; done\n',
+    source: 'tasks:\n  again:\n    run: for i in $(seq 1 60); do echo "line $i"; sleep 0.2; done\n'
+      + '  linger:\n    run: sleep 60\n',
   });
   const run = await api('POST', `/api/v1/projects/${project.id}/workflows/again/runs`, { params: {} });
-  // The first two log streams and the first run stream are answered as a
-  // server in an outage or over its quota would; the browser gives up on
-  // an event stream for good after such an answer.
+  // What the page asked for, in order: each stream request's query and its
+  // Last-Event-ID header.
   const asked = { log: [], run: [] };
-  await page.route((url) => url.pathname.endsWith('/steps/again/log') || url.pathname.endsWith(`/runs/${run.id}/events`), (route) => {
+  let cutAt = null;
+  const refuse = (route, status) => route.fulfill({
+    status, headers: { 'retry-after': '1' }, contentType: 'application/json', body: '{"error":"refused by the test"}',
+  });
+  await page.route((url) => url.pathname.endsWith('/steps/again/log') || url.pathname.endsWith(`/runs/${run.id}/events`), async (route) => {
     const request = route.request();
     if (!(request.headers().accept ?? '').includes('text/event-stream')) return route.continue();
     const kind = request.url().includes('/log') ? 'log' : 'run';
-    asked[kind].push(new URL(request.url()).search);
-    const refusals = kind === 'log' ? [503, 429] : [503];
-    const status = refusals[asked[kind].length - 1];
-    if (status) {
-      return route.fulfill({ status, headers: { 'retry-after': '1' }, contentType: 'application/json', body: '{"error":"refused by the test"}' });
+    const n = asked[kind].push(`${new URL(request.url()).search} last-event-id=${request.headers()['last-event-id'] ?? ''}`);
+    if (kind === 'run') return n === 1 ? refuse(route, 503) : route.continue();
+    // The log: refused as in an outage, then over a quota (the browser
+    // gives up on a stream after either); then let through but cut after
+    // its first event, as a dropped connection would be, so the browser
+    // reconnects by itself from that event; that is refused too, and
+    // the page must open the stream again from the same event.
+    if (n === 1) return refuse(route, 503);
+    if (n === 2) return refuse(route, 429);
+    if (n === 3) {
+      const response = await route.fetch();
+      const blocks = (await response.text()).split('\n\n');
+      const first = blocks.findIndex((b) => /^id:/m.test(b));
+      cutAt = blocks[first].match(/^id: ?(\d+)/m)[1];
+      return route.fulfill({ status: 200, contentType: 'text/event-stream', body: `${blocks.slice(0, first + 1).join('\n\n')}\n\n` });
     }
+    if (n === 4) return refuse(route, 503);
     return route.continue();
   });
   await page.goto(`${kiln.url}/runs/${run.id}?step=again`);
   await page.waitForSelector('[data-hydrated="true"]', { timeout: 20_000 });
   await page.waitForFunction(
-    () => /line 40/.test(document.querySelector('#log')?.textContent ?? ''), null, { timeout: 30_000 },
+    () => /line 60/.test(document.querySelector('#log')?.textContent ?? ''), null, { timeout: 45_000 },
   ).catch((error) => {
     throw new Error(`${error.message}; streams asked: ${JSON.stringify(asked)}; page errors: ${JSON.stringify(problems)}`);
   });
-  assert.ok(asked.log.length >= 3, `the log stream was opened again: ${JSON.stringify(asked.log)}`);
-  // Each try starts from the same place: nothing came between them.
-  assert.equal(new Set(asked.log.slice(0, 3)).size, 1, JSON.stringify(asked.log));
+  const log = asked.log;
+  assert.ok(log.length >= 5, `the log stream was opened again: ${JSON.stringify(log)}`);
+  // Until an event came, each try starts from the same place.
+  assert.equal(new Set(log.slice(0, 3)).size, 1, JSON.stringify(log));
+  // After it: the browser's own reconnection from the cut event, then the
+  // page's, with that event's id in the query.
+  assert.match(log[3], new RegExp(`last-event-id=${cutAt}$`), JSON.stringify(log));
+  assert.match(log[4], new RegExp(`[?&]offset=${cutAt}(&| )`), JSON.stringify(log));
   const printed = await page.locator('#log .log-line').evaluateAll(
     (rows) => rows.map((r) => r.textContent.match(/line (\d+)\s*$/)?.[1]).filter(Boolean).map(Number));
-  assert.deepEqual(printed, Array.from({ length: 40 }, (_, i) => i + 1), 'no line lost or repeated');
-  // The run's own stream, refused once, was opened again and told its end.
-  await page.waitForSelector('#run-state [data-state="success"]', { timeout: 20_000 }).catch((error) => {
+  assert.deepEqual(printed, Array.from({ length: 60 }, (_, i) => i + 1), 'no line lost or repeated');
+  // The run's own stream, refused once, was opened again and tells the
+  // step's end while the run goes on.
+  await page.waitForSelector('#steps tr[data-task="again"] .badge[data-state="success"]', { timeout: 20_000 }).catch((error) => {
     throw new Error(`${error.message}; run streams asked: ${JSON.stringify(asked.run)}`);
   });
   assert.ok(asked.run.length >= 2, `the run stream was opened again: ${JSON.stringify(asked.run)}`);
+  assert.ok(await page.locator('#run-state [data-state="running"]').count(), 'the run still runs');
   assert.deepEqual(problems, []);
+  await api('POST', `/api/v1/runs/${run.id}/cancel`, {});
   await context.close();
 });
 

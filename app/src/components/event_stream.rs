@@ -11,7 +11,11 @@
 //! through that would stop following its run for ever. So a stream the
 //! browser gave up on is opened again after a pause that grows with each
 //! failure in a row, from the last event it had (its id goes into the
-//! query parameter the endpoint resumes from).
+//! query parameter the endpoint resumes from). The pauses are spread at
+//! random, so that the pages of one outage do not all come back at once,
+//! and after [`MAX_FAILURES`] in a row the page stops asking: an answer
+//! that will not change (signed out, the run deleted) is not asked for
+//! again and again for as long as a tab stays open.
 
 use std::time::Duration;
 
@@ -36,11 +40,26 @@ pub fn open(
     let _ = (slot, url, handlers, closing, resume);
 }
 
+/// Failures in a row after which a stream is not opened again: about ten
+/// minutes of pauses, longer than a database restart takes.
+pub const MAX_FAILURES: u32 = 24;
+
 /// How long to wait before opening a stream again after `failures`
 /// failures in a row: 2 s, doubling, at most 30 s (long enough for a
-/// quota's window or a database restart, short enough to be watched).
-pub fn retry_delay(failures: u32) -> Duration {
-    Duration::from_secs(2u64.saturating_mul(1 << failures.min(4)).min(30))
+/// quota's window or a database restart, short enough to be watched),
+/// spread by `random` (in [0, 1)) from three quarters of it to all of it.
+/// `None` once the stream has failed too often.
+pub fn retry_delay(failures: u32, random: f64) -> Option<Duration> {
+    if failures >= MAX_FAILURES {
+        return None;
+    }
+    let full = 2u64.saturating_mul(1 << failures.min(4)).min(30) as f64;
+    let spread = if random.is_finite() {
+        random.clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    Some(Duration::from_secs_f64(full * (0.75 + 0.25 * spread)))
 }
 
 /// `url` with query parameter `param` set to event id `last_id`, replacing
@@ -69,9 +88,16 @@ mod browser {
     use leptos::prelude::{on_cleanup, set_timeout};
     use wasm_bindgen::JsCast;
     use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::prelude::wasm_bindgen;
     use web_sys::{Event, EventSource, MessageEvent};
 
     use super::Handler;
+
+    #[wasm_bindgen]
+    extern "C" {
+        #[wasm_bindgen(js_namespace = Math)]
+        fn random() -> f64;
+    }
 
     /// What one call of `open` asked for, kept across the reopenings.
     struct Stream {
@@ -127,7 +153,10 @@ mod browser {
         on_cleanup(move || {
             // Only this call's stream: the slot may hold a later one.
             if is_current(slot, id) {
-                OPEN.with(|all| all.borrow_mut().remove(slot));
+                // Dropped once the map is no longer borrowed: dropping runs
+                // the stream's handlers' own cleanups.
+                let closed = OPEN.with(|all| all.borrow_mut().remove(slot));
+                drop(closed);
             }
         });
     }
@@ -190,6 +219,9 @@ mod browser {
                 }
                 let failures = this.failures.get();
                 this.failures.set(failures.saturating_add(1));
+                let Some(delay) = super::retry_delay(failures, random()) else {
+                    return;
+                };
                 let again = Rc::clone(&this);
                 set_timeout(
                     move || {
@@ -197,7 +229,7 @@ mod browser {
                             connect(again);
                         }
                     },
-                    super::retry_delay(failures),
+                    delay,
                 );
             }),
         );
@@ -207,8 +239,10 @@ mod browser {
             source,
             _listeners: listeners,
         };
-        // The one open before in this slot is closed as it is dropped.
-        OPEN.with(|all| all.borrow_mut().insert(slot, open));
+        // The one open before in this slot is closed as it is dropped,
+        // once the map is no longer borrowed.
+        let replaced = OPEN.with(|all| all.borrow_mut().insert(slot, open));
+        drop(replaced);
     }
 }
 
@@ -250,8 +284,29 @@ mod tests {
 
     #[test]
     fn the_pause_before_opening_again_doubles_up_to_half_a_minute() {
-        let delays: Vec<u64> = (0..8).map(|n| retry_delay(n).as_secs()).collect();
-        assert_eq!(delays, [2, 4, 8, 16, 30, 30, 30, 30]);
-        assert_eq!(retry_delay(u32::MAX).as_secs(), 30);
+        let longest = |n| retry_delay(n, 1.0).map(|d| d.as_secs_f64());
+        let delays: Vec<_> = (0..8).map(longest).collect();
+        let expected = [2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0, 30.0].map(Some);
+        assert_eq!(delays, expected);
+        // Spread over the last quarter, whatever the random source gives.
+        assert_eq!(retry_delay(0, 0.0), Some(Duration::from_millis(1500)));
+        assert_eq!(retry_delay(4, -3.0), Some(Duration::from_millis(22_500)));
+        assert_eq!(
+            retry_delay(4, f64::NAN).map(|d| d <= Duration::from_secs(30)),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn a_stream_that_keeps_failing_is_given_up() {
+        assert!(retry_delay(MAX_FAILURES - 1, 0.5).is_some());
+        assert_eq!(retry_delay(MAX_FAILURES, 0.5), None);
+        assert_eq!(retry_delay(u32::MAX, 0.5), None);
+        // About ten minutes of asking in all.
+        let total: f64 = (0..MAX_FAILURES)
+            .filter_map(|n| retry_delay(n, 1.0))
+            .map(|d| d.as_secs_f64())
+            .sum();
+        assert!((540.0..=720.0).contains(&total), "{total} s");
     }
 }
