@@ -6,6 +6,13 @@
 //! whoever reads the table (a backup, a step that reached the database file)
 //! finds no cookie value to replay. The id is 128 random bits, so a fast hash
 //! is enough.
+//!
+//! A write that fails after the handler answered is answered by the
+//! session layer with a bare 500; the store keeps what failed for the
+//! request (`watching_writes`), so that the answer can say it (a 503 in
+//! an outage).
+
+use std::cell::RefCell;
 
 use async_trait::async_trait;
 use sea_orm::sea_query::OnConflict;
@@ -24,6 +31,40 @@ pub struct DbSessionStore {
 impl DbSessionStore {
     pub fn new(conn: DatabaseConnection) -> Self {
         Self { conn }
+    }
+
+    async fn insert_new(&self, record: &mut Record) -> session_store::Result<()> {
+        // A 128-bit random id all but never collides; when it does, draw again
+        // rather than overwrite someone else's session.
+        loop {
+            let inserted = session::Entity::insert(row(record)?)
+                .on_conflict(
+                    // MySQL has no DO NOTHING: `_on` writes `id = id` there.
+                    OnConflict::column(session::Column::Id)
+                        .do_nothing_on([session::Column::Id])
+                        .to_owned(),
+                )
+                .exec_without_returning(&self.conn)
+                .await
+                .map_err(backend)?;
+            if inserted == 1 {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+    }
+
+    async fn upsert(&self, record: &Record) -> session_store::Result<()> {
+        session::Entity::insert(row(record)?)
+            .on_conflict(
+                OnConflict::column(session::Column::Id)
+                    .update_columns([session::Column::Data, session::Column::ExpiresAt])
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.conn)
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 }
 
@@ -51,6 +92,47 @@ pub fn unreachable_cause(error: &tower_sessions::session::Error) -> Option<&str>
     }
 }
 
+/// A session write that failed, as the request that made it needs to
+/// know: the session layer answers it with a bare 500 and keeps nothing
+/// of the error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteFailure {
+    /// The database could not be reached: why.
+    Unreachable(String),
+    /// The write itself failed: the store's error.
+    Failed(String),
+}
+
+tokio::task_local! {
+    /// The last session write that failed in the request under way.
+    static FAILED_WRITE: RefCell<Option<WriteFailure>>;
+}
+
+/// Runs `request` (the session layer and what it wraps), returning its
+/// output with the last session write that failed while it ran.
+pub async fn watching_writes<F: Future>(request: F) -> (F::Output, Option<WriteFailure>) {
+    FAILED_WRITE
+        .scope(RefCell::new(None), async move {
+            let output = request.await;
+            let failed = FAILED_WRITE.with(|failed| failed.borrow_mut().take());
+            (output, failed)
+        })
+        .await
+}
+
+/// Keeps `error` for the request under way (none outside a request: a
+/// write then has nobody to answer).
+fn note_failed_write(error: &session_store::Error) {
+    let failure = match error {
+        session_store::Error::Backend(text) => match text.strip_prefix(UNREACHABLE) {
+            Some(cause) => WriteFailure::Unreachable(cause.to_owned()),
+            None => WriteFailure::Failed(text.clone()),
+        },
+        other => WriteFailure::Failed(other.to_string()),
+    };
+    let _ = FAILED_WRITE.try_with(|failed| *failed.borrow_mut() = Some(failure));
+}
+
 /// The row key of session `id`: the hex SHA-256 of the cookie's value.
 pub fn stored_id(id: &Id) -> String {
     Sha256::digest(id.to_string().as_bytes())
@@ -72,37 +154,11 @@ fn row(record: &Record) -> Result<session::ActiveModel, session_store::Error> {
 #[async_trait]
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        // A 128-bit random id all but never collides; when it does, draw again
-        // rather than overwrite someone else's session.
-        loop {
-            let inserted = session::Entity::insert(row(record)?)
-                .on_conflict(
-                    // MySQL has no DO NOTHING: `_on` writes `id = id` there.
-                    OnConflict::column(session::Column::Id)
-                        .do_nothing_on([session::Column::Id])
-                        .to_owned(),
-                )
-                .exec_without_returning(&self.conn)
-                .await
-                .map_err(backend)?;
-            if inserted == 1 {
-                return Ok(());
-            }
-            record.id = Id::default();
-        }
+        self.insert_new(record).await.inspect_err(note_failed_write)
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        session::Entity::insert(row(record)?)
-            .on_conflict(
-                OnConflict::column(session::Column::Id)
-                    .update_columns([session::Column::Data, session::Column::ExpiresAt])
-                    .to_owned(),
-            )
-            .exec_without_returning(&self.conn)
-            .await
-            .map_err(backend)?;
-        Ok(())
+        self.upsert(record).await.inspect_err(note_failed_write)
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use kiln_core::{ErrorBody, SourceProblem};
 
 use crate::ServiceError;
+use crate::db::session_store::WriteFailure;
 use crate::pipelines::hooks::HookRefusal;
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +128,21 @@ impl From<HookRefusal> for ApiError {
             }
             HookRefusal::Malformed(message) => ApiError::BadRequest(message),
             HookRefusal::Engine(error) => error.into(),
+        }
+    }
+}
+
+/// A session write that failed after its handler answered: 503 when the
+/// store could not reach the database, else a 500.
+impl From<WriteFailure> for ApiError {
+    fn from(failure: WriteFailure) -> Self {
+        match failure {
+            WriteFailure::Unreachable(cause) => {
+                ApiError::Unavailable(sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal(cause)))
+            }
+            WriteFailure::Failed(error) => {
+                ApiError::Internal(format!("the session could not be saved: {error}").into())
+            }
         }
     }
 }

@@ -54,6 +54,9 @@ pub fn router(state: AppState) -> Router {
             page_compression::layer()
                 .service(sessions::layer(&state).layer(fallback.with_state(state.clone()))),
         )
+        // Outside each session layer, so that a session's failed write
+        // is answered like any failure.
+        .layer(axum::middleware::from_fn(sessions::answer_failed_writes))
         // Inside the request-id, tracing and metrics layers, so refused
         // Hosts are logged and counted like any answer.
         .layer(axum::middleware::from_fn(move |request, next| {

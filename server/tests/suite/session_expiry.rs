@@ -1,11 +1,12 @@
 //! Browser sessions over time, on SQLite, PostgreSQL and MariaDB: a session
 //! in use has its expiry pushed forward (one write now and then, not one a
-//! request), and one left past its expiry is over.
+//! request), and one left past its expiry is over. A session that cannot
+//! be saved is answered with a body that says so, and loses nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common::{Backend, TestApp};
 use kiln_server::db::entities::session;
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde_json::json;
 
 /// A session in use outlives its idle time counted from sign-in: using it
@@ -61,3 +62,47 @@ async fn a_session_in_use_is_kept_alive(backend: Backend) {
     app.stop().await;
 }
 on_all_backends!(a_session_in_use_is_kept_alive);
+
+/// A sign-in whose session the database refuses to keep: the session
+/// layer's own answer was a bare 500; it is a JSON error like any other,
+/// and once the database takes writes again the same sign-in works.
+async fn a_session_that_cannot_be_saved_is_answered_with_an_error(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = app.browser();
+    alice.sign_up("alice").await;
+    let db = &app.server.database().conn;
+    for (name, on) in [
+        ("no_new_sessions", "INSERT"),
+        ("no_session_changes", "UPDATE"),
+    ] {
+        db.execute_unprepared(&format!(
+            "CREATE TRIGGER {name} BEFORE {on} ON kiln_sessions \
+             BEGIN SELECT RAISE(ABORT, 'sessions are read-only'); END"
+        ))
+        .await
+        .unwrap();
+    }
+    let creds = json!({"username": "alice", "password": "correct horse"});
+    let (status, body) = app
+        .browser()
+        .post("/api/v1/auth/login", creds.clone())
+        .await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["error"]["code"], "internal", "{body}");
+    assert!(
+        !body.to_string().contains("read-only"),
+        "the database's words stay in the log: {body}"
+    );
+
+    for name in ["no_new_sessions", "no_session_changes"] {
+        db.execute_unprepared(&format!("DROP TRIGGER {name}"))
+            .await
+            .unwrap();
+    }
+    let bob = app.browser();
+    let (status, body) = bob.post("/api/v1/auth/login", creds).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(bob.get("/api/v1/me").await.0, 200);
+    app.stop().await;
+}
+on_backends!(a_session_that_cannot_be_saved_is_answered_with_an_error: sqlite => Sqlite);
