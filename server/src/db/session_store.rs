@@ -85,9 +85,16 @@ fn backend(error: sea_orm::DbErr) -> session_store::Error {
 /// reached.
 pub fn unreachable_cause(error: &tower_sessions::session::Error) -> Option<&str> {
     match error {
-        tower_sessions::session::Error::Store(session_store::Error::Backend(text)) => {
-            text.strip_prefix(UNREACHABLE)
-        }
+        tower_sessions::session::Error::Store(error) => unreachable_store(error),
+        _ => None,
+    }
+}
+
+/// The cause of a store error when it was the database that could not be
+/// reached.
+fn unreachable_store(error: &session_store::Error) -> Option<&str> {
+    match error {
+        session_store::Error::Backend(text) => text.strip_prefix(UNREACHABLE),
         _ => None,
     }
 }
@@ -123,12 +130,9 @@ pub async fn watching_writes<F: Future>(request: F) -> (F::Output, Option<WriteF
 /// Keeps `error` for the request under way (none outside a request: a
 /// write then has nobody to answer).
 fn note_failed_write(error: &session_store::Error) {
-    let failure = match error {
-        session_store::Error::Backend(text) => match text.strip_prefix(UNREACHABLE) {
-            Some(cause) => WriteFailure::Unreachable(cause.to_owned()),
-            None => WriteFailure::Failed(text.clone()),
-        },
-        other => WriteFailure::Failed(other.to_string()),
+    let failure = match unreachable_store(error) {
+        Some(cause) => WriteFailure::Unreachable(cause.to_owned()),
+        None => WriteFailure::Failed(error.to_string()),
     };
     let _ = FAILED_WRITE.try_with(|failed| *failed.borrow_mut() = Some(failure));
 }

@@ -45,30 +45,24 @@ impl Deref for AppState {
     }
 }
 
-impl FromRef<AppState> for Database {
-    fn from_ref(state: &AppState) -> Self {
-        state.db.clone()
-    }
+/// Hands part `$field` to handlers that name its type.
+macro_rules! part_from_state {
+    ($($part:ty => $field:ident),+ $(,)?) => {
+        $(impl FromRef<AppState> for $part {
+            fn from_ref(state: &AppState) -> Self {
+                state.$field.clone()
+            }
+        })+
+    };
 }
 
-impl FromRef<AppState> for Metrics {
-    fn from_ref(state: &AppState) -> Self {
-        state.metrics.clone()
-    }
-}
-
-impl FromRef<AppState> for PoolHealth {
-    fn from_ref(state: &AppState) -> Self {
-        state.pool.clone()
-    }
-}
-
-/// Leptos' router asks for its options this way.
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
-    }
-}
+// `/readyz` and `/metrics` take these; Leptos' router asks for its options.
+part_from_state!(
+    Database => db,
+    Metrics => metrics,
+    PoolHealth => pool,
+    LeptosOptions => leptos_options,
+);
 
 /// The parts themselves, made once by `serve` (or a test's server) and
 /// shared by every request until the process ends.
